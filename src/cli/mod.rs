@@ -1,0 +1,125 @@
+//! The command-line layer: clap definitions, and for each command a function that
+//! parses, calls the library and prints. No behaviour lives here.
+//!
+//! The clap definition is also the source of the man pages and shell completions
+//! (`tests/docs.rs` regenerates them and fails when `man/` or `completions/` are stale).
+
+mod basic;
+pub mod output;
+
+use crate::error::{Error, Result};
+use clap::{CommandFactory, Parser, Subcommand};
+use std::time::Duration;
+
+pub const EXIT_CODES: &str = "\
+EXIT STATUS:
+  0  success
+  1  failure (I/O, invalid content, fsck found problems, lock timeout)
+  2  usage error (bad arguments or references)
+  3  no match (a reference or selector matched nothing)
+  4  ambiguous (several entries matched where one was needed)
+  5  refused by a policy (nothing was written)
+  6  changes made (only where --detailed-exitcode asks for it)";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "oix",
+    version,
+    about = "Build, merge and edit multi-arch OCI image indexes inside local OCI image layouts",
+    long_about = "oix builds, merges and edits multi-arch OCI image indexes inside local \
+OCI image-layout directories (oci-layout + index.json + blobs/), offline.\n\n\
+References: LAYOUT, LAYOUT:REF (the index.json entry whose \
+org.opencontainers.image.ref.name is REF) or LAYOUT@sha256:HEX (anywhere in the graph); \
+an `oci:` prefix is accepted and the path ends at the first ':'.",
+    after_long_help = EXIT_CODES,
+    propagate_version = true
+)]
+pub struct Cli {
+    /// Print machine-readable JSON on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Seconds to wait for another oix process's lock on a layout.
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECONDS",
+        env = "OIX_LOCK_TIMEOUT",
+        default_value = "60"
+    )]
+    pub lock_timeout: f64,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create an empty OCI image layout (no-op on an existing layout).
+    Init(basic::InitArgs),
+    /// List the top-level entries of a layout (ref, digest, media type, platforms, size).
+    Ls(basic::LsArgs),
+    /// Show a manifest, index or config, pretty or as the exact stored bytes.
+    Inspect(basic::InspectArgs),
+    /// Point one or more new refs at the content a reference names.
+    Tag(basic::TagArgs),
+    /// Remove refs from index.json (content stays until gc).
+    Untag(basic::UntagArgs),
+}
+
+/// Global settings every command receives.
+pub struct Ctx {
+    pub json: bool,
+    pub lock_timeout: Duration,
+}
+
+impl Ctx {
+    /// Open a layout with the global lock timeout applied.
+    pub fn open(&self, path: &std::path::Path) -> Result<crate::Layout> {
+        Ok(crate::Layout::open(path)?.with_lock_timeout(self.lock_timeout))
+    }
+}
+
+/// The clap command tree (for man pages and completions).
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+/// Parse arguments, run, print; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let json = cli.json;
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            output::print_error(&e, json);
+            e.exit_code()
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<i32> {
+    if !(cli.lock_timeout.is_finite() && cli.lock_timeout >= 0.0) {
+        return Err(Error::usage(
+            "--lock-timeout must be a non-negative number of seconds",
+        ));
+    }
+    let ctx = Ctx {
+        json: cli.json,
+        lock_timeout: Duration::from_secs_f64(cli.lock_timeout),
+    };
+    match cli.command {
+        Command::Init(a) => basic::init(&ctx, a),
+        Command::Ls(a) => basic::ls(&ctx, a),
+        Command::Inspect(a) => basic::inspect(&ctx, a),
+        Command::Tag(a) => basic::tag(&ctx, a),
+        Command::Untag(a) => basic::untag(&ctx, a),
+    }
+}

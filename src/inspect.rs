@@ -1,0 +1,187 @@
+//! Read-only views of a layout: `ls` rows, the `--tree` walk and `inspect`.
+
+use crate::error::{Error, Result};
+use crate::graph::{self, Role};
+use crate::layout::Layout;
+use crate::model::{self, Descriptor, Document};
+use crate::platform::{entry_platform, EntryPlatform};
+use crate::resolve::Resolved;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// One top-level entry of index.json, as `oix ls` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    #[serde(rename = "ref")]
+    pub ref_name: Option<String>,
+    pub digest: String,
+    #[serde(rename = "mediaType")]
+    pub media_type: String,
+    pub size: i64,
+    /// For an image: its platform; for an index: its children's platforms, in order.
+    pub platforms: Vec<PlatformCell>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlatformCell {
+    pub platform: String,
+    pub derived: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub attestation: bool,
+}
+
+fn cell(p: Option<EntryPlatform>, attestation: bool) -> Option<PlatformCell> {
+    p.map(|p| PlatformCell {
+        platform: p.platform.display(),
+        derived: p.derived,
+        attestation,
+    })
+}
+
+/// Describe one descriptor for `ls`.
+pub fn describe(layout: &Layout, d: &Descriptor) -> Entry {
+    let mut platforms = Vec::new();
+    if d.is_index() {
+        if let Ok((_, Some(Document::Index(idx)))) = layout.read_document(d) {
+            for c in &idx.manifests {
+                platforms.extend(cell(entry_platform(layout, c), c.is_attestation()));
+            }
+        }
+    } else {
+        platforms.extend(cell(entry_platform(layout, d), d.is_attestation()));
+    }
+    Entry {
+        ref_name: d.ref_name().map(str::to_string),
+        digest: d.digest.clone(),
+        media_type: d.media_type.clone(),
+        size: d.size,
+        platforms,
+        annotations: d.annotations.clone(),
+    }
+}
+
+/// The top-level entries of index.json.
+pub fn list(layout: &Layout) -> Result<Vec<Entry>> {
+    let (idx, _) = layout.read_index()?;
+    Ok(idx.manifests.iter().map(|d| describe(layout, d)).collect())
+}
+
+/// One node of `ls --tree`.
+#[derive(Debug, Clone, Serialize)]
+pub struct TreeNode {
+    pub depth: usize,
+    pub role: &'static str,
+    #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub ref_name: Option<String>,
+    pub digest: String,
+    #[serde(rename = "mediaType")]
+    pub media_type: String,
+    pub size: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<PlatformCell>,
+}
+
+fn role_name(r: Role, d: &Descriptor) -> &'static str {
+    match r {
+        Role::Entry if d.is_index() => "index",
+        Role::Entry if d.is_attestation() => "attestation",
+        Role::Entry if d.is_manifest() => "manifest",
+        Role::Entry => "artifact",
+        Role::Config => "config",
+        Role::Layer => "layer",
+        Role::Subject => "subject",
+    }
+}
+
+/// Walk from `roots` and list every node, depth first. Nodes reached twice are listed
+/// each time they are referenced but expanded once.
+pub fn tree(layout: &Layout, roots: &[Descriptor]) -> Result<Vec<TreeNode>> {
+    let w = graph::walk(layout, roots);
+    if let Some(p) = w
+        .problems
+        .iter()
+        .find(|p| p.severity == graph::Severity::Error)
+    {
+        return Err(Error::failure(format!(
+            "{} (referenced from {}): {}",
+            p.digest.as_deref().unwrap_or("?"),
+            p.referrer,
+            p.message
+        ))
+        .with_hint("run `oix fsck` for a full report"));
+    }
+    Ok(w.nodes
+        .iter()
+        .map(|n| {
+            let platform = if n.role == Role::Entry {
+                cell(
+                    entry_platform(layout, &n.descriptor),
+                    n.descriptor.is_attestation(),
+                )
+            } else {
+                None
+            };
+            TreeNode {
+                depth: n.depth,
+                role: role_name(n.role, &n.descriptor),
+                ref_name: n.descriptor.ref_name().map(str::to_string),
+                digest: n.descriptor.digest.clone(),
+                media_type: n.descriptor.media_type.clone(),
+                size: n.descriptor.size,
+                platform,
+            }
+        })
+        .collect())
+}
+
+/// What `oix inspect` shows.
+pub struct Inspection {
+    pub descriptor: Descriptor,
+    /// The exact stored bytes.
+    pub raw: Vec<u8>,
+}
+
+/// Read the document a resolved reference points at (or, with `config`, the config of
+/// the image it points at). Layers are refused: they are not documents.
+pub fn inspect(layout: &Layout, r: &Resolved, config: bool) -> Result<Inspection> {
+    let d = &r.descriptor;
+    if config {
+        if !d.is_manifest() {
+            return Err(Error::usage(format!(
+                "{} is a {}, not an image manifest; --config needs an image",
+                d.digest, d.media_type
+            ))
+            .with_hint("select one image of the index, e.g. with LAYOUT@DIGEST"));
+        }
+        let (_, doc) = layout.read_document(d)?;
+        let Some(Document::Manifest(m)) = doc else {
+            unreachable!("a manifest descriptor parses as a manifest")
+        };
+        let raw = layout.read_blob(&m.config, model::MAX_MANIFEST_SIZE)?;
+        return Ok(Inspection {
+            descriptor: m.config,
+            raw,
+        });
+    }
+    let raw = layout.read_blob(d, model::MAX_MANIFEST_SIZE).map_err(|e| {
+        if d.size > model::MAX_MANIFEST_SIZE as i64 {
+            e.with_hint("this blob is a layer or other large content; inspect shows documents only")
+        } else {
+            e
+        }
+    })?;
+    // Refuse to print a layer as if it were JSON.
+    if serde_json::from_slice::<serde_json::Value>(&raw).is_err() {
+        return Err(Error::failure(format!(
+            "{} ({}) is not a JSON document",
+            d.digest, d.media_type
+        ))
+        .with_hint("inspect shows manifests, indexes and configs"));
+    }
+    Ok(Inspection {
+        descriptor: d.clone(),
+        raw,
+    })
+}

@@ -1,0 +1,530 @@
+//! The OCI image-layout store: one directory with `oci-layout`, `index.json` and `blobs/`.
+//!
+//! Safety rules that every writer in oix goes through:
+//! - A blob is streamed into a temp file inside the layout, hashed while written,
+//!   checked against the expected digest and size, fsynced, and only then renamed to
+//!   `blobs/<alg>/<encoded>` without ever replacing an existing blob.
+//! - `index.json` is the only mutable file. [`Layout::transact`] takes an exclusive lock on
+//!   `.oix-index.lock`, reads, modifies in memory, writes a temp file, fsyncs, renames over
+//!   index.json and fsyncs the directory: a crash leaves either the old or the new file.
+//! - Writers hold a shared lock on `.oix-gc.lock` for as long as they may create blobs
+//!   that index.json does not reference yet; `gc` takes it exclusively, so it never
+//!   deletes a blob an import is about to reference.
+//!
+//! Readers take no lock: index.json is only ever replaced by rename, so a reader sees
+//! either the old or the new file whole.
+
+use crate::digest::{Digest, HashingWriter};
+use crate::error::{Error, IoContext, Result};
+use crate::model::{self, Descriptor, Document, Index};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+pub const OCI_LAYOUT_FILE: &str = "oci-layout";
+pub const INDEX_FILE: &str = "index.json";
+pub const BLOBS_DIR: &str = "blobs";
+pub const INDEX_LOCK_FILE: &str = ".oix-index.lock";
+pub const GC_LOCK_FILE: &str = ".oix-gc.lock";
+/// Prefix of every temp file oix creates in a layout; `gc` removes stale ones.
+pub const TEMP_PREFIX: &str = ".oix-tmp-";
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
+
+const OCI_LAYOUT_CONTENT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
+
+/// How a blob reached this layout from another one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transfer {
+    /// It was already here.
+    Present,
+    HardLink,
+    /// Copied with the kernel's copy (a reflink where the filesystem supports it), then verified.
+    Copy,
+}
+
+#[derive(Debug)]
+pub struct Layout {
+    root: PathBuf,
+    lock_timeout: Duration,
+    /// Shared hold on `.oix-gc.lock`, taken on the first write and kept until drop.
+    writer_fence: OnceLock<File>,
+}
+
+impl Layout {
+    /// Open an existing layout, checking that it is one.
+    pub fn open(path: impl AsRef<Path>) -> Result<Layout> {
+        let root = path.as_ref().to_path_buf();
+        let not_layout = |why: String| {
+            Error::failure(format!(
+                "{} is not an OCI image layout: {why}",
+                root.display()
+            ))
+            .with_hint("create one with `oix init DIR`, or check the path")
+        };
+        let meta = fs::metadata(&root).map_err(|e| not_layout(e.to_string()))?;
+        if !meta.is_dir() {
+            return Err(not_layout("not a directory".into()));
+        }
+        let header_path = root.join(OCI_LAYOUT_FILE);
+        let header = read_limited(&header_path, 64 * 1024)
+            .map_err(|e| not_layout(format!("cannot read {OCI_LAYOUT_FILE}: {}", e.message)))?;
+        let header: serde_json::Value =
+            model::parse_json(&header, &header_path.display().to_string())?;
+        match header.get("imageLayoutVersion").and_then(|v| v.as_str()) {
+            Some("1.0.0") => {}
+            Some(v) => {
+                return Err(Error::failure(format!(
+                    "{}: imageLayoutVersion is {v:?}; oix supports \"1.0.0\"",
+                    header_path.display()
+                )))
+            }
+            None => {
+                return Err(Error::failure(format!(
+                    "{}: field imageLayoutVersion is missing",
+                    header_path.display()
+                ))
+                .with_hint("the file must hold {\"imageLayoutVersion\":\"1.0.0\"}"))
+            }
+        }
+        if !root.join(INDEX_FILE).exists() {
+            return Err(not_layout(format!("{INDEX_FILE} is missing")));
+        }
+        Ok(Layout {
+            root,
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
+            writer_fence: OnceLock::new(),
+        })
+    }
+
+    /// Create a layout (and the directory), or open it if it already is one.
+    /// Refuses a non-empty directory that is not a layout.
+    pub fn init(path: impl AsRef<Path>) -> Result<(Layout, bool)> {
+        let root = path.as_ref();
+        if root.join(OCI_LAYOUT_FILE).exists() {
+            return Ok((Layout::open(root)?, false));
+        }
+        fs::create_dir_all(root).at("creating", root)?;
+        let nonempty = fs::read_dir(root).at("reading", root)?.next().is_some();
+        if nonempty {
+            return Err(Error::failure(format!(
+                "{} exists, is not empty and is not an OCI image layout",
+                root.display()
+            ))
+            .with_hint("choose an empty or new directory"));
+        }
+        fs::create_dir_all(root.join(BLOBS_DIR).join("sha256")).at("creating", root)?;
+        let empty = Index::default();
+        write_atomic(root, INDEX_FILE, &empty.to_bytes())?;
+        // oci-layout last: its presence is what marks a finished layout.
+        write_atomic(root, OCI_LAYOUT_FILE, OCI_LAYOUT_CONTENT)?;
+        Ok((Layout::open(root)?, true))
+    }
+
+    pub fn with_lock_timeout(mut self, timeout: Duration) -> Layout {
+        self.lock_timeout = timeout;
+        self
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn lock_timeout(&self) -> Duration {
+        self.lock_timeout
+    }
+
+    /// `blobs/<alg>/<encoded>`; only a validated [`Digest`] can name a path.
+    pub fn blob_path(&self, digest: &Digest) -> PathBuf {
+        self.root
+            .join(BLOBS_DIR)
+            .join(digest.algorithm().as_str())
+            .join(digest.encoded())
+    }
+
+    pub fn has_blob(&self, digest: &Digest) -> bool {
+        fs::symlink_metadata(self.blob_path(digest)).is_ok()
+    }
+
+    /// Open a blob for reading. A blob that is a symlink is followed only when its target
+    /// stays inside this layout's `blobs/`.
+    pub fn open_blob(&self, digest: &Digest) -> Result<File> {
+        let path = self.blob_path(digest);
+        let meta = fs::symlink_metadata(&path).map_err(|e| {
+            if e.kind() == io::ErrorKind::NotFound {
+                Error::failure(format!("blob {digest} is missing ({})", path.display()))
+                    .with_hint("the layout is incomplete; fetch or import the content again")
+            } else {
+                Error::io("reading", &path, e)
+            }
+        })?;
+        if meta.file_type().is_symlink() {
+            self.check_symlink_inside(&path)?;
+        } else if !meta.is_file() {
+            return Err(Error::failure(format!(
+                "blob {digest} is not a regular file ({})",
+                path.display()
+            )));
+        }
+        File::open(&path).at("opening", &path)
+    }
+
+    /// Refuse a symlink whose target leaves `<layout>/blobs`.
+    pub fn check_symlink_inside(&self, path: &Path) -> Result<()> {
+        let blobs = fs::canonicalize(self.root.join(BLOBS_DIR)).at("resolving", &self.root)?;
+        match fs::canonicalize(path) {
+            Ok(target) if target.starts_with(&blobs) && target.is_file() => Ok(()),
+            Ok(target) => Err(Error::failure(format!(
+                "{} is a symlink to {}, outside the layout's blobs/",
+                path.display(),
+                target.display()
+            ))
+            .with_hint("oix never follows links out of a layout; replace the link with the blob")),
+            Err(e) => Err(Error::io("resolving symlink", path, e)),
+        }
+    }
+
+    /// Read a whole blob described by `desc`, verifying size and digest. `limit` bounds
+    /// what is read into memory (manifests, indexes and configs).
+    pub fn read_blob(&self, desc: &Descriptor, limit: u64) -> Result<Vec<u8>> {
+        let digest = desc.digest()?;
+        let size = desc.size()?;
+        if size > limit {
+            return Err(Error::failure(format!(
+                "{digest}: descriptor size {size} exceeds the limit of {limit} bytes for this kind of document"
+            )));
+        }
+        let mut f = self.open_blob(&digest)?;
+        let mut buf = Vec::with_capacity(size as usize);
+        (&mut f)
+            .take(size + 1)
+            .read_to_end(&mut buf)
+            .at("reading", &self.blob_path(&digest))?;
+        if buf.len() as u64 != size {
+            let got = if buf.len() as u64 > size {
+                "larger than".to_string()
+            } else {
+                format!("{} bytes, not", buf.len())
+            };
+            return Err(Error::failure(format!(
+                "blob {digest} is {got} the {size} bytes its descriptor says"
+            ))
+            .with_hint("the blob is truncated or was replaced; run `oix fsck`"));
+        }
+        if let Some(mut h) = digest.hasher() {
+            h.update(&buf);
+            let got = h.finish();
+            if got != digest {
+                return Err(
+                    Error::failure(format!("blob {digest}: content hashes to {got}"))
+                        .with_hint("the blob is corrupt; run `oix fsck`"),
+                );
+            }
+        }
+        Ok(buf)
+    }
+
+    /// Read and parse the manifest or index `desc` points to (`None` for other types).
+    pub fn read_document(&self, desc: &Descriptor) -> Result<(Vec<u8>, Option<Document>)> {
+        let bytes = self.read_blob(desc, model::MAX_MANIFEST_SIZE)?;
+        let doc = Document::parse(&desc.media_type, &bytes, &format!("blob {}", desc.digest))?;
+        Ok((bytes, doc))
+    }
+
+    /// The current index.json, parsed, with its raw bytes.
+    pub fn read_index(&self) -> Result<(Index, Vec<u8>)> {
+        let path = self.root.join(INDEX_FILE);
+        let meta = fs::symlink_metadata(&path).at("reading", &path)?;
+        if meta.file_type().is_symlink() {
+            return Err(Error::failure(format!("{} is a symlink", path.display()))
+                .with_hint("oix refuses an index.json that is a link; replace it with a file"));
+        }
+        let bytes = read_limited(&path, model::MAX_INDEX_JSON_SIZE)?;
+        let idx: Index = model::parse_json(&bytes, &path.display().to_string())?;
+        if idx.schema_version != 2 {
+            return Err(Error::failure(format!(
+                "{}: schemaVersion is {}, expected 2",
+                path.display(),
+                idx.schema_version
+            )));
+        }
+        Ok((idx, bytes))
+    }
+
+    fn lock_file(&self, name: &str) -> Result<File> {
+        let path = self.root.join(name);
+        OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .at("opening lock file", &path)
+    }
+
+    /// Hold the writer fence (shared) for this handle's lifetime.
+    fn enter_writer(&self) -> Result<()> {
+        if self.writer_fence.get().is_none() {
+            let f = self.lock_file(GC_LOCK_FILE)?;
+            acquire(&f, false, self.lock_timeout, &self.root.join(GC_LOCK_FILE))?;
+            let _ = self.writer_fence.set(f);
+        }
+        Ok(())
+    }
+
+    /// Take the gc fence exclusively: no writer is creating blobs while it is held.
+    pub fn lock_for_gc(&self) -> Result<File> {
+        let f = self.lock_file(GC_LOCK_FILE)?;
+        acquire(&f, true, self.lock_timeout, &self.root.join(GC_LOCK_FILE))?;
+        Ok(f)
+    }
+
+    /// Take the index.json lock exclusively.
+    pub fn lock_index(&self) -> Result<File> {
+        let f = self.lock_file(INDEX_LOCK_FILE)?;
+        acquire(
+            &f,
+            true,
+            self.lock_timeout,
+            &self.root.join(INDEX_LOCK_FILE),
+        )?;
+        Ok(f)
+    }
+
+    /// Stream `reader` into a new blob. With `expect`, the content must hash to that
+    /// digest (and have that size); otherwise sha256 is computed. The blob becomes visible
+    /// only after it verified; an existing blob is never replaced.
+    pub fn write_blob(
+        &self,
+        reader: &mut dyn Read,
+        expect: Option<(&Digest, u64)>,
+    ) -> Result<(Digest, u64)> {
+        self.enter_writer()?;
+        let hasher = match expect {
+            Some((d, _)) => d.hasher().ok_or_else(|| {
+                Error::failure(format!(
+                    "cannot verify {d}: algorithm {} is not supported",
+                    d.algorithm().as_str()
+                ))
+                .with_hint("oix verifies sha256 and sha512 content")
+            })?,
+            None => crate::digest::Hasher::sha256(),
+        };
+        let tmp = self.temp_file()?;
+        let mut w = HashingWriter::new(io::BufWriter::with_capacity(1 << 20, tmp), hasher);
+        let limit = expect.map(|(_, s)| s + 1).unwrap_or(u64::MAX);
+        io::copy(&mut reader.take(limit), &mut w)
+            .map_err(|e| Error::failure(format!("writing blob: {e}")))?;
+        let (buf, digest, size) = w.finish();
+        let tmp = buf
+            .into_inner()
+            .map_err(|e| Error::failure(format!("writing blob: {}", e.error())))?;
+        if let Some((want, want_size)) = expect {
+            if size != want_size {
+                return Err(Error::failure(format!(
+                    "blob {want}: received {}{size} bytes, the descriptor says {want_size}",
+                    if size > want_size { "more than " } else { "" }
+                )));
+            }
+            if &digest != want {
+                return Err(
+                    Error::failure(format!("blob {want}: content hashes to {digest}"))
+                        .with_hint("the source is corrupt or was modified in transit"),
+                );
+            }
+        }
+        self.persist_blob(tmp, &digest)?;
+        Ok((digest, size))
+    }
+
+    /// Write bytes oix created as a sha256 blob.
+    pub fn write_blob_bytes(&self, bytes: &[u8]) -> Result<Digest> {
+        let (d, _) = self.write_blob(&mut &bytes[..], None)?;
+        Ok(d)
+    }
+
+    /// Bring the blob `desc` from another layout: hard link, else kernel copy (reflink
+    /// where supported) into a temp file that is verified before it becomes visible.
+    /// A hard link shares the source's verified inode, so only its size is checked.
+    pub fn import_blob(&self, src: &Layout, desc: &Descriptor) -> Result<Transfer> {
+        let digest = desc.digest()?;
+        let size = desc.size()?;
+        if self.has_blob(&digest) {
+            return Ok(Transfer::Present);
+        }
+        self.enter_writer()?;
+        let src_file = src.open_blob(&digest)?;
+        let src_meta = src_file.metadata().at("reading", &src.blob_path(&digest))?;
+        if src_meta.len() != size {
+            return Err(Error::failure(format!(
+                "blob {digest} in {} is {} bytes, the descriptor says {size}",
+                src.root.display(),
+                src_meta.len()
+            ))
+            .with_hint("run `oix fsck` on the source layout"));
+        }
+        let src_path =
+            fs::canonicalize(src.blob_path(&digest)).at("resolving", &src.blob_path(&digest))?;
+        let dst = self.blob_path(&digest);
+        self.ensure_blob_dir(&digest)?;
+        match fs::hard_link(&src_path, &dst) {
+            Ok(()) => return Ok(Transfer::HardLink),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(Transfer::Present),
+            Err(_) => {}
+        }
+        let tmp = self.temp_file()?;
+        fs::copy(&src_path, tmp.path()).at("copying", &src_path)?;
+        if let Some(mut h) = digest.hasher() {
+            let mut f = File::open(tmp.path()).at("reading", tmp.path())?;
+            let mut buf = vec![0u8; 1 << 20];
+            loop {
+                let n = f.read(&mut buf).at("reading", tmp.path())?;
+                if n == 0 {
+                    break;
+                }
+                h.update(&buf[..n]);
+            }
+            let got = h.finish();
+            if got != digest {
+                return Err(Error::failure(format!(
+                    "blob {digest} in {} hashes to {got}",
+                    src.root.display()
+                ))
+                .with_hint("the source layout is corrupt; run `oix fsck` on it"));
+            }
+        }
+        self.persist_blob(tmp, &digest)?;
+        Ok(Transfer::Copy)
+    }
+
+    fn ensure_blob_dir(&self, digest: &Digest) -> Result<()> {
+        let dir = self.root.join(BLOBS_DIR).join(digest.algorithm().as_str());
+        fs::create_dir_all(&dir).at("creating", &dir)
+    }
+
+    /// A new temp file in the layout root (same filesystem as blobs/, so rename works).
+    pub fn temp_file(&self) -> Result<tempfile::NamedTempFile> {
+        tempfile::Builder::new()
+            .prefix(TEMP_PREFIX)
+            .tempfile_in(&self.root)
+            .at("creating a temp file in", &self.root)
+    }
+
+    fn persist_blob(&self, tmp: tempfile::NamedTempFile, digest: &Digest) -> Result<()> {
+        set_public_mode(tmp.as_file(), tmp.path())?;
+        tmp.as_file().sync_all().at("syncing", tmp.path())?;
+        self.ensure_blob_dir(digest)?;
+        let dst = self.blob_path(digest);
+        match tmp.persist_noclobber(&dst) {
+            Ok(_) => {}
+            // Someone else stored the same content first: same bytes, nothing to do.
+            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(Error::io("storing", &dst, e.error)),
+        }
+        sync_dir(dst.parent().unwrap_or(&self.root))
+    }
+
+    /// Change index.json in one locked transaction. `edit` sees the current index and
+    /// may change it; the result is written only if its bytes differ. Returns the value
+    /// of `edit` and whether index.json changed. Every descriptor the new index adds must
+    /// name a valid digest of a blob present in the layout.
+    pub fn transact<T>(&self, edit: impl FnOnce(&mut Index) -> Result<T>) -> Result<(T, bool)> {
+        self.enter_writer()?;
+        let _lock = self.lock_index()?;
+        let (mut idx, before) = self.read_index()?;
+        let old: std::collections::HashSet<String> =
+            idx.manifests.iter().map(|d| d.digest.clone()).collect();
+        let out = edit(&mut idx)?;
+        for d in idx.manifests.iter().filter(|d| !old.contains(&d.digest)) {
+            let digest = d
+                .digest()
+                .map_err(|e| e.context("refusing to write index.json"))?;
+            d.size()?;
+            if !self.has_blob(&digest) {
+                return Err(Error::failure(format!(
+                    "refusing to write index.json: blob {digest} is not in the layout"
+                )));
+            }
+        }
+        let after = idx.to_bytes();
+        if after == before {
+            return Ok((out, false));
+        }
+        write_atomic(&self.root, INDEX_FILE, &after)?;
+        Ok((out, true))
+    }
+}
+
+/// Wait for a lock (exclusive or shared) until `timeout`.
+fn acquire(f: &File, exclusive: bool, timeout: Duration, path: &Path) -> Result<()> {
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(2);
+    loop {
+        let r = if exclusive {
+            f.try_lock()
+        } else {
+            f.try_lock_shared()
+        };
+        match r {
+            Ok(()) => return Ok(()),
+            Err(fs::TryLockError::WouldBlock) => {}
+            Err(fs::TryLockError::Error(e)) => return Err(Error::io("locking", path, e)),
+        }
+        if start.elapsed() >= timeout {
+            return Err(Error::failure(format!(
+                "timed out after {:.1}s waiting for the lock {}",
+                timeout.as_secs_f64(),
+                path.display()
+            ))
+            .with_hint(
+                "another oix process is working on this layout; retry, or raise --lock-timeout",
+            ));
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
+/// Read at most `limit` bytes of a file, failing if it is larger.
+pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    let f = File::open(path).at("reading", path)?;
+    let mut buf = Vec::new();
+    f.take(limit + 1)
+        .read_to_end(&mut buf)
+        .at("reading", path)?;
+    if buf.len() as u64 > limit {
+        return Err(Error::failure(format!(
+            "{} is larger than the limit of {limit} bytes",
+            path.display()
+        )));
+    }
+    Ok(buf)
+}
+
+/// Replace `dir/name` atomically: temp file, fsync, rename, fsync the directory.
+pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+    let mut tmp = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .tempfile_in(dir)
+        .at("creating a temp file in", dir)?;
+    tmp.write_all(bytes).at("writing", tmp.path())?;
+    set_public_mode(tmp.as_file(), tmp.path())?;
+    tmp.as_file().sync_all().at("syncing", tmp.path())?;
+    let dst = dir.join(name);
+    tmp.persist(&dst)
+        .map_err(|e| Error::io("replacing", &dst, e.error))?;
+    sync_dir(dir)
+}
+
+/// Temp files are created 0600; layout files are world-readable like other tools write them.
+fn set_public_mode(f: &File, path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    f.set_permissions(fs::Permissions::from_mode(0o644))
+        .at("setting permissions of", path)
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .at("syncing", dir)
+}

@@ -1,0 +1,22 @@
+//! oix: build, merge and edit multi-arch OCI image indexes inside local OCI image
+//! layouts, and sync them to registries.
+//!
+//! The library holds all behaviour; the `oix` binary only parses arguments, calls into
+//! these modules and prints.
+
+pub mod digest;
+pub mod error;
+pub mod graph;
+pub mod layout;
+pub mod model;
+pub mod reference;
+pub mod resolve;
+
+pub use digest::Digest;
+pub use error::{Error, Kind, Result};
+pub use layout::Layout;
+pub use reference::LayoutRef;
+pub mod cli;
+pub mod inspect;
+pub mod platform;
+pub mod tags;

@@ -1,0 +1,370 @@
+//! Lenient serde models of the OCI documents oix reads and writes.
+//!
+//! These structs keep every field they do not know in `extra` (in document order), so
+//! rewriting index.json preserves unknown fields. Annotations are a `BTreeMap` so that
+//! documents oix creates serialize deterministically. Third-party manifests, indexes and
+//! configs are parsed only to be read, never re-serialized: their bytes stay as stored.
+//!
+//! Digests stay strings here; [`Descriptor::digest`] validates them. Only validated
+//! [`Digest`]s reach the layout store, so no path is ever built from a raw string.
+
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+pub mod media {
+    pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+    pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+    pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+    pub const OCI_LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
+    pub const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+    pub const OCI_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
+    pub const OCI_EMPTY: &str = "application/vnd.oci.empty.v1+json";
+    pub const OCI_LAYOUT_HEADER: &str = "application/vnd.oci.layout.header.v1+json";
+    pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+    pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+    pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
+    pub const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+    pub const DOCKER_ATTESTATION_CONFIG: &str = "application/vnd.docker.attestation.config.v1+json";
+
+    pub fn is_index(mt: &str) -> bool {
+        mt == OCI_INDEX || mt == DOCKER_LIST
+    }
+    pub fn is_manifest(mt: &str) -> bool {
+        mt == OCI_MANIFEST || mt == DOCKER_MANIFEST
+    }
+    /// Config media types whose JSON carries os/architecture.
+    pub fn is_image_config(mt: &str) -> bool {
+        mt == OCI_CONFIG || mt == DOCKER_CONFIG
+    }
+}
+
+/// The well-known annotation keys oix reads or writes.
+pub mod annotation {
+    pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+    pub const DOCKER_REFERENCE_TYPE: &str = "vnd.docker.reference.type";
+    pub const DOCKER_REFERENCE_DIGEST: &str = "vnd.docker.reference.digest";
+    pub const ATTESTATION_MANIFEST: &str = "attestation-manifest";
+}
+
+/// Largest manifest, index or config oix will read into memory (the registries' limit).
+pub const MAX_MANIFEST_SIZE: u64 = 4 * 1024 * 1024;
+/// Largest index.json oix will read (10,000 entries fit with room to spare).
+pub const MAX_INDEX_JSON_SIZE: u64 = 64 * 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Platform {
+    pub architecture: String,
+    pub os: String,
+    #[serde(
+        rename = "os.version",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub os_version: Option<String>,
+    #[serde(
+        rename = "os.features",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub os_features: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<Vec<String>>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Platform {
+    /// `os/arch[/variant]`, as users write it.
+    pub fn display(&self) -> String {
+        let mut s = format!("{}/{}", self.os, self.architecture);
+        if let Some(v) = self.variant.as_deref().filter(|v| !v.is_empty()) {
+            s.push('/');
+            s.push_str(v);
+        }
+        if let Some(v) = self.os_version.as_deref().filter(|v| !v.is_empty()) {
+            s.push(':');
+            s.push_str(v);
+        }
+        s
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Descriptor {
+    #[serde(rename = "mediaType")]
+    pub media_type: String,
+    pub digest: String,
+    pub size: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub urls: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<Platform>,
+    #[serde(
+        rename = "artifactType",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub artifact_type: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Descriptor {
+    pub fn new(media_type: &str, digest: &Digest, size: u64) -> Descriptor {
+        Descriptor {
+            media_type: media_type.to_string(),
+            digest: digest.to_string(),
+            size: size as i64,
+            urls: None,
+            annotations: BTreeMap::new(),
+            data: None,
+            platform: None,
+            artifact_type: None,
+            extra: Map::new(),
+        }
+    }
+    /// The validated digest.
+    pub fn digest(&self) -> Result<Digest> {
+        Digest::parse(&self.digest)
+    }
+    /// The size as unsigned, refusing negative sizes.
+    pub fn size(&self) -> Result<u64> {
+        u64::try_from(self.size).map_err(|_| {
+            Error::failure(format!(
+                "descriptor {} has a negative size {}",
+                self.digest, self.size
+            ))
+        })
+    }
+    pub fn ref_name(&self) -> Option<&str> {
+        self.annotations
+            .get(annotation::REF_NAME)
+            .map(String::as_str)
+    }
+    pub fn is_index(&self) -> bool {
+        media::is_index(&self.media_type)
+    }
+    pub fn is_manifest(&self) -> bool {
+        media::is_manifest(&self.media_type)
+    }
+    /// A BuildKit-style attestation or other referrer entry: it never matches a platform
+    /// filter and travels with the entry it references.
+    pub fn is_attestation(&self) -> bool {
+        self.annotations
+            .get(annotation::DOCKER_REFERENCE_TYPE)
+            .is_some_and(|t| t == annotation::ATTESTATION_MANIFEST)
+            || self
+                .platform
+                .as_ref()
+                .is_some_and(|p| p.os == "unknown" && p.architecture == "unknown")
+    }
+    /// The digest an attestation entry refers to, when it says.
+    pub fn attestation_subject(&self) -> Option<&str> {
+        self.annotations
+            .get(annotation::DOCKER_REFERENCE_DIGEST)
+            .map(String::as_str)
+    }
+}
+
+/// An image index (also used for index.json and Docker manifest lists).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Index {
+    #[serde(rename = "schemaVersion")]
+    pub schema_version: i64,
+    #[serde(rename = "mediaType", default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    #[serde(
+        rename = "artifactType",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub artifact_type: Option<String>,
+    pub manifests: Vec<Descriptor>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Descriptor>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Default for Index {
+    fn default() -> Self {
+        Index {
+            schema_version: 2,
+            media_type: Some(media::OCI_INDEX.to_string()),
+            artifact_type: None,
+            manifests: Vec::new(),
+            subject: None,
+            annotations: BTreeMap::new(),
+            extra: Map::new(),
+        }
+    }
+}
+
+impl Index {
+    /// Deterministic compact bytes for an index oix writes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("serializing an in-memory index cannot fail")
+    }
+}
+
+/// An image manifest (OCI or Docker schema 2); read-only view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    #[serde(rename = "schemaVersion")]
+    pub schema_version: i64,
+    #[serde(rename = "mediaType", default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    #[serde(
+        rename = "artifactType",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub artifact_type: Option<String>,
+    pub config: Descriptor,
+    #[serde(default)]
+    pub layers: Vec<Descriptor>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Descriptor>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The platform-relevant part of an image config; everything else kept in `extra`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageConfig {
+    #[serde(default)]
+    pub architecture: String,
+    #[serde(default)]
+    pub os: String,
+    #[serde(
+        rename = "os.version",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub os_version: Option<String>,
+    #[serde(
+        rename = "os.features",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub os_features: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl ImageConfig {
+    pub fn platform(&self) -> Option<Platform> {
+        if self.os.is_empty() || self.architecture.is_empty() {
+            return None;
+        }
+        Some(Platform {
+            architecture: self.architecture.clone(),
+            os: self.os.clone(),
+            os_version: self.os_version.clone(),
+            os_features: self.os_features.clone(),
+            variant: self.variant.clone(),
+            features: None,
+            extra: Map::new(),
+        })
+    }
+}
+
+/// A parsed manifest or index, classified by media type.
+#[derive(Debug, Clone)]
+pub enum Document {
+    Index(Index),
+    Manifest(Manifest),
+}
+
+/// Parse JSON bytes as `T`, with an error naming `what` (a file or a digest).
+pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        Error::failure(format!("{what}: invalid JSON: {e}"))
+            .with_hint("the file is corrupt or not the document its descriptor claims")
+    })
+}
+
+impl Document {
+    /// Parse `bytes` as the document type `media_type` says; checks the required fields.
+    pub fn parse(media_type: &str, bytes: &[u8], what: &str) -> Result<Option<Document>> {
+        if media::is_index(media_type) {
+            let idx: Index = parse_json(bytes, what)?;
+            if idx.schema_version != 2 {
+                return Err(Error::failure(format!(
+                    "{what}: schemaVersion is {}, expected 2",
+                    idx.schema_version
+                )));
+            }
+            check_declared_type(idx.media_type.as_deref(), media_type, what)?;
+            Ok(Some(Document::Index(idx)))
+        } else if media::is_manifest(media_type) {
+            let m: Manifest = parse_json(bytes, what)?;
+            if m.schema_version != 2 {
+                return Err(Error::failure(format!(
+                    "{what}: schemaVersion is {}, expected 2",
+                    m.schema_version
+                )));
+            }
+            check_declared_type(m.media_type.as_deref(), media_type, what)?;
+            Ok(Some(Document::Manifest(m)))
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Every descriptor this document points at, in document order.
+    pub fn children(&self) -> Vec<&Descriptor> {
+        match self {
+            Document::Index(i) => i.manifests.iter().chain(i.subject.as_ref()).collect(),
+            Document::Manifest(m) => std::iter::once(&m.config)
+                .chain(m.layers.iter())
+                .chain(m.subject.as_ref())
+                .collect(),
+        }
+    }
+}
+
+fn check_declared_type(declared: Option<&str>, expected: &str, what: &str) -> Result<()> {
+    match declared {
+        Some(d) if d != expected => Err(Error::failure(format!(
+            "{what}: the descriptor says {expected} but the document declares mediaType {d}"
+        ))
+        .with_hint("the descriptor's mediaType must match the document it points to")),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_fields_round_trip() {
+        let src = r#"{"schemaVersion":2,"zzz":1,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","size":0,"vendor.x":{"a":[1,2]},"annotations":{"b":"2","a":"1"}}],"aaa":"x"}"#;
+        let idx: Index = serde_json::from_str(src).unwrap();
+        let out: Value = serde_json::from_slice(&idx.to_bytes()).unwrap();
+        let want: Value = serde_json::from_str(src).unwrap();
+        assert_eq!(out, want);
+    }
+
+    #[test]
+    fn attestation_detection() {
+        let d: Descriptor = serde_json::from_str(r#"{"mediaType":"x/y","digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","size":1,"platform":{"os":"unknown","architecture":"unknown"}}"#).unwrap();
+        assert!(d.is_attestation());
+    }
+}

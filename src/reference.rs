@@ -1,0 +1,230 @@
+//! One reference grammar for every command:
+//!
+//! - `LAYOUT`: a layout directory (its only top-level entry, when it has exactly one);
+//! - `LAYOUT:REF`: the top-level index.json entries whose `org.opencontainers.image.ref.name` is REF;
+//! - `LAYOUT@ALG:HEX`: a descriptor anywhere in the layout's graph, by digest.
+//!
+//! An optional `oci:` prefix is accepted, skopeo style; the path ends at the first `:`.
+//!
+//! Two ref.name conventions exist in the wild: a bare tag (`latest`, written by skopeo,
+//! umoci and oix) and a full image name (`registry.example.com/repo:latest`, written by
+//! some exporters). A REF matches an entry whose ref.name equals it; when no entry
+//! matches exactly, it also matches full names whose tag (`latest`) or `repo:tag` tail
+//! equals it. oix always writes REF exactly as given (a bare tag in normal use).
+
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use std::fmt;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// No REF given: the layout's only top-level entry.
+    Default,
+    /// A ref.name.
+    Name(String),
+    /// A digest anywhere in the graph.
+    Digest(Digest),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayoutRef {
+    pub path: PathBuf,
+    pub target: Target,
+}
+
+impl fmt::Display for LayoutRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = self.path.display();
+        match &self.target {
+            Target::Default => write!(f, "{p}"),
+            Target::Name(n) => write!(f, "{p}:{n}"),
+            Target::Digest(d) => write!(f, "{p}@{d}"),
+        }
+    }
+}
+
+impl LayoutRef {
+    pub fn parse(input: &str) -> Result<LayoutRef> {
+        let usage = |why: &str| {
+            Error::usage(format!("invalid reference {input:?}: {why}")).with_hint(
+                "write LAYOUT, LAYOUT:REF or LAYOUT@sha256:<hex> (an `oci:` prefix is allowed)",
+            )
+        };
+        let s = input.strip_prefix("oci:").unwrap_or(input);
+        if s.is_empty() {
+            return Err(usage("empty layout path"));
+        }
+        // LAYOUT@alg:enc — the digest form, recognized when the tail after the last '@'
+        // is a valid digest.
+        if let Some((path, dig)) = s.rsplit_once('@') {
+            if dig.contains(':') && !path.is_empty() {
+                let digest = Digest::parse(dig).map_err(|e| usage(&e.message))?;
+                return Ok(LayoutRef {
+                    path: PathBuf::from(path),
+                    target: Target::Digest(digest),
+                });
+            }
+        }
+        match s.split_once(':') {
+            None => Ok(LayoutRef {
+                path: PathBuf::from(s),
+                target: Target::Default,
+            }),
+            Some((path, name)) => {
+                if path.is_empty() {
+                    return Err(usage("empty layout path"));
+                }
+                validate_ref_name(name).map_err(|e| usage(&e.message))?;
+                Ok(LayoutRef {
+                    path: PathBuf::from(path),
+                    target: Target::Name(name.to_string()),
+                })
+            }
+        }
+    }
+
+    /// The ref name, or a usage error for commands that need one.
+    pub fn require_name(&self) -> Result<&str> {
+        match &self.target {
+            Target::Name(n) => Ok(n),
+            _ => Err(
+                Error::usage(format!("{self}: this command needs LAYOUT:REF"))
+                    .with_hint("name the ref, e.g. ./layout:latest"),
+            ),
+        }
+    }
+}
+
+/// Check a ref name against the image-spec grammar:
+/// `component ("/" component)*`, `component ::= alphanum (separator alphanum)*`,
+/// `separator ::= [-._:@+] | "--"`.
+pub fn validate_ref_name(name: &str) -> Result<()> {
+    let bad = |why: &str| {
+        Error::usage(format!("invalid ref name {name:?}: {why}")).with_hint(
+            "ref names are alphanumerics joined by one of - . _ : @ + or --, in /-separated parts",
+        )
+    };
+    if name.is_empty() {
+        return Err(bad("empty"));
+    }
+    if name.len() > 512 {
+        return Err(bad("longer than 512 characters"));
+    }
+    for comp in name.split('/') {
+        let b = comp.as_bytes();
+        if b.is_empty() {
+            return Err(bad("empty path component"));
+        }
+        let mut i = 0;
+        let mut need_alnum = true;
+        while i < b.len() {
+            if b[i].is_ascii_alphanumeric() {
+                need_alnum = false;
+                i += 1;
+            } else if need_alnum {
+                return Err(bad("a separator must sit between alphanumerics"));
+            } else if b[i] == b'-' && b.get(i + 1) == Some(&b'-') {
+                need_alnum = true;
+                i += 2;
+            } else if matches!(b[i], b'-' | b'.' | b'_' | b':' | b'@' | b'+') {
+                need_alnum = true;
+                i += 1;
+            } else {
+                return Err(bad(&format!("character {:?} is not allowed", b[i] as char)));
+            }
+        }
+        if need_alnum {
+            return Err(bad("must end with an alphanumeric"));
+        }
+    }
+    Ok(())
+}
+
+/// How a ref.name matched a wanted REF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum NameMatch {
+    Exact,
+    /// `host/repo:tag` matched by `tag` or `repo:tag`.
+    FullName,
+}
+
+/// Does the entry's ref.name `have` match the wanted `want`?
+pub fn match_ref_name(have: &str, want: &str) -> Option<NameMatch> {
+    if have == want {
+        return Some(NameMatch::Exact);
+    }
+    // Full name convention: the tag is after the last ':' that follows the last '/'.
+    let last_slash = have.rfind('/').map(|i| i + 1).unwrap_or(0);
+    let (_, tail) = have.split_at(last_slash);
+    let colon = tail.rfind(':')?;
+    let tag = &tail[colon + 1..];
+    if tag == want {
+        return Some(NameMatch::FullName);
+    }
+    if have.len() > want.len()
+        && have.ends_with(want)
+        && have.as_bytes()[have.len() - want.len() - 1] == b'/'
+        && want.contains(':')
+    {
+        return Some(NameMatch::FullName);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const D: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+    #[test]
+    fn parses_the_three_forms() {
+        let r = LayoutRef::parse("out").unwrap();
+        assert_eq!(r.target, Target::Default);
+        let r = LayoutRef::parse("oci:some/dir:v1.0").unwrap();
+        assert_eq!(r.path, PathBuf::from("some/dir"));
+        assert_eq!(r.target, Target::Name("v1.0".into()));
+        let r = LayoutRef::parse(&format!("dir@{D}")).unwrap();
+        assert_eq!(r.path, PathBuf::from("dir"));
+        assert!(matches!(r.target, Target::Digest(_)));
+        // skopeo style: the path ends at the first ':'
+        let r = LayoutRef::parse("dir:host:5000/repo:tag").unwrap();
+        assert_eq!(r.target, Target::Name("host:5000/repo:tag".into()));
+    }
+
+    #[test]
+    fn refuses_bad_refs() {
+        for bad in [
+            "",
+            "oci:",
+            ":tag",
+            "dir:",
+            "dir:a b",
+            "dir:-x",
+            "dir@sha256:../x",
+            "dir:a//b",
+        ] {
+            assert!(LayoutRef::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn matches_both_ref_name_conventions() {
+        assert_eq!(match_ref_name("latest", "latest"), Some(NameMatch::Exact));
+        assert_eq!(
+            match_ref_name("registry.example.com:5000/library/alpine:3.20", "3.20"),
+            Some(NameMatch::FullName)
+        );
+        assert_eq!(
+            match_ref_name("registry.example.com/library/alpine:3.20", "alpine:3.20"),
+            Some(NameMatch::FullName)
+        );
+        assert_eq!(
+            match_ref_name("registry.example.com:5000/alpine", "5000/alpine"),
+            None
+        );
+        assert_eq!(match_ref_name("foo:latest", "oo:latest"), None);
+        assert_eq!(match_ref_name("v1", "v2"), None);
+    }
+}

@@ -1,0 +1,136 @@
+//! Resolving a [`LayoutRef`] to descriptors in a layout.
+//!
+//! A ref name selects top-level index.json entries (see [`crate::reference`] for the two
+//! ref.name conventions). Several top-level entries with one ref.name form one candidate
+//! set (implicit multi-arch). A digest selects a descriptor anywhere in the graph.
+
+use crate::error::{Error, Result};
+use crate::graph;
+use crate::layout::Layout;
+use crate::model::{Descriptor, Index};
+use crate::reference::{match_ref_name, LayoutRef, NameMatch, Target};
+
+/// A descriptor chosen by a reference, with where it sits.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub descriptor: Descriptor,
+    /// Position in index.json's `manifests`, for top-level entries.
+    pub top_level: Option<usize>,
+}
+
+/// The top-level entries a target names, in index order.
+pub fn candidates(layout: &Layout, index: &Index, target: &Target) -> Result<Vec<Resolved>> {
+    match target {
+        Target::Default => Ok(index
+            .manifests
+            .iter()
+            .enumerate()
+            .map(|(i, d)| Resolved {
+                descriptor: d.clone(),
+                top_level: Some(i),
+            })
+            .collect()),
+        Target::Name(want) => {
+            let hits: Vec<(usize, NameMatch)> = index
+                .manifests
+                .iter()
+                .enumerate()
+                .filter_map(|(i, d)| Some((i, match_ref_name(d.ref_name()?, want)?)))
+                .collect();
+            let best = hits.iter().map(|(_, m)| *m).min();
+            Ok(hits
+                .into_iter()
+                .filter(|(_, m)| Some(*m) == best)
+                .map(|(i, _)| Resolved {
+                    descriptor: index.manifests[i].clone(),
+                    top_level: Some(i),
+                })
+                .collect())
+        }
+        Target::Digest(d) => {
+            let want = d.to_string();
+            if let Some(i) = index.manifests.iter().position(|m| m.digest == want) {
+                return Ok(vec![Resolved {
+                    descriptor: index.manifests[i].clone(),
+                    top_level: Some(i),
+                }]);
+            }
+            let w = graph::walk(layout, &index.manifests);
+            Ok(w.nodes
+                .into_iter()
+                .find(|n| n.descriptor.digest == want)
+                .map(|n| Resolved {
+                    descriptor: n.descriptor,
+                    top_level: None,
+                })
+                .into_iter()
+                .collect())
+        }
+    }
+}
+
+/// The list of ref names in index order, for error messages.
+pub fn ref_names(index: &Index) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for d in &index.manifests {
+        if let Some(n) = d.ref_name() {
+            if !names.iter().any(|x| x == n) {
+                names.push(n.to_string());
+            }
+        }
+    }
+    names
+}
+
+/// Resolve to exactly one descriptor, or fail: exit 3 when nothing matches, exit 4
+/// when several do (listing them).
+pub fn resolve_one(layout: &Layout, r: &LayoutRef) -> Result<Resolved> {
+    let (index, _) = layout.read_index()?;
+    let mut c = candidates(layout, &index, &r.target)?;
+    match c.len() {
+        1 => Ok(c.remove(0)),
+        0 => {
+            let names = ref_names(&index);
+            let listing = if names.is_empty() {
+                "the layout has no named refs".to_string()
+            } else {
+                format!("refs in the layout: {}", names.join(", "))
+            };
+            let what = match &r.target {
+                Target::Default => "the layout is empty".to_string(),
+                Target::Name(n) => format!("no entry named {n:?}"),
+                Target::Digest(d) => format!("{d} is not in the layout's graph"),
+            };
+            Err(Error::no_match(format!("{r}: {what}")).with_hint(listing))
+        }
+        _ => {
+            let list: Vec<String> = c
+                .iter()
+                .map(|x| {
+                    format!(
+                        "{} {} {}",
+                        x.descriptor.ref_name().unwrap_or("-"),
+                        x.descriptor.digest,
+                        x.descriptor
+                            .platform
+                            .as_ref()
+                            .map(|p| p.display())
+                            .unwrap_or_default()
+                    )
+                })
+                .collect();
+            let msg = match &r.target {
+                Target::Default => format!(
+                    "{r}: the layout holds {} top-level entries; name one",
+                    c.len()
+                ),
+                _ => format!("{r}: {} entries match", c.len()),
+            };
+            let hint = match &r.target {
+                Target::Default => format!("refs in the layout: {}", ref_names(&index).join(", ")),
+                _ => "use LAYOUT@DIGEST to pick one, or `oix fold` to combine them".into(),
+            };
+            Err(Error::ambiguous(format!("{msg}:\n  {}", list.join("\n  "))).with_hint(hint))
+        }
+    }
+}
