@@ -8,8 +8,8 @@
 //! everything at once and gc can refuse to sweep when the graph is not fully known.
 
 use crate::digest::Digest;
-use crate::layout::Layout;
 use crate::model::{Descriptor, Document};
+use crate::store::Source;
 use std::collections::HashSet;
 
 /// Deepest nesting of indexes oix follows (index.json counts as depth 0).
@@ -59,6 +59,9 @@ pub struct Walk {
     /// Every descriptor reached, in depth-first document order; each digest expanded once.
     pub nodes: Vec<Node>,
     pub problems: Vec<Problem>,
+    /// Indexes into `nodes` of every readable manifest and index, children before the
+    /// documents that reference them (the order in which a copy must write them).
+    pub documents_postorder: Vec<usize>,
 }
 
 impl Walk {
@@ -77,7 +80,7 @@ impl Walk {
 }
 
 /// Walk from `roots` (normally index.json's `manifests`).
-pub fn walk(layout: &Layout, roots: &[Descriptor]) -> Walk {
+pub fn walk(layout: &dyn Source, roots: &[Descriptor]) -> Walk {
     let mut w = Walk::default();
     let mut expanded = HashSet::new();
     for d in roots {
@@ -97,7 +100,7 @@ pub fn walk(layout: &Layout, roots: &[Descriptor]) -> Walk {
 
 #[allow(clippy::too_many_arguments)]
 fn visit(
-    layout: &Layout,
+    layout: &dyn Source,
     desc: &Descriptor,
     role: Role,
     depth: usize,
@@ -133,7 +136,11 @@ fn visit(
     if !expandable || !expanded.insert(desc.digest.clone()) {
         return;
     }
-    if !layout.has_blob(&digest) {
+    let present = match layout.contains(&digest) {
+        Ok(p) => p,
+        Err(e) => return problem(w, Severity::Error, e.message),
+    };
+    if !present {
         if role == Role::Subject {
             return; // a subject may live elsewhere (referrers of remote content)
         }
@@ -146,9 +153,12 @@ fn visit(
             format!("indexes nested deeper than {MAX_DEPTH} levels"),
         );
     }
-    let doc = match layout.read_document(desc) {
-        Ok((_, Some(doc))) => doc,
-        Ok((_, None)) => return,
+    let parsed = layout.read_small(desc).and_then(|bytes| {
+        Document::parse(&desc.media_type, &bytes, &format!("blob {}", desc.digest))
+    });
+    let doc = match parsed {
+        Ok(Some(doc)) => doc,
+        Ok(None) => return,
         Err(e) => return problem(w, Severity::Error, e.message),
     };
     let me = desc.digest.clone();
@@ -165,6 +175,7 @@ fn visit(
         );
     }
     w.nodes[node_index].document = Some(doc);
+    w.documents_postorder.push(node_index);
 }
 
 /// A document's children with the role each plays.

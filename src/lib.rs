@@ -17,6 +17,8 @@ pub use error::{Error, Kind, Result};
 pub use layout::Layout;
 pub use reference::LayoutRef;
 pub mod cli;
+pub mod copy;
 pub mod inspect;
 pub mod platform;
+pub mod store;
 pub mod tags;

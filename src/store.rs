@@ -1,0 +1,94 @@
+//! The store abstraction: a place that holds content-addressed blobs and manifests.
+//!
+//! A local layout, an oci-archive and a registry are all stores. Reading goes through
+//! [`Source`], writing through [`Sink`]; [`crate::copy::copy_graph`] moves a graph between
+//! any two of them, and [`crate::graph::walk`] walks any [`Source`]. Implementations verify
+//! what they write: content becomes visible only after its digest and size checked out.
+
+use crate::digest::Digest;
+use crate::error::Result;
+use crate::layout::{Layout, Transfer};
+use crate::model::{self, Descriptor};
+use std::io::Read;
+
+/// The read side of a store.
+pub trait Source: Sync {
+    /// A name for messages (`./out`, `docker://host/repo`).
+    fn describe(&self) -> String;
+    /// Whether the store holds this blob.
+    fn contains(&self, digest: &Digest) -> Result<bool>;
+    /// Stream a blob's bytes; the reader yields exactly the stored content (callers verify).
+    fn open(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send + '_>>;
+    /// A manifest, index or config, read whole and verified (at most 4 MiB).
+    fn read_small(&self, desc: &Descriptor) -> Result<Vec<u8>>;
+    /// The local layout behind this source, for zero-copy transfers (hard links).
+    fn as_layout(&self) -> Option<&Layout> {
+        None
+    }
+}
+
+/// The write side of a store.
+pub trait Sink: Sync {
+    fn describe(&self) -> String;
+    /// Whether the store already holds this blob (copies skip it).
+    fn has(&self, desc: &Descriptor) -> Result<bool>;
+    /// Store a blob streamed from `reader`, verified against `desc` before it is visible.
+    fn put_blob(&self, desc: &Descriptor, reader: &mut dyn Read) -> Result<()>;
+    /// Store a manifest or index with its exact bytes (verified against `desc`).
+    fn put_manifest(&self, desc: &Descriptor, bytes: &[u8]) -> Result<()>;
+    /// Copy one blob from `src`. The default streams it through [`Sink::put_blob`];
+    /// stores override it for faster paths (hard links between layouts, registry mounts).
+    fn transfer(&self, src: &dyn Source, desc: &Descriptor) -> Result<Transfer> {
+        let mut r = src.open(desc)?;
+        self.put_blob(desc, &mut r)?;
+        Ok(Transfer::Copy)
+    }
+}
+
+impl Source for Layout {
+    fn describe(&self) -> String {
+        self.root().display().to_string()
+    }
+    fn contains(&self, digest: &Digest) -> Result<bool> {
+        Ok(self.has_blob(digest))
+    }
+    fn open(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send + '_>> {
+        Ok(Box::new(self.open_blob(&desc.digest()?)?))
+    }
+    fn read_small(&self, desc: &Descriptor) -> Result<Vec<u8>> {
+        self.read_blob(desc, model::MAX_MANIFEST_SIZE)
+    }
+    fn as_layout(&self) -> Option<&Layout> {
+        Some(self)
+    }
+}
+
+impl Sink for Layout {
+    fn describe(&self) -> String {
+        self.root().display().to_string()
+    }
+    fn has(&self, desc: &Descriptor) -> Result<bool> {
+        Ok(self.has_blob(&desc.digest()?))
+    }
+    fn put_blob(&self, desc: &Descriptor, reader: &mut dyn Read) -> Result<()> {
+        let d = desc.digest()?;
+        self.write_blob(reader, Some((&d, desc.size()?)))?;
+        Ok(())
+    }
+    fn put_manifest(&self, desc: &Descriptor, bytes: &[u8]) -> Result<()> {
+        self.put_blob(desc, &mut &bytes[..])
+    }
+    fn transfer(&self, src: &dyn Source, desc: &Descriptor) -> Result<Transfer> {
+        match src.as_layout() {
+            Some(l) => self.import_blob(l, desc),
+            None => {
+                if self.has(desc)? {
+                    return Ok(Transfer::Present);
+                }
+                let mut r = src.open(desc)?;
+                self.put_blob(desc, &mut r)?;
+                Ok(Transfer::Copy)
+            }
+        }
+    }
+}
