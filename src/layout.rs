@@ -273,10 +273,31 @@ impl Layout {
     }
 
     /// Take the gc fence exclusively: no writer is creating blobs while it is held.
-    pub fn lock_for_gc(&self) -> Result<File> {
-        let f = self.lock_file(GC_LOCK_FILE)?;
-        acquire(&f, true, self.lock_timeout, &self.root.join(GC_LOCK_FILE))?;
-        Ok(f)
+    /// When this handle already holds the fence shared (it wrote blobs), the same lock is
+    /// upgraded, and downgraded again when the guard drops.
+    pub fn lock_for_gc(&self) -> Result<GcFence> {
+        let path = self.root.join(GC_LOCK_FILE);
+        let (file, upgraded) = match self.writer_fence.get() {
+            Some(f) => (f.try_clone().at("locking", &path)?, true),
+            None => (self.lock_file(GC_LOCK_FILE)?, false),
+        };
+        if let Err(e) = acquire(&file, true, self.lock_timeout, &path) {
+            // flock conversion is not atomic: a failed upgrade may have dropped the
+            // shared hold, so take it back before reporting.
+            if upgraded {
+                let _ = file.lock_shared();
+            }
+            return Err(e);
+        }
+        Ok(GcFence { file, upgraded })
+    }
+
+    /// Hold the gc fence shared, if the layout is writable (readers such as fsck use
+    /// this so gc cannot delete blobs under them; on read-only media there is no gc).
+    pub fn try_shared_gc_fence(&self) -> Option<File> {
+        let f = self.lock_file(GC_LOCK_FILE).ok()?;
+        acquire(&f, false, self.lock_timeout, &self.root.join(GC_LOCK_FILE)).ok()?;
+        Some(f)
     }
 
     /// Take the index.json lock exclusively.
@@ -452,6 +473,21 @@ impl Layout {
         }
         write_atomic(&self.root, INDEX_FILE, &after)?;
         Ok((out, true))
+    }
+}
+
+/// The gc fence held exclusively; see [`Layout::lock_for_gc`].
+pub struct GcFence {
+    file: File,
+    upgraded: bool,
+}
+
+impl Drop for GcFence {
+    fn drop(&mut self) {
+        if self.upgraded {
+            // Back to the shared hold this handle had before.
+            let _ = self.file.lock_shared();
+        }
     }
 }
 

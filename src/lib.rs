@@ -18,6 +18,8 @@ pub use layout::Layout;
 pub use reference::LayoutRef;
 pub mod cli;
 pub mod copy;
+pub mod fsck;
+pub mod gc;
 pub mod inspect;
 pub mod platform;
 pub mod store;

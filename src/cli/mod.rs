@@ -5,6 +5,7 @@
 //! (`tests/docs.rs` regenerates them and fails when `man/` or `completions/` are stale).
 
 mod basic;
+mod maint;
 pub mod output;
 
 use crate::error::{Error, Result};
@@ -65,6 +66,10 @@ pub enum Command {
     Tag(basic::TagArgs),
     /// Remove refs from index.json (content stays until gc).
     Untag(basic::UntagArgs),
+    /// Verify a layout: every referenced blob present, sized and hashed right; documents valid.
+    Fsck(maint::FsckArgs),
+    /// Remove blobs that nothing in index.json reaches, and stale temp files.
+    Gc(maint::GcArgs),
 }
 
 /// Global settings every command receives.
@@ -121,5 +126,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Inspect(a) => basic::inspect(&ctx, a),
         Command::Tag(a) => basic::tag(&ctx, a),
         Command::Untag(a) => basic::untag(&ctx, a),
+        Command::Fsck(a) => maint::fsck(&ctx, a),
+        Command::Gc(a) => maint::gc(&ctx, a),
     }
 }
