@@ -396,10 +396,13 @@ fn clean_fixtures_are_read_by_oix_and_skopeo() {
     }
 }
 
-/// One corrupted fixture: what fsck must name, and which read commands must fail
+/// One corrupted fixture: what fsck must report, and which read commands must fail
 /// (with what in their message).
 struct Case {
     name: &'static str,
+    /// The fsck problem code (`--json` `problems[].code`); `None` when fsck cannot open
+    /// the layout at all and fails with an `error:` instead of a report.
+    fsck_code: Option<&'static str>,
     /// fsck's report must contain this (the blob's digest hex, or the file at fault).
     fsck_names: String,
     /// `fsck --quick` must also exit 1 (false where only hashing can see the defect).
@@ -407,6 +410,24 @@ struct Case {
     /// Read commands (`DIR` is replaced by the layout path) that must fail, and a
     /// string their error must contain.
     must_fail: Vec<(Vec<&'static str>, String)>,
+}
+
+type Fails = Vec<(Vec<&'static str>, String)>;
+
+fn case(
+    name: &'static str,
+    fsck_code: Option<&'static str>,
+    fsck_names: &str,
+    quick_sees_it: bool,
+    must_fail: Fails,
+) -> Case {
+    Case {
+        name,
+        fsck_code,
+        fsck_names: fsck_names.to_string(),
+        quick_sees_it,
+        must_fail,
+    }
 }
 
 const READS: &[&[&str]] = &[
@@ -437,129 +458,133 @@ fn corrupt_cases() -> Vec<Case> {
     let multi = fixtures().join("multiarch");
     let arm64 = multiarch_children(&multi, "latest")[1].0.clone();
     let wrong = sha256_hex(b"not the content");
-    let inspects = |needle: &str| -> Vec<(Vec<&'static str>, String)> {
-        vec![
-            (vec!["inspect", "DIR"], needle.to_string()),
-            (vec!["inspect", "--raw", "DIR"], needle.to_string()),
-            (vec!["inspect", "--config", "DIR"], needle.to_string()),
-            (vec!["ls", "--tree", "DIR"], needle.to_string()),
+    let inspects = |needle: &str| -> Fails {
+        [
+            vec!["inspect", "DIR"],
+            vec!["inspect", "--raw", "DIR"],
+            vec!["inspect", "--config", "DIR"],
+            vec!["ls", "--tree", "DIR"],
         ]
+        .into_iter()
+        .map(|a| (a, needle.to_string()))
+        .collect()
     };
-    let everything = |needle: &str| -> Vec<(Vec<&'static str>, String)> {
+    let everything = |needle: &str| -> Fails {
         READS
             .iter()
             .map(|a| (a.to_vec(), needle.to_string()))
             .collect()
     };
+    let one = |args: &[&'static str], needle: &str| -> Fails {
+        vec![(args.to_vec(), needle.to_string())]
+    };
+    // `inspect LAYOUT@<arm64>` resolves through the index, then finds the blob missing.
+    let at_arm64: &'static str = Box::leak(format!("DIR@{arm64}").into_boxed_str());
+    let arm64 = hex(&arm64);
     vec![
-        Case {
-            name: "missing-manifest",
-            fsck_names: man.clone(),
-            quick_sees_it: true,
-            must_fail: inspects(&man),
-        },
-        Case {
-            name: "missing-layer",
-            fsck_names: layer.clone(),
-            quick_sees_it: true,
-            must_fail: vec![],
-        },
-        Case {
-            name: "truncated-config",
-            fsck_names: cfg.clone(),
-            quick_sees_it: true,
-            must_fail: vec![(vec!["inspect", "--config", "DIR"], cfg.clone())],
-        },
-        Case {
-            name: "truncated-layer",
-            fsck_names: layer.clone(),
-            quick_sees_it: true,
-            must_fail: vec![],
-        },
-        Case {
-            name: "digest-mismatch-layer",
-            fsck_names: layer.clone(),
-            quick_sees_it: false,
-            must_fail: vec![],
-        },
-        Case {
-            name: "digest-mismatch-manifest",
-            fsck_names: man.clone(),
-            quick_sees_it: false,
-            must_fail: inspects(&man),
-        },
-        Case {
-            name: "wrong-size",
-            fsck_names: man.clone(),
-            quick_sees_it: true,
-            must_fail: inspects(&man),
-        },
-        Case {
-            name: "wrong-name",
-            fsck_names: wrong,
-            quick_sees_it: false,
-            must_fail: vec![],
-        },
-        Case {
-            name: "symlink-escape",
-            fsck_names: cfg.clone(),
-            quick_sees_it: true,
-            must_fail: vec![(
-                vec!["inspect", "--config", "DIR"],
-                "outside the layout".into(),
-            )],
-        },
-        Case {
-            name: "bad-digest",
-            fsck_names: "../../../../etc/passwd".into(),
-            quick_sees_it: true,
-            must_fail: inspects("invalid digest"),
-        },
-        Case {
-            name: "mediatype-mismatch",
-            fsck_names: man.clone(),
-            quick_sees_it: true,
-            must_fail: vec![(vec!["ls", "--tree", "DIR"], man.clone())],
-        },
-        Case {
-            name: "malformed-index",
-            fsck_names: "index.json".into(),
-            quick_sees_it: true,
-            must_fail: everything("index.json"),
-        },
-        Case {
-            name: "index-not-json",
-            fsck_names: "index.json".into(),
-            quick_sees_it: true,
-            must_fail: everything("index.json"),
-        },
-        Case {
-            name: "not-a-layout",
-            fsck_names: "oci-layout".into(),
-            quick_sees_it: true,
-            must_fail: everything("not an OCI image layout"),
-        },
-        Case {
-            name: "missing-child",
-            fsck_names: hex(&arm64),
-            quick_sees_it: true,
-            must_fail: vec![
-                (vec!["ls", "--tree", "DIR"], hex(&arm64)),
-                (vec!["--json", "ls", "--tree", "DIR"], hex(&arm64)),
-                (
-                    vec![
-                        "inspect",
-                        Box::leak(format!("DIR@{arm64}").into_boxed_str()),
-                    ],
-                    hex(&arm64),
-                ),
+        case(
+            "missing-manifest",
+            Some("missing-blob"),
+            &man,
+            true,
+            inspects(&man),
+        ),
+        case("missing-layer", Some("missing-blob"), &layer, true, vec![]),
+        case(
+            "truncated-config",
+            Some("size-mismatch"),
+            &cfg,
+            true,
+            one(&["inspect", "--config", "DIR"], &cfg),
+        ),
+        case(
+            "truncated-layer",
+            Some("size-mismatch"),
+            &layer,
+            true,
+            vec![],
+        ),
+        case(
+            "digest-mismatch-layer",
+            Some("digest-mismatch"),
+            &layer,
+            false,
+            vec![],
+        ),
+        case(
+            "digest-mismatch-manifest",
+            Some("digest-mismatch"),
+            &man,
+            false,
+            inspects(&man),
+        ),
+        case(
+            "wrong-size",
+            Some("size-mismatch"),
+            &man,
+            true,
+            inspects(&man),
+        ),
+        case("wrong-name", Some("misnamed-blob"), &wrong, false, vec![]),
+        case(
+            "symlink-escape",
+            Some("symlink-escape"),
+            &cfg,
+            true,
+            one(&["inspect", "--config", "DIR"], "outside the layout"),
+        ),
+        case(
+            "bad-digest",
+            Some("invalid-digest"),
+            "../../../../etc/passwd",
+            true,
+            inspects("invalid digest"),
+        ),
+        case(
+            "mediatype-mismatch",
+            Some("invalid-document"),
+            &man,
+            true,
+            one(&["ls", "--tree", "DIR"], &man),
+        ),
+        case(
+            "malformed-index",
+            Some("invalid-index-json"),
+            "index.json",
+            true,
+            everything("index.json"),
+        ),
+        case(
+            "index-not-json",
+            Some("invalid-index-json"),
+            "index.json",
+            true,
+            everything("index.json"),
+        ),
+        case(
+            "not-a-layout",
+            None,
+            "oci-layout",
+            true,
+            everything("not an OCI image layout"),
+        ),
+        case(
+            "missing-child",
+            Some("missing-blob"),
+            &arm64,
+            true,
+            vec![
+                (vec!["ls", "--tree", "DIR"], arm64.clone()),
+                (vec!["--json", "ls", "--tree", "DIR"], arm64.clone()),
+                (vec!["inspect", at_arm64], arm64.clone()),
             ],
-        },
+        ),
     ]
 }
 
 /// Run every read command and fsck on a broken layout: no panic, clean `error:`
-/// messages, JSON on stdout under --json, the expected failures, and no change at all.
+/// messages, JSON on stdout under --json, the expected failures, a report naming the
+/// problem, and no change at all.
 fn check_corrupt(dir: &Path, case: &Case) {
     let before = tree_hash(dir);
     for args in READS {
@@ -587,12 +612,12 @@ fn check_corrupt(dir: &Path, case: &Case) {
         oix(&argv).fails().stderr_contains(needle);
     }
     let d = dir.display().to_string();
-    oix(&["fsck", &d])
-        .fails_with(1)
+    let full = oix(&["fsck", &d])
+        .exits(1)
         .output_contains(&case.fsck_names);
     let quick = oix(&["fsck", "--quick", &d]);
     if case.quick_sees_it {
-        quick.fails_with(1).output_contains(&case.fsck_names);
+        quick.exits(1).output_contains(&case.fsck_names);
     } else {
         assert!(
             [0, 1].contains(&quick.code),
@@ -601,9 +626,28 @@ fn check_corrupt(dir: &Path, case: &Case) {
             quick.code
         );
     }
-    let j = oix(&["--json", "fsck", &d]);
-    assert_eq!(j.code, 1, "{}: fsck --json", case.name);
-    j.json();
+    let report = oix(&["--json", "fsck", &d]).exits(1).json();
+    match case.fsck_code {
+        Some(code) => {
+            assert!(full.stderr.is_empty() || !full.stderr.contains("panicked"));
+            assert_eq!(report["clean"], false, "{}: {report}", case.name);
+            let problems = report["problems"].as_array().expect("problems array");
+            let hit = problems.iter().any(|p| {
+                p["severity"] == "error"
+                    && p["code"] == code
+                    && p.to_string().contains(&case.fsck_names)
+            });
+            assert!(
+                hit,
+                "{}: no `{code}` error naming {} in {report:#}",
+                case.name, case.fsck_names
+            );
+        }
+        None => {
+            full.assert_error_message();
+            assert!(report["error"]["message"].is_string(), "{report}");
+        }
+    }
     assert_eq!(tree_hash(dir), before, "{}: the layout changed", case.name);
 }
 
@@ -652,15 +696,16 @@ fn oversized_index_json_is_refused() {
         .unwrap();
     f.set_len(oix::model::MAX_INDEX_JSON_SIZE + 1).unwrap();
     drop(f);
-    let case = Case {
-        name: "index-too-large",
-        fsck_names: "index.json".into(),
-        quick_sees_it: true,
-        must_fail: READS
+    let case = case(
+        "index-too-large",
+        Some("invalid-index-json"),
+        "index.json",
+        true,
+        READS
             .iter()
             .map(|a| (a.to_vec(), "larger than".to_string()))
             .collect(),
-    };
+    );
     check_corrupt(&dir, &case);
     // Writers refuse it too, and leave it alone.
     let before = tree_hash(&dir);
@@ -682,7 +727,9 @@ fn a_file_or_an_empty_dir_is_not_a_layout() {
                 .fails_with(1)
                 .stderr_contains("not an OCI image layout");
         }
-        oix(&["fsck", &dir.display().to_string()]).fails_with(1);
+        oix(&["fsck", &dir.display().to_string()])
+            .fails_with(1)
+            .stderr_contains("not an OCI image layout");
         oix(&["tag", &at(dir, ":latest"), "x"]).fails_with(1);
         assert_eq!(tree_hash(tmp.path()), before);
     }
