@@ -71,6 +71,11 @@ pub fn tag(layout: &Layout, target: &Descriptor, names: &[String]) -> Result<Vec
     for n in names {
         validate_ref_name(n)?;
     }
+    // Never copy a broken descriptor (invalid digest, negative size) into new entries.
+    target.digest().and_then(|_| target.size()).map_err(|e| {
+        e.context("refusing to tag")
+            .with_hint("the entry is damaged; run `oix fsck` and fix index.json")
+    })?;
     let (changes, _) =
         layout.transact(|idx| names.iter().map(|n| set_ref(idx, target, n)).collect())?;
     Ok(changes)
