@@ -734,3 +734,26 @@ fn a_file_or_an_empty_dir_is_not_a_layout() {
         assert_eq!(tree_hash(tmp.path()), before);
     }
 }
+
+#[test]
+fn make_fixtures_reproduces_the_checked_in_fixtures() {
+    let (Some(_), Some(_)) = (tool("skopeo"), tool("umoci")) else {
+        return;
+    };
+    // Run a copy of the script in a scratch dir (it writes next to itself).
+    let tmp = tempfile::tempdir().unwrap();
+    let script = tmp.path().join("make-fixtures.sh");
+    fs::copy(fixtures().join("make-fixtures.sh"), &script).unwrap();
+    let mut c = std::process::Command::new("bash");
+    c.arg(&script).env("HOME", tmp.path());
+    run(c).ok();
+    let mut dirs: Vec<String> = CLEAN_FIXTURES.iter().map(|(n, _)| n.to_string()).collect();
+    dirs.push("corrupt".into());
+    for name in dirs {
+        assert_eq!(
+            tree_hash(&tmp.path().join(&name)),
+            tree_hash(&fixtures().join(&name)),
+            "fixtures/{name} differs from what make-fixtures.sh makes; rerun it and commit"
+        );
+    }
+}
