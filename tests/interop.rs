@@ -629,7 +629,6 @@ fn check_corrupt(dir: &Path, case: &Case) {
     let report = oix(&["--json", "fsck", &d]).exits(1).json();
     match case.fsck_code {
         Some(code) => {
-            assert!(full.stderr.is_empty() || !full.stderr.contains("panicked"));
             assert_eq!(report["clean"], false, "{}: {report}", case.name);
             let problems = report["problems"].as_array().expect("problems array");
             let hit = problems.iter().any(|p| {
