@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# `make demo`: oix end to end, one readable command after another.
+#
+# The scene is the OBS/kiwi post-build hook: each architecture's build leaves a
+# single-arch image in its own OCI layout; oix inspects them, tags them and (as the
+# index commands land) assembles one multi-arch release layout from them.
+#
+# The per-arch inputs are built here with umoci, under a temp dir, so the demo needs
+# nothing but umoci and a Rust toolchain. Every command is printed before it runs; the
+# script stops with a non-zero status at the first failing step.
+#
+# Environment: OIX=path/to/oix uses that binary instead of building one;
+# KEEP=1 keeps the temp dir and prints where it is.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+
+if [ -z "${OIX:-}" ]; then
+    echo "+ cargo build --quiet --bin oix"
+    (cd "$repo" && cargo build --quiet --bin oix)
+    OIX="$repo/target/debug/oix"
+fi
+# Put `oix` on PATH so the printed commands read as a user would type them.
+bindir=$(mktemp -d)
+ln -s "$(realpath "$OIX")" "$bindir/oix"
+export PATH="$bindir:$PATH"
+
+command -v umoci >/dev/null || {
+    echo "demo: umoci is needed to build the demo's input images" >&2
+    echo "demo: run scripts/install-test-deps.sh (or apt-get install umoci)" >&2
+    exit 1
+}
+
+work=$(mktemp -d)
+cleanup() {
+    rm -rf "$bindir"
+    if [ -n "${KEEP:-}" ]; then
+        echo "demo: kept $work"
+    else
+        rm -rf "$work"
+    fi
+}
+trap cleanup EXIT
+cd "$work"
+
+# Print a command, then run it; `set -e` stops the demo when it fails.
+run() {
+    printf '\n$'
+    printf ' %q' "$@"
+    printf '\n'
+    "$@"
+}
+section() {
+    printf '\n### %s\n' "$*"
+}
+
+# Fixed timestamps keep the demo's digests the same from run to run.
+created=2024-01-01T00:00:00Z
+export SOURCE_DATE_EPOCH=1704067200
+
+section "Inputs: one single-arch image per architecture, as a kiwi build leaves them (umoci)"
+for arch in amd64 arm64; do
+    mkdir -p "rootfs-$arch/etc"
+    printf 'demo image for linux/%s\n' "$arch" >"rootfs-$arch/etc/motd"
+    touch -d "@$SOURCE_DATE_EPOCH" "rootfs-$arch/etc/motd" "rootfs-$arch/etc"
+    run umoci init --layout "build-$arch"
+    run umoci new --image "build-$arch:demo"
+    run umoci config --image "build-$arch:demo" --os linux --architecture "$arch" \
+        --created "$created" --history.created "$created" --config.cmd /bin/sh
+    run umoci insert --rootless --history.created "$created" \
+        --image "build-$arch:demo" "rootfs-$arch/etc" /etc
+done
+
+section "A release layout of our own"
+run oix init release
+run oix init release # idempotent: an existing layout is left as it is
+run oix ls release
+
+section "What the builds produced"
+run oix ls build-amd64
+run oix ls --tree build-arm64:demo
+run oix --json ls build-arm64
+
+section "Reading documents: the manifest, its config, and the exact stored bytes"
+run oix inspect build-amd64:demo
+run oix inspect --config build-arm64:demo
+run oix inspect --raw build-amd64:demo
+echo
+
+section "Tags are ref.name entries in index.json, changed under the layout's lock"
+run oix tag build-amd64:demo 1.0 1.0-amd64 latest
+run oix ls build-amd64
+# The digest comes first, on its own line, for scripts and Makefiles.
+digest=$(oix inspect build-amd64:1.0 | head -n1)
+run oix inspect "build-amd64@$digest"
+run oix untag build-amd64:latest
+run oix ls build-amd64
+
+# The layouts umoci wrote and the ones oix edited must both check clean.
+if oix --help | grep -qE '^ +fsck '; then
+    section "Integrity"
+    for layout in build-amd64 build-arm64 release; do
+        run oix fsck "$layout"
+    done
+fi
+
+printf '\ndemo: all steps succeeded\n'
