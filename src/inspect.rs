@@ -172,6 +172,10 @@ pub fn inspect(layout: &Layout, r: &Resolved, config: bool) -> Result<Inspection
             e
         }
     })?;
+    // An index or manifest descriptor must point at that kind of document.
+    if d.is_index() || d.is_manifest() {
+        crate::model::Document::parse(&d.media_type, &raw, &format!("blob {}", d.digest))?;
+    }
     // Refuse to print a layer as if it were JSON.
     if serde_json::from_slice::<serde_json::Value>(&raw).is_err() {
         return Err(Error::failure(format!(
