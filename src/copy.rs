@@ -49,19 +49,8 @@ pub fn copy_graph(
     opts: &CopyOptions,
 ) -> Result<CopyReport> {
     let walk = graph::walk(src, roots);
-    if let Some(p) = walk
-        .problems
-        .iter()
-        .find(|p| p.severity == graph::Severity::Error)
-    {
-        return Err(Error::failure(format!(
-            "cannot copy from {}: {} (referenced from {}): {}",
-            src.describe(),
-            p.digest.as_deref().unwrap_or("?"),
-            p.referrer,
-            p.message
-        ))
-        .with_hint("the source is incomplete or corrupt; check it with `oix fsck`"));
+    if let Some(e) = walk.first_error(&format!("cannot copy from {}", src.describe())) {
+        return Err(e);
     }
     // Leaves: configs and layers, plus entries that are neither manifest nor index
     // (artifacts stored as plain blobs). Each digest once.

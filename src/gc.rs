@@ -9,7 +9,7 @@
 //! not known.
 
 use crate::digest::Digest;
-use crate::error::{Error, IoContext, Result};
+use crate::error::{IoContext, Result};
 use crate::graph;
 use crate::layout::{Layout, BLOBS_DIR, TEMP_PREFIX};
 use crate::model::{self, Descriptor};
@@ -89,18 +89,10 @@ pub fn gc(layout: &Layout, dry_run: bool) -> Result<GcReport> {
     let _lock = layout.lock_index()?;
     let (index, _) = layout.read_index()?;
     let walk = graph::walk(layout, &index.manifests);
-    if let Some(p) = walk
-        .problems
-        .iter()
-        .find(|p| p.severity == graph::Severity::Error)
-    {
-        return Err(Error::failure(format!(
-            "gc refuses to sweep: {} (referenced from {}): {}",
-            p.digest.as_deref().unwrap_or("?"),
-            p.referrer,
-            p.message
-        ))
-        .with_hint("the reachable set is unknown while the graph is broken; run `oix fsck` and repair first"));
+    if let Some(e) = walk.first_error("gc refuses to sweep") {
+        return Err(e.with_hint(
+            "the reachable set is unknown while the graph is broken; run `oix fsck` and repair first",
+        ));
     }
     let mut marked: HashSet<Digest> = walk.digests();
     let (stored, left_alone) = stored_blobs(layout)?;

@@ -8,6 +8,7 @@
 //! everything at once and gc can refuse to sweep when the graph is not fully known.
 
 use crate::digest::Digest;
+use crate::error::Error;
 use crate::model::{Descriptor, Document};
 use crate::store::Source;
 use std::collections::HashSet;
@@ -71,6 +72,23 @@ impl Walk {
             .iter()
             .filter_map(|n| n.descriptor.digest().ok())
             .collect()
+    }
+    /// The first error as an [`Error`] naming the blob and its referrer, prefixed with
+    /// `what` failed ("cannot copy from ./src"); `None` when the graph is complete.
+    pub fn first_error(&self, what: &str) -> Option<Error> {
+        let p = self
+            .problems
+            .iter()
+            .find(|p| p.severity == Severity::Error)?;
+        Some(
+            Error::failure(format!(
+                "{what}: {} (referenced from {}): {}",
+                p.digest.as_deref().unwrap_or("?"),
+                p.referrer,
+                p.message
+            ))
+            .with_hint("the layout is incomplete or corrupt; run `oix fsck` for a full report"),
+        )
     }
     /// True when every index and manifest in the graph could be read: only then is the
     /// set of reachable blobs known (gc refuses to sweep otherwise).

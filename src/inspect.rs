@@ -99,18 +99,8 @@ fn role_name(r: Role, d: &Descriptor) -> &'static str {
 /// each time they are referenced but expanded once.
 pub fn tree(layout: &Layout, roots: &[Descriptor]) -> Result<Vec<TreeNode>> {
     let w = graph::walk(layout, roots);
-    if let Some(p) = w
-        .problems
-        .iter()
-        .find(|p| p.severity == graph::Severity::Error)
-    {
-        return Err(Error::failure(format!(
-            "{} (referenced from {}): {}",
-            p.digest.as_deref().unwrap_or("?"),
-            p.referrer,
-            p.message
-        ))
-        .with_hint("run `oix fsck` for a full report"));
+    if let Some(e) = w.first_error("cannot walk the graph") {
+        return Err(e);
     }
     Ok(w.nodes
         .iter()
