@@ -5,6 +5,7 @@
 //! (`tests/docs.rs` regenerates them and fails when `man/` or `completions/` are stale).
 
 mod basic;
+mod index;
 mod maint;
 pub mod output;
 
@@ -70,6 +71,14 @@ pub enum Command {
     Fsck(maint::FsckArgs),
     /// Remove blobs that nothing in index.json reaches, and stale temp files.
     Gc(maint::GcArgs),
+    /// Create and edit multi-arch indexes inside a layout.
+    #[command(subcommand)]
+    Index(index::IndexCommand),
+    /// Merge images and indexes into DEST:REF under a release policy.
+    #[command(after_long_help = index::MERGE_HELP)]
+    Merge(index::MergeArgs),
+    /// Show entries added, removed and changed (per platform) between two refs.
+    Diff(index::DiffArgs),
 }
 
 /// Global settings every command receives.
@@ -128,5 +137,8 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Untag(a) => basic::untag(&ctx, a),
         Command::Fsck(a) => maint::fsck(&ctx, a),
         Command::Gc(a) => maint::gc(&ctx, a),
+        Command::Index(c) => index::run(&ctx, c),
+        Command::Merge(a) => index::merge(&ctx, a),
+        Command::Diff(a) => index::diff(&ctx, a),
     }
 }
