@@ -384,6 +384,10 @@ pub fn current_members(layout: &Layout, cur: &Option<Current>, dest: &str) -> Re
     }
 }
 
+/// Computes an edit's member list from DEST:REF as it is (planned once, then re-run
+/// under the lock).
+pub type BuildFn<'a> = dyn Fn(&Layout, Option<&Current>) -> Result<Vec<Member>> + 'a;
+
 /// The result of an edit.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Outcome {
@@ -426,7 +430,7 @@ pub fn edit_index(
     annotations: &BTreeMap<String, String>,
     dry_run: bool,
     import: &[Member],
-    build: &dyn Fn(&Layout, Option<&Current>) -> Result<Vec<Member>>,
+    build: &BuildFn,
 ) -> Result<Outcome> {
     edit_index_with(dest, name, annotations, dry_run, import, build, true)
 }
@@ -439,7 +443,7 @@ pub fn edit_index_with(
     annotations: &BTreeMap<String, String>,
     dry_run: bool,
     import: &[Member],
-    build: &dyn Fn(&Layout, Option<&Current>) -> Result<Vec<Member>>,
+    build: &BuildFn,
     keep_base: bool,
 ) -> Result<Outcome> {
     crate::reference::validate_ref_name(name)?;
@@ -582,7 +586,7 @@ fn edit_index_fresh(
     name: &str,
     opts: &EditOptions,
     import: &[Member],
-    build: &dyn Fn(&Layout, Option<&Current>) -> Result<Vec<Member>>,
+    build: &BuildFn,
 ) -> Result<Outcome> {
     edit_index_with(
         dest,
