@@ -286,6 +286,7 @@ impl ImageConfig {
 
 /// A parsed manifest or index, classified by media type.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // documents are few and short-lived
 pub enum Document {
     Index(Index),
     Manifest(Manifest),
