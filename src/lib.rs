@@ -19,4 +19,5 @@ pub use reference::LayoutRef;
 pub mod cli;
 pub mod inspect;
 pub mod platform;
+pub mod select;
 pub mod tags;

@@ -312,44 +312,61 @@ impl PlatformSpec {
     }
 
     /// Match this wanted platform against an entry's platform `have`. On success, how
-    /// well it matched (for ranking); otherwise why not.
+    /// well it matched (for ranking); otherwise why not, in words.
     pub fn matches(
         &self,
         have: &PlatformSpec,
         mode: MatchMode,
         fallbacks: Fallbacks,
     ) -> std::result::Result<PlatformMatch, String> {
+        self.compare(have, mode, fallbacks)
+            .map_err(|why| why.explain(self, have))
+    }
+
+    /// [`PlatformSpec::matches`] without wording the reason of a mismatch (the fast path
+    /// for searching many entries).
+    pub fn check(
+        &self,
+        have: &PlatformSpec,
+        mode: MatchMode,
+        fallbacks: Fallbacks,
+    ) -> Option<PlatformMatch> {
+        self.compare(have, mode, fallbacks).ok()
+    }
+
+    fn compare(
+        &self,
+        have: &PlatformSpec,
+        mode: MatchMode,
+        fb: Fallbacks,
+    ) -> std::result::Result<PlatformMatch, Why> {
         match mode {
             MatchMode::Exact => self.match_exact(have),
-            MatchMode::Compatible => self.match_compatible(have, fallbacks),
+            MatchMode::Compatible => self.match_compatible(have, fb),
         }
     }
 
-    fn match_exact(&self, have: &PlatformSpec) -> std::result::Result<PlatformMatch, String> {
+    fn match_exact(&self, have: &PlatformSpec) -> std::result::Result<PlatformMatch, Why> {
         if self.os != have.os {
-            return Err(format!("os {} is not {}", have.os, self.os));
+            return Err(Why::Os);
         }
         if self.architecture != have.architecture || self.variant != have.variant {
-            return Err(format!("{} is not {}", have.short(), self.short()));
+            return Err(Why::NotEqual);
         }
         if let (Some(w), Some(h)) = (&self.os_version, &have.os_version) {
             if !versions_equal(w, h) {
-                return Err(format!("os.version {h} is not {w}"));
+                return Err(Why::OsVersion);
             }
         }
         if !self.os_features.is_empty()
             && !have.os_features.is_empty()
             && self.os_features != have.os_features
         {
-            return Err(format!(
-                "os.features {} are not {}",
-                have.os_features.join("+"),
-                self.os_features.join("+")
-            ));
+            return Err(Why::OsFeaturesDiffer);
         }
         Ok(PlatformMatch {
             rank: Rank::best(have.os_features.len()),
-            how: format!("{} equals {} (exact)", have, self),
+            how: "exact",
         })
     }
 
@@ -357,51 +374,31 @@ impl PlatformSpec {
         &self,
         have: &PlatformSpec,
         fb: Fallbacks,
-    ) -> std::result::Result<PlatformMatch, String> {
+    ) -> std::result::Result<PlatformMatch, Why> {
         if self.os != have.os {
-            return Err(format!(
-                "os {} cannot run on {} (no fallback across operating systems)",
-                have.os, self.os
-            ));
+            return Err(Why::OsCompatible);
         }
         let (class, variant_distance, fallback) = if self.architecture == have.architecture {
             match variant_distance(&self.architecture, &self.variant, &have.variant) {
                 Some(0) => (Class::Same, 0, None),
                 Some(d) => (Class::OlderVariant, d, None),
-                None => {
-                    return Err(format!(
-                        "{} does not run on {} (variant)",
-                        have.short(),
-                        self.short()
-                    ))
-                }
+                None => return Err(Why::Variant),
             }
         } else if self.architecture == "amd64" && have.architecture == "386" {
             if !fb.i386 {
-                return Err(format!(
-                    "{} would run on {} only with the opt-in fallback --fallback 386",
-                    have.short(),
-                    self.short()
-                ));
+                return Err(Why::NeedsFallback("386"));
             }
             (Class::CrossArch, 0, Some("386"))
         } else if self.architecture == "arm64" && have.architecture == "arm" {
             let Some(n) = arm_level(&have.variant).filter(|n| *n <= 8) else {
-                return Err(format!("{} does not run on {}", have.short(), self.short()));
+                return Err(Why::Variant);
             };
             if !fb.arm {
-                return Err(format!(
-                    "{} would run on {} only with the opt-in fallback --fallback arm",
-                    have.short(),
-                    self.short()
-                ));
+                return Err(Why::NeedsFallback("arm"));
             }
             (Class::CrossArch, 8 - n, Some("arm"))
         } else {
-            return Err(format!(
-                "architecture {} is not {}",
-                have.architecture, self.architecture
-            ));
+            return Err(Why::Arch);
         };
         let mut class = class;
         let mut version_distance = (0, 0);
@@ -413,31 +410,24 @@ impl PlatformSpec {
                         class = Class::OlderVersion;
                     }
                 }
-                None => {
-                    return Err(if self.os == "windows" {
-                        format!("os.version {h} does not run on a {w} host (Windows build rules)")
-                    } else {
-                        format!("os.version {h} is not {w}")
-                    })
-                }
+                None => return Err(Why::OsVersion),
             }
         }
         if !self.os_features.is_empty() {
-            if let Some(f) = have
+            if let Some(i) = have
                 .os_features
                 .iter()
-                .find(|f| self.os_features.binary_search(f).is_err())
+                .position(|f| self.os_features.binary_search(f).is_err())
             {
-                return Err(format!("needs os.feature {f}, not among the wanted ones"));
+                return Err(Why::OsFeature(i));
             }
         }
         let how = match (class, fallback) {
-            (_, Some(fb)) => format!("{have} runs on {self} (opt-in fallback {fb})"),
-            (Class::Same, _) => format!("{have} equals {self} (compatible)"),
-            (Class::OlderVariant, _) => {
-                format!("{have} runs on {self} (compatible: older variant)")
-            }
-            _ => format!("{have} runs on {self} (compatible: older os.version)"),
+            (_, Some("386")) => "compatible: opt-in fallback 386",
+            (_, Some(_)) => "compatible: opt-in fallback arm",
+            (Class::Same, _) => "compatible",
+            (Class::OlderVariant, _) => "compatible: older variant",
+            _ => "compatible: older os.version",
         };
         Ok(PlatformMatch {
             rank: Rank {
@@ -448,6 +438,64 @@ impl PlatformSpec {
             },
             how,
         })
+    }
+}
+
+/// Why a platform did not match (worded by [`Why::explain`] only when shown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Why {
+    Os,
+    OsCompatible,
+    NotEqual,
+    Variant,
+    Arch,
+    NeedsFallback(&'static str),
+    OsVersion,
+    OsFeaturesDiffer,
+    /// The entry needs its os.feature number `usize`.
+    OsFeature(usize),
+}
+
+impl Why {
+    fn explain(self, want: &PlatformSpec, have: &PlatformSpec) -> String {
+        match self {
+            Why::Os => format!("os {} is not {}", have.os, want.os),
+            Why::OsCompatible => format!(
+                "os {} cannot run on {} (no fallback across operating systems)",
+                have.os, want.os
+            ),
+            Why::NotEqual => format!("{} is not {}", have.short(), want.short()),
+            Why::Variant => format!("{} does not run on {}", have.short(), want.short()),
+            Why::Arch => format!(
+                "architecture {} is not {}",
+                have.architecture, want.architecture
+            ),
+            Why::NeedsFallback(fb) => format!(
+                "{} would run on {} only with the opt-in fallback --fallback {fb}",
+                have.short(),
+                want.short()
+            ),
+            Why::OsVersion => {
+                let (w, h) = (
+                    want.os_version.as_deref().unwrap_or_default(),
+                    have.os_version.as_deref().unwrap_or_default(),
+                );
+                if want.os == "windows" {
+                    format!("os.version {h} does not run on a {w} host (Windows build rules)")
+                } else {
+                    format!("os.version {h} is not {w}")
+                }
+            }
+            Why::OsFeaturesDiffer => format!(
+                "os.features {} are not {}",
+                have.os_features.join("+"),
+                want.os_features.join("+")
+            ),
+            Why::OsFeature(i) => format!(
+                "needs os.feature {}, not among the wanted ones",
+                have.os_features.get(i).map(String::as_str).unwrap_or("?")
+            ),
+        }
     }
 }
 
@@ -571,8 +619,8 @@ impl Rank {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlatformMatch {
     pub rank: Rank,
-    /// One line saying why it matched.
-    pub how: String,
+    /// How it matched: `exact`, `compatible`, `compatible: older variant`, ...
+    pub how: &'static str,
 }
 
 /// Levels of the variants of architectures with an ordered variant family. `None` for

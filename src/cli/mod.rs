@@ -6,6 +6,7 @@
 
 mod basic;
 pub mod output;
+mod select;
 
 use crate::error::{Error, Result};
 use clap::{CommandFactory, Parser, Subcommand};
@@ -65,6 +66,10 @@ pub enum Command {
     Tag(basic::TagArgs),
     /// Remove refs from index.json (content stays until gc).
     Untag(basic::UntagArgs),
+    /// Print the entries a platform/annotation selector picks (digest first).
+    Select(select::SelectArgs),
+    /// Turn several top-level entries sharing one ref into one explicit index.
+    Fold(select::FoldArgs),
 }
 
 /// Global settings every command receives.
@@ -121,5 +126,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Inspect(a) => basic::inspect(&ctx, a),
         Command::Tag(a) => basic::tag(&ctx, a),
         Command::Untag(a) => basic::untag(&ctx, a),
+        Command::Select(a) => select::select(&ctx, a),
+        Command::Fold(a) => select::fold(&ctx, a),
     }
 }
