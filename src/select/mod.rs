@@ -1220,3 +1220,224 @@ fn closeness(want: &PlatformSpec, have: &PlatformSpec) -> u32 {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::media;
+
+    /// A layout built in code: returns it and a helper to add documents.
+    fn layout() -> (tempfile::TempDir, Layout) {
+        let tmp = tempfile::tempdir().unwrap();
+        let (l, _) = Layout::init(tmp.path().join("l")).unwrap();
+        (tmp, l)
+    }
+
+    fn put(l: &Layout, mt: &str, v: serde_json::Value) -> Descriptor {
+        let bytes = serde_json::to_vec(&v).unwrap();
+        let d = l.write_blob_bytes(&bytes).unwrap();
+        Descriptor::new(mt, &d, bytes.len() as u64)
+    }
+
+    fn image(l: &Layout, arch: &str, ann: serde_json::Value) -> Descriptor {
+        let cfg = put(
+            l,
+            media::OCI_CONFIG,
+            serde_json::json!({"architecture": arch, "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}),
+        );
+        put(
+            l,
+            media::OCI_MANIFEST,
+            serde_json::json!({"schemaVersion": 2, "mediaType": media::OCI_MANIFEST,
+                "config": cfg, "layers": [], "annotations": ann}),
+        )
+    }
+
+    fn index(l: &Layout, children: &[Descriptor], ann: serde_json::Value) -> Descriptor {
+        put(
+            l,
+            media::OCI_INDEX,
+            serde_json::json!({"schemaVersion": 2, "mediaType": media::OCI_INDEX,
+                "manifests": children, "annotations": ann}),
+        )
+    }
+
+    fn name(l: &Layout, d: &Descriptor, n: &str) -> LayoutRef {
+        crate::tags::tag(l, d, &[n.to_string()]).unwrap();
+        LayoutRef::parse(&format!("{}:{n}", l.root().display())).unwrap()
+    }
+
+    fn digests(s: &Selection) -> Vec<String> {
+        s.matches
+            .iter()
+            .map(|m| m.descriptor.digest.clone())
+            .collect()
+    }
+
+    #[test]
+    fn inherited_values_are_overridden_by_nearer_ones() {
+        let (_t, l) = layout();
+        let child = image(&l, "amd64", serde_json::json!({"k": "child"}));
+        let other = image(&l, "arm64", serde_json::json!({}));
+        let idx = index(
+            &l,
+            &[child.clone(), other.clone()],
+            serde_json::json!({"k": "parent"}),
+        );
+        let r = name(&l, &idx, "x");
+        let sel = |w: &str, inherit: bool| {
+            Selector::new()
+                .where_expr(w)
+                .unwrap()
+                .scope(Scope::Manifest)
+                .inherit(inherit)
+                .find(&l, &r)
+                .unwrap()
+        };
+        // the child's own value wins over the inherited one
+        assert_eq!(
+            digests(&sel("k=parent", true)),
+            [idx.digest.clone(), other.digest.clone()]
+        );
+        assert_eq!(digests(&sel("k=child", true)), vec![child.digest.clone()]);
+        // without inheritance only the index itself has k=parent
+        assert_eq!(digests(&sel("k=parent", false)), vec![idx.digest.clone()]);
+        let s = sel("k=parent", true);
+        assert!(
+            s.matches[1].why[0].contains("inherited from index"),
+            "{:?}",
+            s.matches[1].why
+        );
+        assert_eq!(
+            s.matches[1].matched.get("k").map(String::as_str),
+            Some("parent")
+        );
+    }
+
+    #[test]
+    fn scope_any_negations_need_both_sources() {
+        let (_t, l) = layout();
+        let mut only_doc = image(&l, "amd64", serde_json::json!({"k": "v"}));
+        let mut only_desc = image(&l, "arm64", serde_json::json!({}));
+        only_desc.annotations.insert("k".into(), "v".into());
+        let neither = image(&l, "s390x", serde_json::json!({}));
+        only_doc.annotations.insert("other".into(), "1".into());
+        let idx = index(
+            &l,
+            &[only_doc.clone(), only_desc.clone(), neither.clone()],
+            serde_json::json!({}),
+        );
+        let r = name(&l, &idx, "x");
+        let find = |w: &str, scope: Scope| {
+            let mut d = digests(
+                &Selector::new()
+                    .where_expr(w)
+                    .unwrap()
+                    .scope(scope)
+                    .find(&l, &r)
+                    .unwrap(),
+            );
+            d.retain(|x| *x != idx.digest);
+            d
+        };
+        assert_eq!(
+            find("k=v", Scope::Any),
+            [only_doc.digest.clone(), only_desc.digest.clone()]
+        );
+        assert_eq!(find("!k", Scope::Any), vec![neither.digest.clone()]);
+        assert_eq!(find("k!=v", Scope::Any), vec![neither.digest.clone()]);
+        assert_eq!(
+            find("k=v", Scope::Descriptor),
+            vec![only_desc.digest.clone()]
+        );
+        assert_eq!(find("k=v", Scope::Manifest), vec![only_doc.digest.clone()]);
+        assert_eq!(
+            find("!k", Scope::Descriptor),
+            [only_doc.digest.clone(), neither.digest.clone()]
+        );
+    }
+
+    #[test]
+    fn a_missing_nested_index_fails_a_filtered_search() {
+        let (_t, l) = layout();
+        let img = image(&l, "amd64", serde_json::json!({}));
+        let mut ghost = img.clone();
+        ghost.media_type = media::OCI_INDEX.into();
+        ghost.digest = format!("sha256:{}", "0".repeat(64));
+        let idx = index(&l, &[img.clone(), ghost], serde_json::json!({}));
+        let r = name(&l, &idx, "x");
+        let sel = Selector::new().platform(PlatformSpec::parse("linux/amd64").unwrap());
+        let e = sel.find(&l, &r).unwrap_err();
+        assert_eq!(e.kind, crate::Kind::Failure);
+        assert!(e.message.contains("cannot search"), "{}", e.message);
+        // without filters the named entry itself is selected
+        let s = Selector::new().select(&l, &r).unwrap();
+        assert_eq!(digests(&s), vec![idx.digest.clone()]);
+    }
+
+    #[test]
+    fn match_accessors_and_select_one() {
+        let (_t, l) = layout();
+        let a = image(&l, "amd64", serde_json::json!({}));
+        let b = image(&l, "arm64", serde_json::json!({}));
+        let inner = index(&l, &[a.clone(), b.clone()], serde_json::json!({}));
+        let outer = index(&l, std::slice::from_ref(&inner), serde_json::json!({}));
+        let r = name(&l, &outer, "x");
+        let sel = Selector::new().platform(PlatformSpec::parse("linux/arm64").unwrap());
+        let (m, warnings) = sel.select_one(&l, &r).unwrap();
+        assert!(warnings.is_empty());
+        assert_eq!(m.descriptor.digest, b.digest);
+        assert_eq!(m.container(), Container::Index(&inner.digest));
+        assert_eq!(m.position(), Some(1));
+        assert_eq!(m.path.len(), 3);
+        assert_eq!(m.path[0].digest, outer.digest);
+        assert!(m.path_display().starts_with("index.json[0] > sha256:"));
+        // derived platform (no descriptor platform in these indexes)
+        assert!(m.platform.as_ref().unwrap().derived);
+        // `all` never returns several from select_one
+        let any = Selector::new()
+            .where_expr("mediaType~=manifest")
+            .unwrap()
+            .on_ambiguity(OnAmbiguity::All);
+        assert_eq!(
+            any.select_one(&l, &r).unwrap_err().kind,
+            crate::Kind::Ambiguous
+        );
+        // best without a platform has nothing to rank by
+        let best = Selector::new()
+            .where_expr("mediaType~=manifest")
+            .unwrap()
+            .on_ambiguity(OnAmbiguity::Best);
+        let e = best.select(&l, &r).unwrap_err();
+        assert!(e.message.contains("nothing to rank"), "{}", e.message);
+        // the top-level entry itself
+        let top = Selector::new().select(&l, &r).unwrap();
+        assert_eq!(top.matches[0].container(), Container::IndexJson);
+    }
+
+    #[test]
+    fn describe_says_what_was_asked() {
+        let s = Selector::new()
+            .platform(PlatformSpec::parse("linux/arm64").unwrap())
+            .platform(PlatformSpec::parse("linux/amd64").unwrap())
+            .where_expr("a=b")
+            .unwrap()
+            .scope(Scope::Any)
+            .inherit(true);
+        assert_eq!(
+            s.describe(),
+            "platform linux/arm64 or linux/amd64 (exact), where a=b (scope any) (inherited)"
+        );
+        assert_eq!(
+            s.clone().on_ambiguity(OnAmbiguity::Best).effective_mode(),
+            MatchMode::Compatible
+        );
+        assert_eq!(
+            s.on_ambiguity(OnAmbiguity::Best)
+                .match_mode(MatchMode::Exact)
+                .effective_mode(),
+            MatchMode::Exact
+        );
+        assert_eq!(Selector::new().describe(), "no filter");
+    }
+}
