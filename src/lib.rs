@@ -23,5 +23,6 @@ pub mod fsck;
 pub mod gc;
 pub mod inspect;
 pub mod platform;
+pub mod select;
 pub mod store;
 pub mod tags;

@@ -8,6 +8,7 @@ mod basic;
 mod index;
 mod maint;
 pub mod output;
+mod select;
 
 use crate::error::{Error, Result};
 use clap::{CommandFactory, Parser, Subcommand};
@@ -79,6 +80,10 @@ pub enum Command {
     Merge(index::MergeArgs),
     /// Show entries added, removed and changed (per platform) between two refs.
     Diff(index::DiffArgs),
+    /// Print the entries a platform/annotation selector picks (digest first).
+    Select(select::SelectArgs),
+    /// Turn several top-level entries sharing one ref into one explicit index.
+    Fold(select::FoldArgs),
 }
 
 /// Global settings every command receives.
@@ -140,5 +145,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Index(c) => index::run(&ctx, c),
         Command::Merge(a) => index::merge(&ctx, a),
         Command::Diff(a) => index::diff(&ctx, a),
+        Command::Select(a) => select::select(&ctx, a),
+        Command::Fold(a) => select::fold(&ctx, a),
     }
 }
