@@ -16,6 +16,9 @@ _oix() {
             ",$1")
                 cmd="oix"
                 ;;
+            oix,annotate)
+                cmd="oix__subcmd__annotate"
+                ;;
             oix,diff)
                 cmd="oix__subcmd__diff"
                 ;;
@@ -54,6 +57,9 @@ _oix() {
                 ;;
             oix,untag)
                 cmd="oix__subcmd__untag"
+                ;;
+            oix__subcmd__help,annotate)
+                cmd="oix__subcmd__help__subcmd__annotate"
                 ;;
             oix__subcmd__help,diff)
                 cmd="oix__subcmd__help__subcmd__diff"
@@ -100,6 +106,9 @@ _oix() {
             oix__subcmd__help__subcmd__index,create)
                 cmd="oix__subcmd__help__subcmd__index__subcmd__create"
                 ;;
+            oix__subcmd__help__subcmd__index,rm)
+                cmd="oix__subcmd__help__subcmd__index__subcmd__rm"
+                ;;
             oix__subcmd__index,add)
                 cmd="oix__subcmd__index__subcmd__add"
                 ;;
@@ -108,6 +117,9 @@ _oix() {
                 ;;
             oix__subcmd__index,help)
                 cmd="oix__subcmd__index__subcmd__help"
+                ;;
+            oix__subcmd__index,rm)
+                cmd="oix__subcmd__index__subcmd__rm"
                 ;;
             oix__subcmd__index__subcmd__help,add)
                 cmd="oix__subcmd__index__subcmd__help__subcmd__add"
@@ -118,6 +130,9 @@ _oix() {
             oix__subcmd__index__subcmd__help,help)
                 cmd="oix__subcmd__index__subcmd__help__subcmd__help"
                 ;;
+            oix__subcmd__index__subcmd__help,rm)
+                cmd="oix__subcmd__index__subcmd__help__subcmd__rm"
+                ;;
             *)
                 ;;
         esac
@@ -125,12 +140,62 @@ _oix() {
 
     case "${cmd}" in
         oix)
-            opts="-h -V --json --lock-timeout --help --version init ls inspect tag untag fsck gc index merge diff select fold help"
+            opts="-h -V --json --lock-timeout --help --version init ls inspect tag untag fsck gc index merge diff annotate select fold help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oix__subcmd__annotate)
+            opts="-h -V --set --unset --manifest --platform --where --match --fallback --scope --inherit --on-ambiguity --dry-run --detailed-exitcode --json --lock-timeout --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --set)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --unset)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --platform)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --where)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --match)
+                    COMPREPLY=($(compgen -W "exact compatible" -- "${cur}"))
+                    return 0
+                    ;;
+                --fallback)
+                    COMPREPLY=($(compgen -W "386 arm" -- "${cur}"))
+                    return 0
+                    ;;
+                --scope)
+                    COMPREPLY=($(compgen -W "descriptor manifest any" -- "${cur}"))
+                    return 0
+                    ;;
+                --on-ambiguity)
+                    COMPREPLY=($(compgen -W "error first best all" -- "${cur}"))
+                    return 0
+                    ;;
                 --lock-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -223,8 +288,22 @@ _oix() {
             return 0
             ;;
         oix__subcmd__help)
-            opts="init ls inspect tag untag fsck gc index merge diff select fold help"
+            opts="init ls inspect tag untag fsck gc index merge diff annotate select fold help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oix__subcmd__help__subcmd__annotate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -307,7 +386,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__help__subcmd__index)
-            opts="create add"
+            opts="create add rm"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -335,6 +414,20 @@ _oix() {
             return 0
             ;;
         oix__subcmd__help__subcmd__index__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oix__subcmd__help__subcmd__index__subcmd__rm)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -447,7 +540,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__index)
-            opts="-h -V --json --lock-timeout --help --version create add help"
+            opts="-h -V --json --lock-timeout --help --version create add rm help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -529,7 +622,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__index__subcmd__help)
-            opts="create add help"
+            opts="create add rm help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -577,6 +670,62 @@ _oix() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oix__subcmd__index__subcmd__help__subcmd__rm)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oix__subcmd__index__subcmd__rm)
+            opts="-h -V --platform --where --match --fallback --scope --inherit --on-ambiguity --dry-run --detailed-exitcode --json --lock-timeout --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --platform)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --where)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --match)
+                    COMPREPLY=($(compgen -W "exact compatible" -- "${cur}"))
+                    return 0
+                    ;;
+                --fallback)
+                    COMPREPLY=($(compgen -W "386 arm" -- "${cur}"))
+                    return 0
+                    ;;
+                --scope)
+                    COMPREPLY=($(compgen -W "descriptor manifest any" -- "${cur}"))
+                    return 0
+                    ;;
+                --on-ambiguity)
+                    COMPREPLY=($(compgen -W "error first best all" -- "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -517,3 +517,137 @@ fn created_timestamp_only_when_asked() {
         "2023-11-14T22:13:20Z"
     );
 }
+
+#[test]
+fn obs_kiwi_version_annotation_per_entry_and_rm() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("out");
+    let mut args = vec![
+        "merge".to_string(),
+        at(&out, ":latest"),
+        "--policy".into(),
+        "union".into(),
+    ];
+    for (p, v) in [
+        ("linux/amd64", "1.1"),
+        ("linux/arm64", "1.2"),
+        ("linux/s390x", "1.3"),
+    ] {
+        let dir = t.path().join(p.replace('/', "-"));
+        arch_image(&dir, "image", p, v);
+        args.push(format!("{}:image", dir.display()));
+    }
+    oix(&args).ok();
+    for (p, v) in [
+        ("linux/amd64", "1.1"),
+        ("linux/arm64", "1.2"),
+        ("linux/s390x", "1.3"),
+    ] {
+        oix(&[
+            "annotate",
+            &at(&out, ":latest"),
+            "--platform",
+            p,
+            "--set",
+            &format!("org.opencontainers.image.version={v}"),
+        ])
+        .ok();
+    }
+    let e = entries(&out, "latest");
+    let versions: Vec<&str> = e
+        .iter()
+        .map(|x| x.2["org.opencontainers.image.version"].as_str().unwrap())
+        .collect();
+    assert_eq!(versions, ["1.1", "1.2", "1.3"]);
+    // Annotation on the index itself; children unaffected.
+    oix(&[
+        "annotate",
+        &at(&out, ":latest"),
+        "--set",
+        "org.opencontainers.image.title=demo",
+    ])
+    .ok();
+    let idx = blob_json(&out, &digest_of_ref(&out, "latest"));
+    assert_eq!(idx["annotations"]["org.opencontainers.image.title"], "demo");
+    // Dry-run rm writes nothing; rm removes; a selector is required.
+    let before = tree_hash(&out);
+    oix(&[
+        "index",
+        "rm",
+        "--dry-run",
+        "--detailed-exitcode",
+        &at(&out, ":latest"),
+        "--platform",
+        "linux/s390x",
+    ])
+    .exits(6);
+    assert_eq!(before, tree_hash(&out));
+    oix(&["index", "rm", &at(&out, ":latest")]).fails_with(2);
+    oix(&[
+        "index",
+        "rm",
+        &at(&out, ":latest"),
+        "--platform",
+        "linux/s390x",
+    ])
+    .ok();
+    assert_eq!(entries(&out, "latest").len(), 2);
+    oix(&[
+        "index",
+        "rm",
+        &at(&out, ":latest"),
+        "--platform",
+        "linux/riscv64",
+    ])
+    .fails_with(3);
+    assert_fsck_clean(&out);
+    skopeo_copy_all(&out, "latest");
+}
+
+#[test]
+fn annotate_manifest_rewrites_parents_and_attestation_links() {
+    let (_t, l) = copy_fixture("attestation");
+    let before = entries(&l, "latest");
+    let old_arm = before
+        .iter()
+        .find(|e| e.0 == "linux/arm64")
+        .unwrap()
+        .1
+        .clone();
+    oix(&[
+        "annotate",
+        &at(&l, ":latest"),
+        "--platform",
+        "linux/arm64",
+        "--manifest",
+        "--set",
+        "org.opencontainers.image.revision=abc123",
+    ])
+    .ok();
+    let idx = blob_json(&l, &digest_of_ref(&l, "latest"));
+    let list = idx["manifests"].as_array().unwrap();
+    let arm = list
+        .iter()
+        .find(|m| m["platform"]["architecture"] == "arm64")
+        .unwrap();
+    let new_arm = arm["digest"].as_str().unwrap();
+    assert_ne!(new_arm, old_arm);
+    // The manifest carries the annotation; its attestation now refers to the new digest.
+    assert_eq!(
+        blob_json(&l, new_arm)["annotations"]["org.opencontainers.image.revision"],
+        "abc123"
+    );
+    let refs: Vec<&str> = list
+        .iter()
+        .filter_map(|m| m["annotations"]["vnd.docker.reference.digest"].as_str())
+        .collect();
+    assert!(
+        refs.contains(&new_arm) && !refs.contains(&old_arm.as_str()),
+        "{refs:?}"
+    );
+    assert_fsck_clean(&l);
+    skopeo_copy_all(&l, "latest");
+    // Bad input: nothing to set, --manifest without a selector.
+    oix(&["annotate", &at(&l, ":latest")]).fails_with(2);
+    oix(&["annotate", &at(&l, ":latest"), "--manifest", "--set", "a=b"]).fails_with(2);
+}

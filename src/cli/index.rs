@@ -5,6 +5,7 @@ use crate::authoring::{self, diff, merge, AddMode, EditOptions, Outcome, SourceS
 use crate::error::Result;
 use crate::platform::PlatformSpec;
 use crate::reference::LayoutRef;
+use crate::select::{AmbiguityArgs, SelectorArgs};
 use clap::{Args, Subcommand};
 
 #[derive(Debug, Subcommand)]
@@ -13,6 +14,114 @@ pub enum IndexCommand {
     Create(CreateArgs),
     /// Add or replace entries of an index, keyed on platform; creates it when missing.
     Add(AddArgs),
+    /// Remove the entries a selector chooses (with their attestations).
+    Rm(RmArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// The index to edit: LAYOUT:REF.
+    pub dest: String,
+    #[command(flatten)]
+    pub selector: SelectorArgs,
+    #[command(flatten)]
+    pub ambiguity: AmbiguityArgs,
+    /// Show what would be removed without writing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Exit 6 when index.json changed (or would change).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_long_help = ANNOTATE_HELP)]
+pub struct AnnotateArgs {
+    /// LAYOUT:REF (or LAYOUT@DIGEST of a top-level entry).
+    pub reference: String,
+    /// Set an annotation (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Remove an annotation (repeatable).
+    #[arg(long = "unset", value_name = "KEY")]
+    pub unset: Vec<String>,
+    /// Edit the annotations inside the chosen manifests (their digests change, and every
+    /// parent up to index.json is rewritten) instead of on their descriptors.
+    #[arg(long)]
+    pub manifest: bool,
+    #[command(flatten)]
+    pub selector: SelectorArgs,
+    #[command(flatten)]
+    pub ambiguity: AmbiguityArgs,
+    /// Show what would change without writing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Exit 6 when index.json changed (or would change).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+pub const ANNOTATE_HELP: &str = "\
+Where the annotations go:
+  no --platform/--where    on the document REF names (its `annotations` field)
+  --platform/--where       on the descriptors of the chosen entries (all matches unless
+                           --on-ambiguity says otherwise)
+  ... --manifest           inside the chosen manifests or indexes
+Every edit gives the edited document a new digest; its parents up to index.json are
+re-pointed in one transaction, and attestations follow the entry they describe.
+Annotations of an index never apply to its children.";
+
+fn edit_report(ctx: &Ctx, o: &authoring::EditReport, detailed: bool) -> i32 {
+    if ctx.json {
+        output::json(o);
+    } else {
+        println!("{}", o.digest);
+        for d in &o.removed {
+            println!("{} {d}", if o.dry_run { "would remove" } else { "removed" });
+        }
+        for r in &o.rewritten {
+            println!(
+                "{} {} -> {}",
+                if o.dry_run {
+                    "would rewrite"
+                } else {
+                    "rewrote"
+                },
+                r.from,
+                r.to
+            );
+        }
+    }
+    if detailed && o.changed {
+        6
+    } else {
+        0
+    }
+}
+
+pub fn annotate(ctx: &Ctx, a: AnnotateArgs) -> Result<i32> {
+    let r = LayoutRef::parse(&a.reference)?;
+    let layout = ctx.open(&r.path)?;
+    let set = authoring::parse_annotations(&a.set)?;
+    let selector = a.selector.to_selector()?;
+    let selector = a.ambiguity.apply(selector);
+    let given = a.ambiguity.on_ambiguity.is_some();
+    if a.manifest && a.selector.is_empty() {
+        return Err(crate::Error::usage(
+            "--manifest needs --platform or --where to choose the manifests",
+        )
+        .with_hint("without a selector, annotate already edits the document REF names"));
+    }
+    let o = authoring::annotate(
+        &layout,
+        &r,
+        Some((&selector, given)),
+        a.manifest,
+        &set,
+        &a.unset,
+        a.dry_run,
+    )?;
+    Ok(edit_report(ctx, &o, a.detailed_exitcode))
 }
 
 /// Flags shared by the editing commands.
@@ -123,6 +232,20 @@ pub fn run(ctx: &Ctx, cmd: IndexCommand) -> Result<i32> {
             let src = sources(&a.sources, &a.platforms)?;
             let o = authoring::create(&dest, &name, &src, &a.edit.options(a.flatten)?)?;
             Ok(report(ctx, &o, a.edit.detailed_exitcode))
+        }
+        IndexCommand::Rm(a) => {
+            let r = LayoutRef::parse(&a.dest)?;
+            r.require_name()?;
+            let layout = ctx.open(&r.path)?;
+            let selector = a.ambiguity.apply(a.selector.to_selector()?);
+            let o = authoring::remove(
+                &layout,
+                &r,
+                &selector,
+                a.ambiguity.on_ambiguity.is_some(),
+                a.dry_run,
+            )?;
+            Ok(edit_report(ctx, &o, a.detailed_exitcode))
         }
         IndexCommand::Add(a) => {
             let (dest, name) = authoring::open_dest(&a.dest, ctx.lock_timeout, !a.edit.dry_run)?;

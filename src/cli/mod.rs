@@ -80,6 +80,8 @@ pub enum Command {
     Merge(index::MergeArgs),
     /// Show entries added, removed and changed (per platform) between two refs.
     Diff(index::DiffArgs),
+    /// Set or remove annotations on an index, on chosen entries, or inside chosen manifests.
+    Annotate(index::AnnotateArgs),
     /// Print the entries a platform/annotation selector picks (digest first).
     Select(select::SelectArgs),
     /// Turn several top-level entries sharing one ref into one explicit index.
@@ -145,6 +147,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Index(c) => index::run(&ctx, c),
         Command::Merge(a) => index::merge(&ctx, a),
         Command::Diff(a) => index::diff(&ctx, a),
+        Command::Annotate(a) => index::annotate(&ctx, a),
         Command::Select(a) => select::select(&ctx, a),
         Command::Fold(a) => select::fold(&ctx, a),
     }
