@@ -35,7 +35,12 @@ pub fn init(ctx: &Ctx, a: InitArgs) -> Result<i32> {
     Ok(0)
 }
 
+const SELECTOR_RULES: &str = "The selection flags pick entries exactly as `oix select` does: \
+see `oix select --help` (or docs/selection.md) for platform normalization, the match modes, \
+scope and inheritance, attestations and the ambiguity rules. Nothing matching is exit 3.";
+
 #[derive(Debug, Args)]
+#[command(after_long_help = SELECTOR_RULES)]
 pub struct LsArgs {
     /// LAYOUT (the top-level entries), LAYOUT:REF (the entries of the index REF names, or
     /// the entries sharing REF) or LAYOUT@DIGEST.
@@ -214,6 +219,7 @@ fn print_rows(ctx: &Ctx, rows: &[Row]) {
 }
 
 #[derive(Debug, Args)]
+#[command(after_long_help = SELECTOR_RULES)]
 pub struct InspectArgs {
     /// LAYOUT, LAYOUT:REF or LAYOUT@DIGEST; with selector flags, the one entry they pick
     /// from it (e.g. one child of an index).

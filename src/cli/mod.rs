@@ -60,7 +60,7 @@ pub struct Cli {
 pub enum Command {
     /// Create an empty OCI image layout (no-op on an existing layout).
     Init(basic::InitArgs),
-    /// List the top-level entries of a layout (ref, digest, media type, platforms, size).
+    /// List the top-level entries of a layout, or the entries of the index a ref names.
     Ls(basic::LsArgs),
     /// Show a manifest, index or config, pretty or as the exact stored bytes.
     Inspect(basic::InspectArgs),
@@ -83,8 +83,10 @@ pub enum Command {
     /// Set or remove annotations on an index, on chosen entries, or inside chosen manifests.
     Annotate(index::AnnotateArgs),
     /// Print the entries a platform/annotation selector picks (digest first).
+    #[command(long_about = select::SELECT_LONG_ABOUT)]
     Select(select::SelectArgs),
     /// Turn several top-level entries sharing one ref into one explicit index.
+    #[command(long_about = select::FOLD_LONG_ABOUT)]
     Fold(select::FoldArgs),
 }
 

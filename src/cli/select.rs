@@ -79,7 +79,7 @@ EXAMPLES
   IMAGE := $(firstword $(shell oix select ./out:latest --platform linux/amd64))";
 
 #[derive(Debug, Args)]
-#[command(long_about = SELECT_LONG_ABOUT, after_long_help = SELECT_EXAMPLES)]
+#[command(after_long_help = SELECT_EXAMPLES)]
 pub struct SelectArgs {
     /// LAYOUT, LAYOUT:REF or LAYOUT@DIGEST to select from.
     pub reference: String,
@@ -143,8 +143,7 @@ pub fn select(ctx: &Ctx, a: SelectArgs) -> Result<i32> {
     Ok(0)
 }
 
-#[derive(Debug, Args)]
-#[command(long_about = "\
+pub const FOLD_LONG_ABOUT: &str = "\
 Turn an implicit multi-arch set (several top-level index.json entries that share one \
 ref.name) into one explicit OCI image index named REF.
 
@@ -153,7 +152,9 @@ ref.name removed, and an entry without a descriptor platform gets the one from i
 config. The index is written once, deterministically (the same entries give the same \
 digest), and index.json is changed in one locked transaction: the index takes the place of \
 the first entry and the others are removed (their blobs stay). Folding a REF that already \
-names one index changes nothing.")]
+names one index changes nothing.";
+
+#[derive(Debug, Args)]
 pub struct FoldArgs {
     /// LAYOUT:REF naming the entries to fold.
     pub reference: String,

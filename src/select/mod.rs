@@ -536,7 +536,8 @@ pub fn members(layout: &Layout, r: &LayoutRef) -> Result<Members> {
     let space = Space::resolve(layout, &index, r)?;
     let warnings = space.warnings.clone();
     let roots = space.root_nodes();
-    if roots.len() == 1 && space.walk.descriptor(roots[0]).is_index() {
+    if r.target != Target::Default && roots.len() == 1 && space.walk.descriptor(roots[0]).is_index()
+    {
         let prefix = space.path_of(roots[0]);
         let idx = match space.walk.index(roots[0]) {
             Some(idx) => idx.clone(),
@@ -1100,6 +1101,8 @@ impl<'a> Engine<'a> {
             None => format!("{name} absent ({})", self.source_text(i, s)),
         };
         let text = match hit {
+            // `k=v` matched: the value says it all
+            Some(h) if matches!(c.op, Op::Eq(_)) => shown(&values[h].0, values[h].1),
             Some(h) => format!("{c}: {}", shown(&values[h].0, values[h].1)),
             None => {
                 let parts: Vec<String> = values.iter().map(|(v, s)| shown(v, *s)).collect();
