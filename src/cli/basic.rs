@@ -146,13 +146,18 @@ pub fn ls(ctx: &Ctx, a: LsArgs) -> Result<i32> {
         }
         return Ok(0);
     }
-    let members = select::members(&layout, &r)?;
-    print_warnings(&members.warnings);
-    let rows: Vec<Row> = members
-        .entries
+    // LAYOUT alone lists index.json's entries (an empty layout lists nothing).
+    let descriptors: Vec<crate::model::Descriptor> = if r.target == Target::Default {
+        layout.read_index()?.0.manifests
+    } else {
+        let members = select::members(&layout, &r)?;
+        print_warnings(&members.warnings);
+        members.entries.into_iter().map(|m| m.descriptor).collect()
+    };
+    let rows: Vec<Row> = descriptors
         .iter()
-        .map(|m| Row {
-            entry: view::describe(&layout, &m.descriptor),
+        .map(|d| Row {
+            entry: view::describe(&layout, d),
             path: None,
         })
         .collect();

@@ -446,7 +446,8 @@ impl Selector {
         msg.push(':');
         for m in candidates {
             msg.push_str(&format!(
-                "\n  {}  {}  {}",
+                "\n  {}  {}  {}  {}",
+                m.descriptor.ref_name().unwrap_or("-"),
                 m.descriptor.digest,
                 m.platform_display(),
                 m.path_display()
