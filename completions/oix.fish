@@ -29,27 +29,57 @@ complete -c oix -n "__fish_oix_needs_command" -l json -d 'Print machine-readable
 complete -c oix -n "__fish_oix_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oix -n "__fish_oix_needs_command" -s V -l version -d 'Print version'
 complete -c oix -n "__fish_oix_needs_command" -f -a "init" -d 'Create an empty OCI image layout (no-op on an existing layout)'
-complete -c oix -n "__fish_oix_needs_command" -f -a "ls" -d 'List the top-level entries of a layout (ref, digest, media type, platforms, size)'
+complete -c oix -n "__fish_oix_needs_command" -f -a "ls" -d 'List the top-level entries of a layout, or the entries of the index a ref names'
 complete -c oix -n "__fish_oix_needs_command" -f -a "inspect" -d 'Show a manifest, index or config, pretty or as the exact stored bytes'
 complete -c oix -n "__fish_oix_needs_command" -f -a "tag" -d 'Point one or more new refs at the content a reference names'
 complete -c oix -n "__fish_oix_needs_command" -f -a "untag" -d 'Remove refs from index.json (content stays until gc)'
 complete -c oix -n "__fish_oix_needs_command" -f -a "fsck" -d 'Verify a layout: every referenced blob present, sized and hashed right; documents valid'
 complete -c oix -n "__fish_oix_needs_command" -f -a "gc" -d 'Remove blobs that nothing in index.json reaches, and stale temp files'
+complete -c oix -n "__fish_oix_needs_command" -f -a "index" -d 'Create and edit multi-arch indexes inside a layout'
+complete -c oix -n "__fish_oix_needs_command" -f -a "merge" -d 'Merge images and indexes into DEST:REF under a release policy'
+complete -c oix -n "__fish_oix_needs_command" -f -a "diff" -d 'Show entries added, removed and changed (per platform) between two refs'
+complete -c oix -n "__fish_oix_needs_command" -f -a "annotate" -d 'Set or remove annotations on an index, on chosen entries, or inside chosen manifests'
+complete -c oix -n "__fish_oix_needs_command" -f -a "select" -d 'Print the entries a platform/annotation selector picks (digest first)'
+complete -c oix -n "__fish_oix_needs_command" -f -a "fold" -d 'Turn several top-level entries sharing one ref into one explicit index'
 complete -c oix -n "__fish_oix_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oix -n "__fish_oix_using_subcommand init" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
 complete -c oix -n "__fish_oix_using_subcommand init" -l json -d 'Print machine-readable JSON on stdout'
 complete -c oix -n "__fish_oix_using_subcommand init" -s h -l help -d 'Print help'
 complete -c oix -n "__fish_oix_using_subcommand init" -s V -l version -d 'Print version'
+complete -c oix -n "__fish_oix_using_subcommand ls" -l platform -d 'Keep entries for PLATFORM: os/arch[/variant][:os.version][+feature...] or `local` (case-insensitive; x86_64→amd64, aarch64→arm64, armhf→arm/v7, ...). Repeatable: any may match' -r
+complete -c oix -n "__fish_oix_using_subcommand ls" -l where -d 'Keep entries where EXPR holds: key=value, key!=value, key~=REGEX, key (present), !key (absent); key is an annotation key or ref, digest, mediaType, artifactType. Repeatable: all must hold' -r
+complete -c oix -n "__fish_oix_using_subcommand ls" -l match -d 'How --platform compares: exact (equal after normalization) or compatible (the entry runs on that platform). Default: exact; compatible with --on-ambiguity best' -r -f -a "exact\t'Equal after normalization'
+compatible\t'The entry can run on the wanted platform'"
+complete -c oix -n "__fish_oix_using_subcommand ls" -l fallback -d 'Opt-in fallbacks of compatible matching: 386 (amd64 also runs 386) and arm (arm64 also runs arm/v8..v5). Comma-separated or repeated' -r -f -a "386\t'An amd64 host also accepts 386 entries'
+arm\t'An arm64 host also accepts arm/v8..v5 entries (needs AArch32 support)'"
+complete -c oix -n "__fish_oix_using_subcommand ls" -l scope -d 'Which annotations --where reads: the descriptor\'s, the manifest\'s (inside the pointed-to manifest or index), or either' -r -f -a "descriptor\t'The annotations on the descriptor (the entry in its index)'
+manifest\t'The annotations inside the manifest or index the descriptor points to'
+any\t'Either of the two'"
 complete -c oix -n "__fish_oix_using_subcommand ls" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
 complete -c oix -n "__fish_oix_using_subcommand ls" -l tree -d 'Walk nested indexes, manifests, configs and layers'
+complete -c oix -n "__fish_oix_using_subcommand ls" -l inherit -d 'Let an entry see the annotations of the indexes above it (never by default)'
 complete -c oix -n "__fish_oix_using_subcommand ls" -l json -d 'Print machine-readable JSON on stdout'
-complete -c oix -n "__fish_oix_using_subcommand ls" -s h -l help -d 'Print help'
+complete -c oix -n "__fish_oix_using_subcommand ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oix -n "__fish_oix_using_subcommand ls" -s V -l version -d 'Print version'
+complete -c oix -n "__fish_oix_using_subcommand inspect" -l platform -d 'Keep entries for PLATFORM: os/arch[/variant][:os.version][+feature...] or `local` (case-insensitive; x86_64→amd64, aarch64→arm64, armhf→arm/v7, ...). Repeatable: any may match' -r
+complete -c oix -n "__fish_oix_using_subcommand inspect" -l where -d 'Keep entries where EXPR holds: key=value, key!=value, key~=REGEX, key (present), !key (absent); key is an annotation key or ref, digest, mediaType, artifactType. Repeatable: all must hold' -r
+complete -c oix -n "__fish_oix_using_subcommand inspect" -l match -d 'How --platform compares: exact (equal after normalization) or compatible (the entry runs on that platform). Default: exact; compatible with --on-ambiguity best' -r -f -a "exact\t'Equal after normalization'
+compatible\t'The entry can run on the wanted platform'"
+complete -c oix -n "__fish_oix_using_subcommand inspect" -l fallback -d 'Opt-in fallbacks of compatible matching: 386 (amd64 also runs 386) and arm (arm64 also runs arm/v8..v5). Comma-separated or repeated' -r -f -a "386\t'An amd64 host also accepts 386 entries'
+arm\t'An arm64 host also accepts arm/v8..v5 entries (needs AArch32 support)'"
+complete -c oix -n "__fish_oix_using_subcommand inspect" -l scope -d 'Which annotations --where reads: the descriptor\'s, the manifest\'s (inside the pointed-to manifest or index), or either' -r -f -a "descriptor\t'The annotations on the descriptor (the entry in its index)'
+manifest\t'The annotations inside the manifest or index the descriptor points to'
+any\t'Either of the two'"
+complete -c oix -n "__fish_oix_using_subcommand inspect" -l on-ambiguity -d 'When several entries match: error (exit 4, listing them), first (in index order), best (the unique best under compatible matching) or all' -r -f -a "error\t'Fail with exit code 4, listing every candidate'
+first\t'The first match in depth-first document order (the image-spec\'s SHOULD)'
+best\t'The uniquely highest-ranked match under compatible matching, else exit 4'
+all\t'Every match'"
 complete -c oix -n "__fish_oix_using_subcommand inspect" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
 complete -c oix -n "__fish_oix_using_subcommand inspect" -l raw -d 'Print the exact stored bytes'
 complete -c oix -n "__fish_oix_using_subcommand inspect" -l config -d 'Show the image\'s config instead of its manifest'
+complete -c oix -n "__fish_oix_using_subcommand inspect" -l inherit -d 'Let an entry see the annotations of the indexes above it (never by default)'
 complete -c oix -n "__fish_oix_using_subcommand inspect" -l json -d 'Print machine-readable JSON on stdout'
-complete -c oix -n "__fish_oix_using_subcommand inspect" -s h -l help -d 'Print help'
+complete -c oix -n "__fish_oix_using_subcommand inspect" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oix -n "__fish_oix_using_subcommand inspect" -s V -l version -d 'Print version'
 complete -c oix -n "__fish_oix_using_subcommand tag" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
 complete -c oix -n "__fish_oix_using_subcommand tag" -l json -d 'Print machine-readable JSON on stdout'
@@ -71,11 +101,140 @@ complete -c oix -n "__fish_oix_using_subcommand gc" -l dry-run -d 'Report what w
 complete -c oix -n "__fish_oix_using_subcommand gc" -l json -d 'Print machine-readable JSON on stdout'
 complete -c oix -n "__fish_oix_using_subcommand gc" -s h -l help -d 'Print help'
 complete -c oix -n "__fish_oix_using_subcommand gc" -s V -l version -d 'Print version'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc help" -f -a "init" -d 'Create an empty OCI image layout (no-op on an existing layout)'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc help" -f -a "ls" -d 'List the top-level entries of a layout (ref, digest, media type, platforms, size)'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc help" -f -a "inspect" -d 'Show a manifest, index or config, pretty or as the exact stored bytes'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc help" -f -a "tag" -d 'Point one or more new refs at the content a reference names'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc help" -f -a "untag" -d 'Remove refs from index.json (content stays until gc)'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc help" -f -a "fsck" -d 'Verify a layout: every referenced blob present, sized and hashed right; documents valid'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc help" -f -a "gc" -d 'Remove blobs that nothing in index.json reaches, and stale temp files'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oix -n "__fish_oix_using_subcommand index; and not __fish_seen_subcommand_from create add rm help" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
+complete -c oix -n "__fish_oix_using_subcommand index; and not __fish_seen_subcommand_from create add rm help" -l json -d 'Print machine-readable JSON on stdout'
+complete -c oix -n "__fish_oix_using_subcommand index; and not __fish_seen_subcommand_from create add rm help" -s h -l help -d 'Print help'
+complete -c oix -n "__fish_oix_using_subcommand index; and not __fish_seen_subcommand_from create add rm help" -s V -l version -d 'Print version'
+complete -c oix -n "__fish_oix_using_subcommand index; and not __fish_seen_subcommand_from create add rm help" -f -a "create" -d 'Create an index from images (REF moves to the new index)'
+complete -c oix -n "__fish_oix_using_subcommand index; and not __fish_seen_subcommand_from create add rm help" -f -a "add" -d 'Add or replace entries of an index, keyed on platform; creates it when missing'
+complete -c oix -n "__fish_oix_using_subcommand index; and not __fish_seen_subcommand_from create add rm help" -f -a "rm" -d 'Remove the entries a selector chooses (with their attestations)'
+complete -c oix -n "__fish_oix_using_subcommand index; and not __fish_seen_subcommand_from create add rm help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -l platform -d 'Platform per source, in order (instead of SRC=PLATFORM)' -r
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -l annotation -d 'Set an annotation on the index (repeatable)' -r
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -l created -d 'Write org.opencontainers.image.created (RFC 3339 or `now`); SOURCE_DATE_EPOCH also sets it' -r
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -l flatten -d 'Inline the entries of index sources instead of nesting them'
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -l dry-run -d 'Show the resulting changes without writing anything'
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -l detailed-exitcode -d 'Exit 6 when index.json changed (or, with --dry-run, would change)'
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -l json -d 'Print machine-readable JSON on stdout'
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l platform -d 'Platform per source, in order (instead of SRC=PLATFORM)' -r
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l mode -d 'What to do when an entry for the same platform exists' -r -f -a "replace\t'Replace the existing entry (and its attestations) in place'
+append\t'Keep both'
+fail\t'Refuse (exit 5)'"
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l annotation -d 'Set an annotation on the index (repeatable)' -r
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l created -d 'Write org.opencontainers.image.created (RFC 3339 or `now`); SOURCE_DATE_EPOCH also sets it' -r
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l flatten -d 'Inline the entries of index sources instead of nesting them'
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l dry-run -d 'Show the resulting changes without writing anything'
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l detailed-exitcode -d 'Exit 6 when index.json changed (or, with --dry-run, would change)'
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l json -d 'Print machine-readable JSON on stdout'
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from rm" -l platform -d 'Keep entries for PLATFORM: os/arch[/variant][:os.version][+feature...] or `local` (case-insensitive; x86_64→amd64, aarch64→arm64, armhf→arm/v7, ...). Repeatable: any may match' -r
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from rm" -l where -d 'Keep entries where EXPR holds: key=value, key!=value, key~=REGEX, key (present), !key (absent); key is an annotation key or ref, digest, mediaType, artifactType. Repeatable: all must hold' -r
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from rm" -l match -d 'How --platform compares: exact (equal after normalization) or compatible (the entry runs on that platform). Default: exact; compatible with --on-ambiguity best' -r -f -a "exact\t'Equal after normalization'
+compatible\t'The entry can run on the wanted platform'"
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from rm" -l fallback -d 'Opt-in fallbacks of compatible matching: 386 (amd64 also runs 386) and arm (arm64 also runs arm/v8..v5). Comma-separated or repeated' -r -f -a "386\t'An amd64 host also accepts 386 entries'
+arm\t'An arm64 host also accepts arm/v8..v5 entries (needs AArch32 support)'"
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from rm" -l scope -d 'Which annotations --where reads: the descriptor\'s, the manifest\'s (inside the pointed-to manifest or index), or either' -r -f -a "descriptor\t'The annotations on the descriptor (the entry in its index)'
+manifest\t'The annotations inside the manifest or index the descriptor points to'
+any\t'Either of the two'"
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from rm" -l on-ambiguity -d 'When several entries match: error (exit 4, listing them), first (in index order), best (the unique best under compatible matching) or all' -r -f -a "error\t'Fail with exit code 4, listing every candidate'
+first\t'The first match in depth-first document order (the image-spec\'s SHOULD)'
+best\t'The uniquely highest-ranked match under compatible matching, else exit 4'
+all\t'Every match'"
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from rm" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from rm" -l inherit -d 'Let an entry see the annotations of the indexes above it (never by default)'
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from rm" -l dry-run -d 'Show what would be removed without writing'
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from rm" -l detailed-exitcode -d 'Exit 6 when index.json changed (or would change)'
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from rm" -l json -d 'Print machine-readable JSON on stdout'
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from rm" -s V -l version -d 'Print version'
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create an index from images (REF moves to the new index)'
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add or replace entries of an index, keyed on platform; creates it when missing'
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from help" -f -a "rm" -d 'Remove the entries a selector chooses (with their attestations)'
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oix -n "__fish_oix_using_subcommand merge" -l policy -d 'union | replace | keep-missing | require-all (see the description)' -r -f -a "union\t''
+replace\t''
+keep-missing\t''
+require-all\t''"
+complete -c oix -n "__fish_oix_using_subcommand merge" -l expect -d 'Platforms the result must hold (comma-separated or repeated)' -r
+complete -c oix -n "__fish_oix_using_subcommand merge" -l annotation -d 'Set an annotation on the index (repeatable)' -r
+complete -c oix -n "__fish_oix_using_subcommand merge" -l created -d 'Write org.opencontainers.image.created (RFC 3339 or `now`); SOURCE_DATE_EPOCH also sets it' -r
+complete -c oix -n "__fish_oix_using_subcommand merge" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
+complete -c oix -n "__fish_oix_using_subcommand merge" -l dry-run -d 'Show the resulting changes without writing anything'
+complete -c oix -n "__fish_oix_using_subcommand merge" -l detailed-exitcode -d 'Exit 6 when index.json changed (or, with --dry-run, would change)'
+complete -c oix -n "__fish_oix_using_subcommand merge" -l json -d 'Print machine-readable JSON on stdout'
+complete -c oix -n "__fish_oix_using_subcommand merge" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c oix -n "__fish_oix_using_subcommand merge" -s V -l version -d 'Print version'
+complete -c oix -n "__fish_oix_using_subcommand diff" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
+complete -c oix -n "__fish_oix_using_subcommand diff" -l detailed-exitcode -d 'Exit 6 when they differ'
+complete -c oix -n "__fish_oix_using_subcommand diff" -l json -d 'Print machine-readable JSON on stdout'
+complete -c oix -n "__fish_oix_using_subcommand diff" -s h -l help -d 'Print help'
+complete -c oix -n "__fish_oix_using_subcommand diff" -s V -l version -d 'Print version'
+complete -c oix -n "__fish_oix_using_subcommand annotate" -l set -d 'Set an annotation (repeatable)' -r
+complete -c oix -n "__fish_oix_using_subcommand annotate" -l unset -d 'Remove an annotation (repeatable)' -r
+complete -c oix -n "__fish_oix_using_subcommand annotate" -l platform -d 'Keep entries for PLATFORM: os/arch[/variant][:os.version][+feature...] or `local` (case-insensitive; x86_64→amd64, aarch64→arm64, armhf→arm/v7, ...). Repeatable: any may match' -r
+complete -c oix -n "__fish_oix_using_subcommand annotate" -l where -d 'Keep entries where EXPR holds: key=value, key!=value, key~=REGEX, key (present), !key (absent); key is an annotation key or ref, digest, mediaType, artifactType. Repeatable: all must hold' -r
+complete -c oix -n "__fish_oix_using_subcommand annotate" -l match -d 'How --platform compares: exact (equal after normalization) or compatible (the entry runs on that platform). Default: exact; compatible with --on-ambiguity best' -r -f -a "exact\t'Equal after normalization'
+compatible\t'The entry can run on the wanted platform'"
+complete -c oix -n "__fish_oix_using_subcommand annotate" -l fallback -d 'Opt-in fallbacks of compatible matching: 386 (amd64 also runs 386) and arm (arm64 also runs arm/v8..v5). Comma-separated or repeated' -r -f -a "386\t'An amd64 host also accepts 386 entries'
+arm\t'An arm64 host also accepts arm/v8..v5 entries (needs AArch32 support)'"
+complete -c oix -n "__fish_oix_using_subcommand annotate" -l scope -d 'Which annotations --where reads: the descriptor\'s, the manifest\'s (inside the pointed-to manifest or index), or either' -r -f -a "descriptor\t'The annotations on the descriptor (the entry in its index)'
+manifest\t'The annotations inside the manifest or index the descriptor points to'
+any\t'Either of the two'"
+complete -c oix -n "__fish_oix_using_subcommand annotate" -l on-ambiguity -d 'When several entries match: error (exit 4, listing them), first (in index order), best (the unique best under compatible matching) or all' -r -f -a "error\t'Fail with exit code 4, listing every candidate'
+first\t'The first match in depth-first document order (the image-spec\'s SHOULD)'
+best\t'The uniquely highest-ranked match under compatible matching, else exit 4'
+all\t'Every match'"
+complete -c oix -n "__fish_oix_using_subcommand annotate" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
+complete -c oix -n "__fish_oix_using_subcommand annotate" -l manifest -d 'Edit the annotations inside the chosen manifests (their digests change, and every parent up to index.json is rewritten) instead of on their descriptors'
+complete -c oix -n "__fish_oix_using_subcommand annotate" -l inherit -d 'Let an entry see the annotations of the indexes above it (never by default)'
+complete -c oix -n "__fish_oix_using_subcommand annotate" -l dry-run -d 'Show what would change without writing'
+complete -c oix -n "__fish_oix_using_subcommand annotate" -l detailed-exitcode -d 'Exit 6 when index.json changed (or would change)'
+complete -c oix -n "__fish_oix_using_subcommand annotate" -l json -d 'Print machine-readable JSON on stdout'
+complete -c oix -n "__fish_oix_using_subcommand annotate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c oix -n "__fish_oix_using_subcommand annotate" -s V -l version -d 'Print version'
+complete -c oix -n "__fish_oix_using_subcommand select" -l platform -d 'Keep entries for PLATFORM: os/arch[/variant][:os.version][+feature...] or `local` (case-insensitive; x86_64→amd64, aarch64→arm64, armhf→arm/v7, ...). Repeatable: any may match' -r
+complete -c oix -n "__fish_oix_using_subcommand select" -l where -d 'Keep entries where EXPR holds: key=value, key!=value, key~=REGEX, key (present), !key (absent); key is an annotation key or ref, digest, mediaType, artifactType. Repeatable: all must hold' -r
+complete -c oix -n "__fish_oix_using_subcommand select" -l match -d 'How --platform compares: exact (equal after normalization) or compatible (the entry runs on that platform). Default: exact; compatible with --on-ambiguity best' -r -f -a "exact\t'Equal after normalization'
+compatible\t'The entry can run on the wanted platform'"
+complete -c oix -n "__fish_oix_using_subcommand select" -l fallback -d 'Opt-in fallbacks of compatible matching: 386 (amd64 also runs 386) and arm (arm64 also runs arm/v8..v5). Comma-separated or repeated' -r -f -a "386\t'An amd64 host also accepts 386 entries'
+arm\t'An arm64 host also accepts arm/v8..v5 entries (needs AArch32 support)'"
+complete -c oix -n "__fish_oix_using_subcommand select" -l scope -d 'Which annotations --where reads: the descriptor\'s, the manifest\'s (inside the pointed-to manifest or index), or either' -r -f -a "descriptor\t'The annotations on the descriptor (the entry in its index)'
+manifest\t'The annotations inside the manifest or index the descriptor points to'
+any\t'Either of the two'"
+complete -c oix -n "__fish_oix_using_subcommand select" -l on-ambiguity -d 'When several entries match: error (exit 4, listing them), first (in index order), best (the unique best under compatible matching) or all' -r -f -a "error\t'Fail with exit code 4, listing every candidate'
+first\t'The first match in depth-first document order (the image-spec\'s SHOULD)'
+best\t'The uniquely highest-ranked match under compatible matching, else exit 4'
+all\t'Every match'"
+complete -c oix -n "__fish_oix_using_subcommand select" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
+complete -c oix -n "__fish_oix_using_subcommand select" -l inherit -d 'Let an entry see the annotations of the indexes above it (never by default)'
+complete -c oix -n "__fish_oix_using_subcommand select" -l all -d 'Print every match (same as --on-ambiguity all)'
+complete -c oix -n "__fish_oix_using_subcommand select" -s q -l quiet -d 'Print only the digests, one a line'
+complete -c oix -n "__fish_oix_using_subcommand select" -l json -d 'Print machine-readable JSON on stdout'
+complete -c oix -n "__fish_oix_using_subcommand select" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c oix -n "__fish_oix_using_subcommand select" -s V -l version -d 'Print version'
+complete -c oix -n "__fish_oix_using_subcommand fold" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
+complete -c oix -n "__fish_oix_using_subcommand fold" -l json -d 'Print machine-readable JSON on stdout'
+complete -c oix -n "__fish_oix_using_subcommand fold" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c oix -n "__fish_oix_using_subcommand fold" -s V -l version -d 'Print version'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold help" -f -a "init" -d 'Create an empty OCI image layout (no-op on an existing layout)'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold help" -f -a "ls" -d 'List the top-level entries of a layout, or the entries of the index a ref names'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold help" -f -a "inspect" -d 'Show a manifest, index or config, pretty or as the exact stored bytes'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold help" -f -a "tag" -d 'Point one or more new refs at the content a reference names'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold help" -f -a "untag" -d 'Remove refs from index.json (content stays until gc)'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold help" -f -a "fsck" -d 'Verify a layout: every referenced blob present, sized and hashed right; documents valid'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold help" -f -a "gc" -d 'Remove blobs that nothing in index.json reaches, and stale temp files'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold help" -f -a "index" -d 'Create and edit multi-arch indexes inside a layout'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold help" -f -a "merge" -d 'Merge images and indexes into DEST:REF under a release policy'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold help" -f -a "diff" -d 'Show entries added, removed and changed (per platform) between two refs'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold help" -f -a "annotate" -d 'Set or remove annotations on an index, on chosen entries, or inside chosen manifests'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold help" -f -a "select" -d 'Print the entries a platform/annotation selector picks (digest first)'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold help" -f -a "fold" -d 'Turn several top-level entries sharing one ref into one explicit index'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oix -n "__fish_oix_using_subcommand help; and __fish_seen_subcommand_from index" -f -a "create" -d 'Create an index from images (REF moves to the new index)'
+complete -c oix -n "__fish_oix_using_subcommand help; and __fish_seen_subcommand_from index" -f -a "add" -d 'Add or replace entries of an index, keyed on platform; creates it when missing'
+complete -c oix -n "__fish_oix_using_subcommand help; and __fish_seen_subcommand_from index" -f -a "rm" -d 'Remove the entries a selector chooses (with their attestations)'

@@ -39,6 +39,9 @@ pub struct Error {
     pub kind: Kind,
     pub message: String,
     pub hint: Option<String>,
+    /// Structured data for `--json` error output (e.g. the candidates of an ambiguous
+    /// selection); printed as `error.details`.
+    pub details: Option<Box<serde_json::Value>>,
     pub source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
@@ -50,6 +53,7 @@ impl Error {
             kind,
             message: message.into(),
             hint: None,
+            details: None,
             source: None,
         }
     }
@@ -79,6 +83,10 @@ impl Error {
     }
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
+        self
+    }
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(Box::new(details));
         self
     }
     /// Prefix the message with more context ("in index.json: ...").

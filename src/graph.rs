@@ -211,3 +211,129 @@ pub fn children_with_roles(doc: &Document) -> Vec<(&Descriptor, Role)> {
             .collect(),
     }
 }
+
+/// One entry reached by [`walk_entries`]: a descriptor listed in index.json (a root) or
+/// in a nested index. Get the descriptor with [`EntryWalk::descriptor`].
+#[derive(Debug, Clone)]
+pub struct EntryNode {
+    /// The node of the index that lists this entry; `None` for the roots.
+    pub parent: Option<usize>,
+    /// Position of this entry in its parent's `manifests` (in the roots, for roots).
+    pub position: usize,
+    /// Number of nested indexes between the roots and this entry (roots are 0).
+    pub depth: usize,
+    /// For an index entry that was expanded: its parsed document, in
+    /// [`EntryWalk::indexes`].
+    pub index: Option<usize>,
+}
+
+/// The entries of a set of roots and of every nested index below them. Descriptors are
+/// not copied: roots are borrowed (or owned, see [`walk_entries`]) and nested entries
+/// live in the parsed indexes.
+#[derive(Debug, Default)]
+pub struct EntryWalk<'r> {
+    pub roots: std::borrow::Cow<'r, [Descriptor]>,
+    /// Every nested index that was read, parsed.
+    pub indexes: Vec<crate::model::Index>,
+    /// Depth-first, in document order (an index before its entries). An index listed
+    /// more than once is expanded at its first occurrence only (as in [`walk`]), which
+    /// bounds the walk by the size of the content.
+    pub entries: Vec<EntryNode>,
+    pub problems: Vec<Problem>,
+}
+
+impl EntryWalk<'_> {
+    /// The descriptor of entry `node`.
+    pub fn descriptor(&self, node: usize) -> &Descriptor {
+        let n = &self.entries[node];
+        match n.parent.and_then(|p| self.entries[p].index) {
+            Some(ix) => &self.indexes[ix].manifests[n.position],
+            None => &self.roots[n.position],
+        }
+    }
+    /// The parsed index of entry `node`, when it is an index that was expanded.
+    pub fn index(&self, node: usize) -> Option<&crate::model::Index> {
+        self.entries[node].index.map(|ix| &self.indexes[ix])
+    }
+    /// The nodes from the root down to `node` (inclusive).
+    pub fn path(&self, node: usize) -> Vec<usize> {
+        let mut path = vec![node];
+        let mut cur = node;
+        while let Some(p) = self.entries[cur].parent {
+            path.push(p);
+            cur = p;
+        }
+        path.reverse();
+        path
+    }
+}
+
+/// Walk the entries of `roots` and of the nested indexes below them, reading only index
+/// documents (manifests, configs and layers are not read). This is the walk behind
+/// selection: it copies no descriptor, so it stays cheap for index.json files with tens
+/// of thousands of entries.
+pub fn walk_entries<'r>(
+    layout: &crate::layout::Layout,
+    roots: impl Into<std::borrow::Cow<'r, [Descriptor]>>,
+) -> EntryWalk<'r> {
+    let mut w = EntryWalk {
+        roots: roots.into(),
+        ..Default::default()
+    };
+    let mut expanded = HashSet::new();
+    for i in 0..w.roots.len() {
+        visit_entry(layout, None, i, 0, &mut expanded, &mut w);
+    }
+    w
+}
+
+fn visit_entry(
+    layout: &crate::layout::Layout,
+    parent: Option<usize>,
+    position: usize,
+    depth: usize,
+    expanded: &mut HashSet<String>,
+    w: &mut EntryWalk<'_>,
+) {
+    let me = w.entries.len();
+    w.entries.push(EntryNode {
+        parent,
+        position,
+        depth,
+        index: None,
+    });
+    let desc = w.descriptor(me);
+    if !desc.is_index() || !expanded.insert(desc.digest.clone()) {
+        return;
+    }
+    let referrer = match parent {
+        Some(p) => w.descriptor(p).digest.clone(),
+        None => "index.json".to_string(),
+    };
+    let problem = |msg: String| Problem {
+        severity: Severity::Error,
+        digest: Some(desc.digest.clone()),
+        referrer,
+        message: msg,
+    };
+    if depth + 1 >= MAX_DEPTH {
+        let p = problem(format!("indexes nested deeper than {MAX_DEPTH} levels"));
+        w.problems.push(p);
+        return;
+    }
+    let index = match layout.read_document(desc) {
+        Ok((_, Some(Document::Index(idx)))) => idx,
+        Ok(_) => return,
+        Err(e) => {
+            let p = problem(e.message);
+            w.problems.push(p);
+            return;
+        }
+    };
+    let children = index.manifests.len();
+    w.indexes.push(index);
+    w.entries[me].index = Some(w.indexes.len() - 1);
+    for i in 0..children {
+        visit_entry(layout, Some(me), i, depth + 1, expanded, w);
+    }
+}

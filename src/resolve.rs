@@ -56,17 +56,44 @@ pub fn candidates(layout: &Layout, index: &Index, target: &Target) -> Result<Vec
                 }]);
             }
             let w = graph::walk(layout, &index.manifests);
-            Ok(w.nodes
-                .into_iter()
-                .find(|n| n.descriptor.digest == want)
-                .map(|n| Resolved {
+            if let Some(n) = w.nodes.into_iter().find(|n| n.descriptor.digest == want) {
+                return Ok(vec![Resolved {
                     descriptor: n.descriptor,
+                    top_level: None,
+                }]);
+            }
+            // Not reachable (e.g. the index a ref pointed at before an edit, until gc):
+            // a stored manifest or index still resolves, typed by its own mediaType.
+            Ok(stored_document(layout, d)
+                .map(|descriptor| Resolved {
+                    descriptor,
                     top_level: None,
                 })
                 .into_iter()
                 .collect())
         }
     }
+}
+
+/// A descriptor for an unreferenced stored blob that is a manifest or an index.
+fn stored_document(layout: &Layout, d: &crate::Digest) -> Option<Descriptor> {
+    let meta = std::fs::symlink_metadata(layout.blob_path(d)).ok()?;
+    if !meta.is_file() || meta.len() > crate::model::MAX_MANIFEST_SIZE {
+        return None;
+    }
+    let probe = Descriptor::new("application/octet-stream", d, meta.len());
+    let bytes = layout
+        .read_blob(&probe, crate::model::MAX_MANIFEST_SIZE)
+        .ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let media_type = match v.get("mediaType").and_then(|m| m.as_str()) {
+        Some(m) => m.to_string(),
+        None if v.get("manifests").is_some() => crate::model::media::OCI_INDEX.to_string(),
+        None if v.get("config").is_some() => crate::model::media::OCI_MANIFEST.to_string(),
+        None => return None,
+    };
+    let desc = Descriptor::new(&media_type, d, meta.len());
+    (desc.is_index() || desc.is_manifest()).then_some(desc)
 }
 
 /// The list of ref names in index order, for error messages.

@@ -316,11 +316,14 @@ fn layouts_written_by_skopeo_pass_oix() {
     assert_eq!(ref_names(&dst), ["attested", "one", "single"]);
     assert_oix_reads(&dst);
     // The attestation entries survive the copy and oix still tells them apart.
+    // `ls LAYOUT:REF` lists the entries of that index (issue 3).
     let ls = oix(&["--json", "ls", &at(&dst, ":attested")]).ok().json();
-    let plats = ls[0]["platforms"].as_array().unwrap();
-    assert_eq!(plats.len(), 4);
+    let rows = ls.as_array().unwrap();
+    assert_eq!(rows.len(), 4);
     assert_eq!(
-        plats.iter().filter(|p| p["attestation"] == true).count(),
+        rows.iter()
+            .filter(|r| r["platforms"][0]["attestation"] == true)
+            .count(),
         2,
         "{ls}"
     );

@@ -1,10 +1,13 @@
 //! init, ls, inspect, tag, untag.
 
+use super::select::{print_warnings, refuse_all};
 use super::{output, Ctx};
 use crate::error::{Error, Result};
 use crate::reference::{LayoutRef, Target};
+use crate::select::{self, AmbiguityArgs, OnAmbiguity, Selector, SelectorArgs, Step};
 use crate::{inspect as view, resolve, tags, Layout};
 use clap::Args;
+use serde::Serialize;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -32,60 +35,146 @@ pub fn init(ctx: &Ctx, a: InitArgs) -> Result<i32> {
     Ok(0)
 }
 
+const SELECTOR_RULES: &str = "The selection flags pick entries exactly as `oix select` does: \
+see `oix select --help` (or docs/selection.md) for platform normalization, the match modes, \
+scope and inheritance, attestations and the ambiguity rules. Nothing matching is exit 3.";
+
 #[derive(Debug, Args)]
+#[command(after_long_help = SELECTOR_RULES)]
 pub struct LsArgs {
-    /// LAYOUT (every top-level entry) or LAYOUT:REF / LAYOUT@DIGEST (that entry).
+    /// LAYOUT (the top-level entries), LAYOUT:REF (the entries of the index REF names, or
+    /// the entries sharing REF) or LAYOUT@DIGEST.
     pub reference: String,
     /// Walk nested indexes, manifests, configs and layers.
     #[arg(long)]
     pub tree: bool,
+    #[command(flatten)]
+    pub selector: SelectorArgs,
+}
+
+/// One `ls` row: the entry, and its path when it was found by a selector.
+#[derive(Serialize)]
+struct Row {
+    #[serde(flatten)]
+    entry: view::Entry,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<Vec<Step>>,
+}
+
+fn print_tree(out: &mut impl Write, nodes: &[view::TreeNode], indent: usize) {
+    for n in nodes {
+        let mut line = format!(
+            "{}{} {} {} {}",
+            "  ".repeat(n.depth + indent),
+            n.role,
+            n.digest,
+            n.media_type,
+            output::human_size(n.size)
+        );
+        if let Some(p) = &n.platform {
+            line.push_str(&format!(
+                " {}{}",
+                p.platform,
+                if p.derived { " (derived)" } else { "" }
+            ));
+        }
+        if let Some(r) = &n.ref_name {
+            line.push_str(&format!(" ref={r}"));
+        }
+        let _ = writeln!(out, "{line}");
+    }
 }
 
 pub fn ls(ctx: &Ctx, a: LsArgs) -> Result<i32> {
     let r = LayoutRef::parse(&a.reference)?;
     let layout = ctx.open(&r.path)?;
-    let roots = match &r.target {
-        Target::Default => layout.read_index()?.0.manifests,
-        _ => vec![resolve::resolve_one(&layout, &r)?.descriptor],
-    };
+    let selector = a.selector.to_selector()?;
+    if selector.has_filters() {
+        // Every match, at any depth; nothing matching is exit 3 with the nearest candidates.
+        let s = selector
+            .on_ambiguity(OnAmbiguity::All)
+            .select(&layout, &r)?;
+        print_warnings(&s.warnings);
+        if a.tree {
+            let mut trees = Vec::new();
+            for m in &s.matches {
+                trees.push((m, view::tree(&layout, std::slice::from_ref(&m.descriptor))?));
+            }
+            if ctx.json {
+                let v: Vec<serde_json::Value> = trees
+                    .iter()
+                    .map(|(m, nodes)| serde_json::json!({"path": m.path, "nodes": nodes}))
+                    .collect();
+                output::json(&v);
+            } else {
+                let mut out = std::io::stdout().lock();
+                for (m, nodes) in &trees {
+                    let _ = writeln!(out, "{}", m.path_display());
+                    print_tree(&mut out, nodes, 1);
+                }
+            }
+            return Ok(0);
+        }
+        let rows: Vec<Row> = s
+            .matches
+            .iter()
+            .map(|m| Row {
+                entry: view::describe(&layout, &m.descriptor),
+                path: Some(m.path.clone()),
+            })
+            .collect();
+        print_rows(ctx, &rows);
+        return Ok(0);
+    }
     if a.tree {
+        let roots = match &r.target {
+            Target::Default => layout.read_index()?.0.manifests,
+            _ => {
+                // The named entries themselves (all of an implicit multi-arch set).
+                let s = Selector::new()
+                    .on_ambiguity(OnAmbiguity::All)
+                    .select(&layout, &r)?;
+                print_warnings(&s.warnings);
+                s.matches.into_iter().map(|m| m.descriptor).collect()
+            }
+        };
         let nodes = view::tree(&layout, &roots)?;
         if ctx.json {
             output::json(&nodes);
         } else {
-            let mut out = std::io::stdout().lock();
-            for n in &nodes {
-                let mut line = format!(
-                    "{}{} {} {} {}",
-                    "  ".repeat(n.depth),
-                    n.role,
-                    n.digest,
-                    n.media_type,
-                    output::human_size(n.size)
-                );
-                if let Some(p) = &n.platform {
-                    line.push_str(&format!(
-                        " {}{}",
-                        p.platform,
-                        if p.derived { " (derived)" } else { "" }
-                    ));
-                }
-                if let Some(r) = &n.ref_name {
-                    line.push_str(&format!(" ref={r}"));
-                }
-                let _ = writeln!(out, "{line}");
-            }
+            print_tree(&mut std::io::stdout().lock(), &nodes, 0);
         }
         return Ok(0);
     }
-    let entries: Vec<view::Entry> = roots.iter().map(|d| view::describe(&layout, d)).collect();
-    if ctx.json {
-        output::json(&entries);
-        return Ok(0);
-    }
-    let rows: Vec<Vec<String>> = entries
+    // LAYOUT alone lists index.json's entries (an empty layout lists nothing).
+    let descriptors: Vec<crate::model::Descriptor> = if r.target == Target::Default {
+        layout.read_index()?.0.manifests
+    } else {
+        let members = select::members(&layout, &r)?;
+        print_warnings(&members.warnings);
+        members.entries.into_iter().map(|m| m.descriptor).collect()
+    };
+    let rows: Vec<Row> = descriptors
         .iter()
-        .map(|e| {
+        .map(|d| Row {
+            entry: view::describe(&layout, d),
+            path: None,
+        })
+        .collect();
+    print_rows(ctx, &rows);
+    Ok(0)
+}
+
+fn print_rows(ctx: &Ctx, rows: &[Row]) {
+    if ctx.json {
+        output::json(rows);
+        return;
+    }
+    let with_path = rows.iter().any(|r| r.path.is_some());
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| {
+            let e = &row.entry;
             let plats: Vec<String> = e
                 .platforms
                 .iter()
@@ -94,12 +183,14 @@ pub fn ls(ctx: &Ctx, a: LsArgs) -> Result<i32> {
                 .collect();
             let kind = if crate::model::media::is_index(&e.media_type) {
                 "index"
+            } else if e.platforms.iter().any(|p| p.attestation) {
+                "attestation"
             } else if crate::model::media::is_manifest(&e.media_type) {
                 "image"
             } else {
                 "artifact"
             };
-            vec![
+            let mut cells = vec![
                 e.ref_name.clone().unwrap_or_else(|| "-".into()),
                 e.digest.clone(),
                 kind.into(),
@@ -109,16 +200,34 @@ pub fn ls(ctx: &Ctx, a: LsArgs) -> Result<i32> {
                     plats.join(",")
                 },
                 output::human_size(e.size),
-            ]
+            ];
+            if with_path {
+                cells.push(
+                    row.path
+                        .as_ref()
+                        .map(|p| {
+                            let parts: Vec<String> =
+                                p.iter().map(|s| s.position.to_string()).collect();
+                            parts.join("/")
+                        })
+                        .unwrap_or_default(),
+                );
+            }
+            cells
         })
         .collect();
-    output::table(&["REF", "DIGEST", "TYPE", "PLATFORMS", "SIZE"], &rows);
-    Ok(0)
+    let mut header = vec!["REF", "DIGEST", "TYPE", "PLATFORMS", "SIZE"];
+    if with_path {
+        header.push("PATH");
+    }
+    output::table(&header, &table);
 }
 
 #[derive(Debug, Args)]
+#[command(after_long_help = SELECTOR_RULES)]
 pub struct InspectArgs {
-    /// LAYOUT, LAYOUT:REF or LAYOUT@DIGEST.
+    /// LAYOUT, LAYOUT:REF or LAYOUT@DIGEST; with selector flags, the one entry they pick
+    /// from it (e.g. one child of an index).
     pub reference: String,
     /// Print the exact stored bytes.
     #[arg(long)]
@@ -126,12 +235,23 @@ pub struct InspectArgs {
     /// Show the image's config instead of its manifest.
     #[arg(long)]
     pub config: bool,
+    #[command(flatten)]
+    pub selector: SelectorArgs,
+    #[command(flatten)]
+    pub ambiguity: AmbiguityArgs,
 }
 
 pub fn inspect(ctx: &Ctx, a: InspectArgs) -> Result<i32> {
     let r = LayoutRef::parse(&a.reference)?;
+    refuse_all(&a.ambiguity, "inspect")?;
     let layout = ctx.open(&r.path)?;
-    let resolved = resolve::resolve_one(&layout, &r)?;
+    let selector = a.ambiguity.apply(a.selector.to_selector()?);
+    let (m, warnings) = selector.select_one(&layout, &r)?;
+    print_warnings(&warnings);
+    let resolved = resolve::Resolved {
+        top_level: (m.path.len() == 1).then(|| m.path[0].position),
+        descriptor: m.descriptor,
+    };
     let ins = view::inspect(&layout, &resolved, a.config)?;
     let mut out = std::io::stdout().lock();
     if a.raw {

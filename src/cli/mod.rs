@@ -5,8 +5,10 @@
 //! (`tests/docs.rs` regenerates them and fails when `man/` or `completions/` are stale).
 
 mod basic;
+mod index;
 mod maint;
 pub mod output;
+mod select;
 
 use crate::error::{Error, Result};
 use clap::{CommandFactory, Parser, Subcommand};
@@ -58,7 +60,7 @@ pub struct Cli {
 pub enum Command {
     /// Create an empty OCI image layout (no-op on an existing layout).
     Init(basic::InitArgs),
-    /// List the top-level entries of a layout (ref, digest, media type, platforms, size).
+    /// List the top-level entries of a layout, or the entries of the index a ref names.
     Ls(basic::LsArgs),
     /// Show a manifest, index or config, pretty or as the exact stored bytes.
     Inspect(basic::InspectArgs),
@@ -70,6 +72,22 @@ pub enum Command {
     Fsck(maint::FsckArgs),
     /// Remove blobs that nothing in index.json reaches, and stale temp files.
     Gc(maint::GcArgs),
+    /// Create and edit multi-arch indexes inside a layout.
+    #[command(subcommand)]
+    Index(index::IndexCommand),
+    /// Merge images and indexes into DEST:REF under a release policy.
+    #[command(after_long_help = index::MERGE_HELP)]
+    Merge(index::MergeArgs),
+    /// Show entries added, removed and changed (per platform) between two refs.
+    Diff(index::DiffArgs),
+    /// Set or remove annotations on an index, on chosen entries, or inside chosen manifests.
+    Annotate(index::AnnotateArgs),
+    /// Print the entries a platform/annotation selector picks (digest first).
+    #[command(long_about = select::SELECT_LONG_ABOUT)]
+    Select(select::SelectArgs),
+    /// Turn several top-level entries sharing one ref into one explicit index.
+    #[command(long_about = select::FOLD_LONG_ABOUT)]
+    Fold(select::FoldArgs),
 }
 
 /// Global settings every command receives.
@@ -128,5 +146,11 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Untag(a) => basic::untag(&ctx, a),
         Command::Fsck(a) => maint::fsck(&ctx, a),
         Command::Gc(a) => maint::gc(&ctx, a),
+        Command::Index(c) => index::run(&ctx, c),
+        Command::Merge(a) => index::merge(&ctx, a),
+        Command::Diff(a) => index::diff(&ctx, a),
+        Command::Annotate(a) => index::annotate(&ctx, a),
+        Command::Select(a) => select::select(&ctx, a),
+        Command::Fold(a) => select::fold(&ctx, a),
     }
 }

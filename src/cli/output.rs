@@ -58,9 +58,13 @@ pub fn print_error(e: &Error, json_mode: bool) {
         let _ = writeln!(err, "{yellow}hint:{reset} {h}");
     }
     if json_mode {
-        json(&serde_json::json!({
-            "error": {"message": e.message, "hint": e.hint, "exit_code": e.exit_code()}
-        }));
+        let mut err = serde_json::json!({
+            "message": e.message, "hint": e.hint, "exit_code": e.exit_code()
+        });
+        if let Some(d) = &e.details {
+            err["details"] = (**d).clone();
+        }
+        json(&serde_json::json!({ "error": err }));
     }
 }
 
@@ -78,4 +82,14 @@ pub fn human_size(n: i64) -> String {
     } else {
         format!("{v:.1} {}", units[u])
     }
+}
+
+/// `warning: …` on stderr (also in --json mode: stdout stays one JSON document).
+pub fn warning(msg: &str) {
+    let (yellow, reset) = if color_stderr() {
+        ("\x1b[33m", "\x1b[0m")
+    } else {
+        ("", "")
+    };
+    let _ = writeln!(std::io::stderr().lock(), "{yellow}warning:{reset} {msg}");
 }

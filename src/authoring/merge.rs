@@ -1,0 +1,148 @@
+//! `oix merge DEST:REF SRC… --policy P [--expect P…]`: the release-pipeline policies.
+//!
+//! - `union`: the existing DEST:REF entries, then every source's entries; later wins
+//!   per platform.
+//! - `replace`: exactly the sources' platforms (later source wins per platform).
+//! - `keep-missing`: the sources' entries, plus the existing entries for platforms the
+//!   sources lack (a "hybrid" index); each carried entry is annotated with
+//!   [`super::CARRIED_FROM`] = `REF@<previous index digest>`.
+//! - `require-all`: like `replace`, but refuses (exit 5, nothing written) when the
+//!   sources lack a platform that the existing DEST:REF has or that `--expect` names;
+//!   the refusal lists every missing platform.
+//!
+//! With any policy, `--expect` platforms must all be in the result, or the merge is
+//! refused. Platforms compare after normalization (exact match mode).
+
+use super::{
+    current_members, edit_index, resolve_source, upsert, AddMode, Current, Expand, Member, Outcome,
+    SourceSpec, CARRIED_FROM,
+};
+use crate::error::{Error, Result};
+use crate::layout::Layout;
+use crate::platform::{Fallbacks, MatchMode, PlatformSpec};
+use std::collections::BTreeMap;
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Policy {
+    Union,
+    Replace,
+    KeepMissing,
+    RequireAll,
+}
+
+fn has_platform(members: &[Member], p: &PlatformSpec) -> bool {
+    members
+        .iter()
+        .filter_map(|m| m.key.as_ref())
+        .any(|k| p.matches(k, MatchMode::Exact, Fallbacks::default()).is_ok())
+}
+
+/// The merged member list for `policy`, given the existing and the incoming members.
+pub fn apply_policy(
+    policy: Policy,
+    existing: Vec<Member>,
+    incoming: &[Member],
+    expect: &[PlatformSpec],
+    carried_from: &str,
+) -> Result<Vec<Member>> {
+    let mut result = match policy {
+        Policy::Union => {
+            let mut r = existing;
+            for m in incoming {
+                upsert(&mut r, m.clone(), AddMode::Replace)?;
+            }
+            r
+        }
+        Policy::Replace => incoming.to_vec(),
+        Policy::KeepMissing => {
+            let mut r = incoming.to_vec();
+            for mut e in existing {
+                if !r.iter().any(|m| m.same_slot(&e)) {
+                    e.descriptor
+                        .annotations
+                        .entry(CARRIED_FROM.to_string())
+                        .or_insert_with(|| carried_from.to_string());
+                    r.push(e);
+                }
+            }
+            r
+        }
+        Policy::RequireAll => {
+            let mut missing: Vec<String> = Vec::new();
+            for e in &existing {
+                let lacking = match &e.key {
+                    Some(k) => !has_platform(incoming, k),
+                    None => !incoming.iter().any(|m| m.same_slot(e)),
+                };
+                if lacking && !missing.contains(&e.label()) {
+                    missing.push(e.label());
+                }
+            }
+            for p in expect {
+                if !has_platform(incoming, p) && !missing.contains(&p.short()) {
+                    missing.push(p.short());
+                }
+            }
+            if !missing.is_empty() {
+                return Err(Error::refused(format!(
+                    "require-all: the sources lack {} platform(s): {}",
+                    missing.len(),
+                    missing.join(", ")
+                ))
+                .with_hint("nothing was written; publish per-arch tags, build the missing platforms, or use --policy keep-missing"));
+            }
+            incoming.to_vec()
+        }
+    };
+    let absent: Vec<String> = expect
+        .iter()
+        .filter(|p| !has_platform(&result, p))
+        .map(|p| p.short())
+        .collect();
+    if !absent.is_empty() {
+        return Err(Error::refused(format!(
+            "the result lacks expected platform(s): {}",
+            absent.join(", ")
+        ))
+        .with_hint("nothing was written"));
+    }
+    // Deterministic and never two entries for one platform.
+    let mut dedup: Vec<Member> = Vec::new();
+    for m in result.drain(..) {
+        upsert(&mut dedup, m, AddMode::Replace)?;
+    }
+    Ok(dedup)
+}
+
+/// Run a merge into DEST:REF.
+pub fn merge(
+    dest: &Layout,
+    name: &str,
+    sources: &[SourceSpec],
+    policy: Policy,
+    expect: &[PlatformSpec],
+    annotations: &BTreeMap<String, String>,
+    dry_run: bool,
+) -> Result<Outcome> {
+    let mut incoming: Vec<Member> = Vec::new();
+    for s in sources {
+        for m in resolve_source(s, Expand::Flatten)? {
+            upsert(&mut incoming, m, AddMode::Replace)?;
+        }
+    }
+    let build = |layout: &Layout, cur: Option<&Current>| -> Result<Vec<Member>> {
+        let cur_owned = cur.map(|c| Current {
+            entry: c.entry.clone(),
+            index: c.index.clone(),
+        });
+        let existing = current_members(layout, &cur_owned, name)?;
+        let from = cur
+            .map(|c| format!("{name}@{}", c.entry.digest))
+            .unwrap_or_default();
+        apply_policy(policy, existing, &incoming, expect, &from)
+    };
+    edit_index(dest, name, annotations, dry_run, &incoming, &build)
+}

@@ -1,0 +1,336 @@
+//! index create/add, merge, diff.
+
+use super::{output, Ctx};
+use crate::authoring::{self, diff, merge, AddMode, EditOptions, Outcome, SourceSpec};
+use crate::error::Result;
+use crate::platform::PlatformSpec;
+use crate::reference::LayoutRef;
+use crate::select::{AmbiguityArgs, SelectorArgs};
+use clap::{Args, Subcommand};
+
+#[derive(Debug, Subcommand)]
+pub enum IndexCommand {
+    /// Create an index from images (REF moves to the new index).
+    Create(CreateArgs),
+    /// Add or replace entries of an index, keyed on platform; creates it when missing.
+    Add(AddArgs),
+    /// Remove the entries a selector chooses (with their attestations).
+    Rm(RmArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// The index to edit: LAYOUT:REF.
+    pub dest: String,
+    #[command(flatten)]
+    pub selector: SelectorArgs,
+    #[command(flatten)]
+    pub ambiguity: AmbiguityArgs,
+    /// Show what would be removed without writing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Exit 6 when index.json changed (or would change).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_long_help = ANNOTATE_HELP)]
+pub struct AnnotateArgs {
+    /// LAYOUT:REF (or LAYOUT@DIGEST of a top-level entry).
+    pub reference: String,
+    /// Set an annotation (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Remove an annotation (repeatable).
+    #[arg(long = "unset", value_name = "KEY")]
+    pub unset: Vec<String>,
+    /// Edit the annotations inside the chosen manifests (their digests change, and every
+    /// parent up to index.json is rewritten) instead of on their descriptors.
+    #[arg(long)]
+    pub manifest: bool,
+    #[command(flatten)]
+    pub selector: SelectorArgs,
+    #[command(flatten)]
+    pub ambiguity: AmbiguityArgs,
+    /// Show what would change without writing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Exit 6 when index.json changed (or would change).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+pub const ANNOTATE_HELP: &str = "\
+Where the annotations go:
+  no --platform/--where    on the document REF names (its `annotations` field)
+  --platform/--where       on the descriptors of the chosen entries (all matches unless
+                           --on-ambiguity says otherwise)
+  ... --manifest           inside the chosen manifests or indexes
+Every edit gives the edited document a new digest; its parents up to index.json are
+re-pointed in one transaction, and attestations follow the entry they describe.
+Annotations of an index never apply to its children.";
+
+fn edit_report(ctx: &Ctx, o: &authoring::EditReport, detailed: bool) -> i32 {
+    if ctx.json {
+        output::json(o);
+    } else {
+        println!("{}", o.digest);
+        for d in &o.removed {
+            println!("{} {d}", if o.dry_run { "would remove" } else { "removed" });
+        }
+        for r in &o.rewritten {
+            println!(
+                "{} {} -> {}",
+                if o.dry_run {
+                    "would rewrite"
+                } else {
+                    "rewrote"
+                },
+                r.from,
+                r.to
+            );
+        }
+    }
+    if detailed && o.changed {
+        6
+    } else {
+        0
+    }
+}
+
+pub fn annotate(ctx: &Ctx, a: AnnotateArgs) -> Result<i32> {
+    let r = LayoutRef::parse(&a.reference)?;
+    let layout = ctx.open(&r.path)?;
+    let set = authoring::parse_annotations(&a.set)?;
+    let selector = a.selector.to_selector()?;
+    let selector = a.ambiguity.apply(selector);
+    let given = a.ambiguity.on_ambiguity.is_some();
+    if a.manifest && a.selector.is_empty() {
+        return Err(crate::Error::usage(
+            "--manifest needs --platform or --where to choose the manifests",
+        )
+        .with_hint("without a selector, annotate already edits the document REF names"));
+    }
+    let o = authoring::annotate(
+        &layout,
+        &r,
+        Some((&selector, given)),
+        a.manifest,
+        &set,
+        &a.unset,
+        a.dry_run,
+    )?;
+    Ok(edit_report(ctx, &o, a.detailed_exitcode))
+}
+
+/// Flags shared by the editing commands.
+#[derive(Debug, Args)]
+pub struct EditFlags {
+    /// Set an annotation on the index (repeatable).
+    #[arg(long = "annotation", value_name = "KEY=VALUE")]
+    pub annotations: Vec<String>,
+    /// Write org.opencontainers.image.created (RFC 3339 or `now`); SOURCE_DATE_EPOCH also sets it.
+    #[arg(long, value_name = "TIME")]
+    pub created: Option<String>,
+    /// Show the resulting changes without writing anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Exit 6 when index.json changed (or, with --dry-run, would change).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+impl EditFlags {
+    fn options(&self, flatten: bool) -> Result<EditOptions> {
+        let mut annotations = authoring::parse_annotations(&self.annotations)?;
+        if let Some(c) = authoring::created_annotation(self.created.as_deref())? {
+            annotations.insert("org.opencontainers.image.created".into(), c);
+        }
+        Ok(EditOptions {
+            annotations,
+            dry_run: self.dry_run,
+            flatten,
+        })
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// The index to write: LAYOUT:REF (the layout is created if missing).
+    pub dest: String,
+    /// Images: LAYOUT:REF, LAYOUT@DIGEST, optionally `=os/arch[/variant]` to set the platform.
+    #[arg(required = true)]
+    pub sources: Vec<String>,
+    /// Platform per source, in order (instead of SRC=PLATFORM).
+    #[arg(long = "platform", value_name = "PLATFORM")]
+    pub platforms: Vec<String>,
+    /// Inline the entries of index sources instead of nesting them.
+    #[arg(long)]
+    pub flatten: bool,
+    #[command(flatten)]
+    pub edit: EditFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// The index to edit: LAYOUT:REF (created when missing).
+    pub dest: String,
+    /// Images to add: LAYOUT:REF, LAYOUT@DIGEST, optionally `=os/arch[/variant]`.
+    #[arg(required = true)]
+    pub sources: Vec<String>,
+    /// Platform per source, in order (instead of SRC=PLATFORM).
+    #[arg(long = "platform", value_name = "PLATFORM")]
+    pub platforms: Vec<String>,
+    /// What to do when an entry for the same platform exists.
+    #[arg(long, value_enum, default_value = "replace")]
+    pub mode: AddMode,
+    /// Inline the entries of index sources instead of nesting them.
+    #[arg(long)]
+    pub flatten: bool,
+    #[command(flatten)]
+    pub edit: EditFlags,
+}
+
+fn sources(texts: &[String], platforms: &[String]) -> Result<Vec<SourceSpec>> {
+    let mut s: Vec<SourceSpec> = texts
+        .iter()
+        .map(|t| SourceSpec::parse(t))
+        .collect::<Result<_>>()?;
+    SourceSpec::apply_platform_flags(&mut s, platforms)?;
+    Ok(s)
+}
+
+fn report(ctx: &Ctx, o: &Outcome, detailed: bool) -> i32 {
+    if ctx.json {
+        output::json(o);
+    } else {
+        println!("{}", o.digest);
+        let state = match (o.dry_run, o.changed || !o.diff.is_empty()) {
+            (true, true) => "would change",
+            (true, false) => "unchanged",
+            (false, _) if o.changed => "written",
+            _ => "unchanged",
+        };
+        println!("{} {state}", o.ref_name);
+        for l in diff::render(&o.diff) {
+            println!("{l}");
+        }
+    }
+    let changed = o.changed || (o.dry_run && !o.diff.is_empty());
+    if detailed && changed {
+        6
+    } else {
+        0
+    }
+}
+
+pub fn run(ctx: &Ctx, cmd: IndexCommand) -> Result<i32> {
+    match cmd {
+        IndexCommand::Create(a) => {
+            let (dest, name) = authoring::open_dest(&a.dest, ctx.lock_timeout, !a.edit.dry_run)?;
+            let src = sources(&a.sources, &a.platforms)?;
+            let o = authoring::create(&dest, &name, &src, &a.edit.options(a.flatten)?)?;
+            Ok(report(ctx, &o, a.edit.detailed_exitcode))
+        }
+        IndexCommand::Rm(a) => {
+            let r = LayoutRef::parse(&a.dest)?;
+            r.require_name()?;
+            let layout = ctx.open(&r.path)?;
+            let selector = a.ambiguity.apply(a.selector.to_selector()?);
+            let o = authoring::remove(
+                &layout,
+                &r,
+                &selector,
+                a.ambiguity.on_ambiguity.is_some(),
+                a.dry_run,
+            )?;
+            Ok(edit_report(ctx, &o, a.detailed_exitcode))
+        }
+        IndexCommand::Add(a) => {
+            let (dest, name) = authoring::open_dest(&a.dest, ctx.lock_timeout, !a.edit.dry_run)?;
+            let src = sources(&a.sources, &a.platforms)?;
+            let o = authoring::add(&dest, &name, &src, a.mode, &a.edit.options(a.flatten)?)?;
+            Ok(report(ctx, &o, a.edit.detailed_exitcode))
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The index to write: LAYOUT:REF (the layout is created if missing).
+    pub dest: String,
+    /// Images or indexes to merge (their entries are taken one by one).
+    #[arg(required = true)]
+    pub sources: Vec<String>,
+    /// union | replace | keep-missing | require-all (see the description).
+    #[arg(long, value_enum)]
+    pub policy: merge::Policy,
+    /// Platforms the result must hold (comma-separated or repeated).
+    #[arg(long, value_delimiter = ',', value_name = "PLATFORM")]
+    pub expect: Vec<String>,
+    #[command(flatten)]
+    pub edit: EditFlags,
+}
+
+pub const MERGE_HELP: &str = "\
+Policies:
+  union         the existing DEST:REF entries and every source's entries; later wins per platform
+  replace       exactly the sources' platforms
+  keep-missing  the sources' entries plus existing entries for platforms the sources lack,
+                annotated dev.oix.merge.carried-from=REF@<previous index digest>
+  require-all   refuse (exit 5, nothing written) when the sources lack a platform the existing
+                DEST:REF has or --expect names; every missing platform is listed
+Platforms are compared after normalization (arm64 = arm64/v8, x86_64 = amd64).
+Attestations travel with the entry they describe.";
+
+pub fn merge(ctx: &Ctx, a: MergeArgs) -> Result<i32> {
+    let (dest, name) = authoring::open_dest(&a.dest, ctx.lock_timeout, !a.edit.dry_run)?;
+    let src = sources(&a.sources, &[])?;
+    let expect: Vec<PlatformSpec> = a
+        .expect
+        .iter()
+        .map(|p| PlatformSpec::parse(p))
+        .collect::<Result<_>>()?;
+    let opts = a.edit.options(false)?;
+    let o = merge::merge(
+        &dest,
+        &name,
+        &src,
+        a.policy,
+        &expect,
+        &opts.annotations,
+        opts.dry_run,
+    )?;
+    Ok(report(ctx, &o, a.edit.detailed_exitcode))
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The old side: LAYOUT:REF or LAYOUT@DIGEST (an index or an image).
+    pub a: String,
+    /// The new side.
+    pub b: String,
+    /// Exit 6 when they differ.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+pub fn diff(ctx: &Ctx, a: DiffArgs) -> Result<i32> {
+    let d = diff::diff_refs(&LayoutRef::parse(&a.a)?, &LayoutRef::parse(&a.b)?)?;
+    if ctx.json {
+        output::json(&d);
+    } else {
+        for l in diff::render(&d) {
+            println!("{l}");
+        }
+        if d.is_empty() {
+            println!("no differences ({} entries)", d.unchanged);
+        }
+    }
+    Ok(if a.detailed_exitcode && !d.is_empty() {
+        6
+    } else {
+        0
+    })
+}

@@ -1,0 +1,653 @@
+//! Issue 4: index authoring and merging inside layouts — the release-pipeline scenarios
+//! (Fedora compose, TripleO per-arch pipelines, OBS/kiwi), modes, bad input, determinism.
+
+mod common;
+
+use common::*;
+use oix::model::{media, Descriptor};
+use oix::Layout;
+use std::path::{Path, PathBuf};
+
+/// Write one image for `arch` (optionally `os/arch/variant`) into the layout at `dir`
+/// and tag it `name`. `salt` makes distinct content for "new builds".
+fn arch_image(dir: &Path, name: &str, platform: &str, salt: &str) -> String {
+    let l = Layout::init(dir).unwrap().0;
+    let parts: Vec<&str> = platform.split('/').collect();
+    let variant = parts
+        .get(2)
+        .map(|v| format!(r#","variant":"{v}""#))
+        .unwrap_or_default();
+    let layer = format!("layer for {platform} {salt}");
+    let ld = l.write_blob_bytes(layer.as_bytes()).unwrap();
+    let cfg = format!(
+        r#"{{"architecture":"{}","os":"{}"{variant},"rootfs":{{"type":"layers","diff_ids":["{ld}"]}}}}"#,
+        parts[1], parts[0]
+    );
+    let cd = l.write_blob_bytes(cfg.as_bytes()).unwrap();
+    let man = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{}","config":{{"mediaType":"{}","digest":"{cd}","size":{}}},"layers":[{{"mediaType":"{}","digest":"{ld}","size":{}}}]}}"#,
+        media::OCI_MANIFEST,
+        media::OCI_CONFIG,
+        cfg.len(),
+        media::OCI_LAYER_TAR,
+        layer.len()
+    );
+    let md = l.write_blob_bytes(man.as_bytes()).unwrap();
+    let d = Descriptor::new(media::OCI_MANIFEST, &md, man.len() as u64);
+    oix::tags::tag(&l, &d, &[name.to_string()]).unwrap();
+    md.to_string()
+}
+
+/// The platforms (os/arch[/variant]) and digests of the index DIR:REF, in order.
+fn entries(dir: &Path, r: &str) -> Vec<(String, String, serde_json::Value)> {
+    let idx = blob_json(dir, &digest_of_ref(dir, r));
+    idx["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let p = &m["platform"];
+            let mut s = format!(
+                "{}/{}",
+                p["os"].as_str().unwrap_or("?"),
+                p["architecture"].as_str().unwrap_or("?")
+            );
+            if let Some(v) = p["variant"].as_str() {
+                s.push('/');
+                s.push_str(v);
+            }
+            (
+                s,
+                m["digest"].as_str().unwrap().to_string(),
+                m["annotations"].clone(),
+            )
+        })
+        .collect()
+}
+
+fn skopeo_copy_all(dir: &Path, r: &str) {
+    let Some(sk) = tool("skopeo") else { return };
+    let out = tempfile::tempdir().unwrap();
+    let dst = format!("oci:{}:{r}", out.path().join("copy").display());
+    skopeo(
+        &sk,
+        &[
+            "copy",
+            "--all",
+            "--preserve-digests",
+            &format!("oci:{}:{r}", dir.display()),
+            &dst,
+        ],
+    )
+    .ok();
+    // The copy holds the same index bytes.
+    assert_eq!(
+        digest_of_ref(&out.path().join("copy"), r),
+        digest_of_ref(dir, r),
+        "skopeo changed the index"
+    );
+}
+
+const FEDORA_ARCHES: [&str; 4] = ["linux/amd64", "linux/arm64", "linux/ppc64le", "linux/s390x"];
+
+/// DEST:40 holding four arches, and a new compose that built only amd64 and arm64.
+fn fedora() -> (tempfile::TempDir, PathBuf, Vec<String>) {
+    let t = tempfile::tempdir().unwrap();
+    let old = t.path().join("compose-old");
+    let new = t.path().join("compose-new");
+    let dest = t.path().join("dest");
+    let mut srcs = Vec::new();
+    for p in FEDORA_ARCHES {
+        let tag = p.replace('/', "-");
+        arch_image(&old, &tag, p, "old");
+        srcs.push(format!("{}:{tag}", old.display()));
+    }
+    let mut args = vec!["index".to_string(), "create".into(), at(&dest, ":40")];
+    args.extend(srcs);
+    oix(&args).ok();
+    let mut new_srcs = Vec::new();
+    for p in &FEDORA_ARCHES[..2] {
+        let tag = p.replace('/', "-");
+        arch_image(&new, &tag, p, "new");
+        new_srcs.push(format!("{}:{tag}", new.display()));
+    }
+    (t, dest, new_srcs)
+}
+
+#[test]
+fn fedora_require_all_refuses_and_leaves_dest_byte_for_byte() {
+    let (_t, dest, new) = fedora();
+    let before = tree_hash(&dest);
+    let mut args = vec!["merge".to_string(), at(&dest, ":40")];
+    args.extend(new.clone());
+    args.extend(["--policy".into(), "require-all".into()]);
+    let r = oix(&args).fails_with(5);
+    let err = r.all_output();
+    assert!(
+        err.contains("linux/ppc64le") && err.contains("linux/s390x"),
+        "{err}"
+    );
+    assert_eq!(before, tree_hash(&dest), "require-all wrote something");
+    // --expect names a platform nobody has: refused as well, listing it.
+    let mut args = vec!["merge".to_string(), at(&dest, ":40")];
+    args.extend(new);
+    args.extend([
+        "--policy".into(),
+        "union".into(),
+        "--expect".into(),
+        "linux/riscv64,linux/amd64".into(),
+    ]);
+    oix(&args).fails_with(5).stderr_contains("linux/riscv64");
+    assert_eq!(before, tree_hash(&dest));
+}
+
+#[test]
+fn fedora_keep_missing_builds_the_hybrid_index() {
+    let (_t, dest, new) = fedora();
+    let old = entries(&dest, "40");
+    let old_index = digest_of_ref(&dest, "40");
+    let mut args = vec!["merge".to_string(), at(&dest, ":40")];
+    args.extend(new);
+    args.extend(["--policy".into(), "keep-missing".into()]);
+    oix(&args).ok();
+    let now = entries(&dest, "40");
+    let plats: Vec<&str> = now.iter().map(|e| e.0.as_str()).collect();
+    assert_eq!(plats, FEDORA_ARCHES);
+    // amd64 and arm64 are the new builds; ppc64le and s390x are the old ones, marked.
+    for i in 0..2 {
+        assert_ne!(now[i].1, old[i].1);
+        assert!(now[i].2.get("dev.oix.merge.carried-from").is_none());
+    }
+    for i in 2..4 {
+        assert_eq!(now[i].1, old[i].1);
+        assert_eq!(
+            now[i].2["dev.oix.merge.carried-from"],
+            format!("40@{old_index}")
+        );
+    }
+    assert_fsck_clean(&dest);
+    skopeo_copy_all(&dest, "40");
+}
+
+#[test]
+fn fedora_replace_gives_exactly_the_new_platforms() {
+    let (_t, dest, new) = fedora();
+    let mut args = vec!["merge".to_string(), at(&dest, ":40")];
+    args.extend(new);
+    args.extend(["--policy".into(), "replace".into()]);
+    oix(&args).ok();
+    let plats: Vec<String> = entries(&dest, "40").into_iter().map(|e| e.0).collect();
+    assert_eq!(plats, ["linux/amd64", "linux/arm64"]);
+    assert_fsck_clean(&dest);
+    skopeo_copy_all(&dest, "40");
+}
+
+#[test]
+fn tripleo_concurrent_per_arch_pipelines_never_lose_an_arch() {
+    let t = tempfile::tempdir().unwrap();
+    let l = t.path().join("layout");
+    let arches = ["linux/amd64", "linux/ppc64le", "linux/arm64", "linux/s390x"];
+    for (round, salt) in ["r1", "r2", "r3"].iter().enumerate() {
+        for p in arches {
+            let arch = p.split('/').nth(1).unwrap();
+            arch_image(&l, &format!("neutron_{arch}"), p, salt);
+        }
+        // Four pipelines at once, started in a different order each round.
+        let mut kids = Vec::new();
+        for i in 0..4 {
+            let arch = arches[(i + round) % 4].split('/').nth(1).unwrap();
+            let mut c = oix_cmd([
+                "index".to_string(),
+                "add".into(),
+                at(&l, ":neutron"),
+                at(&l, &format!(":neutron_{arch}")),
+            ]);
+            kids.push(c.spawn().unwrap());
+        }
+        for mut k in kids {
+            assert!(k.wait().unwrap().success());
+        }
+        let e = entries(&l, "neutron");
+        assert_eq!(e.len(), 4, "round {round}: {e:?}");
+        for p in arches {
+            let arch = p.split('/').nth(1).unwrap();
+            let want = digest_of_ref(&l, &format!("neutron_{arch}"));
+            assert!(
+                e.iter().any(|(pp, d, _)| pp == p && *d == want),
+                "round {round}: {p} is not the latest build"
+            );
+        }
+    }
+    assert_fsck_clean(&l);
+    skopeo_copy_all(&l, "neutron");
+}
+
+#[test]
+fn obs_kiwi_per_arch_layouts_merge_into_one_with_hard_links() {
+    let t = tempfile::tempdir().unwrap();
+    let mut srcs = Vec::new();
+    for p in [
+        "linux/amd64",
+        "linux/arm64/v8",
+        "linux/ppc64le",
+        "linux/s390x",
+    ] {
+        let dir = t.path().join(format!("kiwi-{}", p.replace('/', "-")));
+        arch_image(&dir, "image", p, "kiwi");
+        srcs.push(format!("{}:image", dir.display()));
+    }
+    let out = t.path().join("out");
+    let mut args = vec![
+        "merge".to_string(),
+        at(&out, ":15.6"),
+        "--policy".into(),
+        "union".into(),
+    ];
+    args.extend(srcs.clone());
+    args.extend([
+        "--annotation".into(),
+        "org.opencontainers.image.version=15.6".into(),
+    ]);
+    let r = oix(&args).ok();
+    assert!(
+        r.stdout_str().starts_with("sha256:"),
+        "digest first: {}",
+        r.stdout_str()
+    );
+    let idx = blob_json(&out, &digest_of_ref(&out, "15.6"));
+    assert_eq!(
+        idx["annotations"]["org.opencontainers.image.version"],
+        "15.6"
+    );
+    // The variant the source wrote (arm64/v8) is kept as written.
+    assert_eq!(idx["manifests"][1]["platform"]["variant"], "v8");
+    // Layers and configs are shared with the sources (hard links), not copied.
+    use std::os::unix::fs::MetadataExt;
+    let src_dir = t.path().join("kiwi-linux-amd64");
+    let man = blob_json(&src_dir, &digest_of_ref(&src_dir, "image"));
+    for blob in [&man["config"], &man["layers"][0]] {
+        let rel = blob["digest"].as_str().unwrap().replace(':', "/");
+        let a = src_dir.join("blobs").join(&rel).metadata().unwrap().ino();
+        let b = out.join("blobs").join(&rel).metadata().unwrap().ino();
+        assert_eq!(a, b, "{rel} was copied, not linked");
+    }
+    assert_fsck_clean(&out);
+    skopeo_copy_all(&out, "15.6");
+    // Same inputs, same bytes: a second merge elsewhere gives the same digest.
+    let out2 = t.path().join("out2");
+    args[1] = at(&out2, ":15.6");
+    oix(&args).ok();
+    assert_eq!(digest_of_ref(&out, "15.6"), digest_of_ref(&out2, "15.6"));
+    // Re-running is a no-op.
+    args[1] = at(&out, ":15.6");
+    let before = std::fs::read(out.join("index.json")).unwrap();
+    args.push("--detailed-exitcode".into());
+    oix(&args).ok();
+    assert_eq!(before, std::fs::read(out.join("index.json")).unwrap());
+}
+
+#[test]
+fn add_modes_and_platform_normalization() {
+    let t = tempfile::tempdir().unwrap();
+    let l = t.path().join("l");
+    arch_image(&l, "a1", "linux/arm64", "1");
+    arch_image(&l, "a2", "linux/arm64/v8", "2");
+    oix(&["index", "add", &at(&l, ":multi"), &at(&l, ":a1")]).ok();
+    // arm64/v8 is arm64: --mode fail refuses (exit 5), nothing written.
+    let before = tree_hash(&l);
+    oix(&[
+        "index",
+        "add",
+        "--mode",
+        "fail",
+        &at(&l, ":multi"),
+        &at(&l, ":a2"),
+    ])
+    .fails_with(5);
+    assert_eq!(before, tree_hash(&l));
+    // replace (default): one entry, the new one.
+    oix(&["index", "add", &at(&l, ":multi"), &at(&l, ":a2")]).ok();
+    let e = entries(&l, "multi");
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].1, digest_of_ref(&l, "a2"));
+    // append: both kept on purpose.
+    oix(&[
+        "index",
+        "add",
+        "--mode",
+        "append",
+        &at(&l, ":multi"),
+        &at(&l, ":a1"),
+    ])
+    .ok();
+    assert_eq!(entries(&l, "multi").len(), 2);
+    // Platform override by SRC=PLATFORM and by --platform, normalized (x86_64 = amd64).
+    oix(&[
+        "index",
+        "add",
+        &at(&l, ":multi"),
+        &format!("{}=linux/x86_64", at(&l, ":a1")),
+    ])
+    .ok();
+    let e = entries(&l, "multi");
+    assert_eq!(e.last().unwrap().0, "linux/amd64");
+    assert_fsck_clean(&l);
+}
+
+#[test]
+fn attestations_travel_with_their_entry() {
+    let (_t, l) = copy_fixture("attestation");
+    let old = entries(&l, "latest");
+    assert!(old.iter().any(|e| e.0 == "unknown/unknown"));
+    let amd64_old = old.iter().find(|e| e.0 == "linux/amd64").unwrap().1.clone();
+    arch_image(&l, "new_amd64", "linux/amd64", "rebuilt");
+    oix(&["index", "add", &at(&l, ":latest"), &at(&l, ":new_amd64")]).ok();
+    let idx = blob_json(&l, &digest_of_ref(&l, "latest"));
+    let refs: Vec<&str> = idx["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["annotations"]["vnd.docker.reference.digest"].as_str())
+        .collect();
+    assert!(
+        !refs.contains(&amd64_old.as_str()),
+        "the replaced entry's attestation stayed"
+    );
+    assert_eq!(
+        old.iter().filter(|e| e.0 == "unknown/unknown").count() - 1,
+        refs.len(),
+        "other attestations must stay"
+    );
+    // Attestations come after the runnable entries.
+    let last = idx["manifests"].as_array().unwrap().last().unwrap();
+    assert!(last["annotations"]["vnd.docker.reference.type"].is_string() || refs.is_empty());
+    assert_fsck_clean(&l);
+}
+
+#[test]
+fn nested_and_flattened_index_sources() {
+    let (_t, l) = copy_fixture("multiarch");
+    let n = l.parent().unwrap().join("n");
+    oix(&["index", "create", &at(&n, ":nested"), &at(&l, ":latest")]).ok();
+    let idx = blob_json(&n, &digest_of_ref(&n, "nested"));
+    assert_eq!(idx["manifests"].as_array().unwrap().len(), 1);
+    assert_eq!(idx["manifests"][0]["mediaType"], media::OCI_INDEX);
+    oix(&[
+        "index",
+        "create",
+        "--flatten",
+        &at(&n, ":flat"),
+        &at(&l, ":latest"),
+    ])
+    .ok();
+    assert_eq!(entries(&n, "flat").len(), 5);
+    assert_fsck_clean(&n);
+}
+
+#[test]
+fn bad_sources_are_refused_with_nothing_written() {
+    let t = tempfile::tempdir().unwrap();
+    let l = t.path().join("l");
+    arch_image(&l, "img", "linux/amd64", "x");
+    // An image whose config has no platform.
+    let lay = Layout::open(&l).unwrap();
+    let cfg = br#"{"rootfs":{"type":"layers","diff_ids":[]}}"#;
+    let cd = lay.write_blob_bytes(cfg).unwrap();
+    let man = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{}","config":{{"mediaType":"{}","digest":"{cd}","size":{}}},"layers":[]}}"#,
+        media::OCI_MANIFEST,
+        media::OCI_CONFIG,
+        cfg.len()
+    );
+    let md = lay.write_blob_bytes(man.as_bytes()).unwrap();
+    oix::tags::tag(
+        &lay,
+        &Descriptor::new(media::OCI_MANIFEST, &md, man.len() as u64),
+        &["noplat".into()],
+    )
+    .unwrap();
+    oix(&["index", "create", &at(&l, ":x"), &at(&l, ":img")]).ok();
+    let (_m, multi) = copy_fixture("multiarch");
+    arch_image(&l, "img2", "linux/amd64", "y");
+    let before = tree_hash(&l);
+    let src = at(&l, ":noplat");
+    oix(&["index", "add", &at(&l, ":x"), &src])
+        .fails_with(1)
+        .stderr_contains("noplat");
+    oix(&[
+        "index",
+        "add",
+        &at(&l, ":x"),
+        &format!("{}=linux/arm64", at(&l, ":img")),
+        "--platform",
+        "linux/s390x",
+    ])
+    .fails_with(2)
+    .stderr_contains("conflicting");
+    oix(&[
+        "index",
+        "add",
+        &at(&l, ":x"),
+        &format!("{}=linux/arm64", at(&multi, ":latest")),
+    ])
+    .fails_with(2)
+    .stderr_contains("needs an image");
+    oix(&["index", "add", &at(&l, ":x"), &at(&l, ":nope")])
+        .fails_with(3)
+        .stderr_contains("nope");
+    oix(&["index", "add", &l.display().to_string(), &at(&l, ":img")]).fails_with(2);
+    oix(&[
+        "index",
+        "create",
+        &at(&l, ":y"),
+        &at(&l, ":img"),
+        &at(&l, ":img2"),
+    ])
+    .fails_with(2);
+    assert_eq!(before, tree_hash(&l));
+    // The platform override rescues the platform-less image.
+    oix(&[
+        "index",
+        "add",
+        &at(&l, ":x"),
+        &format!("{src}=linux/riscv64"),
+    ])
+    .ok();
+}
+
+#[test]
+fn dry_run_diff_and_detailed_exitcode() {
+    let (_t, dest, new) = fedora();
+    let before = tree_hash(&dest);
+    let mut args = vec!["--json".to_string(), "merge".into(), at(&dest, ":40")];
+    args.extend(new.clone());
+    args.extend([
+        "--policy".into(),
+        "replace".into(),
+        "--dry-run".into(),
+        "--detailed-exitcode".into(),
+    ]);
+    let r = oix(&args).exits(6);
+    let j = r.json();
+    assert_eq!(j["dry_run"], true);
+    assert_eq!(j["diff"]["removed"].as_array().unwrap().len(), 2);
+    assert_eq!(j["diff"]["changed"].as_array().unwrap().len(), 2);
+    assert_eq!(before, tree_hash(&dest));
+    // oix diff between two refs.
+    let old = digest_of_ref(&dest, "40");
+    args.retain(|a| a != "--dry-run" && a != "--detailed-exitcode" && a != "--json");
+    oix(&args).ok();
+    let d = oix(&[
+        "--json",
+        "diff",
+        &format!("{}@{old}", dest.display()),
+        &at(&dest, ":40"),
+    ])
+    .ok()
+    .json();
+    let removed: Vec<&str> = d["removed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["platform"].as_str().unwrap())
+        .collect();
+    assert_eq!(removed, ["linux/ppc64le", "linux/s390x"]);
+    oix(&[
+        "diff",
+        "--detailed-exitcode",
+        &at(&dest, ":40"),
+        &at(&dest, ":40"),
+    ])
+    .ok();
+}
+
+#[test]
+fn created_timestamp_only_when_asked() {
+    let t = tempfile::tempdir().unwrap();
+    let l = t.path().join("l");
+    arch_image(&l, "img", "linux/amd64", "x");
+    oix(&["index", "create", &at(&l, ":plain"), &at(&l, ":img")]).ok();
+    assert!(blob_json(&l, &digest_of_ref(&l, "plain"))["annotations"].is_null());
+    let mut c = oix_cmd(["index", "create", &at(&l, ":dated"), &at(&l, ":img")]);
+    c.env("SOURCE_DATE_EPOCH", "1700000000");
+    run(c).ok();
+    assert_eq!(
+        blob_json(&l, &digest_of_ref(&l, "dated"))["annotations"]
+            ["org.opencontainers.image.created"],
+        "2023-11-14T22:13:20Z"
+    );
+}
+
+#[test]
+fn obs_kiwi_version_annotation_per_entry_and_rm() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("out");
+    let mut args = vec![
+        "merge".to_string(),
+        at(&out, ":latest"),
+        "--policy".into(),
+        "union".into(),
+    ];
+    for (p, v) in [
+        ("linux/amd64", "1.1"),
+        ("linux/arm64", "1.2"),
+        ("linux/s390x", "1.3"),
+    ] {
+        let dir = t.path().join(p.replace('/', "-"));
+        arch_image(&dir, "image", p, v);
+        args.push(format!("{}:image", dir.display()));
+    }
+    oix(&args).ok();
+    for (p, v) in [
+        ("linux/amd64", "1.1"),
+        ("linux/arm64", "1.2"),
+        ("linux/s390x", "1.3"),
+    ] {
+        oix(&[
+            "annotate",
+            &at(&out, ":latest"),
+            "--platform",
+            p,
+            "--set",
+            &format!("org.opencontainers.image.version={v}"),
+        ])
+        .ok();
+    }
+    let e = entries(&out, "latest");
+    let versions: Vec<&str> = e
+        .iter()
+        .map(|x| x.2["org.opencontainers.image.version"].as_str().unwrap())
+        .collect();
+    assert_eq!(versions, ["1.1", "1.2", "1.3"]);
+    // Annotation on the index itself; children unaffected.
+    oix(&[
+        "annotate",
+        &at(&out, ":latest"),
+        "--set",
+        "org.opencontainers.image.title=demo",
+    ])
+    .ok();
+    let idx = blob_json(&out, &digest_of_ref(&out, "latest"));
+    assert_eq!(idx["annotations"]["org.opencontainers.image.title"], "demo");
+    // Dry-run rm writes nothing; rm removes; a selector is required.
+    let before = tree_hash(&out);
+    oix(&[
+        "index",
+        "rm",
+        "--dry-run",
+        "--detailed-exitcode",
+        &at(&out, ":latest"),
+        "--platform",
+        "linux/s390x",
+    ])
+    .exits(6);
+    assert_eq!(before, tree_hash(&out));
+    oix(&["index", "rm", &at(&out, ":latest")]).fails_with(2);
+    oix(&[
+        "index",
+        "rm",
+        &at(&out, ":latest"),
+        "--platform",
+        "linux/s390x",
+    ])
+    .ok();
+    assert_eq!(entries(&out, "latest").len(), 2);
+    oix(&[
+        "index",
+        "rm",
+        &at(&out, ":latest"),
+        "--platform",
+        "linux/riscv64",
+    ])
+    .fails_with(3);
+    assert_fsck_clean(&out);
+    skopeo_copy_all(&out, "latest");
+}
+
+#[test]
+fn annotate_manifest_rewrites_parents_and_attestation_links() {
+    let (_t, l) = copy_fixture("attestation");
+    let before = entries(&l, "latest");
+    let old_arm = before
+        .iter()
+        .find(|e| e.0 == "linux/arm64")
+        .unwrap()
+        .1
+        .clone();
+    oix(&[
+        "annotate",
+        &at(&l, ":latest"),
+        "--platform",
+        "linux/arm64",
+        "--manifest",
+        "--set",
+        "org.opencontainers.image.revision=abc123",
+    ])
+    .ok();
+    let idx = blob_json(&l, &digest_of_ref(&l, "latest"));
+    let list = idx["manifests"].as_array().unwrap();
+    let arm = list
+        .iter()
+        .find(|m| m["platform"]["architecture"] == "arm64")
+        .unwrap();
+    let new_arm = arm["digest"].as_str().unwrap();
+    assert_ne!(new_arm, old_arm);
+    // The manifest carries the annotation; its attestation now refers to the new digest.
+    assert_eq!(
+        blob_json(&l, new_arm)["annotations"]["org.opencontainers.image.revision"],
+        "abc123"
+    );
+    let refs: Vec<&str> = list
+        .iter()
+        .filter_map(|m| m["annotations"]["vnd.docker.reference.digest"].as_str())
+        .collect();
+    assert!(
+        refs.contains(&new_arm) && !refs.contains(&old_arm.as_str()),
+        "{refs:?}"
+    );
+    assert_fsck_clean(&l);
+    skopeo_copy_all(&l, "latest");
+    // Bad input: nothing to set, --manifest without a selector.
+    oix(&["annotate", &at(&l, ":latest")]).fails_with(2);
+    oix(&["annotate", &at(&l, ":latest"), "--manifest", "--set", "a=b"]).fails_with(2);
+}
