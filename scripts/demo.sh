@@ -59,7 +59,7 @@ created=2024-01-01T00:00:00Z
 export SOURCE_DATE_EPOCH=1704067200
 
 section "Inputs: one single-arch image per architecture, as a kiwi build leaves them (umoci)"
-for arch in amd64 arm64; do
+for arch in amd64 arm64 s390x; do
     mkdir -p "rootfs-$arch/etc"
     printf 'demo image for linux/%s\n' "$arch" >"rootfs-$arch/etc/motd"
     touch -d "@$SOURCE_DATE_EPOCH" "rootfs-$arch/etc/motd" "rootfs-$arch/etc"
@@ -96,12 +96,34 @@ run oix inspect "build-amd64@$digest"
 run oix untag build-amd64:latest
 run oix ls build-amd64
 
-# The layouts umoci wrote and the ones oix edited must both check clean.
-if oix --help | grep -qE '^ +fsck '; then
-    section "Integrity"
-    for layout in build-amd64 build-arm64 release; do
-        run oix fsck "$layout"
-    done
-fi
+section "One multi-arch index from the per-arch builds (blobs are hard-linked, not copied)"
+run oix merge release:1.0 build-amd64:demo build-arm64:demo build-s390x:demo \
+    --policy union --annotation org.opencontainers.image.version=1.0
+run oix ls release
+run oix ls release:1.0
+run oix annotate release:1.0 --platform linux/arm64 --set org.opencontainers.image.revision=arm-rebuild-1
+
+section "Selecting entries: platforms are normalized (aarch64 = arm64), digest first"
+run oix select release:1.0 --platform linux/aarch64
+run oix inspect release:1.0 --platform linux/s390x --config
+
+section "Next release: the s390x build failed; require-all refuses, keep-missing carries it over"
+run umoci config --image build-amd64:demo --created "$created" --history.created "$created" --config.env RELEASE=1.1
+run umoci config --image build-arm64:demo --created "$created" --history.created "$created" --config.env RELEASE=1.1
+run oix tag release:1.0 1.1
+set +e
+run oix merge release:1.1 build-amd64:demo build-arm64:demo --policy require-all
+status=$?
+set -e
+echo "(exit status $status: refused by policy, nothing written)"
+[ "$status" -eq 5 ] || { echo "demo: expected exit 5" >&2; exit 1; }
+run oix merge release:1.1 build-amd64:demo build-arm64:demo --policy keep-missing
+run oix diff release:1.0 release:1.1
+
+section "Integrity: the layouts umoci wrote and the ones oix edited all check clean"
+for layout in build-amd64 build-arm64 build-s390x release; do
+    run oix fsck "$layout"
+done
+run oix gc --dry-run release
 
 printf '\ndemo: all steps succeeded\n'
