@@ -533,7 +533,25 @@ pub struct Members {
 /// alone, the entries of index.json.
 pub fn members(layout: &Layout, r: &LayoutRef) -> Result<Members> {
     let (index, _) = layout.read_index()?;
-    let space = Space::resolve(layout, &index, r)?;
+    if r.target == Target::Default {
+        let entries = index
+            .manifests
+            .into_iter()
+            .enumerate()
+            .map(|(i, d)| Member {
+                path: vec![Step {
+                    digest: d.digest.clone(),
+                    position: i,
+                }],
+                descriptor: d,
+            })
+            .collect();
+        return Ok(Members {
+            entries,
+            warnings: Vec::new(),
+        });
+    }
+    let space = Space::resolve(layout, &index, r, false)?;
     let warnings = space.warnings.clone();
     let roots = space.root_nodes();
     if r.target != Target::Default && roots.len() == 1 && space.walk.descriptor(roots[0]).is_index()
@@ -600,7 +618,32 @@ struct Space<'a> {
 }
 
 impl<'a> Space<'a> {
-    fn resolve(layout: &Layout, index: &'a Index, r: &LayoutRef) -> Result<Space<'a>> {
+    /// With `expand`, the walk reads every nested index below the named entries (needed
+    /// by filters); without, it holds only the named entries.
+    fn resolve(
+        layout: &Layout,
+        index: &'a Index,
+        r: &LayoutRef,
+        expand: bool,
+    ) -> Result<Space<'a>> {
+        let walk_roots = |roots: std::borrow::Cow<'a, [Descriptor]>| {
+            if expand {
+                graph::walk_entries(layout, roots)
+            } else {
+                EntryWalk {
+                    entries: (0..roots.len())
+                        .map(|i| graph::EntryNode {
+                            parent: None,
+                            position: i,
+                            depth: 0,
+                            index: None,
+                        })
+                        .collect(),
+                    roots,
+                    ..Default::default()
+                }
+            }
+        };
         let space = |walk: EntryWalk<'a>, top_positions, implicit, warnings| Space {
             range: 0..walk.entries.len(),
             walk,
@@ -614,9 +657,9 @@ impl<'a> Space<'a> {
             Target::Default => {
                 if index.manifests.is_empty() {
                     return Err(Error::no_match(format!("{r}: the layout is empty"))
-                        .with_hint("add content first (e.g. `oix tag`, `oix index add`)"));
+                        .with_hint("index.json lists no entries; check the layout path"));
                 }
-                let walk = graph::walk_entries(layout, &index.manifests[..]);
+                let walk = walk_roots(index.manifests[..].into());
                 Ok(space(walk, None, false, Vec::new()))
             }
             Target::Name(_) => {
@@ -640,7 +683,7 @@ impl<'a> Space<'a> {
                     .into_iter()
                     .map(|x| (x.top_level.unwrap_or(0), x.descriptor))
                     .unzip();
-                let walk = graph::walk_entries(layout, roots);
+                let walk = walk_roots(roots.into());
                 Ok(space(walk, Some(pos), implicit, warnings))
             }
             Target::Digest(d) => {
@@ -748,7 +791,7 @@ impl<'a> Engine<'a> {
         index: &'a Index,
         r: &'a LayoutRef,
     ) -> Result<Engine<'a>> {
-        let space = Space::resolve(layout, index, r)?;
+        let space = Space::resolve(layout, index, r, sel.has_filters())?;
         Ok(Engine {
             sel,
             layout,
