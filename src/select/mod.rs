@@ -387,7 +387,7 @@ impl Selector {
             return Ok(found);
         }
         match self.on_ambiguity {
-            OnAmbiguity::All => unreachable!("handled above"),
+            OnAmbiguity::All => Ok(found),
             OnAmbiguity::First => {
                 found.matches.truncate(1);
                 found.matches[0].why.push(format!(
@@ -400,7 +400,11 @@ impl Selector {
                 let tied: Vec<usize> = (0..n)
                     .filter(|&i| best.is_some() && found.matches[i].rank == best)
                     .collect();
-                if tied.len() == 1 {
+                // A tie between listings of one digest is no tie.
+                let one_digest = tied.iter().all(|&i| {
+                    found.matches[i].descriptor.digest == found.matches[tied[0]].descriptor.digest
+                });
+                if !tied.is_empty() && one_digest {
                     let mut m = found.matches.swap_remove(tied[0]);
                     m.why
                         .push(format!("ranked best of {n} matches (--on-ambiguity best)"));
@@ -860,7 +864,12 @@ impl<'a> Engine<'a> {
             }
             sel.searched += 1;
             let ev = self.evaluate(i);
-            if ev.no_platform && !d.is_index() {
+            // Artifacts legitimately have no platform; an image whose manifest is not in
+            // the layout (an external blob store) cannot say, which is worth a warning.
+            if ev.no_platform
+                && !d.is_index()
+                && d.digest().is_ok_and(|dg| !self.layout.has_blob(&dg))
+            {
                 no_platform += 1;
             }
             if !ev.matched {
@@ -890,8 +899,8 @@ impl<'a> Engine<'a> {
         }
         if no_platform > 0 {
             sel.warnings.push(format!(
-                "{no_platform} entries have no platform (none on the descriptor and no \
-                 readable image config); no --platform can match them"
+                "{no_platform} entries have no descriptor platform and their manifests are \
+                 not in the layout; no --platform can match them"
             ));
         }
         // Attestations whose subject also matched travel with it instead.
