@@ -873,7 +873,10 @@ impl<'a> Engine<'a> {
                 no_platform += 1;
             }
             if !ev.matched {
-                misses.push((ev.score, i));
+                // An index never matches a platform: not worth naming as "nearest".
+                if !(with_platform && ev.no_platform && d.is_index()) {
+                    misses.push((ev.score, i));
+                }
                 continue;
             }
             let mut why = Vec::new();
