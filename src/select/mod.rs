@@ -6,8 +6,8 @@
 //!
 //! **Search space.** `LAYOUT:REF` names top-level entries of index.json. Several entries
 //! sharing one ref.name form one candidate set (implicit multi-arch; a warning says so).
-//! `LAYOUT` alone means all of index.json; `LAYOUT@DIGEST` the first occurrence of that
-//! digest, depth-first. A selector without filters selects those named entries
+//! `LAYOUT` alone means all of index.json; `LAYOUT@DIGEST` that digest's top-level entry,
+//! else its first occurrence depth-first. A selector without filters selects those named entries
 //! themselves. With filters, the candidates are the named entries and every entry of
 //! every index below them, searched depth-first in document order (an index before its
 //! entries); each match reports its path.
@@ -693,8 +693,14 @@ impl<'a> Space<'a> {
             Target::Digest(d) => {
                 let want = d.to_string();
                 let walk = graph::walk_entries(layout, &index.manifests[..]);
-                if let Some(k) =
-                    (0..walk.entries.len()).find(|&k| walk.descriptor(k).digest == want)
+                // A top-level occurrence first (as `resolve` does), else the first one
+                // depth-first.
+                let hit = |k: &usize| walk.descriptor(*k).digest == want;
+                let top = (0..walk.entries.len()).filter(|&k| walk.entries[k].depth == 0);
+                if let Some(k) = top
+                    .into_iter()
+                    .find(hit)
+                    .or_else(|| (0..walk.entries.len()).find(hit))
                 {
                     let depth = walk.entries[k].depth;
                     let end = (k + 1..walk.entries.len())
