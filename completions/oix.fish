@@ -46,7 +46,7 @@ complete -c oix -n "__fish_oix_using_subcommand init" -l lock-timeout -d 'Second
 complete -c oix -n "__fish_oix_using_subcommand init" -l json -d 'Print machine-readable JSON on stdout'
 complete -c oix -n "__fish_oix_using_subcommand init" -s h -l help -d 'Print help'
 complete -c oix -n "__fish_oix_using_subcommand init" -s V -l version -d 'Print version'
-complete -c oix -n "__fish_oix_using_subcommand ls" -l platform -d 'Keep entries for PLATFORM: os/arch[/variant][:os.version][+feature...] or `local` (case-insensitive; x86_64→amd64, aarch64→arm64, armhf→arm/v7, ...). Repeatable: any may match' -r
+complete -c oix -n "__fish_oix_using_subcommand ls" -l platform -d 'Keep entries for PLATFORM: `os/arch[/variant][:os.version][+feature...]` or `local` (case-insensitive; x86_64→amd64, aarch64→arm64, armhf→arm/v7, ...). Repeatable: any may match' -r
 complete -c oix -n "__fish_oix_using_subcommand ls" -l where -d 'Keep entries where EXPR holds: key=value, key!=value, key~=REGEX, key (present), !key (absent); key is an annotation key or ref, digest, mediaType, artifactType. Repeatable: all must hold' -r
 complete -c oix -n "__fish_oix_using_subcommand ls" -l match -d 'How --platform compares: exact (equal after normalization) or compatible (the entry runs on that platform). Default: exact; compatible with --on-ambiguity best' -r -f -a "exact\t'Equal after normalization'
 compatible\t'The entry can run on the wanted platform'"
@@ -61,7 +61,7 @@ complete -c oix -n "__fish_oix_using_subcommand ls" -l inherit -d 'Let an entry 
 complete -c oix -n "__fish_oix_using_subcommand ls" -l json -d 'Print machine-readable JSON on stdout'
 complete -c oix -n "__fish_oix_using_subcommand ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oix -n "__fish_oix_using_subcommand ls" -s V -l version -d 'Print version'
-complete -c oix -n "__fish_oix_using_subcommand inspect" -l platform -d 'Keep entries for PLATFORM: os/arch[/variant][:os.version][+feature...] or `local` (case-insensitive; x86_64→amd64, aarch64→arm64, armhf→arm/v7, ...). Repeatable: any may match' -r
+complete -c oix -n "__fish_oix_using_subcommand inspect" -l platform -d 'Keep entries for PLATFORM: `os/arch[/variant][:os.version][+feature...]` or `local` (case-insensitive; x86_64→amd64, aarch64→arm64, armhf→arm/v7, ...). Repeatable: any may match' -r
 complete -c oix -n "__fish_oix_using_subcommand inspect" -l where -d 'Keep entries where EXPR holds: key=value, key!=value, key~=REGEX, key (present), !key (absent); key is an annotation key or ref, digest, mediaType, artifactType. Repeatable: all must hold' -r
 complete -c oix -n "__fish_oix_using_subcommand inspect" -l match -d 'How --platform compares: exact (equal after normalization) or compatible (the entry runs on that platform). Default: exact; compatible with --on-ambiguity best' -r -f -a "exact\t'Equal after normalization'
 compatible\t'The entry can run on the wanted platform'"
@@ -132,7 +132,7 @@ complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcomman
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l json -d 'Print machine-readable JSON on stdout'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
-complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from rm" -l platform -d 'Keep entries for PLATFORM: os/arch[/variant][:os.version][+feature...] or `local` (case-insensitive; x86_64→amd64, aarch64→arm64, armhf→arm/v7, ...). Repeatable: any may match' -r
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from rm" -l platform -d 'Keep entries for PLATFORM: `os/arch[/variant][:os.version][+feature...]` or `local` (case-insensitive; x86_64→amd64, aarch64→arm64, armhf→arm/v7, ...). Repeatable: any may match' -r
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from rm" -l where -d 'Keep entries where EXPR holds: key=value, key!=value, key~=REGEX, key (present), !key (absent); key is an annotation key or ref, digest, mediaType, artifactType. Repeatable: all must hold' -r
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from rm" -l match -d 'How --platform compares: exact (equal after normalization) or compatible (the entry runs on that platform). Default: exact; compatible with --on-ambiguity best' -r -f -a "exact\t'Equal after normalization'
 compatible\t'The entry can run on the wanted platform'"
@@ -176,7 +176,7 @@ complete -c oix -n "__fish_oix_using_subcommand diff" -s h -l help -d 'Print hel
 complete -c oix -n "__fish_oix_using_subcommand diff" -s V -l version -d 'Print version'
 complete -c oix -n "__fish_oix_using_subcommand annotate" -l set -d 'Set an annotation (repeatable)' -r
 complete -c oix -n "__fish_oix_using_subcommand annotate" -l unset -d 'Remove an annotation (repeatable)' -r
-complete -c oix -n "__fish_oix_using_subcommand annotate" -l platform -d 'Keep entries for PLATFORM: os/arch[/variant][:os.version][+feature...] or `local` (case-insensitive; x86_64→amd64, aarch64→arm64, armhf→arm/v7, ...). Repeatable: any may match' -r
+complete -c oix -n "__fish_oix_using_subcommand annotate" -l platform -d 'Keep entries for PLATFORM: `os/arch[/variant][:os.version][+feature...]` or `local` (case-insensitive; x86_64→amd64, aarch64→arm64, armhf→arm/v7, ...). Repeatable: any may match' -r
 complete -c oix -n "__fish_oix_using_subcommand annotate" -l where -d 'Keep entries where EXPR holds: key=value, key!=value, key~=REGEX, key (present), !key (absent); key is an annotation key or ref, digest, mediaType, artifactType. Repeatable: all must hold' -r
 complete -c oix -n "__fish_oix_using_subcommand annotate" -l match -d 'How --platform compares: exact (equal after normalization) or compatible (the entry runs on that platform). Default: exact; compatible with --on-ambiguity best' -r -f -a "exact\t'Equal after normalization'
 compatible\t'The entry can run on the wanted platform'"
@@ -197,7 +197,7 @@ complete -c oix -n "__fish_oix_using_subcommand annotate" -l detailed-exitcode -
 complete -c oix -n "__fish_oix_using_subcommand annotate" -l json -d 'Print machine-readable JSON on stdout'
 complete -c oix -n "__fish_oix_using_subcommand annotate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oix -n "__fish_oix_using_subcommand annotate" -s V -l version -d 'Print version'
-complete -c oix -n "__fish_oix_using_subcommand select" -l platform -d 'Keep entries for PLATFORM: os/arch[/variant][:os.version][+feature...] or `local` (case-insensitive; x86_64→amd64, aarch64→arm64, armhf→arm/v7, ...). Repeatable: any may match' -r
+complete -c oix -n "__fish_oix_using_subcommand select" -l platform -d 'Keep entries for PLATFORM: `os/arch[/variant][:os.version][+feature...]` or `local` (case-insensitive; x86_64→amd64, aarch64→arm64, armhf→arm/v7, ...). Repeatable: any may match' -r
 complete -c oix -n "__fish_oix_using_subcommand select" -l where -d 'Keep entries where EXPR holds: key=value, key!=value, key~=REGEX, key (present), !key (absent); key is an annotation key or ref, digest, mediaType, artifactType. Repeatable: all must hold' -r
 complete -c oix -n "__fish_oix_using_subcommand select" -l match -d 'How --platform compares: exact (equal after normalization) or compatible (the entry runs on that platform). Default: exact; compatible with --on-ambiguity best' -r -f -a "exact\t'Equal after normalization'
 compatible\t'The entry can run on the wanted platform'"
