@@ -20,5 +20,6 @@ pub mod cli;
 pub mod copy;
 pub mod inspect;
 pub mod platform;
+pub mod registry;
 pub mod store;
 pub mod tags;

@@ -6,6 +6,7 @@
 
 mod basic;
 pub mod output;
+mod registry;
 
 use crate::error::{Error, Result};
 use clap::{CommandFactory, Parser, Subcommand};
@@ -65,6 +66,10 @@ pub enum Command {
     Tag(basic::TagArgs),
     /// Remove refs from index.json (content stays until gc).
     Untag(basic::UntagArgs),
+    /// Push a layout's image or index to a registry (docker://HOST/REPO[:TAG]).
+    Push(registry::PushArgs),
+    /// Pull an image or index from a registry into a layout.
+    Pull(registry::PullArgs),
 }
 
 /// Global settings every command receives.
@@ -121,5 +126,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Inspect(a) => basic::inspect(&ctx, a),
         Command::Tag(a) => basic::tag(&ctx, a),
         Command::Untag(a) => basic::untag(&ctx, a),
+        Command::Push(a) => registry::push(&ctx, a),
+        Command::Pull(a) => registry::pull(&ctx, a),
     }
 }
