@@ -108,6 +108,8 @@ struct Session {
     offset: u64,
     /// A request failed part-way: ask the registry where it stands before going on.
     uncertain: bool,
+    /// The session went on from a status query (a resume).
+    resumed: bool,
 }
 
 fn header<'a>(resp: &'a HttpResponse, name: &str) -> Option<&'a str> {
@@ -122,12 +124,17 @@ fn with_query(url: &str, q: &str) -> String {
     }
 }
 
-/// `Range: 0-N` (or `bytes=0-N`) → N+1 bytes held.
+/// `Range: 0-N` (or `bytes=0-N`) → N+1 bytes held. `0-0` counts as nothing held:
+/// distribution answers `0-0` for an empty upload, and resending one byte too many
+/// only costs a 416 and a restart, while skipping one would corrupt the blob.
 fn parse_range_end(v: &str) -> Option<u64> {
     let v = v.trim().trim_start_matches("bytes=");
     let (a, b) = v.split_once('-')?;
     let _: u64 = a.trim().parse().ok()?;
-    b.trim().parse::<u64>().ok().map(|n| n + 1)
+    match b.trim().parse::<u64>().ok()? {
+        0 => Some(0),
+        n => Some(n + 1),
+    }
 }
 
 impl Registry {
@@ -352,6 +359,7 @@ impl Registry {
             location: self.client.resolve_location(&loc)?,
             offset: 0,
             uncertain: false,
+            resumed: false,
         })
     }
 
@@ -378,6 +386,7 @@ impl Registry {
             },
             offset,
             uncertain: false,
+            resumed: true,
         }))
     }
 
@@ -399,6 +408,7 @@ impl Registry {
                 location: self.client.resolve_location(&l)?,
                 offset: 0,
                 uncertain: false,
+                resumed: false,
             }),
             None => None,
         };
@@ -532,6 +542,10 @@ impl Registry {
                 return Err(Fail::Retry(response_error(&mut resp, &what), after));
             }
             let mut e = response_error(&mut resp, &what);
+            if e.message.contains("DIGEST_INVALID") && s.resumed {
+                // The registry's idea of a resumed upload was wrong: start over.
+                return Err(Fail::Retry(e, None));
+            }
             if e.message.contains("DIGEST_INVALID") {
                 e = e.with_hint("the local blob does not match its digest; run `oix fsck`");
             }
@@ -848,7 +862,8 @@ mod tests {
     #[test]
     fn ranges_and_queries() {
         assert_eq!(parse_range_end("0-1023"), Some(1024));
-        assert_eq!(parse_range_end("bytes=0-0"), Some(1));
+        assert_eq!(parse_range_end("bytes=0-0"), Some(0));
+        assert_eq!(parse_range_end("0-1"), Some(2));
         assert_eq!(parse_range_end("junk"), None);
         assert_eq!(
             with_query("/v2/x/blobs/uploads/u?_state=a", "digest=d"),
