@@ -124,8 +124,16 @@ pub fn copy_graph(
         bytes: bytes.into_inner(),
         manifests: 0,
     };
-    for d in &documents {
-        if dst.has(d)? {
+    // Which documents the destination already has: asked in parallel (for a registry
+    // these are round trips); the writes below stay sequential and children-first.
+    let present: Vec<bool> = pool.install(|| {
+        documents
+            .par_iter()
+            .map(|d| dst.has(d))
+            .collect::<Result<Vec<bool>>>()
+    })?;
+    for (d, present) in documents.iter().zip(present) {
+        if present {
             report.skipped += 1;
             continue;
         }

@@ -399,6 +399,43 @@ fn tls_with_basic_auth_and_private_ca() {
         (Some(0), Some(4))
     );
 
+    // A docker config with a credential helper (docker-credential-<name> get).
+    let helper_dir = work.path().join("helper");
+    std::fs::create_dir_all(&helper_dir).unwrap();
+    let script = helper_dir.join("docker-credential-oixtest");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread server\n[ \"$server\" = \"{h}\" ] || {{ echo 'credentials not found in native keychain'; exit 1; }}\necho '{{\"ServerURL\":\"{h}\",\"Username\":\"tester\",\"Secret\":\"{secret}\"}}'\n"),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(
+        helper_dir.join("config.json"),
+        format!(r#"{{"credHelpers":{{"{h}":"oixtest"}}}}"#),
+    )
+    .unwrap();
+    let out = oix()
+        .env("DOCKER_CONFIG", &helper_dir)
+        .env("PATH", format!("{}:/usr/bin:/bin", helper_dir.display()))
+        .args([
+            "--json",
+            "push",
+            &l,
+            &format!("docker://{h}/t/helper:v1"),
+            "--ca-cert",
+            ca,
+        ])
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{all}");
+    assert!(!all.contains(secret), "secret leaked: {all}");
+
     let certs = work.path().join("certs");
     std::fs::create_dir_all(&certs).unwrap();
     std::fs::copy(&pki.ca, certs.join("ca.crt")).unwrap();
@@ -459,7 +496,7 @@ fn faults_are_retried_and_a_failed_push_moves_no_tag() {
         Faults {
             fail_503_once: Some("PATCH"),
             drop_body_over: Some(50_000),
-            drop_always: false,
+            ..Default::default()
         },
     );
     let ph = format!("127.0.0.1:{}", proxy.port);
@@ -488,6 +525,12 @@ fn faults_are_retried_and_a_failed_push_moves_no_tag() {
         1
     );
     assert!(s["retries"].as_u64().unwrap() >= 2, "{s}");
+    eprintln!("chunked push through faults: {s}");
+    // The dropped chunk is either resumed from the upload status or started over.
+    assert!(
+        s["resumed"].as_u64().unwrap() + s["restarted"].as_u64().unwrap() >= 1,
+        "{s}"
+    );
     assert_eq!(s["uploaded"], 4);
     let h = reg.host();
     assert_eq!(
@@ -511,7 +554,7 @@ fn faults_are_retried_and_a_failed_push_moves_no_tag() {
         Faults {
             fail_503_once: Some("PUT"),
             drop_body_over: Some(50_000),
-            drop_always: false,
+            ..Default::default()
         },
     );
     let ph = format!("127.0.0.1:{}", proxy.port);
@@ -527,15 +570,43 @@ fn faults_are_retried_and_a_failed_push_moves_no_tag() {
         local_bytes(&lay, &idx)
     );
 
+    // A download cut mid-blob resumes with a Range request.
+    let proxy = FaultProxy::start(
+        reg.port,
+        Faults {
+            drop_response_after: Some(200_000),
+            ..Default::default()
+        },
+    );
+    let ph = format!("127.0.0.1:{}", proxy.port);
+    let pulled = work.path().join("pulled");
+    let p = oix_json(&[
+        "pull",
+        &format!("docker://{ph}/t/mono:v1"),
+        &format!("{}:v1", pulled.display()),
+        "--plain-http",
+        "--jobs",
+        "1",
+    ]);
+    assert_eq!(
+        proxy
+            .counters
+            .dropped_responses
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    assert!(p["retries"].as_u64().unwrap() >= 1, "{p}");
+    assert_eq!(graph_digests(&pulled), graph_digests(&lay));
+
     // A push that cannot get through fails, and the tag stays where it was.
     let other = work.path().join("other");
     build_multiarch(&other, "v1", &PLATFORMS[..2], 300_000, 6);
     let proxy = FaultProxy::start(
         reg.port,
         Faults {
-            fail_503_once: None,
             drop_body_over: Some(50_000),
             drop_always: true,
+            ..Default::default()
         },
     );
     let ph = format!("127.0.0.1:{}", proxy.port);

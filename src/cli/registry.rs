@@ -163,6 +163,12 @@ impl Bars {
     }
 }
 
+impl Drop for Bars {
+    fn drop(&mut self) {
+        self.total.finish_and_clear();
+    }
+}
+
 impl Progress for Bars {
     fn blob_start(&self, digest: &str, size: u64) {
         let bar = self

@@ -413,6 +413,9 @@ pub struct PushSummary {
     pub manifests_skipped: u64,
     /// Requests retried after transient failures.
     pub retries: u64,
+    /// Blob uploads continued from the registry's upload status / started over.
+    pub resumed: u64,
+    pub restarted: u64,
     pub seconds: f64,
 }
 
@@ -453,6 +456,8 @@ pub fn push(plan: &PushPlan, registry: &Registry, opts: &PushOptions) -> Result<
             .client
             .retried
             .load(std::sync::atomic::Ordering::Relaxed),
+        resumed: blobs.resumed,
+        restarted: blobs.restarted,
         seconds: start.elapsed().as_secs_f64(),
     })
 }

@@ -52,8 +52,10 @@ pub struct Stats {
     pub skipped: AtomicU64,
     pub mounted: AtomicU64,
     pub bytes: AtomicU64,
-    pub downloaded: AtomicU64,
-    pub download_bytes: AtomicU64,
+    /// Uploads that went on from the registry's upload status after a failure.
+    pub resumed: AtomicU64,
+    /// Uploads started over in a new session after a failure.
+    pub restarted: AtomicU64,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
@@ -62,6 +64,8 @@ pub struct StatsSnapshot {
     pub skipped: u64,
     pub mounted: u64,
     pub bytes: u64,
+    pub resumed: u64,
+    pub restarted: u64,
 }
 
 #[derive(Clone)]
@@ -170,6 +174,8 @@ impl Registry {
             skipped: self.stats.skipped.load(Ordering::Relaxed),
             mounted: self.stats.mounted.load(Ordering::Relaxed),
             bytes: self.stats.bytes.load(Ordering::Relaxed),
+            resumed: self.stats.resumed.load(Ordering::Relaxed),
+            restarted: self.stats.restarted.load(Ordering::Relaxed),
         }
     }
 
@@ -412,14 +418,25 @@ impl Registry {
             }),
             None => None,
         };
-        let r = self.client.with_retries(|_| {
+        let r = self.client.with_retries(|attempt| {
             let s = match session.take() {
                 Some(s) if s.uncertain => match self.upload_status(&s)? {
-                    Some(s) => s,
-                    None => self.start_upload()?,
+                    Some(s) => {
+                        self.stats.resumed.fetch_add(1, Ordering::Relaxed);
+                        s
+                    }
+                    None => {
+                        self.stats.restarted.fetch_add(1, Ordering::Relaxed);
+                        self.start_upload()?
+                    }
                 },
                 Some(s) => s,
-                None => self.start_upload()?,
+                None => {
+                    if attempt > 0 {
+                        self.stats.restarted.fetch_add(1, Ordering::Relaxed);
+                    }
+                    self.start_upload()?
+                }
             };
             self.upload_from(&d, size, s, open, &mut session)
         });
@@ -800,23 +817,26 @@ impl Sink for Registry {
             self.has_blob(&d)
         }
     }
+    /// A one-shot stream cannot be re-read, so it is read into memory once and retried
+    /// from there. The graph copy never comes here: it uses [`Sink::transfer`], which
+    /// re-opens the source for each attempt and streams.
     fn put_blob(&self, desc: &Descriptor, reader: &mut dyn Read) -> Result<()> {
-        // A one-shot stream cannot be re-read: buffer-free single attempt per session.
-        let cell = Mutex::new(Some(reader));
+        let size = desc.size()?;
+        let mut buf = Vec::new();
+        reader
+            .take(size + 1)
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::failure(format!("reading {}: {e}", desc.digest)))?;
+        if buf.len() as u64 != size {
+            return Err(Error::failure(format!(
+                "blob {}: the stream holds {} bytes, the descriptor says {size}",
+                desc.digest,
+                buf.len()
+            )));
+        }
         let open = |offset: u64| -> Result<Box<dyn Read + Send + '_>> {
-            let taken = cell.lock().unwrap_or_else(|p| p.into_inner()).take();
-            match (taken, offset) {
-                (Some(r), 0) => {
-                    let mut buf = Vec::new();
-                    r.read_to_end(&mut buf)
-                        .map_err(|e| Error::failure(format!("reading {}: {e}", desc.digest)))?;
-                    Ok(Box::new(io::Cursor::new(buf)))
-                }
-                _ => Err(Error::failure(format!(
-                    "cannot retry the upload of {}: its source is a one-shot stream",
-                    desc.digest
-                ))),
-            }
+            let start = (offset as usize).min(buf.len());
+            Ok(Box::new(io::Cursor::new(&buf[start..])))
         };
         self.upload(desc, &open, None)?;
         self.stats.uploaded.fetch_add(1, Ordering::Relaxed);

@@ -19,6 +19,8 @@ pub struct Faults {
     pub drop_body_over: Option<u64>,
     /// Apply `drop_body_over` to every such request, not only the first.
     pub drop_always: bool,
+    /// Cut the first connection whose responses exceed this many bytes, at that point.
+    pub drop_response_after: Option<u64>,
 }
 
 #[derive(Default)]
@@ -26,8 +28,10 @@ pub struct Counters {
     pub served_503: AtomicU64,
     pub dropped: AtomicU64,
     pub requests: AtomicU64,
+    pub dropped_responses: AtomicU64,
     drop_used: AtomicBool,
     fail_used: AtomicBool,
+    resp_drop_used: AtomicBool,
 }
 
 pub struct FaultProxy {
@@ -74,14 +78,36 @@ impl Drop for FaultProxy {
     }
 }
 
-fn handle(client: TcpStream, upstream_port: u16, f: &Faults, c: &Counters) -> io::Result<()> {
+fn handle(client: TcpStream, upstream_port: u16, f: &Faults, c: &Arc<Counters>) -> io::Result<()> {
     client.set_nonblocking(false)?;
     let upstream = TcpStream::connect(("127.0.0.1", upstream_port))?;
     let mut up_w = upstream.try_clone()?;
     let mut back_r = upstream.try_clone()?;
     let mut back_w = client.try_clone()?;
+    let (limit, counters) = (f.drop_response_after, c.clone());
     std::thread::spawn(move || {
-        let _ = io::copy(&mut back_r, &mut back_w);
+        let mut sent = 0u64;
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = match back_r.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            if let Some(l) = limit {
+                if sent + n as u64 > l && !counters.resp_drop_used.swap(true, Ordering::SeqCst) {
+                    let keep = (l - sent.min(l)) as usize;
+                    let _ = back_w.write_all(&buf[..keep]);
+                    counters.dropped_responses.fetch_add(1, Ordering::Relaxed);
+                    let _ = back_w.shutdown(Shutdown::Both);
+                    let _ = back_r.shutdown(Shutdown::Both);
+                    return;
+                }
+            }
+            if back_w.write_all(&buf[..n]).is_err() {
+                break;
+            }
+            sent += n as u64;
+        }
         let _ = back_w.shutdown(Shutdown::Write);
     });
     let mut reader = BufReader::new(client.try_clone()?);
