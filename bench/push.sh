@@ -7,9 +7,9 @@
 #   re-push: the same layout again to the registry that already holds it
 # Prints a Markdown table; record it in bench/RESULTS.md under "## Push (issue 6)".
 #
-# Usage: bench/push.sh [RUNS] [MIB_PER_LAYER]   (defaults: 3 runs, 2 layers x 128 MiB per arch)
+# Usage: bench/push.sh [RUNS] [MIB_PER_LAYER]   (defaults: 5 runs, 2 layers x 128 MiB per arch)
 set -euo pipefail
-RUNS=${1:-3}
+RUNS=${1:-5}
 MIB=${2:-128}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OIX=${OIX:-$ROOT/target/release/oix}
@@ -23,9 +23,13 @@ cleanup() { [ -n "$REG_PID" ] && kill "$REG_PID" 2>/dev/null; wait 2>/dev/null |
 trap cleanup EXIT
 
 # ---- the layout: 4 arches x 2 layers of MIB MiB random data ----
-L=$WORK/layout
+# OIX_BENCH_LAYOUT=DIR keeps the generated layout in DIR and reuses it on the next run.
+L=${OIX_BENCH_LAYOUT:-$WORK/layout}
+if [ -f "$L/oci-layout" ] && grep -q '"v1"' "$L/index.json"; then
+  echo "reusing layout $L" >&2
+else
+rm -rf "$L"
 umoci init --layout "$L"
-i=0
 for arch in amd64 arm64 ppc64le s390x; do
   umoci new --image "$L:$arch"
   umoci config --image "$L:$arch" --os linux --architecture "$arch"
@@ -35,7 +39,6 @@ for arch in amd64 arm64 ppc64le s390x; do
     umoci insert --image "$L:$arch" "$WORK/root" "/data$n"
     rm -rf "$WORK/root"
   done
-  i=$((i + 1))
 done
 # Assemble the index: each ref becomes a platform entry of a new OCI index tagged v1.
 python3 - "$L" <<'PY'
@@ -56,6 +59,7 @@ idx["manifests"].append({"mediaType": "application/vnd.oci.image.index.v1+json",
                          "annotations": {"org.opencontainers.image.ref.name": "v1"}})
 json.dump(idx, open(f"{root}/index.json", "w"))
 PY
+fi
 TOTAL=$(du -sb "$L/blobs" | cut -f1)
 echo "layout: $L, blobs $((TOTAL / 1024 / 1024)) MiB" >&2
 

@@ -29,6 +29,10 @@ fn children(layout: &Path, index: &Descriptor) -> Vec<Descriptor> {
     }
 }
 
+fn copy_dir(from: &Path, to: &Path) {
+    run(Command::new("cp").arg("-a").arg(from).arg(to));
+}
+
 fn tls_off() -> [&'static str; 1] {
     ["--tls-verify=false"]
 }
@@ -96,11 +100,66 @@ fn plain_http_push_pull_roundtrip() {
         "--plain-http",
     ]);
     assert_eq!(
-        (s["uploaded"].as_u64(), s["skipped"].as_u64()),
-        (Some(0), Some(6)),
+        (s["uploaded"].as_u64(), s["roots_present"].as_u64()),
+        (Some(0), Some(1)),
         "{s}"
     );
     assert_eq!(s["manifests"], 0);
+    // With --force-recursive every blob and manifest is checked, and still none sent.
+    let s = oix_json(&[
+        "push",
+        &format!("{l}:v1"),
+        &format!("docker://{h}/t/app:v1"),
+        "--plain-http",
+        "--force-recursive",
+    ]);
+    assert_eq!(
+        (
+            s["uploaded"].as_u64(),
+            s["skipped"].as_u64(),
+            s["manifests_skipped"].as_u64()
+        ),
+        (Some(0), Some(6), Some(4)),
+        "{s}"
+    );
+    // One arch changed: only its blobs go up; the others are found by HEAD.
+    let lay2 = work.path().join("changed");
+    copy_dir(&lay, &lay2);
+    let idx2 = build_multiarch(&lay2, "v1", &PLATFORMS[..1], 300_000, 99);
+    let mut both = children(&lay, &idx);
+    both[0] = children(&lay2, &idx2).remove(0);
+    let new_index = Index {
+        manifests: both,
+        ..Default::default()
+    };
+    let bytes = new_index.to_bytes();
+    let l2 = Layout::open(&lay2).unwrap();
+    let d = l2.write_blob_bytes(&bytes).unwrap();
+    let nd = Descriptor::new(media::OCI_INDEX, &d, bytes.len() as u64);
+    l2.transact(|i| oix::tags::set_ref(i, &nd, "v1")).unwrap();
+    let s = oix_json(&[
+        "push",
+        &format!("{}:v1", lay2.display()),
+        &format!("docker://{h}/t/app:v1"),
+        "--plain-http",
+    ]);
+    assert_eq!(
+        (s["uploaded"].as_u64(), s["skipped"].as_u64()),
+        (Some(2), Some(4)),
+        "{s}"
+    );
+    assert_eq!(s["manifests"], 2, "{s}");
+    assert_eq!(
+        skopeo_raw(&format!("docker://{h}/t/app:v1"), &tls_off()),
+        bytes
+    );
+    // Back to the first index for the checks below.
+    oix_json(&[
+        "push",
+        &format!("{l}:v1"),
+        &format!("docker://{h}/t/app:v1"),
+        "--plain-http",
+    ]);
 
     // The dry run of an unchanged push: all skips, the tag kept.
     let d = oix_json(&[
@@ -395,8 +454,8 @@ fn tls_with_basic_auth_and_private_ca() {
     );
     let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
-        (s["uploaded"].as_u64(), s["skipped"].as_u64()),
-        (Some(0), Some(4))
+        (s["uploaded"].as_u64(), s["roots_present"].as_u64()),
+        (Some(0), Some(1))
     );
 
     // A docker config with a credential helper (docker-credential-<name> get).
@@ -554,6 +613,7 @@ fn faults_are_retried_and_a_failed_push_moves_no_tag() {
         Faults {
             fail_503_once: Some("PUT"),
             drop_body_over: Some(50_000),
+            throttle_first_head: true,
             ..Default::default()
         },
     );
@@ -564,7 +624,12 @@ fn faults_are_retried_and_a_failed_push_moves_no_tag() {
         &format!("docker://{ph}/t/mono:v1"),
         "--plain-http",
     ]);
-    assert!(s["retries"].as_u64().unwrap() >= 2, "{s}");
+    let served = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(served(&proxy.counters.served_429), 1);
+    assert_eq!(served(&proxy.counters.served_503), 1);
+    assert!(s["retries"].as_u64().unwrap() >= 3, "{s}");
+    // Retry-After: 1 was honoured.
+    assert!(s["seconds"].as_f64().unwrap() >= 1.0, "{s}");
     assert_eq!(
         skopeo_raw(&format!("docker://{h}/t/mono:v1"), &tls_off()),
         local_bytes(&lay, &idx)

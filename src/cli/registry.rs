@@ -93,6 +93,10 @@ pub struct PushArgs {
     /// Print what would be uploaded, skipped and tagged; write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Check every blob and manifest even when the registry already holds the image or
+    /// index by digest (normally its graph is then known to be complete).
+    #[arg(long)]
+    pub force_recursive: bool,
     /// Who does the work: the built-in client or skopeo.
     #[arg(long, value_enum, default_value = "builtin")]
     pub via: Via,
@@ -229,6 +233,7 @@ pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
     let transport = a.transport.transport()?;
     let opts = PushOptions {
         jobs: a.transport.jobs,
+        force_recursive: a.force_recursive,
         platforms: platforms(&a.platform)?,
         arch_tags: a.arch_tags.clone(),
         all_refs: a.all_refs,

@@ -218,6 +218,8 @@ pub struct PushPlan<'a> {
 #[derive(Debug, Clone, Default)]
 pub struct PushOptions {
     pub jobs: usize,
+    /// Walk and check the whole graph even when the registry already has a root.
+    pub force_recursive: bool,
     pub platforms: Vec<PlatformFilter>,
     pub arch_tags: Option<String>,
     pub all_refs: bool,
@@ -411,6 +413,8 @@ pub struct PushSummary {
     /// Manifests and indexes written by digest (not counting tags).
     pub manifests: u64,
     pub manifests_skipped: u64,
+    /// Roots the repository already held by digest (their graphs were not walked).
+    pub roots_present: u64,
     /// Requests retried after transient failures.
     pub retries: u64,
     /// Blob uploads continued from the registry's upload status / started over.
@@ -419,18 +423,43 @@ pub struct PushSummary {
     pub seconds: f64,
 }
 
+/// Parallel HEADs used to find what a registry already has.
+const HEAD_THREADS: usize = 16;
+
 /// Run a planned push.
+///
+/// A root (index or manifest) the repository already holds by digest is not walked:
+/// a registry accepts a manifest only once everything it references is there
+/// (distribution checks blobs and child manifests on PUT), so its whole graph is
+/// present. `force_recursive` checks every blob anyway (for registries that accept
+/// sparse content, or after blobs were deleted).
 pub fn push(plan: &PushPlan, registry: &Registry, opts: &PushOptions) -> Result<PushSummary> {
     let start = Instant::now();
     registry.client.ping()?;
-    let report = copy::copy_graph(
-        &plan.source,
-        registry,
-        &plan.roots,
-        &CopyOptions {
-            jobs: opts.jobs.max(1),
-        },
-    )?;
+    let mut roots = Vec::new();
+    let mut roots_present = 0;
+    for r in &plan.roots {
+        if !opts.force_recursive && registry.head_manifest(&r.digest)?.as_deref() == Some(&r.digest)
+        {
+            roots_present += 1;
+        } else {
+            roots.push(r.clone());
+        }
+    }
+    let report = if roots.is_empty() {
+        copy::CopyReport::default()
+    } else {
+        let cp = copy::plan(&plan.source, &roots)?;
+        registry.prefetch_blobs(&cp.leaves, HEAD_THREADS.max(opts.jobs))?;
+        copy::copy_graph(
+            &plan.source,
+            registry,
+            &roots,
+            &CopyOptions {
+                jobs: opts.jobs.max(1),
+            },
+        )?
+    };
     let blobs: StatsSnapshot = registry.snapshot();
     let mut tags = Vec::new();
     for t in &plan.tags {
@@ -452,6 +481,7 @@ pub fn push(plan: &PushPlan, registry: &Registry, opts: &PushOptions) -> Result<
         bytes: blobs.bytes,
         manifests: report.manifests,
         manifests_skipped: report.skipped.saturating_sub(blobs.skipped),
+        roots_present,
         retries: registry
             .client
             .retried
@@ -483,7 +513,7 @@ pub fn dry_run(plan: &PushPlan, registry: &Registry, jobs: usize) -> Result<Vec<
     registry.client.ping()?;
     let cp = copy::plan(&plan.source, &plan.roots)?;
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs.max(1))
+        .num_threads(HEAD_THREADS.max(jobs))
         .build()
         .map_err(|e| Error::failure(format!("starting threads: {e}")))?;
     let blob_steps: Vec<PlanStep> = pool.install(|| {
@@ -503,17 +533,23 @@ pub fn dry_run(plan: &PushPlan, registry: &Registry, jobs: usize) -> Result<Vec<
             .collect::<Result<Vec<_>>>()
     })?;
     let mut steps = blob_steps;
-    for d in &cp.documents {
-        let present = registry.head_manifest(&d.digest()?.to_string())?.is_some();
-        steps.push(PlanStep {
-            action: if present { "skip" } else { "put" },
-            kind: "manifest",
-            digest: d.digest.clone(),
-            size: d.size,
-            tag: None,
-            previous: None,
-        });
-    }
+    let doc_steps: Vec<PlanStep> = pool.install(|| {
+        cp.documents
+            .par_iter()
+            .map(|d| -> Result<PlanStep> {
+                let present = registry.head_manifest(&d.digest()?.to_string())?.is_some();
+                Ok(PlanStep {
+                    action: if present { "skip" } else { "put" },
+                    kind: "manifest",
+                    digest: d.digest.clone(),
+                    size: d.size,
+                    tag: None,
+                    previous: None,
+                })
+            })
+            .collect::<Result<Vec<_>>>()
+    })?;
+    steps.extend(doc_steps);
     for t in &plan.tags {
         let now = registry.head_manifest(&t.tag)?;
         let (action, previous) = match now {

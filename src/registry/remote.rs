@@ -103,6 +103,8 @@ pub struct Registry {
     pub stats: Stats,
     /// Manifests fetched so far, by digest (verified).
     manifests: Mutex<HashMap<String, Vec<u8>>>,
+    /// Blobs a HEAD found present (filled by [`Registry::prefetch_blobs`]).
+    present: Mutex<std::collections::HashSet<String>>,
 }
 
 /// An upload session: where to send the next request and how much the registry has.
@@ -165,6 +167,7 @@ impl Registry {
             progress: opts.progress.clone(),
             stats: Stats::default(),
             manifests: Mutex::new(HashMap::new()),
+            present: Mutex::new(std::collections::HashSet::new()),
         })
     }
 
@@ -200,6 +203,41 @@ impl Registry {
                 &format!("HEAD blob {}", self.what(d)),
             )),
         }
+    }
+
+    /// HEAD many blobs at once on `threads` connections (HEADs are cheap, so wider than
+    /// the upload jobs) and remember which are present; [`Sink::transfer`] then skips
+    /// them without asking again.
+    pub fn prefetch_blobs(&self, descs: &[Descriptor], threads: usize) -> Result<()> {
+        use rayon::prelude::*;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.max(1))
+            .build()
+            .map_err(|e| Error::failure(format!("starting threads: {e}")))?;
+        let found: Vec<String> = pool
+            .install(|| {
+                descs
+                    .par_iter()
+                    .map(|d| -> Result<Option<String>> {
+                        Ok(self.has_blob(&d.digest()?)?.then(|| d.digest.clone()))
+                    })
+                    .collect::<Result<Vec<_>>>()
+            })?
+            .into_iter()
+            .flatten()
+            .collect();
+        self.present
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(found);
+        Ok(())
+    }
+
+    fn known_present(&self, digest: &str) -> bool {
+        self.present
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(digest)
     }
 
     /// HEAD a manifest by digest or tag; its digest when present.
@@ -848,7 +886,7 @@ impl Sink for Registry {
     }
     fn transfer(&self, src: &dyn Source, desc: &Descriptor) -> Result<Transfer> {
         let d = desc.digest()?;
-        if self.has_blob(&d)? {
+        if self.known_present(&desc.digest) || self.has_blob(&d)? {
             self.stats.skipped.fetch_add(1, Ordering::Relaxed);
             return Ok(Transfer::Present);
         }

@@ -2,8 +2,9 @@
 //!
 //! It parses each request head from the client (to know methods and body lengths) and
 //! pipes responses back untouched. Faults: answer `503` once to the first request with
-//! a given method on a blob upload path; drop the connection part-way through the first
-//! (or every) request body longer than a threshold.
+//! a given method on a blob upload path; answer `429` + `Retry-After: 1` to the first
+//! blob HEAD; drop the connection part-way through the first (or every) request body
+//! longer than a threshold; cut the first response stream longer than a threshold.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -21,6 +22,8 @@ pub struct Faults {
     pub drop_always: bool,
     /// Cut the first connection whose responses exceed this many bytes, at that point.
     pub drop_response_after: Option<u64>,
+    /// Answer `429 Too Many Requests` with `Retry-After: 1` to the first HEAD of a blob.
+    pub throttle_first_head: bool,
 }
 
 #[derive(Default)]
@@ -29,6 +32,8 @@ pub struct Counters {
     pub dropped: AtomicU64,
     pub requests: AtomicU64,
     pub dropped_responses: AtomicU64,
+    pub served_429: AtomicU64,
+    throttle_used: AtomicBool,
     drop_used: AtomicBool,
     fail_used: AtomicBool,
     resp_drop_used: AtomicBool,
@@ -152,6 +157,17 @@ fn handle(client: TcpStream, upstream_port: u16, f: &Faults, c: &Arc<Counters>) 
                 kill(&client);
                 return Ok(());
             }
+        }
+        if f.throttle_first_head
+            && method == "HEAD"
+            && path.contains("/blobs/")
+            && !c.throttle_used.swap(true, Ordering::SeqCst)
+        {
+            c.served_429.fetch_add(1, Ordering::Relaxed);
+            let mut w = client.try_clone()?;
+            let _ = w.write_all(b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            kill(&client);
+            return Ok(());
         }
         up_w.write_all(&head)?;
         if let Some(limit) = f.drop_body_over {
