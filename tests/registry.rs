@@ -105,6 +105,7 @@ fn plain_http_push_pull_roundtrip() {
         "{s}"
     );
     assert_eq!(s["manifests"], 0);
+    assert_eq!(s["tags"][0]["action"], "unchanged", "{s}");
     // With --force-recursive every blob and manifest is checked, and still none sent.
     let s = oix_json(&[
         "push",
@@ -149,6 +150,12 @@ fn plain_http_push_pull_roundtrip() {
         "{s}"
     );
     assert_eq!(s["manifests"], 2, "{s}");
+    let v1 = s["tags"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (v1["action"].as_str(), v1["previous"].as_str()),
+        (Some("moved"), Some(idx.digest.as_str())),
+        "{s}"
+    );
     assert_eq!(
         skopeo_raw(&format!("docker://{h}/t/app:v1"), &tls_off()),
         bytes

@@ -395,6 +395,11 @@ pub struct TagResult {
     pub digest: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
+    /// `created`, `moved` or `unchanged`.
+    pub action: &'static str,
+    /// The digest a moved tag pointed at before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous: Option<String>,
 }
 
 /// The `--json` summary of a push.
@@ -463,12 +468,24 @@ pub fn push(plan: &PushPlan, registry: &Registry, opts: &PushOptions) -> Result<
     let blobs: StatsSnapshot = registry.snapshot();
     let mut tags = Vec::new();
     for t in &plan.tags {
-        let bytes = plan.source.read_small(&t.descriptor)?;
-        registry.put_manifest_at(&t.tag, &t.descriptor, &bytes)?;
+        // A tag that already names this digest is left alone (same end state, one
+        // manifest validation less for the registry).
+        let previous = registry.head_manifest(&t.tag)?;
+        let action = match &previous {
+            Some(p) if *p == t.digest => "unchanged",
+            Some(_) => "moved",
+            None => "created",
+        };
+        if action != "unchanged" {
+            let bytes = plan.source.read_small(&t.descriptor)?;
+            registry.put_manifest_at(&t.tag, &t.descriptor, &bytes)?;
+        }
         tags.push(TagResult {
             tag: t.tag.clone(),
             digest: t.digest.clone(),
             platform: t.platform.clone(),
+            action,
+            previous: previous.filter(|p| *p != t.digest),
         });
     }
     Ok(PushSummary {
