@@ -10,7 +10,7 @@
 //! memory ([`Overlay`]) and pushed or stored like any other; never a sparse index.
 
 use super::reference::{validate_tag, RegistryRef};
-use super::remote::{Progress, Registry, RegistryOptions, StatsSnapshot};
+use super::remote::{Registry, StatsSnapshot};
 use crate::copy::{self, CopyOptions};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
@@ -23,7 +23,6 @@ use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::io::Read;
-use std::sync::Arc;
 use std::time::Instant;
 
 /// A [`Source`] plus documents held in memory (rewritten indexes).
@@ -671,16 +670,6 @@ pub fn pull(
         seconds: start.elapsed().as_secs_f64(),
         action: change.action,
     })
-}
-
-/// Registry options for a push or pull with progress reporting.
-pub fn registry_for(
-    reference: &RegistryRef,
-    mut opts: RegistryOptions,
-    progress: Option<Arc<dyn Progress>>,
-) -> Result<Registry> {
-    opts.progress = progress;
-    Registry::new(reference, &opts)
 }
 
 #[cfg(test)]
