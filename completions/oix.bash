@@ -906,13 +906,17 @@ _oix() {
             return 0
             ;;
         oix__subcmd__pull)
-            opts="-j -h -V --platform --authfile --ca-cert --insecure --plain-http --retries --jobs --json --lock-timeout --help --version"
+            opts="-j -h -V --platform --where --authfile --ca-cert --insecure --plain-http --retries --jobs --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --platform)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --where)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -948,13 +952,17 @@ _oix() {
             return 0
             ;;
         oix__subcmd__push)
-            opts="-j -h -V --all-refs --platform --arch-tags --mount-from --chunk-size --dry-run --force-recursive --via --authfile --ca-cert --insecure --plain-http --retries --jobs --json --lock-timeout --help --version"
+            opts="-j -h -V --all-refs --platform --where --arch-tags --mount-from --chunk-size --dry-run --force-recursive --via --authfile --ca-cert --insecure --plain-http --retries --jobs --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --platform)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --where)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -224,6 +224,7 @@ complete -c oix -n "__fish_oix_using_subcommand fold" -l json -d 'Print machine-
 complete -c oix -n "__fish_oix_using_subcommand fold" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oix -n "__fish_oix_using_subcommand fold" -s V -l version -d 'Print version'
 complete -c oix -n "__fish_oix_using_subcommand push" -l platform -d 'Push only these platforms (OS/ARCH[/VARIANT], repeatable or comma-separated): the index is rewritten to the matching entries, never pushed sparse' -r
+complete -c oix -n "__fish_oix_using_subcommand push" -l where -d 'Push only the entries whose descriptor satisfies EXPR (key=value, key!=value, key~=REGEX, key, !key; repeatable, all must hold)' -r
 complete -c oix -n "__fish_oix_using_subcommand push" -l arch-tags -d 'Also tag each child manifest: {tag}, {arch}, {variant}, {os} are replaced, e.g. \'{tag}-{arch}\' or \'{tag}_{arch}{variant}\'' -r
 complete -c oix -n "__fish_oix_using_subcommand push" -l mount-from -d 'Mount blobs from this repository of the same registry instead of uploading them (repeatable)' -r
 complete -c oix -n "__fish_oix_using_subcommand push" -l chunk-size -d 'Size of one PATCH of a chunked upload; smaller blobs go up in one request (bytes, or with a K/M/G suffix)' -r
@@ -243,6 +244,7 @@ complete -c oix -n "__fish_oix_using_subcommand push" -l json -d 'Print machine-
 complete -c oix -n "__fish_oix_using_subcommand push" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oix -n "__fish_oix_using_subcommand push" -s V -l version -d 'Print version'
 complete -c oix -n "__fish_oix_using_subcommand pull" -l platform -d 'Pull only these platforms of an index (OS/ARCH[/VARIANT], repeatable or comma-separated)' -r
+complete -c oix -n "__fish_oix_using_subcommand pull" -l where -d 'Pull only the entries whose descriptor satisfies EXPR (repeatable, all must hold)' -r
 complete -c oix -n "__fish_oix_using_subcommand pull" -l authfile -d 'Credentials file (containers auth.json or docker config.json); only this file is read' -r -F
 complete -c oix -n "__fish_oix_using_subcommand pull" -l ca-cert -d 'Trust this CA certificate (PEM) besides the system roots; repeatable' -r -F
 complete -c oix -n "__fish_oix_using_subcommand pull" -l retries -d 'Attempts after a transient failure (5xx, 429, dropped connection)' -r

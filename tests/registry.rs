@@ -262,6 +262,21 @@ fn plain_http_push_pull_roundtrip() {
         String::from_utf8_lossy(&out.stderr)
     );
 
+    // --where on the entries' descriptors (the digest field here): only that entry goes.
+    let want = kids[0].digest.clone();
+    oix_json(&[
+        "push",
+        &format!("{l}:v1"),
+        &format!("docker://{h}/t/where:v1"),
+        "--plain-http",
+        "--where",
+        &format!("digest={want}"),
+    ]);
+    let raw = skopeo_raw(&format!("docker://{h}/t/where:v1"), &tls_off());
+    let sub: Index = serde_json::from_slice(&raw).unwrap();
+    assert_eq!(sub.manifests.len(), 1);
+    assert_eq!(sub.manifests[0].digest, want);
+
     // --all-refs: every ref to the tag of its name.
     build_multiarch(&lay, "v2", &PLATFORMS[..1], 50_000, 2);
     let s = oix_json(&[

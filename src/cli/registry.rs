@@ -79,6 +79,10 @@ pub struct PushArgs {
     /// the index is rewritten to the matching entries, never pushed sparse.
     #[arg(long, value_name = "PLATFORM", value_delimiter = ',')]
     pub platform: Vec<String>,
+    /// Push only the entries whose descriptor satisfies EXPR (key=value, key!=value,
+    /// key~=REGEX, key, !key; repeatable, all must hold).
+    #[arg(long = "where", value_name = "EXPR")]
+    pub wheres: Vec<String>,
     /// Also tag each child manifest: {tag}, {arch}, {variant}, {os} are replaced,
     /// e.g. '{tag}-{arch}' or '{tag}_{arch}{variant}'.
     #[arg(long, value_name = "TEMPLATE")]
@@ -113,6 +117,9 @@ pub struct PullArgs {
     /// Pull only these platforms of an index (OS/ARCH[/VARIANT], repeatable or comma-separated).
     #[arg(long, value_name = "PLATFORM", value_delimiter = ',')]
     pub platform: Vec<String>,
+    /// Pull only the entries whose descriptor satisfies EXPR (repeatable, all must hold).
+    #[arg(long = "where", value_name = "EXPR")]
+    pub wheres: Vec<String>,
     #[command(flatten)]
     pub transport: TransportArgs,
 }
@@ -219,6 +226,12 @@ impl Progress for Bars {
     }
 }
 
+fn conditions(v: &[String]) -> Result<Vec<crate::select::Condition>> {
+    v.iter()
+        .map(|s| crate::select::Condition::parse(s))
+        .collect()
+}
+
 fn platforms(v: &[String]) -> Result<Vec<PlatformFilter>> {
     v.iter()
         .filter(|s| !s.is_empty())
@@ -235,6 +248,7 @@ pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
         jobs: a.transport.jobs,
         force_recursive: a.force_recursive,
         platforms: platforms(&a.platform)?,
+        wheres: conditions(&a.wheres)?,
         arch_tags: a.arch_tags.clone(),
         all_refs: a.all_refs,
     };
@@ -438,6 +452,7 @@ pub fn pull(ctx: &Ctx, a: PullArgs) -> Result<i32> {
         &PullOptions {
             jobs: a.transport.jobs,
             platforms: platforms(&a.platform)?,
+            wheres: conditions(&a.wheres)?,
         },
     )?;
     if ctx.json {

@@ -18,6 +18,7 @@ use crate::layout::Layout;
 use crate::model::{self, Descriptor, Index, Platform};
 use crate::platform::{Fallbacks, MatchMode, PlatformSpec};
 use crate::reference::{LayoutRef, Target};
+use crate::select::Condition;
 use crate::store::Source;
 use crate::{platform, resolve, tags};
 use rayon::prelude::*;
@@ -108,6 +109,7 @@ pub fn subset_index(
     index_bytes: &[u8],
     what: &str,
     filters: &[PlatformFilter],
+    wheres: &[Condition],
     platform_of: &dyn Fn(&Descriptor) -> Option<Platform>,
 ) -> Result<Option<Vec<u8>>> {
     let idx: Index = model::parse_json(index_bytes, what)?;
@@ -115,7 +117,11 @@ pub fn subset_index(
         .manifests
         .iter()
         .filter(|d| !d.is_attestation())
-        .filter(|d| platform_of(d).is_some_and(|p| filters.iter().any(|f| f.matches(&p))))
+        .filter(|d| {
+            filters.is_empty()
+                || platform_of(d).is_some_and(|p| filters.iter().any(|f| f.matches(&p)))
+        })
+        .filter(|d| wheres.iter().all(|c| c.holds_on(d)))
         .collect();
     if kept.is_empty() {
         let have: Vec<String> = idx
@@ -124,15 +130,15 @@ pub fn subset_index(
             .filter(|d| !d.is_attestation())
             .filter_map(|d| platform_of(d).map(|p| p.display()))
             .collect();
-        return Err(Error::no_match(format!(
-            "{what}: no entry matches --platform {}",
-            filters
-                .iter()
-                .map(|f| f.0.to_string())
-                .collect::<Vec<_>>()
-                .join(",")
-        ))
-        .with_hint(format!("platforms in the index: {}", have.join(", "))));
+        let wanted: Vec<String> = filters
+            .iter()
+            .map(|f| format!("--platform {}", f.0))
+            .chain(wheres.iter().map(|c| format!("--where {c}")))
+            .collect();
+        return Err(
+            Error::no_match(format!("{what}: no entry matches {}", wanted.join(" ")))
+                .with_hint(format!("platforms in the index: {}", have.join(", "))),
+        );
     }
     let kept_digests: std::collections::HashSet<&str> =
         kept.iter().map(|d| d.digest.as_str()).collect();
@@ -196,6 +202,8 @@ pub struct PushOptions {
     /// Walk and check the whole graph even when the registry already has a root.
     pub force_recursive: bool,
     pub platforms: Vec<PlatformFilter>,
+    /// `--where` conditions on the entries' descriptors (all must hold).
+    pub wheres: Vec<Condition>,
     pub arch_tags: Option<String>,
     pub all_refs: bool,
 }
@@ -274,16 +282,18 @@ pub fn plan_push<'a>(
     let mut arch_tags = Vec::new();
     for (mut root, tag) in pairs {
         root.annotations.remove(model::annotation::REF_NAME);
-        if !opts.platforms.is_empty() {
+        if !opts.platforms.is_empty() || !opts.wheres.is_empty() {
             if !root.is_index() {
                 return Err(Error::usage(format!(
-                    "--platform selects entries of an index; {} is a single manifest",
+                    "--platform/--where select entries of an index; {} is a single manifest",
                     root.digest
                 )));
             }
             let bytes = layout.read_blob(&root, model::MAX_MANIFEST_SIZE)?;
             let of = |d: &Descriptor| platform::entry_platform(layout, d).map(|e| e.platform);
-            if let Some(new) = subset_index(&bytes, &root.digest, &opts.platforms, &of)? {
+            if let Some(new) =
+                subset_index(&bytes, &root.digest, &opts.platforms, &opts.wheres, &of)?
+            {
                 let size = new.len() as u64;
                 let digest = source.add(new);
                 root = Descriptor::new(&root.media_type, &digest, size);
@@ -565,6 +575,8 @@ pub fn dry_run(plan: &PushPlan, registry: &Registry, jobs: usize) -> Result<Vec<
 pub struct PullOptions {
     pub jobs: usize,
     pub platforms: Vec<PlatformFilter>,
+    /// `--where` conditions on the entries' descriptors (all must hold).
+    pub wheres: Vec<Condition>,
 }
 
 /// The `--json` summary of a pull.
@@ -606,15 +618,16 @@ pub fn pull(
     registry.client.ping()?;
     let (mut root, bytes) = registry.get_manifest(&wanted)?;
     let mut source = Overlay::new(registry);
-    if !opts.platforms.is_empty() {
+    if !opts.platforms.is_empty() || !opts.wheres.is_empty() {
         if !root.is_index() {
             return Err(Error::usage(format!(
-                "--platform selects entries of an index; {r} is a single manifest ({})",
+                "--platform/--where select entries of an index; {r} is a single manifest ({})",
                 root.media_type
             )));
         }
         let of = |d: &Descriptor| d.platform.clone();
-        if let Some(new) = subset_index(&bytes, &r.to_string(), &opts.platforms, &of)? {
+        if let Some(new) = subset_index(&bytes, &r.to_string(), &opts.platforms, &opts.wheres, &of)?
+        {
             let size = new.len() as u64;
             let digest = source.add(new);
             root = Descriptor::new(&root.media_type, &digest, size);
@@ -708,7 +721,7 @@ mod tests {
         let bytes = serde_json::to_vec(&idx).unwrap();
         let of = |d: &Descriptor| d.platform.clone();
         let f = [PlatformFilter::parse("linux/arm64").unwrap()];
-        let out = subset_index(&bytes, "t", &f, &of).unwrap().unwrap();
+        let out = subset_index(&bytes, "t", &f, &[], &of).unwrap().unwrap();
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         let digests: Vec<&str> = v["manifests"]
             .as_array()
@@ -722,9 +735,14 @@ mod tests {
             PlatformFilter::parse("linux/arm64").unwrap(),
             PlatformFilter::parse("linux/amd64").unwrap(),
         ];
-        assert!(subset_index(&bytes, "t", &all, &of).unwrap().is_none());
+        assert!(subset_index(&bytes, "t", &all, &[], &of).unwrap().is_none());
+        // --where alone, on the descriptors' own fields and annotations.
+        let w = [crate::select::Condition::parse("mediaType~=manifest").unwrap()];
+        assert!(subset_index(&bytes, "t", &[], &w, &of).unwrap().is_none());
+        let w = [crate::select::Condition::parse("org.example.missing").unwrap()];
+        assert!(subset_index(&bytes, "t", &[], &w, &of).is_err());
         let none = [PlatformFilter::parse("linux/s390x").unwrap()];
-        let e = subset_index(&bytes, "t", &none, &of).unwrap_err();
+        let e = subset_index(&bytes, "t", &none, &[], &of).unwrap_err();
         assert_eq!(e.kind, crate::error::Kind::NoMatch);
     }
 }
