@@ -1,0 +1,1193 @@
+//! `oix apply PLAN`: a reviewed YAML release plan, carried out idempotently.
+//!
+//! For each image of the plan (see [`plan`] and docs/plan.md):
+//! 1. **Prepare** (pure reads): resolve the source(s); compute the released document —
+//!    the source as it is, the source with the plan's annotations set (new bytes, new
+//!    digest), or an index assembled from `sources:` under the image's merge policy;
+//!    check the expected platforms and the policy; compare every release tag
+//!    `NAME:TAG` in the working layout and at every destination with the document's
+//!    digest. A tag that exists with other content is a conflict, refused unless
+//!    `--force` (or `force: true` on the image). Nothing is written in this phase, and
+//!    `--dry-run` stops after it.
+//! 2. **Carry out**, image by image: pull `docker://` sources that the layout lacks,
+//!    copy content from other layouts, write the new document, then set all release
+//!    tags of the image in one [`Layout::transact`] (which first checks that no tag
+//!    moved since step 1), then push to each destination the tags it lacks.
+//!
+//! Images are independent: one refused or failed image does not stop the others
+//! (unless `fail_fast`). A second run over the same inputs finds every digest equal and
+//! writes nothing: index.json is not rewritten, nothing is pushed.
+
+pub mod annotate;
+pub mod names;
+pub mod plan;
+pub mod publish;
+pub mod srcref;
+
+use crate::authoring::{self, merge, Current, Expand, Member, SourceSpec};
+use crate::error::{Error, Kind, Result};
+use crate::layout::Layout;
+use crate::model::{annotation, media, Descriptor, Document, Index};
+use crate::platform::{entry_platform, Fallbacks, MatchMode, PlatformSpec};
+use crate::reference::{LayoutRef, Target};
+use crate::resolve;
+use plan::{Destination, Image, Plan, SourceRef, Sources};
+use publish::{LayoutDestination, PushSummary, Registry, RemoteRef};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use plan::load;
+
+/// How to run a plan.
+pub struct Options<'a> {
+    /// Stop after computing the plan.
+    pub dry_run: bool,
+    /// Only these images (by name); empty = all.
+    pub only: Vec<String>,
+    /// Leave these images out.
+    pub skip: Vec<String>,
+    /// Move tags that exist with other content (in the layout and at destinations).
+    pub force: bool,
+    /// Stop at the first refused or failed image.
+    pub fail_fast: bool,
+    /// Do not contact or change destinations.
+    pub no_push: bool,
+    pub lock_timeout: Duration,
+    /// The registry client for `docker://` sources and destinations.
+    pub registry: &'a dyn Registry,
+}
+
+/// One step of an image's plan.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Step {
+    /// `pull`, `write`, `tag` (in the working layout) or `push` (to a destination).
+    pub kind: &'static str,
+    /// `pull`, `write`, `create`, `move`, `unchanged`.
+    pub action: &'static str,
+    /// What the step acts on: a source, `NAME:TAG`, or the destination reference.
+    pub target: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// For `move`: what the tag names now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous: Option<String>,
+    /// A `move` that neither `--force` nor the image's `force: true` allows.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub conflict: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// After a push: what it transferred.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<PushSummary>,
+}
+
+impl Step {
+    /// Whether carrying the step out changes something.
+    pub fn is_change(&self) -> bool {
+        self.action != "unchanged"
+    }
+}
+
+/// How an image ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Everything already matched; nothing was written.
+    Unchanged,
+    /// Changes were made.
+    Changed,
+    /// `--dry-run`: changes would be made.
+    WouldChange,
+    /// A policy or a conflict refused the image; nothing of it was written.
+    Refused,
+    Failed,
+    /// Not attempted (`--fail-fast` after another image stopped).
+    Skipped,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorInfo {
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    pub exit_code: i32,
+}
+
+impl From<&Error> for ErrorInfo {
+    fn from(e: &Error) -> Self {
+        ErrorInfo {
+            message: e.message.clone(),
+            hint: e.hint.clone(),
+            exit_code: e.exit_code(),
+        }
+    }
+}
+
+/// The plan and outcome of one image.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageReport {
+    pub name: String,
+    /// Position in `images:` and in the file.
+    pub index: usize,
+    pub line: u64,
+    /// The source(s) as written (after `{name}` expansion).
+    pub sources: Vec<String>,
+    /// `as-is`, `annotated` or `assembled`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub document: Option<&'static str>,
+    /// The released document (unknown until a pending pull ran).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    #[serde(rename = "mediaType", skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    /// The source document the release was made from, when it differs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Platforms of the released document.
+    pub platforms: Vec<String>,
+    /// `sources:` entries that do not exist (tolerated by keep-missing and union).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub absent: Vec<String>,
+    pub steps: Vec<Step>,
+    pub outcome: Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorInfo>,
+}
+
+impl ImageReport {
+    fn new(img: &Image) -> ImageReport {
+        ImageReport {
+            name: img.name.clone(),
+            index: img.index,
+            line: img.position.line,
+            sources: match &img.sources {
+                Sources::One(s) => vec![s.text().to_string()],
+                Sources::Assemble(v) => v.iter().map(|s| s.text().to_string()).collect(),
+            },
+            document: None,
+            digest: None,
+            media_type: None,
+            from: None,
+            platforms: Vec::new(),
+            absent: Vec::new(),
+            steps: Vec::new(),
+            outcome: Outcome::Unchanged,
+            error: None,
+        }
+    }
+    fn fail(&mut self, e: &Error) {
+        self.outcome = if e.kind == Kind::Refused {
+            Outcome::Refused
+        } else {
+            Outcome::Failed
+        };
+        self.error = Some(e.into());
+    }
+    pub fn has_changes(&self) -> bool {
+        self.steps.iter().any(Step::is_change)
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub unchanged: usize,
+    pub changed: usize,
+    pub would_change: usize,
+    pub refused: usize,
+    pub failed: usize,
+    pub skipped: usize,
+}
+
+/// Everything `oix apply` did (or, with `--dry-run`, would do).
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub plan: String,
+    pub layout: String,
+    pub dry_run: bool,
+    pub images: Vec<ImageReport>,
+    pub summary: Summary,
+}
+
+impl Report {
+    fn tally(&mut self) {
+        let mut s = Summary::default();
+        for i in &self.images {
+            match i.outcome {
+                Outcome::Unchanged => s.unchanged += 1,
+                Outcome::Changed => s.changed += 1,
+                Outcome::WouldChange => s.would_change += 1,
+                Outcome::Refused => s.refused += 1,
+                Outcome::Failed => s.failed += 1,
+                Outcome::Skipped => s.skipped += 1,
+            }
+        }
+        self.summary = s;
+    }
+
+    /// Whether changes were made (or, with `--dry-run`, would be).
+    pub fn changed(&self) -> bool {
+        self.summary.changed + self.summary.would_change > 0
+    }
+
+    /// 1 when an image failed, else 5 when one was refused, else 6 when `detailed`
+    /// and changes were (or would be) made, else 0.
+    pub fn exit_code(&self, detailed: bool) -> i32 {
+        if self.summary.failed > 0 {
+            1
+        } else if self.summary.refused > 0 {
+            5
+        } else if detailed && self.changed() {
+            6
+        } else {
+            0
+        }
+    }
+}
+
+/// What carrying out one image needs.
+#[derive(Debug, Clone)]
+struct Work {
+    /// The released document's descriptor (no ref.name).
+    root: Descriptor,
+    /// Bytes of a document oix makes (annotated or assembled), to store.
+    new_doc: Option<Vec<u8>>,
+    /// Graphs to copy from other layouts first.
+    copy_from: Vec<(PathBuf, Descriptor)>,
+    /// Members of an assembled index, imported like `oix merge` does.
+    members: Vec<Member>,
+}
+
+/// An image after the prepare phase.
+struct Prepared {
+    report: ImageReport,
+    work: Option<Work>,
+    /// Remote sources to pull before the image can be computed.
+    pulls: Vec<(String, RemoteRef)>,
+}
+
+/// A run of a plan: [`Run::prepare`] then [`Run::carry_out`].
+pub struct Run<'a> {
+    plan: &'a Plan,
+    opts: &'a Options<'a>,
+    prepared: Vec<Prepared>,
+}
+
+impl<'a> Run<'a> {
+    /// Compute every selected image's plan (no writes).
+    pub fn prepare(plan: &'a Plan, opts: &'a Options<'a>) -> Result<Run<'a>> {
+        for n in opts.only.iter().chain(&opts.skip) {
+            if !plan.images.iter().any(|i| &i.name == n) {
+                let names: Vec<&str> = plan.images.iter().map(|i| i.name.as_str()).collect();
+                return Err(Error::usage(format!(
+                    "no image named {n:?} in {}",
+                    plan.path.display()
+                ))
+                .with_hint(format!("images in the plan: {}", names.join(", "))));
+            }
+        }
+        let selected = plan.images.iter().filter(|i| {
+            (opts.only.is_empty() || opts.only.contains(&i.name)) && !opts.skip.contains(&i.name)
+        });
+        let mut run = Run {
+            plan,
+            opts,
+            prepared: Vec::new(),
+        };
+        let pulled = BTreeMap::new();
+        for img in selected {
+            let p = run.prepare_image(img, &pulled);
+            run.prepared.push(p);
+        }
+        Ok(run)
+    }
+
+    /// The plan as computed (before anything was carried out).
+    pub fn planned(&self) -> Vec<&ImageReport> {
+        self.prepared.iter().map(|p| &p.report).collect()
+    }
+
+    /// Carry the plan out (or, with `dry_run`, only report it).
+    pub fn carry_out(self) -> Report {
+        let Run {
+            plan,
+            opts,
+            prepared,
+        } = self;
+        let run = Run {
+            plan,
+            opts,
+            prepared: Vec::new(),
+        };
+        let mut images = Vec::new();
+        let mut stop = false;
+        // With --fail-fast, a refusal found while planning stops the run before it writes.
+        if opts.fail_fast {
+            stop = prepared
+                .iter()
+                .any(|p| matches!(p.report.outcome, Outcome::Refused | Outcome::Failed));
+        }
+        for mut p in prepared {
+            if matches!(p.report.outcome, Outcome::Refused | Outcome::Failed) {
+                images.push(p.report);
+                continue;
+            }
+            if stop {
+                p.report.outcome = Outcome::Skipped;
+                images.push(p.report);
+                continue;
+            }
+            let has_changes = p.report.has_changes() || !p.pulls.is_empty();
+            if opts.dry_run {
+                p.report.outcome = if has_changes {
+                    Outcome::WouldChange
+                } else {
+                    Outcome::Unchanged
+                };
+                images.push(p.report);
+                continue;
+            }
+            let report = run.execute(p);
+            if opts.fail_fast && matches!(report.outcome, Outcome::Refused | Outcome::Failed) {
+                stop = true;
+            }
+            images.push(report);
+        }
+        let mut r = Report {
+            plan: plan.path.display().to_string(),
+            layout: plan.layout.display().to_string(),
+            dry_run: opts.dry_run,
+            images,
+            summary: Summary::default(),
+        };
+        r.tally();
+        r
+    }
+
+    fn working(&self) -> Result<Option<Layout>> {
+        if !self
+            .plan
+            .layout
+            .join(crate::layout::OCI_LAYOUT_FILE)
+            .exists()
+        {
+            return Ok(None);
+        }
+        Ok(Some(
+            Layout::open(&self.plan.layout)?.with_lock_timeout(self.opts.lock_timeout),
+        ))
+    }
+
+    fn remote(&self, url: &str, host: &str) -> RemoteRef {
+        RemoteRef {
+            url: url.to_string(),
+            connection: self.plan.connection_for(host),
+        }
+    }
+
+    fn prepare_image(&self, img: &Image, pulled: &BTreeMap<String, Descriptor>) -> Prepared {
+        let mut report = ImageReport::new(img);
+        let mut pulls = Vec::new();
+        let work = match self.compute(img, pulled, &mut report, &mut pulls) {
+            Ok(w) => w,
+            Err(e) => {
+                report.fail(&e);
+                None
+            }
+        };
+        Prepared {
+            report,
+            work,
+            pulls,
+        }
+    }
+
+    /// A layout source as a [`SourceSpec`] with its path resolved; a remote source as
+    /// the local digest it names when the working layout already has it (else queued
+    /// for pulling and `None`).
+    fn local_spec(
+        &self,
+        src: &SourceRef,
+        working: Option<&Layout>,
+        pulled: &BTreeMap<String, Descriptor>,
+        report: &mut ImageReport,
+        pulls: &mut Vec<(String, RemoteRef)>,
+    ) -> Result<Option<SourceSpec>> {
+        match src {
+            SourceRef::Layout {
+                text,
+                reference,
+                platform,
+            } => {
+                let path = if reference.path.as_os_str().is_empty() {
+                    self.plan.layout.clone()
+                } else {
+                    reference.path.clone()
+                };
+                Ok(Some(SourceSpec {
+                    text: text.clone(),
+                    reference: LayoutRef {
+                        path,
+                        target: reference.target.clone(),
+                    },
+                    platform: platform.clone(),
+                }))
+            }
+            SourceRef::Registry {
+                text,
+                url,
+                host,
+                platform,
+            } => {
+                let remote = self.remote(url, host);
+                let digest = match pulled.get(text) {
+                    Some(d) => Some(d.digest.clone()),
+                    None => {
+                        let d = self.opts.registry.current_digest(&remote)?.ok_or_else(|| {
+                            Error::no_match(format!("source {url}: the tag does not exist"))
+                        })?;
+                        let local = working.is_some_and(|l| {
+                            crate::Digest::parse(&d).is_ok_and(|dg| l.has_blob(&dg))
+                        });
+                        if !local {
+                            report.steps.push(Step {
+                                kind: "pull",
+                                action: "pull",
+                                target: url.clone(),
+                                digest: Some(d),
+                                previous: None,
+                                conflict: false,
+                                detail: None,
+                                summary: None,
+                            });
+                            pulls.push((text.clone(), remote));
+                            return Ok(None);
+                        }
+                        Some(d)
+                    }
+                };
+                let digest = crate::Digest::parse(digest.as_deref().unwrap_or_default())?;
+                Ok(Some(SourceSpec {
+                    text: text.clone(),
+                    reference: LayoutRef {
+                        path: self.plan.layout.clone(),
+                        target: Target::Digest(digest),
+                    },
+                    platform: platform.clone(),
+                }))
+            }
+        }
+    }
+
+    fn compute(
+        &self,
+        img: &Image,
+        pulled: &BTreeMap<String, Descriptor>,
+        report: &mut ImageReport,
+        pulls: &mut Vec<(String, RemoteRef)>,
+    ) -> Result<Option<Work>> {
+        let working = self.working()?;
+        let (index, _) = match &working {
+            Some(l) => l.read_index()?,
+            None => (Index::default(), Vec::new()),
+        };
+        // What each release tag names now.
+        let mut current: Vec<(String, Option<Current>)> = Vec::new();
+        for t in &img.tags {
+            let r = img.ref_name(t);
+            let cur = match &working {
+                Some(l) => authoring::current(l, &index, &r)?,
+                None => None,
+            };
+            current.push((r, cur));
+        }
+        let work = match &img.sources {
+            Sources::One(src) => {
+                let Some(spec) = self.local_spec(src, working.as_ref(), pulled, report, pulls)?
+                else {
+                    return Ok(None);
+                };
+                self.single(img, &spec, working.as_ref(), &current, report)?
+            }
+            Sources::Assemble(list) => {
+                let mut specs = Vec::new();
+                for s in list {
+                    if let Some(spec) =
+                        self.local_spec(s, working.as_ref(), pulled, report, pulls)?
+                    {
+                        specs.push(spec);
+                    }
+                }
+                if !pulls.is_empty() {
+                    return Ok(None);
+                }
+                self.assemble(img, &specs, working.as_ref(), &current, report)?
+            }
+        };
+        report.digest = Some(work.root.digest.clone());
+        report.media_type = Some(work.root.media_type.clone());
+        let force = self.opts.force || img.force;
+        let mut conflicts = Vec::new();
+        if work.new_doc.is_some()
+            && !working
+                .as_ref()
+                .is_some_and(|l| work.root.digest().is_ok_and(|d| l.has_blob(&d)))
+        {
+            report.steps.push(Step {
+                kind: "write",
+                action: "write",
+                target: report.document.unwrap_or("document").to_string(),
+                digest: Some(work.root.digest.clone()),
+                previous: report.from.clone(),
+                conflict: false,
+                detail: None,
+                summary: None,
+            });
+        }
+        for (r, cur) in &current {
+            let prev = cur.as_ref().map(|c| c.entry.digest.clone());
+            let step = tag_step("tag", r.clone(), &work.root.digest, prev, force);
+            if step.conflict {
+                conflicts.push(format!(
+                    "{} names {}; the plan makes it {}",
+                    r,
+                    step.previous.as_deref().unwrap_or("?"),
+                    work.root.digest
+                ));
+            }
+            report.steps.push(step);
+        }
+        if !self.opts.no_push {
+            for d in &self.plan.destinations {
+                for t in &img.tags {
+                    let target = d.target(&img.name, t);
+                    let now = match d {
+                        Destination::Layout { path, .. } => {
+                            LayoutDestination::new(path, self.opts.lock_timeout)
+                                .current_digest(&d.repository(&img.name), t)?
+                        }
+                        Destination::Registry { connection, .. } => {
+                            self.opts.registry.current_digest(&RemoteRef {
+                                url: target.clone(),
+                                connection: connection.clone(),
+                            })?
+                        }
+                    };
+                    let step = tag_step("push", target.clone(), &work.root.digest, now, force);
+                    if step.conflict {
+                        conflicts.push(format!(
+                            "{target} names {}; the plan makes it {}",
+                            step.previous.as_deref().unwrap_or("?"),
+                            work.root.digest
+                        ));
+                    }
+                    report.steps.push(step);
+                }
+            }
+        }
+        if !conflicts.is_empty() {
+            return Err(Error::refused(format!(
+                "{} tag(s) exist with other content: {}",
+                conflicts.len(),
+                conflicts.join("; ")
+            ))
+            .with_hint(
+                "release tags do not move by default; pass --force (or set force: true on the image) to move them",
+            ));
+        }
+        Ok(Some(work))
+    }
+
+    /// `source:`: the document as it is, or with the plan's annotations set.
+    fn single(
+        &self,
+        img: &Image,
+        spec: &SourceSpec,
+        working: Option<&Layout>,
+        current: &[(String, Option<Current>)],
+        report: &mut ImageReport,
+    ) -> Result<Work> {
+        let ctx = |e: Error| e.context(format!("source {}", spec.text));
+        let layout = Layout::open(&spec.reference.path).map_err(ctx)?;
+        let found = resolve::resolve_one(&layout, &spec.reference).map_err(ctx)?;
+        let d = found.descriptor;
+        if !(d.is_manifest() || d.is_index()) {
+            return Err(ctx(Error::failure(format!(
+                "{} is a {}, not an image or index",
+                d.digest, d.media_type
+            ))));
+        }
+        let have = platforms_of(&layout, &d);
+        report.platforms = have.iter().map(PlatformSpec::short).collect();
+        let missing: Vec<String> = img
+            .platforms
+            .iter()
+            .filter(|p| !contains(&have, p))
+            .map(PlatformSpec::short)
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::refused(format!(
+                "source {} ({}) lacks expected platform(s): {}",
+                spec.text,
+                d.digest,
+                missing.join(", ")
+            ))
+            .with_hint("nothing was written; build the missing platforms or change platforms:"));
+        }
+        let (bytes, _) = layout.read_document(&d).map_err(ctx)?;
+        let mut root = d.clone();
+        root.annotations.remove(annotation::REF_NAME);
+        let mut new_doc = None;
+        report.document = Some("as-is");
+        if let Some(b) =
+            annotate::set_annotations(&bytes, &img.annotations, &format!("blob {}", d.digest))?
+        {
+            let digest = crate::Digest::sha256_of(&b);
+            root.digest = digest.to_string();
+            root.size = b.len() as i64;
+            new_doc = Some(b);
+            report.document = Some("annotated");
+            report.from = Some(d.digest.clone());
+        }
+        if img.policy == merge::Policy::RequireAll {
+            if let Some(w) = working {
+                self.require_all_against_tags(w, &root.digest, &have, current)?;
+            }
+        }
+        let same_layout = working.is_some_and(|w| same_dir(w.root(), layout.root()));
+        Ok(Work {
+            root,
+            new_doc,
+            copy_from: if same_layout {
+                Vec::new()
+            } else {
+                vec![(layout.root().to_path_buf(), d)]
+            },
+            members: Vec::new(),
+        })
+    }
+
+    /// require-all: moving a tag must not drop a platform that tag has now.
+    fn require_all_against_tags(
+        &self,
+        working: &Layout,
+        digest: &str,
+        have: &[PlatformSpec],
+        current: &[(String, Option<Current>)],
+    ) -> Result<()> {
+        let mut lost: Vec<String> = Vec::new();
+        for (r, cur) in current {
+            let Some(c) = cur else { continue };
+            if c.entry.digest == digest {
+                continue;
+            }
+            for p in platforms_of(working, &c.entry) {
+                if !contains(have, &p) {
+                    lost.push(format!("{} (in {r})", p.short()));
+                }
+            }
+        }
+        if lost.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::refused(format!(
+                "require-all: the release lacks {} platform(s) that the tags hold now: {}",
+                lost.len(),
+                lost.join(", ")
+            ))
+            .with_hint(
+                "nothing was written; build the missing platforms, or use policy keep-missing",
+            ))
+        }
+    }
+
+    /// `sources:`: an index assembled under the image's merge policy.
+    fn assemble(
+        &self,
+        img: &Image,
+        specs: &[SourceSpec],
+        working: Option<&Layout>,
+        current: &[(String, Option<Current>)],
+        report: &mut ImageReport,
+    ) -> Result<Work> {
+        let mut incoming: Vec<Member> = Vec::new();
+        for s in specs {
+            match authoring::resolve_source(s, Expand::Flatten) {
+                Ok(ms) => {
+                    for m in ms {
+                        authoring::upsert(&mut incoming, m, authoring::AddMode::Replace)?;
+                    }
+                }
+                Err(e) if e.kind == Kind::NoMatch => report.absent.push(s.text.clone()),
+                Err(e) => return Err(e),
+            }
+        }
+        if !report.absent.is_empty()
+            && matches!(
+                img.policy,
+                merge::Policy::RequireAll | merge::Policy::Replace
+            )
+        {
+            return Err(Error::refused(format!(
+                "{}: source(s) absent: {}",
+                plan::policy_name(img.policy),
+                report.absent.join(", ")
+            ))
+            .with_hint(
+                "nothing was written; build the missing parts, or use policy keep-missing to keep the previous ones",
+            ));
+        }
+        // The previous release: the first tag that exists.
+        let base = current.iter().find(|(_, c)| c.is_some());
+        let (existing, from) = match (base, working) {
+            (Some((r, Some(c))), Some(w)) => (
+                authoring::current_members(
+                    w,
+                    &Some(Current {
+                        entry: c.entry.clone(),
+                        index: c.index.clone(),
+                    }),
+                    r,
+                )?,
+                format!("{r}@{}", c.entry.digest),
+            ),
+            _ => (Vec::new(), String::new()),
+        };
+        let members = merge::apply_policy(img.policy, existing, &incoming, &img.platforms, &from)?;
+        if img.policy == merge::Policy::RequireAll {
+            if let Some(w) = working {
+                for (r, cur) in current.iter().skip(1) {
+                    if cur.is_none() {
+                        continue;
+                    }
+                    let ms = authoring::current_members(
+                        w,
+                        &cur.as_ref().map(|c| Current {
+                            entry: c.entry.clone(),
+                            index: c.index.clone(),
+                        }),
+                        r,
+                    )?;
+                    merge::apply_policy(merge::Policy::RequireAll, ms, &incoming, &[], "")
+                        .map_err(|e| e.context(format!("compared with {r}")))?;
+                }
+            }
+        }
+        let idx = authoring::compose(None, &members, &img.annotations);
+        let bytes = idx.to_bytes();
+        let digest = crate::Digest::sha256_of(&bytes);
+        report.document = Some("assembled");
+        report.platforms = members
+            .iter()
+            .filter_map(|m| m.key.as_ref().map(PlatformSpec::short))
+            .collect();
+        Ok(Work {
+            root: Descriptor::new(media::OCI_INDEX, &digest, bytes.len() as u64),
+            new_doc: Some(bytes),
+            copy_from: Vec::new(),
+            members: incoming,
+        })
+    }
+
+    /// Carry out one prepared image.
+    fn execute(&self, p: Prepared) -> ImageReport {
+        let Prepared {
+            mut report,
+            work,
+            pulls,
+        } = p;
+        let result = (|| -> Result<ImageReport> {
+            let (work, mut report) = if pulls.is_empty() {
+                (work, report.clone())
+            } else {
+                // Pull, then compute the image again from the pulled content.
+                let layout = self.init_working()?;
+                let mut pulled = BTreeMap::new();
+                let mut pull_steps = Vec::new();
+                for (text, remote) in &pulls {
+                    let (root, _) = self.opts.registry.pull(remote, &layout)?;
+                    pull_steps.push(Step {
+                        kind: "pull",
+                        action: "pull",
+                        target: remote.url.clone(),
+                        digest: Some(root.digest.clone()),
+                        previous: None,
+                        conflict: false,
+                        detail: None,
+                        summary: None,
+                    });
+                    pulled.insert(text.clone(), root);
+                }
+                let img = self
+                    .plan
+                    .images
+                    .iter()
+                    .find(|i| i.index == report.index)
+                    .ok_or_else(|| Error::failure("internal: image vanished from the plan"))?;
+                let mut again = self.prepare_image(img, &pulled);
+                let mut steps = pull_steps;
+                steps.append(&mut again.report.steps);
+                again.report.steps = steps;
+                if let Some(e) = &again.report.error {
+                    return Err(Error::new(
+                        if e.exit_code == 5 {
+                            Kind::Refused
+                        } else {
+                            Kind::Failure
+                        },
+                        e.message.clone(),
+                    ));
+                }
+                (again.work, again.report)
+            };
+            let Some(work) = work else {
+                return Err(Error::failure("internal: nothing to carry out"));
+            };
+            if !report.has_changes() {
+                report.outcome = Outcome::Unchanged;
+                return Ok(report);
+            }
+            self.write(&work, &report)?;
+            self.push(&work, &mut report)?;
+            report.outcome = Outcome::Changed;
+            Ok(report)
+        })();
+        match result {
+            Ok(r) => r,
+            Err(e) => {
+                report.fail(&e);
+                report
+            }
+        }
+    }
+
+    fn init_working(&self) -> Result<Layout> {
+        Ok(Layout::init(&self.plan.layout)?
+            .0
+            .with_lock_timeout(self.opts.lock_timeout))
+    }
+
+    /// Content, then every release tag of the image in one transaction.
+    fn write(&self, work: &Work, report: &ImageReport) -> Result<()> {
+        let layout = self.init_working()?;
+        for (path, d) in &work.copy_from {
+            let src = Layout::open(path)?;
+            crate::copy::copy_graph(&src, &layout, std::slice::from_ref(d), &Default::default())?;
+        }
+        if !work.members.is_empty() {
+            authoring::import_members(&layout, &work.members)?;
+        }
+        if let Some(bytes) = &work.new_doc {
+            let want = work.root.digest()?;
+            if !layout.has_blob(&want) {
+                let got = layout.write_blob_bytes(bytes)?;
+                if got != want {
+                    return Err(Error::failure(format!(
+                        "internal: wrote {got}, planned {want}"
+                    )));
+                }
+            }
+        }
+        let tag_steps: Vec<&Step> = report.steps.iter().filter(|s| s.kind == "tag").collect();
+        if tag_steps.iter().all(|s| !s.is_change()) {
+            return Ok(());
+        }
+        layout.transact(|idx| {
+            for s in &tag_steps {
+                let now = idx
+                    .manifests
+                    .iter()
+                    .filter(|d| d.ref_name() == Some(s.target.as_str()))
+                    .map(|d| d.digest.clone())
+                    .collect::<Vec<_>>();
+                let expected: Vec<String> = match s.action {
+                    "create" => Vec::new(),
+                    "unchanged" => s.digest.iter().cloned().collect(),
+                    _ => s.previous.iter().cloned().collect(),
+                };
+                if now != expected {
+                    return Err(Error::failure(format!(
+                        "{} changed while applying (planned from {}, now {})",
+                        s.target,
+                        if expected.is_empty() {
+                            "absent".to_string()
+                        } else {
+                            expected.join(", ")
+                        },
+                        if now.is_empty() {
+                            "absent".to_string()
+                        } else {
+                            now.join(", ")
+                        }
+                    ))
+                    .with_hint("another process edits this layout; run oix apply again"));
+                }
+            }
+            for s in &tag_steps {
+                if s.is_change() {
+                    crate::tags::set_ref(idx, &work.root, &s.target)?;
+                }
+            }
+            Ok(())
+        })?;
+        Ok(())
+    }
+
+    /// Push to every destination the tags it lacks (or, forced, has with other content).
+    fn push(&self, work: &Work, report: &mut ImageReport) -> Result<()> {
+        if self.opts.no_push || self.plan.destinations.is_empty() {
+            return Ok(());
+        }
+        let img = self
+            .plan
+            .images
+            .iter()
+            .find(|i| i.index == report.index)
+            .ok_or_else(|| Error::failure("internal: image vanished from the plan"))?;
+        let layout = self.init_working()?;
+        for d in &self.plan.destinations {
+            let wanted: Vec<String> = img
+                .tags
+                .iter()
+                .filter(|t| {
+                    let target = d.target(&img.name, t);
+                    report
+                        .steps
+                        .iter()
+                        .any(|s| s.kind == "push" && s.target == target && s.is_change())
+                })
+                .cloned()
+                .collect();
+            if wanted.is_empty() {
+                continue;
+            }
+            let summary = match d {
+                Destination::Layout { path, .. } => {
+                    LayoutDestination::new(path, self.opts.lock_timeout).push(
+                        &layout,
+                        &work.root,
+                        &d.repository(&img.name),
+                        &wanted,
+                        img.arch_tags.as_deref(),
+                    )?
+                }
+                Destination::Registry { connection, .. } => self.opts.registry.push(
+                    &layout,
+                    &img.ref_name(&wanted[0]),
+                    &work.root,
+                    &RemoteRef {
+                        url: d.target(&img.name, &wanted[0]),
+                        connection: connection.clone(),
+                    },
+                    &wanted,
+                    img.arch_tags.as_deref(),
+                )?,
+            };
+            // Attach the summary to the first push step of this destination.
+            let first = d.target(&img.name, &wanted[0]);
+            if let Some(s) = report
+                .steps
+                .iter_mut()
+                .find(|s| s.kind == "push" && s.target == first)
+            {
+                s.summary = Some(summary);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The step for one tag: `create` when absent, `unchanged` when it names `digest`,
+/// else `move` (a conflict unless forced).
+fn tag_step(
+    kind: &'static str,
+    target: String,
+    digest: &str,
+    now: Option<String>,
+    force: bool,
+) -> Step {
+    let (action, previous, conflict) = match now {
+        None => ("create", None, false),
+        Some(d) if d == digest => ("unchanged", None, false),
+        Some(d) => ("move", Some(d), !force),
+    };
+    Step {
+        kind,
+        action,
+        target,
+        digest: Some(digest.to_string()),
+        previous,
+        conflict,
+        detail: None,
+        summary: None,
+    }
+}
+
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+fn contains(have: &[PlatformSpec], want: &PlatformSpec) -> bool {
+    have.iter().any(|h| {
+        want.check(h, MatchMode::Exact, Fallbacks::default())
+            .is_some()
+    })
+}
+
+/// The platforms of an image (one) or of an index's runnable entries.
+pub fn platforms_of(layout: &Layout, d: &Descriptor) -> Vec<PlatformSpec> {
+    if d.is_manifest() {
+        return entry_platform(layout, d)
+            .map(|p| vec![p.spec()])
+            .unwrap_or_default();
+    }
+    let Ok((_, Some(Document::Index(idx)))) = layout.read_document(d) else {
+        return Vec::new();
+    };
+    let mut out: Vec<PlatformSpec> = Vec::new();
+    for c in idx.manifests.iter().filter(|c| !c.is_attestation()) {
+        if let Some(p) = entry_platform(layout, c) {
+            let s = p.spec();
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+    }
+    out
+}
+
+/// The result of `oix plan check`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    pub plan: String,
+    pub ok: bool,
+    pub images: usize,
+    /// Release tags declared (NAME:TAG pairs).
+    pub tags: usize,
+    pub destinations: usize,
+    pub problems: Vec<plan::Problem>,
+}
+
+/// `oix plan check PLAN`: the file against the schema and the grammars, then every
+/// layout source resolved to exactly one image or index, and the files the
+/// destinations name present. Registries are not contacted.
+pub fn check(path: &Path) -> Result<CheckReport> {
+    let text = {
+        let bytes = crate::layout::read_limited(path, plan::MAX_PLAN_SIZE)
+            .map_err(|e| e.with_hint("give the path of a plan file (YAML, see docs/plan.md)"))?;
+        String::from_utf8(bytes).map_err(|_| {
+            Error::failure(format!("{}: the plan is not UTF-8 text", path.display()))
+        })?
+    };
+    let file = path.display().to_string();
+    let p = match plan::parse(path, &text) {
+        Ok(p) => p,
+        Err(problems) => {
+            return Ok(CheckReport {
+                plan: file,
+                ok: false,
+                images: 0,
+                tags: 0,
+                destinations: 0,
+                problems,
+            })
+        }
+    };
+    let mut problems = Vec::new();
+    let problem =
+        |line: u64, column: u64, image: Option<String>, section: Option<String>, e: Error| {
+            plan::Problem {
+                file: file.clone(),
+                line,
+                column,
+                image,
+                section,
+                message: e.message,
+                hint: e.hint,
+            }
+        };
+    for (i, d) in p.destinations.iter().enumerate() {
+        if let Destination::Registry {
+            connection,
+            position,
+            url,
+            ..
+        } = d
+        {
+            for (key, f) in [
+                ("ca_cert", &connection.ca_cert),
+                ("authfile", &connection.authfile),
+            ] {
+                if let Some(f) = f {
+                    if !f.is_file() {
+                        problems.push(problem(
+                            position.line,
+                            position.column,
+                            None,
+                            Some(format!("destinations[{i}] ({url})")),
+                            Error::failure(format!("{key} {} is not a file", f.display())),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    for img in &p.images {
+        let list: Vec<&SourceRef> = match &img.sources {
+            Sources::One(s) => vec![s],
+            Sources::Assemble(v) => v.iter().collect(),
+        };
+        for s in list {
+            let SourceRef::Layout {
+                text, reference, ..
+            } = s
+            else {
+                continue;
+            };
+            let path = if reference.path.as_os_str().is_empty() {
+                p.layout.clone()
+            } else {
+                reference.path.clone()
+            };
+            let r = Layout::open(&path).and_then(|l| {
+                let found = resolve::resolve_one(
+                    &l,
+                    &LayoutRef {
+                        path: path.clone(),
+                        target: reference.target.clone(),
+                    },
+                )?;
+                let d = found.descriptor;
+                if d.is_manifest() || d.is_index() {
+                    Ok(())
+                } else {
+                    Err(Error::failure(format!(
+                        "{} is a {}, not an image or index",
+                        d.digest, d.media_type
+                    )))
+                }
+            });
+            if let Err(e) = r {
+                problems.push(problem(
+                    img.position.line,
+                    img.position.column,
+                    Some(format!("{:?} (images[{}])", img.name, img.index)),
+                    None,
+                    e.context(format!("source {text}")),
+                ));
+            }
+        }
+    }
+    Ok(CheckReport {
+        plan: file,
+        ok: problems.is_empty(),
+        images: p.images.len(),
+        tags: p.images.iter().map(|i| i.tags.len()).sum(),
+        destinations: p.destinations.len(),
+        problems,
+    })
+}
