@@ -4,6 +4,7 @@
 //! The clap definition is also the source of the man pages and shell completions
 //! (`tests/docs.rs` regenerates them and fails when `man/` or `completions/` are stale).
 
+mod apply;
 mod basic;
 mod index;
 mod maint;
@@ -79,6 +80,12 @@ pub enum Command {
     Merge(index::MergeArgs),
     /// Show entries added, removed and changed (per platform) between two refs.
     Diff(index::DiffArgs),
+    /// Carry out a release plan: create release tags, annotate, assemble, push; idempotent.
+    #[command(after_long_help = apply::APPLY_HELP)]
+    Apply(apply::ApplyArgs),
+    /// Work with release plan files.
+    #[command(subcommand)]
+    Plan(apply::PlanCommand),
 }
 
 /// Global settings every command receives.
@@ -140,5 +147,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Index(c) => index::run(&ctx, c),
         Command::Merge(a) => index::merge(&ctx, a),
         Command::Diff(a) => index::diff(&ctx, a),
+        Command::Apply(a) => apply::apply(&ctx, a),
+        Command::Plan(c) => apply::plan(&ctx, c),
     }
 }
