@@ -34,8 +34,10 @@ use crate::resolve;
 use plan::{Destination, Image, Plan, SourceRef, Sources};
 use publish::{LayoutDestination, PushSummary, Registry, RemoteRef};
 use serde::Serialize;
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::time::Duration;
 
 pub use plan::load;
@@ -267,11 +269,22 @@ struct Prepared {
     pulls: Vec<(String, RemoteRef)>,
 }
 
+/// A layout opened once per run, with its index.json as read then.
+struct Opened {
+    layout: Layout,
+    index: Index,
+}
+
 /// A run of a plan: [`Run::prepare`] then [`Run::carry_out`].
+///
+/// Each layout a run reads (the working layout, layouts sources name) is opened and
+/// its index.json parsed once; nothing is written before [`Run::carry_out`], which
+/// re-checks under the index lock that no release tag moved in between.
 pub struct Run<'a> {
     plan: &'a Plan,
     opts: &'a Options<'a>,
     prepared: Vec<Prepared>,
+    layouts: RefCell<BTreeMap<PathBuf, Rc<Opened>>>,
 }
 
 impl<'a> Run<'a> {
@@ -287,19 +300,20 @@ impl<'a> Run<'a> {
                 .with_hint(format!("images in the plan: {}", names.join(", "))));
             }
         }
-        let selected = plan.images.iter().filter(|i| {
-            (opts.only.is_empty() || opts.only.contains(&i.name)) && !opts.skip.contains(&i.name)
-        });
         let mut run = Run {
             plan,
             opts,
             prepared: Vec::new(),
+            layouts: RefCell::new(BTreeMap::new()),
         };
         let pulled = BTreeMap::new();
-        for img in selected {
-            let p = run.prepare_image(img, &pulled);
-            run.prepared.push(p);
+        let mut prepared = Vec::new();
+        for img in plan.images.iter().filter(|i| {
+            (opts.only.is_empty() || opts.only.contains(&i.name)) && !opts.skip.contains(&i.name)
+        }) {
+            prepared.push(run.prepare_image(img, &pulled));
         }
+        run.prepared = prepared;
         Ok(run)
     }
 
@@ -308,75 +322,106 @@ impl<'a> Run<'a> {
         self.prepared.iter().map(|p| &p.report).collect()
     }
 
-    /// Carry the plan out (or, with `dry_run`, only report it).
-    pub fn carry_out(self) -> Report {
-        let Run {
-            plan,
-            opts,
-            prepared,
-        } = self;
-        let run = Run {
-            plan,
-            opts,
-            prepared: Vec::new(),
-        };
-        let mut images = Vec::new();
-        let mut stop = false;
+    /// Carry the plan out (or, with `dry_run`, only report it):
+    /// 1. per image: pull what the layout lacks, copy and store its content (blobs only:
+    ///    nothing is visible yet);
+    /// 2. one index.json transaction sets the release tags of every image that got
+    ///    here — each image all or nothing, after checking its tags did not move;
+    /// 3. per image: push to the destinations.
+    pub fn carry_out(mut self) -> Report {
+        let prepared = std::mem::take(&mut self.prepared);
+        let opts = self.opts;
+        let mut reports: Vec<ImageReport> = Vec::new();
+        let mut ready: Vec<(usize, Work)> = Vec::new();
         // With --fail-fast, a refusal found while planning stops the run before it writes.
-        if opts.fail_fast {
-            stop = prepared
+        let mut stop = opts.fail_fast
+            && prepared
                 .iter()
                 .any(|p| matches!(p.report.outcome, Outcome::Refused | Outcome::Failed));
-        }
         for mut p in prepared {
+            let slot = reports.len();
             if matches!(p.report.outcome, Outcome::Refused | Outcome::Failed) {
-                images.push(p.report);
+                reports.push(p.report);
                 continue;
             }
             if stop {
                 p.report.outcome = Outcome::Skipped;
-                images.push(p.report);
+                reports.push(p.report);
                 continue;
             }
             let has_changes = p.report.has_changes() || !p.pulls.is_empty();
-            if opts.dry_run {
-                p.report.outcome = if has_changes {
-                    Outcome::WouldChange
-                } else {
-                    Outcome::Unchanged
+            if opts.dry_run || !has_changes {
+                p.report.outcome = match (has_changes, opts.dry_run) {
+                    (false, _) => Outcome::Unchanged,
+                    (true, _) => Outcome::WouldChange,
                 };
-                images.push(p.report);
+                reports.push(p.report);
                 continue;
             }
-            let report = run.execute(p);
-            if opts.fail_fast && matches!(report.outcome, Outcome::Refused | Outcome::Failed) {
-                stop = true;
+            match self.materialize(p) {
+                Ok((report, work)) => {
+                    reports.push(report);
+                    ready.push((slot, work));
+                }
+                Err(report) => {
+                    stop = opts.fail_fast;
+                    reports.push(*report);
+                }
             }
-            images.push(report);
+        }
+        if !ready.is_empty() {
+            self.set_tags(&ready, &mut reports);
+        }
+        let mut stop_push = false;
+        for (slot, work) in &ready {
+            let r = &mut reports[*slot];
+            if r.outcome == Outcome::Failed {
+                continue;
+            }
+            if stop_push {
+                r.outcome = Outcome::Skipped;
+                r.error = Some(ErrorInfo {
+                    message: "not pushed: --fail-fast stopped after an earlier failure (its layout tags are set; run again to push)".into(),
+                    hint: None,
+                    exit_code: 1,
+                });
+                continue;
+            }
+            match self.push(work, r) {
+                Ok(()) => r.outcome = Outcome::Changed,
+                Err(e) => {
+                    r.fail(&e);
+                    stop_push = opts.fail_fast;
+                }
+            }
         }
         let mut r = Report {
-            plan: plan.path.display().to_string(),
-            layout: plan.layout.display().to_string(),
+            plan: self.plan.path.display().to_string(),
+            layout: self.plan.layout.display().to_string(),
             dry_run: opts.dry_run,
-            images,
+            images: reports,
             summary: Summary::default(),
         };
         r.tally();
         r
     }
 
-    fn working(&self) -> Result<Option<Layout>> {
-        if !self
-            .plan
-            .layout
-            .join(crate::layout::OCI_LAYOUT_FILE)
-            .exists()
-        {
+    /// The layout at `path`, opened and its index read once per run; `None` when the
+    /// directory is not a layout yet (only tolerated for the working layout).
+    fn opened(&self, path: &Path) -> Result<Option<Rc<Opened>>> {
+        if let Some(o) = self.layouts.borrow().get(path) {
+            return Ok(Some(o.clone()));
+        }
+        if path == self.plan.layout && !path.join(crate::layout::OCI_LAYOUT_FILE).exists() {
             return Ok(None);
         }
-        Ok(Some(
-            Layout::open(&self.plan.layout)?.with_lock_timeout(self.opts.lock_timeout),
-        ))
+        let layout = Layout::open(path)?.with_lock_timeout(self.opts.lock_timeout);
+        let (index, _) = layout.read_index()?;
+        let o = Rc::new(Opened { layout, index });
+        self.layouts
+            .borrow_mut()
+            .insert(path.to_path_buf(), o.clone());
+        Ok(Some(o))
     }
 
     fn remote(&self, url: &str, host: &str) -> RemoteRef {
@@ -403,17 +448,17 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// A layout source as a [`SourceSpec`] with its path resolved; a remote source as
-    /// the local digest it names when the working layout already has it (else queued
-    /// for pulling and `None`).
+    /// A source as a [`SourceSpec`] with its layout path resolved, and its descriptor
+    /// when already known. A remote source is the local digest it names when the
+    /// working layout has it; otherwise it is queued for pulling (`None`).
     fn local_spec(
         &self,
         src: &SourceRef,
-        working: Option<&Layout>,
+        working: Option<&Opened>,
         pulled: &BTreeMap<String, Descriptor>,
         report: &mut ImageReport,
         pulls: &mut Vec<(String, RemoteRef)>,
-    ) -> Result<Option<SourceSpec>> {
+    ) -> Result<Option<(SourceSpec, Option<Descriptor>)>> {
         match src {
             SourceRef::Layout {
                 text,
@@ -425,14 +470,15 @@ impl<'a> Run<'a> {
                 } else {
                     reference.path.clone()
                 };
-                Ok(Some(SourceSpec {
+                let spec = SourceSpec {
                     text: text.clone(),
                     reference: LayoutRef {
                         path,
                         target: reference.target.clone(),
                     },
                     platform: platform.clone(),
-                }))
+                };
+                Ok(Some((spec, None)))
             }
             SourceRef::Registry {
                 text,
@@ -440,17 +486,19 @@ impl<'a> Run<'a> {
                 host,
                 platform,
             } => {
-                let remote = self.remote(url, host);
-                let digest = match pulled.get(text) {
-                    Some(d) => Some(d.digest.clone()),
+                let known = match pulled.get(text) {
+                    Some(d) => Some(d.clone()),
                     None => {
+                        let remote = self.remote(url, host);
                         let d = self.opts.registry.current_digest(&remote)?.ok_or_else(|| {
                             Error::no_match(format!("source {url}: the tag does not exist"))
                         })?;
-                        let local = working.is_some_and(|l| {
-                            crate::Digest::parse(&d).is_ok_and(|dg| l.has_blob(&dg))
-                        });
-                        if !local {
+                        let digest = crate::Digest::parse(&d).map_err(|e| {
+                            e.context(format!("source {url}: the registry's digest"))
+                        })?;
+                        let local =
+                            working.and_then(|w| resolve::stored_document(&w.layout, &digest));
+                        if local.is_none() {
                             report.steps.push(Step {
                                 kind: "pull",
                                 action: "pull",
@@ -464,20 +512,48 @@ impl<'a> Run<'a> {
                             pulls.push((text.clone(), remote));
                             return Ok(None);
                         }
-                        Some(d)
+                        local
                     }
                 };
-                let digest = crate::Digest::parse(digest.as_deref().unwrap_or_default())?;
-                Ok(Some(SourceSpec {
+                let Some(d) = known else { return Ok(None) };
+                let spec = SourceSpec {
                     text: text.clone(),
                     reference: LayoutRef {
                         path: self.plan.layout.clone(),
-                        target: Target::Digest(digest),
+                        target: Target::Digest(d.digest()?),
                     },
                     platform: platform.clone(),
-                }))
+                };
+                Ok(Some((spec, Some(d))))
             }
         }
+    }
+
+    /// Resolve a source in its (cached) layout, unless its descriptor is known.
+    fn resolve(
+        &self,
+        spec: &SourceSpec,
+        known: Option<Descriptor>,
+    ) -> Result<(Rc<Opened>, Descriptor)> {
+        let ctx = |e: Error| e.context(format!("source {}", spec.text));
+        let opened = self
+            .opened(&spec.reference.path)
+            .map_err(ctx)?
+            .ok_or_else(|| {
+                ctx(Error::no_match(format!(
+                    "{} is not an OCI image layout yet",
+                    spec.reference.path.display()
+                )))
+            })?;
+        let d = match known {
+            Some(d) => d,
+            None => {
+                resolve::resolve_in(&opened.layout, &opened.index, &spec.reference)
+                    .map_err(ctx)?
+                    .descriptor
+            }
+        };
+        Ok((opened, d))
     }
 
     fn compute(
@@ -487,53 +563,44 @@ impl<'a> Run<'a> {
         report: &mut ImageReport,
         pulls: &mut Vec<(String, RemoteRef)>,
     ) -> Result<Option<Work>> {
-        let working = self.working()?;
-        let (index, _) = match &working {
-            Some(l) => l.read_index()?,
-            None => (Index::default(), Vec::new()),
-        };
+        let working = self.opened(&self.plan.layout)?;
+        let w = working.as_deref();
         // What each release tag names now.
         let mut current: Vec<(String, Option<Current>)> = Vec::new();
         for t in &img.tags {
             let r = img.ref_name(t);
-            let cur = match &working {
-                Some(l) => authoring::current(l, &index, &r)?,
+            let cur = match w {
+                Some(o) => authoring::current(&o.layout, &o.index, &r)?,
                 None => None,
             };
             current.push((r, cur));
         }
         let work = match &img.sources {
             Sources::One(src) => {
-                let Some(spec) = self.local_spec(src, working.as_ref(), pulled, report, pulls)?
-                else {
+                let Some((spec, known)) = self.local_spec(src, w, pulled, report, pulls)? else {
                     return Ok(None);
                 };
-                self.single(img, &spec, working.as_ref(), &current, report)?
+                self.single(img, &spec, known, w, &current, report)?
             }
             Sources::Assemble(list) => {
                 let mut specs = Vec::new();
                 for s in list {
-                    if let Some(spec) =
-                        self.local_spec(s, working.as_ref(), pulled, report, pulls)?
-                    {
-                        specs.push(spec);
+                    if let Some(x) = self.local_spec(s, w, pulled, report, pulls)? {
+                        specs.push(x);
                     }
                 }
                 if !pulls.is_empty() {
                     return Ok(None);
                 }
-                self.assemble(img, &specs, working.as_ref(), &current, report)?
+                self.assemble(img, specs, w, &current, report)?
             }
         };
         report.digest = Some(work.root.digest.clone());
         report.media_type = Some(work.root.media_type.clone());
         let force = self.opts.force || img.force;
         let mut conflicts = Vec::new();
-        if work.new_doc.is_some()
-            && !working
-                .as_ref()
-                .is_some_and(|l| work.root.digest().is_ok_and(|d| l.has_blob(&d)))
-        {
+        let stored = w.is_some_and(|o| work.root.digest().is_ok_and(|d| o.layout.has_blob(&d)));
+        if work.new_doc.is_some() && !stored {
             report.steps.push(Step {
                 kind: "write",
                 action: "write",
@@ -604,21 +671,21 @@ impl<'a> Run<'a> {
         &self,
         img: &Image,
         spec: &SourceSpec,
-        working: Option<&Layout>,
+        known: Option<Descriptor>,
+        working: Option<&Opened>,
         current: &[(String, Option<Current>)],
         report: &mut ImageReport,
     ) -> Result<Work> {
         let ctx = |e: Error| e.context(format!("source {}", spec.text));
-        let layout = Layout::open(&spec.reference.path).map_err(ctx)?;
-        let found = resolve::resolve_one(&layout, &spec.reference).map_err(ctx)?;
-        let d = found.descriptor;
+        let (opened, d) = self.resolve(spec, known)?;
+        let layout = &opened.layout;
         if !(d.is_manifest() || d.is_index()) {
             return Err(ctx(Error::failure(format!(
                 "{} is a {}, not an image or index",
                 d.digest, d.media_type
             ))));
         }
-        let have = platforms_of(&layout, &d);
+        let have = platforms_of(layout, &d);
         report.platforms = have.iter().map(PlatformSpec::short).collect();
         let missing: Vec<String> = img
             .platforms
@@ -652,10 +719,11 @@ impl<'a> Run<'a> {
         }
         if img.policy == merge::Policy::RequireAll {
             if let Some(w) = working {
-                self.require_all_against_tags(w, &root.digest, &have, current)?;
+                require_all_against_tags(&w.layout, &root.digest, &have, current)?;
             }
         }
-        let same_layout = working.is_some_and(|w| same_dir(w.root(), layout.root()));
+        let same_layout = spec.reference.path == self.plan.layout
+            || working.is_some_and(|w| same_dir(w.layout.root(), layout.root()));
         Ok(Work {
             root,
             new_doc,
@@ -668,54 +736,20 @@ impl<'a> Run<'a> {
         })
     }
 
-    /// require-all: moving a tag must not drop a platform that tag has now.
-    fn require_all_against_tags(
-        &self,
-        working: &Layout,
-        digest: &str,
-        have: &[PlatformSpec],
-        current: &[(String, Option<Current>)],
-    ) -> Result<()> {
-        let mut lost: Vec<String> = Vec::new();
-        for (r, cur) in current {
-            let Some(c) = cur else { continue };
-            if c.entry.digest == digest {
-                continue;
-            }
-            for p in platforms_of(working, &c.entry) {
-                if !contains(have, &p) {
-                    lost.push(format!("{} (in {r})", p.short()));
-                }
-            }
-        }
-        if lost.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::refused(format!(
-                "require-all: the release lacks {} platform(s) that the tags hold now: {}",
-                lost.len(),
-                lost.join(", ")
-            ))
-            .with_hint(
-                "nothing was written; build the missing platforms, or use policy keep-missing",
-            ))
-        }
-    }
-
     /// `sources:`: an index assembled under the image's merge policy.
     fn assemble(
         &self,
         img: &Image,
-        specs: &[SourceSpec],
-        working: Option<&Layout>,
+        specs: Vec<(SourceSpec, Option<Descriptor>)>,
+        working: Option<&Opened>,
         current: &[(String, Option<Current>)],
         report: &mut ImageReport,
     ) -> Result<Work> {
         let mut incoming: Vec<Member> = Vec::new();
-        for s in specs {
-            match authoring::resolve_source(s, Expand::Flatten) {
-                Ok(ms) => {
-                    for m in ms {
+        for (s, known) in specs {
+            match self.resolve(&s, known) {
+                Ok((opened, d)) => {
+                    for m in authoring::members_of(&opened.layout, &s, &d, Expand::Flatten)? {
                         authoring::upsert(&mut incoming, m, authoring::AddMode::Replace)?;
                     }
                 }
@@ -738,39 +772,36 @@ impl<'a> Run<'a> {
                 "nothing was written; build the missing parts, or use policy keep-missing to keep the previous ones",
             ));
         }
+        let members_now = |r: &str, c: &Current, w: &Opened| {
+            authoring::current_members(
+                &w.layout,
+                &Some(Current {
+                    entry: c.entry.clone(),
+                    index: c.index.clone(),
+                }),
+                r,
+            )
+        };
         // The previous release: the first tag that exists.
-        let base = current.iter().find(|(_, c)| c.is_some());
+        let base = current.iter().find_map(|(r, c)| Some((r, c.as_ref()?)));
         let (existing, from) = match (base, working) {
-            (Some((r, Some(c))), Some(w)) => (
-                authoring::current_members(
-                    w,
-                    &Some(Current {
-                        entry: c.entry.clone(),
-                        index: c.index.clone(),
-                    }),
-                    r,
-                )?,
-                format!("{r}@{}", c.entry.digest),
-            ),
+            (Some((r, c)), Some(w)) => (members_now(r, c, w)?, format!("{r}@{}", c.entry.digest)),
             _ => (Vec::new(), String::new()),
         };
         let members = merge::apply_policy(img.policy, existing, &incoming, &img.platforms, &from)?;
         if img.policy == merge::Policy::RequireAll {
             if let Some(w) = working {
-                for (r, cur) in current.iter().skip(1) {
-                    if cur.is_none() {
-                        continue;
-                    }
-                    let ms = authoring::current_members(
-                        w,
-                        &cur.as_ref().map(|c| Current {
-                            entry: c.entry.clone(),
-                            index: c.index.clone(),
-                        }),
-                        r,
-                    )?;
-                    merge::apply_policy(merge::Policy::RequireAll, ms, &incoming, &[], "")
+                for (r, c) in current.iter().skip(1) {
+                    if let Some(c) = c {
+                        merge::apply_policy(
+                            merge::Policy::RequireAll,
+                            members_now(r, c, w)?,
+                            &incoming,
+                            &[],
+                            "",
+                        )
                         .map_err(|e| e.context(format!("compared with {r}")))?;
+                    }
                 }
             }
         }
@@ -790,24 +821,37 @@ impl<'a> Run<'a> {
         })
     }
 
-    /// Carry out one prepared image.
-    fn execute(&self, p: Prepared) -> ImageReport {
+    /// The working layout for writing (created when missing).
+    fn writable(&self) -> Result<Layout> {
+        let (l, created) = Layout::init(&self.plan.layout)?;
+        if created {
+            self.layouts.borrow_mut().remove(&self.plan.layout);
+        }
+        Ok(l.with_lock_timeout(self.opts.lock_timeout))
+    }
+
+    /// Phase 1 for one image: pull (then plan it again from the pulled content), copy
+    /// and store its content. Nothing becomes visible in index.json here.
+    fn materialize(
+        &self,
+        p: Prepared,
+    ) -> std::result::Result<(ImageReport, Work), Box<ImageReport>> {
         let Prepared {
-            mut report,
+            report,
             work,
             pulls,
         } = p;
-        let result = (|| -> Result<ImageReport> {
-            let (work, mut report) = if pulls.is_empty() {
-                (work, report.clone())
+        let fallback = report.clone();
+        let result = (|| -> Result<(ImageReport, Work)> {
+            let (work, report) = if pulls.is_empty() {
+                (work, report)
             } else {
-                // Pull, then compute the image again from the pulled content.
-                let layout = self.init_working()?;
+                let layout = self.writable()?;
                 let mut pulled = BTreeMap::new();
-                let mut pull_steps = Vec::new();
+                let mut steps = Vec::new();
                 for (text, remote) in &pulls {
                     let (root, _) = self.opts.registry.pull(remote, &layout)?;
-                    pull_steps.push(Step {
+                    steps.push(Step {
                         kind: "pull",
                         action: "pull",
                         target: remote.url.clone(),
@@ -819,58 +863,44 @@ impl<'a> Run<'a> {
                     });
                     pulled.insert(text.clone(), root);
                 }
-                let img = self
-                    .plan
-                    .images
-                    .iter()
-                    .find(|i| i.index == report.index)
-                    .ok_or_else(|| Error::failure("internal: image vanished from the plan"))?;
+                let img = self.image(report.index)?;
                 let mut again = self.prepare_image(img, &pulled);
-                let mut steps = pull_steps;
                 steps.append(&mut again.report.steps);
                 again.report.steps = steps;
                 if let Some(e) = &again.report.error {
-                    return Err(Error::new(
-                        if e.exit_code == 5 {
-                            Kind::Refused
-                        } else {
-                            Kind::Failure
-                        },
-                        e.message.clone(),
-                    ));
+                    let kind = if e.exit_code == Kind::Refused.exit_code() {
+                        Kind::Refused
+                    } else {
+                        Kind::Failure
+                    };
+                    let mut err = Error::new(kind, e.message.clone());
+                    err.hint = e.hint.clone();
+                    return Err(err);
                 }
                 (again.work, again.report)
             };
-            let Some(work) = work else {
-                return Err(Error::failure("internal: nothing to carry out"));
-            };
-            if !report.has_changes() {
-                report.outcome = Outcome::Unchanged;
-                return Ok(report);
-            }
-            self.write(&work, &report)?;
-            self.push(&work, &mut report)?;
-            report.outcome = Outcome::Changed;
-            Ok(report)
+            let work = work.ok_or_else(|| Error::failure("internal: nothing to carry out"))?;
+            self.store(&work)?;
+            Ok((report, work))
         })();
-        match result {
-            Ok(r) => r,
-            Err(e) => {
-                report.fail(&e);
-                report
-            }
-        }
+        result.map_err(|e| {
+            let mut r = fallback;
+            r.fail(&e);
+            Box::new(r)
+        })
     }
 
-    fn init_working(&self) -> Result<Layout> {
-        Ok(Layout::init(&self.plan.layout)?
-            .0
-            .with_lock_timeout(self.opts.lock_timeout))
+    fn image(&self, index: usize) -> Result<&Image> {
+        self.plan
+            .images
+            .iter()
+            .find(|i| i.index == index)
+            .ok_or_else(|| Error::failure("internal: image vanished from the plan"))
     }
 
-    /// Content, then every release tag of the image in one transaction.
-    fn write(&self, work: &Work, report: &ImageReport) -> Result<()> {
-        let layout = self.init_working()?;
+    /// Copy content from other layouts and store the new document.
+    fn store(&self, work: &Work) -> Result<()> {
+        let layout = self.writable()?;
         for (path, d) in &work.copy_from {
             let src = Layout::open(path)?;
             crate::copy::copy_graph(&src, &layout, std::slice::from_ref(d), &Default::default())?;
@@ -889,49 +919,66 @@ impl<'a> Run<'a> {
                 }
             }
         }
-        let tag_steps: Vec<&Step> = report.steps.iter().filter(|s| s.kind == "tag").collect();
-        if tag_steps.iter().all(|s| !s.is_change()) {
-            return Ok(());
-        }
-        layout.transact(|idx| {
-            for s in &tag_steps {
-                let now = idx
-                    .manifests
-                    .iter()
-                    .filter(|d| d.ref_name() == Some(s.target.as_str()))
-                    .map(|d| d.digest.clone())
-                    .collect::<Vec<_>>();
-                let expected: Vec<String> = match s.action {
-                    "create" => Vec::new(),
-                    "unchanged" => s.digest.iter().cloned().collect(),
-                    _ => s.previous.iter().cloned().collect(),
-                };
-                if now != expected {
-                    return Err(Error::failure(format!(
-                        "{} changed while applying (planned from {}, now {})",
-                        s.target,
-                        if expected.is_empty() {
-                            "absent".to_string()
-                        } else {
-                            expected.join(", ")
-                        },
-                        if now.is_empty() {
-                            "absent".to_string()
-                        } else {
-                            now.join(", ")
-                        }
-                    ))
-                    .with_hint("another process edits this layout; run oix apply again"));
-                }
-            }
-            for s in &tag_steps {
-                if s.is_change() {
-                    crate::tags::set_ref(idx, &work.root, &s.target)?;
-                }
-            }
-            Ok(())
-        })?;
         Ok(())
+    }
+
+    /// Phase 2: the release tags of every ready image in one index.json transaction.
+    /// Each image's tags must still be as planned (else that image fails and sets none);
+    /// the others are set all together.
+    fn set_tags(&self, ready: &[(usize, Work)], reports: &mut [ImageReport]) {
+        let layout = match self.writable() {
+            Ok(l) => l,
+            Err(e) => {
+                for (slot, _) in ready.iter() {
+                    reports[*slot].fail(&e);
+                }
+                return;
+            }
+        };
+        let plan: Vec<(usize, Descriptor, Vec<Step>)> = ready
+            .iter()
+            .map(|(slot, w)| {
+                let steps = reports[*slot]
+                    .steps
+                    .iter()
+                    .filter(|s| s.kind == "tag")
+                    .cloned()
+                    .collect();
+                (*slot, w.root.clone(), steps)
+            })
+            .collect();
+        let result = layout.transact(|idx| {
+            let mut moved: Vec<(usize, Error)> = Vec::new();
+            for (slot, root, steps) in &plan {
+                if !steps.iter().any(Step::is_change) {
+                    continue;
+                }
+                if let Err(e) = check_unmoved(idx, steps) {
+                    moved.push((*slot, e));
+                    continue;
+                }
+                for s in steps.iter().filter(|s| s.is_change()) {
+                    if let Err(e) = crate::tags::set_ref(idx, root, &s.target) {
+                        // set_ref only fails on an invalid name, which planning refused.
+                        moved.push((*slot, e));
+                        break;
+                    }
+                }
+            }
+            Ok(moved)
+        });
+        match result {
+            Ok((moved, _)) => {
+                for (slot, e) in moved {
+                    reports[slot].fail(&e);
+                }
+            }
+            Err(e) => {
+                for (slot, _) in ready.iter() {
+                    reports[*slot].fail(&e);
+                }
+            }
+        }
     }
 
     /// Push to every destination the tags it lacks (or, forced, has with other content).
@@ -939,13 +986,8 @@ impl<'a> Run<'a> {
         if self.opts.no_push || self.plan.destinations.is_empty() {
             return Ok(());
         }
-        let img = self
-            .plan
-            .images
-            .iter()
-            .find(|i| i.index == report.index)
-            .ok_or_else(|| Error::failure("internal: image vanished from the plan"))?;
-        let layout = self.init_working()?;
+        let img = self.image(report.index)?;
+        let layout = self.writable()?;
         for d in &self.plan.destinations {
             let wanted: Vec<String> = img
                 .tags
@@ -984,7 +1026,7 @@ impl<'a> Run<'a> {
                     img.arch_tags.as_deref(),
                 )?,
             };
-            // Attach the summary to the first push step of this destination.
+            // The summary goes with the first push step of this destination.
             let first = d.target(&img.name, &wanted[0]);
             if let Some(s) = report
                 .steps
@@ -995,6 +1037,71 @@ impl<'a> Run<'a> {
             }
         }
         Ok(())
+    }
+}
+
+/// Every tag step of an image still finds index.json as planned.
+fn check_unmoved(idx: &Index, steps: &[Step]) -> Result<()> {
+    for s in steps {
+        let now: Vec<String> = idx
+            .manifests
+            .iter()
+            .filter(|d| d.ref_name() == Some(s.target.as_str()))
+            .map(|d| d.digest.clone())
+            .collect();
+        let expected: Vec<String> = match s.action {
+            "create" => Vec::new(),
+            "unchanged" => s.digest.iter().cloned().collect(),
+            _ => s.previous.iter().cloned().collect(),
+        };
+        if now != expected {
+            let show = |v: &[String]| {
+                if v.is_empty() {
+                    "absent".to_string()
+                } else {
+                    v.join(", ")
+                }
+            };
+            return Err(Error::failure(format!(
+                "{} changed while applying (planned from {}, now {}); no tag of this image was set",
+                s.target,
+                show(&expected),
+                show(&now)
+            ))
+            .with_hint("another process edits this layout; run oix apply again"));
+        }
+    }
+    Ok(())
+}
+
+/// require-all: moving a tag must not drop a platform that tag has now.
+fn require_all_against_tags(
+    working: &Layout,
+    digest: &str,
+    have: &[PlatformSpec],
+    current: &[(String, Option<Current>)],
+) -> Result<()> {
+    let mut lost: Vec<String> = Vec::new();
+    for (r, cur) in current {
+        let Some(c) = cur else { continue };
+        if c.entry.digest == digest {
+            continue;
+        }
+        for p in platforms_of(working, &c.entry) {
+            if !contains(have, &p) {
+                lost.push(format!("{} (in {r})", p.short()));
+            }
+        }
+    }
+    if lost.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::refused(format!(
+            "require-all: the release lacks {} platform(s) that the tags hold now: {}",
+            lost.len(),
+            lost.join(", ")
+        ))
+        .with_hint("nothing was written; build the missing platforms, or use policy keep-missing"))
     }
 }
 
