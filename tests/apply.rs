@@ -982,3 +982,56 @@ fn fixture_plans_validate_against_the_schema() {
     validate(&root, &root, &bad, "$", &mut errors);
     assert_eq!(errors.len(), 3, "{errors:#?}");
 }
+
+#[test]
+fn a_tag_moved_between_planning_and_writing_fails_that_image_alone() {
+    let (_tmp, plan, out) = stx_setup();
+    let p = oix::apply::load(&plan).unwrap();
+    let opts = oix::apply::Options {
+        dry_run: false,
+        only: Vec::new(),
+        skip: Vec::new(),
+        force: false,
+        fail_fast: false,
+        no_push: true,
+        lock_timeout: std::time::Duration::from_secs(10),
+        registry: &oix::apply::publish::NoRegistry,
+    };
+    let run = oix::apply::Run::prepare(&p, &opts).unwrap();
+    assert_eq!(run.planned().len(), 7);
+    // Another process creates one release tag after the plan was computed.
+    let layout = Layout::open(&out).unwrap();
+    let build = digest_of_ref(
+        &out,
+        "intel-qat-plugin:master-distroless-stable-20191203T153530Z.0",
+    );
+    let d = Descriptor::new(
+        media::OCI_MANIFEST,
+        &oix::Digest::parse(&build).unwrap(),
+        blob(&out, &build).len() as u64,
+    );
+    oix::tags::tag(
+        &layout,
+        &d,
+        &["intel-qat-plugin:stx.4.0-v0.11.0-109-gc48c502".into()],
+    )
+    .unwrap();
+    let report = run.carry_out();
+    assert_eq!(report.summary.changed, 6);
+    assert_eq!(report.summary.failed, 1);
+    let qat = report
+        .images
+        .iter()
+        .find(|i| i.name == "intel-qat-plugin")
+        .unwrap();
+    let msg = &qat.error.as_ref().unwrap().message;
+    assert!(msg.contains("changed while applying"), "{msg}");
+    // The other process's tag stands; the six others are released.
+    assert_eq!(
+        digest_of_ref(&out, "intel-qat-plugin:stx.4.0-v0.11.0-109-gc48c502"),
+        build
+    );
+    assert!(ref_names(&out).contains(&"k8s-cni-sriov:stx.4.0-v2.2".to_string()));
+    assert_eq!(report.exit_code(true), 1);
+    assert_fsck_clean(&out);
+}

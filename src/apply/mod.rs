@@ -9,10 +9,11 @@
 //!    digest. A tag that exists with other content is a conflict, refused unless
 //!    `--force` (or `force: true` on the image). Nothing is written in this phase, and
 //!    `--dry-run` stops after it.
-//! 2. **Carry out**, image by image: pull `docker://` sources that the layout lacks,
-//!    copy content from other layouts, write the new document, then set all release
-//!    tags of the image in one [`Layout::transact`] (which first checks that no tag
-//!    moved since step 1), then push to each destination the tags it lacks.
+//! 2. **Carry out**: per image, pull `docker://` sources that the layout lacks, copy
+//!    content from other layouts and store the new document (blobs only); then set the
+//!    release tags of all these images in one [`Layout::transact`], each image all or
+//!    nothing after checking that none of its tags moved since step 1; then push each
+//!    image to its destinations.
 //!
 //! Images are independent: one refused or failed image does not stop the others
 //! (unless `fail_fast`). A second run over the same inputs finds every digest equal and

@@ -15,7 +15,8 @@ src_ref provenance, and lists destinations to push to.
 apply first computes and prints the plan, one line per step:
   + create or push a tag      ~ move a tag (needs --force or force: true)
   = already matches, skipped  ! refused
-then carries it out image by image. Running it again changes nothing.
+then carries it out: content first, all layout tags in one transaction (each image
+all or nothing), then pushes. Running it again changes nothing.
 
 Exit status: 0 nothing to do or all done, 1 an image failed, 5 an image was refused
 (a policy or a tag conflict; the other images still ran), 6 with --detailed-exitcode
@@ -253,13 +254,12 @@ pub fn plan(ctx: &Ctx, c: PlanCommand) -> Result<i32> {
                     "{}: ok: {} image(s), {} release tag(s), {} destination(s)",
                     r.plan, r.images, r.tags, r.destinations
                 );
-            } else {
-                for p in &r.problems {
-                    eprintln!("error: {p}");
-                }
-                if let Some(h) = r.problems.iter().find_map(|p| p.hint.as_ref()) {
-                    eprintln!("hint: {h}");
-                }
+            }
+            for p in &r.problems {
+                eprintln!("error: {p}");
+            }
+            if let Some(h) = r.problems.iter().find_map(|p| p.hint.as_ref()) {
+                eprintln!("hint: {h}");
             }
             Ok(if r.ok { 0 } else { 1 })
         }
