@@ -1035,3 +1035,27 @@ fn a_tag_moved_between_planning_and_writing_fails_that_image_alone() {
     assert_eq!(report.exit_code(true), 1);
     assert_fsck_clean(&out);
 }
+
+#[test]
+fn a_digest_pinned_registry_source_already_in_the_layout_needs_no_registry() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let d = arch_image(&out, "mirror:build", "linux/arm64", "pinned");
+    let plan = tmp.path().join("plan.yaml");
+    fs::write(
+        &plan,
+        format!("version: 1\nlayout: ./out\nimages:\n  - name: mirror\n    source: docker://registry.example.com/upstream/mirror@{d}\n    tags: [v1]\n    platforms: [linux/arm64]\n"),
+    )
+    .unwrap();
+    apply(&plan, &["--detailed-exitcode"]).exits(6);
+    assert_eq!(digest_of_ref(&out, "mirror:v1"), d);
+    apply(&plan, &["--detailed-exitcode"]).exits(0);
+    // A tag (not pinned) has to ask the registry, which this build does not have.
+    fs::write(
+        &plan,
+        "version: 1\nlayout: ./out\nimages:\n  - name: mirror\n    source: docker://registry.example.com/upstream/mirror:1\n    tags: [v2]\n",
+    )
+    .unwrap();
+    let j = apply(&plan, &["--json"]).exits(1).json();
+    assert_eq!(j["images"][0]["outcome"], "failed");
+}

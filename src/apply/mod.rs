@@ -491,9 +491,19 @@ impl<'a> Run<'a> {
                     Some(d) => Some(d.clone()),
                     None => {
                         let remote = self.remote(url, host);
-                        let d = self.opts.registry.current_digest(&remote)?.ok_or_else(|| {
-                            Error::no_match(format!("source {url}: the tag does not exist"))
-                        })?;
+                        // A digest-pinned source the layout holds needs no registry.
+                        let pinned = url
+                            .rsplit_once('@')
+                            .map(|(_, d)| d.to_string())
+                            .filter(|d| crate::Digest::parse(d).is_ok());
+                        let d = match pinned {
+                            Some(d) => d,
+                            None => {
+                                self.opts.registry.current_digest(&remote)?.ok_or_else(|| {
+                                    Error::no_match(format!("source {url}: the tag does not exist"))
+                                })?
+                            }
+                        };
                         let digest = crate::Digest::parse(&d).map_err(|e| {
                             e.context(format!("source {url}: the registry's digest"))
                         })?;
