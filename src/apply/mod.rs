@@ -79,8 +79,6 @@ pub struct Step {
     /// A `move` that neither `--force` nor the image's `force: true` allows.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub conflict: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
     /// After a push: what it transferred.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<PushSummary>,
@@ -352,9 +350,10 @@ impl<'a> Run<'a> {
             }
             let has_changes = p.report.has_changes() || !p.pulls.is_empty();
             if opts.dry_run || !has_changes {
-                p.report.outcome = match (has_changes, opts.dry_run) {
-                    (false, _) => Outcome::Unchanged,
-                    (true, _) => Outcome::WouldChange,
+                p.report.outcome = if has_changes {
+                    Outcome::WouldChange
+                } else {
+                    Outcome::Unchanged
                 };
                 reports.push(p.report);
                 continue;
@@ -517,7 +516,6 @@ impl<'a> Run<'a> {
                                 digest: Some(d),
                                 previous: None,
                                 conflict: false,
-                                detail: None,
                                 summary: None,
                             });
                             pulls.push((text.clone(), remote));
@@ -619,7 +617,6 @@ impl<'a> Run<'a> {
                 digest: Some(work.root.digest.clone()),
                 previous: report.from.clone(),
                 conflict: false,
-                detail: None,
                 summary: None,
             });
         }
@@ -869,7 +866,6 @@ impl<'a> Run<'a> {
                         digest: Some(root.digest.clone()),
                         previous: None,
                         conflict: false,
-                        detail: None,
                         summary: None,
                     });
                     pulled.insert(text.clone(), root);
@@ -1137,7 +1133,6 @@ fn tag_step(
         digest: Some(digest.to_string()),
         previous,
         conflict,
-        detail: None,
         summary: None,
     }
 }
