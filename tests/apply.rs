@@ -514,6 +514,16 @@ fn a_failing_image_does_not_stop_the_others_unless_fail_fast() {
         &["--no-push", "--only", "k8s-cni-sriov,intel-qat-plugin"],
     )
     .exits(0);
+    apply(
+        &plan,
+        &[
+            "--no-push",
+            "--skip",
+            "intel-gpu-plugin",
+            "--detailed-exitcode",
+        ],
+    )
+    .exits(0);
     apply(&plan, &["--no-push", "--only", "nope"])
         .fails_with(2)
         .stderr_contains("k8s-cni-sriov");

@@ -784,6 +784,14 @@ impl Resolver {
             .or_else(|| defaults.platforms.clone())
             .unwrap_or_default()
         {
+            if p.trim().eq_ignore_ascii_case("local") {
+                self.push(
+                    &site,
+                    Error::failure("platform `local` depends on the machine running oix")
+                        .with_hint("a release plan names platforms as os/arch[/variant]"),
+                );
+                continue;
+            }
             match PlatformSpec::parse(&p) {
                 Ok(ps) if !platforms.contains(&ps) => platforms.push(ps),
                 Ok(_) => self.push(
@@ -1066,7 +1074,7 @@ mod tests {
     #[test]
     fn semantic_problems_are_all_reported() {
         let e = parse_str(
-            "version: 2\nlayout: x\nimages:\n  - name: Bad\n    source: a:b\n    tags: ['-x', ok]\n  - name: ok\n    sources: [a]\n    source: b\n    tags: [t]\n    arch_tags: '{tag}'\n  - name: u\n    source: u:1\n    policy: union\n    tags: [t]\n",
+            "version: 2\nlayout: x\nimages:\n  - name: Bad\n    source: a:b\n    tags: ['-x', ok]\n    platforms: [local]\n  - name: ok\n    sources: [a]\n    source: b\n    tags: [t]\n    arch_tags: '{tag}'\n  - name: u\n    source: u:1\n    policy: union\n    tags: [t]\n",
         )
         .unwrap_err();
         let text: Vec<String> = e.iter().map(|p| p.to_string()).collect();
@@ -1080,6 +1088,7 @@ mod tests {
         assert!(all.contains("both source and sources"), "{all}");
         assert!(all.contains("{arch} is missing"), "{all}");
         assert!(all.contains("policy union assembles"), "{all}");
+        assert!(all.contains("platform `local`"), "{all}");
     }
 
     #[test]
