@@ -9,77 +9,8 @@
 //! image-spec ref grammar ([`crate::reference::validate_ref_name`]) as well.
 
 use crate::error::{Error, Result};
-use crate::model::Platform;
-
-/// `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`.
-pub fn validate_tag(tag: &str) -> Result<()> {
-    let b = tag.as_bytes();
-    let ok = !b.is_empty()
-        && b.len() <= 128
-        && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
-        && b[1..]
-            .iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::usage(format!(
-            "invalid tag {tag:?}: a tag is 1 to 128 of [A-Za-z0-9_.-] and does not start with . or -"
-        )))
-    }
-}
-
-/// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*` components joined by `/`.
-pub fn validate_repo(repo: &str) -> Result<()> {
-    let bad = |why: &str| Error::usage(format!("invalid repository name {repo:?}: {why}"));
-    if repo.is_empty() {
-        return Err(bad("empty"));
-    }
-    if repo.len() > 255 {
-        return Err(bad("longer than 255 characters"));
-    }
-    for comp in repo.split('/') {
-        let b = comp.as_bytes();
-        if b.is_empty() {
-            return Err(bad("empty path component"));
-        }
-        let mut i = 0;
-        let mut need_alnum = true;
-        while i < b.len() {
-            let c = b[i];
-            if c.is_ascii_lowercase() || c.is_ascii_digit() {
-                need_alnum = false;
-                i += 1;
-                continue;
-            }
-            if need_alnum {
-                return Err(bad(
-                    "separators (. _ __ -) must sit between lowercase letters or digits",
-                ));
-            }
-            match c {
-                b'.' => i += 1,
-                b'_' => i += if b.get(i + 1) == Some(&b'_') { 2 } else { 1 },
-                b'-' => {
-                    while b.get(i) == Some(&b'-') {
-                        i += 1;
-                    }
-                }
-                _ => {
-                    return Err(bad(&format!(
-                        "character {:?} is not allowed (lowercase letters, digits, . _ __ - and /)",
-                        c as char
-                    )))
-                }
-            }
-            need_alnum = true;
-        }
-        if need_alnum {
-            return Err(bad("a component must end with a lowercase letter or digit"));
-        }
-    }
-    Ok(())
-}
+pub use crate::registry::ops::expand_arch_tag;
+pub use crate::registry::reference::{validate_repo, validate_tag};
 
 /// `host[:port]`: DNS labels (letters, digits, inner `-`), an IPv4 address, or `[IPv6]`.
 pub fn validate_host(host: &str) -> Result<()> {
@@ -172,22 +103,10 @@ pub fn validate_arch_tag_template(template: &str) -> Result<()> {
     validate_tag(&sample).map_err(|e| bad(e.message))
 }
 
-/// Expand an `arch_tags` template: `{tag}`, `{arch}`, `{variant}` (empty when the
-/// platform has none), `{os}`. The result must be a legal tag.
-pub fn expand_arch_tag(template: &str, tag: &str, p: &Platform) -> Result<String> {
-    let out = template
-        .replace("{tag}", tag)
-        .replace("{arch}", &p.architecture)
-        .replace("{variant}", p.variant.as_deref().unwrap_or(""))
-        .replace("{os}", &p.os);
-    validate_tag(&out)
-        .map_err(|e| e.context(format!("arch_tags {template:?} for {}", p.display())))?;
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Platform;
 
     #[test]
     fn tags() {

@@ -1,7 +1,7 @@
 //! apply, plan check.
 
 use super::{output, Ctx};
-use crate::apply::{self, publish, ImageReport, Outcome, Report, Step};
+use crate::apply::{self, ImageReport, Outcome, Report, Step};
 use crate::error::Result;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
@@ -219,7 +219,7 @@ pub fn apply(ctx: &Ctx, a: ApplyArgs) -> Result<i32> {
         fail_fast: a.fail_fast,
         no_push: a.no_push,
         lock_timeout: ctx.lock_timeout,
-        registry: &publish::NoRegistry,
+        registry: &crate::registry::publish::BuiltinRegistry::default(),
     };
     let run = apply::Run::prepare(&plan, &opts)?;
     if !ctx.json {
