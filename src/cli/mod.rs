@@ -4,7 +4,9 @@
 //! The clap definition is also the source of the man pages and shell completions
 //! (`tests/docs.rs` regenerates them and fails when `man/` or `completions/` are stale).
 
+mod archive;
 mod basic;
+mod build;
 pub mod output;
 
 use crate::error::{Error, Result};
@@ -65,6 +67,12 @@ pub enum Command {
     Tag(basic::TagArgs),
     /// Remove refs from index.json (content stays until gc).
     Untag(basic::UntagArgs),
+    /// Build an image from root filesystem directories or tarballs, reproducibly.
+    Build(Box<build::BuildArgs>),
+    /// Import an oci-archive, a docker-archive or another layout's refs, verified.
+    Import(archive::ImportArgs),
+    /// Export refs as a reproducible oci-archive holding only the blobs they reach.
+    Export(archive::ExportArgs),
 }
 
 /// Global settings every command receives.
@@ -121,5 +129,8 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Inspect(a) => basic::inspect(&ctx, a),
         Command::Tag(a) => basic::tag(&ctx, a),
         Command::Untag(a) => basic::untag(&ctx, a),
+        Command::Build(a) => build::build(&ctx, *a),
+        Command::Import(a) => archive::import_cmd(&ctx, a),
+        Command::Export(a) => archive::export_cmd(&ctx, a),
     }
 }
