@@ -287,6 +287,25 @@ pub(crate) fn ingest<R: Read + Send>(
                         }
                     }
                     if target.has_blob(&digest) {
+                        // Already here, but the archive's copy is still checked: a
+                        // corrupt archive is reported, never silently accepted.
+                        let mut h = digest.hasher().expect("verifiable, checked above");
+                        let mut buf = vec![0u8; 256 * 1024];
+                        let mut got = 0u64;
+                        loop {
+                            let n = entry
+                                .read(&mut buf)
+                                .map_err(|e| io_fail(&e, "reading a blob"))?;
+                            if n == 0 {
+                                break;
+                            }
+                            h.update(&buf[..n]);
+                            got += n as u64;
+                        }
+                        let actual = h.finish();
+                        if got != size || actual != digest {
+                            return Err(refuse(format!("content hashes to {actual}")));
+                        }
                         st.present += 1;
                     } else {
                         target
