@@ -11,7 +11,7 @@
 //!   job size; its output is the same for any worker count (single-threaded mode would
 //!   differ).
 //!
-//! Memory stays bounded: at most `2 × jobs + 2` gzip blocks are in flight.
+//! Memory stays bounded: at most `4 × jobs + 4` gzip blocks (512 KiB each) are in flight.
 //!
 //! Decompression of untrusted input goes through [`BombGuard`], which stops a stream
 //! whose output outgrows its input by more than a ratio, or a total size.
@@ -254,7 +254,7 @@ impl<W: Write> ParGzip<W> {
             results: done_rx,
             workers,
             in_flight: 0,
-            max_in_flight: 2 * jobs.max(1) + 2,
+            max_in_flight: 4 * jobs.max(1) + 4,
             crc: Crc::new(),
             spare: Vec::new(),
         })

@@ -301,6 +301,19 @@ pub fn build(layout: &Layout, ref_name: &str, opts: &BuildOptions) -> Result<Bui
             )
         }
     };
+    let root = std::fs::canonicalize(layout.root()).ok();
+    for src in &opts.layers {
+        if let (LayerSource::Dir(d), Some(root)) = (src, &root) {
+            if std::fs::canonicalize(d).is_ok_and(|d| root.starts_with(&d)) {
+                return Err(Error::usage(format!(
+                    "the output layout {} is inside the source tree {}",
+                    layout.root().display(),
+                    d.display()
+                ))
+                .with_hint("write the layout outside the tree being built"));
+            }
+        }
+    }
     let mut layers = Vec::new();
     for src in &opts.layers {
         let (layer, stats) = build_layer(layout, src, &copts, &opts.entry)?;

@@ -101,29 +101,7 @@ impl<W: Write> TarWriter<W> {
             path.push(b'/');
         }
         let size = if e.kind == Kind::File { e.size } else { 0 };
-        let mut pax: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-        if path.len() > 100 {
-            pax.push((b"path".to_vec(), path.clone()));
-        }
-        if e.link.len() > 100 {
-            pax.push((b"linkpath".to_vec(), e.link.clone()));
-        }
-        if size > MAX_OCTAL_11 {
-            pax.push((b"size".to_vec(), size.to_string().into_bytes()));
-        }
-        if e.uid > MAX_OCTAL_7 {
-            pax.push((b"uid".to_vec(), e.uid.to_string().into_bytes()));
-        }
-        if e.gid > MAX_OCTAL_7 {
-            pax.push((b"gid".to_vec(), e.gid.to_string().into_bytes()));
-        }
-        let mut xattrs: Vec<&(Vec<u8>, Vec<u8>)> = e.xattrs.iter().collect();
-        xattrs.sort();
-        for (k, v) in xattrs {
-            let mut key = b"SCHILY.xattr.".to_vec();
-            key.extend_from_slice(k);
-            pax.push((key, v.clone()));
-        }
+        let pax = pax_for(e, &path, size);
         if !pax.is_empty() {
             let body = pax_records(&pax);
             let mut name = b"PaxHeaders/".to_vec();
@@ -201,6 +179,35 @@ impl<W: Write> TarWriter<W> {
         self.w.write_all(&[0u8; 2 * BLOCK])?;
         Ok(self.w)
     }
+}
+
+/// The PAX records an entry needs: whatever its ustar header cannot hold, in a fixed
+/// order (path, linkpath, size, uid, gid, then xattrs sorted by name).
+fn pax_for(e: &Entry, path: &[u8], size: u64) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut pax: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    if path.len() > 100 {
+        pax.push((b"path".to_vec(), path.to_vec()));
+    }
+    if e.link.len() > 100 {
+        pax.push((b"linkpath".to_vec(), e.link.clone()));
+    }
+    if size > MAX_OCTAL_11 {
+        pax.push((b"size".to_vec(), size.to_string().into_bytes()));
+    }
+    if e.uid > MAX_OCTAL_7 {
+        pax.push((b"uid".to_vec(), e.uid.to_string().into_bytes()));
+    }
+    if e.gid > MAX_OCTAL_7 {
+        pax.push((b"gid".to_vec(), e.gid.to_string().into_bytes()));
+    }
+    let mut xattrs: Vec<&(Vec<u8>, Vec<u8>)> = e.xattrs.iter().collect();
+    xattrs.sort();
+    for (k, v) in xattrs {
+        let mut key = b"SCHILY.xattr.".to_vec();
+        key.extend_from_slice(k);
+        pax.push((key, v.clone()));
+    }
+    pax
 }
 
 /// PAX records: `"%d %s=%s\n"`, where the length counts the whole record.
@@ -290,6 +297,27 @@ mod tests {
         assert_eq!(r.len(), 101);
         let r = pax_records(&[(b"k".to_vec(), b"v".to_vec())]);
         assert_eq!(r, b"6 k=v\n");
+    }
+
+    #[test]
+    fn large_files_and_ids_go_to_pax() {
+        let mut e = Entry::new(b"big".to_vec(), Kind::File);
+        e.size = 10 << 30; // 10 GiB: more than 11 octal digits hold
+        e.gid = 1 << 30;
+        let pax = pax_for(&e, b"big", e.size);
+        assert_eq!(
+            pax,
+            vec![
+                (b"size".to_vec(), b"10737418240".to_vec()),
+                (b"gid".to_vec(), b"1073741824".to_vec())
+            ]
+        );
+        let h = header(b"big", b'0', 0o644, 0, e.gid, 0, e.size, b"", 0, 0);
+        assert_eq!(
+            &h[124..136],
+            b"00000000000\0",
+            "the header size defers to PAX"
+        );
     }
 
     #[test]
