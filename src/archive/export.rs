@@ -15,7 +15,7 @@
 //! (issue 3) is meant to replace it.
 
 use crate::build::tarw::{Entry, Kind, TarWriter};
-use crate::compress::{CompressOptions, Encoder};
+use crate::compress::{pipelined, CompressOptions, Encoder};
 use crate::digest::{Digest, Hasher, HashingWriter};
 use crate::error::{Error, IoContext, Result};
 use crate::graph::{self, Role, Severity};
@@ -199,7 +199,7 @@ impl<R: Read> Read for HashingReader<R> {
 }
 
 /// Write an oci-archive of `targets` (each a ref, a digest, or the whole layout) to `out`.
-pub fn export<W: Write>(
+pub fn export<W: Write + Send>(
     layout: &Layout,
     targets: &[Target],
     opts: &ExportOptions,
@@ -290,76 +290,80 @@ pub fn export<W: Write>(
     }
     let counter = HashingWriter::new(out, Hasher::sha256());
     let enc = Encoder::new(counter, &opts.compress)?;
-    let mut tw = TarWriter::new(io::BufWriter::with_capacity(256 * 1024, enc));
     let werr = |e: io::Error| Error::failure(format!("writing the archive: {e}"));
-    let file = |name: &str, bytes: &[u8]| {
-        let mut e = Entry::new(name.as_bytes().to_vec(), Kind::File);
-        e.size = bytes.len() as u64;
-        e
-    };
-    let layout_header = br#"{"imageLayoutVersion":"1.0.0"}"#;
-    tw.append(
-        &file("oci-layout", layout_header),
-        Some(&mut &layout_header[..]),
-    )
-    .map_err(werr)?;
-    let idx = Index {
-        manifests: final_roots.clone(),
-        ..Index::default()
-    }
-    .to_bytes();
-    tw.append(&file("index.json", &idx), Some(&mut &idx[..]))
-        .map_err(werr)?;
-    tw.append(&Entry::new(b"blobs".to_vec(), Kind::Dir), None)
-        .map_err(werr)?;
-    let algs: BTreeSet<String> = docs
-        .iter()
-        .chain(&leaves)
-        .map(|(d, _)| d.algorithm().as_str().to_string())
-        .collect();
-    for a in &algs {
+    // This thread: tar and blob reads; the other: compression and output.
+    let (blob_bytes, enc) = pipelined(enc, |w| {
+        let mut tw = TarWriter::new(w);
+        let file = |name: &str, bytes: &[u8]| {
+            let mut e = Entry::new(name.as_bytes().to_vec(), Kind::File);
+            e.size = bytes.len() as u64;
+            e
+        };
+        let layout_header = br#"{"imageLayoutVersion":"1.0.0"}"#;
         tw.append(
-            &Entry::new(format!("blobs/{a}").into_bytes(), Kind::Dir),
-            None,
+            &file("oci-layout", layout_header),
+            Some(&mut &layout_header[..]),
         )
         .map_err(werr)?;
-    }
-    let mut blob_bytes = 0u64;
-    for (d, size) in docs.iter().chain(&leaves) {
-        let name = format!("blobs/{}/{}", d.algorithm().as_str(), d.encoded());
-        let mut e = Entry::new(name.into_bytes(), Kind::File);
-        e.size = *size;
-        let reader: Box<dyn Read + Send + '_> = match ov.extra.get(d) {
-            Some(b) => Box::new(&b[..]),
-            None => {
-                let f = layout.open_blob(d)?;
-                let len = f.metadata().at("reading", &layout.blob_path(d))?.len();
-                if len != *size {
-                    return Err(Error::failure(format!(
-                        "blob {d} is {len} bytes, its descriptor says {size}"
-                    ))
-                    .with_hint("the layout is corrupt; run `oix fsck`"));
-                }
-                Box::new(f)
-            }
-        };
-        let mut hr = HashingReader {
-            inner: reader,
-            hasher: d.hasher(),
-        };
-        tw.append(&e, Some(&mut hr))
-            .map_err(|err| Error::failure(format!("writing blob {d} into the archive: {err}")))?;
-        if let Some(h) = hr.hasher.take() {
-            let got = h.finish();
-            if got != *d {
-                return Err(Error::failure(format!("blob {d}: content hashes to {got}"))
-                    .with_hint("the layout is corrupt; run `oix fsck`"));
-            }
+        let idx = Index {
+            manifests: final_roots.clone(),
+            ..Index::default()
         }
-        blob_bytes += size;
-    }
-    let buf = tw.finish().map_err(werr)?;
-    let enc = buf.into_inner().map_err(|e| werr(e.into_error()))?;
+        .to_bytes();
+        tw.append(&file("index.json", &idx), Some(&mut &idx[..]))
+            .map_err(werr)?;
+        tw.append(&Entry::new(b"blobs".to_vec(), Kind::Dir), None)
+            .map_err(werr)?;
+        let algs: BTreeSet<String> = docs
+            .iter()
+            .chain(&leaves)
+            .map(|(d, _)| d.algorithm().as_str().to_string())
+            .collect();
+        for a in &algs {
+            tw.append(
+                &Entry::new(format!("blobs/{a}").into_bytes(), Kind::Dir),
+                None,
+            )
+            .map_err(werr)?;
+        }
+        let mut blob_bytes = 0u64;
+        for (d, size) in docs.iter().chain(&leaves) {
+            let name = format!("blobs/{}/{}", d.algorithm().as_str(), d.encoded());
+            let mut e = Entry::new(name.into_bytes(), Kind::File);
+            e.size = *size;
+            let reader: Box<dyn Read + Send + '_> = match ov.extra.get(d) {
+                Some(b) => Box::new(&b[..]),
+                None => {
+                    let f = layout.open_blob(d)?;
+                    let len = f.metadata().at("reading", &layout.blob_path(d))?.len();
+                    if len != *size {
+                        return Err(Error::failure(format!(
+                            "blob {d} is {len} bytes, its descriptor says {size}"
+                        ))
+                        .with_hint("the layout is corrupt; run `oix fsck`"));
+                    }
+                    Box::new(f)
+                }
+            };
+            let mut hr = HashingReader {
+                inner: reader,
+                hasher: d.hasher(),
+            };
+            tw.append(&e, Some(&mut hr)).map_err(|err| {
+                Error::failure(format!("writing blob {d} into the archive: {err}"))
+            })?;
+            if let Some(h) = hr.hasher.take() {
+                let got = h.finish();
+                if got != *d {
+                    return Err(Error::failure(format!("blob {d}: content hashes to {got}"))
+                        .with_hint("the layout is corrupt; run `oix fsck`"));
+                }
+            }
+            blob_bytes += size;
+        }
+        tw.finish().map_err(werr)?;
+        Ok(blob_bytes)
+    })?;
     let counter = enc.finish().map_err(werr)?;
     let (out, digest, size) = counter.finish();
     Ok((

@@ -17,7 +17,7 @@ pub mod tarw;
 pub use config::ImageSettings;
 pub use source::{EntryOptions, LayerSource, SourceStats};
 
-use crate::compress::{CompressOptions, Encoder};
+use crate::compress::{pipelined, CompressOptions, Encoder};
 use crate::copy::{copy_graph, CopyOptions};
 use crate::digest::{Digest, Hasher, HashingWriter};
 use crate::error::{Error, Result};
@@ -66,10 +66,13 @@ pub fn stream_layer<T>(
         Hasher::sha256(),
     );
     let enc = Encoder::new(out, copts)?;
-    let mut tee = BufWriter::with_capacity(256 * 1024, HashingWriter::new(enc, Hasher::sha256()));
-    let value = produce(&mut tee)?;
-    let tee = tee.into_inner().map_err(|e| werr(e.into_error()))?;
-    let (enc, diff_id, uncompressed_size) = tee.finish();
+    // This thread: tar + diff_id; the other: compression, digest, file.
+    let ((value, diff_id, uncompressed_size), enc) = pipelined(enc, |w| {
+        let mut tee = HashingWriter::new(w, Hasher::sha256());
+        let value = produce(&mut tee)?;
+        let (_, diff_id, n) = tee.finish();
+        Ok((value, diff_id, n))
+    })?;
     let out = enc.finish().map_err(werr)?;
     let (buf, digest, size) = out.finish();
     buf.into_inner().map_err(|e| werr(e.into_error()))?;

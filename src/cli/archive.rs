@@ -178,7 +178,7 @@ pub fn export_cmd(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
         platforms,
     };
     let report = if to_stdout {
-        let stdout = std::io::stdout().lock();
+        let stdout = std::io::stdout();
         let (report, mut w) = export(&layout, &targets, &opts, std::io::BufWriter::new(stdout))?;
         w.flush()
             .map_err(|e| Error::failure(format!("writing stdout: {e}")))?;
