@@ -66,13 +66,9 @@ pub fn stream_layer<T>(
         Hasher::sha256(),
     );
     let enc = Encoder::new(out, copts)?;
-    // This thread: tar + diff_id; the other: compression, digest, file.
-    let ((value, diff_id, uncompressed_size), enc) = pipelined(enc, |w| {
-        let mut tee = HashingWriter::new(w, Hasher::sha256());
-        let value = produce(&mut tee)?;
-        let (_, diff_id, n) = tee.finish();
-        Ok((value, diff_id, n))
-    })?;
+    // This thread: walking, reading, tar; the other: diff_id, compression, digest, file.
+    let (value, tee) = pipelined(HashingWriter::new(enc, Hasher::sha256()), produce)?;
+    let (enc, diff_id, uncompressed_size) = tee.finish();
     let out = enc.finish().map_err(werr)?;
     let (buf, digest, size) = out.finish();
     buf.into_inner().map_err(|e| werr(e.into_error()))?;
