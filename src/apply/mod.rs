@@ -476,7 +476,7 @@ impl<'a> Run<'a> {
                         path,
                         target: reference.target.clone(),
                     },
-                    platform: platform.clone(),
+                    platform: platform.as_ref().map(PlatformSpec::to_platform),
                 };
                 Ok(Some((spec, None)))
             }
@@ -531,7 +531,7 @@ impl<'a> Run<'a> {
                         path: self.plan.layout.clone(),
                         target: Target::Digest(d.digest()?),
                     },
-                    platform: platform.clone(),
+                    platform: platform.as_ref().map(PlatformSpec::to_platform),
                 };
                 Ok(Some((spec, Some(d))))
             }
