@@ -407,13 +407,25 @@ pub struct Outcome {
 /// Copy every member's graph into `dest` (hard links where possible).
 pub fn import_members(dest: &Layout, members: &[Member]) -> Result<()> {
     let mut by_layout: BTreeMap<&PathBuf, Vec<Descriptor>> = BTreeMap::new();
+    let mut local: Vec<Descriptor> = Vec::new();
     for m in members {
         if m.layout.as_path() == dest.root() {
+            // Nothing to copy, but the graph must be whole all the same: a new index
+            // must not list a broken descriptor (invalid digest, link out of the
+            // layout, oversized manifest) that a copy would have refused.
+            local.push(m.descriptor.clone());
+            local.extend(m.attestations.iter().cloned());
             continue;
         }
         let e = by_layout.entry(&m.layout).or_default();
         e.push(m.descriptor.clone());
         e.extend(m.attestations.iter().cloned());
+    }
+    if !local.is_empty() {
+        let w = crate::graph::walk(dest, &local);
+        if let Some(e) = w.first_error(&format!("cannot use {}", dest.root().display())) {
+            return Err(e);
+        }
     }
     for (path, roots) in by_layout {
         let src = Layout::open(path)?;
