@@ -41,12 +41,14 @@ complete -c oix -n "__fish_oix_needs_command" -f -a "diff" -d 'Show entries adde
 complete -c oix -n "__fish_oix_needs_command" -f -a "annotate" -d 'Set or remove annotations on an index, on chosen entries, or inside chosen manifests'
 complete -c oix -n "__fish_oix_needs_command" -f -a "select" -d 'Print the entries a platform/annotation selector picks (digest first)'
 complete -c oix -n "__fish_oix_needs_command" -f -a "fold" -d 'Turn several top-level entries sharing one ref into one explicit index'
+complete -c oix -n "__fish_oix_needs_command" -f -a "push" -d 'Push a layout\'s image or index to a registry (docker://HOST/REPO[:TAG])'
+complete -c oix -n "__fish_oix_needs_command" -f -a "pull" -d 'Pull an image or index from a registry into a layout'
 complete -c oix -n "__fish_oix_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oix -n "__fish_oix_using_subcommand init" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
 complete -c oix -n "__fish_oix_using_subcommand init" -l json -d 'Print machine-readable JSON on stdout'
 complete -c oix -n "__fish_oix_using_subcommand init" -s h -l help -d 'Print help'
 complete -c oix -n "__fish_oix_using_subcommand init" -s V -l version -d 'Print version'
-complete -c oix -n "__fish_oix_using_subcommand ls" -l platform -d 'Keep entries for PLATFORM: os/arch[/variant][:os.version][+feature...] or `local` (case-insensitive; x86_64→amd64, aarch64→arm64, armhf→arm/v7, ...). Repeatable: any may match' -r
+complete -c oix -n "__fish_oix_using_subcommand ls" -l platform -d 'Keep entries for PLATFORM: `os/arch[/variant][:os.version][+feature...]` or `local` (case-insensitive; x86_64→amd64, aarch64→arm64, armhf→arm/v7, ...). Repeatable: any may match' -r
 complete -c oix -n "__fish_oix_using_subcommand ls" -l where -d 'Keep entries where EXPR holds: key=value, key!=value, key~=REGEX, key (present), !key (absent); key is an annotation key or ref, digest, mediaType, artifactType. Repeatable: all must hold' -r
 complete -c oix -n "__fish_oix_using_subcommand ls" -l match -d 'How --platform compares: exact (equal after normalization) or compatible (the entry runs on that platform). Default: exact; compatible with --on-ambiguity best' -r -f -a "exact\t'Equal after normalization'
 compatible\t'The entry can run on the wanted platform'"
@@ -61,7 +63,7 @@ complete -c oix -n "__fish_oix_using_subcommand ls" -l inherit -d 'Let an entry 
 complete -c oix -n "__fish_oix_using_subcommand ls" -l json -d 'Print machine-readable JSON on stdout'
 complete -c oix -n "__fish_oix_using_subcommand ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oix -n "__fish_oix_using_subcommand ls" -s V -l version -d 'Print version'
-complete -c oix -n "__fish_oix_using_subcommand inspect" -l platform -d 'Keep entries for PLATFORM: os/arch[/variant][:os.version][+feature...] or `local` (case-insensitive; x86_64→amd64, aarch64→arm64, armhf→arm/v7, ...). Repeatable: any may match' -r
+complete -c oix -n "__fish_oix_using_subcommand inspect" -l platform -d 'Keep entries for PLATFORM: `os/arch[/variant][:os.version][+feature...]` or `local` (case-insensitive; x86_64→amd64, aarch64→arm64, armhf→arm/v7, ...). Repeatable: any may match' -r
 complete -c oix -n "__fish_oix_using_subcommand inspect" -l where -d 'Keep entries where EXPR holds: key=value, key!=value, key~=REGEX, key (present), !key (absent); key is an annotation key or ref, digest, mediaType, artifactType. Repeatable: all must hold' -r
 complete -c oix -n "__fish_oix_using_subcommand inspect" -l match -d 'How --platform compares: exact (equal after normalization) or compatible (the entry runs on that platform). Default: exact; compatible with --on-ambiguity best' -r -f -a "exact\t'Equal after normalization'
 compatible\t'The entry can run on the wanted platform'"
@@ -132,7 +134,7 @@ complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcomman
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l json -d 'Print machine-readable JSON on stdout'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
-complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from rm" -l platform -d 'Keep entries for PLATFORM: os/arch[/variant][:os.version][+feature...] or `local` (case-insensitive; x86_64→amd64, aarch64→arm64, armhf→arm/v7, ...). Repeatable: any may match' -r
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from rm" -l platform -d 'Keep entries for PLATFORM: `os/arch[/variant][:os.version][+feature...]` or `local` (case-insensitive; x86_64→amd64, aarch64→arm64, armhf→arm/v7, ...). Repeatable: any may match' -r
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from rm" -l where -d 'Keep entries where EXPR holds: key=value, key!=value, key~=REGEX, key (present), !key (absent); key is an annotation key or ref, digest, mediaType, artifactType. Repeatable: all must hold' -r
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from rm" -l match -d 'How --platform compares: exact (equal after normalization) or compatible (the entry runs on that platform). Default: exact; compatible with --on-ambiguity best' -r -f -a "exact\t'Equal after normalization'
 compatible\t'The entry can run on the wanted platform'"
@@ -176,7 +178,7 @@ complete -c oix -n "__fish_oix_using_subcommand diff" -s h -l help -d 'Print hel
 complete -c oix -n "__fish_oix_using_subcommand diff" -s V -l version -d 'Print version'
 complete -c oix -n "__fish_oix_using_subcommand annotate" -l set -d 'Set an annotation (repeatable)' -r
 complete -c oix -n "__fish_oix_using_subcommand annotate" -l unset -d 'Remove an annotation (repeatable)' -r
-complete -c oix -n "__fish_oix_using_subcommand annotate" -l platform -d 'Keep entries for PLATFORM: os/arch[/variant][:os.version][+feature...] or `local` (case-insensitive; x86_64→amd64, aarch64→arm64, armhf→arm/v7, ...). Repeatable: any may match' -r
+complete -c oix -n "__fish_oix_using_subcommand annotate" -l platform -d 'Keep entries for PLATFORM: `os/arch[/variant][:os.version][+feature...]` or `local` (case-insensitive; x86_64→amd64, aarch64→arm64, armhf→arm/v7, ...). Repeatable: any may match' -r
 complete -c oix -n "__fish_oix_using_subcommand annotate" -l where -d 'Keep entries where EXPR holds: key=value, key!=value, key~=REGEX, key (present), !key (absent); key is an annotation key or ref, digest, mediaType, artifactType. Repeatable: all must hold' -r
 complete -c oix -n "__fish_oix_using_subcommand annotate" -l match -d 'How --platform compares: exact (equal after normalization) or compatible (the entry runs on that platform). Default: exact; compatible with --on-ambiguity best' -r -f -a "exact\t'Equal after normalization'
 compatible\t'The entry can run on the wanted platform'"
@@ -197,7 +199,7 @@ complete -c oix -n "__fish_oix_using_subcommand annotate" -l detailed-exitcode -
 complete -c oix -n "__fish_oix_using_subcommand annotate" -l json -d 'Print machine-readable JSON on stdout'
 complete -c oix -n "__fish_oix_using_subcommand annotate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oix -n "__fish_oix_using_subcommand annotate" -s V -l version -d 'Print version'
-complete -c oix -n "__fish_oix_using_subcommand select" -l platform -d 'Keep entries for PLATFORM: os/arch[/variant][:os.version][+feature...] or `local` (case-insensitive; x86_64→amd64, aarch64→arm64, armhf→arm/v7, ...). Repeatable: any may match' -r
+complete -c oix -n "__fish_oix_using_subcommand select" -l platform -d 'Keep entries for PLATFORM: `os/arch[/variant][:os.version][+feature...]` or `local` (case-insensitive; x86_64→amd64, aarch64→arm64, armhf→arm/v7, ...). Repeatable: any may match' -r
 complete -c oix -n "__fish_oix_using_subcommand select" -l where -d 'Keep entries where EXPR holds: key=value, key!=value, key~=REGEX, key (present), !key (absent); key is an annotation key or ref, digest, mediaType, artifactType. Repeatable: all must hold' -r
 complete -c oix -n "__fish_oix_using_subcommand select" -l match -d 'How --platform compares: exact (equal after normalization) or compatible (the entry runs on that platform). Default: exact; compatible with --on-ambiguity best' -r -f -a "exact\t'Equal after normalization'
 compatible\t'The entry can run on the wanted platform'"
@@ -221,20 +223,54 @@ complete -c oix -n "__fish_oix_using_subcommand fold" -l lock-timeout -d 'Second
 complete -c oix -n "__fish_oix_using_subcommand fold" -l json -d 'Print machine-readable JSON on stdout'
 complete -c oix -n "__fish_oix_using_subcommand fold" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oix -n "__fish_oix_using_subcommand fold" -s V -l version -d 'Print version'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold help" -f -a "init" -d 'Create an empty OCI image layout (no-op on an existing layout)'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold help" -f -a "ls" -d 'List the top-level entries of a layout, or the entries of the index a ref names'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold help" -f -a "inspect" -d 'Show a manifest, index or config, pretty or as the exact stored bytes'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold help" -f -a "tag" -d 'Point one or more new refs at the content a reference names'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold help" -f -a "untag" -d 'Remove refs from index.json (content stays until gc)'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold help" -f -a "fsck" -d 'Verify a layout: every referenced blob present, sized and hashed right; documents valid'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold help" -f -a "gc" -d 'Remove blobs that nothing in index.json reaches, and stale temp files'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold help" -f -a "index" -d 'Create and edit multi-arch indexes inside a layout'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold help" -f -a "merge" -d 'Merge images and indexes into DEST:REF under a release policy'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold help" -f -a "diff" -d 'Show entries added, removed and changed (per platform) between two refs'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold help" -f -a "annotate" -d 'Set or remove annotations on an index, on chosen entries, or inside chosen manifests'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold help" -f -a "select" -d 'Print the entries a platform/annotation selector picks (digest first)'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold help" -f -a "fold" -d 'Turn several top-level entries sharing one ref into one explicit index'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oix -n "__fish_oix_using_subcommand push" -l platform -d 'Push only these platforms (OS/ARCH[/VARIANT], repeatable or comma-separated): the index is rewritten to the matching entries, never pushed sparse' -r
+complete -c oix -n "__fish_oix_using_subcommand push" -l where -d 'Push only the entries whose descriptor satisfies EXPR (key=value, key!=value, key~=REGEX, key, !key; repeatable, all must hold)' -r
+complete -c oix -n "__fish_oix_using_subcommand push" -l arch-tags -d 'Also tag each child manifest: {tag}, {arch}, {variant}, {os} are replaced, e.g. \'{tag}-{arch}\' or \'{tag}_{arch}{variant}\'' -r
+complete -c oix -n "__fish_oix_using_subcommand push" -l mount-from -d 'Mount blobs from this repository of the same registry instead of uploading them (repeatable)' -r
+complete -c oix -n "__fish_oix_using_subcommand push" -l chunk-size -d 'Size of one PATCH of a chunked upload; smaller blobs go up in one request (bytes, or with a K/M/G suffix)' -r
+complete -c oix -n "__fish_oix_using_subcommand push" -l via -d 'Who does the work: the built-in client or skopeo' -r -f -a "builtin\t'The built-in client'
+skopeo\t'`skopeo copy --all --preserve-digests`'"
+complete -c oix -n "__fish_oix_using_subcommand push" -l authfile -d 'Credentials file (containers auth.json or docker config.json); only this file is read' -r -F
+complete -c oix -n "__fish_oix_using_subcommand push" -l ca-cert -d 'Trust this CA certificate (PEM) besides the system roots; repeatable' -r -F
+complete -c oix -n "__fish_oix_using_subcommand push" -l retries -d 'Attempts after a transient failure (5xx, 429, dropped connection)' -r
+complete -c oix -n "__fish_oix_using_subcommand push" -s j -l jobs -d 'Parallel blob transfers' -r
+complete -c oix -n "__fish_oix_using_subcommand push" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
+complete -c oix -n "__fish_oix_using_subcommand push" -l all-refs -d 'Push every ref of the layout, each to the tag of its name'
+complete -c oix -n "__fish_oix_using_subcommand push" -l dry-run -d 'Print what would be uploaded, skipped and tagged; write nothing'
+complete -c oix -n "__fish_oix_using_subcommand push" -l force-recursive -d 'Check every blob and manifest even when the registry already holds the image or index by digest (normally its graph is then known to be complete)'
+complete -c oix -n "__fish_oix_using_subcommand push" -l insecure -d 'Use TLS without verifying the registry\'s certificate'
+complete -c oix -n "__fish_oix_using_subcommand push" -l plain-http -d 'Speak plain HTTP to the registry (no TLS)'
+complete -c oix -n "__fish_oix_using_subcommand push" -l json -d 'Print machine-readable JSON on stdout'
+complete -c oix -n "__fish_oix_using_subcommand push" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c oix -n "__fish_oix_using_subcommand push" -s V -l version -d 'Print version'
+complete -c oix -n "__fish_oix_using_subcommand pull" -l platform -d 'Pull only these platforms of an index (OS/ARCH[/VARIANT], repeatable or comma-separated)' -r
+complete -c oix -n "__fish_oix_using_subcommand pull" -l where -d 'Pull only the entries whose descriptor satisfies EXPR (repeatable, all must hold)' -r
+complete -c oix -n "__fish_oix_using_subcommand pull" -l authfile -d 'Credentials file (containers auth.json or docker config.json); only this file is read' -r -F
+complete -c oix -n "__fish_oix_using_subcommand pull" -l ca-cert -d 'Trust this CA certificate (PEM) besides the system roots; repeatable' -r -F
+complete -c oix -n "__fish_oix_using_subcommand pull" -l retries -d 'Attempts after a transient failure (5xx, 429, dropped connection)' -r
+complete -c oix -n "__fish_oix_using_subcommand pull" -s j -l jobs -d 'Parallel blob transfers' -r
+complete -c oix -n "__fish_oix_using_subcommand pull" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
+complete -c oix -n "__fish_oix_using_subcommand pull" -l insecure -d 'Use TLS without verifying the registry\'s certificate'
+complete -c oix -n "__fish_oix_using_subcommand pull" -l plain-http -d 'Speak plain HTTP to the registry (no TLS)'
+complete -c oix -n "__fish_oix_using_subcommand pull" -l json -d 'Print machine-readable JSON on stdout'
+complete -c oix -n "__fish_oix_using_subcommand pull" -s h -l help -d 'Print help'
+complete -c oix -n "__fish_oix_using_subcommand pull" -s V -l version -d 'Print version'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull help" -f -a "init" -d 'Create an empty OCI image layout (no-op on an existing layout)'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull help" -f -a "ls" -d 'List the top-level entries of a layout, or the entries of the index a ref names'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull help" -f -a "inspect" -d 'Show a manifest, index or config, pretty or as the exact stored bytes'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull help" -f -a "tag" -d 'Point one or more new refs at the content a reference names'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull help" -f -a "untag" -d 'Remove refs from index.json (content stays until gc)'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull help" -f -a "fsck" -d 'Verify a layout: every referenced blob present, sized and hashed right; documents valid'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull help" -f -a "gc" -d 'Remove blobs that nothing in index.json reaches, and stale temp files'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull help" -f -a "index" -d 'Create and edit multi-arch indexes inside a layout'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull help" -f -a "merge" -d 'Merge images and indexes into DEST:REF under a release policy'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull help" -f -a "diff" -d 'Show entries added, removed and changed (per platform) between two refs'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull help" -f -a "annotate" -d 'Set or remove annotations on an index, on chosen entries, or inside chosen manifests'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull help" -f -a "select" -d 'Print the entries a platform/annotation selector picks (digest first)'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull help" -f -a "fold" -d 'Turn several top-level entries sharing one ref into one explicit index'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull help" -f -a "push" -d 'Push a layout\'s image or index to a registry (docker://HOST/REPO[:TAG])'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull help" -f -a "pull" -d 'Pull an image or index from a registry into a layout'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oix -n "__fish_oix_using_subcommand help; and __fish_seen_subcommand_from index" -f -a "create" -d 'Create an index from images (REF moves to the new index)'
 complete -c oix -n "__fish_oix_using_subcommand help; and __fish_seen_subcommand_from index" -f -a "add" -d 'Add or replace entries of an index, keyed on platform; creates it when missing'
 complete -c oix -n "__fish_oix_using_subcommand help; and __fish_seen_subcommand_from index" -f -a "rm" -d 'Remove the entries a selector chooses (with their attestations)'

@@ -41,13 +41,18 @@ impl Default for CopyOptions {
     }
 }
 
-/// Copy the graph under `roots` from `src` to `dst`.
-pub fn copy_graph(
-    src: &dyn Source,
-    dst: &dyn Sink,
-    roots: &[Descriptor],
-    opts: &CopyOptions,
-) -> Result<CopyReport> {
+/// What a copy of a graph moves, in the order the copy moves it.
+#[derive(Debug, Clone, Default)]
+pub struct CopyPlan {
+    /// Configs, layers and other non-document blobs, each digest once (copied in parallel).
+    pub leaves: Vec<Descriptor>,
+    /// Manifests and indexes, children before the documents that reference them.
+    pub documents: Vec<Descriptor>,
+}
+
+/// Walk `roots` in `src` and split the graph into leaves and documents; fails when the
+/// source is incomplete. `copy_graph` executes exactly this plan; `--dry-run`s print it.
+pub fn plan(src: &dyn Source, roots: &[Descriptor]) -> Result<CopyPlan> {
     let walk = graph::walk(src, roots);
     if let Some(e) = walk.first_error(&format!("cannot copy from {}", src.describe())) {
         return Err(e);
@@ -55,14 +60,31 @@ pub fn copy_graph(
     // Leaves: configs and layers, plus entries that are neither manifest nor index
     // (artifacts stored as plain blobs). Each digest once.
     let mut seen = std::collections::HashSet::new();
-    let leaves: Vec<&Descriptor> = walk
+    let leaves: Vec<Descriptor> = walk
         .nodes
         .iter()
         .filter(|n| n.document.is_none() && n.role != Role::Subject)
         .filter(|n| !(n.descriptor.is_index() || n.descriptor.is_manifest()))
         .map(|n| &n.descriptor)
         .filter(|d| seen.insert(d.digest.clone()))
+        .cloned()
         .collect();
+    let documents = walk
+        .documents_postorder
+        .iter()
+        .map(|&i| walk.nodes[i].descriptor.clone())
+        .collect();
+    Ok(CopyPlan { leaves, documents })
+}
+
+/// Copy the graph under `roots` from `src` to `dst`.
+pub fn copy_graph(
+    src: &dyn Source,
+    dst: &dyn Sink,
+    roots: &[Descriptor],
+    opts: &CopyOptions,
+) -> Result<CopyReport> {
+    let CopyPlan { leaves, documents } = plan(src, roots)?;
     let skipped = AtomicU64::new(0);
     let linked = AtomicU64::new(0);
     let copied = AtomicU64::new(0);
@@ -91,9 +113,16 @@ pub fn copy_graph(
         bytes: bytes.into_inner(),
         manifests: 0,
     };
-    for &i in &walk.documents_postorder {
-        let d = &walk.nodes[i].descriptor;
-        if dst.has(d)? {
+    // Which documents the destination already has: asked in parallel (for a registry
+    // these are round trips); the writes below stay sequential and children-first.
+    let present: Vec<bool> = pool.install(|| {
+        documents
+            .par_iter()
+            .map(|d| dst.has(d))
+            .collect::<Result<Vec<bool>>>()
+    })?;
+    for (d, present) in documents.iter().zip(present) {
+        if present {
             report.skipped += 1;
             continue;
         }

@@ -23,6 +23,7 @@ pub mod fsck;
 pub mod gc;
 pub mod inspect;
 pub mod platform;
+pub mod registry;
 pub mod select;
 pub mod store;
 pub mod tags;

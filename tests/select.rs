@@ -918,3 +918,18 @@ fn walk(p: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+#[test]
+fn an_empty_layout_lists_nothing_and_selects_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let l = tmp.path().join("l");
+    assert_eq!(oix(&["init", l.to_str().unwrap()]).code, 0);
+    let out = oix(&["ls", l.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout.lines().count(), 1); // the header
+    assert_eq!(
+        oix(&["select", l.to_str().unwrap(), "--where", "a"]).code,
+        3
+    );
+    assert_eq!(oix(&["inspect", l.to_str().unwrap()]).code, 3);
+}

@@ -8,6 +8,7 @@ mod basic;
 mod index;
 mod maint;
 pub mod output;
+mod registry;
 mod select;
 
 use crate::error::{Error, Result};
@@ -88,6 +89,10 @@ pub enum Command {
     /// Turn several top-level entries sharing one ref into one explicit index.
     #[command(long_about = select::FOLD_LONG_ABOUT)]
     Fold(select::FoldArgs),
+    /// Push a layout's image or index to a registry (docker://HOST/REPO[:TAG]).
+    Push(registry::PushArgs),
+    /// Pull an image or index from a registry into a layout.
+    Pull(registry::PullArgs),
 }
 
 /// Global settings every command receives.
@@ -152,5 +157,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Annotate(a) => index::annotate(&ctx, a),
         Command::Select(a) => select::select(&ctx, a),
         Command::Fold(a) => select::fold(&ctx, a),
+        Command::Push(a) => registry::push(&ctx, a),
+        Command::Pull(a) => registry::pull(&ctx, a),
     }
 }

@@ -16,8 +16,8 @@ the same selector engine and the same rules, described here and in docs/selectio
 SEARCH SPACE
   LAYOUT:REF names the top-level index.json entries whose ref.name is REF. Several such \
 entries form one candidate set (implicit multi-arch; a warning says so, and `oix fold` \
-turns them into one index). LAYOUT alone means all of index.json; LAYOUT@DIGEST the first \
-entry with that digest. Without --platform or --where, the named entries themselves are \
+turns them into one index). LAYOUT alone means all of index.json; LAYOUT@DIGEST the \
+top-level entry with that digest, else its first occurrence depth-first. Without --platform or --where, the named entries themselves are \
 selected. With filters, the candidates are the named entries and every entry of every \
 index below them, searched depth-first in document order; each match reports its path \
 (index.json[2] > sha256:…[1]).

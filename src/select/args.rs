@@ -10,7 +10,7 @@ use clap::Args;
 /// Selector filters: `--platform`, `--where`, `--match`, `--fallback`, `--scope`, `--inherit`.
 #[derive(Debug, Clone, Default, Args)]
 pub struct SelectorArgs {
-    /// Keep entries for PLATFORM: os/arch[/variant][:os.version][+feature...] or `local`
+    /// Keep entries for PLATFORM: `os/arch[/variant][:os.version][+feature...]` or `local`
     /// (case-insensitive; x86_64→amd64, aarch64→arm64, armhf→arm/v7, ...). Repeatable:
     /// any may match.
     #[arg(long = "platform", value_name = "PLATFORM", help_heading = "Selection")]

@@ -174,6 +174,20 @@ impl Condition {
     /// source; `None` where absent): the positive forms hold when they hold in any
     /// source, the negative forms when their positive form holds in none. Returns
     /// whether it holds and, for a positive form, the index of the value that made it.
+    /// Whether the condition holds on one descriptor's own annotations and fields
+    /// (descriptor scope, nothing inherited): for filters over indexes that are not in a
+    /// layout, such as the ones push and pull subset.
+    pub fn holds_on(&self, d: &crate::model::Descriptor) -> bool {
+        let v = match &self.key {
+            Key::Field(Field::Ref) => d.ref_name(),
+            Key::Field(Field::Digest) => Some(d.digest.as_str()),
+            Key::Field(Field::MediaType) => Some(d.media_type.as_str()),
+            Key::Field(Field::ArtifactType) => d.artifact_type.as_deref(),
+            Key::Annotation(k) => d.annotations.get(k).map(String::as_str),
+        };
+        self.eval(&[v]).0
+    }
+
     pub fn eval(&self, values: &[Option<&str>]) -> (bool, Option<usize>) {
         let hit = values.iter().position(|v| self.positive_holds(*v));
         if self.is_negative() {

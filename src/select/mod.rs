@@ -6,8 +6,8 @@
 //!
 //! **Search space.** `LAYOUT:REF` names top-level entries of index.json. Several entries
 //! sharing one ref.name form one candidate set (implicit multi-arch; a warning says so).
-//! `LAYOUT` alone means all of index.json; `LAYOUT@DIGEST` the first occurrence of that
-//! digest, depth-first. A selector without filters selects those named entries
+//! `LAYOUT` alone means all of index.json; `LAYOUT@DIGEST` that digest's top-level entry,
+//! else its first occurrence depth-first. A selector without filters selects those named entries
 //! themselves. With filters, the candidates are the named entries and every entry of
 //! every index below them, searched depth-first in document order (an index before its
 //! entries); each match reports its path.
@@ -387,7 +387,7 @@ impl Selector {
             return Ok(found);
         }
         match self.on_ambiguity {
-            OnAmbiguity::All => unreachable!("handled above"),
+            OnAmbiguity::All => Ok(found),
             OnAmbiguity::First => {
                 found.matches.truncate(1);
                 found.matches[0].why.push(format!(
@@ -400,7 +400,11 @@ impl Selector {
                 let tied: Vec<usize> = (0..n)
                     .filter(|&i| best.is_some() && found.matches[i].rank == best)
                     .collect();
-                if tied.len() == 1 {
+                // A tie between listings of one digest is no tie.
+                let one_digest = tied.iter().all(|&i| {
+                    found.matches[i].descriptor.digest == found.matches[tied[0]].descriptor.digest
+                });
+                if !tied.is_empty() && one_digest {
                     let mut m = found.matches.swap_remove(tied[0]);
                     m.why
                         .push(format!("ranked best of {n} matches (--on-ambiguity best)"));
@@ -534,7 +538,25 @@ pub struct Members {
 /// alone, the entries of index.json.
 pub fn members(layout: &Layout, r: &LayoutRef) -> Result<Members> {
     let (index, _) = layout.read_index()?;
-    let space = Space::resolve(layout, &index, r)?;
+    if r.target == Target::Default {
+        let entries = index
+            .manifests
+            .into_iter()
+            .enumerate()
+            .map(|(i, d)| Member {
+                path: vec![Step {
+                    digest: d.digest.clone(),
+                    position: i,
+                }],
+                descriptor: d,
+            })
+            .collect();
+        return Ok(Members {
+            entries,
+            warnings: Vec::new(),
+        });
+    }
+    let space = Space::resolve(layout, &index, r, false)?;
     let warnings = space.warnings.clone();
     let roots = space.root_nodes();
     if r.target != Target::Default && roots.len() == 1 && space.walk.descriptor(roots[0]).is_index()
@@ -601,7 +623,32 @@ struct Space<'a> {
 }
 
 impl<'a> Space<'a> {
-    fn resolve(layout: &Layout, index: &'a Index, r: &LayoutRef) -> Result<Space<'a>> {
+    /// With `expand`, the walk reads every nested index below the named entries (needed
+    /// by filters); without, it holds only the named entries.
+    fn resolve(
+        layout: &Layout,
+        index: &'a Index,
+        r: &LayoutRef,
+        expand: bool,
+    ) -> Result<Space<'a>> {
+        let walk_roots = |roots: std::borrow::Cow<'a, [Descriptor]>| {
+            if expand {
+                graph::walk_entries(layout, roots)
+            } else {
+                EntryWalk {
+                    entries: (0..roots.len())
+                        .map(|i| graph::EntryNode {
+                            parent: None,
+                            position: i,
+                            depth: 0,
+                            index: None,
+                        })
+                        .collect(),
+                    roots,
+                    ..Default::default()
+                }
+            }
+        };
         let space = |walk: EntryWalk<'a>, top_positions, implicit, warnings| Space {
             range: 0..walk.entries.len(),
             walk,
@@ -615,9 +662,9 @@ impl<'a> Space<'a> {
             Target::Default => {
                 if index.manifests.is_empty() {
                     return Err(Error::no_match(format!("{r}: the layout is empty"))
-                        .with_hint("add content first (e.g. `oix tag`, `oix index add`)"));
+                        .with_hint("index.json lists no entries; check the layout path"));
                 }
-                let walk = graph::walk_entries(layout, &index.manifests[..]);
+                let walk = walk_roots(index.manifests[..].into());
                 Ok(space(walk, None, false, Vec::new()))
             }
             Target::Name(_) => {
@@ -641,14 +688,20 @@ impl<'a> Space<'a> {
                     .into_iter()
                     .map(|x| (x.top_level.unwrap_or(0), x.descriptor))
                     .unzip();
-                let walk = graph::walk_entries(layout, roots);
+                let walk = walk_roots(roots.into());
                 Ok(space(walk, Some(pos), implicit, warnings))
             }
             Target::Digest(d) => {
                 let want = d.to_string();
                 let walk = graph::walk_entries(layout, &index.manifests[..]);
-                if let Some(k) =
-                    (0..walk.entries.len()).find(|&k| walk.descriptor(k).digest == want)
+                // A top-level occurrence first (as `resolve` does), else the first one
+                // depth-first.
+                let hit = |k: &usize| walk.descriptor(*k).digest == want;
+                let top = (0..walk.entries.len()).filter(|&k| walk.entries[k].depth == 0);
+                if let Some(k) = top
+                    .into_iter()
+                    .find(hit)
+                    .or_else(|| (0..walk.entries.len()).find(hit))
                 {
                     let depth = walk.entries[k].depth;
                     let end = (k + 1..walk.entries.len())
@@ -749,7 +802,7 @@ impl<'a> Engine<'a> {
         index: &'a Index,
         r: &'a LayoutRef,
     ) -> Result<Engine<'a>> {
-        let space = Space::resolve(layout, index, r)?;
+        let space = Space::resolve(layout, index, r, sel.has_filters())?;
         Ok(Engine {
             sel,
             layout,
@@ -818,11 +871,19 @@ impl<'a> Engine<'a> {
             }
             sel.searched += 1;
             let ev = self.evaluate(i);
-            if ev.no_platform && !d.is_index() {
+            // Artifacts legitimately have no platform; an image whose manifest is not in
+            // the layout (an external blob store) cannot say, which is worth a warning.
+            if ev.no_platform
+                && !d.is_index()
+                && d.digest().is_ok_and(|dg| !self.layout.has_blob(&dg))
+            {
                 no_platform += 1;
             }
             if !ev.matched {
-                misses.push((ev.score, i));
+                // An index never matches a platform: not worth naming as "nearest".
+                if !(with_platform && ev.no_platform && d.is_index()) {
+                    misses.push((ev.score, i));
+                }
                 continue;
             }
             let mut why = Vec::new();
@@ -848,8 +909,8 @@ impl<'a> Engine<'a> {
         }
         if no_platform > 0 {
             sel.warnings.push(format!(
-                "{no_platform} entries have no platform (none on the descriptor and no \
-                 readable image config); no --platform can match them"
+                "{no_platform} entries have no descriptor platform and their manifests are \
+                 not in the layout; no --platform can match them"
             ));
         }
         // Attestations whose subject also matched travel with it instead.

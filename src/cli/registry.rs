@@ -1,0 +1,476 @@
+//! push and pull.
+
+use super::{output, Ctx};
+use crate::error::{Error, Result};
+use crate::reference::{LayoutRef, Target};
+use crate::registry::ops::{self, PlatformFilter, PullOptions, PushOptions};
+use crate::registry::remote::DEFAULT_CHUNK_SIZE;
+use crate::registry::{skopeo, Progress, Registry, RegistryOptions, RegistryRef, TransportOptions};
+use crate::Layout;
+use clap::{Args, ValueEnum};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Debug, Args)]
+pub struct TransportArgs {
+    /// Credentials file (containers auth.json or docker config.json); only this file is read.
+    #[arg(long, value_name = "FILE")]
+    pub authfile: Option<PathBuf>,
+    /// Trust this CA certificate (PEM) besides the system roots; repeatable.
+    #[arg(long = "ca-cert", value_name = "FILE")]
+    pub ca_cert: Vec<PathBuf>,
+    /// Use TLS without verifying the registry's certificate.
+    #[arg(long)]
+    pub insecure: bool,
+    /// Speak plain HTTP to the registry (no TLS).
+    #[arg(long)]
+    pub plain_http: bool,
+    /// Attempts after a transient failure (5xx, 429, dropped connection).
+    #[arg(long, value_name = "N", default_value = "5")]
+    pub retries: u32,
+    /// Parallel blob transfers.
+    #[arg(long, short = 'j', value_name = "N", default_value = "4")]
+    pub jobs: usize,
+}
+
+impl TransportArgs {
+    fn transport(&self) -> Result<TransportOptions> {
+        if self.jobs == 0 || self.jobs > 64 {
+            return Err(Error::usage("--jobs must be between 1 and 64"));
+        }
+        let mut t = TransportOptions::new();
+        t.authfile = self.authfile.clone();
+        t.ca_certs = self.ca_cert.clone();
+        t.insecure = self.insecure;
+        t.plain_http = self.plain_http;
+        t.retries = self.retries;
+        if let Some(ms) = std::env::var("OIX_RETRY_BACKOFF_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            t.backoff = Duration::from_millis(ms);
+        }
+        Ok(t)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Via {
+    /// The built-in client.
+    Builtin,
+    /// `skopeo copy --all --preserve-digests`.
+    Skopeo,
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// LAYOUT, LAYOUT:REF or LAYOUT@DIGEST.
+    pub source: String,
+    /// docker://HOST[:PORT]/REPO[:TAG]; without a tag, the tag is the source's REF.
+    pub destination: String,
+    /// Push every ref of the layout, each to the tag of its name.
+    #[arg(long)]
+    pub all_refs: bool,
+    /// Push only these platforms (OS/ARCH[/VARIANT], repeatable or comma-separated):
+    /// the index is rewritten to the matching entries, never pushed sparse.
+    #[arg(long, value_name = "PLATFORM", value_delimiter = ',')]
+    pub platform: Vec<String>,
+    /// Push only the entries whose descriptor satisfies EXPR (key=value, key!=value,
+    /// key~=REGEX, key, !key; repeatable, all must hold).
+    #[arg(long = "where", value_name = "EXPR")]
+    pub wheres: Vec<String>,
+    /// Also tag each child manifest: {tag}, {arch}, {variant}, {os} are replaced,
+    /// e.g. '{tag}-{arch}' or '{tag}_{arch}{variant}'.
+    #[arg(long, value_name = "TEMPLATE")]
+    pub arch_tags: Option<String>,
+    /// Mount blobs from this repository of the same registry instead of uploading them (repeatable).
+    #[arg(long, value_name = "REPO")]
+    pub mount_from: Vec<String>,
+    /// Size of one PATCH of a chunked upload; smaller blobs go up in one request
+    /// (bytes, or with a K/M/G suffix).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub chunk_size: Option<u64>,
+    /// Print what would be uploaded, skipped and tagged; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Check every blob and manifest even when the registry already holds the image or
+    /// index by digest (normally its graph is then known to be complete).
+    #[arg(long)]
+    pub force_recursive: bool,
+    /// Who does the work: the built-in client or skopeo.
+    #[arg(long, value_enum, default_value = "builtin")]
+    pub via: Via,
+    #[command(flatten)]
+    pub transport: TransportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// docker://HOST[:PORT]/REPO[:TAG|@DIGEST].
+    pub source: String,
+    /// LAYOUT:REF to store it as (the layout is created if needed); REF defaults to the tag.
+    pub destination: String,
+    /// Pull only these platforms of an index (OS/ARCH[/VARIANT], repeatable or comma-separated).
+    #[arg(long, value_name = "PLATFORM", value_delimiter = ',')]
+    pub platform: Vec<String>,
+    /// Pull only the entries whose descriptor satisfies EXPR (repeatable, all must hold).
+    #[arg(long = "where", value_name = "EXPR")]
+    pub wheres: Vec<String>,
+    #[command(flatten)]
+    pub transport: TransportArgs,
+}
+
+fn parse_size(s: &str) -> std::result::Result<u64, String> {
+    let s = s.trim();
+    let (num, mult) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m = match c.to_ascii_uppercase() {
+                'K' => 1u64 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                _ => return Err(format!("unknown size suffix {c:?} (use K, M or G)")),
+            };
+            (&s[..i], m)
+        }
+        _ => (s, 1),
+    };
+    let n: u64 = num.parse().map_err(|_| format!("{s:?} is not a size"))?;
+    n.checked_mul(mult)
+        .filter(|v| *v > 0)
+        .ok_or_else(|| format!("{s:?} is not a positive size"))
+}
+
+/// Bars on a terminal: one per blob in flight and a total.
+struct Bars {
+    multi: MultiProgress,
+    total: ProgressBar,
+    blobs: Mutex<HashMap<String, (ProgressBar, u64)>>,
+}
+
+impl Bars {
+    fn on_terminal(verb: &str) -> Option<Arc<dyn Progress>> {
+        if !std::io::stderr().is_terminal() {
+            return None;
+        }
+        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+        let total = multi.add(ProgressBar::new(0));
+        total.set_style(
+            ProgressStyle::with_template(
+                "{msg:>12} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {elapsed}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        total.set_message(verb.to_string());
+        Some(Arc::new(Bars {
+            multi,
+            total,
+            blobs: Mutex::new(HashMap::new()),
+        }))
+    }
+}
+
+impl Drop for Bars {
+    fn drop(&mut self) {
+        self.total.finish_and_clear();
+    }
+}
+
+impl Progress for Bars {
+    fn blob_start(&self, digest: &str, size: u64) {
+        let bar = self
+            .multi
+            .insert_before(&self.total, ProgressBar::new(size));
+        bar.set_style(
+            ProgressStyle::with_template("{msg:>12} [{bar:30}] {bytes}/{total_bytes}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        let short: String = digest
+            .split(':')
+            .nth(1)
+            .unwrap_or(digest)
+            .chars()
+            .take(12)
+            .collect();
+        bar.set_message(short);
+        self.total.inc_length(size);
+        if let Ok(mut m) = self.blobs.lock() {
+            m.insert(digest.to_string(), (bar, 0));
+        }
+    }
+    fn blob_position(&self, digest: &str, position: u64) {
+        if let Ok(mut m) = self.blobs.lock() {
+            if let Some((bar, last)) = m.get_mut(digest) {
+                bar.set_position(position);
+                if position >= *last {
+                    self.total.inc(position - *last);
+                } else {
+                    self.total
+                        .set_position(self.total.position().saturating_sub(*last - position));
+                }
+                *last = position;
+            }
+        }
+    }
+    fn blob_done(&self, digest: &str) {
+        if let Ok(mut m) = self.blobs.lock() {
+            if let Some((bar, _)) = m.remove(digest) {
+                bar.finish_and_clear();
+            }
+        }
+    }
+}
+
+fn conditions(v: &[String]) -> Result<Vec<crate::select::Condition>> {
+    v.iter()
+        .map(|s| crate::select::Condition::parse(s))
+        .collect()
+}
+
+fn platforms(v: &[String]) -> Result<Vec<PlatformFilter>> {
+    v.iter()
+        .filter(|s| !s.is_empty())
+        .map(|s| PlatformFilter::parse(s))
+        .collect()
+}
+
+pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
+    let src = LayoutRef::parse(&a.source)?;
+    let dest = RegistryRef::parse(&a.destination)?;
+    let layout = ctx.open(&src.path)?;
+    let transport = a.transport.transport()?;
+    let opts = PushOptions {
+        jobs: a.transport.jobs,
+        force_recursive: a.force_recursive,
+        platforms: platforms(&a.platform)?,
+        wheres: conditions(&a.wheres)?,
+        arch_tags: a.arch_tags.clone(),
+        all_refs: a.all_refs,
+    };
+    let plan = ops::plan_push(&layout, &src, &dest, &opts)?;
+    if a.via == Via::Skopeo {
+        return push_via_skopeo(ctx, &a, &layout, &src, &dest, &plan, &transport);
+    }
+    let progress = if a.dry_run {
+        None
+    } else {
+        Bars::on_terminal("pushing")
+    };
+    let registry = Registry::new(
+        &dest,
+        &RegistryOptions {
+            transport,
+            mount_from: a.mount_from.clone(),
+            chunk_size: a.chunk_size.unwrap_or(DEFAULT_CHUNK_SIZE),
+            jobs: a.transport.jobs,
+            push: true,
+            progress,
+        },
+    )?;
+    if a.dry_run {
+        let steps = ops::dry_run(&plan, &registry, a.transport.jobs)?;
+        if ctx.json {
+            output::json(
+                &serde_json::json!({"dry_run": true, "destination": dest.repository(), "steps": steps}),
+            );
+        } else {
+            for s in &steps {
+                match s.kind {
+                    "tag" => println!(
+                        "{} tag {}{}",
+                        s.digest,
+                        dest.with_tag(s.tag.as_deref().unwrap_or("")),
+                        match (s.action, &s.previous) {
+                            ("move", Some(p)) => format!(" (move from {p})"),
+                            (act, _) => format!(" ({act})"),
+                        }
+                    ),
+                    kind => println!(
+                        "{} {} {} {}",
+                        s.digest,
+                        s.action,
+                        kind,
+                        output::human_size(s.size)
+                    ),
+                }
+            }
+        }
+        return Ok(0);
+    }
+    let summary = ops::push(&plan, &registry, &opts)?;
+    if ctx.json {
+        output::json(&summary);
+    } else {
+        for t in &summary.tags {
+            println!("{} {}", t.digest, dest.with_tag(&t.tag));
+        }
+        if summary.tags.is_empty() {
+            for d in &summary.digests {
+                println!("{d} {}@{d}", dest.repository());
+            }
+        }
+        eprintln!(
+            "uploaded {} blobs ({}), skipped {}, mounted {}, {} manifests, {:.1}s",
+            summary.uploaded,
+            output::human_size(summary.bytes as i64),
+            summary.skipped,
+            summary.mounted,
+            summary.manifests,
+            summary.seconds
+        );
+    }
+    Ok(0)
+}
+
+fn push_via_skopeo(
+    ctx: &Ctx,
+    a: &PushArgs,
+    layout: &Layout,
+    src: &LayoutRef,
+    dest: &RegistryRef,
+    plan: &ops::PushPlan,
+    transport: &TransportOptions,
+) -> Result<i32> {
+    if !a.platform.is_empty() || !a.mount_from.is_empty() || a.chunk_size.is_some() {
+        return Err(Error::usage(
+            "--via skopeo takes no --platform, --mount-from or --chunk-size (skopeo pushes the layout's index as it is)",
+        ));
+    }
+    if dest.digest.is_some() {
+        return Err(Error::usage("--via skopeo needs a tag in the destination"));
+    }
+    // skopeo's oci: transport names an index.json entry by its ref name.
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let main: Vec<&ops::TagPlan> = plan.tags.iter().filter(|t| t.platform.is_none()).collect();
+    if a.all_refs {
+        let (index, _) = layout.read_index()?;
+        for n in crate::resolve::ref_names(&index) {
+            let tag = main
+                .iter()
+                .find(|t| {
+                    index
+                        .manifests
+                        .iter()
+                        .any(|m| m.ref_name() == Some(n.as_str()) && m.digest == t.digest)
+                })
+                .map(|t| t.tag.clone())
+                .unwrap_or(n.clone());
+            pairs.push((n, tag));
+        }
+    } else {
+        let Target::Name(n) = &src.target else {
+            return Err(Error::usage(
+                "--via skopeo needs LAYOUT:REF (skopeo's oci: transport selects entries by ref name)",
+            ));
+        };
+        let tag = main
+            .first()
+            .map(|t| t.tag.clone())
+            .unwrap_or_else(|| n.clone());
+        pairs.push((n.clone(), tag));
+    }
+    let start = std::time::Instant::now();
+    let cert_dir = if a.dry_run {
+        None
+    } else {
+        skopeo::make_cert_dir(&transport.ca_certs)?
+    };
+    let shown_dir = PathBuf::from("<temp dir with the --ca-cert files>");
+    let dir_path = match (&cert_dir, transport.ca_certs.is_empty()) {
+        (Some(d), _) => Some(d.path()),
+        (None, false) => Some(shown_dir.as_path()),
+        (None, true) => None,
+    };
+    let cmds = skopeo::commands(layout.root(), &pairs, plan, dest, transport, dir_path);
+    if a.dry_run {
+        if ctx.json {
+            output::json(&serde_json::json!({"dry_run": true, "via": "skopeo", "commands": cmds}));
+        } else {
+            for c in &cmds {
+                println!("{}", skopeo::shell_line(c));
+            }
+        }
+        return Ok(0);
+    }
+    skopeo::run(&cmds)?;
+    if ctx.json {
+        output::json(&serde_json::json!({
+            "via": "skopeo",
+            "destination": dest.repository(),
+            "commands": cmds,
+            "tags": plan.tags.iter().map(|t| serde_json::json!({"tag": t.tag, "digest": t.digest})).collect::<Vec<_>>(),
+            "seconds": start.elapsed().as_secs_f64(),
+        }));
+    } else {
+        for t in &plan.tags {
+            println!("{} {}", t.digest, dest.with_tag(&t.tag));
+        }
+    }
+    Ok(0)
+}
+
+pub fn pull(ctx: &Ctx, a: PullArgs) -> Result<i32> {
+    let src = RegistryRef::parse(&a.source)?;
+    let dst = LayoutRef::parse(&a.destination)?;
+    let ref_name = match (&dst.target, &src.tag) {
+        (Target::Name(n), _) => n.clone(),
+        (Target::Default, Some(t)) => t.clone(),
+        (Target::Default, None) => {
+            return Err(Error::usage(format!(
+                "{}: name the ref to store the image as (LAYOUT:REF)",
+                a.destination
+            )))
+        }
+        (Target::Digest(_), _) => {
+            return Err(Error::usage(
+                "pull stores under a ref name: give LAYOUT:REF, not LAYOUT@DIGEST",
+            ))
+        }
+    };
+    let (layout, _) = Layout::init(&dst.path)?;
+    let layout = layout.with_lock_timeout(ctx.lock_timeout);
+    let transport = a.transport.transport()?;
+    let registry = Registry::new(
+        &src,
+        &RegistryOptions {
+            transport,
+            jobs: a.transport.jobs,
+            push: false,
+            progress: Bars::on_terminal("pulling"),
+            ..Default::default()
+        },
+    )?;
+    let summary = ops::pull(
+        &registry,
+        &layout,
+        &ref_name,
+        &PullOptions {
+            jobs: a.transport.jobs,
+            platforms: platforms(&a.platform)?,
+            wheres: conditions(&a.wheres)?,
+        },
+    )?;
+    if ctx.json {
+        output::json(&summary);
+    } else {
+        println!(
+            "{} {}:{}",
+            summary.digest,
+            layout.root().display(),
+            summary.ref_name
+        );
+        eprintln!(
+            "downloaded {} blobs ({}), {} already present, {:.1}s",
+            summary.downloaded,
+            output::human_size(summary.bytes as i64),
+            summary.skipped,
+            summary.seconds
+        );
+    }
+    Ok(0)
+}

@@ -1,0 +1,438 @@
+//! Registry credentials and authentication challenges.
+//!
+//! Credentials come from, in order: `--authfile` (alone, when given); otherwise
+//! `REGISTRY_AUTH_FILE` or `${XDG_RUNTIME_DIR}/containers/auth.json`, then
+//! `~/.config/containers/auth.json`, then `DOCKER_AUTH_CONFIG` (the file's content in an
+//! environment variable), then `$DOCKER_CONFIG/config.json` or `~/.docker/config.json`.
+//! The first file that knows the registry wins. In each file a credential helper
+//! (`credHelpers[host]`, run as `docker-credential-<name> get`) comes first, then the
+//! `auths` entries from the most specific key (`host/ns/repo`) to `host` (URL-form keys
+//! such as `https://host/v1/` match by host), then the `credsStore` helper.
+//!
+//! Secrets never reach output, logs or error messages: [`Credentials`] prints redacted.
+
+use crate::error::{Error, Result};
+use base64::Engine;
+use std::fmt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// Docker Hub's key in docker config files.
+const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";
+
+#[derive(Clone, PartialEq, Eq)]
+pub enum Credentials {
+    Basic {
+        username: String,
+        password: String,
+    },
+    /// An OAuth2 refresh token (docker's `identitytoken`, a helper's `<token>` user).
+    IdentityToken(String),
+    /// A bearer token to send as is (docker's `registrytoken`).
+    RegistryToken(String),
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Credentials::Basic { username, .. } => {
+                write!(
+                    f,
+                    "Basic {{ username: {username:?}, password: <redacted> }}"
+                )
+            }
+            Credentials::IdentityToken(_) => f.write_str("IdentityToken(<redacted>)"),
+            Credentials::RegistryToken(_) => f.write_str("RegistryToken(<redacted>)"),
+        }
+    }
+}
+
+impl Credentials {
+    /// The `Authorization` value for Basic auth, when these are a user and password.
+    pub fn basic_header(&self) -> Option<String> {
+        match self {
+            Credentials::Basic { username, password } => Some(format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"))
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// Where credentials were found (a file and key, or a helper), for messages.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub credentials: Credentials,
+    pub origin: String,
+}
+
+/// The auth files consulted when no `--authfile` is given, in order.
+pub fn default_auth_files() -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    if let Some(p) = env("REGISTRY_AUTH_FILE") {
+        v.push(p);
+    } else if let Some(x) = env("XDG_RUNTIME_DIR") {
+        v.push(x.join("containers/auth.json"));
+    }
+    let home = env("HOME");
+    if let Some(h) = env("XDG_CONFIG_HOME").or_else(|| home.as_ref().map(|h| h.join(".config"))) {
+        v.push(h.join("containers/auth.json"));
+    }
+    if let Some(d) = env("DOCKER_CONFIG") {
+        v.push(d.join("config.json"));
+    } else if let Some(h) = &home {
+        v.push(h.join(".docker/config.json"));
+    }
+    v
+}
+
+/// Find credentials for `host` (as written in the reference) and `repo`.
+pub fn lookup(host: &str, repo: &str, authfile: Option<&Path>) -> Result<Option<Found>> {
+    if let Some(f) = authfile {
+        let text = std::fs::read(f).map_err(|e| {
+            Error::usage(format!("cannot read auth file {}: {e}", f.display())).with_hint(
+                "--authfile must name a readable containers auth.json or docker config.json",
+            )
+        })?;
+        return from_config(&text, &f.display().to_string(), host, repo);
+    }
+    let files = default_auth_files();
+    let (first, rest) = files.split_at(files.len().min(2));
+    for f in first {
+        if let Some(found) = from_file(f, host, repo)? {
+            return Ok(Some(found));
+        }
+    }
+    if let Some(v) = std::env::var_os("DOCKER_AUTH_CONFIG").filter(|v| !v.is_empty()) {
+        let text = v.to_string_lossy().into_owned();
+        if let Some(found) = from_config(text.as_bytes(), "DOCKER_AUTH_CONFIG", host, repo)? {
+            return Ok(Some(found));
+        }
+    }
+    for f in rest {
+        if let Some(found) = from_file(f, host, repo)? {
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
+}
+
+fn from_file(path: &Path, host: &str, repo: &str) -> Result<Option<Found>> {
+    match std::fs::read(path) {
+        Ok(text) => from_config(&text, &path.display().to_string(), host, repo),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::failure(format!(
+            "cannot read auth file {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
+/// The host part of an `auths` key: `https://host/v1/` → `host`.
+fn key_host(key: &str) -> &str {
+    let k = key
+        .strip_prefix("https://")
+        .or_else(|| key.strip_prefix("http://"));
+    match k {
+        Some(rest) => rest.split('/').next().unwrap_or(rest),
+        None => key,
+    }
+}
+
+fn is_hub(host: &str) -> bool {
+    matches!(
+        host,
+        "docker.io" | "index.docker.io" | "registry-1.docker.io"
+    )
+}
+
+/// Parse a containers auth.json / docker config.json and look `host`/`repo` up.
+pub fn from_config(text: &[u8], origin: &str, host: &str, repo: &str) -> Result<Option<Found>> {
+    let cfg: serde_json::Value = serde_json::from_slice(text).map_err(|e| {
+        // serde_json's message carries a position, never file content.
+        Error::failure(format!("{origin}: invalid JSON: {e}"))
+    })?;
+    let server = if is_hub(host) { DOCKER_HUB_KEY } else { host };
+    if let Some(helper) = cfg
+        .get("credHelpers")
+        .and_then(|h| h.get(host).or_else(|| h.get(server)))
+        .and_then(|v| v.as_str())
+    {
+        return helper_get(helper, server);
+    }
+    if let Some(auths) = cfg.get("auths").and_then(|a| a.as_object()) {
+        // Most specific first: host/ns/repo, host/ns, host; then URL-form keys.
+        let mut keys: Vec<String> = Vec::new();
+        let full = format!("{host}/{repo}");
+        let mut cut = full.as_str();
+        loop {
+            keys.push(cut.to_string());
+            match cut.rfind('/') {
+                Some(i) => cut = &cut[..i],
+                None => break,
+            }
+        }
+        let mut entry = keys
+            .iter()
+            .find_map(|k| auths.get(k.as_str()).map(|e| (k.clone(), e)));
+        if entry.is_none() {
+            entry = auths
+                .iter()
+                .find(|(k, _)| {
+                    let kh = key_host(k);
+                    kh == host || (is_hub(host) && is_hub(kh))
+                })
+                .map(|(k, e)| (k.clone(), e));
+        }
+        if let Some((key, e)) = entry {
+            if let Some(c) = entry_credentials(e, origin, &key)? {
+                return Ok(Some(Found {
+                    credentials: c,
+                    origin: format!("{origin} (auths[{key:?}])"),
+                }));
+            }
+        }
+    }
+    if let Some(store) = cfg.get("credsStore").and_then(|v| v.as_str()) {
+        return helper_get(store, server);
+    }
+    Ok(None)
+}
+
+fn entry_credentials(
+    e: &serde_json::Value,
+    origin: &str,
+    key: &str,
+) -> Result<Option<Credentials>> {
+    let s = |k: &str| e.get(k).and_then(|v| v.as_str()).filter(|v| !v.is_empty());
+    if let Some(t) = s("identitytoken") {
+        return Ok(Some(Credentials::IdentityToken(t.to_string())));
+    }
+    if let Some(t) = s("registrytoken") {
+        return Ok(Some(Credentials::RegistryToken(t.to_string())));
+    }
+    if let Some(a) = s("auth") {
+        let bad = || {
+            Error::failure(format!(
+                "{origin}: auths[{key:?}].auth is not base64 of user:password"
+            ))
+        };
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(a.trim())
+            .map_err(|_| bad())?;
+        let raw = String::from_utf8(raw).map_err(|_| bad())?;
+        let (u, p) = raw.split_once(':').ok_or_else(bad)?;
+        return Ok(Some(Credentials::Basic {
+            username: u.to_string(),
+            password: p.trim_end_matches('\n').to_string(),
+        }));
+    }
+    if let (Some(u), Some(p)) = (s("username"), s("password")) {
+        return Ok(Some(Credentials::Basic {
+            username: u.to_string(),
+            password: p.to_string(),
+        }));
+    }
+    Ok(None)
+}
+
+/// Run `docker-credential-<helper> get` with the server on stdin.
+fn helper_get(helper: &str, server: &str) -> Result<Option<Found>> {
+    if helper.is_empty()
+        || !helper
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+    {
+        return Err(Error::failure(format!(
+            "credential helper name {helper:?} is not a plain name"
+        )));
+    }
+    let prog = format!("docker-credential-{helper}");
+    let mut child = Command::new(&prog)
+        .arg("get")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            Error::failure(format!("cannot run credential helper {prog}: {e}")).with_hint(format!(
+                "install {prog}, or remove it from the docker config"
+            ))
+        })?;
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(server.as_bytes());
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| Error::failure(format!("credential helper {prog}: {e}")))?;
+    if !out.status.success() {
+        let msg = String::from_utf8_lossy(&out.stdout).to_lowercase();
+        if msg.contains("credentials not found") {
+            return Ok(None);
+        }
+        // The helper's own output may hold secrets: report only the status.
+        return Err(Error::failure(format!(
+            "credential helper {prog} failed ({}) for {server}",
+            out.status
+        )));
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|_| {
+        Error::failure(format!(
+            "credential helper {prog} printed something that is not JSON"
+        ))
+    })?;
+    let user = v.get("Username").and_then(|u| u.as_str()).unwrap_or("");
+    let secret = v.get("Secret").and_then(|u| u.as_str()).unwrap_or("");
+    if secret.is_empty() {
+        return Ok(None);
+    }
+    let credentials = if user == "<token>" {
+        Credentials::IdentityToken(secret.to_string())
+    } else {
+        Credentials::Basic {
+            username: user.to_string(),
+            password: secret.to_string(),
+        }
+    };
+    Ok(Some(Found {
+        credentials,
+        origin: format!("credential helper {prog}"),
+    }))
+}
+
+/// A parsed `WWW-Authenticate` challenge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Challenge {
+    /// Lowercased scheme: `basic` or `bearer`.
+    pub scheme: String,
+    pub params: Vec<(String, String)>,
+}
+
+impl Challenge {
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Parse `Scheme k="v", k2=v2` (the first challenge of the header).
+pub fn parse_challenge(header: &str) -> Option<Challenge> {
+    let header = header.trim();
+    let (scheme, rest) = match header.find(char::is_whitespace) {
+        Some(i) => (&header[..i], header[i..].trim_start()),
+        None => (header, ""),
+    };
+    if scheme.is_empty() {
+        return None;
+    }
+    let mut params = Vec::new();
+    let b = rest.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        while i < b.len() && (b[i] == b',' || b[i].is_ascii_whitespace()) {
+            i += 1;
+        }
+        let ks = i;
+        while i < b.len() && b[i] != b'=' && b[i] != b',' {
+            i += 1;
+        }
+        let key = rest[ks..i].trim().to_string();
+        if i >= b.len() || b[i] != b'=' {
+            break; // a token68 or a second challenge: stop here
+        }
+        i += 1;
+        let mut val = String::new();
+        if i < b.len() && b[i] == b'"' {
+            i += 1;
+            while i < b.len() && b[i] != b'"' {
+                if b[i] == b'\\' && i + 1 < b.len() {
+                    i += 1;
+                }
+                let ch = rest[i..].chars().next()?;
+                val.push(ch);
+                i += ch.len_utf8();
+            }
+            i += 1;
+        } else {
+            let vs = i;
+            while i < b.len() && b[i] != b',' {
+                i += 1;
+            }
+            val = rest[vs..i].trim().to_string();
+        }
+        if !key.is_empty() {
+            params.push((key, val));
+        }
+    }
+    Some(Challenge {
+        scheme: scheme.to_ascii_lowercase(),
+        params,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_challenges() {
+        let c = parse_challenge(
+            r#"Bearer realm="https://auth.example.com/token",service="registry.example.com",scope="repository:a/b:pull,push""#,
+        )
+        .unwrap();
+        assert_eq!(c.scheme, "bearer");
+        assert_eq!(c.param("realm"), Some("https://auth.example.com/token"));
+        assert_eq!(c.param("scope"), Some("repository:a/b:pull,push"));
+        let c = parse_challenge(r#"Basic realm="Registry Realm""#).unwrap();
+        assert_eq!(
+            (c.scheme.as_str(), c.param("realm")),
+            ("basic", Some("Registry Realm"))
+        );
+        assert!(parse_challenge("").is_none());
+    }
+
+    #[test]
+    fn reads_auths_and_redacts() {
+        let cfg = br#"{"auths":{
+            "reg.io/team/app":{"auth":"dXNlcjE6cGFzczE="},
+            "reg.io":{"auth":"dXNlcjI6cDpzcw=="},
+            "https://index.docker.io/v1/":{"identitytoken":"tok"},
+            "https://other.io/v1/":{"username":"u","password":"p"}}}"#;
+        let get = |h: &str, r: &str| from_config(cfg, "f", h, r).unwrap().map(|f| f.credentials);
+        assert_eq!(
+            get("reg.io", "team/app/sub"),
+            Some(Credentials::Basic {
+                username: "user1".into(),
+                password: "pass1".into()
+            })
+        );
+        assert_eq!(
+            get("reg.io", "other"),
+            Some(Credentials::Basic {
+                username: "user2".into(),
+                password: "p:ss".into()
+            })
+        );
+        assert_eq!(
+            get("docker.io", "library/x"),
+            Some(Credentials::IdentityToken("tok".into()))
+        );
+        assert!(matches!(
+            get("other.io", "x"),
+            Some(Credentials::Basic { .. })
+        ));
+        assert_eq!(get("nowhere.io", "x"), None);
+        let dbg = format!("{:?}", get("reg.io", "x").unwrap());
+        assert!(!dbg.contains("p:ss"), "{dbg}");
+        assert!(from_config(br#"{"auths":{"reg.io":{"auth":"!!"}}}"#, "f", "reg.io", "x").is_err());
+    }
+}

@@ -1,0 +1,748 @@
+//! `push` and `pull`: plan what goes where, run the one graph copy, then name things.
+//!
+//! Push order (the tag-last rule): every blob, then every manifest and index by digest,
+//! children first (all by [`crate::copy::copy_graph`]); then the per-arch tags; then
+//! the tag. A failure anywhere before the final PUT leaves the tag where it was, and a
+//! tag never points at an index whose children are not all in the registry.
+//!
+//! Platform subsets (`--platform`) rewrite the index to the matching entries (plus the
+//! attestations that refer to them): the new index is a document oix creates, kept in
+//! memory ([`Overlay`]) and pushed or stored like any other; never a sparse index.
+
+use super::reference::{validate_tag, RegistryRef};
+use super::remote::{Registry, StatsSnapshot};
+use crate::copy::{self, CopyOptions};
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::layout::Layout;
+use crate::model::{self, Descriptor, Index, Platform};
+use crate::platform::{Fallbacks, MatchMode, PlatformSpec};
+use crate::reference::{LayoutRef, Target};
+use crate::select::Condition;
+use crate::store::Source;
+use crate::{platform, resolve, tags};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::io::Read;
+use std::time::Instant;
+
+/// A [`Source`] plus documents held in memory (rewritten indexes).
+pub struct Overlay<'a> {
+    base: &'a dyn Source,
+    extra: HashMap<String, Vec<u8>>,
+}
+
+impl<'a> Overlay<'a> {
+    pub fn new(base: &'a dyn Source) -> Self {
+        Overlay {
+            base,
+            extra: HashMap::new(),
+        }
+    }
+    /// Add bytes oix created; returns their sha256 digest.
+    pub fn add(&mut self, bytes: Vec<u8>) -> Digest {
+        let d = Digest::sha256_of(&bytes);
+        self.extra.insert(d.to_string(), bytes);
+        d
+    }
+}
+
+impl Source for Overlay<'_> {
+    fn describe(&self) -> String {
+        self.base.describe()
+    }
+    fn contains(&self, digest: &Digest) -> Result<bool> {
+        if self.extra.contains_key(&digest.to_string()) {
+            return Ok(true);
+        }
+        self.base.contains(digest)
+    }
+    fn open(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send + '_>> {
+        match self.extra.get(&desc.digest) {
+            Some(b) => Ok(Box::new(std::io::Cursor::new(b.as_slice()))),
+            None => self.base.open(desc),
+        }
+    }
+    fn read_small(&self, desc: &Descriptor) -> Result<Vec<u8>> {
+        match self.extra.get(&desc.digest) {
+            Some(b) if b.len() as i64 == desc.size => Ok(b.clone()),
+            Some(_) => Err(Error::failure(format!(
+                "{}: size does not match its descriptor",
+                desc.digest
+            ))),
+            None => self.base.read_small(desc),
+        }
+    }
+    fn as_layout(&self) -> Option<&Layout> {
+        self.base.as_layout()
+    }
+}
+
+/// A `--platform` filter of push and pull. Parsing, normalization and matching are the
+/// selector engine's ([`PlatformSpec`], exact mode: `arm64` = `arm64/v8`, `x86_64` =
+/// `amd64`); the subset is taken from raw index bytes, so it works the same on a local
+/// index (push) and on one fetched from a registry (pull).
+#[derive(Debug, Clone)]
+pub struct PlatformFilter(pub PlatformSpec);
+
+impl PlatformFilter {
+    pub fn parse(s: &str) -> Result<PlatformFilter> {
+        Ok(PlatformFilter(PlatformSpec::parse(s)?))
+    }
+    /// Equal after normalization (os.version and os.features only when both give them).
+    pub fn matches(&self, p: &Platform) -> bool {
+        self.0
+            .matches(
+                &PlatformSpec::from_platform(p),
+                MatchMode::Exact,
+                Fallbacks::default(),
+            )
+            .is_ok()
+    }
+}
+
+/// Keep the entries of `index` whose platform matches one of `filters`, plus the
+/// attestations that refer to kept entries. `platform_of` gives an entry's platform.
+/// Returns `None` when every entry is kept (the original bytes are used as they are).
+pub fn subset_index(
+    index_bytes: &[u8],
+    what: &str,
+    filters: &[PlatformFilter],
+    wheres: &[Condition],
+    platform_of: &dyn Fn(&Descriptor) -> Option<Platform>,
+) -> Result<Option<Vec<u8>>> {
+    let idx: Index = model::parse_json(index_bytes, what)?;
+    let kept: Vec<&Descriptor> = idx
+        .manifests
+        .iter()
+        .filter(|d| !d.is_attestation())
+        .filter(|d| {
+            filters.is_empty()
+                || platform_of(d).is_some_and(|p| filters.iter().any(|f| f.matches(&p)))
+        })
+        .filter(|d| wheres.iter().all(|c| c.holds_on(d)))
+        .collect();
+    if kept.is_empty() {
+        let have: Vec<String> = idx
+            .manifests
+            .iter()
+            .filter(|d| !d.is_attestation())
+            .filter_map(|d| platform_of(d).map(|p| p.display()))
+            .collect();
+        let wanted: Vec<String> = filters
+            .iter()
+            .map(|f| format!("--platform {}", f.0))
+            .chain(wheres.iter().map(|c| format!("--where {c}")))
+            .collect();
+        return Err(
+            Error::no_match(format!("{what}: no entry matches {}", wanted.join(" ")))
+                .with_hint(format!("platforms in the index: {}", have.join(", "))),
+        );
+    }
+    let kept_digests: std::collections::HashSet<&str> =
+        kept.iter().map(|d| d.digest.as_str()).collect();
+    let new: Vec<Descriptor> = idx
+        .manifests
+        .iter()
+        .filter(|d| {
+            kept_digests.contains(d.digest.as_str())
+                || (d.is_attestation()
+                    && d.attestation_subject()
+                        .is_some_and(|s| kept_digests.contains(s)))
+        })
+        .cloned()
+        .collect();
+    if new.len() == idx.manifests.len() {
+        return Ok(None);
+    }
+    let mut out = idx;
+    out.manifests = new;
+    Ok(Some(out.to_bytes()))
+}
+
+/// Expand an `--arch-tags` template: `{tag}`, `{arch}`, `{variant}`, `{os}`.
+pub fn expand_arch_tag(template: &str, tag: &str, p: &Platform) -> Result<String> {
+    let out = template
+        .replace("{tag}", tag)
+        .replace("{arch}", &p.architecture)
+        .replace("{variant}", p.variant.as_deref().unwrap_or(""))
+        .replace("{os}", &p.os);
+    validate_tag(&out)
+        .map_err(|e| e.context(format!("--arch-tags {template:?} for {}", p.display())))?;
+    Ok(out)
+}
+
+/// A tag to set after the copy, and the document it names.
+#[derive(Debug, Clone, Serialize)]
+pub struct TagPlan {
+    pub tag: String,
+    pub digest: String,
+    #[serde(rename = "mediaType")]
+    pub media_type: String,
+    /// `os/arch[/variant]` for per-arch tags.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    #[serde(skip)]
+    pub descriptor: Descriptor,
+}
+
+/// Everything a push will do, before it talks to the registry.
+pub struct PushPlan<'a> {
+    pub source: Overlay<'a>,
+    /// Roots of the copy (each pushed by digest).
+    pub roots: Vec<Descriptor>,
+    /// Tags in the order they are set: per-arch tags first, the main tags last.
+    pub tags: Vec<TagPlan>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PushOptions {
+    pub jobs: usize,
+    /// Walk and check the whole graph even when the registry already has a root.
+    pub force_recursive: bool,
+    pub platforms: Vec<PlatformFilter>,
+    /// `--where` conditions on the entries' descriptors (all must hold).
+    pub wheres: Vec<Condition>,
+    pub arch_tags: Option<String>,
+    pub all_refs: bool,
+}
+
+/// The tag a layout ref name becomes: itself, or the tag of a full `host/repo:tag` name.
+fn tag_for_ref(name: &str) -> Result<String> {
+    if validate_tag(name).is_ok() {
+        return Ok(name.to_string());
+    }
+    let last_slash = name.rfind('/').map(|i| i + 1).unwrap_or(0);
+    if let Some(i) = name[last_slash..].rfind(':') {
+        let t = &name[last_slash + i + 1..];
+        if validate_tag(t).is_ok() {
+            return Ok(t.to_string());
+        }
+    }
+    Err(
+        Error::usage(format!("ref {name:?} is not a valid registry tag"))
+            .with_hint("name the tag in the destination (docker://HOST/REPO:TAG)"),
+    )
+}
+
+/// Decide roots and tags for pushing `src` of `layout` to `dest`.
+pub fn plan_push<'a>(
+    layout: &'a Layout,
+    src: &LayoutRef,
+    dest: &RegistryRef,
+    opts: &PushOptions,
+) -> Result<PushPlan<'a>> {
+    let mut pairs: Vec<(Descriptor, Option<String>)> = Vec::new();
+    if opts.all_refs {
+        if src.target != Target::Default {
+            return Err(Error::usage(
+                "--all-refs pushes every ref: give LAYOUT without :REF",
+            ));
+        }
+        if dest.tag.is_some() || dest.digest.is_some() {
+            return Err(Error::usage(
+                "--all-refs names each tag after its ref: give docker://HOST/REPO without a tag",
+            ));
+        }
+        let (index, _) = layout.read_index()?;
+        let mut names: Vec<String> = resolve::ref_names(&index);
+        names.dedup();
+        if names.is_empty() {
+            return Err(Error::no_match(format!(
+                "{}: the layout has no named refs",
+                layout.root().display()
+            )));
+        }
+        for n in names {
+            let r = LayoutRef {
+                path: src.path.clone(),
+                target: Target::Name(n.clone()),
+            };
+            let d = resolve::resolve_one(layout, &r)?.descriptor;
+            pairs.push((d, Some(tag_for_ref(&n)?)));
+        }
+    } else {
+        let d = resolve::resolve_one(layout, src)?.descriptor;
+        let tag = match (&dest.tag, &dest.digest, &src.target) {
+            (Some(t), _, _) => Some(t.clone()),
+            (None, Some(_), _) => None,
+            (None, None, Target::Name(n)) => Some(tag_for_ref(n)?),
+            (None, None, _) => {
+                return Err(Error::usage(format!(
+                    "{dest}: name the tag to push to (docker://HOST/REPO:TAG)"
+                )))
+            }
+        };
+        pairs.push((d, tag));
+    }
+    let mut source = Overlay::new(layout);
+    let mut roots = Vec::new();
+    let mut main_tags = Vec::new();
+    let mut arch_tags = Vec::new();
+    for (mut root, tag) in pairs {
+        root.annotations.remove(model::annotation::REF_NAME);
+        if !opts.platforms.is_empty() || !opts.wheres.is_empty() {
+            if !root.is_index() {
+                return Err(Error::usage(format!(
+                    "--platform/--where select entries of an index; {} is a single manifest",
+                    root.digest
+                )));
+            }
+            let bytes = layout.read_blob(&root, model::MAX_MANIFEST_SIZE)?;
+            let of = |d: &Descriptor| platform::entry_platform(layout, d).map(|e| e.platform);
+            if let Some(new) =
+                subset_index(&bytes, &root.digest, &opts.platforms, &opts.wheres, &of)?
+            {
+                let size = new.len() as u64;
+                let digest = source.add(new);
+                root = Descriptor::new(&root.media_type, &digest, size);
+            }
+        }
+        if let Some(d) = &dest.digest {
+            if d.to_string() != root.digest {
+                return Err(Error::usage(format!(
+                    "{dest}: the content to push is {}, not the digest the destination names",
+                    root.digest
+                )));
+            }
+        }
+        if let (Some(template), Some(tag)) = (&opts.arch_tags, &tag) {
+            let children: Vec<Descriptor> = if root.is_index() {
+                let bytes = source.read_small(&root)?;
+                let idx: Index = model::parse_json(&bytes, &root.digest)?;
+                idx.manifests
+                    .into_iter()
+                    .filter(|d| !d.is_attestation() && d.is_manifest())
+                    .collect()
+            } else {
+                vec![root.clone()]
+            };
+            for c in children {
+                let Some(p) = platform::entry_platform(layout, &c) else {
+                    return Err(Error::failure(format!(
+                        "--arch-tags: entry {} has no platform (none in its descriptor or config)",
+                        c.digest
+                    )));
+                };
+                let t = expand_arch_tag(template, tag, &p.platform)?;
+                let mut desc = c.clone();
+                desc.platform = None;
+                desc.annotations.clear();
+                arch_tags.push(TagPlan {
+                    tag: t,
+                    digest: c.digest.clone(),
+                    media_type: c.media_type.clone(),
+                    platform: Some(p.platform.display()),
+                    descriptor: desc,
+                });
+            }
+        }
+        if let Some(t) = tag {
+            main_tags.push(TagPlan {
+                tag: t,
+                digest: root.digest.clone(),
+                media_type: root.media_type.clone(),
+                platform: None,
+                descriptor: root.clone(),
+            });
+        }
+        if !roots.iter().any(|r: &Descriptor| r.digest == root.digest) {
+            roots.push(root);
+        }
+    }
+    let mut seen: HashMap<&str, &str> = HashMap::new();
+    for t in arch_tags.iter().chain(main_tags.iter()) {
+        if let Some(prev) = seen.insert(&t.tag, &t.digest) {
+            if prev != t.digest {
+                return Err(Error::usage(format!(
+                    "tag {:?} would name both {prev} and {}",
+                    t.tag, t.digest
+                ))
+                .with_hint(
+                    "make --arch-tags distinguish the entries, e.g. {tag}-{os}-{arch}{variant}",
+                ));
+            }
+        }
+    }
+    let mut tags = arch_tags;
+    tags.extend(main_tags);
+    Ok(PushPlan {
+        source,
+        roots,
+        tags,
+    })
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TagResult {
+    pub tag: String,
+    pub digest: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    /// `created`, `moved` or `unchanged`.
+    pub action: &'static str,
+    /// The digest a moved tag pointed at before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous: Option<String>,
+}
+
+/// The `--json` summary of a push.
+#[derive(Debug, Clone, Serialize)]
+pub struct PushSummary {
+    pub destination: String,
+    /// Digests pushed as roots (the index or manifest of each tag).
+    pub digests: Vec<String>,
+    pub tags: Vec<TagResult>,
+    /// Blobs uploaded, skipped (already there), mounted from another repository.
+    pub uploaded: u64,
+    pub skipped: u64,
+    pub mounted: u64,
+    /// Bytes of blobs uploaded.
+    pub bytes: u64,
+    /// Manifests and indexes written by digest (not counting tags).
+    pub manifests: u64,
+    pub manifests_skipped: u64,
+    /// Roots the repository already held by digest (their graphs were not walked).
+    pub roots_present: u64,
+    /// Requests retried after transient failures.
+    pub retries: u64,
+    /// Blob uploads continued from the registry's upload status / started over.
+    pub resumed: u64,
+    pub restarted: u64,
+    pub seconds: f64,
+}
+
+/// Parallel HEADs used to find what a registry already has.
+const HEAD_THREADS: usize = 16;
+
+/// Run a planned push.
+///
+/// A root (index or manifest) the repository already holds by digest is not walked:
+/// a registry accepts a manifest only once everything it references is there
+/// (distribution checks blobs and child manifests on PUT), so its whole graph is
+/// present. `force_recursive` checks every blob anyway (for registries that accept
+/// sparse content, or after blobs were deleted).
+pub fn push(plan: &PushPlan, registry: &Registry, opts: &PushOptions) -> Result<PushSummary> {
+    let start = Instant::now();
+    registry.client.ping()?;
+    let mut roots = Vec::new();
+    let mut roots_present = 0;
+    for r in &plan.roots {
+        if !opts.force_recursive && registry.head_manifest(&r.digest)?.as_deref() == Some(&r.digest)
+        {
+            roots_present += 1;
+        } else {
+            roots.push(r.clone());
+        }
+    }
+    let report = if roots.is_empty() {
+        copy::CopyReport::default()
+    } else {
+        let cp = copy::plan(&plan.source, &roots)?;
+        registry.prefetch_blobs(&cp.leaves, HEAD_THREADS.max(opts.jobs))?;
+        copy::copy_graph(
+            &plan.source,
+            registry,
+            &roots,
+            &CopyOptions {
+                jobs: opts.jobs.max(1),
+            },
+        )?
+    };
+    let blobs: StatsSnapshot = registry.snapshot();
+    let mut tags = Vec::new();
+    for t in &plan.tags {
+        // A tag that already names this digest is left alone (same end state, one
+        // manifest validation less for the registry).
+        let previous = registry.head_manifest(&t.tag)?;
+        let action = match &previous {
+            Some(p) if *p == t.digest => "unchanged",
+            Some(_) => "moved",
+            None => "created",
+        };
+        if action != "unchanged" {
+            let bytes = plan.source.read_small(&t.descriptor)?;
+            registry.put_manifest_at(&t.tag, &t.descriptor, &bytes)?;
+        }
+        tags.push(TagResult {
+            tag: t.tag.clone(),
+            digest: t.digest.clone(),
+            platform: t.platform.clone(),
+            action,
+            previous: previous.filter(|p| *p != t.digest),
+        });
+    }
+    Ok(PushSummary {
+        destination: registry.reference.repository(),
+        digests: plan.roots.iter().map(|r| r.digest.clone()).collect(),
+        tags,
+        uploaded: blobs.uploaded,
+        skipped: blobs.skipped,
+        mounted: blobs.mounted,
+        bytes: blobs.bytes,
+        manifests: report.manifests,
+        manifests_skipped: report.skipped.saturating_sub(blobs.skipped),
+        roots_present,
+        retries: registry
+            .client
+            .retried
+            .load(std::sync::atomic::Ordering::Relaxed),
+        resumed: blobs.resumed,
+        restarted: blobs.restarted,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// One line of a dry-run plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanStep {
+    /// `upload`, `skip` (blobs); `put`, `skip` (manifests); `create`, `move`, `keep` (tags).
+    pub action: &'static str,
+    /// `blob`, `manifest` or `tag`.
+    pub kind: &'static str,
+    pub digest: String,
+    pub size: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// For a tag that moves: the digest it points at now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous: Option<String>,
+}
+
+/// What a push would do: HEADs only, nothing written.
+pub fn dry_run(plan: &PushPlan, registry: &Registry, jobs: usize) -> Result<Vec<PlanStep>> {
+    registry.client.ping()?;
+    let cp = copy::plan(&plan.source, &plan.roots)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(HEAD_THREADS.max(jobs))
+        .build()
+        .map_err(|e| Error::failure(format!("starting threads: {e}")))?;
+    let blob_steps: Vec<PlanStep> = pool.install(|| {
+        cp.leaves
+            .par_iter()
+            .map(|d| -> Result<PlanStep> {
+                let present = registry.has_blob(&d.digest()?)?;
+                Ok(PlanStep {
+                    action: if present { "skip" } else { "upload" },
+                    kind: "blob",
+                    digest: d.digest.clone(),
+                    size: d.size,
+                    tag: None,
+                    previous: None,
+                })
+            })
+            .collect::<Result<Vec<_>>>()
+    })?;
+    let mut steps = blob_steps;
+    let doc_steps: Vec<PlanStep> = pool.install(|| {
+        cp.documents
+            .par_iter()
+            .map(|d| -> Result<PlanStep> {
+                let present = registry.head_manifest(&d.digest()?.to_string())?.is_some();
+                Ok(PlanStep {
+                    action: if present { "skip" } else { "put" },
+                    kind: "manifest",
+                    digest: d.digest.clone(),
+                    size: d.size,
+                    tag: None,
+                    previous: None,
+                })
+            })
+            .collect::<Result<Vec<_>>>()
+    })?;
+    steps.extend(doc_steps);
+    for t in &plan.tags {
+        let now = registry.head_manifest(&t.tag)?;
+        let (action, previous) = match now {
+            None => ("create", None),
+            Some(p) if p == t.digest => ("keep", None),
+            Some(p) => ("move", Some(p)),
+        };
+        steps.push(PlanStep {
+            action,
+            kind: "tag",
+            digest: t.digest.clone(),
+            size: t.descriptor.size,
+            tag: Some(t.tag.clone()),
+            previous,
+        });
+    }
+    Ok(steps)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PullOptions {
+    pub jobs: usize,
+    pub platforms: Vec<PlatformFilter>,
+    /// `--where` conditions on the entries' descriptors (all must hold).
+    pub wheres: Vec<Condition>,
+}
+
+/// The `--json` summary of a pull.
+#[derive(Debug, Clone, Serialize)]
+pub struct PullSummary {
+    pub source: String,
+    pub layout: String,
+    #[serde(rename = "ref")]
+    pub ref_name: String,
+    pub digest: String,
+    #[serde(rename = "mediaType")]
+    pub media_type: String,
+    /// Blobs downloaded and blobs the layout already had.
+    pub downloaded: u64,
+    pub skipped: u64,
+    pub bytes: u64,
+    pub manifests: u64,
+    pub retries: u64,
+    pub seconds: f64,
+    /// `created`, `moved` or `unchanged`.
+    pub action: &'static str,
+}
+
+/// Pull `registry`'s `reference` (tag or digest) into `layout` as `ref_name`.
+pub fn pull(
+    registry: &Registry,
+    layout: &Layout,
+    ref_name: &str,
+    opts: &PullOptions,
+) -> Result<PullSummary> {
+    let start = Instant::now();
+    crate::reference::validate_ref_name(ref_name)?;
+    let r = &registry.reference;
+    let wanted = match (&r.digest, &r.tag) {
+        (Some(d), _) => d.to_string(),
+        (None, Some(t)) => t.clone(),
+        (None, None) => "latest".to_string(),
+    };
+    registry.client.ping()?;
+    let (mut root, bytes) = registry.get_manifest(&wanted)?;
+    let mut source = Overlay::new(registry);
+    if !opts.platforms.is_empty() || !opts.wheres.is_empty() {
+        if !root.is_index() {
+            return Err(Error::usage(format!(
+                "--platform/--where select entries of an index; {r} is a single manifest ({})",
+                root.media_type
+            )));
+        }
+        let of = |d: &Descriptor| d.platform.clone();
+        if let Some(new) = subset_index(&bytes, &r.to_string(), &opts.platforms, &opts.wheres, &of)?
+        {
+            let size = new.len() as u64;
+            let digest = source.add(new);
+            root = Descriptor::new(&root.media_type, &digest, size);
+        }
+    }
+    let report = copy::copy_graph(
+        &source,
+        layout,
+        std::slice::from_ref(&root),
+        &CopyOptions {
+            jobs: opts.jobs.max(1),
+        },
+    )?;
+    let (change, _) = layout.transact(|idx| tags::set_ref(idx, &root, ref_name))?;
+    Ok(PullSummary {
+        source: r.to_string(),
+        layout: layout.root().display().to_string(),
+        ref_name: ref_name.to_string(),
+        digest: root.digest.clone(),
+        media_type: root.media_type.clone(),
+        downloaded: report.copied + report.linked,
+        skipped: report.skipped,
+        bytes: report.bytes,
+        manifests: report.manifests,
+        retries: registry
+            .client
+            .retried
+            .load(std::sync::atomic::Ordering::Relaxed),
+        seconds: start.elapsed().as_secs_f64(),
+        action: change.action,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plat(os: &str, arch: &str, v: Option<&str>) -> Platform {
+        Platform {
+            os: os.into(),
+            architecture: arch.into(),
+            variant: v.map(str::to_string),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn platform_filter_and_arch_tags() {
+        let f = PlatformFilter::parse("linux/arm/v7").unwrap();
+        assert!(f.matches(&plat("linux", "arm", Some("v7"))));
+        assert!(!f.matches(&plat("linux", "arm", Some("v6"))));
+        // Normalized like every selector: bare arm is arm/v7, x86_64 is amd64.
+        assert!(f.matches(&plat("linux", "arm", None)));
+        assert!(PlatformFilter::parse("linux/amd64")
+            .unwrap()
+            .matches(&plat("linux", "x86_64", None)));
+        let f = PlatformFilter::parse("linux/arm64").unwrap();
+        assert!(f.matches(&plat("linux", "arm64", Some("v8"))));
+        assert!(PlatformFilter::parse("linux").is_err());
+        assert!(PlatformFilter::parse("linux//x").is_err());
+        let p = plat("linux", "arm", Some("v7"));
+        assert_eq!(
+            expand_arch_tag("{tag}_{arch}{variant}", "1.0", &p).unwrap(),
+            "1.0_armv7"
+        );
+        assert_eq!(
+            expand_arch_tag("{tag}-{os}-{arch}", "1.0", &p).unwrap(),
+            "1.0-linux-arm"
+        );
+        assert!(expand_arch_tag("{tag}/{arch}", "x", &p).is_err());
+    }
+
+    #[test]
+    fn subsets_keep_attestations_of_kept_entries() {
+        let d = |n: u8| format!("sha256:{}", format!("{n:02x}").repeat(32));
+        let idx = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [
+                {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": d(1), "size": 1,
+                 "platform": {"os": "linux", "architecture": "amd64"}},
+                {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": d(2), "size": 1,
+                 "platform": {"os": "linux", "architecture": "arm64"}},
+                {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": d(3), "size": 1,
+                 "platform": {"os": "unknown", "architecture": "unknown"},
+                 "annotations": {"vnd.docker.reference.type": "attestation-manifest",
+                                 "vnd.docker.reference.digest": d(2)}}
+            ],
+            "x-extra": true
+        });
+        let bytes = serde_json::to_vec(&idx).unwrap();
+        let of = |d: &Descriptor| d.platform.clone();
+        let f = [PlatformFilter::parse("linux/arm64").unwrap()];
+        let out = subset_index(&bytes, "t", &f, &[], &of).unwrap().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let digests: Vec<&str> = v["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["digest"].as_str().unwrap())
+            .collect();
+        assert_eq!(digests, vec![d(2).as_str(), d(3).as_str()]);
+        assert_eq!(v["x-extra"], true);
+        let all = [
+            PlatformFilter::parse("linux/arm64").unwrap(),
+            PlatformFilter::parse("linux/amd64").unwrap(),
+        ];
+        assert!(subset_index(&bytes, "t", &all, &[], &of).unwrap().is_none());
+        // --where alone, on the descriptors' own fields and annotations.
+        let w = [crate::select::Condition::parse("mediaType~=manifest").unwrap()];
+        assert!(subset_index(&bytes, "t", &[], &w, &of).unwrap().is_none());
+        let w = [crate::select::Condition::parse("org.example.missing").unwrap()];
+        assert!(subset_index(&bytes, "t", &[], &w, &of).is_err());
+        let none = [PlatformFilter::parse("linux/s390x").unwrap()];
+        let e = subset_index(&bytes, "t", &none, &[], &of).unwrap_err();
+        assert_eq!(e.kind, crate::error::Kind::NoMatch);
+    }
+}

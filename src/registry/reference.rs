@@ -1,0 +1,278 @@
+//! Registry references: `docker://HOST[:PORT]/REPO[:TAG|@DIGEST]`.
+//!
+//! Grammar (distribution-spec): a repository name is `/`-separated components, each
+//! `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`; a tag is `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`;
+//! host and name together stay within 255 characters. As in skopeo, a first component
+//! without `.` or `:` that is not `localhost` is a Docker Hub short name
+//! (`docker://alpine` is `docker.io/library/alpine`).
+
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use std::fmt;
+
+/// Docker Hub's name in references and the host its API answers on.
+pub const DOCKER_HUB: &str = "docker.io";
+pub const DOCKER_HUB_API: &str = "registry-1.docker.io";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryRef {
+    /// `host[:port]` as written (`docker.io` for Hub short names).
+    pub host: String,
+    /// Repository name inside the registry (`library/alpine`).
+    pub repo: String,
+    pub tag: Option<String>,
+    pub digest: Option<Digest>,
+}
+
+impl fmt::Display for RegistryRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "docker://{}/{}", self.host, self.repo)?;
+        if let Some(t) = &self.tag {
+            write!(f, ":{t}")?;
+        }
+        if let Some(d) = &self.digest {
+            write!(f, "@{d}")?;
+        }
+        Ok(())
+    }
+}
+
+impl RegistryRef {
+    pub fn parse(input: &str) -> Result<RegistryRef> {
+        let usage = |why: String| {
+            Error::usage(format!("invalid registry reference {input:?}: {why}")).with_hint(
+                "write docker://HOST[:PORT]/REPO[:TAG] or docker://HOST/REPO@sha256:<hex>",
+            )
+        };
+        let s = input
+            .strip_prefix("docker://")
+            .ok_or_else(|| usage("it must start with docker://".into()))?;
+        let (rest, digest) = match s.rsplit_once('@') {
+            Some((r, d)) => (r, Some(Digest::parse(d).map_err(|e| usage(e.message))?)),
+            None => (s, None),
+        };
+        // The tag is after the last ':' that follows the last '/'.
+        let last_slash = rest.rfind('/').map(|i| i + 1).unwrap_or(0);
+        let (name, tag) = match rest[last_slash..].rfind(':') {
+            Some(i) => (&rest[..last_slash + i], Some(&rest[last_slash + i + 1..])),
+            None => (rest, None),
+        };
+        if let Some(t) = tag {
+            validate_tag(t).map_err(|e| usage(e.message))?;
+        }
+        let (host, repo) = match name.split_once('/') {
+            Some((h, r)) if h.contains('.') || h.contains(':') || h == "localhost" => {
+                (h.to_string(), r.to_string())
+            }
+            Some(_) => (DOCKER_HUB.to_string(), name.to_string()),
+            None => (DOCKER_HUB.to_string(), format!("library/{name}")),
+        };
+        validate_host(&host).map_err(|e| usage(e.message))?;
+        validate_repo(&repo).map_err(|e| usage(e.message))?;
+        if host.len() + 1 + repo.len() > 255 {
+            return Err(usage(
+                "host and repository are longer than 255 characters".into(),
+            ));
+        }
+        Ok(RegistryRef {
+            host,
+            repo,
+            tag: tag.map(str::to_string),
+            digest,
+        })
+    }
+
+    /// The same repository with another tag (and no digest).
+    pub fn with_tag(&self, tag: &str) -> RegistryRef {
+        RegistryRef {
+            tag: Some(tag.to_string()),
+            digest: None,
+            ..self.clone()
+        }
+    }
+
+    /// The repository without tag or digest: `docker://host/repo`.
+    pub fn repository(&self) -> String {
+        format!("docker://{}/{}", self.host, self.repo)
+    }
+
+    /// The host the API is reached on (Docker Hub's differs from its name).
+    pub fn api_host(&self) -> &str {
+        if self.host == DOCKER_HUB {
+            DOCKER_HUB_API
+        } else {
+            &self.host
+        }
+    }
+}
+
+/// `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`.
+pub fn validate_tag(tag: &str) -> Result<()> {
+    let b = tag.as_bytes();
+    let ok = !b.is_empty()
+        && b.len() <= 128
+        && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
+        && b[1..]
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::usage(format!(
+            "invalid tag {tag:?}: a tag is 1 to 128 of [A-Za-z0-9_.-] and does not start with . or -"
+        )))
+    }
+}
+
+/// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*` components joined by `/`.
+pub fn validate_repo(repo: &str) -> Result<()> {
+    let bad = |why: &str| Error::usage(format!("invalid repository name {repo:?}: {why}"));
+    if repo.is_empty() {
+        return Err(bad("empty"));
+    }
+    for comp in repo.split('/') {
+        let b = comp.as_bytes();
+        if b.is_empty() {
+            return Err(bad("empty path component"));
+        }
+        let mut i = 0;
+        let mut need_alnum = true;
+        while i < b.len() {
+            let c = b[i];
+            if c.is_ascii_lowercase() || c.is_ascii_digit() {
+                need_alnum = false;
+                i += 1;
+                continue;
+            }
+            if need_alnum {
+                return Err(bad("separators must sit between lowercase alphanumerics"));
+            }
+            match c {
+                b'.' => i += 1,
+                b'_' => i += if b.get(i + 1) == Some(&b'_') { 2 } else { 1 },
+                b'-' => {
+                    while b.get(i) == Some(&b'-') {
+                        i += 1;
+                    }
+                }
+                _ => {
+                    return Err(bad(&format!(
+                        "character {:?} is not allowed (lowercase letters, digits, . _ __ - and /)",
+                        c as char
+                    )))
+                }
+            }
+            need_alnum = true;
+        }
+        if need_alnum {
+            return Err(bad("a component must end with a lowercase alphanumeric"));
+        }
+    }
+    Ok(())
+}
+
+fn validate_host(host: &str) -> Result<()> {
+    let bad = |why: &str| Error::usage(format!("invalid registry host {host:?}: {why}"));
+    let (name, port) = if let Some(rest) = host.strip_prefix('[') {
+        let (addr, after) = rest.split_once(']').ok_or_else(|| bad("unclosed '['"))?;
+        if addr.is_empty()
+            || !addr
+                .bytes()
+                .all(|c| c.is_ascii_hexdigit() || c == b':' || c == b'.')
+        {
+            return Err(bad("bad IPv6 address"));
+        }
+        match after {
+            "" => ("x", None),
+            p => (
+                "x",
+                Some(p.strip_prefix(':').ok_or_else(|| bad("junk after ']'"))?),
+            ),
+        }
+    } else {
+        match host.rsplit_once(':') {
+            Some((n, p)) => (n, Some(p)),
+            None => (host, None),
+        }
+    };
+    if let Some(p) = port {
+        if p.is_empty() || p.len() > 5 || !p.bytes().all(|c| c.is_ascii_digit()) {
+            return Err(bad("the port must be a number"));
+        }
+        if p.parse::<u32>().map_or(true, |n| n == 0 || n > 65535) {
+            return Err(bad("the port must be 1-65535"));
+        }
+    }
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'.' || c == b'-')
+        || name.starts_with(['.', '-'])
+        || name.ends_with(['.', '-'])
+    {
+        return Err(bad("a host name is letters, digits, '.' and '-'"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const D: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+    #[test]
+    fn parses_hosts_ports_tags_digests() {
+        let r = RegistryRef::parse("docker://localhost:5000/a/b-c:v1.0").unwrap();
+        assert_eq!(r.host, "localhost:5000");
+        assert_eq!(r.repo, "a/b-c");
+        assert_eq!(r.tag.as_deref(), Some("v1.0"));
+        assert_eq!(r.to_string(), "docker://localhost:5000/a/b-c:v1.0");
+        let r = RegistryRef::parse(&format!("docker://reg.example.com/x@{D}")).unwrap();
+        assert_eq!(r.tag, None);
+        assert_eq!(r.digest.unwrap().to_string(), D);
+        let r = RegistryRef::parse("docker://127.0.0.1:5000/x").unwrap();
+        assert_eq!((r.host.as_str(), r.tag), ("127.0.0.1:5000", None));
+        let r = RegistryRef::parse("docker://[::1]:5000/x:t").unwrap();
+        assert_eq!(r.host, "[::1]:5000");
+        let r = RegistryRef::parse("docker://alpine:3").unwrap();
+        assert_eq!(
+            (r.host.as_str(), r.repo.as_str()),
+            ("docker.io", "library/alpine")
+        );
+        assert_eq!(r.api_host(), "registry-1.docker.io");
+        let r = RegistryRef::parse("docker://user/img").unwrap();
+        assert_eq!(
+            (r.host.as_str(), r.repo.as_str()),
+            ("docker.io", "user/img")
+        );
+        let r = RegistryRef::parse("docker://h.io/a__b/c.d/e---f:_x").unwrap();
+        assert_eq!(r.repo, "a__b/c.d/e---f");
+    }
+
+    #[test]
+    fn refuses_bad_references() {
+        for bad in [
+            "localhost:5000/x",
+            "docker://",
+            "docker://h.io/",
+            "docker://h.io/UPPER",
+            "docker://h.io/a_.b",
+            "docker://h.io/a___b",
+            "docker://h.io/-a",
+            "docker://h.io/a//b",
+            "docker://h.io/a:",
+            "docker://h.io/a:.x",
+            "docker://h.io/a:-x",
+            "docker://h.io:99999/a",
+            "docker://h.io:x/a",
+            "docker://h.io/a@sha256:1234",
+            "docker://h_x.io/a",
+        ] {
+            assert!(RegistryRef::parse(bad).is_err(), "{bad:?}");
+        }
+        let long_tag = "a".repeat(129);
+        assert!(RegistryRef::parse(&format!("docker://h.io/a:{long_tag}")).is_err());
+        assert!(validate_tag(&"a".repeat(128)).is_ok());
+    }
+}

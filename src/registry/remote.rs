@@ -1,0 +1,935 @@
+//! [`Registry`]: one repository of an OCI distribution registry as a [`Source`] and a
+//! [`Sink`], so [`crate::copy::copy_graph`] pushes (layout → registry) and pulls
+//! (registry → layout) with the same algorithm as every other copy.
+//!
+//! Writing: [`Sink::transfer`] HEADs the blob and skips it when present, tries a
+//! cross-repository mount from each `--mount-from` repository, and otherwise uploads:
+//! monolithic (POST, then one PUT with the body) up to the chunk size, chunked (PATCH per
+//! chunk, then PUT) above it. After a dropped connection a chunked upload asks the
+//! upload location for its status (GET → 204 + Range) and goes on from there; when the
+//! registry cannot resume (distribution 2.8 cancels an upload whose stored size differs
+//! from its state token), the blob starts over. Manifests go up with their exact bytes
+//! and media type, and the registry's `Docker-Content-Digest` must equal ours.
+//!
+//! Reading: manifests are fetched with all four manifest types in `Accept` and verified;
+//! blobs stream, and a dropped download resumes with a `Range` request.
+
+use super::client::{
+    drain, redact_url, response_error, transient_status, Client, FResult, Fail, HttpResponse,
+    TransportOptions,
+};
+use super::reference::RegistryRef;
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::layout::Transfer;
+use crate::model::{self, media, Descriptor};
+use crate::store::{Sink, Source};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::io::{self, Read, Seek};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use ureq::http::Method;
+
+/// Every manifest type oix handles, for `Accept`.
+pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
+
+/// Default size of one PATCH; blobs up to this size go up in one PUT. Large: against
+/// distribution 2.8 a monolithic PUT of a 128 MiB layer is measurably faster than two
+/// PATCHes, and that registry cannot resume a chunk cut mid-way anyway (the blob
+/// restarts), so chunking only pays for very large blobs.
+pub const DEFAULT_CHUNK_SIZE: u64 = 256 * 1024 * 1024;
+
+/// Byte-level progress of blob transfers (the CLI draws bars from it).
+pub trait Progress: Send + Sync {
+    fn blob_start(&self, digest: &str, size: u64);
+    /// Bytes of this blob transferred so far (may go back after a restart).
+    fn blob_position(&self, digest: &str, position: u64);
+    fn blob_done(&self, digest: &str);
+}
+
+/// Counters of what the registry store did.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub uploaded: AtomicU64,
+    pub skipped: AtomicU64,
+    pub mounted: AtomicU64,
+    pub bytes: AtomicU64,
+    /// Uploads that went on from the registry's upload status after a failure.
+    pub resumed: AtomicU64,
+    /// Uploads started over in a new session after a failure.
+    pub restarted: AtomicU64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct StatsSnapshot {
+    pub uploaded: u64,
+    pub skipped: u64,
+    pub mounted: u64,
+    pub bytes: u64,
+    pub resumed: u64,
+    pub restarted: u64,
+}
+
+#[derive(Clone)]
+pub struct RegistryOptions {
+    pub transport: TransportOptions,
+    /// Repositories on the same registry to mount blobs from.
+    pub mount_from: Vec<String>,
+    pub chunk_size: u64,
+    /// Parallel workers that will share this store (sizes the connection pool).
+    pub jobs: usize,
+    /// Whether the job writes (token scope `push`).
+    pub push: bool,
+    pub progress: Option<Arc<dyn Progress>>,
+}
+
+impl Default for RegistryOptions {
+    fn default() -> Self {
+        RegistryOptions {
+            transport: TransportOptions::new(),
+            mount_from: Vec::new(),
+            chunk_size: DEFAULT_CHUNK_SIZE,
+            jobs: 4,
+            push: false,
+            progress: None,
+        }
+    }
+}
+
+pub struct Registry {
+    pub client: Client,
+    pub reference: RegistryRef,
+    mount_from: Vec<String>,
+    chunk_size: u64,
+    progress: Option<Arc<dyn Progress>>,
+    pub stats: Stats,
+    /// Manifests fetched so far, by digest (verified).
+    manifests: Mutex<HashMap<String, Vec<u8>>>,
+    /// Blobs a HEAD found present (filled by [`Registry::prefetch_blobs`]).
+    present: Mutex<std::collections::HashSet<String>>,
+}
+
+/// An upload session: where to send the next request and how much the registry has.
+#[derive(Debug, Clone)]
+struct Session {
+    location: String,
+    offset: u64,
+    /// A request failed part-way: ask the registry where it stands before going on.
+    uncertain: bool,
+    /// The session went on from a status query (a resume).
+    resumed: bool,
+}
+
+fn header<'a>(resp: &'a HttpResponse, name: &str) -> Option<&'a str> {
+    resp.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+fn with_query(url: &str, q: &str) -> String {
+    if url.contains('?') {
+        format!("{url}&{q}")
+    } else {
+        format!("{url}?{q}")
+    }
+}
+
+/// `Range: 0-N` (or `bytes=0-N`) → N+1 bytes held. `0-0` counts as nothing held:
+/// distribution answers `0-0` for an empty upload, and resending one byte too many
+/// only costs a 416 and a restart, while skipping one would corrupt the blob.
+fn parse_range_end(v: &str) -> Option<u64> {
+    let v = v.trim().trim_start_matches("bytes=");
+    let (a, b) = v.split_once('-')?;
+    let _: u64 = a.trim().parse().ok()?;
+    match b.trim().parse::<u64>().ok()? {
+        0 => Some(0),
+        n => Some(n + 1),
+    }
+}
+
+impl Registry {
+    pub fn new(reference: &RegistryRef, opts: &RegistryOptions) -> Result<Registry> {
+        let actions = if opts.push { "pull,push" } else { "pull" };
+        let mut scopes = vec![format!("repository:{}:{actions}", reference.repo)];
+        for m in &opts.mount_from {
+            super::reference::validate_repo(m).map_err(|e| e.context("--mount-from"))?;
+            scopes.push(format!("repository:{m}:pull"));
+        }
+        let client = Client::new(
+            reference.api_host(),
+            &reference.host,
+            &reference.repo,
+            scopes,
+            &opts.transport,
+            opts.jobs,
+        )?;
+        Ok(Registry {
+            client,
+            reference: reference.clone(),
+            mount_from: opts.mount_from.clone(),
+            chunk_size: opts.chunk_size.max(1),
+            progress: opts.progress.clone(),
+            stats: Stats::default(),
+            manifests: Mutex::new(HashMap::new()),
+            present: Mutex::new(std::collections::HashSet::new()),
+        })
+    }
+
+    pub fn snapshot(&self) -> StatsSnapshot {
+        StatsSnapshot {
+            uploaded: self.stats.uploaded.load(Ordering::Relaxed),
+            skipped: self.stats.skipped.load(Ordering::Relaxed),
+            mounted: self.stats.mounted.load(Ordering::Relaxed),
+            bytes: self.stats.bytes.load(Ordering::Relaxed),
+            resumed: self.stats.resumed.load(Ordering::Relaxed),
+            restarted: self.stats.restarted.load(Ordering::Relaxed),
+        }
+    }
+
+    fn what(&self, d: &Digest) -> String {
+        format!("{} {d}", self.reference.repository())
+    }
+
+    /// HEAD a blob: present or not.
+    pub fn has_blob(&self, d: &Digest) -> Result<bool> {
+        let mut resp = self.client.send(
+            Method::HEAD,
+            &self.client.url(&format!("blobs/{d}")),
+            &[],
+            None,
+        )?;
+        drain(&mut resp);
+        match resp.status().as_u16() {
+            200 => Ok(true),
+            404 => Ok(false),
+            _ => Err(response_error(
+                &mut resp,
+                &format!("HEAD blob {}", self.what(d)),
+            )),
+        }
+    }
+
+    /// HEAD many blobs at once on `threads` connections (HEADs are cheap, so wider than
+    /// the upload jobs) and remember which are present; [`Sink::transfer`] then skips
+    /// them without asking again.
+    pub fn prefetch_blobs(&self, descs: &[Descriptor], threads: usize) -> Result<()> {
+        use rayon::prelude::*;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.max(1))
+            .build()
+            .map_err(|e| Error::failure(format!("starting threads: {e}")))?;
+        let found: Vec<String> = pool
+            .install(|| {
+                descs
+                    .par_iter()
+                    .map(|d| -> Result<Option<String>> {
+                        Ok(self.has_blob(&d.digest()?)?.then(|| d.digest.clone()))
+                    })
+                    .collect::<Result<Vec<_>>>()
+            })?
+            .into_iter()
+            .flatten()
+            .collect();
+        self.present
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(found);
+        Ok(())
+    }
+
+    fn known_present(&self, digest: &str) -> bool {
+        self.present
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(digest)
+    }
+
+    /// HEAD a manifest by digest or tag; its digest when present.
+    pub fn head_manifest(&self, reference: &str) -> Result<Option<String>> {
+        let mut resp = self.client.send(
+            Method::HEAD,
+            &self.client.url(&format!("manifests/{reference}")),
+            &[("Accept", MANIFEST_ACCEPT)],
+            None,
+        )?;
+        drain(&mut resp);
+        match resp.status().as_u16() {
+            200 => Ok(Some(
+                header(&resp, "docker-content-digest")
+                    .unwrap_or(reference)
+                    .to_string(),
+            )),
+            404 => Ok(None),
+            _ => Err(response_error(
+                &mut resp,
+                &format!("HEAD manifest {}:{reference}", self.reference.repository()),
+            )),
+        }
+    }
+
+    /// GET a manifest by tag or digest: its descriptor (media type from the response,
+    /// digest computed from the bytes and checked against the registry's) and bytes.
+    pub fn get_manifest(&self, reference: &str) -> Result<(Descriptor, Vec<u8>)> {
+        let what = format!("{}:{reference}", self.reference.repository());
+        let mut resp = self.client.send(
+            Method::GET,
+            &self.client.url(&format!("manifests/{reference}")),
+            &[("Accept", MANIFEST_ACCEPT)],
+            None,
+        )?;
+        match resp.status().as_u16() {
+            200 => {}
+            404 => {
+                return Err(Error::no_match(format!("{what}: no such manifest"))
+                    .with_hint("check the tag or digest (skopeo list-tags shows the tags)"))
+            }
+            _ => return Err(response_error(&mut resp, &format!("GET manifest {what}"))),
+        }
+        let content_type = header(&resp, "content-type")
+            .map(|c| c.split(';').next().unwrap_or(c).trim().to_string());
+        let claimed = header(&resp, "docker-content-digest").map(str::to_string);
+        let bytes = resp
+            .body_mut()
+            .with_config()
+            .limit(model::MAX_MANIFEST_SIZE)
+            .read_to_vec()
+            .map_err(|e| Error::failure(format!("reading manifest {what}: {e}")))?;
+        let digest = match Digest::parse(reference) {
+            Ok(want) => {
+                let mut h = want.hasher().ok_or_else(|| {
+                    Error::failure(format!("{what}: cannot verify digest algorithm"))
+                })?;
+                h.update(&bytes);
+                let got = h.finish();
+                if got != want {
+                    return Err(Error::failure(format!(
+                        "{what}: the registry sent content that hashes to {got}"
+                    )));
+                }
+                want
+            }
+            Err(_) => Digest::sha256_of(&bytes),
+        };
+        if let Some(c) = claimed.as_deref().and_then(|c| Digest::parse(c).ok()) {
+            if c.algorithm() == digest.algorithm() && c != digest {
+                return Err(Error::failure(format!(
+                    "{what}: Docker-Content-Digest says {c} but the content hashes to {digest}"
+                )));
+            }
+        }
+        let declared: Option<String> = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .and_then(|v| v.get("mediaType")?.as_str().map(str::to_string));
+        let media_type = match (declared, content_type) {
+            (Some(d), _) => d,
+            (None, Some(c)) if media::is_index(&c) || media::is_manifest(&c) => c,
+            (None, _) => {
+                return Err(Error::failure(format!(
+                    "{what}: cannot tell the manifest's media type (no mediaType field, Content-Type not a manifest type)"
+                )))
+            }
+        };
+        let desc = Descriptor::new(&media_type, &digest, bytes.len() as u64);
+        self.manifests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(digest.to_string(), bytes.clone());
+        Ok((desc, bytes))
+    }
+
+    /// PUT a manifest under `reference` (its digest or a tag), exact bytes, and check the
+    /// digest the registry computed.
+    pub fn put_manifest_at(&self, reference: &str, desc: &Descriptor, bytes: &[u8]) -> Result<()> {
+        let d = desc.digest()?;
+        let what = format!("PUT manifest {}:{reference}", self.reference.repository());
+        let mut resp = self.client.send(
+            Method::PUT,
+            &self.client.url(&format!("manifests/{reference}")),
+            &[("Content-Type", desc.media_type.as_str())],
+            Some(bytes),
+        )?;
+        if resp.status().as_u16() != 201 && !resp.status().is_success() {
+            let mut e = response_error(&mut resp, &what);
+            if e.message.contains("MANIFEST_BLOB_UNKNOWN") {
+                e = e.with_hint("the registry misses a blob the manifest references");
+            }
+            return Err(e);
+        }
+        let claimed = header(&resp, "docker-content-digest").map(str::to_string);
+        drain(&mut resp);
+        if let Some(c) = claimed {
+            if c != d.to_string() {
+                return Err(Error::failure(format!(
+                    "{what}: the registry stored it as {c}, not {d}"
+                ))
+                .with_hint("the registry changed the manifest; it must store the exact bytes"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Try a cross-repository mount. `Ok(Ok(()))` when mounted; `Ok(Err(location))`
+    /// when the registry opened an upload session instead.
+    fn try_mount(&self, d: &Digest, from: &str) -> Result<std::result::Result<(), Option<String>>> {
+        let url = self
+            .client
+            .url(&format!("blobs/uploads/?mount={d}&from={from}"));
+        let mut resp = self.client.send(Method::POST, &url, &[], None)?;
+        let status = resp.status().as_u16();
+        let loc = header(&resp, "location").map(str::to_string);
+        drain(&mut resp);
+        match status {
+            201 => Ok(Ok(())),
+            202 => Ok(Err(loc)),
+            _ => Err(response_error(&mut resp, &format!("mount {d} from {from}"))),
+        }
+    }
+
+    /// POST a new upload session.
+    fn start_upload(&self) -> FResult<Session> {
+        let url = self.client.url("blobs/uploads/");
+        let mut resp = self.client.send_authed(Method::POST, &url, &[], None)?;
+        let status = resp.status().as_u16();
+        let loc = header(&resp, "location").map(str::to_string);
+        if status != 202 {
+            return Err(Fail::Fatal(response_error(
+                &mut resp,
+                &format!("starting an upload to {}", self.reference.repository()),
+            )));
+        }
+        drain(&mut resp);
+        let loc = loc.ok_or_else(|| {
+            Fail::Fatal(Error::failure(
+                "the registry opened an upload without a Location",
+            ))
+        })?;
+        Ok(Session {
+            location: self.client.resolve_location(&loc)?,
+            offset: 0,
+            uncertain: false,
+            resumed: false,
+        })
+    }
+
+    /// Ask an upload session how much it holds (GET → 204 + Range).
+    fn upload_status(&self, s: &Session) -> FResult<Option<Session>> {
+        let mut resp = self
+            .client
+            .send_authed(Method::GET, &s.location, &[], None)?;
+        let status = resp.status().as_u16();
+        let range = header(&resp, "range").map(str::to_string);
+        let loc = header(&resp, "location").map(str::to_string);
+        drain(&mut resp);
+        if status != 204 {
+            return Ok(None); // gone or invalid: start over
+        }
+        let offset = match range {
+            Some(r) => parse_range_end(&r).unwrap_or(0),
+            None => 0,
+        };
+        Ok(Some(Session {
+            location: match loc {
+                Some(l) => self.client.resolve_location(&l)?,
+                None => s.location.clone(),
+            },
+            offset,
+            uncertain: false,
+            resumed: true,
+        }))
+    }
+
+    /// Upload a blob, reading it through `open(offset)`; retries and resumes.
+    fn upload<'s>(
+        &self,
+        desc: &Descriptor,
+        open: &dyn Fn(u64) -> Result<Box<dyn Read + Send + 's>>,
+        first: Option<String>,
+    ) -> Result<()> {
+        let d = desc.digest()?;
+        let size = desc.size()?;
+        let ds = d.to_string();
+        if let Some(p) = &self.progress {
+            p.blob_start(&ds, size);
+        }
+        let mut session: Option<Session> = match first {
+            Some(l) => Some(Session {
+                location: self.client.resolve_location(&l)?,
+                offset: 0,
+                uncertain: false,
+                resumed: false,
+            }),
+            None => None,
+        };
+        let r = self.client.with_retries(|attempt| {
+            let s = match session.take() {
+                Some(s) if s.uncertain => match self.upload_status(&s)? {
+                    Some(s) => {
+                        self.stats.resumed.fetch_add(1, Ordering::Relaxed);
+                        s
+                    }
+                    None => {
+                        self.stats.restarted.fetch_add(1, Ordering::Relaxed);
+                        self.start_upload()?
+                    }
+                },
+                Some(s) => s,
+                None => {
+                    if attempt > 0 {
+                        self.stats.restarted.fetch_add(1, Ordering::Relaxed);
+                    }
+                    self.start_upload()?
+                }
+            };
+            self.upload_from(&d, size, s, open, &mut session)
+        });
+        if let Some(p) = &self.progress {
+            p.blob_done(&ds);
+        }
+        r
+    }
+
+    /// Send the rest of the blob in session `s`. On a transient failure, leaves in
+    /// `keep` the session to go on with (or `None` to start over).
+    fn upload_from<'s>(
+        &self,
+        d: &Digest,
+        size: u64,
+        mut s: Session,
+        open: &dyn Fn(u64) -> Result<Box<dyn Read + Send + 's>>,
+        keep: &mut Option<Session>,
+    ) -> FResult<()> {
+        let ds = d.to_string();
+        let octet = ("Content-Type", "application/octet-stream");
+        let monolithic = size <= self.chunk_size && s.offset == 0;
+        if !monolithic {
+            while s.offset < size {
+                let len = (size - s.offset).min(self.chunk_size);
+                let range = format!("{}-{}", s.offset, s.offset + len - 1);
+                let mut body = self.progress_reader(open(s.offset)?, &ds, s.offset);
+                let mut limited = (&mut body).take(len);
+                let sent = self.client.send_once(
+                    Method::PATCH,
+                    &s.location,
+                    &[octet, ("Content-Range", range.as_str())],
+                    Some((&mut limited, len)),
+                );
+                let (mut resp, generation) = match sent {
+                    Ok(r) => r,
+                    Err(f) => {
+                        s.uncertain = true;
+                        *keep = Some(s);
+                        return Err(f);
+                    }
+                };
+                let status = resp.status().as_u16();
+                match status {
+                    202 => {
+                        let loc = header(&resp, "location").map(str::to_string);
+                        let held = header(&resp, "range").and_then(parse_range_end);
+                        drain(&mut resp);
+                        if let Some(l) = loc {
+                            s.location = self.client.resolve_location(&l)?;
+                        }
+                        s.offset = held.unwrap_or(s.offset + len);
+                    }
+                    401 => {
+                        drain(&mut resp);
+                        self.client.answer_challenge(&resp, generation)?;
+                        *keep = Some(s);
+                        return Err(Fail::Retry(
+                            Error::failure("authentication expired during an upload"),
+                            Some(std::time::Duration::ZERO),
+                        ));
+                    }
+                    416 => {
+                        drain(&mut resp);
+                        s.uncertain = true;
+                        *keep = Some(s);
+                        return Err(Fail::Retry(
+                            Error::failure(format!(
+                                "upload of {ds}: the registry refused range {range} (416)"
+                            )),
+                            None,
+                        ));
+                    }
+                    _ => {
+                        let what = format!("PATCH {}", redact_url(&s.location));
+                        if let Some(after) = transient_status(&resp) {
+                            s.uncertain = true;
+                            *keep = Some(s);
+                            return Err(Fail::Retry(response_error(&mut resp, &what), after));
+                        }
+                        return Err(Fail::Fatal(response_error(&mut resp, &what)));
+                    }
+                }
+            }
+        }
+        // The closing PUT: with the whole body (monolithic) or empty (chunked).
+        let url = with_query(&s.location, &format!("digest={d}"));
+        let sent = if monolithic {
+            let mut body = self.progress_reader(open(0)?, &ds, 0);
+            let mut limited = (&mut body).take(size);
+            self.client
+                .send_once(Method::PUT, &url, &[octet], Some((&mut limited, size)))
+        } else {
+            self.client
+                .send_once(Method::PUT, &url, &[octet, ("Content-Length", "0")], None)
+        };
+        let (mut resp, generation) = match sent {
+            Ok(r) => r,
+            Err(f) => {
+                // A monolithic session cannot resume; a chunked one may.
+                if !monolithic {
+                    s.uncertain = true;
+                    *keep = Some(s);
+                }
+                return Err(f);
+            }
+        };
+        let status = resp.status().as_u16();
+        if status == 401 {
+            drain(&mut resp);
+            self.client.answer_challenge(&resp, generation)?;
+            return Err(Fail::Retry(
+                Error::failure("authentication expired during an upload"),
+                Some(std::time::Duration::ZERO),
+            ));
+        }
+        if status != 201 {
+            let what = format!("PUT {}", redact_url(&url));
+            if let Some(after) = transient_status(&resp) {
+                return Err(Fail::Retry(response_error(&mut resp, &what), after));
+            }
+            let mut e = response_error(&mut resp, &what);
+            if e.message.contains("DIGEST_INVALID") && s.resumed {
+                // The registry's idea of a resumed upload was wrong: start over.
+                return Err(Fail::Retry(e, None));
+            }
+            if e.message.contains("DIGEST_INVALID") {
+                e = e.with_hint("the local blob does not match its digest; run `oix fsck`");
+            }
+            return Err(Fail::Fatal(e));
+        }
+        let claimed = header(&resp, "docker-content-digest").map(str::to_string);
+        drain(&mut resp);
+        if let Some(c) = claimed {
+            if c != ds {
+                return Err(Fail::Fatal(Error::failure(format!(
+                    "upload of {ds}: the registry stored {c}"
+                ))));
+            }
+        }
+        Ok(())
+    }
+
+    fn progress_reader<'r>(
+        &'r self,
+        inner: Box<dyn Read + Send + 'r>,
+        digest: &str,
+        start: u64,
+    ) -> ProgressReader<'r> {
+        if let Some(p) = &self.progress {
+            p.blob_position(digest, start);
+        }
+        ProgressReader {
+            inner,
+            progress: self.progress.as_deref(),
+            digest: digest.to_string(),
+            position: start,
+        }
+    }
+
+    fn cached(&self, digest: &str) -> Option<Vec<u8>> {
+        self.manifests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(digest)
+            .cloned()
+    }
+
+    /// GET a blob (following redirects), starting at `offset`.
+    fn get_blob(&self, d: &Digest, offset: u64) -> Result<HttpResponse> {
+        let url = self.client.url(&format!("blobs/{d}"));
+        let range = format!("bytes={offset}-");
+        let headers: Vec<(&str, &str)> = if offset > 0 {
+            vec![("Range", range.as_str())]
+        } else {
+            vec![]
+        };
+        let mut resp = self.client.send(Method::GET, &url, &headers, None)?;
+        match resp.status().as_u16() {
+            200 | 206 => Ok(resp),
+            404 => Err(Error::failure(format!(
+                "blob {} is not in the registry",
+                self.what(d)
+            ))),
+            _ => Err(response_error(
+                &mut resp,
+                &format!("GET blob {}", self.what(d)),
+            )),
+        }
+    }
+}
+
+/// Counts bytes read and reports them.
+struct ProgressReader<'a> {
+    inner: Box<dyn Read + Send + 'a>,
+    progress: Option<&'a dyn Progress>,
+    digest: String,
+    position: u64,
+}
+
+impl Read for ProgressReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.position += n as u64;
+        if let Some(p) = self.progress {
+            p.blob_position(&self.digest, self.position);
+        }
+        Ok(n)
+    }
+}
+
+/// A blob download that re-requests the rest (`Range`) after a dropped connection.
+struct ResumingReader<'a> {
+    registry: &'a Registry,
+    digest: Digest,
+    size: u64,
+    position: u64,
+    inner: Option<ureq::BodyReader<'static>>,
+    failures: u32,
+}
+
+impl Read for ResumingReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if self.position >= self.size {
+                // Let the caller see any extra bytes (it verifies the size).
+                return match self.inner.as_mut() {
+                    Some(r) => r.read(buf),
+                    None => Ok(0),
+                };
+            }
+            if self.inner.is_none() {
+                let resp = self
+                    .registry
+                    .get_blob(&self.digest, self.position)
+                    .map_err(|e| io::Error::other(e.message))?;
+                let status = resp.status().as_u16();
+                let mut r = resp.into_body().into_reader();
+                if status == 200 && self.position > 0 {
+                    // The server ignored Range: skip what we already have.
+                    io::copy(&mut (&mut r).take(self.position), &mut io::sink())?;
+                }
+                self.inner = Some(r);
+            }
+            let r = self.inner.as_mut().expect("set above");
+            match r.read(buf) {
+                Ok(n) if n > 0 => {
+                    self.position += n as u64;
+                    if let Some(p) = &self.registry.progress {
+                        p.blob_position(&self.digest.to_string(), self.position);
+                    }
+                    return Ok(n);
+                }
+                Ok(_) | Err(_) if self.failures < self.registry.client.retries() => {
+                    self.failures += 1;
+                    self.registry.client.retried.fetch_add(1, Ordering::Relaxed);
+                    self.inner = None;
+                    std::thread::sleep(std::time::Duration::from_millis(
+                        200 * self.failures as u64,
+                    ));
+                }
+                Ok(n) => return Ok(n),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// Open `desc` in `src` at `offset`: a seek for local files, else read and discard.
+fn open_at<'s>(
+    src: &'s dyn Source,
+    desc: &Descriptor,
+    offset: u64,
+) -> Result<Box<dyn Read + Send + 's>> {
+    if let Some(l) = src.as_layout() {
+        let d = desc.digest()?;
+        let mut f = l.open_blob(&d)?;
+        let len = f
+            .metadata()
+            .map_err(|e| Error::io("reading", &l.blob_path(&d), e))?
+            .len();
+        if len != desc.size()? {
+            return Err(Error::failure(format!(
+                "blob {d} in {} is {len} bytes, its descriptor says {}",
+                l.root().display(),
+                desc.size
+            ))
+            .with_hint("the layout is corrupt; run `oix fsck`"));
+        }
+        f.seek(io::SeekFrom::Start(offset))
+            .map_err(|e| Error::io("seeking in", &l.blob_path(&d), e))?;
+        return Ok(Box::new(io::BufReader::with_capacity(256 * 1024, f)));
+    }
+    let mut r = src.open(desc)?;
+    io::copy(&mut (&mut r).take(offset), &mut io::sink())
+        .map_err(|e| Error::failure(format!("reading {}: {e}", desc.digest)))?;
+    Ok(r)
+}
+
+impl Source for Registry {
+    fn describe(&self) -> String {
+        self.reference.repository()
+    }
+    fn contains(&self, digest: &Digest) -> Result<bool> {
+        let ds = digest.to_string();
+        if self.cached(&ds).is_some() {
+            return Ok(true);
+        }
+        // Only manifests and indexes are asked for (by the graph walk): fetch and keep.
+        match self.get_manifest(&ds) {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind == crate::error::Kind::NoMatch => self.has_blob(digest),
+            Err(e) => Err(e),
+        }
+    }
+    fn open(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send + '_>> {
+        let d = desc.digest()?;
+        Ok(Box::new(ResumingReader {
+            registry: self,
+            digest: d,
+            size: desc.size()?,
+            position: 0,
+            inner: None,
+            failures: 0,
+        }))
+    }
+    fn read_small(&self, desc: &Descriptor) -> Result<Vec<u8>> {
+        let d = desc.digest()?;
+        let size = desc.size()?;
+        if size > model::MAX_MANIFEST_SIZE {
+            return Err(Error::failure(format!(
+                "{d}: size {size} exceeds the {} byte limit for documents",
+                model::MAX_MANIFEST_SIZE
+            )));
+        }
+        let bytes = match self.cached(&d.to_string()) {
+            Some(b) => b,
+            None if desc.is_manifest() || desc.is_index() => self.get_manifest(&d.to_string())?.1,
+            None => {
+                let mut buf = Vec::new();
+                self.open(desc)?
+                    .take(size + 1)
+                    .read_to_end(&mut buf)
+                    .map_err(|e| Error::failure(format!("reading blob {}: {e}", self.what(&d))))?;
+                buf
+            }
+        };
+        if bytes.len() as u64 != size {
+            return Err(Error::failure(format!(
+                "{}: {} bytes, the descriptor says {size}",
+                self.what(&d),
+                bytes.len()
+            )));
+        }
+        if let Some(mut h) = d.hasher() {
+            h.update(&bytes);
+            let got = h.finish();
+            if got != d {
+                return Err(Error::failure(format!(
+                    "{}: content hashes to {got}",
+                    self.what(&d)
+                )));
+            }
+        }
+        Ok(bytes)
+    }
+}
+
+impl Sink for Registry {
+    fn describe(&self) -> String {
+        self.reference.repository()
+    }
+    fn has(&self, desc: &Descriptor) -> Result<bool> {
+        let d = desc.digest()?;
+        if desc.is_manifest() || desc.is_index() {
+            Ok(self.head_manifest(&d.to_string())?.is_some())
+        } else {
+            self.has_blob(&d)
+        }
+    }
+    /// A one-shot stream cannot be re-read, so it is read into memory once and retried
+    /// from there. The graph copy never comes here: it uses [`Sink::transfer`], which
+    /// re-opens the source for each attempt and streams.
+    fn put_blob(&self, desc: &Descriptor, reader: &mut dyn Read) -> Result<()> {
+        let size = desc.size()?;
+        let mut buf = Vec::new();
+        reader
+            .take(size + 1)
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::failure(format!("reading {}: {e}", desc.digest)))?;
+        if buf.len() as u64 != size {
+            return Err(Error::failure(format!(
+                "blob {}: the stream holds {} bytes, the descriptor says {size}",
+                desc.digest,
+                buf.len()
+            )));
+        }
+        let open = |offset: u64| -> Result<Box<dyn Read + Send + '_>> {
+            let start = (offset as usize).min(buf.len());
+            Ok(Box::new(io::Cursor::new(&buf[start..])))
+        };
+        self.upload(desc, &open, None)?;
+        self.stats.uploaded.fetch_add(1, Ordering::Relaxed);
+        self.stats.bytes.fetch_add(desc.size()?, Ordering::Relaxed);
+        Ok(())
+    }
+    fn put_manifest(&self, desc: &Descriptor, bytes: &[u8]) -> Result<()> {
+        self.put_manifest_at(&desc.digest()?.to_string(), desc, bytes)
+    }
+    fn transfer(&self, src: &dyn Source, desc: &Descriptor) -> Result<Transfer> {
+        let d = desc.digest()?;
+        if self.known_present(&desc.digest) || self.has_blob(&d)? {
+            self.stats.skipped.fetch_add(1, Ordering::Relaxed);
+            return Ok(Transfer::Present);
+        }
+        let mut session = None;
+        for from in &self.mount_from {
+            match self.try_mount(&d, from)? {
+                Ok(()) => {
+                    self.stats.mounted.fetch_add(1, Ordering::Relaxed);
+                    // A mount is the registry's zero-copy link.
+                    return Ok(Transfer::HardLink);
+                }
+                Err(loc) => {
+                    if session.is_none() {
+                        session = loc;
+                    }
+                }
+            }
+        }
+        let open = |offset: u64| open_at(src, desc, offset);
+        self.upload(desc, &open, session)?;
+        self.stats.uploaded.fetch_add(1, Ordering::Relaxed);
+        self.stats.bytes.fetch_add(desc.size()?, Ordering::Relaxed);
+        Ok(Transfer::Copy)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_and_queries() {
+        assert_eq!(parse_range_end("0-1023"), Some(1024));
+        assert_eq!(parse_range_end("bytes=0-0"), Some(0));
+        assert_eq!(parse_range_end("0-1"), Some(2));
+        assert_eq!(parse_range_end("junk"), None);
+        assert_eq!(
+            with_query("/v2/x/blobs/uploads/u?_state=a", "digest=d"),
+            "/v2/x/blobs/uploads/u?_state=a&digest=d"
+        );
+        assert_eq!(with_query("/u", "digest=d"), "/u?digest=d");
+    }
+}

@@ -1,0 +1,142 @@
+//! `--via skopeo`: hand a push to skopeo instead of the built-in client.
+//!
+//! The main copy is `skopeo copy --all --preserve-digests oci:LAYOUT:REF docker://…`
+//! (the list and every instance byte for byte, or an error). Per-arch tags are
+//! registry-to-registry copies of each child by digest, run after the main copy has put
+//! the children there. Auth and TLS options pass through: `--authfile`,
+//! `--dest-cert-dir` (a temp directory holding the `--ca-cert` files),
+//! `--dest-tls-verify=false` for `--insecure` and `--plain-http`.
+
+use super::client::TransportOptions;
+use super::ops::PushPlan;
+use super::reference::RegistryRef;
+use crate::error::{Error, Result};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The Debian/Ubuntu/Fedora package that ships skopeo.
+pub const SKOPEO_PACKAGE: &str = "skopeo";
+
+/// The skopeo command lines for a planned push. `cert_dir` is where the CA files are
+/// (or will be) for `--dest-cert-dir`.
+pub fn commands(
+    layout: &Path,
+    ref_names: &[(String, String)],
+    plan: &PushPlan,
+    dest: &RegistryRef,
+    transport: &TransportOptions,
+    cert_dir: Option<&Path>,
+) -> Vec<Vec<String>> {
+    let mut common: Vec<String> = Vec::new();
+    if let Some(a) = &transport.authfile {
+        common.push(format!("--authfile={}", a.display()));
+    }
+    let tls = |side: &str, v: &mut Vec<String>| {
+        if let Some(d) = cert_dir {
+            v.push(format!("--{side}-cert-dir={}", d.display()));
+        }
+        if transport.insecure || transport.plain_http {
+            v.push(format!("--{side}-tls-verify=false"));
+        }
+    };
+    let mut out = Vec::new();
+    // Main copies: one per (layout ref, tag).
+    for (ref_name, tag) in ref_names {
+        let mut c: Vec<String> = vec!["skopeo".into(), "copy".into()];
+        c.extend(common.iter().cloned());
+        tls("dest", &mut c);
+        c.push("--all".into());
+        c.push("--preserve-digests".into());
+        c.push(format!("oci:{}:{ref_name}", layout.display()));
+        c.push(dest.with_tag(tag).to_string());
+        out.push(c);
+    }
+    // Per-arch tags: copy each child, by digest, within the registry.
+    for t in plan.tags.iter().filter(|t| t.platform.is_some()) {
+        let mut c: Vec<String> = vec!["skopeo".into(), "copy".into()];
+        c.extend(common.iter().cloned());
+        tls("src", &mut c);
+        tls("dest", &mut c);
+        c.push("--preserve-digests".into());
+        c.push(format!("{}@{}", dest.repository(), t.digest));
+        c.push(dest.with_tag(&t.tag).to_string());
+        out.push(c);
+    }
+    out
+}
+
+/// A directory with the CA files named `*.crt`, as skopeo's cert dirs want them.
+pub fn make_cert_dir(ca_certs: &[PathBuf]) -> Result<Option<tempfile::TempDir>> {
+    if ca_certs.is_empty() {
+        return Ok(None);
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("oix-certs-")
+        .tempdir()
+        .map_err(|e| Error::failure(format!("creating a temp directory: {e}")))?;
+    for (i, f) in ca_certs.iter().enumerate() {
+        let dst = dir.path().join(format!("ca-{i}.crt"));
+        std::fs::copy(f, &dst)
+            .map_err(|e| Error::usage(format!("cannot read --ca-cert {}: {e}", f.display())))?;
+    }
+    Ok(Some(dir))
+}
+
+/// Run each command; stop at the first failure with skopeo's own words.
+pub fn run(commands: &[Vec<String>]) -> Result<()> {
+    for c in commands {
+        let mut cmd = Command::new(&c[0]);
+        cmd.args(&c[1..])
+            .stdin(Stdio::null())
+            // skopeo's progress goes to our stderr: stdout stays for --json.
+            .stdout(Stdio::from(std::io::stderr()))
+            .stderr(Stdio::piped());
+        let child = cmd.spawn().map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Error::failure("skopeo is not installed (not found on PATH)").with_hint(format!(
+                    "install the `{SKOPEO_PACKAGE}` package (apt-get install {SKOPEO_PACKAGE}), or push with the built-in client (drop --via)"
+                ))
+            } else {
+                Error::failure(format!("cannot run skopeo: {e}"))
+            }
+        })?;
+        let out = child
+            .wait_with_output()
+            .map_err(|e| Error::failure(format!("waiting for skopeo: {e}")))?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        eprint!("{stderr}");
+        if !out.status.success() {
+            let tail: Vec<&str> = stderr.lines().rev().take(5).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            return Err(Error::failure(format!(
+                "skopeo failed ({}): {}\n  command: {}",
+                out.status,
+                if tail.is_empty() {
+                    "no message".to_string()
+                } else {
+                    tail.join("\n  ")
+                },
+                shell_line(c)
+            ))
+            .with_hint("the tag was not moved by oix; see skopeo's message above"));
+        }
+    }
+    Ok(())
+}
+
+/// A command line as a shell would take it (single-quoting what needs it).
+pub fn shell_line(c: &[String]) -> String {
+    c.iter()
+        .map(|a| {
+            if !a.is_empty()
+                && a.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_./:=@,+%".contains(&b))
+            {
+                a.clone()
+            } else {
+                format!("'{}'", a.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
