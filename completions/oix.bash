@@ -19,6 +19,9 @@ _oix() {
             oix,annotate)
                 cmd="oix__subcmd__annotate"
                 ;;
+            oix,apply)
+                cmd="oix__subcmd__apply"
+                ;;
             oix,diff)
                 cmd="oix__subcmd__diff"
                 ;;
@@ -49,6 +52,9 @@ _oix() {
             oix,merge)
                 cmd="oix__subcmd__merge"
                 ;;
+            oix,plan)
+                cmd="oix__subcmd__plan"
+                ;;
             oix,pull)
                 cmd="oix__subcmd__pull"
                 ;;
@@ -66,6 +72,9 @@ _oix() {
                 ;;
             oix__subcmd__help,annotate)
                 cmd="oix__subcmd__help__subcmd__annotate"
+                ;;
+            oix__subcmd__help,apply)
+                cmd="oix__subcmd__help__subcmd__apply"
                 ;;
             oix__subcmd__help,diff)
                 cmd="oix__subcmd__help__subcmd__diff"
@@ -97,6 +106,9 @@ _oix() {
             oix__subcmd__help,merge)
                 cmd="oix__subcmd__help__subcmd__merge"
                 ;;
+            oix__subcmd__help,plan)
+                cmd="oix__subcmd__help__subcmd__plan"
+                ;;
             oix__subcmd__help,pull)
                 cmd="oix__subcmd__help__subcmd__pull"
                 ;;
@@ -120,6 +132,9 @@ _oix() {
                 ;;
             oix__subcmd__help__subcmd__index,rm)
                 cmd="oix__subcmd__help__subcmd__index__subcmd__rm"
+                ;;
+            oix__subcmd__help__subcmd__plan,check)
+                cmd="oix__subcmd__help__subcmd__plan__subcmd__check"
                 ;;
             oix__subcmd__index,add)
                 cmd="oix__subcmd__index__subcmd__add"
@@ -145,6 +160,18 @@ _oix() {
             oix__subcmd__index__subcmd__help,rm)
                 cmd="oix__subcmd__index__subcmd__help__subcmd__rm"
                 ;;
+            oix__subcmd__plan,check)
+                cmd="oix__subcmd__plan__subcmd__check"
+                ;;
+            oix__subcmd__plan,help)
+                cmd="oix__subcmd__plan__subcmd__help"
+                ;;
+            oix__subcmd__plan__subcmd__help,check)
+                cmd="oix__subcmd__plan__subcmd__help__subcmd__check"
+                ;;
+            oix__subcmd__plan__subcmd__help,help)
+                cmd="oix__subcmd__plan__subcmd__help__subcmd__help"
+                ;;
             *)
                 ;;
         esac
@@ -152,7 +179,7 @@ _oix() {
 
     case "${cmd}" in
         oix)
-            opts="-h -V --json --lock-timeout --help --version init ls inspect tag untag fsck gc index merge diff annotate select fold push pull help"
+            opts="-h -V --json --lock-timeout --help --version init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -206,6 +233,32 @@ _oix() {
                     ;;
                 --on-ambiguity)
                     COMPREPLY=($(compgen -W "error first best all" -- "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oix__subcmd__apply)
+            opts="-h -V --dry-run --only --skip --force --fail-fast --no-push --detailed-exitcode --json --lock-timeout --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --only)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --skip)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --lock-timeout)
@@ -300,7 +353,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__help)
-            opts="init ls inspect tag untag fsck gc index merge diff annotate select fold push pull help"
+            opts="init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -314,6 +367,20 @@ _oix() {
             return 0
             ;;
         oix__subcmd__help__subcmd__annotate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oix__subcmd__help__subcmd__apply)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -498,6 +565,34 @@ _oix() {
         oix__subcmd__help__subcmd__merge)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oix__subcmd__help__subcmd__plan)
+            opts="check"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oix__subcmd__help__subcmd__plan__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -898,6 +993,84 @@ _oix() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oix__subcmd__plan)
+            opts="-h -V --json --lock-timeout --help --version check help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oix__subcmd__plan__subcmd__check)
+            opts="-h -V --json --lock-timeout --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oix__subcmd__plan__subcmd__help)
+            opts="check help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oix__subcmd__plan__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oix__subcmd__plan__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

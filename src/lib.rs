@@ -16,6 +16,7 @@ pub use digest::Digest;
 pub use error::{Error, Kind, Result};
 pub use layout::Layout;
 pub use reference::LayoutRef;
+pub mod apply;
 pub mod authoring;
 pub mod cli;
 pub mod copy;

@@ -76,7 +76,7 @@ pub fn candidates(layout: &Layout, index: &Index, target: &Target) -> Result<Vec
 }
 
 /// A descriptor for an unreferenced stored blob that is a manifest or an index.
-fn stored_document(layout: &Layout, d: &crate::Digest) -> Option<Descriptor> {
+pub fn stored_document(layout: &Layout, d: &crate::Digest) -> Option<Descriptor> {
     let meta = std::fs::symlink_metadata(layout.blob_path(d)).ok()?;
     if !meta.is_file() || meta.len() > crate::model::MAX_MANIFEST_SIZE {
         return None;
@@ -113,11 +113,17 @@ pub fn ref_names(index: &Index) -> Vec<String> {
 /// when several do (listing them).
 pub fn resolve_one(layout: &Layout, r: &LayoutRef) -> Result<Resolved> {
     let (index, _) = layout.read_index()?;
-    let mut c = candidates(layout, &index, &r.target)?;
+    resolve_in(layout, &index, r)
+}
+
+/// [`resolve_one`] against an index.json already read (callers resolving many
+/// references in one layout parse it once).
+pub fn resolve_in(layout: &Layout, index: &Index, r: &LayoutRef) -> Result<Resolved> {
+    let mut c = candidates(layout, index, &r.target)?;
     match c.len() {
         1 => Ok(c.remove(0)),
         0 => {
-            let names = ref_names(&index);
+            let names = ref_names(index);
             let listing = if names.is_empty() {
                 "the layout has no named refs".to_string()
             } else {
@@ -154,7 +160,7 @@ pub fn resolve_one(layout: &Layout, r: &LayoutRef) -> Result<Resolved> {
                 _ => format!("{r}: {} entries match", c.len()),
             };
             let hint = match &r.target {
-                Target::Default => format!("refs in the layout: {}", ref_names(&index).join(", ")),
+                Target::Default => format!("refs in the layout: {}", ref_names(index).join(", ")),
                 _ => "use LAYOUT@DIGEST to pick one, or `oix fold` to combine them".into(),
             };
             Err(Error::ambiguous(format!("{msg}:\n  {}", list.join("\n  "))).with_hint(hint))

@@ -883,3 +883,84 @@ fn docker_lists_and_manifests_travel_unchanged() {
     ]);
     assert_eq!(p["digest"], list_desc.digest.as_str());
 }
+
+/// Issue 7 against the real registry: `oix apply` with a destination pushes the release
+/// tag (and per-arch tags); re-applying uploads nothing and exits 0 even with
+/// --detailed-exitcode.
+#[test]
+fn apply_pushes_to_a_registry_and_reapply_uploads_nothing() {
+    if !tools_present() {
+        return;
+    }
+    let reg = RegistryServer::start(None, Auth::None);
+    let h = reg.host();
+    let work = tempfile::tempdir().unwrap();
+    let lay = work.path().join("out");
+    build_multiarch(&lay, "app-build-20191203T153530Z.0", PLATFORMS, 30_000, 7);
+    let plan = work.path().join("plan.yaml");
+    std::fs::write(
+        &plan,
+        format!(
+            "version: 1\nlayout: ./out\ndestinations:\n  - url: docker://{h}/rel\n    plain_http: true\nimages:\n  - name: app\n    source: app-build-20191203T153530Z.0\n    tags: [stx.4.0-v1.0]\n    arch_tags: '{{tag}}-{{arch}}'\n    src_ref: https://opendev.org/starlingx/integ/commit/dac417bd31ed36d455e94db4aabe5916367654d4\n"
+        ),
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let out = oix()
+            .args([
+                "--json",
+                "apply",
+                plan.to_str().unwrap(),
+                "--detailed-exitcode",
+            ])
+            .args(extra)
+            .output()
+            .unwrap();
+        let j: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        (out.status.code(), j)
+    };
+    let pushes = |j: &serde_json::Value| -> Vec<serde_json::Value> {
+        j["images"][0]["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["kind"] == "push")
+            .cloned()
+            .collect()
+    };
+    let (code, first) = run(&[]);
+    assert_eq!(code, Some(6), "{first}");
+    let p = pushes(&first);
+    assert_eq!(p.len(), 1, "{first}");
+    assert!(p[0]["summary"]["uploaded"].as_u64().unwrap() > 0, "{first}");
+    // The registry holds the released index, byte for byte the layout's.
+    let local = Layout::open(&lay).unwrap();
+    let released = local
+        .read_index()
+        .unwrap()
+        .0
+        .manifests
+        .into_iter()
+        .find(|d| d.ref_name() == Some("app:stx.4.0-v1.0"))
+        .expect("release tag in the layout");
+    let raw = skopeo_raw(&format!("docker://{h}/rel/app:stx.4.0-v1.0"), &tls_off());
+    assert_eq!(oix::Digest::sha256_of(&raw).to_string(), released.digest);
+    assert_eq!(raw, local_bytes(&lay, &released));
+    skopeo_raw(
+        &format!("docker://{h}/rel/app:stx.4.0-v1.0-arm64"),
+        &tls_off(),
+    );
+    // Re-apply: nothing to do, nothing uploaded, exit 0.
+    let layers = reg.repo_layers("rel/app");
+    let (code, again) = run(&[]);
+    assert_eq!(code, Some(0), "{again}");
+    assert!(
+        pushes(&again)
+            .iter()
+            .all(|s| s["action"] == "unchanged"
+                && s["summary"]["uploaded"].as_u64().unwrap_or(0) == 0),
+        "{again}"
+    );
+    assert_eq!(layers, reg.repo_layers("rel/app"));
+}

@@ -235,10 +235,19 @@ pub fn resolve_source(spec: &SourceSpec, expand: Expand) -> Result<Vec<Member>> 
         .map_err(|e| e.context(format!("source {}", spec.text)))?;
     let r = resolve::resolve_one(&layout, &spec.reference)
         .map_err(|e| e.context(format!("source {}", spec.text)))?;
-    let d = &r.descriptor;
+    members_of(&layout, spec, &r.descriptor, expand)
+}
+
+/// The members of the source `spec`, already resolved to `d` in `layout`.
+pub fn members_of(
+    layout: &Layout,
+    spec: &SourceSpec,
+    d: &Descriptor,
+    expand: Expand,
+) -> Result<Vec<Member>> {
     if d.is_manifest() {
         return Ok(vec![image_member(
-            &layout,
+            layout,
             d,
             spec.platform.as_ref(),
             &spec.text,
@@ -273,7 +282,7 @@ pub fn resolve_source(spec: &SourceSpec, expand: Expand) -> Result<Vec<Member>> 
                     spec.text
                 )));
             };
-            members_of_index(&layout, &idx, &spec.text)
+            members_of_index(layout, &idx, &spec.text)
         }
     }
 }

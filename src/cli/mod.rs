@@ -4,6 +4,7 @@
 //! The clap definition is also the source of the man pages and shell completions
 //! (`tests/docs.rs` regenerates them and fails when `man/` or `completions/` are stale).
 
+mod apply;
 mod basic;
 mod index;
 mod maint;
@@ -93,6 +94,12 @@ pub enum Command {
     Push(registry::PushArgs),
     /// Pull an image or index from a registry into a layout.
     Pull(registry::PullArgs),
+    /// Carry out a release plan: create release tags, annotate, assemble, push; idempotent.
+    #[command(after_long_help = apply::APPLY_HELP)]
+    Apply(apply::ApplyArgs),
+    /// Work with release plan files.
+    #[command(subcommand)]
+    Plan(apply::PlanCommand),
 }
 
 /// Global settings every command receives.
@@ -159,5 +166,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Fold(a) => select::fold(&ctx, a),
         Command::Push(a) => registry::push(&ctx, a),
         Command::Pull(a) => registry::pull(&ctx, a),
+        Command::Apply(a) => apply::apply(&ctx, a),
+        Command::Plan(c) => apply::plan(&ctx, c),
     }
 }

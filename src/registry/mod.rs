@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod client;
 pub mod ops;
+pub mod publish;
 pub mod reference;
 pub mod remote;
 pub mod skopeo;

@@ -1,0 +1,1306 @@
+//! `oix apply PLAN`: a reviewed YAML release plan, carried out idempotently.
+//!
+//! For each image of the plan (see [`plan`] and docs/plan.md):
+//! 1. **Prepare** (pure reads): resolve the source(s); compute the released document —
+//!    the source as it is, the source with the plan's annotations set (new bytes, new
+//!    digest), or an index assembled from `sources:` under the image's merge policy;
+//!    check the expected platforms and the policy; compare every release tag
+//!    `NAME:TAG` in the working layout and at every destination with the document's
+//!    digest. A tag that exists with other content is a conflict, refused unless
+//!    `--force` (or `force: true` on the image). Nothing is written in this phase, and
+//!    `--dry-run` stops after it.
+//! 2. **Carry out**: per image, pull `docker://` sources that the layout lacks, copy
+//!    content from other layouts and store the new document (blobs only); then set the
+//!    release tags of all these images in one [`Layout::transact`], each image all or
+//!    nothing after checking that none of its tags moved since step 1; then push each
+//!    image to its destinations.
+//!
+//! Images are independent: one refused or failed image does not stop the others
+//! (unless `fail_fast`). A second run over the same inputs finds every digest equal and
+//! writes nothing: index.json is not rewritten, nothing is pushed.
+
+pub mod annotate;
+pub mod names;
+pub mod plan;
+pub mod publish;
+pub mod srcref;
+
+use crate::authoring::{self, merge, Current, Expand, Member, SourceSpec};
+use crate::error::{Error, Kind, Result};
+use crate::layout::Layout;
+use crate::model::{annotation, media, Descriptor, Document, Index};
+use crate::platform::{entry_platform, Fallbacks, MatchMode, PlatformSpec};
+use crate::reference::{LayoutRef, Target};
+use crate::resolve;
+use plan::{Destination, Image, Plan, SourceRef, Sources};
+use publish::{LayoutDestination, PushSummary, Registry, RemoteRef};
+use serde::Serialize;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::time::Duration;
+
+pub use plan::load;
+
+/// How to run a plan.
+pub struct Options<'a> {
+    /// Stop after computing the plan.
+    pub dry_run: bool,
+    /// Only these images (by name); empty = all.
+    pub only: Vec<String>,
+    /// Leave these images out.
+    pub skip: Vec<String>,
+    /// Move tags that exist with other content (in the layout and at destinations).
+    pub force: bool,
+    /// Stop at the first refused or failed image.
+    pub fail_fast: bool,
+    /// Do not contact or change destinations.
+    pub no_push: bool,
+    pub lock_timeout: Duration,
+    /// The registry client for `docker://` sources and destinations.
+    pub registry: &'a dyn Registry,
+}
+
+/// One step of an image's plan.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Step {
+    /// `pull`, `write`, `tag` (in the working layout) or `push` (to a destination).
+    pub kind: &'static str,
+    /// `pull`, `write`, `create`, `move`, `unchanged`.
+    pub action: &'static str,
+    /// What the step acts on: a source, `NAME:TAG`, or the destination reference.
+    pub target: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// For `move`: what the tag names now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous: Option<String>,
+    /// A `move` that neither `--force` nor the image's `force: true` allows.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub conflict: bool,
+    /// After a push: what it transferred.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<PushSummary>,
+}
+
+impl Step {
+    /// Whether carrying the step out changes something.
+    pub fn is_change(&self) -> bool {
+        self.action != "unchanged"
+    }
+}
+
+/// How an image ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Everything already matched; nothing was written.
+    Unchanged,
+    /// Changes were made.
+    Changed,
+    /// `--dry-run`: changes would be made.
+    WouldChange,
+    /// A policy or a conflict refused the image; nothing of it was written.
+    Refused,
+    Failed,
+    /// Not attempted (`--fail-fast` after another image stopped).
+    Skipped,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorInfo {
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    pub exit_code: i32,
+}
+
+impl From<&Error> for ErrorInfo {
+    fn from(e: &Error) -> Self {
+        ErrorInfo {
+            message: e.message.clone(),
+            hint: e.hint.clone(),
+            exit_code: e.exit_code(),
+        }
+    }
+}
+
+/// The plan and outcome of one image.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageReport {
+    pub name: String,
+    /// Position in `images:` and in the file.
+    pub index: usize,
+    pub line: u64,
+    /// The source(s) as written (after `{name}` expansion).
+    pub sources: Vec<String>,
+    /// `as-is`, `annotated` or `assembled`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub document: Option<&'static str>,
+    /// The released document (unknown until a pending pull ran).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    #[serde(rename = "mediaType", skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    /// The source document the release was made from, when it differs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Platforms of the released document.
+    pub platforms: Vec<String>,
+    /// `sources:` entries that do not exist (tolerated by keep-missing and union).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub absent: Vec<String>,
+    pub steps: Vec<Step>,
+    pub outcome: Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorInfo>,
+}
+
+impl ImageReport {
+    fn new(img: &Image) -> ImageReport {
+        ImageReport {
+            name: img.name.clone(),
+            index: img.index,
+            line: img.position.line,
+            sources: match &img.sources {
+                Sources::One(s) => vec![s.text().to_string()],
+                Sources::Assemble(v) => v.iter().map(|s| s.text().to_string()).collect(),
+            },
+            document: None,
+            digest: None,
+            media_type: None,
+            from: None,
+            platforms: Vec::new(),
+            absent: Vec::new(),
+            steps: Vec::new(),
+            outcome: Outcome::Unchanged,
+            error: None,
+        }
+    }
+    fn fail(&mut self, e: &Error) {
+        self.outcome = if e.kind == Kind::Refused {
+            Outcome::Refused
+        } else {
+            Outcome::Failed
+        };
+        self.error = Some(e.into());
+    }
+    pub fn has_changes(&self) -> bool {
+        self.steps.iter().any(Step::is_change)
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub unchanged: usize,
+    pub changed: usize,
+    pub would_change: usize,
+    pub refused: usize,
+    pub failed: usize,
+    pub skipped: usize,
+}
+
+/// Everything `oix apply` did (or, with `--dry-run`, would do).
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub plan: String,
+    pub layout: String,
+    pub dry_run: bool,
+    pub images: Vec<ImageReport>,
+    pub summary: Summary,
+}
+
+impl Report {
+    fn tally(&mut self) {
+        let mut s = Summary::default();
+        for i in &self.images {
+            match i.outcome {
+                Outcome::Unchanged => s.unchanged += 1,
+                Outcome::Changed => s.changed += 1,
+                Outcome::WouldChange => s.would_change += 1,
+                Outcome::Refused => s.refused += 1,
+                Outcome::Failed => s.failed += 1,
+                Outcome::Skipped => s.skipped += 1,
+            }
+        }
+        self.summary = s;
+    }
+
+    /// Whether changes were made (or, with `--dry-run`, would be).
+    pub fn changed(&self) -> bool {
+        self.summary.changed + self.summary.would_change > 0
+    }
+
+    /// 1 when an image failed, else 5 when one was refused, else 6 when `detailed`
+    /// and changes were (or would be) made, else 0.
+    pub fn exit_code(&self, detailed: bool) -> i32 {
+        if self.summary.failed > 0 {
+            1
+        } else if self.summary.refused > 0 {
+            5
+        } else if detailed && self.changed() {
+            6
+        } else {
+            0
+        }
+    }
+}
+
+/// What carrying out one image needs.
+#[derive(Debug, Clone)]
+struct Work {
+    /// The released document's descriptor (no ref.name).
+    root: Descriptor,
+    /// Bytes of a document oix makes (annotated or assembled), to store.
+    new_doc: Option<Vec<u8>>,
+    /// Graphs to copy from other layouts first.
+    copy_from: Vec<(PathBuf, Descriptor)>,
+    /// Members of an assembled index, imported like `oix merge` does.
+    members: Vec<Member>,
+}
+
+/// An image after the prepare phase.
+struct Prepared {
+    report: ImageReport,
+    work: Option<Work>,
+    /// Remote sources to pull before the image can be computed.
+    pulls: Vec<(String, RemoteRef)>,
+}
+
+/// A layout opened once per run, with its index.json as read then.
+struct Opened {
+    layout: Layout,
+    index: Index,
+}
+
+/// A run of a plan: [`Run::prepare`] then [`Run::carry_out`].
+///
+/// Each layout a run reads (the working layout, layouts sources name) is opened and
+/// its index.json parsed once; nothing is written before [`Run::carry_out`], which
+/// re-checks under the index lock that no release tag moved in between.
+pub struct Run<'a> {
+    plan: &'a Plan,
+    opts: &'a Options<'a>,
+    prepared: Vec<Prepared>,
+    layouts: RefCell<BTreeMap<PathBuf, Rc<Opened>>>,
+}
+
+impl<'a> Run<'a> {
+    /// Compute every selected image's plan (no writes).
+    pub fn prepare(plan: &'a Plan, opts: &'a Options<'a>) -> Result<Run<'a>> {
+        for n in opts.only.iter().chain(&opts.skip) {
+            if !plan.images.iter().any(|i| &i.name == n) {
+                let names: Vec<&str> = plan.images.iter().map(|i| i.name.as_str()).collect();
+                return Err(Error::usage(format!(
+                    "no image named {n:?} in {}",
+                    plan.path.display()
+                ))
+                .with_hint(format!("images in the plan: {}", names.join(", "))));
+            }
+        }
+        let mut run = Run {
+            plan,
+            opts,
+            prepared: Vec::new(),
+            layouts: RefCell::new(BTreeMap::new()),
+        };
+        let pulled = BTreeMap::new();
+        let mut prepared = Vec::new();
+        for img in plan.images.iter().filter(|i| {
+            (opts.only.is_empty() || opts.only.contains(&i.name)) && !opts.skip.contains(&i.name)
+        }) {
+            prepared.push(run.prepare_image(img, &pulled));
+        }
+        run.prepared = prepared;
+        Ok(run)
+    }
+
+    /// The plan as computed (before anything was carried out).
+    pub fn planned(&self) -> Vec<&ImageReport> {
+        self.prepared.iter().map(|p| &p.report).collect()
+    }
+
+    /// Carry the plan out (or, with `dry_run`, only report it):
+    /// 1. per image: pull what the layout lacks, copy and store its content (blobs only:
+    ///    nothing is visible yet);
+    /// 2. one index.json transaction sets the release tags of every image that got
+    ///    here — each image all or nothing, after checking its tags did not move;
+    /// 3. per image: push to the destinations.
+    pub fn carry_out(mut self) -> Report {
+        let prepared = std::mem::take(&mut self.prepared);
+        let opts = self.opts;
+        let mut reports: Vec<ImageReport> = Vec::new();
+        let mut ready: Vec<(usize, Work)> = Vec::new();
+        // With --fail-fast, a refusal found while planning stops the run before it writes.
+        let mut stop = opts.fail_fast
+            && prepared
+                .iter()
+                .any(|p| matches!(p.report.outcome, Outcome::Refused | Outcome::Failed));
+        for mut p in prepared {
+            let slot = reports.len();
+            if matches!(p.report.outcome, Outcome::Refused | Outcome::Failed) {
+                reports.push(p.report);
+                continue;
+            }
+            if stop {
+                p.report.outcome = Outcome::Skipped;
+                reports.push(p.report);
+                continue;
+            }
+            let has_changes = p.report.has_changes() || !p.pulls.is_empty();
+            if opts.dry_run || !has_changes {
+                p.report.outcome = if has_changes {
+                    Outcome::WouldChange
+                } else {
+                    Outcome::Unchanged
+                };
+                reports.push(p.report);
+                continue;
+            }
+            match self.materialize(p) {
+                Ok((report, work)) => {
+                    reports.push(report);
+                    ready.push((slot, work));
+                }
+                Err(report) => {
+                    stop = opts.fail_fast;
+                    reports.push(*report);
+                }
+            }
+        }
+        if !ready.is_empty() {
+            self.set_tags(&ready, &mut reports);
+        }
+        let mut stop_push = false;
+        for (slot, work) in &ready {
+            let r = &mut reports[*slot];
+            if r.outcome == Outcome::Failed {
+                continue;
+            }
+            if stop_push {
+                r.outcome = Outcome::Skipped;
+                r.error = Some(ErrorInfo {
+                    message: "not pushed: --fail-fast stopped after an earlier failure (its layout tags are set; run again to push)".into(),
+                    hint: None,
+                    exit_code: 1,
+                });
+                continue;
+            }
+            match self.push(work, r) {
+                Ok(()) => r.outcome = Outcome::Changed,
+                Err(e) => {
+                    r.fail(&e);
+                    stop_push = opts.fail_fast;
+                }
+            }
+        }
+        let mut r = Report {
+            plan: self.plan.path.display().to_string(),
+            layout: self.plan.layout.display().to_string(),
+            dry_run: opts.dry_run,
+            images: reports,
+            summary: Summary::default(),
+        };
+        r.tally();
+        r
+    }
+
+    /// The layout at `path`, opened and its index read once per run; `None` when the
+    /// directory is not a layout yet (only tolerated for the working layout).
+    fn opened(&self, path: &Path) -> Result<Option<Rc<Opened>>> {
+        if let Some(o) = self.layouts.borrow().get(path) {
+            return Ok(Some(o.clone()));
+        }
+        if path == self.plan.layout && !path.join(crate::layout::OCI_LAYOUT_FILE).exists() {
+            return Ok(None);
+        }
+        let layout = Layout::open(path)?.with_lock_timeout(self.opts.lock_timeout);
+        let (index, _) = layout.read_index()?;
+        let o = Rc::new(Opened { layout, index });
+        self.layouts
+            .borrow_mut()
+            .insert(path.to_path_buf(), o.clone());
+        Ok(Some(o))
+    }
+
+    fn remote(&self, url: &str, host: &str) -> RemoteRef {
+        RemoteRef {
+            url: url.to_string(),
+            connection: self.plan.connection_for(host),
+        }
+    }
+
+    fn prepare_image(&self, img: &Image, pulled: &BTreeMap<String, Descriptor>) -> Prepared {
+        let mut report = ImageReport::new(img);
+        let mut pulls = Vec::new();
+        let work = match self.compute(img, pulled, &mut report, &mut pulls) {
+            Ok(w) => w,
+            Err(e) => {
+                report.fail(&e);
+                None
+            }
+        };
+        Prepared {
+            report,
+            work,
+            pulls,
+        }
+    }
+
+    /// A source as a [`SourceSpec`] with its layout path resolved, and its descriptor
+    /// when already known. A remote source is the local digest it names when the
+    /// working layout has it; otherwise it is queued for pulling (`None`).
+    fn local_spec(
+        &self,
+        src: &SourceRef,
+        working: Option<&Opened>,
+        pulled: &BTreeMap<String, Descriptor>,
+        report: &mut ImageReport,
+        pulls: &mut Vec<(String, RemoteRef)>,
+    ) -> Result<Option<(SourceSpec, Option<Descriptor>)>> {
+        match src {
+            SourceRef::Layout {
+                text,
+                reference,
+                platform,
+            } => {
+                let path = if reference.path.as_os_str().is_empty() {
+                    self.plan.layout.clone()
+                } else {
+                    reference.path.clone()
+                };
+                let spec = SourceSpec {
+                    text: text.clone(),
+                    reference: LayoutRef {
+                        path,
+                        target: reference.target.clone(),
+                    },
+                    platform: platform.clone(),
+                };
+                Ok(Some((spec, None)))
+            }
+            SourceRef::Registry {
+                text,
+                url,
+                host,
+                platform,
+            } => {
+                let known = match pulled.get(text) {
+                    Some(d) => Some(d.clone()),
+                    None => {
+                        let remote = self.remote(url, host);
+                        // A digest-pinned source the layout holds needs no registry.
+                        let pinned = url
+                            .rsplit_once('@')
+                            .map(|(_, d)| d.to_string())
+                            .filter(|d| crate::Digest::parse(d).is_ok());
+                        let d = match pinned {
+                            Some(d) => d,
+                            None => {
+                                self.opts.registry.current_digest(&remote)?.ok_or_else(|| {
+                                    Error::no_match(format!("source {url}: the tag does not exist"))
+                                })?
+                            }
+                        };
+                        let digest = crate::Digest::parse(&d).map_err(|e| {
+                            e.context(format!("source {url}: the registry's digest"))
+                        })?;
+                        let local =
+                            working.and_then(|w| resolve::stored_document(&w.layout, &digest));
+                        if local.is_none() {
+                            report.steps.push(Step {
+                                kind: "pull",
+                                action: "pull",
+                                target: url.clone(),
+                                digest: Some(d),
+                                previous: None,
+                                conflict: false,
+                                summary: None,
+                            });
+                            pulls.push((text.clone(), remote));
+                            return Ok(None);
+                        }
+                        local
+                    }
+                };
+                let Some(d) = known else { return Ok(None) };
+                let spec = SourceSpec {
+                    text: text.clone(),
+                    reference: LayoutRef {
+                        path: self.plan.layout.clone(),
+                        target: Target::Digest(d.digest()?),
+                    },
+                    platform: platform.clone(),
+                };
+                Ok(Some((spec, Some(d))))
+            }
+        }
+    }
+
+    /// Resolve a source in its (cached) layout, unless its descriptor is known.
+    fn resolve(
+        &self,
+        spec: &SourceSpec,
+        known: Option<Descriptor>,
+    ) -> Result<(Rc<Opened>, Descriptor)> {
+        let ctx = |e: Error| e.context(format!("source {}", spec.text));
+        let opened = self
+            .opened(&spec.reference.path)
+            .map_err(ctx)?
+            .ok_or_else(|| {
+                ctx(Error::no_match(format!(
+                    "{} is not an OCI image layout yet",
+                    spec.reference.path.display()
+                )))
+            })?;
+        let d = match known {
+            Some(d) => d,
+            None => {
+                resolve::resolve_in(&opened.layout, &opened.index, &spec.reference)
+                    .map_err(ctx)?
+                    .descriptor
+            }
+        };
+        Ok((opened, d))
+    }
+
+    fn compute(
+        &self,
+        img: &Image,
+        pulled: &BTreeMap<String, Descriptor>,
+        report: &mut ImageReport,
+        pulls: &mut Vec<(String, RemoteRef)>,
+    ) -> Result<Option<Work>> {
+        let working = self.opened(&self.plan.layout)?;
+        let w = working.as_deref();
+        // What each release tag names now.
+        let mut current: Vec<(String, Option<Current>)> = Vec::new();
+        for t in &img.tags {
+            let r = img.ref_name(t);
+            let cur = match w {
+                Some(o) => authoring::current(&o.layout, &o.index, &r)?,
+                None => None,
+            };
+            current.push((r, cur));
+        }
+        let work = match &img.sources {
+            Sources::One(src) => {
+                let Some((spec, known)) = self.local_spec(src, w, pulled, report, pulls)? else {
+                    return Ok(None);
+                };
+                self.single(img, &spec, known, w, &current, report)?
+            }
+            Sources::Assemble(list) => {
+                let mut specs = Vec::new();
+                for s in list {
+                    if let Some(x) = self.local_spec(s, w, pulled, report, pulls)? {
+                        specs.push(x);
+                    }
+                }
+                if !pulls.is_empty() {
+                    return Ok(None);
+                }
+                self.assemble(img, specs, w, &current, report)?
+            }
+        };
+        report.digest = Some(work.root.digest.clone());
+        report.media_type = Some(work.root.media_type.clone());
+        let force = self.opts.force || img.force;
+        let mut conflicts = Vec::new();
+        let stored = w.is_some_and(|o| work.root.digest().is_ok_and(|d| o.layout.has_blob(&d)));
+        if work.new_doc.is_some() && !stored {
+            report.steps.push(Step {
+                kind: "write",
+                action: "write",
+                target: report.document.unwrap_or("document").to_string(),
+                digest: Some(work.root.digest.clone()),
+                previous: report.from.clone(),
+                conflict: false,
+                summary: None,
+            });
+        }
+        for (r, cur) in &current {
+            let prev = cur.as_ref().map(|c| c.entry.digest.clone());
+            let step = tag_step("tag", r.clone(), &work.root.digest, prev, force);
+            if step.conflict {
+                conflicts.push(format!(
+                    "{} names {}; the plan makes it {}",
+                    r,
+                    step.previous.as_deref().unwrap_or("?"),
+                    work.root.digest
+                ));
+            }
+            report.steps.push(step);
+        }
+        if !self.opts.no_push {
+            for d in &self.plan.destinations {
+                for t in &img.tags {
+                    let target = d.target(&img.name, t);
+                    let now = match d {
+                        Destination::Layout { path, .. } => {
+                            LayoutDestination::new(path, self.opts.lock_timeout)
+                                .current_digest(&d.repository(&img.name), t)?
+                        }
+                        Destination::Registry { connection, .. } => {
+                            self.opts.registry.current_digest(&RemoteRef {
+                                url: target.clone(),
+                                connection: connection.clone(),
+                            })?
+                        }
+                    };
+                    let step = tag_step("push", target.clone(), &work.root.digest, now, force);
+                    if step.conflict {
+                        conflicts.push(format!(
+                            "{target} names {}; the plan makes it {}",
+                            step.previous.as_deref().unwrap_or("?"),
+                            work.root.digest
+                        ));
+                    }
+                    report.steps.push(step);
+                }
+            }
+        }
+        if !conflicts.is_empty() {
+            return Err(Error::refused(format!(
+                "{} tag(s) exist with other content: {}",
+                conflicts.len(),
+                conflicts.join("; ")
+            ))
+            .with_hint(
+                "release tags do not move by default; pass --force (or set force: true on the image) to move them",
+            ));
+        }
+        Ok(Some(work))
+    }
+
+    /// `source:`: the document as it is, or with the plan's annotations set.
+    fn single(
+        &self,
+        img: &Image,
+        spec: &SourceSpec,
+        known: Option<Descriptor>,
+        working: Option<&Opened>,
+        current: &[(String, Option<Current>)],
+        report: &mut ImageReport,
+    ) -> Result<Work> {
+        let ctx = |e: Error| e.context(format!("source {}", spec.text));
+        let (opened, d) = self.resolve(spec, known)?;
+        let layout = &opened.layout;
+        if !(d.is_manifest() || d.is_index()) {
+            return Err(ctx(Error::failure(format!(
+                "{} is a {}, not an image or index",
+                d.digest, d.media_type
+            ))));
+        }
+        let have = platforms_of(layout, &d);
+        report.platforms = have.iter().map(PlatformSpec::short).collect();
+        let missing: Vec<String> = img
+            .platforms
+            .iter()
+            .filter(|p| !contains(&have, p))
+            .map(PlatformSpec::short)
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::refused(format!(
+                "source {} ({}) lacks expected platform(s): {}",
+                spec.text,
+                d.digest,
+                missing.join(", ")
+            ))
+            .with_hint("nothing was written; build the missing platforms or change platforms:"));
+        }
+        let (bytes, _) = layout.read_document(&d).map_err(ctx)?;
+        let mut root = d.clone();
+        root.annotations.remove(annotation::REF_NAME);
+        let mut new_doc = None;
+        report.document = Some("as-is");
+        if let Some(b) =
+            annotate::set_annotations(&bytes, &img.annotations, &format!("blob {}", d.digest))?
+        {
+            let digest = crate::Digest::sha256_of(&b);
+            root.digest = digest.to_string();
+            root.size = b.len() as i64;
+            new_doc = Some(b);
+            report.document = Some("annotated");
+            report.from = Some(d.digest.clone());
+        }
+        if img.policy == merge::Policy::RequireAll {
+            if let Some(w) = working {
+                require_all_against_tags(&w.layout, &root.digest, &have, current)?;
+            }
+        }
+        let same_layout = spec.reference.path == self.plan.layout
+            || working.is_some_and(|w| same_dir(w.layout.root(), layout.root()));
+        Ok(Work {
+            root,
+            new_doc,
+            copy_from: if same_layout {
+                Vec::new()
+            } else {
+                vec![(layout.root().to_path_buf(), d)]
+            },
+            members: Vec::new(),
+        })
+    }
+
+    /// `sources:`: an index assembled under the image's merge policy.
+    fn assemble(
+        &self,
+        img: &Image,
+        specs: Vec<(SourceSpec, Option<Descriptor>)>,
+        working: Option<&Opened>,
+        current: &[(String, Option<Current>)],
+        report: &mut ImageReport,
+    ) -> Result<Work> {
+        let mut incoming: Vec<Member> = Vec::new();
+        for (s, known) in specs {
+            match self.resolve(&s, known) {
+                Ok((opened, d)) => {
+                    for m in authoring::members_of(&opened.layout, &s, &d, Expand::Flatten)? {
+                        authoring::upsert(&mut incoming, m, authoring::AddMode::Replace)?;
+                    }
+                }
+                Err(e) if e.kind == Kind::NoMatch => report.absent.push(s.text.clone()),
+                Err(e) => return Err(e),
+            }
+        }
+        if !report.absent.is_empty()
+            && matches!(
+                img.policy,
+                merge::Policy::RequireAll | merge::Policy::Replace
+            )
+        {
+            return Err(Error::refused(format!(
+                "{}: source(s) absent: {}",
+                plan::policy_name(img.policy),
+                report.absent.join(", ")
+            ))
+            .with_hint(
+                "nothing was written; build the missing parts, or use policy keep-missing to keep the previous ones",
+            ));
+        }
+        let members_now = |r: &str, c: &Current, w: &Opened| {
+            authoring::current_members(
+                &w.layout,
+                &Some(Current {
+                    entry: c.entry.clone(),
+                    index: c.index.clone(),
+                }),
+                r,
+            )
+        };
+        // The previous release: the first tag that exists.
+        let base = current.iter().find_map(|(r, c)| Some((r, c.as_ref()?)));
+        let (existing, from) = match (base, working) {
+            (Some((r, c)), Some(w)) => (members_now(r, c, w)?, format!("{r}@{}", c.entry.digest)),
+            _ => (Vec::new(), String::new()),
+        };
+        let members = merge::apply_policy(img.policy, existing, &incoming, &img.platforms, &from)?;
+        if img.policy == merge::Policy::RequireAll {
+            if let Some(w) = working {
+                for (r, c) in current.iter().skip(1) {
+                    if let Some(c) = c {
+                        merge::apply_policy(
+                            merge::Policy::RequireAll,
+                            members_now(r, c, w)?,
+                            &incoming,
+                            &[],
+                            "",
+                        )
+                        .map_err(|e| e.context(format!("compared with {r}")))?;
+                    }
+                }
+            }
+        }
+        let idx = authoring::compose(None, &members, &img.annotations);
+        let bytes = idx.to_bytes();
+        let digest = crate::Digest::sha256_of(&bytes);
+        report.document = Some("assembled");
+        report.platforms = members
+            .iter()
+            .filter_map(|m| m.key.as_ref().map(PlatformSpec::short))
+            .collect();
+        Ok(Work {
+            root: Descriptor::new(media::OCI_INDEX, &digest, bytes.len() as u64),
+            new_doc: Some(bytes),
+            copy_from: Vec::new(),
+            members: incoming,
+        })
+    }
+
+    /// The working layout for writing (created when missing).
+    fn writable(&self) -> Result<Layout> {
+        let (l, created) = Layout::init(&self.plan.layout)?;
+        if created {
+            self.layouts.borrow_mut().remove(&self.plan.layout);
+        }
+        Ok(l.with_lock_timeout(self.opts.lock_timeout))
+    }
+
+    /// Phase 1 for one image: pull (then plan it again from the pulled content), copy
+    /// and store its content. Nothing becomes visible in index.json here.
+    fn materialize(
+        &self,
+        p: Prepared,
+    ) -> std::result::Result<(ImageReport, Work), Box<ImageReport>> {
+        let Prepared {
+            report,
+            work,
+            pulls,
+        } = p;
+        let fallback = report.clone();
+        let result = (|| -> Result<(ImageReport, Work)> {
+            let (work, report) = if pulls.is_empty() {
+                (work, report)
+            } else {
+                let layout = self.writable()?;
+                let mut pulled = BTreeMap::new();
+                let mut steps = Vec::new();
+                for (text, remote) in &pulls {
+                    let (root, _) = self.opts.registry.pull(remote, &layout)?;
+                    steps.push(Step {
+                        kind: "pull",
+                        action: "pull",
+                        target: remote.url.clone(),
+                        digest: Some(root.digest.clone()),
+                        previous: None,
+                        conflict: false,
+                        summary: None,
+                    });
+                    pulled.insert(text.clone(), root);
+                }
+                let img = self.image(report.index)?;
+                let mut again = self.prepare_image(img, &pulled);
+                steps.append(&mut again.report.steps);
+                again.report.steps = steps;
+                if let Some(e) = &again.report.error {
+                    let kind = if e.exit_code == Kind::Refused.exit_code() {
+                        Kind::Refused
+                    } else {
+                        Kind::Failure
+                    };
+                    let mut err = Error::new(kind, e.message.clone());
+                    err.hint = e.hint.clone();
+                    return Err(err);
+                }
+                (again.work, again.report)
+            };
+            let work = work.ok_or_else(|| Error::failure("internal: nothing to carry out"))?;
+            self.store(&work)?;
+            Ok((report, work))
+        })();
+        result.map_err(|e| {
+            let mut r = fallback;
+            r.fail(&e);
+            Box::new(r)
+        })
+    }
+
+    fn image(&self, index: usize) -> Result<&Image> {
+        self.plan
+            .images
+            .iter()
+            .find(|i| i.index == index)
+            .ok_or_else(|| Error::failure("internal: image vanished from the plan"))
+    }
+
+    /// Copy content from other layouts and store the new document.
+    fn store(&self, work: &Work) -> Result<()> {
+        let layout = self.writable()?;
+        for (path, d) in &work.copy_from {
+            let src = Layout::open(path)?;
+            crate::copy::copy_graph(&src, &layout, std::slice::from_ref(d), &Default::default())?;
+        }
+        if !work.members.is_empty() {
+            authoring::import_members(&layout, &work.members)?;
+        }
+        if let Some(bytes) = &work.new_doc {
+            let want = work.root.digest()?;
+            if !layout.has_blob(&want) {
+                let got = layout.write_blob_bytes(bytes)?;
+                if got != want {
+                    return Err(Error::failure(format!(
+                        "internal: wrote {got}, planned {want}"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Phase 2: the release tags of every ready image in one index.json transaction.
+    /// Each image's tags must still be as planned (else that image fails and sets none);
+    /// the others are set all together.
+    fn set_tags(&self, ready: &[(usize, Work)], reports: &mut [ImageReport]) {
+        let layout = match self.writable() {
+            Ok(l) => l,
+            Err(e) => {
+                for (slot, _) in ready.iter() {
+                    reports[*slot].fail(&e);
+                }
+                return;
+            }
+        };
+        let plan: Vec<(usize, Descriptor, Vec<Step>)> = ready
+            .iter()
+            .map(|(slot, w)| {
+                let steps = reports[*slot]
+                    .steps
+                    .iter()
+                    .filter(|s| s.kind == "tag")
+                    .cloned()
+                    .collect();
+                (*slot, w.root.clone(), steps)
+            })
+            .collect();
+        let result = layout.transact(|idx| {
+            let mut moved: Vec<(usize, Error)> = Vec::new();
+            for (slot, root, steps) in &plan {
+                if !steps.iter().any(Step::is_change) {
+                    continue;
+                }
+                if let Err(e) = check_unmoved(idx, steps) {
+                    moved.push((*slot, e));
+                    continue;
+                }
+                for s in steps.iter().filter(|s| s.is_change()) {
+                    if let Err(e) = crate::tags::set_ref(idx, root, &s.target) {
+                        // set_ref only fails on an invalid name, which planning refused.
+                        moved.push((*slot, e));
+                        break;
+                    }
+                }
+            }
+            Ok(moved)
+        });
+        match result {
+            Ok((moved, _)) => {
+                for (slot, e) in moved {
+                    reports[slot].fail(&e);
+                }
+            }
+            Err(e) => {
+                for (slot, _) in ready.iter() {
+                    reports[*slot].fail(&e);
+                }
+            }
+        }
+    }
+
+    /// Push to every destination the tags it lacks (or, forced, has with other content).
+    fn push(&self, work: &Work, report: &mut ImageReport) -> Result<()> {
+        if self.opts.no_push || self.plan.destinations.is_empty() {
+            return Ok(());
+        }
+        let img = self.image(report.index)?;
+        let layout = self.writable()?;
+        for d in &self.plan.destinations {
+            let wanted: Vec<String> = img
+                .tags
+                .iter()
+                .filter(|t| {
+                    let target = d.target(&img.name, t);
+                    report
+                        .steps
+                        .iter()
+                        .any(|s| s.kind == "push" && s.target == target && s.is_change())
+                })
+                .cloned()
+                .collect();
+            if wanted.is_empty() {
+                continue;
+            }
+            let summary = match d {
+                Destination::Layout { path, .. } => {
+                    LayoutDestination::new(path, self.opts.lock_timeout).push(
+                        &layout,
+                        &work.root,
+                        &d.repository(&img.name),
+                        &wanted,
+                        img.arch_tags.as_deref(),
+                    )?
+                }
+                Destination::Registry { connection, .. } => self.opts.registry.push(
+                    &layout,
+                    &img.ref_name(&wanted[0]),
+                    &work.root,
+                    &RemoteRef {
+                        url: d.target(&img.name, &wanted[0]),
+                        connection: connection.clone(),
+                    },
+                    &wanted,
+                    img.arch_tags.as_deref(),
+                )?,
+            };
+            // The summary goes with the first push step of this destination.
+            let first = d.target(&img.name, &wanted[0]);
+            if let Some(s) = report
+                .steps
+                .iter_mut()
+                .find(|s| s.kind == "push" && s.target == first)
+            {
+                s.summary = Some(summary);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Every tag step of an image still finds index.json as planned.
+fn check_unmoved(idx: &Index, steps: &[Step]) -> Result<()> {
+    for s in steps {
+        let now: Vec<String> = idx
+            .manifests
+            .iter()
+            .filter(|d| d.ref_name() == Some(s.target.as_str()))
+            .map(|d| d.digest.clone())
+            .collect();
+        let expected: Vec<String> = match s.action {
+            "create" => Vec::new(),
+            "unchanged" => s.digest.iter().cloned().collect(),
+            _ => s.previous.iter().cloned().collect(),
+        };
+        if now != expected {
+            let show = |v: &[String]| {
+                if v.is_empty() {
+                    "absent".to_string()
+                } else {
+                    v.join(", ")
+                }
+            };
+            return Err(Error::failure(format!(
+                "{} changed while applying (planned from {}, now {}); no tag of this image was set",
+                s.target,
+                show(&expected),
+                show(&now)
+            ))
+            .with_hint("another process edits this layout; run oix apply again"));
+        }
+    }
+    Ok(())
+}
+
+/// require-all: moving a tag must not drop a platform that tag has now.
+fn require_all_against_tags(
+    working: &Layout,
+    digest: &str,
+    have: &[PlatformSpec],
+    current: &[(String, Option<Current>)],
+) -> Result<()> {
+    let mut lost: Vec<String> = Vec::new();
+    for (r, cur) in current {
+        let Some(c) = cur else { continue };
+        if c.entry.digest == digest {
+            continue;
+        }
+        for p in platforms_of(working, &c.entry) {
+            if !contains(have, &p) {
+                lost.push(format!("{} (in {r})", p.short()));
+            }
+        }
+    }
+    if lost.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::refused(format!(
+            "require-all: the release lacks {} platform(s) that the tags hold now: {}",
+            lost.len(),
+            lost.join(", ")
+        ))
+        .with_hint("nothing was written; build the missing platforms, or use policy keep-missing"))
+    }
+}
+
+/// The step for one tag: `create` when absent, `unchanged` when it names `digest`,
+/// else `move` (a conflict unless forced).
+fn tag_step(
+    kind: &'static str,
+    target: String,
+    digest: &str,
+    now: Option<String>,
+    force: bool,
+) -> Step {
+    let (action, previous, conflict) = match now {
+        None => ("create", None, false),
+        Some(d) if d == digest => ("unchanged", None, false),
+        Some(d) => ("move", Some(d), !force),
+    };
+    Step {
+        kind,
+        action,
+        target,
+        digest: Some(digest.to_string()),
+        previous,
+        conflict,
+        summary: None,
+    }
+}
+
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+fn contains(have: &[PlatformSpec], want: &PlatformSpec) -> bool {
+    have.iter().any(|h| {
+        want.check(h, MatchMode::Exact, Fallbacks::default())
+            .is_some()
+    })
+}
+
+/// The platforms of an image (one) or of an index's runnable entries.
+pub fn platforms_of(layout: &Layout, d: &Descriptor) -> Vec<PlatformSpec> {
+    if d.is_manifest() {
+        return entry_platform(layout, d)
+            .map(|p| vec![p.spec()])
+            .unwrap_or_default();
+    }
+    let Ok((_, Some(Document::Index(idx)))) = layout.read_document(d) else {
+        return Vec::new();
+    };
+    let mut out: Vec<PlatformSpec> = Vec::new();
+    for c in idx.manifests.iter().filter(|c| !c.is_attestation()) {
+        if let Some(p) = entry_platform(layout, c) {
+            let s = p.spec();
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+    }
+    out
+}
+
+/// The result of `oix plan check`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    pub plan: String,
+    pub ok: bool,
+    pub images: usize,
+    /// Release tags declared (NAME:TAG pairs).
+    pub tags: usize,
+    pub destinations: usize,
+    pub problems: Vec<plan::Problem>,
+}
+
+/// `oix plan check PLAN`: the file against the schema and the grammars, then every
+/// layout source resolved to exactly one image or index, and the files the
+/// destinations name present. Registries are not contacted.
+pub fn check(path: &Path) -> Result<CheckReport> {
+    let text = {
+        let bytes = crate::layout::read_limited(path, plan::MAX_PLAN_SIZE)
+            .map_err(|e| e.with_hint("give the path of a plan file (YAML, see docs/plan.md)"))?;
+        String::from_utf8(bytes).map_err(|_| {
+            Error::failure(format!("{}: the plan is not UTF-8 text", path.display()))
+        })?
+    };
+    let file = path.display().to_string();
+    let p = match plan::parse(path, &text) {
+        Ok(p) => p,
+        Err(problems) => {
+            return Ok(CheckReport {
+                plan: file,
+                ok: false,
+                images: 0,
+                tags: 0,
+                destinations: 0,
+                problems,
+            })
+        }
+    };
+    let mut problems = Vec::new();
+    let problem =
+        |line: u64, column: u64, image: Option<String>, section: Option<String>, e: Error| {
+            plan::Problem {
+                file: file.clone(),
+                line,
+                column,
+                image,
+                section,
+                message: e.message,
+                hint: e.hint,
+            }
+        };
+    for (i, d) in p.destinations.iter().enumerate() {
+        if let Destination::Registry {
+            connection,
+            position,
+            url,
+            ..
+        } = d
+        {
+            for (key, f) in [
+                ("ca_cert", &connection.ca_cert),
+                ("authfile", &connection.authfile),
+            ] {
+                if let Some(f) = f {
+                    if !f.is_file() {
+                        problems.push(problem(
+                            position.line,
+                            position.column,
+                            None,
+                            Some(format!("destinations[{i}] ({url})")),
+                            Error::failure(format!("{key} {} is not a file", f.display())),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    for img in &p.images {
+        let list: Vec<&SourceRef> = match &img.sources {
+            Sources::One(s) => vec![s],
+            Sources::Assemble(v) => v.iter().collect(),
+        };
+        for s in list {
+            let SourceRef::Layout {
+                text, reference, ..
+            } = s
+            else {
+                continue;
+            };
+            let path = if reference.path.as_os_str().is_empty() {
+                p.layout.clone()
+            } else {
+                reference.path.clone()
+            };
+            let r = Layout::open(&path).and_then(|l| {
+                let found = resolve::resolve_one(
+                    &l,
+                    &LayoutRef {
+                        path: path.clone(),
+                        target: reference.target.clone(),
+                    },
+                )?;
+                let d = found.descriptor;
+                if d.is_manifest() || d.is_index() {
+                    Ok(())
+                } else {
+                    Err(Error::failure(format!(
+                        "{} is a {}, not an image or index",
+                        d.digest, d.media_type
+                    )))
+                }
+            });
+            if let Err(e) = r {
+                problems.push(problem(
+                    img.position.line,
+                    img.position.column,
+                    Some(format!("{:?} (images[{}])", img.name, img.index)),
+                    None,
+                    e.context(format!("source {text}")),
+                ));
+            }
+        }
+    }
+    Ok(CheckReport {
+        plan: file,
+        ok: problems.is_empty(),
+        images: p.images.len(),
+        tags: p.images.iter().map(|i| i.tags.len()).sum(),
+        destinations: p.destinations.len(),
+        problems,
+    })
+}
