@@ -228,7 +228,7 @@ fn every_target_survives_its_corpus_and_mutations() {
         let (budget, max) = if name.starts_with("layout") || name.starts_with("archive") {
             (Duration::from_secs(4), 400)
         } else {
-            (Duration::from_secs(2), 5_000)
+            (Duration::from_secs(2), 20_000)
         };
         let start = Instant::now();
         let n = run_target(name, *f, seed, budget, max);

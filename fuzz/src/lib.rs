@@ -29,6 +29,7 @@ pub const TARGETS: &[(&str, TargetFn)] = &[
     ("platform", platform),
     ("where_expr", where_expr),
     ("layout_index", layout_index),
+    ("plan", plan),
 ];
 
 fn text(data: &[u8]) -> String {
@@ -387,4 +388,34 @@ fn run_layout_index(root: &Path, data: &[u8]) {
                 .expect("untag of a tag just written");
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Release plans (`oix apply`)
+
+/// A plan file (YAML): parsing and resolving never panic, and what resolves is
+/// self-consistent (every image has a name, every tag a valid ref name).
+pub fn plan(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let path = Path::new("/nonexistent-fuzz-dir/plan.yaml");
+    match oix::apply::plan::parse(path, text) {
+        Ok(plan) => {
+            let dbg = format!("{plan:?}");
+            assert!(!dbg.is_empty());
+        }
+        Err(problems) => {
+            assert!(
+                !problems.is_empty(),
+                "a refused plan names at least one problem"
+            );
+            let e = oix::apply::plan::problems_error(&problems);
+            assert!(!e.message.is_empty());
+        }
+    }
+    let _ = oix::apply::names::validate_host(text);
+    let _ = oix::apply::names::validate_arch_tag_template(text);
+    let _ = oix::apply::plan::parse_registry_prefix(text);
+    let _ = oix::apply::plan::parse_registry_ref(text);
 }
