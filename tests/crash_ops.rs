@@ -213,13 +213,7 @@ impl World {
         let (dst, src) = (self.dst.clone(), self.src.clone());
         let d = |s: &str| at(&dst, s);
         let img = self.images[rng.below(self.images.len())].clone();
-        let src_img = |i: &Image| {
-            format!(
-                "{}={}",
-                at(&src, &format!("@{}", i.digest)),
-                i.platform
-            )
-        };
+        let src_img = |i: &Image| format!("{}={}", at(&src, &format!("@{}", i.digest)), i.platform);
         Some(match kind {
             "tag" => {
                 let name = self.fresh("tag");
