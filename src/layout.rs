@@ -273,8 +273,10 @@ impl Layout {
             .at("opening lock file", &path)
     }
 
-    /// Hold the writer fence (shared) for this handle's lifetime.
-    fn enter_writer(&self) -> Result<()> {
+    /// Hold the writer fence (shared) for this handle's lifetime. Every writer must hold
+    /// it before it decides a blob is already present (and so need not be written): a gc
+    /// between that check and the transaction that references the blob would delete it.
+    pub fn enter_writer(&self) -> Result<()> {
         if self.writer_fence.get().is_none() {
             let f = self.lock_file(GC_LOCK_FILE)?;
             acquire(&f, false, self.lock_timeout, &self.root.join(GC_LOCK_FILE))?;
@@ -381,10 +383,11 @@ impl Layout {
     pub fn import_blob(&self, src: &Layout, desc: &Descriptor) -> Result<Transfer> {
         let digest = desc.digest()?;
         let size = desc.size()?;
+        // The fence first: a blob found present must still be here when it is referenced.
+        self.enter_writer()?;
         if self.has_blob(&digest) {
             return Ok(Transfer::Present);
         }
-        self.enter_writer()?;
         let src_file = src.open_blob(&digest)?;
         let src_meta = src_file.metadata().at("reading", &src.blob_path(&digest))?;
         if src_meta.len() != size {

@@ -431,6 +431,8 @@ pub fn import_members(dest: &Layout, members: &[Member]) -> Result<()> {
         e.extend(m.attestations.iter().cloned());
     }
     if !local.is_empty() {
+        // Referenced from here on: keep gc out until the transaction is written.
+        dest.enter_writer()?;
         let w = crate::graph::walk(dest, &local);
         if let Some(e) = w.first_error(&format!("cannot use {}", dest.root().display())) {
             return Err(e);
