@@ -136,7 +136,7 @@ fn worker(w: usize, s: &Setup, until: Instant, seed: u64) -> Ledger {
             35..=44 if l.own.is_some() => {
                 (vec!["untag".into(), d(&format!(":{own_ref}"))], "untag-own")
             }
-            55..=69 => (
+            45..=59 => (
                 vec![
                     "index".into(),
                     "add".into(),
