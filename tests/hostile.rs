@@ -283,3 +283,192 @@ fn checked_in_cases_are_what_make_sh_builds() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Hostile registry answers, through the fault-injecting proxy of tests/common_registry
+// in front of the real CNCF distribution registry (htpasswd auth).
+
+mod common_registry;
+
+use common_registry::proxy::{CaptureServer, FaultProxy, Faults};
+
+struct HostileRegistry {
+    _reg: common_registry::RegistryServer,
+    upstream: u16,
+    dir: tempfile::TempDir,
+    basic: String,
+}
+
+impl HostileRegistry {
+    /// A registry with fixtures/multiarch pushed as `h/app:v1`.
+    fn start() -> Option<HostileRegistry> {
+        if !common_registry::tools_present() {
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let pw = common_registry::htpasswd(dir.path(), "oix", "s3cret-pass");
+        let reg = common_registry::RegistryServer::start(None, common_registry::Auth::Htpasswd(pw));
+        let upstream = reg.port;
+        let auth_dir = dir.path().join("auth-upstream");
+        fs::create_dir_all(&auth_dir).unwrap();
+        let af = common_registry::authfile(&auth_dir, &reg.host(), "oix", "s3cret-pass");
+        oix(&[
+            "push".to_string(),
+            at(&fixtures().join("multiarch"), ":latest"),
+            format!("docker://{}/h/app:v1", reg.host()),
+            "--plain-http".into(),
+            "--authfile".into(),
+            af.display().to_string(),
+        ])
+        .ok();
+        use base64::Engine;
+        let basic = base64::engine::general_purpose::STANDARD.encode("oix:s3cret-pass");
+        Some(HostileRegistry {
+            _reg: reg,
+            upstream,
+            dir,
+            basic: format!("Basic {basic}"),
+        })
+    }
+
+    /// `oix pull` of h/app:v1 through a proxy with `faults` into a fresh layout. Returns
+    /// the run, the layout, and whether its index.json is what it was before.
+    fn pull(&self, name: &str, faults: Faults, extra: &[&str]) -> (Run, PathBuf, bool, FaultProxy) {
+        let proxy = FaultProxy::start(self.upstream, faults);
+        let host = format!("127.0.0.1:{}", proxy.port);
+        let auth_dir = self.dir.path().join(format!("auth-{name}"));
+        fs::create_dir_all(&auth_dir).unwrap();
+        let af = common_registry::authfile(&auth_dir, &host, "oix", "s3cret-pass");
+        let dest = self.dir.path().join(format!("dest-{name}"));
+        oix(&["init".as_ref(), dest.as_os_str()]).ok();
+        let before = fs::read(dest.join("index.json")).unwrap();
+        let beside = tree_hash_except(self.dir.path(), Some(&dest));
+        let mut args = vec![
+            "pull".to_string(),
+            format!("docker://{host}/h/app:v1"),
+            at(&dest, ":v1"),
+            "--plain-http".into(),
+            "--authfile".into(),
+            af.display().to_string(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let r = run_limited(&args, self.dir.path());
+        assert_eq!(
+            tree_hash_except(self.dir.path(), Some(&dest)),
+            beside,
+            "{name}: something beside the destination changed"
+        );
+        let unchanged = fs::read(dest.join("index.json")).unwrap() == before;
+        eprintln!(
+            "{name}: exit {}: {}",
+            r.code,
+            r.stderr.lines().next().unwrap_or("")
+        );
+        (r, dest, unchanged, proxy)
+    }
+}
+
+#[test]
+fn hostile_registry_answers_are_refused() {
+    let Some(h) = HostileRegistry::start() else {
+        return;
+    };
+    let mut refused = 0;
+
+    // A manifest under a Docker-Content-Digest that is not its digest.
+    let (r, dest, unchanged, proxy) = h.pull(
+        "wrong-digest",
+        Faults {
+            wrong_manifest_digest: true,
+            ..Default::default()
+        },
+        &[],
+    );
+    assert!(
+        proxy
+            .counters
+            .hostile
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0
+    );
+    let r = r.fails_with(1).stderr_contains("Docker-Content-Digest");
+    assert!(unchanged, "{}: index.json changed", r.cmdline);
+    assert_fsck_clean(&dest);
+    refused += 1;
+
+    // A registry that closes mid-manifest, every time.
+    let (r, dest, unchanged, _p) = h.pull(
+        "cut-manifest",
+        Faults {
+            cut_manifests: true,
+            ..Default::default()
+        },
+        &["--retries", "1"],
+    );
+    r.fails_with(1);
+    assert!(unchanged);
+    assert_fsck_clean(&dest);
+    refused += 1;
+
+    // A 500 whose body never ends (1 GiB): read a bounded prefix, give up quickly.
+    let start = Instant::now();
+    let (r, dest, unchanged, proxy) = h.pull(
+        "error-body",
+        Faults {
+            error_body_bytes: Some(1 << 30),
+            ..Default::default()
+        },
+        &["--retries", "0"],
+    );
+    r.fails_with(1);
+    assert!(
+        start.elapsed() < Duration::from_secs(30),
+        "took {:?}",
+        start.elapsed()
+    );
+    let sent = proxy
+        .counters
+        .error_body_sent
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        sent < 64 << 20,
+        "oix accepted {sent} bytes of an error body"
+    );
+    assert!(unchanged);
+    assert_fsck_clean(&dest);
+    refused += 1;
+
+    // Blob downloads redirected to another host: the content arrives (verified), and the
+    // registry credentials are not sent there.
+    let capture = CaptureServer::start(h.upstream, Some(h.basic.clone()));
+    let (r, dest, _, proxy) = h.pull(
+        "redirect",
+        Faults {
+            redirect_blobs_to: Some(capture.base.clone()),
+            ..Default::default()
+        },
+        &[],
+    );
+    assert!(
+        proxy
+            .counters
+            .hostile
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0
+    );
+    let heads = capture.heads.lock().unwrap().clone();
+    for head in &heads {
+        assert!(
+            !head.to_ascii_lowercase().contains("\nauthorization:"),
+            "credentials forwarded to another host:\n{head}"
+        );
+    }
+    if r.code == 0 {
+        assert!(!heads.is_empty(), "no request reached the other host");
+        assert_fsck_clean(&dest);
+    } else {
+        r.fails_with(1);
+    }
+    refused += 1;
+    eprintln!("hostile registry answers: {refused} kinds handled (no credentials forwarded, {} requests at the other host)", heads.len());
+}
