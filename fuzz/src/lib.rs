@@ -168,6 +168,21 @@ pub fn reference(data: &[u8]) {
     }
     let _ = oix::authoring::parse_annotations(std::slice::from_ref(&s));
     let _ = oix::authoring::created_annotation(Some(&s));
+    // docker://HOST[:PORT]/REPO[:TAG|@DIGEST]: what it prints parses back the same.
+    for text in [s.clone(), format!("docker://{s}")] {
+        if let Ok(r) = oix::registry::reference::RegistryRef::parse(&text) {
+            let shown = r.to_string();
+            let back = oix::registry::reference::RegistryRef::parse(&shown)
+                .unwrap_or_else(|e| panic!("{text:?} prints as {shown:?}, which fails: {e}"));
+            assert_eq!(back, r, "{text:?} prints as {shown:?}, which reads differently");
+            let _ = (r.repository(), r.api_host());
+            if let Some(t) = &r.tag {
+                oix::registry::reference::validate_tag(t).expect("a parsed tag is valid");
+            }
+        }
+    }
+    let _ = oix::registry::reference::validate_tag(&s);
+    let _ = oix::registry::reference::validate_repo(&s);
 }
 
 /// `Digest::parse`: strict, prints back as written, and only ever names a path inside
