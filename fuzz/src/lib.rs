@@ -174,7 +174,10 @@ pub fn reference(data: &[u8]) {
             let shown = r.to_string();
             let back = oix::registry::reference::RegistryRef::parse(&shown)
                 .unwrap_or_else(|e| panic!("{text:?} prints as {shown:?}, which fails: {e}"));
-            assert_eq!(back, r, "{text:?} prints as {shown:?}, which reads differently");
+            assert_eq!(
+                back, r,
+                "{text:?} prints as {shown:?}, which reads differently"
+            );
             let _ = (r.repository(), r.api_host());
             if let Some(t) = &r.tag {
                 oix::registry::reference::validate_tag(t).expect("a parsed tag is valid");
