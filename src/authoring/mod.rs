@@ -881,6 +881,7 @@ pub fn remove(
             .map(|m| m.descriptor.digest.clone())
             .collect();
         let mut all = Vec::new();
+        let mut pending = rewrite::Pending::new();
         for (container, positions) in by_container(&found.matches)? {
             if container.is_empty() {
                 return Err(Error::usage(format!(
@@ -888,12 +889,13 @@ pub fn remove(
                 ))
                 .with_hint("remove top-level refs with `oix untag`"));
             }
-            all.extend(rewrite::rewrite(
+            all.extend(rewrite::rewrite_with(
                 layout,
                 idx,
                 &container,
                 &rewrite::Change::RemoveEntries { positions },
                 write,
+                &mut pending,
             )?);
         }
         Ok((all, removed))
@@ -932,6 +934,7 @@ pub fn annotate(
     let top = top_position(layout, r)?;
     let edit = |idx: &mut Index, write: bool| -> Result<(Vec<rewrite::Rewritten>, Vec<String>)> {
         let mut all = Vec::new();
+        let mut pending = rewrite::Pending::new();
         match selector.filter(|(s, _)| s.has_filters()) {
             None => {
                 let pos = top.ok_or_else(|| {
@@ -960,7 +963,14 @@ pub fn annotate(
                             set: set.clone(),
                             unset: unset.to_vec(),
                         };
-                        all.extend(rewrite::rewrite(layout, idx, &p, &change, write)?);
+                        all.extend(rewrite::rewrite_with(
+                            layout,
+                            idx,
+                            &p,
+                            &change,
+                            write,
+                            &mut pending,
+                        )?);
                     }
                 } else {
                     for (container, positions) in by_container(&found.matches)? {
@@ -969,7 +979,14 @@ pub fn annotate(
                             set: set.clone(),
                             unset: unset.to_vec(),
                         };
-                        all.extend(rewrite::rewrite(layout, idx, &container, &change, write)?);
+                        all.extend(rewrite::rewrite_with(
+                            layout,
+                            idx,
+                            &container,
+                            &change,
+                            write,
+                            &mut pending,
+                        )?);
                     }
                 }
             }
