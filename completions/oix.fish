@@ -45,6 +45,9 @@ complete -c oix -n "__fish_oix_needs_command" -f -a "push" -d 'Push a layout\'s 
 complete -c oix -n "__fish_oix_needs_command" -f -a "pull" -d 'Pull an image or index from a registry into a layout'
 complete -c oix -n "__fish_oix_needs_command" -f -a "apply" -d 'Carry out a release plan: create release tags, annotate, assemble, push; idempotent'
 complete -c oix -n "__fish_oix_needs_command" -f -a "plan" -d 'Work with release plan files'
+complete -c oix -n "__fish_oix_needs_command" -f -a "build" -d 'Build an image from root filesystem directories or tarballs, reproducibly'
+complete -c oix -n "__fish_oix_needs_command" -f -a "import" -d 'Import an oci-archive, a docker-archive or another layout\'s refs, verified'
+complete -c oix -n "__fish_oix_needs_command" -f -a "export" -d 'Export refs as a reproducible oci-archive holding only the blobs they reach'
 complete -c oix -n "__fish_oix_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oix -n "__fish_oix_using_subcommand init" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
 complete -c oix -n "__fish_oix_using_subcommand init" -l json -d 'Print machine-readable JSON on stdout'
@@ -280,24 +283,74 @@ complete -c oix -n "__fish_oix_using_subcommand plan; and __fish_seen_subcommand
 complete -c oix -n "__fish_oix_using_subcommand plan; and __fish_seen_subcommand_from check" -s V -l version -d 'Print version'
 complete -c oix -n "__fish_oix_using_subcommand plan; and __fish_seen_subcommand_from help" -f -a "check" -d 'Validate a plan file: schema, names and tags, layout sources resolvable'
 complete -c oix -n "__fish_oix_using_subcommand plan; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan help" -f -a "init" -d 'Create an empty OCI image layout (no-op on an existing layout)'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan help" -f -a "ls" -d 'List the top-level entries of a layout, or the entries of the index a ref names'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan help" -f -a "inspect" -d 'Show a manifest, index or config, pretty or as the exact stored bytes'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan help" -f -a "tag" -d 'Point one or more new refs at the content a reference names'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan help" -f -a "untag" -d 'Remove refs from index.json (content stays until gc)'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan help" -f -a "fsck" -d 'Verify a layout: every referenced blob present, sized and hashed right; documents valid'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan help" -f -a "gc" -d 'Remove blobs that nothing in index.json reaches, and stale temp files'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan help" -f -a "index" -d 'Create and edit multi-arch indexes inside a layout'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan help" -f -a "merge" -d 'Merge images and indexes into DEST:REF under a release policy'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan help" -f -a "diff" -d 'Show entries added, removed and changed (per platform) between two refs'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan help" -f -a "annotate" -d 'Set or remove annotations on an index, on chosen entries, or inside chosen manifests'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan help" -f -a "select" -d 'Print the entries a platform/annotation selector picks (digest first)'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan help" -f -a "fold" -d 'Turn several top-level entries sharing one ref into one explicit index'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan help" -f -a "push" -d 'Push a layout\'s image or index to a registry (docker://HOST/REPO[:TAG])'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan help" -f -a "pull" -d 'Pull an image or index from a registry into a layout'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan help" -f -a "apply" -d 'Carry out a release plan: create release tags, annotate, assemble, push; idempotent'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan help" -f -a "plan" -d 'Work with release plan files'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oix -n "__fish_oix_using_subcommand build" -s o -l output -d 'Where to put the image: LAYOUT:REF (the layout is created if missing)' -r
+complete -c oix -n "__fish_oix_using_subcommand build" -l platform -d 'Platform of the image: os/arch[/variant] (default: the base image\'s)' -r
+complete -c oix -n "__fish_oix_using_subcommand build" -l os-version -d 'os.version of the platform (e.g. a Windows build number)' -r
+complete -c oix -n "__fish_oix_using_subcommand build" -l os-feature -d 'An os.features entry of the platform (repeatable)' -r
+complete -c oix -n "__fish_oix_using_subcommand build" -l layer -d 'A further layer source, in order after SOURCE (repeatable)' -r
+complete -c oix -n "__fish_oix_using_subcommand build" -l base -d 'Put the new layers on top of this image: REF in the output layout, or LAYOUT:REF / LAYOUT@DIGEST (its config is carried over, history appended)' -r
+complete -c oix -n "__fish_oix_using_subcommand build" -l env -d 'Set an environment variable, KEY=VALUE (repeatable)' -r
+complete -c oix -n "__fish_oix_using_subcommand build" -l entrypoint -d 'Entrypoint: a JSON array, or words separated by spaces (\'\' clears it)' -r
+complete -c oix -n "__fish_oix_using_subcommand build" -l cmd -d 'Default command: a JSON array, or words separated by spaces (\'\' clears it)' -r
+complete -c oix -n "__fish_oix_using_subcommand build" -l workdir -d 'Working directory' -r
+complete -c oix -n "__fish_oix_using_subcommand build" -l user -d 'User (name, uid or uid:gid)' -r
+complete -c oix -n "__fish_oix_using_subcommand build" -l label -d 'A config label, KEY=VALUE (repeatable)' -r
+complete -c oix -n "__fish_oix_using_subcommand build" -l expose -d 'An exposed port, PORT[/tcp|udp|sctp] (repeatable)' -r
+complete -c oix -n "__fish_oix_using_subcommand build" -l stop-signal -d 'Stop signal (e.g. SIGTERM)' -r
+complete -c oix -n "__fish_oix_using_subcommand build" -l annotation -d 'A manifest annotation, KEY=VALUE (repeatable)' -r
+complete -c oix -n "__fish_oix_using_subcommand build" -l config -d 'A JSON object of runtime-config fields (Env, Cmd, Labels, …) applied before the flags' -r -F
+complete -c oix -n "__fish_oix_using_subcommand build" -l compression -d 'Layer compression' -r -f -a "gzip\t''
+zstd\t''
+none\t''"
+complete -c oix -n "__fish_oix_using_subcommand build" -l level -d 'Compression level (gzip 0-9, default 6; zstd 1-19, default 3)' -r
+complete -c oix -n "__fish_oix_using_subcommand build" -l jobs -d 'Compression threads (default: the number of cores; the bytes do not depend on it)' -r
+complete -c oix -n "__fish_oix_using_subcommand build" -l source-date-epoch -d 'Clamp mtimes to this Unix time and use it as the config\'s `created`' -r
+complete -c oix -n "__fish_oix_using_subcommand build" -l owner -d 'Write every entry as owned by UID:GID (e.g. 0:0)' -r
+complete -c oix -n "__fish_oix_using_subcommand build" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
+complete -c oix -n "__fish_oix_using_subcommand build" -l json -d 'Print machine-readable JSON on stdout'
+complete -c oix -n "__fish_oix_using_subcommand build" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c oix -n "__fish_oix_using_subcommand build" -s V -l version -d 'Print version'
+complete -c oix -n "__fish_oix_using_subcommand import" -s o -l output -d 'Target LAYOUT (created if missing), or LAYOUT:REF to name the imported image' -r
+complete -c oix -n "__fish_oix_using_subcommand import" -l max-ratio -d 'Refuse a compressed archive that expands more than this many times its size' -r
+complete -c oix -n "__fish_oix_using_subcommand import" -l max-size -d 'Refuse an archive whose uncompressed content exceeds this many bytes' -r
+complete -c oix -n "__fish_oix_using_subcommand import" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
+complete -c oix -n "__fish_oix_using_subcommand import" -l all -d 'Import every ref of the source, each under its own name'
+complete -c oix -n "__fish_oix_using_subcommand import" -l json -d 'Print machine-readable JSON on stdout'
+complete -c oix -n "__fish_oix_using_subcommand import" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c oix -n "__fish_oix_using_subcommand import" -s V -l version -d 'Print version'
+complete -c oix -n "__fish_oix_using_subcommand export" -s o -l output -d 'The archive to write (- for stdout)' -r -F
+complete -c oix -n "__fish_oix_using_subcommand export" -l compression -d 'Compression (default: from the file name: .tar.gz/.tgz gzip, .tar.zst zstd, else none)' -r -f -a "gzip\t''
+zstd\t''
+none\t''"
+complete -c oix -n "__fish_oix_using_subcommand export" -l level -d 'Compression level (gzip 0-9, default 6; zstd 1-19, default 3)' -r
+complete -c oix -n "__fish_oix_using_subcommand export" -l jobs -d 'Compression threads (default: the number of cores; the bytes do not depend on it)' -r
+complete -c oix -n "__fish_oix_using_subcommand export" -l platform -d 'Export only images of this platform, os/arch[/variant] (repeatable; normalized like every selector: arm64 = arm64/v8, x86_64 = amd64)' -r
+complete -c oix -n "__fish_oix_using_subcommand export" -l where -d 'Export only images whose descriptor satisfies EXPR (key=value, key!=value, key~=REGEX, key, !key; repeatable, all must hold)' -r
+complete -c oix -n "__fish_oix_using_subcommand export" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
+complete -c oix -n "__fish_oix_using_subcommand export" -l json -d 'Print machine-readable JSON on stdout'
+complete -c oix -n "__fish_oix_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c oix -n "__fish_oix_using_subcommand export" -s V -l version -d 'Print version'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan build import export help" -f -a "init" -d 'Create an empty OCI image layout (no-op on an existing layout)'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan build import export help" -f -a "ls" -d 'List the top-level entries of a layout, or the entries of the index a ref names'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan build import export help" -f -a "inspect" -d 'Show a manifest, index or config, pretty or as the exact stored bytes'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan build import export help" -f -a "tag" -d 'Point one or more new refs at the content a reference names'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan build import export help" -f -a "untag" -d 'Remove refs from index.json (content stays until gc)'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan build import export help" -f -a "fsck" -d 'Verify a layout: every referenced blob present, sized and hashed right; documents valid'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan build import export help" -f -a "gc" -d 'Remove blobs that nothing in index.json reaches, and stale temp files'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan build import export help" -f -a "index" -d 'Create and edit multi-arch indexes inside a layout'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan build import export help" -f -a "merge" -d 'Merge images and indexes into DEST:REF under a release policy'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan build import export help" -f -a "diff" -d 'Show entries added, removed and changed (per platform) between two refs'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan build import export help" -f -a "annotate" -d 'Set or remove annotations on an index, on chosen entries, or inside chosen manifests'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan build import export help" -f -a "select" -d 'Print the entries a platform/annotation selector picks (digest first)'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan build import export help" -f -a "fold" -d 'Turn several top-level entries sharing one ref into one explicit index'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan build import export help" -f -a "push" -d 'Push a layout\'s image or index to a registry (docker://HOST/REPO[:TAG])'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan build import export help" -f -a "pull" -d 'Pull an image or index from a registry into a layout'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan build import export help" -f -a "apply" -d 'Carry out a release plan: create release tags, annotate, assemble, push; idempotent'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan build import export help" -f -a "plan" -d 'Work with release plan files'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan build import export help" -f -a "build" -d 'Build an image from root filesystem directories or tarballs, reproducibly'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan build import export help" -f -a "import" -d 'Import an oci-archive, a docker-archive or another layout\'s refs, verified'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan build import export help" -f -a "export" -d 'Export refs as a reproducible oci-archive holding only the blobs they reach'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan build import export help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oix -n "__fish_oix_using_subcommand help; and __fish_seen_subcommand_from index" -f -a "create" -d 'Create an index from images (REF moves to the new index)'
 complete -c oix -n "__fish_oix_using_subcommand help; and __fish_seen_subcommand_from index" -f -a "add" -d 'Add or replace entries of an index, keyed on platform; creates it when missing'
 complete -c oix -n "__fish_oix_using_subcommand help; and __fish_seen_subcommand_from index" -f -a "rm" -d 'Remove the entries a selector chooses (with their attestations)'

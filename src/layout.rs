@@ -465,6 +465,33 @@ impl Layout {
             .at("creating a temp file in", &self.root)
     }
 
+    /// A temp file for a blob the caller hashes while writing it (build, import), with
+    /// this handle's writer fence held so gc leaves it alone. Finish with
+    /// [`Layout::persist_hashed`].
+    pub fn blob_temp(&self) -> Result<tempfile::NamedTempFile> {
+        self.enter_writer()?;
+        self.temp_file()
+    }
+
+    /// Make a temp file from [`Layout::blob_temp`] visible as blob `digest`. The caller
+    /// computed `digest` and `size` over exactly the bytes it wrote (a hashing writer in
+    /// the same pass); the file's length is checked against `size` before the rename,
+    /// which never replaces an existing blob.
+    pub fn persist_hashed(
+        &self,
+        tmp: tempfile::NamedTempFile,
+        digest: &Digest,
+        size: u64,
+    ) -> Result<()> {
+        let len = tmp.as_file().metadata().at("reading", tmp.path())?.len();
+        if len != size {
+            return Err(Error::failure(format!(
+                "blob {digest}: the temp file holds {len} bytes, {size} were hashed"
+            )));
+        }
+        self.persist_blob(tmp, digest)
+    }
+
     fn persist_blob(&self, tmp: tempfile::NamedTempFile, digest: &Digest) -> Result<()> {
         set_public_mode(tmp.as_file(), tmp.path())?;
         tmp.as_file().sync_all().at("syncing", tmp.path())?;

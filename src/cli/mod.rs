@@ -5,7 +5,9 @@
 //! (`tests/docs.rs` regenerates them and fails when `man/` or `completions/` are stale).
 
 mod apply;
+mod archive;
 mod basic;
+mod build;
 mod index;
 mod maint;
 pub mod output;
@@ -100,6 +102,12 @@ pub enum Command {
     /// Work with release plan files.
     #[command(subcommand)]
     Plan(apply::PlanCommand),
+    /// Build an image from root filesystem directories or tarballs, reproducibly.
+    Build(Box<build::BuildArgs>),
+    /// Import an oci-archive, a docker-archive or another layout's refs, verified.
+    Import(archive::ImportArgs),
+    /// Export refs as a reproducible oci-archive holding only the blobs they reach.
+    Export(archive::ExportArgs),
 }
 
 /// Global settings every command receives.
@@ -168,5 +176,8 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Pull(a) => registry::pull(&ctx, a),
         Command::Apply(a) => apply::apply(&ctx, a),
         Command::Plan(c) => apply::plan(&ctx, c),
+        Command::Build(a) => build::build(&ctx, *a),
+        Command::Import(a) => archive::import_cmd(&ctx, a),
+        Command::Export(a) => archive::export_cmd(&ctx, a),
     }
 }

@@ -3,7 +3,7 @@
 use super::{output, Ctx};
 use crate::error::{Error, Result};
 use crate::reference::{LayoutRef, Target};
-use crate::registry::ops::{self, PlatformFilter, PullOptions, PushOptions};
+use crate::registry::ops::{self, PullOptions, PushOptions};
 use crate::registry::remote::DEFAULT_CHUNK_SIZE;
 use crate::registry::{skopeo, Progress, Registry, RegistryOptions, RegistryRef, TransportOptions};
 use crate::Layout;
@@ -226,19 +226,6 @@ impl Progress for Bars {
     }
 }
 
-fn conditions(v: &[String]) -> Result<Vec<crate::select::Condition>> {
-    v.iter()
-        .map(|s| crate::select::Condition::parse(s))
-        .collect()
-}
-
-fn platforms(v: &[String]) -> Result<Vec<PlatformFilter>> {
-    v.iter()
-        .filter(|s| !s.is_empty())
-        .map(|s| PlatformFilter::parse(s))
-        .collect()
-}
-
 pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
     let src = LayoutRef::parse(&a.source)?;
     let dest = RegistryRef::parse(&a.destination)?;
@@ -247,8 +234,7 @@ pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
     let opts = PushOptions {
         jobs: a.transport.jobs,
         force_recursive: a.force_recursive,
-        platforms: platforms(&a.platform)?,
-        wheres: conditions(&a.wheres)?,
+        filter: crate::select::EntryFilter::parse(&a.platform, &a.wheres)?,
         arch_tags: a.arch_tags.clone(),
         all_refs: a.all_refs,
     };
@@ -451,8 +437,7 @@ pub fn pull(ctx: &Ctx, a: PullArgs) -> Result<i32> {
         &ref_name,
         &PullOptions {
             jobs: a.transport.jobs,
-            platforms: platforms(&a.platform)?,
-            wheres: conditions(&a.wheres)?,
+            filter: crate::select::EntryFilter::parse(&a.platform, &a.wheres)?,
         },
     )?;
     if ctx.json {

@@ -16,9 +16,8 @@ use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::model::{self, Descriptor, Index, Platform};
-use crate::platform::{Fallbacks, MatchMode, PlatformSpec};
 use crate::reference::{LayoutRef, Target};
-use crate::select::Condition;
+use crate::select::EntryFilter;
 use crate::store::Source;
 use crate::{platform, resolve, tags};
 use rayon::prelude::*;
@@ -79,49 +78,20 @@ impl Source for Overlay<'_> {
     }
 }
 
-/// A `--platform` filter of push and pull. Parsing, normalization and matching are the
-/// selector engine's ([`PlatformSpec`], exact mode: `arm64` = `arm64/v8`, `x86_64` =
-/// `amd64`); the subset is taken from raw index bytes, so it works the same on a local
-/// index (push) and on one fetched from a registry (pull).
-#[derive(Debug, Clone)]
-pub struct PlatformFilter(pub PlatformSpec);
-
-impl PlatformFilter {
-    pub fn parse(s: &str) -> Result<PlatformFilter> {
-        Ok(PlatformFilter(PlatformSpec::parse(s)?))
-    }
-    /// Equal after normalization (os.version and os.features only when both give them).
-    pub fn matches(&self, p: &Platform) -> bool {
-        self.0
-            .matches(
-                &PlatformSpec::from_platform(p),
-                MatchMode::Exact,
-                Fallbacks::default(),
-            )
-            .is_ok()
-    }
-}
-
 /// Keep the entries of `index` whose platform matches one of `filters`, plus the
 /// attestations that refer to kept entries. `platform_of` gives an entry's platform.
 /// Returns `None` when every entry is kept (the original bytes are used as they are).
 pub fn subset_index(
     index_bytes: &[u8],
     what: &str,
-    filters: &[PlatformFilter],
-    wheres: &[Condition],
+    filter: &EntryFilter,
     platform_of: &dyn Fn(&Descriptor) -> Option<Platform>,
 ) -> Result<Option<Vec<u8>>> {
     let idx: Index = model::parse_json(index_bytes, what)?;
     let kept: Vec<&Descriptor> = idx
         .manifests
         .iter()
-        .filter(|d| !d.is_attestation())
-        .filter(|d| {
-            filters.is_empty()
-                || platform_of(d).is_some_and(|p| filters.iter().any(|f| f.matches(&p)))
-        })
-        .filter(|d| wheres.iter().all(|c| c.holds_on(d)))
+        .filter(|d| filter.keeps(d, platform_of(d).as_ref()))
         .collect();
     if kept.is_empty() {
         let have: Vec<String> = idx
@@ -130,13 +100,8 @@ pub fn subset_index(
             .filter(|d| !d.is_attestation())
             .filter_map(|d| platform_of(d).map(|p| p.display()))
             .collect();
-        let wanted: Vec<String> = filters
-            .iter()
-            .map(|f| format!("--platform {}", f.0))
-            .chain(wheres.iter().map(|c| format!("--where {c}")))
-            .collect();
         return Err(
-            Error::no_match(format!("{what}: no entry matches {}", wanted.join(" ")))
+            Error::no_match(format!("{what}: no entry matches {}", filter.describe()))
                 .with_hint(format!("platforms in the index: {}", have.join(", "))),
         );
     }
@@ -201,9 +166,8 @@ pub struct PushOptions {
     pub jobs: usize,
     /// Walk and check the whole graph even when the registry already has a root.
     pub force_recursive: bool,
-    pub platforms: Vec<PlatformFilter>,
-    /// `--where` conditions on the entries' descriptors (all must hold).
-    pub wheres: Vec<Condition>,
+    /// `--platform` / `--where`: push or pull only these entries of an index.
+    pub filter: EntryFilter,
     pub arch_tags: Option<String>,
     pub all_refs: bool,
 }
@@ -282,7 +246,7 @@ pub fn plan_push<'a>(
     let mut arch_tags = Vec::new();
     for (mut root, tag) in pairs {
         root.annotations.remove(model::annotation::REF_NAME);
-        if !opts.platforms.is_empty() || !opts.wheres.is_empty() {
+        if !opts.filter.is_empty() {
             if !root.is_index() {
                 return Err(Error::usage(format!(
                     "--platform/--where select entries of an index; {} is a single manifest",
@@ -291,9 +255,7 @@ pub fn plan_push<'a>(
             }
             let bytes = layout.read_blob(&root, model::MAX_MANIFEST_SIZE)?;
             let of = |d: &Descriptor| platform::entry_platform(layout, d).map(|e| e.platform);
-            if let Some(new) =
-                subset_index(&bytes, &root.digest, &opts.platforms, &opts.wheres, &of)?
-            {
+            if let Some(new) = subset_index(&bytes, &root.digest, &opts.filter, &of)? {
                 let size = new.len() as u64;
                 let digest = source.add(new);
                 root = Descriptor::new(&root.media_type, &digest, size);
@@ -574,9 +536,8 @@ pub fn dry_run(plan: &PushPlan, registry: &Registry, jobs: usize) -> Result<Vec<
 #[derive(Debug, Clone, Default)]
 pub struct PullOptions {
     pub jobs: usize,
-    pub platforms: Vec<PlatformFilter>,
-    /// `--where` conditions on the entries' descriptors (all must hold).
-    pub wheres: Vec<Condition>,
+    /// `--platform` / `--where`: push or pull only these entries of an index.
+    pub filter: EntryFilter,
 }
 
 /// The `--json` summary of a pull.
@@ -618,7 +579,7 @@ pub fn pull(
     registry.client.ping()?;
     let (mut root, bytes) = registry.get_manifest(&wanted)?;
     let mut source = Overlay::new(registry);
-    if !opts.platforms.is_empty() || !opts.wheres.is_empty() {
+    if !opts.filter.is_empty() {
         if !root.is_index() {
             return Err(Error::usage(format!(
                 "--platform/--where select entries of an index; {r} is a single manifest ({})",
@@ -626,8 +587,7 @@ pub fn pull(
             )));
         }
         let of = |d: &Descriptor| d.platform.clone();
-        if let Some(new) = subset_index(&bytes, &r.to_string(), &opts.platforms, &opts.wheres, &of)?
-        {
+        if let Some(new) = subset_index(&bytes, &r.to_string(), &opts.filter, &of)? {
             let size = new.len() as u64;
             let digest = source.add(new);
             root = Descriptor::new(&root.media_type, &digest, size);
@@ -676,18 +636,19 @@ mod tests {
 
     #[test]
     fn platform_filter_and_arch_tags() {
-        let f = PlatformFilter::parse("linux/arm/v7").unwrap();
-        assert!(f.matches(&plat("linux", "arm", Some("v7"))));
-        assert!(!f.matches(&plat("linux", "arm", Some("v6"))));
+        let keeps = |spec: &str, p: &Platform| {
+            let f = EntryFilter::parse(&[spec.to_string()], &[]).unwrap();
+            let d = Descriptor::new(model::media::OCI_MANIFEST, &Digest::sha256_of(b"x"), 1);
+            f.keeps(&d, Some(p))
+        };
+        assert!(keeps("linux/arm/v7", &plat("linux", "arm", Some("v7"))));
+        assert!(!keeps("linux/arm/v7", &plat("linux", "arm", Some("v6"))));
         // Normalized like every selector: bare arm is arm/v7, x86_64 is amd64.
-        assert!(f.matches(&plat("linux", "arm", None)));
-        assert!(PlatformFilter::parse("linux/amd64")
-            .unwrap()
-            .matches(&plat("linux", "x86_64", None)));
-        let f = PlatformFilter::parse("linux/arm64").unwrap();
-        assert!(f.matches(&plat("linux", "arm64", Some("v8"))));
-        assert!(PlatformFilter::parse("linux").is_err());
-        assert!(PlatformFilter::parse("linux//x").is_err());
+        assert!(keeps("linux/arm/v7", &plat("linux", "arm", None)));
+        assert!(keeps("linux/amd64", &plat("linux", "x86_64", None)));
+        assert!(keeps("linux/arm64", &plat("linux", "arm64", Some("v8"))));
+        assert!(EntryFilter::parse(&["linux".into()], &[]).is_err());
+        assert!(EntryFilter::parse(&["linux//x".into()], &[]).is_err());
         let p = plat("linux", "arm", Some("v7"));
         assert_eq!(
             expand_arch_tag("{tag}_{arch}{variant}", "1.0", &p).unwrap(),
@@ -720,8 +681,14 @@ mod tests {
         });
         let bytes = serde_json::to_vec(&idx).unwrap();
         let of = |d: &Descriptor| d.platform.clone();
-        let f = [PlatformFilter::parse("linux/arm64").unwrap()];
-        let out = subset_index(&bytes, "t", &f, &[], &of).unwrap().unwrap();
+        let filter = |p: &[&str], w: &[&str]| {
+            let p: Vec<String> = p.iter().map(|s| s.to_string()).collect();
+            let w: Vec<String> = w.iter().map(|s| s.to_string()).collect();
+            EntryFilter::parse(&p, &w).unwrap()
+        };
+        let out = subset_index(&bytes, "t", &filter(&["linux/arm64"], &[]), &of)
+            .unwrap()
+            .unwrap();
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         let digests: Vec<&str> = v["manifests"]
             .as_array()
@@ -731,18 +698,15 @@ mod tests {
             .collect();
         assert_eq!(digests, vec![d(2).as_str(), d(3).as_str()]);
         assert_eq!(v["x-extra"], true);
-        let all = [
-            PlatformFilter::parse("linux/arm64").unwrap(),
-            PlatformFilter::parse("linux/amd64").unwrap(),
-        ];
-        assert!(subset_index(&bytes, "t", &all, &[], &of).unwrap().is_none());
+        let all = filter(&["linux/arm64", "linux/amd64"], &[]);
+        assert!(subset_index(&bytes, "t", &all, &of).unwrap().is_none());
         // --where alone, on the descriptors' own fields and annotations.
-        let w = [crate::select::Condition::parse("mediaType~=manifest").unwrap()];
-        assert!(subset_index(&bytes, "t", &[], &w, &of).unwrap().is_none());
-        let w = [crate::select::Condition::parse("org.example.missing").unwrap()];
-        assert!(subset_index(&bytes, "t", &[], &w, &of).is_err());
-        let none = [PlatformFilter::parse("linux/s390x").unwrap()];
-        let e = subset_index(&bytes, "t", &none, &[], &of).unwrap_err();
+        let w = filter(&[], &["mediaType~=manifest"]);
+        assert!(subset_index(&bytes, "t", &w, &of).unwrap().is_none());
+        let w = filter(&[], &["org.example.missing"]);
+        assert!(subset_index(&bytes, "t", &w, &of).is_err());
+        let none = filter(&["linux/s390x"], &[]);
+        let e = subset_index(&bytes, "t", &none, &of).unwrap_err();
         assert_eq!(e.kind, crate::error::Kind::NoMatch);
     }
 }

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Issue 5 benchmark: building one image from a ~650 MB tree of many small files.
+#
+# Side by side, in one run, on a private copy of the tree (default /usr/share):
+#   oix build --compression gzip   vs  umoci insert (umoci init/new, then insert TREE /)
+#   oix build --compression zstd   vs  tar -cf - TREE | zstd -3 -T0 | sha256sum
+# Each command runs RUNS times (default 3), interleaved; the table gives the median wall
+# time, the median CPU time (user+sys, which load on a shared machine disturbs less),
+# and the peak RSS from /usr/bin/time. The load average before and after is printed:
+# on a shared machine, compare the columns of one run, not runs with each other.
+#
+# Usage: bench/build.sh [SOURCE_TREE] [RUNS]
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SRC=${1:-/usr/share}
+RUNS=${2:-3}
+for tool in umoci zstd sha256sum /usr/bin/time; do
+    command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install umoci zstd time)" >&2; exit 1; }
+done
+
+cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml"
+OIX=$ROOT/target/release/oix
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/oix-bench-build.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+cd "$WORK"
+
+cp -a "$SRC" tree
+BYTES=$(du -sb tree | cut -f1)
+FILES=$(find tree | wc -l)
+TARBYTES=$(tar -cf - tree | wc -c)   # also warms the page cache for every contender
+echo "tree: $SRC copied, $((BYTES / 1000000)) MB on disk, $((TARBYTES / 1000000)) MB as tar, $FILES paths"
+echo "cores: $(nproc); load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# measure NAME CMD...: one timed run; appends "wall cpu rss" to $WORK/NAME.times
+measure() {
+    local name=$1; shift
+    /usr/bin/time -f "%e %U %S %M" -o "$WORK/t" "$@" >/dev/null
+    read -r wall user sys rss < "$WORK/t"
+    echo "$wall $(awk -v u="$user" -v s="$sys" 'BEGIN {print u + s}') $rss" >> "$WORK/$name.times"
+}
+
+oix_gzip() { rm -rf Lg; measure oix-gzip "$OIX" build tree -o Lg:t --platform linux/amd64 --compression gzip; }
+oix_zstd() { rm -rf Lz; measure oix-zstd "$OIX" build tree -o Lz:t --platform linux/amd64 --compression zstd; }
+umoci_insert() {
+    rm -rf U
+    umoci init --layout U >/dev/null
+    umoci new --image U:t >/dev/null
+    measure umoci-insert umoci insert --image U:t tree /
+}
+pipeline() { measure tar-zstd-sha256 bash -c 'tar -cf - tree | zstd -q -3 -T0 | sha256sum'; }
+
+for i in $(seq "$RUNS"); do
+    umoci_insert
+    oix_gzip
+    pipeline
+    oix_zstd
+done
+echo "load after:  $(cut -d' ' -f1-3 /proc/loadavg)"
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+col() { awk -v c="$2" '{print $c}' "$WORK/$1.times" | median; }
+
+blob_size() { # the largest blob of a layout, in MB
+    find "$1/blobs" -type f -printf '%s\n' | sort -n | tail -1 | awk '{printf "%.1f", $1/1000000}'
+}
+
+printf '\n| command | wall s (median of %s) | CPU s (user+sys) | peak RSS MB | layer MB |\n' "$RUNS"
+printf '|---|---|---|---|---|\n'
+for n in umoci-insert oix-gzip tar-zstd-sha256 oix-zstd; do
+    case $n in
+        umoci-insert) size=$(blob_size U) ;;
+        oix-gzip) size=$(blob_size Lg) ;;
+        oix-zstd) size=$(blob_size Lz) ;;
+        *) size=$(tar -cf - tree | zstd -q -3 -T0 | wc -c | awk '{printf "%.1f", $1/1000000}') ;;
+    esac
+    printf '| %s | %s | %s | %d | %s |\n' "$n" "$(col "$n" 1)" "$(col "$n" 2)" $(( $(col "$n" 3) / 1024 )) "$size"
+done
+g=$(col oix-gzip 1); u=$(col umoci-insert 1); z=$(col oix-zstd 1); p=$(col tar-zstd-sha256 1)
+echo
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+echo "oix gzip vs umoci insert: $(ratio "$u" "$g")x faster (target >= 2.5x)"
+echo "oix zstd vs tar|zstd|sha256sum: $(ratio "$p" "$z")x (target >= 1.0x)"

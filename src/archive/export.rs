@@ -1,0 +1,397 @@
+//! `oix export`: refs of a layout as a reproducible oci-archive.
+//!
+//! The graph under the chosen refs is walked with [`graph::walk`]; only the blobs it
+//! reaches go into the archive, each verified (size and digest) while it is copied.
+//! Member order and metadata are fixed: `oci-layout`, `index.json`, `blobs/`,
+//! `blobs/<alg>/`, then manifests and indexes (parents before children, so an importer
+//! knows every size before the bytes arrive), then configs and layers, in walk order;
+//! mtime 0, uid/gid 0, modes 0644/0755, no user or group names. Same layout content and
+//! options, same archive bytes.
+//!
+//! A platform subset (`--platform`) rewrites each index to list only the kept children
+//! (a new index, never a sparse one whose children are missing from the archive);
+//! attestations travel with the images they describe. Which images are kept is decided
+//! by the selector's [`crate::select::EntryFilter`] (`--platform` normalized, `--where`).
+
+use crate::build::tarw::{Entry, Kind, TarWriter};
+use crate::compress::{pipelined, CompressOptions, Encoder};
+use crate::digest::{Digest, Hasher, HashingWriter};
+use crate::error::{Error, IoContext, Result};
+use crate::graph::{self, Role, Severity};
+use crate::layout::{Layout, TEMP_PREFIX};
+use crate::model::{self, Descriptor, Document, Index};
+use crate::platform::entry_platform;
+use crate::reference::Target;
+use crate::resolve;
+use crate::store::Source;
+use serde::Serialize;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::io::{self, Read, Write};
+use std::path::Path;
+
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    pub compress: CompressOptions,
+    /// Keep only the images this filter keeps (empty: everything).
+    pub filter: crate::select::EntryFilter,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportedRef {
+    #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub ref_name: Option<String>,
+    pub digest: String,
+    #[serde(rename = "mediaType")]
+    pub media_type: String,
+    /// The index was rewritten to a platform subset (its digest differs from the layout's).
+    pub rewritten: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportReport {
+    pub refs: Vec<ExportedRef>,
+    /// Blobs in the archive.
+    pub blobs: u64,
+    /// Bytes of blob content in the archive (before compression).
+    #[serde(rename = "blobBytes")]
+    pub blob_bytes: u64,
+    /// sha256 and size of the archive file as written.
+    pub digest: String,
+    pub size: u64,
+    pub compression: String,
+}
+
+/// A new index like `original` listing exactly `children` (deterministic compact JSON,
+/// its `mediaType` set to `media_type`).
+pub fn rewrite_index(original: &Index, media_type: &str, children: Vec<Descriptor>) -> Vec<u8> {
+    let mut idx = original.clone();
+    idx.media_type = Some(media_type.to_string());
+    idx.manifests = children;
+    idx.to_bytes()
+}
+
+/// The layout plus documents created for this export (rewritten indexes).
+struct Overlay<'a> {
+    layout: &'a Layout,
+    extra: HashMap<Digest, Vec<u8>>,
+}
+
+impl Source for Overlay<'_> {
+    fn describe(&self) -> String {
+        self.layout.root().display().to_string()
+    }
+    fn contains(&self, digest: &Digest) -> Result<bool> {
+        Ok(self.extra.contains_key(digest) || self.layout.has_blob(digest))
+    }
+    fn open(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send + '_>> {
+        let d = desc.digest()?;
+        match self.extra.get(&d) {
+            Some(b) => Ok(Box::new(&b[..])),
+            None => Ok(Box::new(self.layout.open_blob(&d)?)),
+        }
+    }
+    fn read_small(&self, desc: &Descriptor) -> Result<Vec<u8>> {
+        match self.extra.get(&desc.digest()?) {
+            Some(b) => Ok(b.clone()),
+            None => self.layout.read_blob(desc, model::MAX_MANIFEST_SIZE),
+        }
+    }
+}
+
+/// Keep the parts of `desc` whose platform is wanted; `None` when nothing is left.
+fn filter_entry(
+    ov: &mut Overlay<'_>,
+    desc: &Descriptor,
+    want: &crate::select::EntryFilter,
+    depth: usize,
+) -> Result<Option<Descriptor>> {
+    if desc.is_attestation() {
+        return Ok(None);
+    }
+    if !desc.is_index() {
+        let p = entry_platform(ov.layout, desc).map(|p| p.platform);
+        return Ok(want.keeps(desc, p.as_ref()).then(|| desc.clone()));
+    }
+    if depth > graph::MAX_DEPTH {
+        return Err(Error::failure(format!(
+            "{}: indexes nested deeper than {} levels",
+            desc.digest,
+            graph::MAX_DEPTH
+        )));
+    }
+    let (_, doc) = ov.layout.read_document(desc)?;
+    let Some(Document::Index(idx)) = doc else {
+        return Ok(None);
+    };
+    let mut kept = Vec::new();
+    let mut changed = false;
+    for c in idx.manifests.iter().filter(|c| !c.is_attestation()) {
+        match filter_entry(ov, c, want, depth + 1)? {
+            Some(k) => {
+                changed |= k != *c;
+                kept.push(k);
+            }
+            None => changed = true,
+        }
+    }
+    if kept.is_empty() {
+        return Ok(None);
+    }
+    let kept_digests: HashSet<String> = kept.iter().map(|k| k.digest.clone()).collect();
+    for c in idx.manifests.iter().filter(|c| c.is_attestation()) {
+        if c.attestation_subject()
+            .is_some_and(|s| kept_digests.contains(s))
+        {
+            kept.push(c.clone());
+        } else {
+            changed = true;
+        }
+    }
+    if !changed {
+        return Ok(Some(desc.clone()));
+    }
+    // Children keep their relative order from the original index.
+    let order: HashMap<&str, usize> = idx
+        .manifests
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.digest.as_str(), i))
+        .collect();
+    let pos = |d: &Descriptor| order.get(d.digest.as_str()).copied().unwrap_or(usize::MAX);
+    kept.sort_by_key(|d| pos(d));
+    let bytes = rewrite_index(&idx, &desc.media_type, kept);
+    let digest = Digest::sha256_of(&bytes);
+    let mut new = desc.clone();
+    new.digest = digest.to_string();
+    new.size = bytes.len() as i64;
+    new.data = None;
+    ov.extra.insert(digest, bytes);
+    Ok(Some(new))
+}
+
+/// Reads through and hashes what it reads.
+struct HashingReader<R> {
+    inner: R,
+    hasher: Option<Hasher>,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(h) = &mut self.hasher {
+            h.update(&buf[..n]);
+        }
+        Ok(n)
+    }
+}
+
+/// Write an oci-archive of `targets` (each a ref, a digest, or the whole layout) to `out`.
+pub fn export<W: Write + Send>(
+    layout: &Layout,
+    targets: &[Target],
+    opts: &ExportOptions,
+    out: W,
+) -> Result<(ExportReport, W)> {
+    let (index, _) = layout.read_index()?;
+    let mut roots: Vec<Descriptor> = Vec::new();
+    for t in targets {
+        let c = resolve::candidates(layout, &index, t)?;
+        if c.is_empty() {
+            let what = match t {
+                Target::Default => "the layout is empty".to_string(),
+                Target::Name(n) => format!("no ref named {n:?}"),
+                Target::Digest(d) => format!("{d} is not in the layout's graph"),
+            };
+            return Err(
+                Error::no_match(format!("{}: {what}", layout.root().display())).with_hint(format!(
+                    "refs in the layout: {}",
+                    resolve::ref_names(&index).join(", ")
+                )),
+            );
+        }
+        for r in c {
+            if !roots.contains(&r.descriptor) {
+                roots.push(r.descriptor);
+            }
+        }
+    }
+    let mut ov = Overlay {
+        layout,
+        extra: HashMap::new(),
+    };
+    let mut exported = Vec::new();
+    let mut final_roots = Vec::new();
+    for d in &roots {
+        let kept = if opts.filter.is_empty() {
+            Some(d.clone())
+        } else {
+            filter_entry(&mut ov, d, &opts.filter, 0)?
+        };
+        if let Some(k) = kept {
+            exported.push(ExportedRef {
+                ref_name: k.ref_name().map(str::to_string),
+                digest: k.digest.clone(),
+                media_type: k.media_type.clone(),
+                rewritten: k.digest != d.digest,
+            });
+            final_roots.push(k);
+        }
+    }
+    if final_roots.is_empty() {
+        return Err(Error::no_match(format!(
+            "nothing to export: no image matches {}",
+            opts.filter.describe()
+        )));
+    }
+    let w = graph::walk(&ov, &final_roots);
+    if let Some(p) = w.problems.iter().find(|p| p.severity == Severity::Error) {
+        return Err(Error::failure(format!(
+            "cannot export: {} (referenced from {}): {}",
+            p.digest.as_deref().unwrap_or("?"),
+            p.referrer,
+            p.message
+        ))
+        .with_hint("the layout is incomplete or corrupt; check it with `oix fsck`"));
+    }
+    // Documents first (walk order puts parents first), then configs and layers.
+    let mut seen = HashSet::new();
+    let mut docs = Vec::new();
+    let mut leaves = Vec::new();
+    for n in &w.nodes {
+        let Ok(d) = n.descriptor.digest() else {
+            continue;
+        };
+        if n.role == Role::Subject && !ov.contains(&d)? {
+            continue;
+        }
+        if !seen.insert(d.clone()) {
+            continue;
+        }
+        let size = n.descriptor.size()?;
+        if n.document.is_some() {
+            docs.push((d, size));
+        } else {
+            leaves.push((d, size));
+        }
+    }
+    let counter = HashingWriter::new(out, Hasher::sha256());
+    let enc = Encoder::new(counter, &opts.compress)?;
+    let werr = |e: io::Error| Error::failure(format!("writing the archive: {e}"));
+    // This thread: tar and blob reads; the other: compression and output.
+    let (blob_bytes, enc) = pipelined(enc, |w| {
+        let mut tw = TarWriter::new(w);
+        let file = |name: &str, bytes: &[u8]| {
+            let mut e = Entry::new(name.as_bytes().to_vec(), Kind::File);
+            e.size = bytes.len() as u64;
+            e
+        };
+        let layout_header = br#"{"imageLayoutVersion":"1.0.0"}"#;
+        tw.append(
+            &file("oci-layout", layout_header),
+            Some(&mut &layout_header[..]),
+        )
+        .map_err(werr)?;
+        let idx = Index {
+            manifests: final_roots.clone(),
+            ..Index::default()
+        }
+        .to_bytes();
+        tw.append(&file("index.json", &idx), Some(&mut &idx[..]))
+            .map_err(werr)?;
+        tw.append(&Entry::new(b"blobs".to_vec(), Kind::Dir), None)
+            .map_err(werr)?;
+        let algs: BTreeSet<String> = docs
+            .iter()
+            .chain(&leaves)
+            .map(|(d, _)| d.algorithm().as_str().to_string())
+            .collect();
+        for a in &algs {
+            tw.append(
+                &Entry::new(format!("blobs/{a}").into_bytes(), Kind::Dir),
+                None,
+            )
+            .map_err(werr)?;
+        }
+        let mut blob_bytes = 0u64;
+        for (d, size) in docs.iter().chain(&leaves) {
+            let name = format!("blobs/{}/{}", d.algorithm().as_str(), d.encoded());
+            let mut e = Entry::new(name.into_bytes(), Kind::File);
+            e.size = *size;
+            let reader: Box<dyn Read + Send + '_> = match ov.extra.get(d) {
+                Some(b) => Box::new(&b[..]),
+                None => {
+                    let f = layout.open_blob(d)?;
+                    let len = f.metadata().at("reading", &layout.blob_path(d))?.len();
+                    if len != *size {
+                        return Err(Error::failure(format!(
+                            "blob {d} is {len} bytes, its descriptor says {size}"
+                        ))
+                        .with_hint("the layout is corrupt; run `oix fsck`"));
+                    }
+                    Box::new(f)
+                }
+            };
+            let mut hr = HashingReader {
+                inner: reader,
+                hasher: d.hasher(),
+            };
+            tw.append(&e, Some(&mut hr)).map_err(|err| {
+                Error::failure(format!("writing blob {d} into the archive: {err}"))
+            })?;
+            if let Some(h) = hr.hasher.take() {
+                let got = h.finish();
+                if got != *d {
+                    return Err(Error::failure(format!("blob {d}: content hashes to {got}"))
+                        .with_hint("the layout is corrupt; run `oix fsck`"));
+                }
+            }
+            blob_bytes += size;
+        }
+        tw.finish().map_err(werr)?;
+        Ok(blob_bytes)
+    })?;
+    let counter = enc.finish().map_err(werr)?;
+    let (out, digest, size) = counter.finish();
+    Ok((
+        ExportReport {
+            refs: exported,
+            blobs: (docs.len() + leaves.len()) as u64,
+            blob_bytes,
+            digest: digest.to_string(),
+            size,
+            compression: opts.compress.compression.name().to_string(),
+        },
+        out,
+    ))
+}
+
+/// Export into `path` atomically: a temp file beside it, synced, renamed over it.
+pub fn export_to_file(
+    layout: &Layout,
+    targets: &[Target],
+    opts: &ExportOptions,
+    path: &Path,
+) -> Result<ExportReport> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .tempfile_in(dir)
+        .at("creating a temp file in", dir)?;
+    let w = io::BufWriter::with_capacity(1 << 20, tmp.as_file());
+    let (report, w) = export(layout, targets, opts, w)?;
+    w.into_inner()
+        .map_err(|e| Error::io("writing", tmp.path(), e.into_error()))?;
+    tmp.as_file().sync_all().at("syncing", tmp.path())?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .at("setting permissions of", tmp.path())?;
+    }
+    tmp.persist(path)
+        .map_err(|e| Error::io("writing", path, e.error))?;
+    Ok(report)
+}

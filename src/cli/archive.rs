@@ -1,0 +1,225 @@
+//! import, export.
+
+use super::{output, Ctx};
+use crate::archive::export::{export, export_to_file, ExportOptions};
+use crate::archive::import::{import, parse_source, ImportSource};
+use crate::archive::Selection;
+use crate::compress::{CompressOptions, Compression, Limits};
+use crate::error::{Error, Result};
+use crate::reference::{LayoutRef, Target};
+use crate::Layout;
+use clap::Args;
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+#[command(after_long_help = "\
+SOURCE:
+  FILE[:REF]                      an oci-archive or docker-archive (.tar, .tar.gz, .tar.xz,
+                                  .tar.zst; the compression is read from the first bytes)
+  oci-archive:FILE[:REF]          the same, skopeo style (also docker-archive:FILE[:REF])
+  -                               an archive on stdin
+  oci:DIR[:REF|@DIGEST], DIR      another OCI layout
+
+Everything is verified before the refs are added: blob digests and sizes, manifests and
+indexes, and the completeness of each imported graph. A failed import leaves index.json
+as it was (blobs it staged are unreferenced; `oix gc` collects them).
+
+EXAMPLES:
+  oix import kiwi-image.x86_64.tar.xz -o out:latest
+  oix import release.tar --all -o out
+  oix import docker-save.tar:myapp:1.2 -o out:1.2")]
+pub struct ImportArgs {
+    /// The archive or layout to import (see SOURCE below).
+    pub source: String,
+    /// Target LAYOUT (created if missing), or LAYOUT:REF to name the imported image.
+    #[arg(short = 'o', long = "output", value_name = "LAYOUT[:REF]")]
+    pub output: String,
+    /// Import every ref of the source, each under its own name.
+    #[arg(long)]
+    pub all: bool,
+    /// Refuse a compressed archive that expands more than this many times its size.
+    #[arg(long, value_name = "RATIO", default_value = "100")]
+    pub max_ratio: u64,
+    /// Refuse an archive whose uncompressed content exceeds this many bytes.
+    #[arg(long, value_name = "BYTES", default_value = "1099511627776")]
+    pub max_size: u64,
+}
+
+pub fn import_cmd(ctx: &Ctx, a: ImportArgs) -> Result<i32> {
+    let out = LayoutRef::parse(&a.output)?;
+    let rename = match &out.target {
+        Target::Default => None,
+        Target::Name(n) => Some(n.clone()),
+        Target::Digest(_) => {
+            return Err(Error::usage("-o takes LAYOUT or LAYOUT:REF, not a digest"))
+        }
+    };
+    let (source, name) = parse_source(&a.source)?;
+    let sel = Selection {
+        name,
+        all: a.all,
+        rename,
+    };
+    if a.all && sel.rename.is_some() {
+        return Err(Error::usage(
+            "--all imports every ref under its own name; use -o LAYOUT without :REF",
+        ));
+    }
+    let limits = Limits {
+        max_ratio: a.max_ratio.max(1),
+        max_total: a.max_size,
+        ..Limits::default()
+    };
+    if let ImportSource::Layout(r) = &source {
+        if !r.path.join(crate::layout::OCI_LAYOUT_FILE).exists() {
+            return Err(Error::usage(format!(
+                "{} is a directory but not an OCI layout",
+                r.path.display()
+            )));
+        }
+    }
+    let (layout, _) = Layout::init(&out.path)?;
+    let layout = layout.with_lock_timeout(ctx.lock_timeout);
+    let report = import(&layout, &source, &sel, limits)?;
+    if ctx.json {
+        output::json(&report);
+    } else {
+        for c in &report.refs {
+            println!(
+                "{} {}:{} {}",
+                c.digest,
+                out.path.display(),
+                c.ref_name,
+                c.action
+            );
+        }
+        eprintln!(
+            "imported {} from {} ({} blobs written, {}, {} already present)",
+            report.format,
+            report.source,
+            report.blobs,
+            output::human_size(report.bytes as i64),
+            report.present
+        );
+    }
+    Ok(0)
+}
+
+#[derive(Debug, Args)]
+#[command(after_long_help = "\
+The archive holds only the blobs the exported refs reach. Its bytes depend only on the
+layout's content and the options (fixed member order, mtimes and owners; compression
+that does not depend on the thread count).
+
+--platform keeps only images of the given platforms: an index is rewritten to list just
+them (a new index, never one whose children are missing); attestations stay with their
+images. Matching is on os, architecture and (when given) variant.
+
+EXAMPLES:
+  oix export out:latest -o release.tar
+  oix export out:1.0 out:1.0-debug -o release.tar.zst
+  oix export out:latest --platform linux/arm64 -o arm64.tar.gz")]
+pub struct ExportArgs {
+    /// LAYOUT (every ref), LAYOUT:REF or LAYOUT@DIGEST; several refs of one layout may be given.
+    #[arg(required = true, value_name = "LAYOUT[:REF]")]
+    pub references: Vec<String>,
+    /// The archive to write (- for stdout).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
+    /// Compression (default: from the file name: .tar.gz/.tgz gzip, .tar.zst zstd, else none).
+    #[arg(long, value_parser = ["gzip", "zstd", "none"])]
+    pub compression: Option<String>,
+    /// Compression level (gzip 0-9, default 6; zstd 1-19, default 3).
+    #[arg(long)]
+    pub level: Option<i32>,
+    /// Compression threads (default: the number of cores; the bytes do not depend on it).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Export only images of this platform, os/arch[/variant] (repeatable; normalized
+    /// like every selector: arm64 = arm64/v8, x86_64 = amd64).
+    #[arg(long = "platform", value_name = "OS/ARCH[/VARIANT]")]
+    pub platforms: Vec<String>,
+    /// Export only images whose descriptor satisfies EXPR (key=value, key!=value,
+    /// key~=REGEX, key, !key; repeatable, all must hold).
+    #[arg(long = "where", value_name = "EXPR")]
+    pub wheres: Vec<String>,
+}
+
+pub fn export_cmd(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
+    let mut path = None;
+    let mut targets = Vec::new();
+    for s in &a.references {
+        let r = LayoutRef::parse(s)?;
+        if path.as_ref().is_some_and(|p| *p != r.path) {
+            return Err(Error::usage(
+                "export: all references must name the same layout",
+            ));
+        }
+        path = Some(r.path);
+        targets.push(r.target);
+    }
+    let layout = ctx.open(path.as_deref().expect("clap requires one reference"))?;
+    let to_stdout = a.output.as_os_str() == "-";
+    let compression = match &a.compression {
+        Some(c) => Compression::parse(c)?,
+        None if to_stdout => Compression::None,
+        None => {
+            Compression::from_file_name(&a.output.to_string_lossy()).unwrap_or(Compression::None)
+        }
+    };
+    let mut compress = CompressOptions::new(compression);
+    compress.level = a.level;
+    if let Some(j) = a.jobs {
+        compress.jobs = j.max(1);
+    }
+    let filter = crate::select::EntryFilter::parse(&a.platforms, &a.wheres)?;
+    let opts = ExportOptions { compress, filter };
+    let report = if to_stdout {
+        let stdout = std::io::stdout();
+        let (report, mut w) = export(&layout, &targets, &opts, std::io::BufWriter::new(stdout))?;
+        w.flush()
+            .map_err(|e| Error::failure(format!("writing stdout: {e}")))?;
+        report
+    } else {
+        export_to_file(&layout, &targets, &opts, &a.output)?
+    };
+    if ctx.json {
+        if to_stdout {
+            let _ = serde_json::to_writer(std::io::stderr(), &report);
+            eprintln!();
+        } else {
+            output::json(&report);
+        }
+    } else {
+        let mut lines = Vec::new();
+        lines.push(format!(
+            "{} {} ({}, {} blobs, {})",
+            report.digest,
+            a.output.display(),
+            report.compression,
+            report.blobs,
+            output::human_size(report.size as i64)
+        ));
+        for r in &report.refs {
+            lines.push(format!(
+                "  {} {}{}",
+                r.digest,
+                r.ref_name.as_deref().unwrap_or("-"),
+                if r.rewritten {
+                    " (platform subset)"
+                } else {
+                    ""
+                }
+            ));
+        }
+        for l in lines {
+            if to_stdout {
+                eprintln!("{l}");
+            } else {
+                println!("{l}");
+            }
+        }
+    }
+    Ok(0)
+}
