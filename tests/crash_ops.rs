@@ -204,6 +204,15 @@ struct World {
 }
 
 impl World {
+    /// Tag 100 more refs for the annotate / rm writers to consume, one each.
+    fn refill_pool(&mut self) {
+        let names: Vec<String> = (0..100).map(|_| self.fresh("pool")).collect();
+        let mut args = vec!["tag".to_string(), at(&self.dst, ":latest")];
+        args.extend(names.iter().cloned());
+        oix(&args).ok();
+        self.pool.extend(names);
+    }
+
     fn fresh(&mut self, prefix: &str) -> String {
         self.next += 1;
         format!("{prefix}-{}", self.next)
@@ -361,6 +370,41 @@ const KINDS: &[&str] = &[
     "gc",
 ];
 
+/// `skopeo inspect oci:DIR:REF` (config and all); for an index, the platform of its
+/// first entry is chosen with --override-* (skopeo would pick the host's, which an index
+/// may not have).
+fn skopeo_inspect(sk: &Path, dir: &Path, name: &str) {
+    let digest = ref_digest(dir, name).expect("ref exists");
+    let doc = blob_json(dir, &digest);
+    let mut args: Vec<String> = Vec::new();
+    let mut raw = false;
+    if let Some(children) = doc["manifests"].as_array() {
+        match children.first() {
+            Some(c) => {
+                let p = &c["platform"];
+                for (flag, key) in [
+                    ("--override-os", "os"),
+                    ("--override-arch", "architecture"),
+                    ("--override-variant", "variant"),
+                ] {
+                    if let Some(v) = p[key].as_str() {
+                        args.push(flag.into());
+                        args.push(v.into());
+                    }
+                }
+            }
+            None => raw = true,
+        }
+    }
+    args.push("inspect".into());
+    if raw {
+        args.push("--raw".into());
+    }
+    args.push(format!("oci:{}:{name}", dir.display()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    skopeo(sk, &args).ok();
+}
+
 fn spawn(op: &Op) -> Child {
     let mut args = vec!["--lock-timeout=30".to_string()];
     args.extend(op.args.iter().cloned());
@@ -393,21 +437,15 @@ fn sigkilled_writes_of_every_kind_never_tear_or_lose() {
             platform: platform_of(c),
         })
         .collect();
-    // Refs the annotate / rm writers consume, one each.
-    let pool: Vec<String> = (0..max_rounds * 2)
-        .map(|i| format!("pool-{i:04}"))
-        .collect();
-    let mut args = vec!["tag".to_string(), at(&dst, ":latest")];
-    args.extend(pool.iter().cloned());
-    oix(&args).ok();
     let mut world = World {
         dst: dst.clone(),
         src,
         images,
         base,
-        pool,
+        pool: Vec::new(),
         next: 0,
     };
+    world.refill_pool();
 
     // How long each kind takes here, to aim the kills inside it.
     let mut took: BTreeMap<&str, Duration> = BTreeMap::new();
@@ -425,6 +463,25 @@ fn sigkilled_writes_of_every_kind_never_tear_or_lose() {
     let start = Instant::now();
     while rounds < max_rounds && start.elapsed() < max_time {
         rounds += 1;
+        // Keep index.json small on long runs: retire the oldest refs (and their
+        // expectations), and give the annotate / rm writers fresh refs.
+        if expects.len() > 300 {
+            let old: Vec<Expect> = expects.drain(..100).collect();
+            let mut names: Vec<String> = old
+                .iter()
+                .map(|e| e.name().to_string())
+                .filter(|n| n != "shared")
+                .collect();
+            names.sort();
+            names.dedup();
+            expects.retain(|e| !names.iter().any(|n| n == e.name()));
+            let mut args = vec!["untag".to_string(), "--ignore-missing".into()];
+            args.extend(names.iter().map(|n| at(&dst, &format!(":{n}"))));
+            oix(&args).ok();
+        }
+        if world.pool.len() < 6 {
+            world.refill_pool();
+        }
         let n = 1 + rng.below(3);
         let mut ops = Vec::new();
         for _ in 0..n {
@@ -507,7 +564,7 @@ fn sigkilled_writes_of_every_kind_never_tear_or_lose() {
             let names = ref_names(&dst);
             // One ref per round (skopeo takes ~50 ms); every ref over a run.
             let n = &names[rng.below(names.len())];
-            skopeo(sk, &["inspect", &format!("oci:{}:{n}", dst.display())]).ok();
+            skopeo_inspect(sk, &dst, n);
             skopeo_reads += 1;
         }
     }
