@@ -145,6 +145,7 @@ fn load_case(dir: &Path, dest: &Path) -> Case {
                     a.as_str()
                         .unwrap()
                         .replace("{L}", &layout)
+                        .replace("{C}", &dir.display().to_string())
                         .replace("{DEST}", &dest)
                 })
                 .collect(),
