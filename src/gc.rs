@@ -16,6 +16,7 @@ use crate::model::{self, Descriptor};
 use serde::Serialize;
 use std::collections::HashSet;
 use std::fs;
+use std::io::Read;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Serialize)]
@@ -73,7 +74,14 @@ fn referrer_descriptor(
     if size > model::MAX_MANIFEST_SIZE {
         return None;
     }
-    let bytes = fs::read(layout.blob_path(digest)).ok()?;
+    // Through the store's checks: a link out of blobs/, a FIFO or a device is not read.
+    let mut bytes = Vec::new();
+    layout
+        .open_blob(digest)
+        .ok()?
+        .take(model::MAX_MANIFEST_SIZE + 1)
+        .read_to_end(&mut bytes)
+        .ok()?;
     let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     let subject = v.get("subject")?.get("digest")?.as_str()?.to_string();
     let media_type = match v.get("mediaType").and_then(|m| m.as_str()) {
@@ -95,6 +103,7 @@ pub fn gc(layout: &Layout, dry_run: bool) -> Result<GcReport> {
         ));
     }
     let mut marked: HashSet<Digest> = walk.digests();
+    layout.check_blob_dirs(None)?;
     let (stored, left_alone) = stored_blobs(layout)?;
 
     // Referrers: keep manifests whose subject is kept, and what they reach; repeat,

@@ -254,6 +254,17 @@ impl Layout {
 
     fn lock_file(&self, name: &str) -> Result<File> {
         let path = self.root.join(name);
+        // Opening follows links and creates missing targets: a lock "file" that is a
+        // link (or a FIFO, which would block) must not make oix touch anything else.
+        if let Ok(meta) = fs::symlink_metadata(&path) {
+            if !meta.is_file() {
+                return Err(Error::failure(format!(
+                    "{} is not a regular file",
+                    path.display()
+                ))
+                .with_hint("oix keeps its lock files as plain files; remove it (no oix process may be running)"));
+            }
+        }
         OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -262,8 +273,10 @@ impl Layout {
             .at("opening lock file", &path)
     }
 
-    /// Hold the writer fence (shared) for this handle's lifetime.
-    fn enter_writer(&self) -> Result<()> {
+    /// Hold the writer fence (shared) for this handle's lifetime. Every writer must hold
+    /// it before it decides a blob is already present (and so need not be written): a gc
+    /// between that check and the transaction that references the blob would delete it.
+    pub fn enter_writer(&self) -> Result<()> {
         if self.writer_fence.get().is_none() {
             let f = self.lock_file(GC_LOCK_FILE)?;
             acquire(&f, false, self.lock_timeout, &self.root.join(GC_LOCK_FILE))?;
@@ -370,10 +383,11 @@ impl Layout {
     pub fn import_blob(&self, src: &Layout, desc: &Descriptor) -> Result<Transfer> {
         let digest = desc.digest()?;
         let size = desc.size()?;
+        // The fence first: a blob found present must still be here when it is referenced.
+        self.enter_writer()?;
         if self.has_blob(&digest) {
             return Ok(Transfer::Present);
         }
-        self.enter_writer()?;
         let src_file = src.open_blob(&digest)?;
         let src_meta = src_file.metadata().at("reading", &src.blob_path(&digest))?;
         if src_meta.len() != size {
@@ -419,8 +433,28 @@ impl Layout {
     }
 
     fn ensure_blob_dir(&self, digest: &Digest) -> Result<()> {
+        self.check_blob_dirs(Some(digest.algorithm().as_str()))?;
         let dir = self.root.join(BLOBS_DIR).join(digest.algorithm().as_str());
         fs::create_dir_all(&dir).at("creating", &dir)
+    }
+
+    /// Refuse to write or delete blobs when `blobs/` (or `blobs/<alg>`) is a link: every
+    /// write and every gc deletion would land outside the layout.
+    pub fn check_blob_dirs(&self, alg: Option<&str>) -> Result<()> {
+        let blobs = self.root.join(BLOBS_DIR);
+        for dir in std::iter::once(blobs.clone()).chain(alg.map(|a| blobs.join(a))) {
+            match fs::symlink_metadata(&dir) {
+                Ok(m) if !m.is_dir() => {
+                    return Err(Error::failure(format!(
+                        "{} is not a directory (a link?); oix does not write or delete through it",
+                        dir.display()
+                    ))
+                    .with_hint("a layout's blobs/ must be a directory inside the layout"))
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     /// A new temp file in the layout root (same filesystem as blobs/, so rename works).
@@ -550,6 +584,13 @@ fn acquire(f: &File, exclusive: bool, timeout: Duration, path: &Path) -> Result<
 
 /// Read at most `limit` bytes of a file, failing if it is larger.
 pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    // Opening a FIFO would block forever, and a device has no end: regular files only.
+    if !fs::metadata(path).at("reading", path)?.is_file() {
+        return Err(Error::failure(format!(
+            "{} is not a regular file",
+            path.display()
+        )));
+    }
     let f = File::open(path).at("reading", path)?;
     let mut buf = Vec::new();
     f.take(limit + 1)

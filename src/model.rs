@@ -191,7 +191,11 @@ pub struct Index {
     pub manifests: Vec<Descriptor>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<Descriptor>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "unique_keys"
+    )]
     pub annotations: BTreeMap<String, String>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -236,7 +240,11 @@ pub struct Manifest {
     pub layers: Vec<Descriptor>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<Descriptor>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "unique_keys"
+    )]
     pub annotations: BTreeMap<String, String>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -290,6 +298,47 @@ impl ImageConfig {
 pub enum Document {
     Index(Index),
     Manifest(Manifest),
+}
+
+/// Deserialize an annotations map, refusing a key given twice: the image spec says
+/// "Keys MUST be unique within this map", and keeping one of two values silently (as
+/// JSON parsers do) would let two readers of one document see different refs.
+fn unique_keys<'de, D>(d: D) -> std::result::Result<BTreeMap<String, String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    UniqueAnnotations::deserialize(d).map(|a| a.0)
+}
+
+/// An annotations map read by [`unique_keys`]' rules.
+struct UniqueAnnotations(BTreeMap<String, String>);
+
+impl<'de> Deserialize<'de> for UniqueAnnotations {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = UniqueAnnotations;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map of string annotations")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some((k, v)) = map.next_entry::<String, String>()? {
+                    if out.contains_key(&k) {
+                        return Err(serde::de::Error::custom(format!(
+                            "annotation key {k:?} given twice"
+                        )));
+                    }
+                    out.insert(k, v);
+                }
+                Ok(UniqueAnnotations(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 /// Parse JSON bytes as `T`, with an error naming `what` (a file or a digest).
@@ -382,7 +431,8 @@ impl<'de> Deserialize<'de> for Descriptor {
                 mut map: A,
             ) -> std::result::Result<Descriptor, A::Error> {
                 let (mut media_type, mut digest, mut size) = (None, None, None);
-                let (mut urls, mut annotations, mut data) = (None, None, None);
+                let (mut urls, mut data) = (None, None);
+                let mut annotations: Option<Option<UniqueAnnotations>> = None;
                 let (mut platform, mut artifact_type) = (None, None);
                 let mut extra = Map::new();
                 while let Some(key) = map.next_key::<String>()? {
@@ -407,7 +457,7 @@ impl<'de> Deserialize<'de> for Descriptor {
                     digest: digest.ok_or_else(|| A::Error::missing_field("digest"))?,
                     size: size.ok_or_else(|| A::Error::missing_field("size"))?,
                     urls: urls.flatten(),
-                    annotations: annotations.flatten().unwrap_or_default(),
+                    annotations: annotations.flatten().map(|a| a.0).unwrap_or_default(),
                     data: data.flatten(),
                     platform: platform.flatten(),
                     artifact_type: artifact_type.flatten(),
@@ -476,6 +526,37 @@ mod tests {
         let out: Value = serde_json::from_slice(&idx.to_bytes()).unwrap();
         let want: Value = serde_json::from_str(src).unwrap();
         assert_eq!(out, want);
+    }
+
+    #[test]
+    fn unknown_float_fields_round_trip_exactly() {
+        // Found by the json_model fuzz target: without serde_json's float_roundtrip,
+        // rewriting index.json changed the value of a float in an unknown field.
+        let src = br#"{"schemaVersion":2,"manifests":[],"x":2.2200000000000002e24,"y":0.30000000000000004}"#;
+        let idx: Index = serde_json::from_slice(src).unwrap();
+        let again: Index = serde_json::from_slice(&idx.to_bytes()).unwrap();
+        assert_eq!(idx, again);
+    }
+
+    #[test]
+    fn duplicate_annotation_keys_are_refused() {
+        let src = br#"{"schemaVersion":2,"manifests":[],"annotations":{"a":"1","a":"2"}}"#;
+        let e = parse_json::<Index>(src, "index.json").unwrap_err();
+        assert!(
+            e.message.contains("annotation key \"a\" given twice"),
+            "{}",
+            e.message
+        );
+        let d = br#"{"mediaType":"x/y","digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","size":0,"annotations":{"org.opencontainers.image.ref.name":"a","org.opencontainers.image.ref.name":"b"}}"#;
+        assert!(parse_json::<Descriptor>(d, "d").is_err());
+        let ok = br#"{"schemaVersion":2,"manifests":[],"annotations":{"a":"1","b":"2"}}"#;
+        assert_eq!(
+            parse_json::<Index>(ok, "index.json")
+                .unwrap()
+                .annotations
+                .len(),
+            2
+        );
     }
 
     #[test]

@@ -68,6 +68,8 @@ impl Sink for Layout {
         self.root().display().to_string()
     }
     fn has(&self, desc: &Descriptor) -> Result<bool> {
+        // Asked by writers deciding to skip a blob: hold the gc fence from here on.
+        self.enter_writer()?;
         Ok(self.has_blob(&desc.digest()?))
     }
     fn put_blob(&self, desc: &Descriptor, reader: &mut dyn Read) -> Result<()> {

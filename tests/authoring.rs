@@ -651,3 +651,36 @@ fn annotate_manifest_rewrites_parents_and_attestation_links() {
     oix(&["annotate", &at(&l, ":latest")]).fails_with(2);
     oix(&["annotate", &at(&l, ":latest"), "--manifest", "--set", "a=b"]).fails_with(2);
 }
+
+/// Regression (found by issue 8's hostile probes): `annotate --manifest --dry-run` with
+/// two matches below one index failed ("blob … is missing"): the second rewrite read the
+/// parent the first had only computed. The dry run must predict the real run exactly.
+#[test]
+fn annotate_manifest_dry_run_with_two_matches_predicts_the_real_run() {
+    let (_t, dir) = copy_fixture("multiarch");
+    let args = |dry: bool| {
+        let mut a = vec![
+            "--json".to_string(),
+            "annotate".into(),
+            at(&dir, ":latest"),
+            "--platform".into(),
+            "linux/amd64".into(),
+            "--platform".into(),
+            "linux/arm64".into(),
+            "--manifest".into(),
+            "--set".into(),
+            "a=b".into(),
+        ];
+        if dry {
+            a.push("--dry-run".into());
+        }
+        a
+    };
+    let before = tree_hash(&dir);
+    let dry = oix(&args(true)).ok().json();
+    assert_eq!(tree_hash(&dir), before, "a dry run wrote");
+    let real = oix(&args(false)).ok().json();
+    assert_eq!(dry["digest"], real["digest"]);
+    assert_eq!(dry["rewritten"], real["rewritten"]);
+    assert_fsck_clean(&dir);
+}

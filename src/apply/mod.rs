@@ -284,6 +284,9 @@ pub struct Run<'a> {
     opts: &'a Options<'a>,
     prepared: Vec<Prepared>,
     layouts: RefCell<BTreeMap<PathBuf, Rc<Opened>>>,
+    /// A handle on the working layout holding the gc fence from the first write to the
+    /// end of the run (see [`Run::writable`]).
+    writer: RefCell<Option<Layout>>,
 }
 
 impl<'a> Run<'a> {
@@ -304,6 +307,7 @@ impl<'a> Run<'a> {
             opts,
             prepared: Vec::new(),
             layouts: RefCell::new(BTreeMap::new()),
+            writer: RefCell::new(None),
         };
         let pulled = BTreeMap::new();
         let mut prepared = Vec::new();
@@ -835,7 +839,16 @@ impl<'a> Run<'a> {
         if created {
             self.layouts.borrow_mut().remove(&self.plan.layout);
         }
-        Ok(l.with_lock_timeout(self.opts.lock_timeout))
+        let l = l.with_lock_timeout(self.opts.lock_timeout);
+        // Blobs stored in phase 1 are referenced only by the phase 2 transaction, made
+        // through another handle: one handle keeps the gc fence from the first write to
+        // the end of the run, so a gc in between cannot delete them.
+        if self.writer.borrow().is_none() {
+            let w = Layout::open(&self.plan.layout)?.with_lock_timeout(self.opts.lock_timeout);
+            w.enter_writer()?;
+            *self.writer.borrow_mut() = Some(w);
+        }
+        Ok(l)
     }
 
     /// Phase 1 for one image: pull (then plan it again from the pulled content), copy
@@ -908,6 +921,8 @@ impl<'a> Run<'a> {
     /// Copy content from other layouts and store the new document.
     fn store(&self, work: &Work) -> Result<()> {
         let layout = self.writable()?;
+        // Before any "already present" check below: gc must not delete what we reuse.
+        layout.enter_writer()?;
         for (path, d) in &work.copy_from {
             let src = Layout::open(path)?;
             crate::copy::copy_graph(&src, &layout, std::slice::from_ref(d), &Default::default())?;

@@ -200,6 +200,8 @@ pub(crate) fn ingest<R: Read + Send>(
     limits: Limits,
     what: &str,
 ) -> Result<(Staged, Format)> {
+    // Blobs found present are used as they are: hold the gc fence before the first check.
+    target.enter_writer()?;
     let d = compress::decompress(raw, limits).at("reading", Path::new(what))?;
     let format = d.format;
     let tripped: Arc<OnceLock<String>> = d.tripped;

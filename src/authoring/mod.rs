@@ -418,13 +418,27 @@ pub struct Outcome {
 /// Copy every member's graph into `dest` (hard links where possible).
 pub fn import_members(dest: &Layout, members: &[Member]) -> Result<()> {
     let mut by_layout: BTreeMap<&PathBuf, Vec<Descriptor>> = BTreeMap::new();
+    let mut local: Vec<Descriptor> = Vec::new();
     for m in members {
         if m.layout.as_path() == dest.root() {
+            // Nothing to copy, but the graph must be whole all the same: a new index
+            // must not list a broken descriptor (invalid digest, link out of the
+            // layout, oversized manifest) that a copy would have refused.
+            local.push(m.descriptor.clone());
+            local.extend(m.attestations.iter().cloned());
             continue;
         }
         let e = by_layout.entry(&m.layout).or_default();
         e.push(m.descriptor.clone());
         e.extend(m.attestations.iter().cloned());
+    }
+    if !local.is_empty() {
+        // Referenced from here on: keep gc out until the transaction is written.
+        dest.enter_writer()?;
+        let w = crate::graph::walk(dest, &local);
+        if let Some(e) = w.first_error(&format!("cannot use {}", dest.root().display())) {
+            return Err(e);
+        }
     }
     for (path, roots) in by_layout {
         let src = Layout::open(path)?;
@@ -875,6 +889,7 @@ pub fn remove(
             .map(|m| m.descriptor.digest.clone())
             .collect();
         let mut all = Vec::new();
+        let mut pending = rewrite::Pending::new();
         for (container, positions) in by_container(&found.matches)? {
             if container.is_empty() {
                 return Err(Error::usage(format!(
@@ -882,12 +897,13 @@ pub fn remove(
                 ))
                 .with_hint("remove top-level refs with `oix untag`"));
             }
-            all.extend(rewrite::rewrite(
+            all.extend(rewrite::rewrite_with(
                 layout,
                 idx,
                 &container,
                 &rewrite::Change::RemoveEntries { positions },
                 write,
+                &mut pending,
             )?);
         }
         Ok((all, removed))
@@ -926,6 +942,7 @@ pub fn annotate(
     let top = top_position(layout, r)?;
     let edit = |idx: &mut Index, write: bool| -> Result<(Vec<rewrite::Rewritten>, Vec<String>)> {
         let mut all = Vec::new();
+        let mut pending = rewrite::Pending::new();
         match selector.filter(|(s, _)| s.has_filters()) {
             None => {
                 let pos = top.ok_or_else(|| {
@@ -954,7 +971,14 @@ pub fn annotate(
                             set: set.clone(),
                             unset: unset.to_vec(),
                         };
-                        all.extend(rewrite::rewrite(layout, idx, &p, &change, write)?);
+                        all.extend(rewrite::rewrite_with(
+                            layout,
+                            idx,
+                            &p,
+                            &change,
+                            write,
+                            &mut pending,
+                        )?);
                     }
                 } else {
                     for (container, positions) in by_container(&found.matches)? {
@@ -963,7 +987,14 @@ pub fn annotate(
                             set: set.clone(),
                             unset: unset.to_vec(),
                         };
-                        all.extend(rewrite::rewrite(layout, idx, &container, &change, write)?);
+                        all.extend(rewrite::rewrite_with(
+                            layout,
+                            idx,
+                            &container,
+                            &change,
+                            write,
+                            &mut pending,
+                        )?);
                     }
                 }
             }

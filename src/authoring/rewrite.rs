@@ -148,6 +148,23 @@ pub fn rewrite(
     change: &Change,
     write: bool,
 ) -> Result<Vec<Rewritten>> {
+    rewrite_with(layout, index_json, path, change, write, &mut Pending::new())
+}
+
+/// Documents a dry run computed but did not store, by digest: a later rewrite in the
+/// same edit reads its parents from here (two changes below one index).
+pub type Pending = BTreeMap<String, Vec<u8>>;
+
+/// [`rewrite`], for several rewrites of one edit: with `write` false, the documents each
+/// one computes are kept in `pending` for the next.
+pub fn rewrite_with(
+    layout: &Layout,
+    index_json: &mut Index,
+    path: &[usize],
+    change: &Change,
+    write: bool,
+    pending: &mut Pending,
+) -> Result<Vec<Rewritten>> {
     if path.is_empty() {
         // index.json itself: edit through JSON to keep the same semantics.
         let mut v =
@@ -180,7 +197,10 @@ pub fn rewrite(
                 Error::failure(format!("{}: entry {pos}: {e}", docs[depth - 1].0.digest))
             })?;
         }
-        let bytes = layout.read_blob(&desc, model::MAX_MANIFEST_SIZE)?;
+        let bytes = match pending.get(&desc.digest) {
+            Some(b) => b.clone(),
+            None => layout.read_blob(&desc, model::MAX_MANIFEST_SIZE)?,
+        };
         let v: Value = model::parse_json(&bytes, &format!("blob {}", desc.digest))?;
         docs.push((desc.clone(), v));
     }
@@ -195,7 +215,9 @@ pub fn rewrite(
         let new_digest = if write {
             layout.write_blob_bytes(&bytes)?
         } else {
-            crate::Digest::sha256_of(&bytes)
+            let d = crate::Digest::sha256_of(&bytes);
+            pending.insert(d.to_string(), bytes.clone());
+            d
         };
         let new = new_digest.to_string();
         out.push(Rewritten {

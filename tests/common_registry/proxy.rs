@@ -5,6 +5,11 @@
 //! a given method on a blob upload path; answer `429` + `Retry-After: 1` to the first
 //! blob HEAD; drop the connection part-way through the first (or every) request body
 //! longer than a threshold; cut the first response stream longer than a threshold.
+//!
+//! Hostile answers (tests/hostile.rs): a manifest served under a `Docker-Content-Digest`
+//! that is not its digest; manifest responses cut half-way through their body; a `500`
+//! whose body never ends; blob GETs redirected to another host ([`CaptureServer`]), which
+//! records what the client sends there.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -24,6 +29,14 @@ pub struct Faults {
     pub drop_response_after: Option<u64>,
     /// Answer `429 Too Many Requests` with `Retry-After: 1` to the first HEAD of a blob.
     pub throttle_first_head: bool,
+    /// Serve every manifest GET/HEAD with a wrong `Docker-Content-Digest`.
+    pub wrong_manifest_digest: bool,
+    /// Cut every manifest GET response half-way through its body.
+    pub cut_manifests: bool,
+    /// Answer every manifest GET with a `500` whose body is this many bytes (streamed).
+    pub error_body_bytes: Option<u64>,
+    /// Answer every blob GET with a `307` to this base URL (`http://HOST:PORT`) + path.
+    pub redirect_blobs_to: Option<String>,
 }
 
 #[derive(Default)]
@@ -33,6 +46,10 @@ pub struct Counters {
     pub requests: AtomicU64,
     pub dropped_responses: AtomicU64,
     pub served_429: AtomicU64,
+    /// Hostile answers given (any of the hostile faults).
+    pub hostile: AtomicU64,
+    /// Bytes of the endless error body the client accepted before it hung up.
+    pub error_body_sent: AtomicU64,
     throttle_used: AtomicBool,
     drop_used: AtomicBool,
     fail_used: AtomicBool,
@@ -169,6 +186,66 @@ fn handle(client: TcpStream, upstream_port: u16, f: &Faults, c: &Arc<Counters>) 
             kill(&client);
             return Ok(());
         }
+        let manifest_get = (method == "GET" || method == "HEAD") && path.contains("/manifests/");
+        if manifest_get && (f.wrong_manifest_digest || f.cut_manifests) {
+            c.hostile.fetch_add(1, Ordering::Relaxed);
+            let resp = fetch_upstream(upstream_port, &head)?;
+            let split = find(&resp, b"\r\n\r\n").map_or(resp.len(), |i| i + 4);
+            let (h, body) = resp.split_at(split);
+            let mut w = client.try_clone()?;
+            if f.wrong_manifest_digest {
+                let wrong =
+                    "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+                let h: String = String::from_utf8_lossy(h)
+                    .split_inclusive("\r\n")
+                    .map(|l| {
+                        if l.to_ascii_lowercase().starts_with("docker-content-digest:") {
+                            format!("Docker-Content-Digest: {wrong}\r\n")
+                        } else {
+                            l.to_string()
+                        }
+                    })
+                    .collect();
+                w.write_all(h.as_bytes())?;
+                w.write_all(body)?;
+                continue;
+            }
+            let _ = w.write_all(h);
+            let _ = w.write_all(&body[..body.len() / 2]);
+            kill(&client);
+            return Ok(());
+        }
+        if let (Some(n), true) = (f.error_body_bytes, method == "GET" && manifest_get) {
+            c.hostile.fetch_add(1, Ordering::Relaxed);
+            let mut w = client.try_clone()?;
+            w.write_all(
+                format!("HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nContent-Length: {n}\r\n\r\n")
+                    .as_bytes(),
+            )?;
+            let chunk = vec![b'x'; 64 * 1024];
+            let mut sent = 0u64;
+            while sent < n {
+                let k = chunk.len().min((n - sent) as usize);
+                if w.write_all(&chunk[..k]).is_err() {
+                    break;
+                }
+                sent += k as u64;
+                c.error_body_sent.store(sent, Ordering::Relaxed);
+            }
+            kill(&client);
+            return Ok(());
+        }
+        if let Some(base) = &f.redirect_blobs_to {
+            if method == "GET" && path.contains("/blobs/sha256:") {
+                c.hostile.fetch_add(1, Ordering::Relaxed);
+                let mut w = client.try_clone()?;
+                w.write_all(
+                    format!("HTTP/1.1 307 Temporary Redirect\r\nLocation: {base}{path}\r\nContent-Length: 0\r\n\r\n")
+                        .as_bytes(),
+                )?;
+                continue;
+            }
+        }
         up_w.write_all(&head)?;
         if let Some(limit) = f.drop_body_over {
             if len > limit && (f.drop_always || !c.drop_used.swap(true, Ordering::SeqCst)) {
@@ -182,4 +259,111 @@ fn handle(client: TcpStream, upstream_port: u16, f: &Faults, c: &Arc<Counters>) 
         }
         io::copy(&mut (&mut reader).take(len), &mut up_w)?;
     }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Send a request head (no body) to the upstream on its own connection, asking it to
+/// close, and read the whole response.
+fn fetch_upstream(port: u16, head: &[u8]) -> io::Result<Vec<u8>> {
+    let text = String::from_utf8_lossy(head);
+    let mut req: String = text
+        .split_inclusive("\r\n")
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:") && *l != "\r\n")
+        .collect();
+    req.push_str("Connection: close\r\n\r\n");
+    let mut up = TcpStream::connect(("127.0.0.1", port))?;
+    up.write_all(req.as_bytes())?;
+    let mut resp = Vec::new();
+    up.read_to_end(&mut resp)?;
+    Ok(resp)
+}
+
+/// "Another host" for redirects: listens on `127.0.0.2`, records every request head it
+/// receives, and serves it from the upstream registry with its own credentials (as a
+/// storage backend with signed URLs would), so the client never needs to send any.
+pub struct CaptureServer {
+    pub base: String,
+    pub heads: Arc<std::sync::Mutex<Vec<String>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl CaptureServer {
+    pub fn start(upstream_port: u16, authorization: Option<String>) -> CaptureServer {
+        let listener = TcpListener::bind("127.0.0.2:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        listener.set_nonblocking(true).unwrap();
+        let heads = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (h, s) = (heads.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((client, _)) => {
+                        let (h, a) = (h.clone(), authorization.clone());
+                        std::thread::spawn(move || {
+                            let _ = serve_captured(client, upstream_port, a.as_deref(), &h);
+                        });
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        std::thread::sleep(Duration::from_millis(5))
+                    }
+                    Err(_) => break,
+                }
+            }
+        });
+        CaptureServer {
+            base: format!("http://127.0.0.2:{port}"),
+            heads,
+            stop,
+        }
+    }
+}
+
+impl Drop for CaptureServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn serve_captured(
+    client: TcpStream,
+    upstream_port: u16,
+    authorization: Option<&str>,
+    heads: &std::sync::Mutex<Vec<String>>,
+) -> io::Result<()> {
+    client.set_nonblocking(false)?;
+    let mut reader = BufReader::new(client.try_clone()?);
+    // One request per connection: the answer closes it.
+    let mut head = Vec::new();
+    loop {
+        let mut line = Vec::new();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            return Ok(());
+        }
+        head.extend_from_slice(&line);
+        if line == b"\r\n" || line == b"\n" {
+            break;
+        }
+    }
+    let text = String::from_utf8_lossy(&head).to_string();
+    heads.lock().unwrap().push(text.clone());
+    let mut forwarded: String = text
+        .split_inclusive("\r\n")
+        .filter(|l| {
+            let l = l.to_ascii_lowercase();
+            !l.starts_with("authorization:") && l != "\r\n"
+        })
+        .collect();
+    if let Some(a) = authorization {
+        forwarded.push_str(&format!("Authorization: {a}\r\n"));
+    }
+    forwarded.push_str("\r\n");
+    let resp = fetch_upstream(upstream_port, forwarded.as_bytes())?;
+    let mut w = client.try_clone()?;
+    w.write_all(&resp)?;
+    let _ = w.shutdown(Shutdown::Both);
+    Ok(())
 }
