@@ -453,6 +453,48 @@ struct Member {
     size: Option<u64>,
 }
 
+/// The image of fixtures/single as a docker-archive (`docker save` layout): manifest.json,
+/// the config, and the layer as an uncompressed tar.
+fn docker_members() -> Vec<Member> {
+    use std::io::Read;
+    let root = fixtures_dir().join("single").join("blobs/sha256");
+    let config = std::fs::read(
+        root.join("932b18fb23b197c8a8d8cb6f9431e4728459b130b3df3fc76e0f6b2a0567ef22"),
+    )
+    .expect("fixture config");
+    let gz = std::fs::read(
+        root.join("3a6192a9b6f09f8a3bf23003d6f0764bffdef678c5d54e3ea6cb7cb0bfeb09f5"),
+    )
+    .expect("fixture layer");
+    let mut layer = Vec::new();
+    flate2::read::GzDecoder::new(&gz[..])
+        .read_to_end(&mut layer)
+        .expect("fixture layer is gzip");
+    let file = |name: &str, data: Vec<u8>| Member {
+        name: name.as_bytes().to_vec(),
+        kind: tar::EntryType::Regular,
+        data,
+        link: Vec::new(),
+        size: None,
+    };
+    vec![
+        file(
+            "manifest.json",
+            br#"[{"Config":"config.json","RepoTags":["fuzz:latest"],"Layers":["layer/layer.tar"]}]"#
+                .to_vec(),
+        ),
+        file("config.json", config),
+        Member {
+            name: b"layer".to_vec(),
+            kind: tar::EntryType::Directory,
+            data: Vec::new(),
+            link: Vec::new(),
+            size: None,
+        },
+        file("layer/layer.tar", layer),
+    ]
+}
+
 fn fixture_members() -> Vec<Member> {
     let root = fixtures_dir().join("single");
     let mut out = Vec::new();
@@ -708,17 +750,22 @@ fn listing(dir: &Path) -> Vec<std::ffi::OsString> {
     v
 }
 
-/// A valid oci-archive of fixtures/single, mutated by the input (names, types, links,
+/// A valid oci-archive (or docker-archive) of fixtures/single, mutated by the input (names, types, links,
 /// contents, sizes, order, duplicates), encoded (plain/gzip/zstd/xz, concatenated, cut),
 /// then imported into a fresh layout — or, when the first byte says so, used as the
 /// root filesystem of `oix build`. Never a panic, never a file outside the layout, and a
 /// successful import leaves a complete graph behind its refs.
 pub fn archive_import(data: &[u8]) {
     let mut input = Input(data);
-    let build = input.byte().unwrap_or(0) % 4 == 3;
+    let first = input.byte().unwrap_or(0);
+    let build = first % 4 == 3;
     // No mutation, plain tar: a good archive, which must import (or build).
     let pristine = data.len() <= 1;
-    let mut members = fixture_members();
+    let mut members = if !build && first & 4 != 0 {
+        docker_members()
+    } else {
+        fixture_members()
+    };
     mutate_members(&mut members, &mut input);
     let bytes = encode(write_tar(&members), &mut input);
 
@@ -747,7 +794,11 @@ pub fn archive_import(data: &[u8]) {
             ..Default::default()
         };
         let r = oix::build::build(&layout, "built", &opts);
-        assert!(!pristine || r.is_ok(), "a good tarball did not build: {:?}", r.err());
+        assert!(
+            !pristine || r.is_ok(),
+            "a good tarball did not build: {:?}",
+            r.err()
+        );
         if r.is_ok() {
             let (idx, _) = layout.read_index().expect("index.json after build");
             let walk = oix::graph::walk(&layout, &idx.manifests);
@@ -764,7 +815,11 @@ pub fn archive_import(data: &[u8]) {
             ..Default::default()
         };
         let r = oix::archive::import::import(&layout, &source, &sel, limits);
-        assert!(!pristine || r.is_ok(), "a good archive did not import: {:?}", r.err());
+        assert!(
+            !pristine || r.is_ok(),
+            "a good archive did not import: {:?}",
+            r.err()
+        );
         let (idx, _) = layout.read_index().expect("index.json after import");
         if r.is_ok() {
             let walk = oix::graph::walk(&layout, &idx.manifests);
