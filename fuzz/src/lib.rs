@@ -769,11 +769,9 @@ pub fn archive_import(data: &[u8]) {
     mutate_members(&mut members, &mut input);
     let bytes = encode(write_tar(&members), &mut input);
 
-    let tmp = match scratch_root() {
-        Some(r) => tempfile::tempdir_in(r),
-        None => tempfile::tempdir(),
-    }
-    .expect("tempdir");
+    let tmp = scratch_root()
+        .and_then(|r| tempfile::tempdir_in(r).ok())
+        .unwrap_or_else(|| tempfile::tempdir().expect("tempdir"));
     let archive = tmp.path().join("archive");
     std::fs::write(&archive, &bytes).expect("write archive");
     let (layout, _) = Layout::init(tmp.path().join("layout")).expect("init layout");
