@@ -644,7 +644,7 @@ fn variant_level(arch: &str, variant: &str) -> Option<u32> {
                 Some((a, b)) => (a.parse::<u32>().ok()?, b.parse::<u32>().ok()?),
                 None => (rest.parse::<u32>().ok()?, 0),
             };
-            ((8..=9).contains(&maj) && min <= 9).then_some(maj * 10 + min)
+            ((8..=9).contains(&maj) && min <= 9).then(|| maj * 10 + min)
         }
         "ppc64le" => match variant {
             "" => Some(8),
@@ -924,6 +924,21 @@ mod tests {
         assert!(exact("windows/amd64+win32k", "windows/amd64+win32k"));
         assert!(!exact("windows/amd64+win32k", "windows/amd64+other"));
         assert!(exact("windows/amd64", "windows/amd64+win32k"));
+    }
+
+    #[test]
+    fn huge_variant_numbers_do_not_overflow() {
+        // Found by the platform fuzz target: arm64/v713862239 overflowed `maj * 10`
+        // (a panic in debug builds) before the range check threw it away.
+        let p = PlatformSpec::parse("linux/arm64/v713862239").unwrap();
+        let host = PlatformSpec::parse("linux/arm64").unwrap();
+        assert!(host
+            .matches(&p, MatchMode::Compatible, Fallbacks::default())
+            .is_err());
+        assert!(p
+            .matches(&p, MatchMode::Compatible, Fallbacks::default())
+            .is_ok());
+        assert!(variant_level("arm64", "v4294967295.4294967295").is_none());
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //! annotation on the shared ref), and `oix fsck` is clean.
 //!
 //! A second test holds blobs written with `Layout::write_blob` (not yet referenced)
-//! while `oix gc` runs, then references them: gc must never delete them.
+//! while `oix gc` runs, then references them: gc must never delete them; then races gc
+//! against `index add` from another layout and `import` of an archive.
 
 mod common;
 
@@ -26,6 +27,16 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 const WORKERS: usize = 8;
+
+/// Ends a background loop when the test body finishes, also when it panics (else the
+/// scope would wait for the loop forever).
+struct StopOnDrop<'a>(&'a std::sync::atomic::AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
 
 struct Rng(u64);
 
@@ -395,6 +406,7 @@ fn gc_never_deletes_blobs_a_writer_is_about_to_reference() {
                 oix(&["--lock-timeout=30", "gc", &dir.display().to_string()]).ok();
             }
         });
+        let _stop = StopOnDrop(stop);
         for round in 0..10 {
             for (d, p) in &children {
                 oix(&[
@@ -416,7 +428,45 @@ fn gc_never_deletes_blobs_a_writer_is_about_to_reference() {
             .ok();
             let _ = round;
         }
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    assert_fsck_clean(&dir);
+
+    // 4. And `import` of an archive whose blobs are garbage in the target (found present,
+    //    so not written again) while gc loops: every import succeeds, nothing goes missing.
+    let archive = dir.parent().unwrap().join("multiarch.tar");
+    oix(&[
+        "export".to_string(),
+        at(&src, ":latest"),
+        "-o".into(),
+        archive.display().to_string(),
+    ])
+    .ok();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|sc| {
+        let (dir, stop) = (&dir, &stop);
+        sc.spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                oix(&["--lock-timeout=30", "gc", &dir.display().to_string()]).ok();
+            }
+        });
+        let _stop = StopOnDrop(stop);
+        for _ in 0..15 {
+            oix(&[
+                "--lock-timeout=30".to_string(),
+                "import".into(),
+                archive.display().to_string(),
+                "-o".into(),
+                at(dir, ":imported"),
+            ])
+            .ok();
+            assert_fsck_clean(dir);
+            oix(&[
+                "--lock-timeout=30".to_string(),
+                "untag".into(),
+                at(dir, ":imported"),
+            ])
+            .ok();
+        }
     });
     assert_fsck_clean(&dir);
 }

@@ -2,8 +2,9 @@
 //!
 //! Each round starts one to three writers on one layout — `tag`, `index add` (to a new
 //! ref, and to a shared ref every add extends), `merge`, `annotate` (descriptors, and
-//! `--manifest`), `index rm`, `gc` — and SIGKILLs them after a random delay aimed inside
-//! the write (calibrated per operation on this machine). After every round:
+//! `--manifest`), `index rm`, `gc`, `import` (an oci-archive of content the layout lacks)
+//! and `build` (a 2 MiB root filesystem) — and SIGKILLs them after a random delay aimed
+//! inside the write (calibrated per operation on this machine). After every round:
 //! - index.json parses, `oix fsck` (full) is clean;
 //! - skopeo (`skopeo inspect oci:DIR:REF`) reads a ref picked at random;
 //! - every operation that reported success (in this or an earlier round) is visible;
@@ -201,6 +202,12 @@ struct World {
     base: String,
     pool: Vec<String>,
     next: usize,
+    /// An oci-archive of fixtures/nested (blobs dst does not have) and its index digest.
+    archive: PathBuf,
+    archive_digest: String,
+    /// A root filesystem directory for `oix build`, and the digest it builds to.
+    rootfs: PathBuf,
+    built_digest: String,
 }
 
 impl World {
@@ -354,6 +361,42 @@ impl World {
                 expect: None,
                 before: None,
             },
+            "import" => {
+                let name = self.fresh("imported");
+                Op {
+                    kind,
+                    args: vec![
+                        "import".into(),
+                        self.archive.display().to_string(),
+                        "-o".into(),
+                        d(&format!(":{name}")),
+                    ],
+                    expect: Some(Expect::Ref {
+                        name,
+                        digest: self.archive_digest.clone(),
+                    }),
+                    before: None,
+                }
+            }
+            "build" => {
+                let name = self.fresh("built");
+                Op {
+                    kind,
+                    args: vec![
+                        "build".into(),
+                        self.rootfs.display().to_string(),
+                        "-o".into(),
+                        d(&format!(":{name}")),
+                        "--platform".into(),
+                        "linux/amd64".into(),
+                    ],
+                    expect: Some(Expect::Ref {
+                        name,
+                        digest: self.built_digest.clone(),
+                    }),
+                    before: None,
+                }
+            }
             _ => unreachable!("unknown op {kind}"),
         })
     }
@@ -368,6 +411,8 @@ const KINDS: &[&str] = &[
     "annotate-manifest",
     "index-rm",
     "gc",
+    "import",
+    "build",
 ];
 
 /// `skopeo inspect oci:DIR:REF` (config and all); for an index, the platform of its
@@ -437,6 +482,40 @@ fn sigkilled_writes_of_every_kind_never_tear_or_lose() {
             platform: platform_of(c),
         })
         .collect();
+    // An archive of content dst does not hold yet, and a root filesystem to build.
+    let archive = tmp.path().join("nested.tar");
+    oix(&[
+        "export".to_string(),
+        at(&fixtures().join("nested"), ":latest"),
+        "-o".into(),
+        archive.display().to_string(),
+    ])
+    .ok();
+    let archive_digest = digest_of_ref(&fixtures().join("nested"), "latest");
+    let rootfs = tmp.path().join("rootfs");
+    std::fs::create_dir_all(rootfs.join("etc")).unwrap();
+    std::fs::write(rootfs.join("etc/motd"), "built by crash_ops\n").unwrap();
+    let mut x = seed | 1;
+    let noise: Vec<u8> = (0..2 << 20)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    std::fs::write(rootfs.join("noise.bin"), noise).unwrap();
+    let probe = tmp.path().join("probe");
+    oix(&[
+        "build".to_string(),
+        rootfs.display().to_string(),
+        "-o".into(),
+        at(&probe, ":b"),
+        "--platform".into(),
+        "linux/amd64".into(),
+    ])
+    .ok();
+    let built_digest = digest_of_ref(&probe, "b");
     let mut world = World {
         dst: dst.clone(),
         src,
@@ -444,6 +523,10 @@ fn sigkilled_writes_of_every_kind_never_tear_or_lose() {
         base,
         pool: Vec::new(),
         next: 0,
+        archive,
+        archive_digest,
+        rootfs,
+        built_digest,
     };
     world.refill_pool();
 

@@ -30,6 +30,7 @@ pub const TARGETS: &[(&str, TargetFn)] = &[
     ("where_expr", where_expr),
     ("layout_index", layout_index),
     ("plan", plan),
+    ("archive_import", archive_import),
 ];
 
 fn text(data: &[u8]) -> String {
@@ -436,4 +437,410 @@ pub fn plan(data: &[u8]) {
     let _ = oix::apply::names::validate_arch_tag_template(text);
     let _ = oix::apply::plan::parse_registry_prefix(text);
     let _ = oix::apply::plan::parse_registry_ref(text);
+}
+
+// ---------------------------------------------------------------------------------------
+// Archives: `oix import` and `oix build` from a tarball (structured)
+
+/// One member of an archive under construction.
+#[derive(Clone)]
+struct Member {
+    name: Vec<u8>,
+    kind: tar::EntryType,
+    data: Vec<u8>,
+    link: Vec<u8>,
+    /// Declared size when it differs from the data (the stream then lies).
+    size: Option<u64>,
+}
+
+/// The image of fixtures/single as a docker-archive (`docker save` layout): manifest.json,
+/// the config, and the layer as an uncompressed tar.
+fn docker_members() -> Vec<Member> {
+    use std::io::Read;
+    let root = fixtures_dir().join("single").join("blobs/sha256");
+    let config = std::fs::read(
+        root.join("932b18fb23b197c8a8d8cb6f9431e4728459b130b3df3fc76e0f6b2a0567ef22"),
+    )
+    .expect("fixture config");
+    let gz = std::fs::read(
+        root.join("3a6192a9b6f09f8a3bf23003d6f0764bffdef678c5d54e3ea6cb7cb0bfeb09f5"),
+    )
+    .expect("fixture layer");
+    let mut layer = Vec::new();
+    flate2::read::GzDecoder::new(&gz[..])
+        .read_to_end(&mut layer)
+        .expect("fixture layer is gzip");
+    let file = |name: &str, data: Vec<u8>| Member {
+        name: name.as_bytes().to_vec(),
+        kind: tar::EntryType::Regular,
+        data,
+        link: Vec::new(),
+        size: None,
+    };
+    vec![
+        file(
+            "manifest.json",
+            br#"[{"Config":"config.json","RepoTags":["fuzz:latest"],"Layers":["layer/layer.tar"]}]"#
+                .to_vec(),
+        ),
+        file("config.json", config),
+        Member {
+            name: b"layer".to_vec(),
+            kind: tar::EntryType::Directory,
+            data: Vec::new(),
+            link: Vec::new(),
+            size: None,
+        },
+        file("layer/layer.tar", layer),
+    ]
+}
+
+fn fixture_members() -> Vec<Member> {
+    let root = fixtures_dir().join("single");
+    let mut out = Vec::new();
+    let mut files: Vec<PathBuf> = Vec::new();
+    for f in ["oci-layout", "index.json"] {
+        files.push(root.join(f));
+    }
+    let mut blobs: Vec<PathBuf> = std::fs::read_dir(root.join("blobs/sha256"))
+        .expect("fixture blobs")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    blobs.sort();
+    files.extend(blobs);
+    for dir in ["blobs", "blobs/sha256"] {
+        out.push(Member {
+            name: dir.as_bytes().to_vec(),
+            kind: tar::EntryType::Directory,
+            data: Vec::new(),
+            link: Vec::new(),
+            size: None,
+        });
+    }
+    for f in files {
+        let rel = f.strip_prefix(&root).expect("under root");
+        out.push(Member {
+            name: rel.to_string_lossy().as_bytes().to_vec(),
+            kind: tar::EntryType::Regular,
+            data: std::fs::read(&f).expect("fixture file"),
+            link: Vec::new(),
+            size: None,
+        });
+    }
+    out
+}
+
+const HOSTILE_NAMES: &[&[u8]] = &[
+    b"../escape",
+    b"/oix-fuzz-absolute-escape",
+    b"blobs/sha256/../../../escape",
+    b"index.json",
+    b"oci-layout",
+    b"manifest.json",
+    b"",
+    b".",
+    b"./blobs/sha256/",
+    b"blobs/sha256/E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855",
+    b"blobs/sha512/00",
+    b"blobs/md5/d41d8cd98f00b204e9800998ecf8427e",
+    b"blobs/sha256/e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    b"layer.tar",
+    b"a\0b",
+    b"\xff\xfe",
+];
+
+const HOSTILE_LINKS: &[&[u8]] = &[
+    b"../../escape",
+    b"/etc/passwd",
+    b"index.json",
+    b"blobs",
+    b"..",
+    b".",
+    b"",
+    b"blobs/sha256/73f914d729b5b8eef475e27c8a51554d06d22c841a0f00143c9d9e69046211ad",
+];
+
+const KINDS: &[tar::EntryType] = &[
+    tar::EntryType::Regular,
+    tar::EntryType::Directory,
+    tar::EntryType::Symlink,
+    tar::EntryType::Link,
+    tar::EntryType::Fifo,
+    tar::EntryType::Char,
+    tar::EntryType::Block,
+    tar::EntryType::Continuous,
+    tar::EntryType::GNULongName,
+    tar::EntryType::XHeader,
+    tar::EntryType::XGlobalHeader,
+];
+
+/// Reads bytes of the fuzz input as decisions.
+struct Input<'a>(&'a [u8]);
+
+impl Input<'_> {
+    fn byte(&mut self) -> Option<u8> {
+        let (b, rest) = self.0.split_first()?;
+        self.0 = rest;
+        Some(*b)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        let b = self.byte().unwrap_or(0) as usize | ((self.byte().unwrap_or(0) as usize) << 8);
+        b % n.max(1)
+    }
+    fn rest(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.0).to_vec()
+    }
+}
+
+/// Apply the mutations the input asks for to a valid archive's members.
+fn mutate_members(members: &mut Vec<Member>, input: &mut Input) {
+    let mut steps = 0;
+    while let Some(op) = input.byte() {
+        steps += 1;
+        if steps > 16 || members.is_empty() {
+            break;
+        }
+        let i = input.below(members.len());
+        match op % 12 {
+            0 => {
+                let m = &mut members[i];
+                if !m.data.is_empty() {
+                    let p = input.below(m.data.len());
+                    m.data[p] ^= input.byte().unwrap_or(1) | 1;
+                }
+            }
+            1 => members[i].name = HOSTILE_NAMES[input.below(HOSTILE_NAMES.len())].to_vec(),
+            2 => {
+                members[i].kind = KINDS[input.below(KINDS.len())];
+                members[i].link = HOSTILE_LINKS[input.below(HOSTILE_LINKS.len())].to_vec();
+            }
+            3 => {
+                let m = members[i].clone();
+                let at = input.below(members.len() + 1);
+                members.insert(at, m);
+            }
+            4 => {
+                members.remove(i);
+            }
+            5 => {
+                let n = input.below(members[i].data.len() + 1);
+                members[i].data.truncate(n);
+            }
+            6 => members[i].size = Some(input.below(1 << 16) as u64),
+            7 => {
+                let m = members.remove(i);
+                members.insert(0, m);
+            }
+            8 => {
+                let b = input.byte().unwrap_or(0);
+                let n = input.below(4096);
+                members[i].data.extend(std::iter::repeat_n(b, n));
+            }
+            9 => {
+                // Index-like content from the input itself.
+                members[i].data = input.rest();
+            }
+            10 => {
+                let name = format!(
+                    "blobs/sha256/{}",
+                    oix::Digest::sha256_of(&members[i].data).encoded()
+                );
+                members[i].name = name.into_bytes();
+            }
+            _ => {
+                let mut name = members[i].name.clone();
+                name.extend_from_slice(b"/x");
+                members.push(Member {
+                    name,
+                    kind: tar::EntryType::Regular,
+                    data: b"{}".to_vec(),
+                    link: Vec::new(),
+                    size: None,
+                });
+            }
+        }
+    }
+}
+
+/// Write members as a tar stream with raw headers (names and links as given, no checks).
+fn write_tar(members: &[Member]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for m in members {
+        let mut h = tar::Header::new_gnu();
+        {
+            let raw = h.as_old_mut();
+            let n = m.name.len().min(100);
+            raw.name[..n].copy_from_slice(&m.name[..n]);
+            let l = m.link.len().min(100);
+            raw.linkname[..l].copy_from_slice(&m.link[..l]);
+        }
+        h.set_entry_type(m.kind);
+        h.set_mode(0o644);
+        h.set_mtime(0);
+        h.set_uid(0);
+        h.set_gid(0);
+        let body: &[u8] =
+            if m.kind == tar::EntryType::Regular || m.kind == tar::EntryType::Continuous {
+                &m.data
+            } else {
+                &[]
+            };
+        h.set_size(m.size.unwrap_or(body.len() as u64));
+        h.set_cksum();
+        out.extend_from_slice(h.as_bytes());
+        out.extend_from_slice(body);
+        let pad = (512 - body.len() % 512) % 512;
+        out.extend(std::iter::repeat_n(0u8, pad));
+    }
+    out.extend(std::iter::repeat_n(0u8, 1024));
+    out
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(data).expect("gzip");
+    e.finish().expect("gzip")
+}
+
+/// Encode the tar: plain, gzip, zstd or xz, maybe as two concatenated streams, maybe cut.
+fn encode(tar: Vec<u8>, input: &mut Input) -> Vec<u8> {
+    let how = input.byte().unwrap_or(0);
+    let compress = |d: &[u8]| -> Vec<u8> {
+        match how % 4 {
+            0 => d.to_vec(),
+            1 => gzip(d),
+            2 => zstd::encode_all(d, 1).expect("zstd"),
+            _ => {
+                let mut out = Vec::new();
+                let mut e = liblzma::write::XzEncoder::new(&mut out, 1);
+                std::io::Write::write_all(&mut e, d).expect("xz");
+                e.finish().expect("xz");
+                out
+            }
+        }
+    };
+    let mut out = if how & 0x10 != 0 && tar.len() > 1 {
+        let half = tar.len() / 2;
+        let mut a = compress(&tar[..half]);
+        a.extend(compress(&tar[half..]));
+        a
+    } else {
+        compress(&tar)
+    };
+    if how & 0x20 != 0 && !out.is_empty() {
+        let n = input.below(out.len());
+        out.truncate(n);
+    }
+    out
+}
+
+/// Where scratch layouts go: tmpfs when there is one (layouts fsync a lot).
+fn scratch_root() -> Option<PathBuf> {
+    let shm = Path::new("/dev/shm");
+    shm.is_dir().then(|| shm.to_path_buf())
+}
+
+fn listing(dir: &Path) -> Vec<std::ffi::OsString> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .expect("read scratch")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    v.sort();
+    v
+}
+
+/// A valid oci-archive (or docker-archive) of fixtures/single, mutated by the input (names, types, links,
+/// contents, sizes, order, duplicates), encoded (plain/gzip/zstd/xz, concatenated, cut),
+/// then imported into a fresh layout — or, when the first byte says so, used as the
+/// root filesystem of `oix build`. Never a panic, never a file outside the layout, and a
+/// successful import leaves a complete graph behind its refs.
+pub fn archive_import(data: &[u8]) {
+    let mut input = Input(data);
+    let first = input.byte().unwrap_or(0);
+    let build = first % 4 == 3;
+    // No mutation, plain tar: a good archive, which must import (or build).
+    let pristine = data.len() <= 1;
+    let mut members = if !build && first & 4 != 0 {
+        docker_members()
+    } else {
+        fixture_members()
+    };
+    mutate_members(&mut members, &mut input);
+    let bytes = encode(write_tar(&members), &mut input);
+
+    let tmp = scratch_root()
+        .and_then(|r| tempfile::tempdir_in(r).ok())
+        .unwrap_or_else(|| tempfile::tempdir().expect("tempdir"));
+    let archive = tmp.path().join("archive");
+    std::fs::write(&archive, &bytes).expect("write archive");
+    let (layout, _) = Layout::init(tmp.path().join("layout")).expect("init layout");
+    let before = listing(tmp.path());
+    let limits = oix::compress::Limits {
+        max_ratio: 100,
+        slack: 1 << 20,
+        max_total: 64 << 20,
+    };
+    if build {
+        let opts = oix::build::BuildOptions {
+            layers: vec![oix::build::source::LayerSource::Tarball(archive.clone())],
+            platform: Some(Platform {
+                architecture: "amd64".into(),
+                os: "linux".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let r = oix::build::build(&layout, "built", &opts);
+        assert!(
+            !pristine || r.is_ok(),
+            "a good tarball did not build: {:?}",
+            r.err()
+        );
+        if r.is_ok() {
+            let (idx, _) = layout.read_index().expect("index.json after build");
+            let walk = oix::graph::walk(&layout, &idx.manifests);
+            assert!(
+                walk.complete(),
+                "build left an incomplete graph: {:?}",
+                walk.problems
+            );
+        }
+    } else {
+        let source = oix::archive::import::ImportSource::Archive(archive.clone());
+        let sel = oix::archive::Selection {
+            rename: Some("imported".into()),
+            ..Default::default()
+        };
+        let r = oix::archive::import::import(&layout, &source, &sel, limits);
+        assert!(
+            !pristine || r.is_ok(),
+            "a good archive did not import: {:?}",
+            r.err()
+        );
+        let (idx, _) = layout.read_index().expect("index.json after import");
+        if r.is_ok() {
+            let walk = oix::graph::walk(&layout, &idx.manifests);
+            assert!(
+                walk.complete(),
+                "import left an incomplete graph: {:?}",
+                walk.problems
+            );
+            assert!(idx
+                .manifests
+                .iter()
+                .any(|d| d.ref_name() == Some("imported")));
+        } else {
+            assert!(idx.manifests.is_empty(), "a failed import added refs");
+        }
+    }
+    assert_eq!(
+        listing(tmp.path()),
+        before,
+        "something was written beside the layout"
+    );
+    assert!(
+        !Path::new("/oix-fuzz-absolute-escape").exists(),
+        "an absolute member name was written"
+    );
 }
