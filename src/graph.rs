@@ -280,6 +280,7 @@ pub fn walk_entries<'r>(
         roots: roots.into(),
         ..Default::default()
     };
+    w.entries.reserve(w.roots.len());
     let mut expanded = HashSet::new();
     for i in 0..w.roots.len() {
         visit_entry(layout, None, i, 0, &mut expanded, &mut w);

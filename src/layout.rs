@@ -592,7 +592,9 @@ pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>> {
         )));
     }
     let f = File::open(path).at("reading", path)?;
-    let mut buf = Vec::new();
+    // Sized from the file up front: growing by doubling copied a 3 MB index.json 5 times.
+    let hint = f.metadata().map_or(0, |m| m.len()).min(limit) as usize;
+    let mut buf = Vec::with_capacity(hint + 1);
     f.take(limit + 1)
         .read_to_end(&mut buf)
         .at("reading", path)?;

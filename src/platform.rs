@@ -65,7 +65,7 @@ impl EntryPlatform {
 pub fn entry_platform(layout: &Layout, desc: &Descriptor) -> Option<EntryPlatform> {
     if let Some(p) = &desc.platform {
         return Some(EntryPlatform {
-            platform: p.clone(),
+            platform: (**p).clone(),
             derived: false,
         });
     }

@@ -158,11 +158,11 @@ fn fsck_checks_documents_configs_and_platforms() {
     );
     // A platform that disagrees with the config: a warning only.
     let mut p = image(&l, "arm64", b"x");
-    p.platform = Some(oix::model::Platform {
+    p.platform = Some(Box::new(oix::model::Platform {
         architecture: "amd64".into(),
         os: "linux".into(),
         ..Default::default()
-    });
+    }));
     tagged(&l, &p, "mismatch");
     let r = check(&l);
     let c = codes(&r);

@@ -215,6 +215,6 @@ fn convert_one(target: &Layout, st: &Staged, e: &DockerEntry, what: &str) -> Res
     let bytes = serde_json::to_vec(&manifest).expect("serializing a manifest cannot fail");
     let digest = target.write_blob_bytes(&bytes)?;
     let mut desc = Descriptor::new(media::OCI_MANIFEST, &digest, bytes.len() as u64);
-    desc.platform = Some(platform);
+    desc.platform = Some(Box::new(platform));
     Ok(desc)
 }

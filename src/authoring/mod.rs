@@ -170,7 +170,7 @@ fn image_member(
         },
     };
     let key = PlatformSpec::from_platform(&platform);
-    d.platform = Some(platform);
+    d.platform = Some(Box::new(platform));
     Ok(Member {
         descriptor: d,
         key: Some(key),
@@ -204,7 +204,7 @@ pub fn members_of_index(layout: &Layout, idx: &Index, origin: &str) -> Result<Ve
         } else {
             members.push(Member {
                 descriptor: c.clone(),
-                key: c.platform.as_ref().map(PlatformSpec::from_platform),
+                key: c.platform.as_ref().map(|p| PlatformSpec::from_platform(p)),
                 attestations: Vec::new(),
                 origin: origin.to_string(),
                 layout: layout.root().to_path_buf(),

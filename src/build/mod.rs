@@ -348,7 +348,7 @@ pub fn build(layout: &Layout, ref_name: &str, opts: &BuildOptions) -> Result<Bui
     let bytes = serde_json::to_vec(&manifest).expect("serializing a manifest cannot fail");
     let m_digest = layout.write_blob_bytes(&bytes)?;
     let mut desc = Descriptor::new(media::OCI_MANIFEST, &m_digest, bytes.len() as u64);
-    desc.platform = Some(platform.clone());
+    desc.platform = Some(Box::new(platform.clone()));
     let (change, _) = layout.transact(|idx| tags::set_ref(idx, &desc, ref_name))?;
     Ok(BuildReport {
         digest: m_digest.to_string(),

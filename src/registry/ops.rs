@@ -586,7 +586,7 @@ pub fn pull(
                 root.media_type
             )));
         }
-        let of = |d: &Descriptor| d.platform.clone();
+        let of = |d: &Descriptor| d.platform.as_deref().cloned();
         if let Some(new) = subset_index(&bytes, &r.to_string(), &opts.filter, &of)? {
             let size = new.len() as u64;
             let digest = source.add(new);
@@ -680,7 +680,7 @@ mod tests {
             "x-extra": true
         });
         let bytes = serde_json::to_vec(&idx).unwrap();
-        let of = |d: &Descriptor| d.platform.clone();
+        let of = |d: &Descriptor| d.platform.as_deref().cloned();
         let filter = |p: &[&str], w: &[&str]| {
             let p: Vec<String> = p.iter().map(|s| s.to_string()).collect();
             let w: Vec<String> = w.iter().map(|s| s.to_string()).collect();

@@ -69,7 +69,7 @@ fn fold_in(layout: &Layout, idx: &mut Index, r: &LayoutRef, name: &str) -> Resul
         d.annotations.remove(annotation::REF_NAME);
         if d.platform.is_none() && !d.is_index() {
             match derived_platform(layout, &d) {
-                Some(p) => d.platform = Some(p),
+                Some(p) => d.platform = Some(Box::new(p)),
                 None => warnings.push(format!(
                     "{} has no platform on its descriptor or in a readable image config; \
                      the index lists it without one",

@@ -940,7 +940,7 @@ impl<'a> Engine<'a> {
     fn raw_platform(&self, i: usize) -> Option<(Platform, bool)> {
         let d = self.desc(i);
         if let Some(p) = &d.platform {
-            return Some((p.clone(), false));
+            return Some(((**p).clone(), false));
         }
         let mut cache = self.derived.borrow_mut();
         cache

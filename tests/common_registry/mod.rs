@@ -359,12 +359,12 @@ pub fn build_multiarch(
             .unwrap()
             .clone();
         d.annotations.clear();
-        d.platform = Some(Platform {
+        d.platform = Some(Box::new(Platform {
             os: os.to_string(),
             architecture: arch.to_string(),
             variant: variant.map(str::to_string),
             ..Default::default()
-        });
+        }));
         entries.push((tmp, d));
     }
     let layout = Layout::open(layout_dir).unwrap();
