@@ -2,11 +2,11 @@
 # `make demo`: oix end to end, one readable command after another.
 #
 # The scene is the OBS/kiwi post-build hook: each architecture's build leaves a
-# single-arch image in its own OCI layout; oix inspects them, tags them and (as the
-# index commands land) assembles one multi-arch release layout from them.
+# single-arch image in its own OCI layout; oix builds them, assembles one multi-arch
+# release under a policy, hands it across as an archive, and checks every layout.
 #
-# The per-arch inputs are built here with umoci, under a temp dir, so the demo needs
-# nothing but umoci and a Rust toolchain. Every command is printed before it runs; the
+# The per-arch inputs are built by `oix build` from small root filesystems under a temp
+# dir, so the demo needs nothing but a Rust toolchain. Every command is printed before it runs; the
 # script stops with a non-zero status at the first failing step.
 #
 # Environment: OIX=path/to/oix uses that binary instead of building one;
@@ -25,11 +25,6 @@ bindir=$(mktemp -d)
 ln -s "$(realpath "$OIX")" "$bindir/oix"
 export PATH="$bindir:$PATH"
 
-command -v umoci >/dev/null || {
-    echo "demo: umoci is needed to build the demo's input images" >&2
-    echo "demo: run scripts/install-test-deps.sh (or apt-get install umoci)" >&2
-    exit 1
-}
 
 work=$(mktemp -d)
 cleanup() {
@@ -55,21 +50,21 @@ section() {
 }
 
 # Fixed timestamps keep the demo's digests the same from run to run.
-created=2024-01-01T00:00:00Z
 export SOURCE_DATE_EPOCH=1704067200
 
-section "Inputs: one single-arch image per architecture, as a kiwi build leaves them (umoci)"
+section "Inputs: one single-arch image per architecture, built by oix from root filesystems"
 for arch in amd64 arm64 s390x; do
-    mkdir -p "rootfs-$arch/etc"
+    mkdir -p "rootfs-$arch/etc" "rootfs-$arch/usr/bin"
     printf 'demo image for linux/%s\n' "$arch" >"rootfs-$arch/etc/motd"
-    touch -d "@$SOURCE_DATE_EPOCH" "rootfs-$arch/etc/motd" "rootfs-$arch/etc"
-    run umoci init --layout "build-$arch"
-    run umoci new --image "build-$arch:demo"
-    run umoci config --image "build-$arch:demo" --os linux --architecture "$arch" \
-        --created "$created" --history.created "$created" --config.cmd /bin/sh
-    run umoci insert --rootless --history.created "$created" \
-        --image "build-$arch:demo" "rootfs-$arch/etc" /etc
+    printf '#!/bin/sh\necho hello from %s\n' "$arch" >"rootfs-$arch/usr/bin/hello"
+    chmod 755 "rootfs-$arch/usr/bin/hello"
+    ln -sf hello "rootfs-$arch/usr/bin/hi"
+    run oix build "rootfs-$arch" -o "build-$arch:demo" --platform "linux/$arch" \
+        --cmd /usr/bin/hello --label org.example.arch="$arch"
 done
+section "Reproducible: the same tree builds to the same digest"
+run oix build rootfs-amd64 -o again:demo --platform linux/amd64 --cmd /usr/bin/hello --label org.example.arch=amd64
+[ "$(oix select -q build-amd64:demo)" = "$(oix select -q again:demo)" ] && echo "same digest"
 
 section "A release layout of our own"
 run oix init release
@@ -108,8 +103,10 @@ run oix select release:1.0 --platform linux/aarch64
 run oix inspect release:1.0 --platform linux/s390x --config
 
 section "Next release: the s390x build failed; require-all refuses, keep-missing carries it over"
-run umoci config --image build-amd64:demo --created "$created" --history.created "$created" --config.env RELEASE=1.1
-run umoci config --image build-arm64:demo --created "$created" --history.created "$created" --config.env RELEASE=1.1
+for arch in amd64 arm64; do
+    printf 'release 1.1\n' >"rootfs-$arch/etc/release"
+    run oix build "rootfs-$arch" -o "build-$arch:demo" --platform "linux/$arch" --cmd /usr/bin/hello
+done
 run oix tag release:1.0 1.1
 set +e
 run oix merge release:1.1 build-amd64:demo build-arm64:demo --policy require-all
@@ -120,8 +117,13 @@ echo "(exit status $status: refused by policy, nothing written)"
 run oix merge release:1.1 build-amd64:demo build-arm64:demo --policy keep-missing
 run oix diff release:1.0 release:1.1
 
-section "Integrity: the layouts umoci wrote and the ones oix edited all check clean"
-for layout in build-amd64 build-arm64 build-s390x release; do
+section "Air-gapped hand-off: export an archive, import it on the other side, same digests"
+run oix export release:1.1 -o release-1.1.tar.gz
+run oix import release-1.1.tar.gz -o other-side
+run oix diff release:1.1 other-side:1.1
+
+section "Integrity: every layout checks clean"
+for layout in build-amd64 build-arm64 build-s390x release other-side; do
     run oix fsck "$layout"
 done
 run oix gc --dry-run release

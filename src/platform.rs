@@ -749,6 +749,20 @@ fn version_distance_for(os: &str, host: &str, entry: &str) -> Option<(u64, u64)>
     Some((hb - eb, rev))
 }
 
+/// A platform a user wrote, to be recorded (build configs, index entries): parsed and
+/// checked with [`PlatformSpec::parse`], os and architecture normalized (`x86_64` →
+/// `amd64`, `armhf` → `arm` + `v7`), but a variant the user wrote explicitly is kept
+/// as written (`linux/arm64/v8` stays `v8`; matching treats it as `arm64` anyway).
+pub fn parse_to_record(input: &str) -> Result<Platform> {
+    let spec = PlatformSpec::parse(input)?;
+    let mut p = spec.to_platform();
+    let head = input.split(['+', ':']).next().unwrap_or_default();
+    if let Some(v) = head.split('/').nth(2).filter(|v| !v.is_empty()) {
+        p.variant = Some(v.trim().to_ascii_lowercase());
+    }
+    Ok(p)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

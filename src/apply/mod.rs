@@ -480,7 +480,7 @@ impl<'a> Run<'a> {
                         path,
                         target: reference.target.clone(),
                     },
-                    platform: platform.clone(),
+                    platform: platform.as_ref().map(PlatformSpec::to_platform),
                 };
                 Ok(Some((spec, None)))
             }
@@ -535,7 +535,7 @@ impl<'a> Run<'a> {
                         path: self.plan.layout.clone(),
                         target: Target::Digest(d.digest()?),
                     },
-                    platform: platform.clone(),
+                    platform: platform.as_ref().map(PlatformSpec::to_platform),
                 };
                 Ok(Some((spec, Some(d))))
             }

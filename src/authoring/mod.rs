@@ -22,8 +22,9 @@ pub mod rewrite;
 
 use crate::error::{Error, Result};
 use crate::layout::Layout;
+use crate::model::Platform;
 use crate::model::{annotation, media, Descriptor, Document, Index};
-use crate::platform::{entry_platform, PlatformSpec};
+use crate::platform::{entry_platform, parse_to_record, PlatformSpec};
 use crate::reference::{LayoutRef, Target};
 use crate::resolve;
 use crate::tags;
@@ -39,7 +40,8 @@ pub const CARRIED_FROM: &str = "dev.oix.merge.carried-from";
 pub struct SourceSpec {
     pub text: String,
     pub reference: LayoutRef,
-    pub platform: Option<PlatformSpec>,
+    /// The platform override as it will be recorded (see [`parse_to_record`]).
+    pub platform: Option<Platform>,
 }
 
 impl SourceSpec {
@@ -49,7 +51,7 @@ impl SourceSpec {
         if let Some((r, p)) = text.rsplit_once('=') {
             if p.contains('/') {
                 let platform =
-                    PlatformSpec::parse(p).map_err(|e| e.context(format!("source {text:?}")))?;
+                    parse_to_record(p).map_err(|e| e.context(format!("source {text:?}")))?;
                 return Ok(SourceSpec {
                     text: text.to_string(),
                     reference: LayoutRef::parse(r)?,
@@ -81,14 +83,14 @@ impl SourceSpec {
             ));
         }
         for (s, f) in sources.iter_mut().zip(flags) {
-            let p = PlatformSpec::parse(f)?;
+            let p = parse_to_record(f)?;
             match &s.platform {
-                Some(q) if *q != p => {
+                Some(q) if PlatformSpec::from_platform(q) != PlatformSpec::from_platform(&p) => {
                     return Err(Error::usage(format!(
                         "source {}: conflicting platforms {} and {}",
                         s.text,
-                        q.short(),
-                        p.short()
+                        q.display(),
+                        p.display()
                     )))
                 }
                 _ => s.platform = Some(p),
@@ -150,12 +152,12 @@ fn strip_ref(d: &Descriptor) -> Descriptor {
 fn image_member(
     layout: &Layout,
     desc: &Descriptor,
-    override_: Option<&PlatformSpec>,
+    override_: Option<&Platform>,
     origin: &str,
 ) -> Result<Member> {
     let mut d = strip_ref(desc);
     let platform = match override_ {
-        Some(p) => p.to_platform(),
+        Some(p) => p.clone(),
         None => match entry_platform(layout, desc) {
             Some(ep) => ep.platform,
             None => {
@@ -711,26 +713,10 @@ pub fn created_annotation(flag: Option<&str>) -> Result<Option<String>> {
     }
 }
 
-/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ`.
+/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (the one implementation lives with
+/// the build's config writer).
 pub fn rfc3339_utc(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil-from-days (proleptic Gregorian), after Howard Hinnant's published algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    crate::build::config::rfc3339(secs)
 }
 
 #[cfg(test)]
@@ -747,7 +733,13 @@ mod tests {
     #[test]
     fn source_specs() {
         let s = SourceSpec::parse("dir:v1=linux/arm64/v8").unwrap();
-        assert_eq!(s.platform.unwrap().short(), "linux/arm64");
+        let p = s.platform.unwrap();
+        assert_eq!(PlatformSpec::from_platform(&p).short(), "linux/arm64");
+        assert_eq!(
+            p.variant.as_deref(),
+            Some("v8"),
+            "the written variant is recorded"
+        );
         assert!(SourceSpec::parse("dir:v1").unwrap().platform.is_none());
         assert!(
             SourceSpec::parse("dir:v1=linux").is_err()

@@ -102,10 +102,10 @@ pub fn build_layer(
 }
 
 /// A `--platform` for a build: the selector's platform grammar
-/// (`os/arch[/variant][:os.version][+feature…]` or `local`), written normalized
-/// (`x86_64` → `amd64`, bare `arm` → `arm/v7`).
+/// (`os/arch[/variant][:os.version][+feature…]` or `local`), recorded with
+/// [`crate::platform::parse_to_record`].
 pub fn parse_platform(s: &str) -> Result<Platform> {
-    Ok(crate::platform::PlatformSpec::parse(s)?.to_platform())
+    crate::platform::parse_to_record(s)
 }
 
 #[derive(Debug, Clone, Default)]
