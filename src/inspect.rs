@@ -22,6 +22,27 @@ pub struct Entry {
     pub platforms: Vec<PlatformCell>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
+    /// The content this entry points at is not in the layout (a sparse or damaged
+    /// layout), so its platforms cannot be read.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub missing: bool,
+}
+
+/// The `ls` warning for entries whose content is absent, if any are.
+pub fn missing_warning(entries: &[&Entry]) -> Option<String> {
+    let missing: Vec<&str> = entries
+        .iter()
+        .filter(|e| e.missing)
+        .map(|e| e.digest.as_str())
+        .collect();
+    let first = missing.first()?;
+    Some(format!(
+        "{} entr{} point{} at content that is not in the layout (first: {first}); \
+         platforms shown as - are unknown, `oix fsck` tells what is missing",
+        missing.len(),
+        if missing.len() == 1 { "y" } else { "ies" },
+        if missing.len() == 1 { "s" } else { "" },
+    ))
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -59,6 +80,7 @@ pub fn describe(layout: &Layout, d: &Descriptor) -> Entry {
         size: d.size,
         platforms,
         annotations: d.annotations.clone(),
+        missing: d.digest().is_ok_and(|dg| !layout.has_blob(&dg)),
     }
 }
 

@@ -516,3 +516,23 @@ fn lock_timeout_is_honoured() {
     lock.unlock().unwrap();
     oix(&["--lock-timeout", "0.3", "tag", &at(&dir, ":latest"), "free"]).ok();
 }
+
+#[test]
+fn ls_warns_about_entries_whose_content_is_missing() {
+    let (_t, dir) = copy_fixture("single");
+    let digest = entry(&dir, 0)["digest"].as_str().unwrap().to_string();
+    let hex = digest.strip_prefix("sha256:").unwrap();
+    // A clean layout: no warning, no `missing` field.
+    let clean = oix(&["--json", "ls", &d(&dir)]).ok();
+    assert!(!clean.all_output().contains("warning"), "{}", clean.all_output());
+    assert!(clean.json()[0].get("missing").is_none());
+    fs::remove_file(dir.join("blobs/sha256").join(hex)).unwrap();
+    // ls still lists (a sparse layout is legitimate), exits 0, and says what is unknown.
+    let human = oix(&["ls", &d(&dir)])
+        .ok()
+        .stderr_contains("1 entry points at content that is not in the layout")
+        .stderr_contains(&digest);
+    assert!(human.stdout_str().contains(&digest[..19]), "{}", human.stdout_str());
+    let json = oix(&["--json", "ls", &d(&dir)]).ok().json();
+    assert_eq!(json[0]["missing"], true);
+}

@@ -166,6 +166,10 @@ pub fn ls(ctx: &Ctx, a: LsArgs) -> Result<i32> {
 }
 
 fn print_rows(ctx: &Ctx, rows: &[Row]) {
+    let entries: Vec<&view::Entry> = rows.iter().map(|r| &r.entry).collect();
+    if let Some(w) = view::missing_warning(&entries) {
+        output::warning(&w);
+    }
     if ctx.json {
         output::json(rows);
         return;
