@@ -524,7 +524,11 @@ fn ls_warns_about_entries_whose_content_is_missing() {
     let hex = digest.strip_prefix("sha256:").unwrap();
     // A clean layout: no warning, no `missing` field.
     let clean = oix(&["--json", "ls", &d(&dir)]).ok();
-    assert!(!clean.all_output().contains("warning"), "{}", clean.all_output());
+    assert!(
+        !clean.all_output().contains("warning"),
+        "{}",
+        clean.all_output()
+    );
     assert!(clean.json()[0].get("missing").is_none());
     fs::remove_file(dir.join("blobs/sha256").join(hex)).unwrap();
     // ls still lists (a sparse layout is legitimate), exits 0, and says what is unknown.
@@ -532,7 +536,11 @@ fn ls_warns_about_entries_whose_content_is_missing() {
         .ok()
         .stderr_contains("1 entry points at content that is not in the layout")
         .stderr_contains(&digest);
-    assert!(human.stdout_str().contains(&digest[..19]), "{}", human.stdout_str());
+    assert!(
+        human.stdout_str().contains(&digest[..19]),
+        "{}",
+        human.stdout_str()
+    );
     let json = oix(&["--json", "ls", &d(&dir)]).ok().json();
     assert_eq!(json[0]["missing"], true);
 }
