@@ -1,0 +1,455 @@
+//! The prepare phase of a run, per image: resolve the sources, compute the released
+//! document (the source as is, annotated, or an index assembled from `sources:`), check
+//! platforms and policy, and compare every release tag with what it names now. Reads
+//! only; [`Run::carry_out`](super::Run::carry_out) does the writing.
+
+use super::plan::{self, Destination, Image, SourceRef, Sources};
+use super::publish::{LayoutDestination, RemoteRef};
+use super::{
+    annotate, contains, platforms_of, same_dir, tag_step, ImageReport, Opened, Prepared, Run, Step,
+    Work,
+};
+use crate::authoring::{self, merge, Current, Expand, Member, SourceSpec};
+use crate::error::{Error, Kind, Result};
+use crate::layout::Layout;
+use crate::model::{annotation, media, Descriptor};
+use crate::platform::PlatformSpec;
+use crate::reference::{LayoutRef, Target};
+use crate::resolve;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+impl<'a> Run<'a> {
+    pub(super) fn prepare_image(
+        &self,
+        img: &Image,
+        pulled: &BTreeMap<String, Descriptor>,
+    ) -> Prepared {
+        let mut report = ImageReport::new(img);
+        let mut pulls = Vec::new();
+        let work = match self.compute(img, pulled, &mut report, &mut pulls) {
+            Ok(w) => w,
+            Err(e) => {
+                report.fail(&e);
+                None
+            }
+        };
+        Prepared {
+            report,
+            work,
+            pulls,
+        }
+    }
+
+    /// A source as a [`SourceSpec`] with its layout path resolved, and its descriptor
+    /// when already known. A remote source is the local digest it names when the
+    /// working layout has it; otherwise it is queued for pulling (`None`).
+    pub(super) fn local_spec(
+        &self,
+        src: &SourceRef,
+        working: Option<&Opened>,
+        pulled: &BTreeMap<String, Descriptor>,
+        report: &mut ImageReport,
+        pulls: &mut Vec<(String, RemoteRef)>,
+    ) -> Result<Option<(SourceSpec, Option<Descriptor>)>> {
+        match src {
+            SourceRef::Layout {
+                text,
+                reference,
+                platform,
+            } => {
+                let path = if reference.path.as_os_str().is_empty() {
+                    self.plan.layout.clone()
+                } else {
+                    reference.path.clone()
+                };
+                let spec = SourceSpec {
+                    text: text.clone(),
+                    reference: LayoutRef {
+                        path,
+                        target: reference.target.clone(),
+                    },
+                    platform: platform.as_ref().map(PlatformSpec::to_platform),
+                };
+                Ok(Some((spec, None)))
+            }
+            SourceRef::Registry {
+                text,
+                url,
+                host,
+                platform,
+            } => {
+                let known = match pulled.get(text) {
+                    Some(d) => Some(d.clone()),
+                    None => {
+                        let remote = self.remote(url, host);
+                        // A digest-pinned source the layout holds needs no registry.
+                        let pinned = url
+                            .rsplit_once('@')
+                            .map(|(_, d)| d.to_string())
+                            .filter(|d| crate::Digest::parse(d).is_ok());
+                        let d = match pinned {
+                            Some(d) => d,
+                            None => {
+                                self.opts.registry.current_digest(&remote)?.ok_or_else(|| {
+                                    Error::no_match(format!("source {url}: the tag does not exist"))
+                                })?
+                            }
+                        };
+                        let digest = crate::Digest::parse(&d).map_err(|e| {
+                            e.context(format!("source {url}: the registry's digest"))
+                        })?;
+                        let local =
+                            working.and_then(|w| resolve::stored_document(&w.layout, &digest));
+                        if local.is_none() {
+                            report.steps.push(Step {
+                                kind: "pull",
+                                action: "pull",
+                                target: url.clone(),
+                                digest: Some(d),
+                                previous: None,
+                                conflict: false,
+                                summary: None,
+                            });
+                            pulls.push((text.clone(), remote));
+                            return Ok(None);
+                        }
+                        local
+                    }
+                };
+                let Some(d) = known else { return Ok(None) };
+                let spec = SourceSpec {
+                    text: text.clone(),
+                    reference: LayoutRef {
+                        path: self.plan.layout.clone(),
+                        target: Target::Digest(d.digest()?),
+                    },
+                    platform: platform.as_ref().map(PlatformSpec::to_platform),
+                };
+                Ok(Some((spec, Some(d))))
+            }
+        }
+    }
+
+    /// Resolve a source in its (cached) layout, unless its descriptor is known.
+    pub(super) fn resolve(
+        &self,
+        spec: &SourceSpec,
+        known: Option<Descriptor>,
+    ) -> Result<(Rc<Opened>, Descriptor)> {
+        let ctx = |e: Error| e.context(format!("source {}", spec.text));
+        let opened = self
+            .opened(&spec.reference.path)
+            .map_err(ctx)?
+            .ok_or_else(|| {
+                ctx(Error::no_match(format!(
+                    "{} is not an OCI image layout yet",
+                    spec.reference.path.display()
+                )))
+            })?;
+        let d = match known {
+            Some(d) => d,
+            None => {
+                resolve::resolve_in(&opened.layout, &opened.index, &spec.reference)
+                    .map_err(ctx)?
+                    .descriptor
+            }
+        };
+        Ok((opened, d))
+    }
+
+    pub(super) fn compute(
+        &self,
+        img: &Image,
+        pulled: &BTreeMap<String, Descriptor>,
+        report: &mut ImageReport,
+        pulls: &mut Vec<(String, RemoteRef)>,
+    ) -> Result<Option<Work>> {
+        let working = self.opened(&self.plan.layout)?;
+        let w = working.as_deref();
+        // What each release tag names now.
+        let mut current: Vec<(String, Option<Current>)> = Vec::new();
+        for t in &img.tags {
+            let r = img.ref_name(t);
+            let cur = match w {
+                Some(o) => authoring::current(&o.layout, &o.index, &r)?,
+                None => None,
+            };
+            current.push((r, cur));
+        }
+        let work = match &img.sources {
+            Sources::One(src) => {
+                let Some((spec, known)) = self.local_spec(src, w, pulled, report, pulls)? else {
+                    return Ok(None);
+                };
+                self.single(img, &spec, known, w, &current, report)?
+            }
+            Sources::Assemble(list) => {
+                let mut specs = Vec::new();
+                for s in list {
+                    if let Some(x) = self.local_spec(s, w, pulled, report, pulls)? {
+                        specs.push(x);
+                    }
+                }
+                if !pulls.is_empty() {
+                    return Ok(None);
+                }
+                self.assemble(img, specs, w, &current, report)?
+            }
+        };
+        report.digest = Some(work.root.digest.clone());
+        report.media_type = Some(work.root.media_type.clone());
+        let force = self.opts.force || img.force;
+        let mut conflicts = Vec::new();
+        let stored = w.is_some_and(|o| work.root.digest().is_ok_and(|d| o.layout.has_blob(&d)));
+        if work.new_doc.is_some() && !stored {
+            report.steps.push(Step {
+                kind: "write",
+                action: "write",
+                target: report.document.unwrap_or("document").to_string(),
+                digest: Some(work.root.digest.clone()),
+                previous: report.from.clone(),
+                conflict: false,
+                summary: None,
+            });
+        }
+        for (r, cur) in &current {
+            let prev = cur.as_ref().map(|c| c.entry.digest.clone());
+            let step = tag_step("tag", r.clone(), &work.root.digest, prev, force);
+            if step.conflict {
+                conflicts.push(format!(
+                    "{} names {}; the plan makes it {}",
+                    r,
+                    step.previous.as_deref().unwrap_or("?"),
+                    work.root.digest
+                ));
+            }
+            report.steps.push(step);
+        }
+        if !self.opts.no_push {
+            for d in &self.plan.destinations {
+                for t in &img.tags {
+                    let target = d.target(&img.name, t);
+                    let now = match d {
+                        Destination::Layout { path, .. } => {
+                            LayoutDestination::new(path, self.opts.lock_timeout)
+                                .current_digest(&d.repository(&img.name), t)?
+                        }
+                        Destination::Registry { connection, .. } => {
+                            self.opts.registry.current_digest(&RemoteRef {
+                                url: target.clone(),
+                                connection: connection.clone(),
+                            })?
+                        }
+                    };
+                    let step = tag_step("push", target.clone(), &work.root.digest, now, force);
+                    if step.conflict {
+                        conflicts.push(format!(
+                            "{target} names {}; the plan makes it {}",
+                            step.previous.as_deref().unwrap_or("?"),
+                            work.root.digest
+                        ));
+                    }
+                    report.steps.push(step);
+                }
+            }
+        }
+        if !conflicts.is_empty() {
+            return Err(Error::refused(format!(
+                "{} tag(s) exist with other content: {}",
+                conflicts.len(),
+                conflicts.join("; ")
+            ))
+            .with_hint(
+                "release tags do not move by default; pass --force (or set force: true on the image) to move them",
+            ));
+        }
+        Ok(Some(work))
+    }
+
+    /// `source:`: the document as it is, or with the plan's annotations set.
+    pub(super) fn single(
+        &self,
+        img: &Image,
+        spec: &SourceSpec,
+        known: Option<Descriptor>,
+        working: Option<&Opened>,
+        current: &[(String, Option<Current>)],
+        report: &mut ImageReport,
+    ) -> Result<Work> {
+        let ctx = |e: Error| e.context(format!("source {}", spec.text));
+        let (opened, d) = self.resolve(spec, known)?;
+        let layout = &opened.layout;
+        if !(d.is_manifest() || d.is_index()) {
+            return Err(ctx(Error::failure(format!(
+                "{} is a {}, not an image or index",
+                d.digest, d.media_type
+            ))));
+        }
+        let have = platforms_of(layout, &d);
+        report.platforms = have.iter().map(PlatformSpec::short).collect();
+        let missing: Vec<String> = img
+            .platforms
+            .iter()
+            .filter(|p| !contains(&have, p))
+            .map(PlatformSpec::short)
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::refused(format!(
+                "source {} ({}) lacks expected platform(s): {}",
+                spec.text,
+                d.digest,
+                missing.join(", ")
+            ))
+            .with_hint("nothing was written; build the missing platforms or change platforms:"));
+        }
+        let (bytes, _) = layout.read_document(&d).map_err(ctx)?;
+        let mut root = d.clone();
+        root.annotations.remove(annotation::REF_NAME);
+        let mut new_doc = None;
+        report.document = Some("as-is");
+        if let Some(b) =
+            annotate::set_annotations(&bytes, &img.annotations, &format!("blob {}", d.digest))?
+        {
+            let digest = crate::Digest::sha256_of(&b);
+            root.digest = digest.to_string();
+            root.size = b.len() as i64;
+            new_doc = Some(b);
+            report.document = Some("annotated");
+            report.from = Some(d.digest.clone());
+        }
+        if img.policy == merge::Policy::RequireAll {
+            if let Some(w) = working {
+                require_all_against_tags(&w.layout, &root.digest, &have, current)?;
+            }
+        }
+        let same_layout = spec.reference.path == self.plan.layout
+            || working.is_some_and(|w| same_dir(w.layout.root(), layout.root()));
+        Ok(Work {
+            root,
+            new_doc,
+            copy_from: if same_layout {
+                Vec::new()
+            } else {
+                vec![(layout.root().to_path_buf(), d)]
+            },
+            members: Vec::new(),
+        })
+    }
+
+    /// `sources:`: an index assembled under the image's merge policy.
+    pub(super) fn assemble(
+        &self,
+        img: &Image,
+        specs: Vec<(SourceSpec, Option<Descriptor>)>,
+        working: Option<&Opened>,
+        current: &[(String, Option<Current>)],
+        report: &mut ImageReport,
+    ) -> Result<Work> {
+        let mut incoming: Vec<Member> = Vec::new();
+        for (s, known) in specs {
+            match self.resolve(&s, known) {
+                Ok((opened, d)) => {
+                    for m in authoring::members_of(&opened.layout, &s, &d, Expand::Flatten)? {
+                        authoring::upsert(&mut incoming, m, authoring::AddMode::Replace)?;
+                    }
+                }
+                Err(e) if e.kind == Kind::NoMatch => report.absent.push(s.text.clone()),
+                Err(e) => return Err(e),
+            }
+        }
+        if !report.absent.is_empty()
+            && matches!(
+                img.policy,
+                merge::Policy::RequireAll | merge::Policy::Replace
+            )
+        {
+            return Err(Error::refused(format!(
+                "{}: source(s) absent: {}",
+                plan::policy_name(img.policy),
+                report.absent.join(", ")
+            ))
+            .with_hint(
+                "nothing was written; build the missing parts, or use policy keep-missing to keep the previous ones",
+            ));
+        }
+        let members_now = |r: &str, c: &Current, w: &Opened| {
+            authoring::current_members(
+                &w.layout,
+                &Some(Current {
+                    entry: c.entry.clone(),
+                    index: c.index.clone(),
+                }),
+                r,
+            )
+        };
+        // The previous release: the first tag that exists.
+        let base = current.iter().find_map(|(r, c)| Some((r, c.as_ref()?)));
+        let (existing, from) = match (base, working) {
+            (Some((r, c)), Some(w)) => (members_now(r, c, w)?, format!("{r}@{}", c.entry.digest)),
+            _ => (Vec::new(), String::new()),
+        };
+        let members = merge::apply_policy(img.policy, existing, &incoming, &img.platforms, &from)?;
+        if img.policy == merge::Policy::RequireAll {
+            if let Some(w) = working {
+                for (r, c) in current.iter().skip(1) {
+                    if let Some(c) = c {
+                        merge::apply_policy(
+                            merge::Policy::RequireAll,
+                            members_now(r, c, w)?,
+                            &incoming,
+                            &[],
+                            "",
+                        )
+                        .map_err(|e| e.context(format!("compared with {r}")))?;
+                    }
+                }
+            }
+        }
+        let idx = authoring::compose(None, &members, &img.annotations);
+        let bytes = idx.to_bytes();
+        let digest = crate::Digest::sha256_of(&bytes);
+        report.document = Some("assembled");
+        report.platforms = members
+            .iter()
+            .filter_map(|m| m.key.as_ref().map(PlatformSpec::short))
+            .collect();
+        Ok(Work {
+            root: Descriptor::new(media::OCI_INDEX, &digest, bytes.len() as u64),
+            new_doc: Some(bytes),
+            copy_from: Vec::new(),
+            members: incoming,
+        })
+    }
+}
+
+/// require-all: moving a tag must not drop a platform that tag has now.
+fn require_all_against_tags(
+    working: &Layout,
+    digest: &str,
+    have: &[PlatformSpec],
+    current: &[(String, Option<Current>)],
+) -> Result<()> {
+    let mut lost: Vec<String> = Vec::new();
+    for (r, cur) in current {
+        let Some(c) = cur else { continue };
+        if c.entry.digest == digest {
+            continue;
+        }
+        for p in platforms_of(working, &c.entry) {
+            if !contains(have, &p) {
+                lost.push(format!("{} (in {r})", p.short()));
+            }
+        }
+    }
+    if lost.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::refused(format!(
+            "require-all: the release lacks {} platform(s) that the tags hold now: {}",
+            lost.len(),
+            lost.join(", ")
+        ))
+        .with_hint("nothing was written; build the missing platforms, or use policy keep-missing"))
+    }
+}
