@@ -25,6 +25,7 @@ pub mod names;
 pub mod plan;
 pub mod publish;
 pub mod report;
+mod resolver;
 pub mod srcref;
 
 use crate::authoring::{self, Member};

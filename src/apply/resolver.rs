@@ -1,0 +1,493 @@
+//! The second step of reading a plan: [`Resolver`] turns the file as written
+//! ([`PlanFile`]) into a [`Plan`]: defaults applied, `{name}` expanded in sources, paths
+//! made relative to the plan file, and names, tags, platforms, templates and URLs
+//! checked, every problem collected with its place.
+
+use super::plan::{
+    parse_registry_prefix, parse_registry_ref, policy_name, Connection, Destination,
+    DestinationSpec, Image, ImageDefaults, ImageSpec, Plan, PlanFile, Position, Problem, SourceRef,
+    Sources,
+};
+use super::{names, srcref};
+use crate::authoring::merge::Policy;
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::platform::PlatformSpec;
+use crate::reference::{validate_ref_name, LayoutRef, Target};
+use serde_saphyr::Spanned;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub(super) struct Resolver {
+    file: String,
+    dir: PathBuf,
+    problems: Vec<Problem>,
+}
+
+/// Where a problem is: an image entry or a section, at a position.
+#[derive(Clone)]
+struct Site {
+    image: Option<String>,
+    section: Option<String>,
+    position: Position,
+}
+
+impl Resolver {
+    pub(super) fn new(file: String, dir: PathBuf) -> Resolver {
+        Resolver {
+            file,
+            dir,
+            problems: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, site: &Site, e: Error) {
+        self.problems.push(Problem {
+            file: self.file.clone(),
+            line: site.position.line,
+            column: site.position.column,
+            image: site.image.clone(),
+            section: site.section.clone(),
+            message: e.message,
+            hint: e.hint,
+        });
+    }
+
+    pub(super) fn resolve(
+        mut self,
+        path: &Path,
+        raw: PlanFile,
+    ) -> std::result::Result<Plan, Vec<Problem>> {
+        let top = Site {
+            image: None,
+            section: Some("version".into()),
+            position: Position::of(&raw.version),
+        };
+        if raw.version.value != 1 {
+            self.push(
+                &top,
+                Error::failure(format!(
+                    "version {} is not supported; this oix reads version 1",
+                    raw.version.value
+                ))
+                .with_hint("write `version: 1`"),
+            );
+        }
+        let layout = self.dir.join(&raw.layout);
+        if raw.layout.trim().is_empty() {
+            self.push(
+                &Site {
+                    section: Some("layout".into()),
+                    ..top.clone()
+                },
+                Error::failure("layout is empty")
+                    .with_hint("name the working layout directory, e.g. `layout: ./out`"),
+            );
+        }
+        let destinations = self.destinations(&raw.destinations);
+        let defaults = raw
+            .defaults
+            .as_ref()
+            .map(|d| d.value.clone())
+            .unwrap_or_default();
+        let defaults_site = Site {
+            image: None,
+            section: Some("defaults".into()),
+            position: raw.defaults.as_ref().map(Position::of).unwrap_or_default(),
+        };
+        if let Some(t) = &defaults.arch_tags {
+            if let Err(e) = names::validate_arch_tag_template(t) {
+                self.push(&defaults_site, e);
+            }
+        }
+        let mut images = Vec::new();
+        for (i, s) in raw.images.iter().enumerate() {
+            if let Some(img) = self.image(i, s, &defaults, &destinations) {
+                images.push(img);
+            }
+        }
+        // A release tag belongs to one image.
+        let mut seen: BTreeMap<String, &Image> = BTreeMap::new();
+        let mut dups = Vec::new();
+        for img in &images {
+            for t in &img.tags {
+                let r = img.ref_name(t);
+                match seen.get(&r) {
+                    Some(other) => dups.push((img.clone(), r.clone(), other.index)),
+                    None => {
+                        seen.insert(r, img);
+                    }
+                }
+            }
+        }
+        for (img, r, other) in dups {
+            self.push(
+                &site_of(&img.name, img.index, img.position),
+                Error::failure(format!(
+                    "the release tag {r} is also declared by images[{other}]"
+                ))
+                .with_hint("each NAME:TAG may be declared once"),
+            );
+        }
+        if self.problems.is_empty() {
+            Ok(Plan {
+                path: path.to_path_buf(),
+                dir: self.dir,
+                layout,
+                destinations,
+                images,
+            })
+        } else {
+            Err(self.problems)
+        }
+    }
+
+    fn rel(&self, p: &str) -> PathBuf {
+        self.dir.join(p)
+    }
+
+    fn destinations(&mut self, raw: &[Spanned<DestinationSpec>]) -> Vec<Destination> {
+        let mut out: Vec<Destination> = Vec::new();
+        for (i, s) in raw.iter().enumerate() {
+            let d = &s.value;
+            let position = Position::of(s);
+            let site = Site {
+                image: None,
+                section: Some(format!("destinations[{i}] ({})", d.url)),
+                position,
+            };
+            if out.iter().any(|o| o.url() == d.url) {
+                self.push(
+                    &site,
+                    Error::failure(format!("destination {} is listed twice", d.url)),
+                );
+                continue;
+            }
+            if let Some(path) = d.url.strip_prefix("oci:") {
+                if d.plain_http.is_some() || d.ca_cert.is_some() || d.authfile.is_some() {
+                    self.push(
+                        &site,
+                        Error::failure(
+                            "plain_http, ca_cert and authfile apply to docker:// destinations only",
+                        ),
+                    );
+                    continue;
+                }
+                if path.is_empty() || path.contains(':') || path.contains('@') {
+                    self.push(
+                        &site,
+                        Error::failure(format!(
+                            "{}: a layout destination is oci:PATH (a directory, no ref)",
+                            d.url
+                        )),
+                    );
+                    continue;
+                }
+                out.push(Destination::Layout {
+                    url: d.url.clone(),
+                    path: self.rel(path),
+                    position,
+                });
+                continue;
+            }
+            match parse_registry_prefix(&d.url) {
+                Ok((host, prefix)) => out.push(Destination::Registry {
+                    url: d.url.clone(),
+                    host,
+                    prefix,
+                    connection: Connection {
+                        plain_http: d.plain_http.unwrap_or(false),
+                        ca_cert: d.ca_cert.as_deref().map(|p| self.rel(p)),
+                        authfile: d.authfile.as_deref().map(|p| self.rel(p)),
+                    },
+                    position,
+                }),
+                Err(e) => self.push(&site, e),
+            }
+        }
+        out
+    }
+
+    fn image(
+        &mut self,
+        index: usize,
+        s: &Spanned<ImageSpec>,
+        defaults: &ImageDefaults,
+        destinations: &[Destination],
+    ) -> Option<Image> {
+        let spec = &s.value;
+        let position = Position::of(s);
+        let site = site_of(&spec.name, index, position);
+        let before = self.problems.len();
+        let name = spec.name.clone();
+        if let Err(e) = names::validate_repo(&name) {
+            self.push(
+                &site,
+                e.with_hint("an image name is a repository name: lowercase, digits, . _ - and /"),
+            );
+        }
+        for d in destinations {
+            let repo = d.repository(&name);
+            if let Destination::Registry { host, .. } = d {
+                if host.len() + 1 + repo.len() > 255 {
+                    self.push(
+                        &site,
+                        Error::failure(format!("{}/{repo} is longer than 255 characters", host)),
+                    );
+                }
+            }
+        }
+        // Sources: the image's own pair wins over the defaults' pair.
+        let (source, sources) = if spec.source.is_some() || spec.sources.is_some() {
+            (spec.source.clone(), spec.sources.clone())
+        } else {
+            (defaults.source.clone(), defaults.sources.clone())
+        };
+        let expand = |t: &str| t.replace("{name}", &name);
+        let sources = match (source, sources) {
+            (Some(_), Some(_)) => {
+                self.push(
+                    &site,
+                    Error::failure("both source and sources are given").with_hint(
+                        "source promotes one image or index; sources assembles an index",
+                    ),
+                );
+                None
+            }
+            (None, None) => {
+                self.push(
+                    &site,
+                    Error::failure("neither source nor sources is given").with_hint(
+                        "name what to release: source: NAME:BUILD-TAG, or sources: [...] to assemble an index",
+                    ),
+                );
+                None
+            }
+            (Some(one), None) => match self.source(&expand(&one), false) {
+                Ok(r) => Some(Sources::One(r)),
+                Err(e) => {
+                    self.push(&site, e);
+                    None
+                }
+            },
+            (None, Some(list)) => {
+                if list.is_empty() {
+                    self.push(&site, Error::failure("sources is empty"));
+                }
+                let mut out = Vec::new();
+                for t in &list {
+                    match self.source(&expand(t), true) {
+                        Ok(r) => out.push(r),
+                        Err(e) => self.push(&site, e),
+                    }
+                }
+                Some(Sources::Assemble(out))
+            }
+        };
+        let tags = spec
+            .tags
+            .clone()
+            .or_else(|| defaults.tags.clone())
+            .unwrap_or_default();
+        if tags.is_empty() {
+            self.push(
+                &site,
+                Error::failure("no tags").with_hint("list the release tags: tags: [stx.4.0-v2.2]"),
+            );
+        }
+        for (i, t) in tags.iter().enumerate() {
+            if tags[..i].contains(t) {
+                self.push(&site, Error::failure(format!("tag {t:?} is listed twice")));
+                continue;
+            }
+            match names::validate_tag(t) {
+                Err(e) => self.push(&site, e),
+                Ok(()) => {
+                    if let Err(e) = validate_ref_name(&format!("{name}:{t}")) {
+                        self.push(
+                            &site,
+                            Error::failure(format!(
+                                "{name}:{t} cannot be a layout ref: {}",
+                                e.message
+                            ))
+                            .with_hint(
+                                "ref names join alphanumerics with one of - . _ : @ + or --",
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        let mut platforms = Vec::new();
+        for p in spec
+            .platforms
+            .clone()
+            .or_else(|| defaults.platforms.clone())
+            .unwrap_or_default()
+        {
+            if p.trim().eq_ignore_ascii_case("local") {
+                self.push(
+                    &site,
+                    Error::failure("platform `local` depends on the machine running oix")
+                        .with_hint("a release plan names platforms as os/arch[/variant]"),
+                );
+                continue;
+            }
+            match PlatformSpec::parse(&p) {
+                Ok(ps) if !platforms.contains(&ps) => platforms.push(ps),
+                Ok(_) => self.push(
+                    &site,
+                    Error::failure(format!("platform {p} is listed twice")),
+                ),
+                Err(e) => self.push(&site, e),
+            }
+        }
+        let policy = spec
+            .policy
+            .or(defaults.policy)
+            .unwrap_or(Policy::RequireAll);
+        if matches!(sources, Some(Sources::One(_)))
+            && matches!(policy, Policy::Union | Policy::KeepMissing)
+        {
+            self.push(
+                &site,
+                Error::failure(format!(
+                    "policy {} assembles an index, but the image has a single source",
+                    policy_name(policy)
+                ))
+                .with_hint("list the parts under sources:, or use require-all or replace"),
+            );
+        }
+        let arch_tags = spec
+            .arch_tags
+            .clone()
+            .or_else(|| defaults.arch_tags.clone());
+        if let Some(t) = &spec.arch_tags {
+            if let Err(e) = names::validate_arch_tag_template(t) {
+                self.push(&site, e);
+            }
+        }
+        let src_ref = spec.src_ref.clone().or_else(|| defaults.src_ref.clone());
+        let mut annotations = defaults.annotations.clone().unwrap_or_default();
+        annotations.extend(spec.annotations.clone().unwrap_or_default());
+        for k in annotations.keys() {
+            if k.is_empty() {
+                self.push(&site, Error::failure("an annotation key is empty"));
+            } else if k == crate::model::annotation::REF_NAME {
+                self.push(
+                    &site,
+                    Error::failure(format!(
+                        "annotation {k} is set by oix on index.json entries"
+                    ))
+                    .with_hint("release tags are given under tags:"),
+                );
+            }
+        }
+        if let Some(r) = &src_ref {
+            match srcref::annotations(r) {
+                Ok(extra) => {
+                    for (k, v) in extra {
+                        match annotations.get(&k) {
+                            Some(w) if *w != v => self.push(
+                                &site,
+                                Error::failure(format!(
+                                    "src_ref gives {k}={v:?}, but annotations set it to {w:?}"
+                                ))
+                                .with_hint("drop one of them"),
+                            ),
+                            _ => {
+                                annotations.insert(k, v);
+                            }
+                        }
+                    }
+                }
+                Err(e) => self.push(&site, e),
+            }
+        }
+        let force = spec.force.or(defaults.force).unwrap_or(false);
+        if self.problems.len() > before {
+            return None;
+        }
+        Some(Image {
+            index,
+            position,
+            name,
+            sources: sources?,
+            tags,
+            platforms,
+            policy,
+            arch_tags,
+            src_ref,
+            annotations,
+            force,
+        })
+    }
+
+    /// Parse one source text (after `{name}` expansion).
+    fn source(&self, text: &str, allow_platform: bool) -> Result<SourceRef> {
+        let (body, platform) = match text.rsplit_once('=') {
+            Some((r, p)) if p.contains('/') => {
+                if !allow_platform {
+                    return Err(Error::failure(format!(
+                        "source {text:?}: a platform override (=os/arch) applies to sources: entries"
+                    )));
+                }
+                let ps =
+                    PlatformSpec::parse(p).map_err(|e| e.context(format!("source {text:?}")))?;
+                (r, Some(ps))
+            }
+            _ => (text, None),
+        };
+        if body.starts_with("docker://") {
+            let (host, _) =
+                parse_registry_ref(body).map_err(|e| e.context(format!("source {text:?}")))?;
+            return Ok(SourceRef::Registry {
+                text: text.to_string(),
+                url: body.to_string(),
+                host,
+                platform,
+            });
+        }
+        let reference = if body.starts_with("oci:")
+            || body.starts_with('/')
+            || body.starts_with("./")
+            || body.starts_with("../")
+        {
+            let r = LayoutRef::parse(body).map_err(|e| e.context(format!("source {text:?}")))?;
+            LayoutRef {
+                path: self.rel(&r.path.to_string_lossy()),
+                target: r.target,
+            }
+        } else if let Some(d) = body.strip_prefix('@') {
+            let digest = Digest::parse(d).map_err(|e| e.context(format!("source {text:?}")))?;
+            LayoutRef {
+                path: PathBuf::new(),
+                target: Target::Digest(digest),
+            }
+        } else {
+            validate_ref_name(body).map_err(|e| {
+                e.context(format!("source {text:?}")).with_hint(
+                    "a source is a ref in the working layout (NAME:BUILD-TAG), @DIGEST, \
+                     oci:PATH:REF or ./PATH:REF for another layout, or docker://HOST/REPO:TAG",
+                )
+            })?;
+            LayoutRef {
+                path: PathBuf::new(),
+                target: Target::Name(body.to_string()),
+            }
+        };
+        Ok(SourceRef::Layout {
+            text: text.to_string(),
+            reference,
+            platform,
+        })
+    }
+}
+
+fn site_of(name: &str, index: usize, position: Position) -> Site {
+    Site {
+        image: Some(format!("{name:?} (images[{index}])")),
+        section: None,
+        position,
+    }
+}
