@@ -14,10 +14,7 @@
 //! Reading: manifests are fetched with all four manifest types in `Accept` and verified;
 //! blobs stream, and a dropped download resumes with a `Range` request.
 
-use super::client::{
-    drain, redact_url, response_error, transient_status, Client, FResult, Fail, HttpResponse,
-    TransportOptions,
-};
+use super::client::{drain, response_error, Client, HttpResponse, TransportOptions};
 use super::reference::RegistryRef;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
@@ -30,6 +27,8 @@ use std::io::{self, Read, Seek};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use ureq::http::Method;
+
+mod upload;
 
 /// Every manifest type oix handles, for `Accept`.
 pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
@@ -108,17 +107,6 @@ pub struct Registry {
     manifests: Mutex<HashMap<String, Vec<u8>>>,
     /// Blobs a HEAD found present (filled by [`Registry::prefetch_blobs`]).
     present: Mutex<std::collections::HashSet<String>>,
-}
-
-/// An upload session: where to send the next request and how much the registry has.
-#[derive(Debug, Clone)]
-struct Session {
-    location: String,
-    offset: u64,
-    /// A request failed part-way: ask the registry where it stands before going on.
-    uncertain: bool,
-    /// The session went on from a status query (a resume).
-    resumed: bool,
 }
 
 fn header<'a>(resp: &'a HttpResponse, name: &str) -> Option<&'a str> {
@@ -362,260 +350,6 @@ impl Registry {
                     "{what}: the registry stored it as {c}, not {d}"
                 ))
                 .with_hint("the registry changed the manifest; it must store the exact bytes"));
-            }
-        }
-        Ok(())
-    }
-
-    /// Try a cross-repository mount. `Ok(Ok(()))` when mounted; `Ok(Err(location))`
-    /// when the registry opened an upload session instead.
-    fn try_mount(&self, d: &Digest, from: &str) -> Result<std::result::Result<(), Option<String>>> {
-        let url = self
-            .client
-            .url(&format!("blobs/uploads/?mount={d}&from={from}"));
-        let mut resp = self.client.send(Method::POST, &url, &[], None)?;
-        let status = resp.status().as_u16();
-        let loc = header(&resp, "location").map(str::to_string);
-        drain(&mut resp);
-        match status {
-            201 => Ok(Ok(())),
-            202 => Ok(Err(loc)),
-            _ => Err(response_error(&mut resp, &format!("mount {d} from {from}"))),
-        }
-    }
-
-    /// POST a new upload session.
-    fn start_upload(&self) -> FResult<Session> {
-        let url = self.client.url("blobs/uploads/");
-        let mut resp = self.client.send_authed(Method::POST, &url, &[], None)?;
-        let status = resp.status().as_u16();
-        let loc = header(&resp, "location").map(str::to_string);
-        if status != 202 {
-            return Err(Fail::Fatal(response_error(
-                &mut resp,
-                &format!("starting an upload to {}", self.reference.repository()),
-            )));
-        }
-        drain(&mut resp);
-        let loc = loc.ok_or_else(|| {
-            Fail::Fatal(Error::failure(
-                "the registry opened an upload without a Location",
-            ))
-        })?;
-        Ok(Session {
-            location: self.client.resolve_location(&loc)?,
-            offset: 0,
-            uncertain: false,
-            resumed: false,
-        })
-    }
-
-    /// Ask an upload session how much it holds (GET → 204 + Range).
-    fn upload_status(&self, s: &Session) -> FResult<Option<Session>> {
-        let mut resp = self
-            .client
-            .send_authed(Method::GET, &s.location, &[], None)?;
-        let status = resp.status().as_u16();
-        let range = header(&resp, "range").map(str::to_string);
-        let loc = header(&resp, "location").map(str::to_string);
-        drain(&mut resp);
-        if status != 204 {
-            return Ok(None); // gone or invalid: start over
-        }
-        let offset = match range {
-            Some(r) => parse_range_end(&r).unwrap_or(0),
-            None => 0,
-        };
-        Ok(Some(Session {
-            location: match loc {
-                Some(l) => self.client.resolve_location(&l)?,
-                None => s.location.clone(),
-            },
-            offset,
-            uncertain: false,
-            resumed: true,
-        }))
-    }
-
-    /// Upload a blob, reading it through `open(offset)`; retries and resumes.
-    fn upload<'s>(
-        &self,
-        desc: &Descriptor,
-        open: &dyn Fn(u64) -> Result<Box<dyn Read + Send + 's>>,
-        first: Option<String>,
-    ) -> Result<()> {
-        let d = desc.digest()?;
-        let size = desc.size()?;
-        let ds = d.to_string();
-        if let Some(p) = &self.progress {
-            p.blob_start(&ds, size);
-        }
-        let mut session: Option<Session> = match first {
-            Some(l) => Some(Session {
-                location: self.client.resolve_location(&l)?,
-                offset: 0,
-                uncertain: false,
-                resumed: false,
-            }),
-            None => None,
-        };
-        let r = self.client.with_retries(|attempt| {
-            let s = match session.take() {
-                Some(s) if s.uncertain => match self.upload_status(&s)? {
-                    Some(s) => {
-                        self.stats.resumed.fetch_add(1, Ordering::Relaxed);
-                        s
-                    }
-                    None => {
-                        self.stats.restarted.fetch_add(1, Ordering::Relaxed);
-                        self.start_upload()?
-                    }
-                },
-                Some(s) => s,
-                None => {
-                    if attempt > 0 {
-                        self.stats.restarted.fetch_add(1, Ordering::Relaxed);
-                    }
-                    self.start_upload()?
-                }
-            };
-            self.upload_from(&d, size, s, open, &mut session)
-        });
-        if let Some(p) = &self.progress {
-            p.blob_done(&ds);
-        }
-        r
-    }
-
-    /// Send the rest of the blob in session `s`. On a transient failure, leaves in
-    /// `keep` the session to go on with (or `None` to start over).
-    fn upload_from<'s>(
-        &self,
-        d: &Digest,
-        size: u64,
-        mut s: Session,
-        open: &dyn Fn(u64) -> Result<Box<dyn Read + Send + 's>>,
-        keep: &mut Option<Session>,
-    ) -> FResult<()> {
-        let ds = d.to_string();
-        let octet = ("Content-Type", "application/octet-stream");
-        let monolithic = size <= self.chunk_size && s.offset == 0;
-        if !monolithic {
-            while s.offset < size {
-                let len = (size - s.offset).min(self.chunk_size);
-                let range = format!("{}-{}", s.offset, s.offset + len - 1);
-                let mut body = self.progress_reader(open(s.offset)?, &ds, s.offset);
-                let mut limited = (&mut body).take(len);
-                let sent = self.client.send_once(
-                    Method::PATCH,
-                    &s.location,
-                    &[octet, ("Content-Range", range.as_str())],
-                    Some((&mut limited, len)),
-                );
-                let (mut resp, generation) = match sent {
-                    Ok(r) => r,
-                    Err(f) => {
-                        s.uncertain = true;
-                        *keep = Some(s);
-                        return Err(f);
-                    }
-                };
-                let status = resp.status().as_u16();
-                match status {
-                    202 => {
-                        let loc = header(&resp, "location").map(str::to_string);
-                        let held = header(&resp, "range").and_then(parse_range_end);
-                        drain(&mut resp);
-                        if let Some(l) = loc {
-                            s.location = self.client.resolve_location(&l)?;
-                        }
-                        s.offset = held.unwrap_or(s.offset + len);
-                    }
-                    401 => {
-                        drain(&mut resp);
-                        self.client.answer_challenge(&resp, generation)?;
-                        *keep = Some(s);
-                        return Err(Fail::Retry(
-                            Error::failure("authentication expired during an upload"),
-                            Some(std::time::Duration::ZERO),
-                        ));
-                    }
-                    416 => {
-                        drain(&mut resp);
-                        s.uncertain = true;
-                        *keep = Some(s);
-                        return Err(Fail::Retry(
-                            Error::failure(format!(
-                                "upload of {ds}: the registry refused range {range} (416)"
-                            )),
-                            None,
-                        ));
-                    }
-                    _ => {
-                        let what = format!("PATCH {}", redact_url(&s.location));
-                        if let Some(after) = transient_status(&resp) {
-                            s.uncertain = true;
-                            *keep = Some(s);
-                            return Err(Fail::Retry(response_error(&mut resp, &what), after));
-                        }
-                        return Err(Fail::Fatal(response_error(&mut resp, &what)));
-                    }
-                }
-            }
-        }
-        // The closing PUT: with the whole body (monolithic) or empty (chunked).
-        let url = with_query(&s.location, &format!("digest={d}"));
-        let sent = if monolithic {
-            let mut body = self.progress_reader(open(0)?, &ds, 0);
-            let mut limited = (&mut body).take(size);
-            self.client
-                .send_once(Method::PUT, &url, &[octet], Some((&mut limited, size)))
-        } else {
-            self.client
-                .send_once(Method::PUT, &url, &[octet, ("Content-Length", "0")], None)
-        };
-        let (mut resp, generation) = match sent {
-            Ok(r) => r,
-            Err(f) => {
-                // A monolithic session cannot resume; a chunked one may.
-                if !monolithic {
-                    s.uncertain = true;
-                    *keep = Some(s);
-                }
-                return Err(f);
-            }
-        };
-        let status = resp.status().as_u16();
-        if status == 401 {
-            drain(&mut resp);
-            self.client.answer_challenge(&resp, generation)?;
-            return Err(Fail::Retry(
-                Error::failure("authentication expired during an upload"),
-                Some(std::time::Duration::ZERO),
-            ));
-        }
-        if status != 201 {
-            let what = format!("PUT {}", redact_url(&url));
-            if let Some(after) = transient_status(&resp) {
-                return Err(Fail::Retry(response_error(&mut resp, &what), after));
-            }
-            let mut e = response_error(&mut resp, &what);
-            if e.message.contains("DIGEST_INVALID") && s.resumed {
-                // The registry's idea of a resumed upload was wrong: start over.
-                return Err(Fail::Retry(e, None));
-            }
-            if e.message.contains("DIGEST_INVALID") {
-                e = e.with_hint("the local blob does not match its digest; run `oix fsck`");
-            }
-            return Err(Fail::Fatal(e));
-        }
-        let claimed = header(&resp, "docker-content-digest").map(str::to_string);
-        drain(&mut resp);
-        if let Some(c) = claimed {
-            if c != ds {
-                return Err(Fail::Fatal(Error::failure(format!(
-                    "upload of {ds}: the registry stored {c}"
-                ))));
             }
         }
         Ok(())
