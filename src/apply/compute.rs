@@ -216,15 +216,7 @@ impl<'a> Run<'a> {
         for (r, cur) in &current {
             let prev = cur.as_ref().map(|c| c.entry.digest.clone());
             let step = tag_step("tag", r.clone(), &work.root.digest, prev, force);
-            if step.conflict {
-                conflicts.push(format!(
-                    "{} names {}; the plan makes it {}",
-                    r,
-                    step.previous.as_deref().unwrap_or("?"),
-                    work.root.digest
-                ));
-            }
-            report.steps.push(step);
+            record_step(step, &mut conflicts, report);
         }
         if !self.opts.no_push {
             for d in &self.plan.destinations {
@@ -243,14 +235,7 @@ impl<'a> Run<'a> {
                         }
                     };
                     let step = tag_step("push", target.clone(), &work.root.digest, now, force);
-                    if step.conflict {
-                        conflicts.push(format!(
-                            "{target} names {}; the plan makes it {}",
-                            step.previous.as_deref().unwrap_or("?"),
-                            work.root.digest
-                        ));
-                    }
-                    report.steps.push(step);
+                    record_step(step, &mut conflicts, report);
                 }
             }
         }
@@ -452,4 +437,17 @@ fn require_all_against_tags(
         ))
         .with_hint("nothing was written; build the missing platforms, or use policy keep-missing"))
     }
+}
+
+/// Add a tag or push step to the report; a conflicting one is also named in `conflicts`.
+fn record_step(step: Step, conflicts: &mut Vec<String>, report: &mut ImageReport) {
+    if step.conflict {
+        conflicts.push(format!(
+            "{} names {}; the plan makes it {}",
+            step.target,
+            step.previous.as_deref().unwrap_or("?"),
+            step.digest.as_deref().unwrap_or("?")
+        ));
+    }
+    report.steps.push(step);
 }
