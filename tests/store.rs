@@ -328,3 +328,37 @@ fn write_blob_verifies_before_the_blob_is_visible() {
         .count();
     assert_eq!(temps, 0);
 }
+
+/// The hashing threads take blobs biggest first from a shared cursor; whatever the
+/// number of threads, every blob is checked once and the report is the same.
+#[test]
+fn fsck_reports_the_same_for_any_number_of_threads() {
+    for name in [
+        "digest-mismatch-layer",
+        "missing-layer",
+        "wrong-size",
+        "truncated-layer",
+    ] {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/corrupt")
+            .join(name);
+        let l = Layout::open(&dir).unwrap();
+        let run = |jobs: usize| {
+            let opts = fsck::Options {
+                jobs,
+                ..fsck::Options::default()
+            };
+            let r = fsck::fsck(&l, &opts).unwrap();
+            (
+                serde_json::to_string(&r.problems).unwrap(),
+                r.blobs_checked,
+                r.bytes_hashed,
+            )
+        };
+        let one = run(1);
+        assert!(one.0.len() > 2, "{name}: the fixture is damaged");
+        for jobs in [2, 3, 16] {
+            assert_eq!(run(jobs), one, "{name} with {jobs} threads");
+        }
+    }
+}
