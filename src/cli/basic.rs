@@ -107,7 +107,7 @@ pub fn ls(ctx: &Ctx, a: LsArgs) -> Result<i32> {
                     .collect();
                 output::json(&v);
             } else {
-                let mut out = std::io::stdout().lock();
+                let mut out = output::stdout();
                 for (m, nodes) in &trees {
                     let _ = writeln!(out, "{}", m.path_display());
                     print_tree(&mut out, nodes, 1);
@@ -142,7 +142,7 @@ pub fn ls(ctx: &Ctx, a: LsArgs) -> Result<i32> {
         if ctx.json {
             output::json(&nodes);
         } else {
-            print_tree(&mut std::io::stdout().lock(), &nodes, 0);
+            print_tree(&mut output::stdout(), &nodes, 0);
         }
         return Ok(0);
     }
@@ -257,9 +257,10 @@ pub fn inspect(ctx: &Ctx, a: InspectArgs) -> Result<i32> {
         descriptor: m.descriptor,
     };
     let ins = view::inspect(&layout, &resolved, a.config)?;
-    let mut out = std::io::stdout().lock();
+    let mut out = output::stdout();
     if a.raw {
         out.write_all(&ins.raw)
+            .and_then(|()| out.flush())
             .map_err(|e| Error::failure(format!("writing stdout: {e}")))?;
         return Ok(0);
     }

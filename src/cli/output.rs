@@ -5,8 +5,14 @@ use serde::Serialize;
 use std::io::{IsTerminal, Write};
 
 /// Print `value` as pretty JSON followed by a newline.
+/// Standard output, block-buffered: Rust's stdout flushes at every newline, which
+/// made `oix --json ls` of 10,000 entries 170,000 write calls. Flushed when dropped.
+pub fn stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
+    std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock())
+}
+
 pub fn json<T: Serialize + ?Sized>(value: &T) {
-    let mut out = std::io::stdout().lock();
+    let mut out = stdout();
     let _ = serde_json::to_writer_pretty(&mut out, value);
     let _ = writeln!(out);
 }
@@ -21,7 +27,7 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) {
             }
         }
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = stdout();
     let line = |cells: Vec<&str>| {
         let n = cells.len();
         let mut s = String::new();

@@ -132,7 +132,7 @@ pub fn select(ctx: &Ctx, a: SelectArgs) -> Result<i32> {
         }));
         return Ok(0);
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = output::stdout();
     for m in &s.matches {
         if a.quiet {
             let _ = writeln!(out, "{}", m.descriptor.digest);
