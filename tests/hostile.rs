@@ -216,14 +216,16 @@ fn every_hostile_case_is_refused_as_documented() {
         .map(|e| e.unwrap().path())
         .collect();
     names.sort();
-    let (mut cases, mut checks, mut generated, mut refusals) = (0, 0, 0, 0);
+    let (mut cases, mut checks, mut generated, mut refusals, mut refused_cases) = (0, 0, 0, 0, 0);
     let mut failures = Vec::new();
     for dir in &names {
         // {DEST}: a destination outside the case, fresh for each case.
         let dest = tmp.path().join(format!("dest-{cases}")).join("out");
         let case = load_case(dir, &dest);
         checks += run_case(&case, tmp.path(), &mut failures);
-        refusals += case.checks.iter().filter(|c| c.exit != 0).count();
+        let refusing = case.checks.iter().filter(|c| c.exit != 0).count();
+        refusals += refusing;
+        refused_cases += usize::from(refusing > 0);
         generated += usize::from(case.generated_only);
         cases += 1;
     }
@@ -239,8 +241,9 @@ fn every_hostile_case_is_refused_as_documented() {
         "files appeared beside the cases"
     );
     eprintln!(
-        "hostile inputs: {cases} cases ({} checked in, {generated} generated only), {checks} commands \
-         as documented: {refusals} refused with a non-zero exit, {} handled with exit 0",
+        "hostile inputs: {cases} cases ({} checked in, {generated} generated only), {refused_cases} \
+         refused by at least one command; {checks} commands as documented: {refusals} refused \
+         with a non-zero exit, {} handled with exit 0",
         cases - generated,
         checks - refusals
     );
