@@ -216,13 +216,17 @@ fn every_hostile_case_is_refused_as_documented() {
         .map(|e| e.unwrap().path())
         .collect();
     names.sort();
-    let (mut cases, mut checks) = (0, 0);
+    let (mut cases, mut checks, mut generated, mut refusals, mut refused_cases) = (0, 0, 0, 0, 0);
     let mut failures = Vec::new();
     for dir in &names {
         // {DEST}: a destination outside the case, fresh for each case.
         let dest = tmp.path().join(format!("dest-{cases}")).join("out");
         let case = load_case(dir, &dest);
         checks += run_case(&case, tmp.path(), &mut failures);
+        let refusing = case.checks.iter().filter(|c| c.exit != 0).count();
+        refusals += refusing;
+        refused_cases += usize::from(refusing > 0);
+        generated += usize::from(case.generated_only);
         cases += 1;
     }
     assert!(
@@ -236,7 +240,13 @@ fn every_hostile_case_is_refused_as_documented() {
         listing(&cases_dir),
         "files appeared beside the cases"
     );
-    eprintln!("hostile inputs: {cases} cases, {checks} commands refused or handled as documented");
+    eprintln!(
+        "hostile inputs: {cases} cases ({} checked in, {generated} generated only), {refused_cases} \
+         refused by at least one command; {checks} commands as documented: {refusals} refused \
+         with a non-zero exit, {} handled with exit 0",
+        cases - generated,
+        checks - refusals
+    );
     assert!(cases >= 40, "only {cases} cases");
 }
 
