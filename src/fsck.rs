@@ -118,7 +118,6 @@ enum BlobState {
     },
 }
 
-/// Check one blob file: type, size, and (unless quick) digest.
 /// Hash `work` (sorted biggest first) on `opts.jobs` threads that each take the next blob
 /// from a shared cursor: longest-processing-time-first scheduling. Rayon's adaptive
 /// splitting of a sorted slice would hand every big blob to one thread (measured: no
@@ -129,46 +128,50 @@ fn hash_longest_first(
     opts: &Options,
 ) -> Result<Vec<(Digest, bool, BlobState)>> {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Mutex;
     let next = AtomicUsize::new(0);
-    let slots: Vec<Mutex<Option<BlobState>>> = work.iter().map(|_| Mutex::new(None)).collect();
     let threads = opts.jobs.max(1).min(work.len().max(1));
+    let mut states: Vec<Option<BlobState>> = work.iter().map(|_| None).collect();
     std::thread::scope(|scope| {
-        let mut handles = Vec::new();
-        for _ in 0..threads {
-            handles.push(scope.spawn(|| {
-                let mut buf = vec![0u8; 1 << 20];
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((_, d, s)) = work.get(i) else { break };
-                    let state = check_blob(layout, d, *s, opts.quick, &mut buf);
-                    *slots[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(state);
-                }
-            }));
-        }
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut buf = vec![0u8; 1 << 20];
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some((_, d, s)) = work.get(i) else {
+                            break done;
+                        };
+                        done.push((i, check_blob(layout, d, *s, opts.quick, &mut buf)));
+                    }
+                })
+            })
+            .collect();
         for h in handles {
-            h.join()
+            let done = h
+                .join()
                 .map_err(|_| Error::failure("an fsck hashing thread panicked"))?;
+            for (i, state) in done {
+                states[i] = Some(state);
+            }
         }
         Ok::<(), Error>(())
     })?;
     Ok(work
         .iter()
-        .zip(slots)
-        .map(|((_, d, s), slot)| {
-            let state = slot
-                .into_inner()
-                .unwrap_or_else(|p| p.into_inner())
-                .unwrap_or(BlobState::Bad {
-                    code: "unreadable",
-                    message: format!("blob {d} was not checked"),
-                    hashed: 0,
-                });
+        .zip(states)
+        .map(|((_, d, s), state)| {
+            let state = state.unwrap_or(BlobState::Bad {
+                code: "unreadable",
+                message: format!("blob {d} was not checked"),
+                hashed: 0,
+            });
             (d.clone(), s.is_some(), state)
         })
         .collect())
 }
 
+/// Check one blob file: type, size, and (unless quick) digest.
 fn check_blob(
     layout: &Layout,
     digest: &Digest,
