@@ -4,13 +4,13 @@ use crate::error::Error;
 use serde::Serialize;
 use std::io::{IsTerminal, Write};
 
-/// Print `value` as pretty JSON followed by a newline.
 /// Standard output, block-buffered: Rust's stdout flushes at every newline, which
 /// made `oix --json ls` of 10,000 entries 170,000 write calls. Flushed when dropped.
 pub fn stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
     std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock())
 }
 
+/// Print `value` as pretty JSON followed by a newline.
 pub fn json<T: Serialize + ?Sized>(value: &T) {
     let mut out = stdout();
     let _ = serde_json::to_writer_pretty(&mut out, value);
