@@ -17,35 +17,6 @@ use std::path::{Path, PathBuf};
 const SOURCE: &str = "org.opencontainers.image.source";
 const REVISION: &str = "org.opencontainers.image.revision";
 
-/// A one-layer image for `platform`, tagged `name` in the layout at `dir` (created).
-fn arch_image(dir: &Path, name: &str, platform: &str, salt: &str) -> String {
-    let l = Layout::init(dir).unwrap().0;
-    let parts: Vec<&str> = platform.split('/').collect();
-    let variant = parts
-        .get(2)
-        .map(|v| format!(r#","variant":"{v}""#))
-        .unwrap_or_default();
-    let layer = format!("layer for {platform} {salt}");
-    let ld = l.write_blob_bytes(layer.as_bytes()).unwrap();
-    let cfg = format!(
-        r#"{{"architecture":"{}","os":"{}"{variant},"rootfs":{{"type":"layers","diff_ids":["{ld}"]}}}}"#,
-        parts[1], parts[0]
-    );
-    let cd = l.write_blob_bytes(cfg.as_bytes()).unwrap();
-    let man = format!(
-        r#"{{"schemaVersion":2,"mediaType":"{}","config":{{"mediaType":"{}","digest":"{cd}","size":{}}},"layers":[{{"mediaType":"{}","digest":"{ld}","size":{}}}]}}"#,
-        media::OCI_MANIFEST,
-        media::OCI_CONFIG,
-        cfg.len(),
-        media::OCI_LAYER_TAR,
-        layer.len()
-    );
-    let md = l.write_blob_bytes(man.as_bytes()).unwrap();
-    let d = Descriptor::new(media::OCI_MANIFEST, &md, man.len() as u64);
-    oix::tags::tag(&l, &d, &[name.to_string()]).unwrap();
-    md.to_string()
-}
-
 fn fixture_plan(name: &str) -> PathBuf {
     fixtures().join("plans").join(name)
 }

@@ -8,36 +8,6 @@ use oix::model::{media, Descriptor};
 use oix::Layout;
 use std::path::{Path, PathBuf};
 
-/// Write one image for `arch` (optionally `os/arch/variant`) into the layout at `dir`
-/// and tag it `name`. `salt` makes distinct content for "new builds".
-fn arch_image(dir: &Path, name: &str, platform: &str, salt: &str) -> String {
-    let l = Layout::init(dir).unwrap().0;
-    let parts: Vec<&str> = platform.split('/').collect();
-    let variant = parts
-        .get(2)
-        .map(|v| format!(r#","variant":"{v}""#))
-        .unwrap_or_default();
-    let layer = format!("layer for {platform} {salt}");
-    let ld = l.write_blob_bytes(layer.as_bytes()).unwrap();
-    let cfg = format!(
-        r#"{{"architecture":"{}","os":"{}"{variant},"rootfs":{{"type":"layers","diff_ids":["{ld}"]}}}}"#,
-        parts[1], parts[0]
-    );
-    let cd = l.write_blob_bytes(cfg.as_bytes()).unwrap();
-    let man = format!(
-        r#"{{"schemaVersion":2,"mediaType":"{}","config":{{"mediaType":"{}","digest":"{cd}","size":{}}},"layers":[{{"mediaType":"{}","digest":"{ld}","size":{}}}]}}"#,
-        media::OCI_MANIFEST,
-        media::OCI_CONFIG,
-        cfg.len(),
-        media::OCI_LAYER_TAR,
-        layer.len()
-    );
-    let md = l.write_blob_bytes(man.as_bytes()).unwrap();
-    let d = Descriptor::new(media::OCI_MANIFEST, &md, man.len() as u64);
-    oix::tags::tag(&l, &d, &[name.to_string()]).unwrap();
-    md.to_string()
-}
-
 /// The platforms (os/arch[/variant]) and digests of the index DIR:REF, in order.
 fn entries(dir: &Path, r: &str) -> Vec<(String, String, serde_json::Value)> {
     let idx = blob_json(dir, &digest_of_ref(dir, r));

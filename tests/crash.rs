@@ -20,21 +20,6 @@ use std::time::{Duration, Instant};
 const MAX_ROUNDS: usize = 150;
 const MAX_TIME: Duration = Duration::from_secs(60);
 
-/// xorshift64*: tiny, deterministic for a seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
-
 fn seed() -> u64 {
     if let Some(s) = std::env::var("OIX_CRASH_SEED")
         .ok()
@@ -118,11 +103,11 @@ fn sigkilled_writers_never_leave_a_broken_layout() {
     while rounds < MAX_ROUNDS && start.elapsed() < MAX_TIME {
         rounds += 1;
         // 1–3 writers with disjoint names.
-        let writers = 1 + rng.below(3) as usize;
+        let writers = 1 + rng.below(3);
         let mut ops = Vec::new();
         let mut taken: BTreeSet<String> = BTreeSet::new();
         for _ in 0..writers {
-            let n = 1 + rng.below(3) as usize;
+            let n = 1 + rng.below(3);
             let candidates: Vec<&String> = present
                 .iter()
                 .filter(|r| *r != "latest" && !taken.contains(*r))
@@ -130,7 +115,7 @@ fn sigkilled_writers_never_leave_a_broken_layout() {
             if rng.below(3) == 0 && candidates.len() > n {
                 let mut names = Vec::new();
                 while names.len() < n {
-                    let c = candidates[rng.below(candidates.len() as u64) as usize].clone();
+                    let c = candidates[rng.below(candidates.len())].clone();
                     if !names.contains(&c) {
                         names.push(c);
                     }
@@ -150,7 +135,7 @@ fn sigkilled_writers_never_leave_a_broken_layout() {
         let mut children: Vec<Child> = ops.iter().map(|op| spawn(&dir, op)).collect();
         // Kill somewhere between "just started" and "about done".
         let max = (op_time.as_micros() as u64 * 3 / 2).max(2_000);
-        std::thread::sleep(Duration::from_micros(rng.below(max)));
+        std::thread::sleep(Duration::from_micros(rng.below(max as usize) as u64));
         for c in &mut children {
             let _ = c.kill(); // SIGKILL; a no-op when it already exited
         }

@@ -7,25 +7,13 @@
 //! `fuzz_campaign` is the long-running mode for hand campaigns without cargo-fuzz:
 //! `OIX_FUZZ_SECONDS=600 OIX_FUZZ_TARGET=json_model cargo test --release --test fuzz_smoke -- --ignored --nocapture`.
 
+mod common;
 #[path = "../fuzz/src/lib.rs"]
 mod targets;
 
+use common::Rng;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 /// Tokens that matter to the grammars under test.
 const TOKENS: &[&[u8]] = &[

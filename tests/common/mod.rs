@@ -342,3 +342,57 @@ pub const CLEAN_FIXTURES: &[(&str, &[&str])] = &[
     ("attestation", &["latest"]),
     ("skopeo", &["v1", "multi"]),
 ];
+
+/// xorshift64*: tiny, deterministic for a seed (crash, concurrency and fuzz-smoke loops).
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// An environment variable parsed as `T`, or `default`.
+pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Write one image for `platform` (`os/arch[/variant]`) into the layout at `dir`
+/// (created if needed) and tag it `name`; `salt` makes distinct content for "new
+/// builds". Returns the manifest digest.
+pub fn arch_image(dir: &Path, name: &str, platform: &str, salt: &str) -> String {
+    let l = oix::Layout::init(dir).unwrap().0;
+    let parts: Vec<&str> = platform.split('/').collect();
+    let variant = parts
+        .get(2)
+        .map(|v| format!(r#","variant":"{v}""#))
+        .unwrap_or_default();
+    let layer = format!("layer for {platform} {salt}");
+    let ld = l.write_blob_bytes(layer.as_bytes()).unwrap();
+    let cfg = format!(
+        r#"{{"architecture":"{}","os":"{}"{variant},"rootfs":{{"type":"layers","diff_ids":["{ld}"]}}}}"#,
+        parts[1], parts[0]
+    );
+    let cd = l.write_blob_bytes(cfg.as_bytes()).unwrap();
+    let man = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{}","config":{{"mediaType":"{}","digest":"{cd}","size":{}}},"layers":[{{"mediaType":"{}","digest":"{ld}","size":{}}}]}}"#,
+        oix::model::media::OCI_MANIFEST,
+        oix::model::media::OCI_CONFIG,
+        cfg.len(),
+        oix::model::media::OCI_LAYER_TAR,
+        layer.len()
+    );
+    let md = l.write_blob_bytes(man.as_bytes()).unwrap();
+    let d = oix::model::Descriptor::new(oix::model::media::OCI_MANIFEST, &md, man.len() as u64);
+    oix::tags::tag(&l, &d, &[name.to_string()]).unwrap();
+    md.to_string()
+}
