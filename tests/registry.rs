@@ -81,16 +81,7 @@ fn plain_http_push_pull_roundtrip() {
     }
 
     // skopeo copies it back; every digest matches.
-    let back = work.path().join("back");
-    run(Command::new("skopeo").args([
-        "copy",
-        "--all",
-        "--preserve-digests",
-        "--src-tls-verify=false",
-        &format!("docker://{h}/t/app:v1"),
-        &format!("oci:{}:v1", back.display()),
-    ]));
-    assert_eq!(graph_digests(&back), graph_digests(&lay));
+    assert_skopeo_copies_back(&format!("docker://{h}/t/app:v1"), work.path(), &lay);
 
     // A second push uploads nothing.
     let s = oix_json(&[
@@ -618,16 +609,7 @@ fn faults_are_retried_and_a_failed_push_moves_no_tag() {
         skopeo_raw(&format!("docker://{h}/t/chunked:v1"), &tls_off()),
         local_bytes(&lay, &idx)
     );
-    let back = work.path().join("back");
-    run(Command::new("skopeo").args([
-        "copy",
-        "--all",
-        "--preserve-digests",
-        "--src-tls-verify=false",
-        &format!("docker://{h}/t/chunked:v1"),
-        &format!("oci:{}:v1", back.display()),
-    ]));
-    assert_eq!(graph_digests(&back), graph_digests(&lay));
+    assert_skopeo_copies_back(&format!("docker://{h}/t/chunked:v1"), work.path(), &lay);
 
     // Monolithic uploads: a 503 on the first upload PUT, a dropped body.
     let proxy = FaultProxy::start(
@@ -963,4 +945,19 @@ fn apply_pushes_to_a_registry_and_reapply_uploads_nothing() {
         "{again}"
     );
     assert_eq!(layers, reg.repo_layers("rel/app"));
+}
+
+/// skopeo copies `src` (every platform, digests preserved) into a new layout under
+/// `scratch`, and the graph it gets is the layout's, digest for digest.
+fn assert_skopeo_copies_back(src: &str, scratch: &Path, lay: &Path) {
+    let back = scratch.join("back");
+    run(Command::new("skopeo").args([
+        "copy",
+        "--all",
+        "--preserve-digests",
+        "--src-tls-verify=false",
+        src,
+        &format!("oci:{}:v1", back.display()),
+    ]));
+    assert_eq!(graph_digests(&back), graph_digests(lay));
 }
