@@ -759,3 +759,36 @@ fn make_fixtures_reproduces_the_checked_in_fixtures() {
         );
     }
 }
+
+/// A test that needs skopeo fails under CI when skopeo is missing, and says SKIP (and
+/// passes) locally: the rule of tests/gate, used by every interop and registry test.
+#[test]
+fn a_missing_tool_fails_under_ci_and_skips_locally() {
+    if std::env::var_os("OIX_TEST_HIDE_TOOLS").is_some() {
+        return; // the child runs below; never recurse
+    }
+    let exe = std::env::current_exe().unwrap();
+    let child = |ci: Option<&str>| {
+        let mut c = std::process::Command::new(&exe);
+        c.args([
+            "--exact",
+            "layouts_written_by_skopeo_pass_oix",
+            "--nocapture",
+        ])
+        .env("OIX_TEST_HIDE_TOOLS", "skopeo,umoci")
+        .env_remove("CI");
+        if let Some(v) = ci {
+            c.env("CI", v);
+        }
+        c.output().unwrap()
+    };
+    let under_ci = child(Some("true"));
+    assert!(!under_ci.status.success(), "CI=true with skopeo missing must fail");
+    let err = String::from_utf8_lossy(&under_ci.stderr).to_string()
+        + &String::from_utf8_lossy(&under_ci.stdout);
+    assert!(err.contains("skopeo is required under CI"), "{err}");
+    let local = child(None);
+    assert!(local.status.success());
+    let out = String::from_utf8_lossy(&local.stderr);
+    assert!(out.contains("SKIP: skopeo not found"), "{out}");
+}

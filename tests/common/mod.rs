@@ -3,6 +3,9 @@
 //! tree to prove a command left it untouched.
 #![allow(dead_code)] // each test crate uses a different subset
 
+#[path = "../gate/mod.rs"]
+mod gate;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -259,26 +262,10 @@ pub fn tree_hash(dir: &Path) -> String {
     sha256_hex(listing.as_bytes())
 }
 
-/// Find an interop tool. Missing: panic when `CI` is set (the suite must not silently
-/// skip there), else print a skip note and return None.
+/// Find an interop tool. Missing: panic under CI (the suite must not silently skip
+/// there), else print `SKIP: ...` and return None (the rule lives in tests/gate).
 pub fn tool(name: &str) -> Option<PathBuf> {
-    let fixed = Path::new("/usr/bin").join(name);
-    let found = if fixed.is_file() {
-        Some(fixed)
-    } else {
-        std::env::var_os("PATH").and_then(|p| {
-            std::env::split_paths(&p)
-                .map(|d| d.join(name))
-                .find(|c| c.is_file())
-        })
-    };
-    if found.is_none() {
-        if std::env::var_os("CI").is_some() {
-            panic!("{name} is required (CI is set) but was not found; install it (apt-get install {name})");
-        }
-        eprintln!("SKIP: {name} not found; install it to run this test (it fails under CI)");
-    }
-    found
+    gate::find(name)
 }
 
 /// Run a non-oix tool; stdout and stderr captured.

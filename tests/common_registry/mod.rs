@@ -8,6 +8,9 @@
 pub mod proxy;
 pub mod token;
 
+#[path = "../gate/mod.rs"]
+mod gate;
+
 use oix::model::{annotation, media, Descriptor, Index, Platform};
 use oix::Layout;
 use std::io::{Read, Write};
@@ -16,17 +19,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// Whether `tool` is on PATH. Missing tools fail the test under CI, else skip it.
+/// Whether `tool` is installed. Missing tools fail the test under CI and print `SKIP`
+/// locally (tests/gate).
 pub fn require(tool: &str) -> bool {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()));
-    if !found {
-        if std::env::var_os("CI").is_some() {
-            panic!("{tool} is required for the registry tests (install the Debian package)");
-        }
-        eprintln!("skipping: {tool} not installed");
-    }
-    found
+    gate::find(tool).is_some()
 }
 
 pub fn tools_present() -> bool {

@@ -3,6 +3,9 @@
 //! trees can be compared, and writing raw (possibly hostile) tar archives.
 #![allow(dead_code)] // each test crate uses a different subset
 
+#[path = "../gate/mod.rs"]
+mod gate;
+
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io::Write;
@@ -89,21 +92,10 @@ pub fn oix_stdin(dir: &Path, args: &[&str], input: &[u8]) -> Run {
     finish(format!("oix {} < input", args.join(" ")), out)
 }
 
-/// Whether an external tool is installed. Missing tools fail the test under CI.
+/// Whether an external tool is installed. Missing tools fail the test under CI and print
+/// `SKIP` locally (tests/gate).
 pub fn have(tool: &str) -> bool {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .stdout(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !found {
-        if std::env::var_os("CI").is_some() {
-            panic!("{tool} is required under CI but is not installed");
-        }
-        eprintln!("skipping: {tool} is not installed");
-    }
-    found
+    gate::find(tool).is_some()
 }
 
 pub fn is_root() -> bool {
