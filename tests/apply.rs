@@ -577,15 +577,34 @@ fn unknown_keys_and_bad_values_are_reported_with_position_and_image() {
 #[test]
 fn plan_check_resolves_layout_sources() {
     let (_tmp, plan) = scratch_plan("starlingx.yaml");
-    // No layout yet: every source is reported, each with its image.
-    let j = oix(&[
+    // No layout yet (the plan is reviewed before the builds ran): the plan itself is
+    // checked and valid; the sources are listed as not checked, not as errors.
+    let check = |plan: &Path| {
+        oix(&[
+            "plan".to_string(),
+            "check".to_string(),
+            "--json".to_string(),
+            plan.display().to_string(),
+        ])
+    };
+    let j = check(&plan).ok().json();
+    assert_eq!(j["ok"], true);
+    assert_eq!(j["sources_checked"], 0);
+    assert_eq!(j["layouts_absent"].as_array().unwrap().len(), 1, "{j:#}");
+    let human = oix(&[
         "plan".to_string(),
         "check".to_string(),
-        "--json".to_string(),
         plan.display().to_string(),
     ])
-    .exits(1)
-    .json();
+    .ok();
+    assert!(
+        human.stdout_str().contains("does not exist: its sources are checked when it does"),
+        "{}",
+        human.stdout_str()
+    );
+    // A directory that exists but is not a layout is a problem for every source in it.
+    fs::create_dir_all(plan.parent().unwrap().join("out/junk")).unwrap();
+    let j = check(&plan).exits(1).json();
     assert_eq!(j["problems"].as_array().unwrap().len(), 7);
     assert_eq!(j["problems"][0]["image"], "\"k8s-cni-sriov\" (images[0])");
     let (_tmp, plan, _out) = stx_setup();

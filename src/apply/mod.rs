@@ -587,12 +587,19 @@ pub struct CheckReport {
     /// Release tags declared (NAME:TAG pairs).
     pub tags: usize,
     pub destinations: usize,
+    /// Layout sources resolved to exactly one image or index.
+    pub sources_checked: usize,
+    /// Source layout directories that do not exist (yet): the plan is checked, these
+    /// sources are not; they are resolved when the layout exists.
+    pub layouts_absent: Vec<String>,
     pub problems: Vec<plan::Problem>,
 }
 
-/// `oix plan check PLAN`: the file against the schema and the grammars, then every
-/// layout source resolved to exactly one image or index, and the files the
-/// destinations name present. Registries are not contacted.
+/// `oix plan check PLAN`: the file against the schema and the grammars, and the files
+/// the destinations name present; then, for each layout source whose layout directory
+/// exists, that the source resolves to exactly one image or index. A layout that does not
+/// exist yet (the plan is checked before the builds ran) is listed in `layouts_absent`,
+/// not a problem. Registries are not contacted.
 pub fn check(path: &Path) -> Result<CheckReport> {
     let text = {
         let bytes = crate::layout::read_limited(path, plan::MAX_PLAN_SIZE)
@@ -611,11 +618,15 @@ pub fn check(path: &Path) -> Result<CheckReport> {
                 images: 0,
                 tags: 0,
                 destinations: 0,
+                sources_checked: 0,
+                layouts_absent: Vec::new(),
                 problems,
             })
         }
     };
     let mut problems = Vec::new();
+    let mut sources_checked = 0;
+    let mut layouts_absent: Vec<String> = Vec::new();
     let problem =
         |line: u64, column: u64, image: Option<String>, section: Option<String>, e: Error| {
             plan::Problem {
@@ -671,6 +682,14 @@ pub fn check(path: &Path) -> Result<CheckReport> {
             } else {
                 reference.path.clone()
             };
+            if !path.exists() && path.symlink_metadata().is_err() {
+                let shown = path.display().to_string();
+                if !layouts_absent.contains(&shown) {
+                    layouts_absent.push(shown);
+                }
+                continue;
+            }
+            sources_checked += 1;
             let r = Layout::open(&path).and_then(|l| {
                 let found = resolve::resolve_one(
                     &l,
@@ -706,6 +725,8 @@ pub fn check(path: &Path) -> Result<CheckReport> {
         images: p.images.len(),
         tags: p.images.iter().map(|i| i.tags.len()).sum(),
         destinations: p.destinations.len(),
+        sources_checked,
+        layouts_absent,
         problems,
     })
 }

@@ -52,7 +52,10 @@ pub struct ApplyArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum PlanCommand {
-    /// Validate a plan file: schema, names and tags, layout sources resolvable.
+    /// Validate a plan file: schema, names and tags, platforms, templates, URLs, the
+    /// ca_cert/authfile files; and, for each source layout that exists, that its sources
+    /// resolve to one image or index (layouts that do not exist yet are listed, not
+    /// errors). Registries are not contacted; nothing is written.
     Check(CheckArgs),
 }
 
@@ -254,6 +257,13 @@ pub fn plan(ctx: &Ctx, c: PlanCommand) -> Result<i32> {
                     "{}: ok: {} image(s), {} release tag(s), {} destination(s)",
                     r.plan, r.images, r.tags, r.destinations
                 );
+                println!("  layout sources resolved: {}", r.sources_checked);
+                for l in &r.layouts_absent {
+                    println!(
+                        "  layout {} does not exist: its sources are checked when it does",
+                        l
+                    );
+                }
             }
             for p in &r.problems {
                 eprintln!("error: {p}");
