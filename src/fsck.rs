@@ -591,19 +591,14 @@ fn check_configs(layout: &Layout, walk: &graph::Walk, bad: &HashMap<String, ()>,
             );
             continue;
         }
-        if let Some(p) = &n.descriptor.platform {
-            if !p.os.eq_ignore_ascii_case(&config.os)
-                || !p.architecture.eq_ignore_ascii_case(&config.architecture)
-            {
+        if let (Some(p), Some(c)) = (&n.descriptor.platform, config.platform()) {
+            if let Some(why) = crate::platform::config_disagreement(p, &c) {
                 cx.add(
                     Level::Warning,
                     "platform-mismatch",
                     Some(&n.descriptor.digest),
                     n.parent.as_deref().or(Some("index.json")),
-                    format!(
-                        "entry says {}/{} but its config says {}/{}",
-                        p.os, p.architecture, config.os, config.architecture
-                    ),
+                    why,
                 );
             }
         }

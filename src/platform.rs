@@ -165,6 +165,164 @@ fn local_os() -> String {
 }
 
 // ---------------------------------------------------------------------------------------
+// Known values
+
+/// Go's GOOS values (`go tool dist list`, plus historical ones): the operating systems
+/// OCI platforms name. Others are typos until a user says otherwise.
+pub const KNOWN_OS: &[&str] = &[
+    "aix",
+    "android",
+    "darwin",
+    "dragonfly",
+    "freebsd",
+    "hurd",
+    "illumos",
+    "ios",
+    "js",
+    "linux",
+    "nacl",
+    "netbsd",
+    "openbsd",
+    "plan9",
+    "solaris",
+    "wasip1",
+    "windows",
+    "zos",
+];
+
+/// Go's GOARCH values (normalized: `x86_64` is `amd64`, `aarch64` is `arm64`).
+pub const KNOWN_ARCH: &[&str] = &[
+    "386",
+    "amd64",
+    "amd64p32",
+    "arm",
+    "arm64",
+    "arm64be",
+    "armbe",
+    "loong64",
+    "mips",
+    "mips64",
+    "mips64le",
+    "mips64p32",
+    "mips64p32le",
+    "mipsle",
+    "ppc",
+    "ppc64",
+    "ppc64le",
+    "riscv",
+    "riscv64",
+    "s390",
+    "s390x",
+    "sparc",
+    "sparc64",
+    "wasm",
+];
+
+/// Whether `arch` (any alias, any case) is a known architecture.
+pub fn is_known_arch(arch: &str) -> bool {
+    KNOWN_ARCH.contains(&normalize_arch(arch, "").0.as_str())
+}
+
+/// Whether `os` (any case, `macos` included) is a known operating system.
+pub fn is_known_os(os: &str) -> bool {
+    !os.trim().is_empty() && KNOWN_OS.contains(&normalize_os(os).as_str())
+}
+
+/// The known value closest to `word` (edit distance at most 2), for a hint.
+fn nearest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
+    let distance = |a: &str, b: &str| -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut prev = row[0];
+            row[0] = i + 1;
+            for (j, cb) in b.iter().enumerate() {
+                let cur = row[j + 1];
+                row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+                prev = cur;
+            }
+        }
+        row[b.len()]
+    };
+    known
+        .iter()
+        .map(|k| (distance(word, k), *k))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, k)| k)
+}
+
+impl PlatformSpec {
+    /// What is unknown about this platform (its os or architecture is not a GOOS/GOARCH
+    /// value), with a suggestion; `None` when both are known.
+    pub fn unknown(&self) -> Option<(String, Option<String>)> {
+        let mut what = Vec::new();
+        let mut fixed = self.clone();
+        if !KNOWN_OS.contains(&self.os.as_str()) {
+            what.push(format!("unknown os {:?}", self.os));
+            if let Some(n) = nearest(&self.os, KNOWN_OS) {
+                fixed.os = n.to_string();
+            }
+        }
+        if !KNOWN_ARCH.contains(&self.architecture.as_str()) {
+            what.push(format!("unknown architecture {:?}", self.architecture));
+            if let Some(n) = nearest(&self.architecture, KNOWN_ARCH) {
+                fixed.architecture = n.to_string();
+            }
+        }
+        if what.is_empty() {
+            return None;
+        }
+        let suggestion = (fixed != *self).then(|| fixed.short());
+        Some((what.join(" and "), suggestion))
+    }
+
+    /// A platform to be written (into an index or a config) must name a known os and
+    /// architecture unless `allow_unknown`: a usage error (exit 2) with the nearest known
+    /// platform as a hint.
+    pub fn check_known(&self, allow_unknown: bool) -> Result<()> {
+        match self.unknown() {
+            Some((what, suggestion)) if !allow_unknown => {
+                let mut hint = String::new();
+                if let Some(s) = suggestion {
+                    hint.push_str(&format!("did you mean {s}? "));
+                }
+                hint.push_str("pass --allow-unknown-platform to write it anyway");
+                Err(Error::usage(format!("platform {}: {what}", self.short())).with_hint(hint))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// A warning for a platform used to read (a filter): `None` when it is known.
+    pub fn unknown_warning(&self) -> Option<String> {
+        self.unknown().map(|(what, suggestion)| {
+            let mut w = format!("--platform {}: {what}; it matches only itself", self.short());
+            if let Some(s) = suggestion {
+                w.push_str(&format!(" (did you mean {s}?)"));
+            }
+            w
+        })
+    }
+}
+
+/// Where an entry's platform disagrees with its image config's: os or architecture
+/// differ after normalization. One rule for `fsck` (a warning) and for writing an entry
+/// (refused unless forced).
+pub fn config_disagreement(entry: &Platform, config: &Platform) -> Option<String> {
+    let (e, c) = (
+        PlatformSpec::from_platform(entry),
+        PlatformSpec::from_platform(config),
+    );
+    (e.os != c.os || e.architecture != c.architecture).then(|| {
+        format!(
+            "entry says {}/{} but its config says {}/{}",
+            entry.os, entry.architecture, config.os, config.architecture
+        )
+    })
+}
+
+// ---------------------------------------------------------------------------------------
 // Platform specs
 
 /// A normalized platform: what a user asked for (`--platform`), or an entry's platform
@@ -268,6 +426,22 @@ impl PlatformSpec {
             if c.is_empty() || !c.bytes().all(is_name_byte) {
                 return Err(bad(&format!("{c:?} must be [a-z0-9._-]+")));
             }
+        }
+        if comps.len() == 2 && is_known_arch(comps[0]) && !is_known_os(comps[0]) {
+            // `arm64/v8`: an architecture where the os belongs.
+            let mut hint = format!("did you mean linux/{}?", plat.to_ascii_lowercase());
+            if is_known_os(comps[1]) {
+                hint = format!(
+                    "did you mean {}/{}?",
+                    comps[1].to_ascii_lowercase(),
+                    comps[0].to_ascii_lowercase()
+                );
+            }
+            return Err(Error::usage(format!(
+                "invalid platform {input:?}: {:?} is an architecture, not an operating system",
+                comps[0]
+            ))
+            .with_hint(format!("{hint} (a platform is os/arch[/variant])")));
         }
         let mut spec = PlatformSpec::new(comps[0], comps[1], comps.get(2).copied().unwrap_or(""));
         if let Some(v) = version {

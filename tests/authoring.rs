@@ -292,11 +292,25 @@ fn add_modes_and_platform_normalization() {
     .ok();
     assert_eq!(entries(&l, "multi").len(), 2);
     // Platform override by SRC=PLATFORM and by --platform, normalized (x86_64 = amd64).
+    // a1 is an arm64 image: a platform its config contradicts is refused (exit 2,
+    // nothing written) unless forced.
+    let before = tree_hash(&l);
     oix(&[
         "index",
         "add",
         &at(&l, ":multi"),
         &format!("{}=linux/x86_64", at(&l, ":a1")),
+    ])
+    .fails_with(2)
+    .stderr_contains("entry says linux/amd64 but its config says linux/arm64")
+    .stderr_contains("--force-platform");
+    assert_eq!(before, tree_hash(&l));
+    oix(&[
+        "index",
+        "add",
+        &at(&l, ":multi"),
+        &format!("{}=linux/x86_64", at(&l, ":a1")),
+        "--force-platform",
     ])
     .ok();
     let e = entries(&l, "multi");
@@ -653,4 +667,111 @@ fn annotate_manifest_dry_run_with_two_matches_predicts_the_real_run() {
     assert_eq!(dry["digest"], real["digest"]);
     assert_eq!(dry["rewritten"], real["rewritten"]);
     assert_fsck_clean(&dir);
+}
+
+/// Issue 12 §7: one manifest under two platforms, and a platform change of the same
+/// digest, are reported as what they are; different index bytes are never "no
+/// differences".
+#[test]
+fn diff_reports_platform_changes_of_the_same_manifest() {
+    let t = tempfile::tempdir().unwrap();
+    let imgs = t.path().join("imgs");
+    let l = t.path().join("L");
+    let arm64 = arch_image(&imgs, "arm64", "linux/arm64", "a");
+    oix(&["index", "create", &at(&l, ":1.0"), &at(&imgs, ":arm64")]).ok();
+    oix(&["tag", &at(&l, ":1.0"), "before"]).ok();
+
+    // The arm64 image listed once more, as arm/v7 (forced: its config says arm64).
+    let r = oix(&[
+        "index",
+        "add",
+        &at(&l, ":1.0"),
+        &format!("{}=linux/arm/v7", at(&imgs, ":arm64")),
+        "--force-platform",
+    ])
+    .ok();
+    let out = r.stdout_str();
+    let lines: Vec<&str> = out.lines().skip(2).collect();
+    assert_eq!(lines, [format!("+ linux/arm/v7 {arm64}")], "{out}");
+    let d = oix(&["diff", &at(&l, ":before"), &at(&l, ":1.0")]).ok();
+    assert_eq!(
+        d.stdout_str().trim(),
+        format!("+ linux/arm/v7 {arm64}"),
+        "{}",
+        d.stdout_str()
+    );
+
+    // Writing `variant: v8` on the arm64 entry: same key (arm64 = arm64/v8), new bytes.
+    oix(&["tag", &at(&l, ":1.0"), "two"]).ok();
+    let r = oix(&[
+        "index",
+        "add",
+        &at(&l, ":1.0"),
+        &format!("{}=linux/arm64/v8", at(&imgs, ":arm64")),
+    ])
+    .ok();
+    let out = r.stdout_str();
+    assert!(out.contains("1.0 written"), "{out}");
+    assert!(
+        out.contains(&format!("~ linux/arm64 {arm64}\n    platform linux/arm64 -> linux/arm64/v8")),
+        "{out}"
+    );
+    let d = oix(&["diff", &at(&l, ":two"), &at(&l, ":1.0"), "--detailed-exitcode"]).exits(6);
+    assert!(
+        d.stdout_str().contains("platform linux/arm64 -> linux/arm64/v8"),
+        "{}",
+        d.stdout_str()
+    );
+    assert!(!d.stdout_str().contains("no differences"));
+}
+
+/// Issue 12 §7: platform typos do not pass silently.
+#[test]
+fn platform_typos_are_refused_on_write_and_warned_on_read() {
+    let t = tempfile::tempdir().unwrap();
+    let imgs = t.path().join("imgs");
+    let l = t.path().join("L");
+    arch_image(&imgs, "amd64", "linux/amd64", "a");
+    // An unknown architecture is refused, with the nearest known one as a hint; nothing
+    // is created.
+    oix(&[
+        "index",
+        "create",
+        &at(&l, ":1.0"),
+        &format!("{}=linux/amd65", at(&imgs, ":amd64")),
+    ])
+    .fails_with(2)
+    .stderr_contains("unknown architecture \"amd65\"")
+    .stderr_contains("did you mean linux/amd64?");
+    assert!(!l.exists(), "a refused create left a layout behind");
+    // An architecture where the os belongs is an error with the fix as a hint, read or write.
+    oix(&[
+        "index",
+        "create",
+        &at(&l, ":1.0"),
+        &format!("{}=amd64/v2", at(&imgs, ":amd64")),
+    ])
+    .fails_with(2)
+    .stderr_contains("did you mean linux/amd64/v2?");
+    oix(&["select", &at(&imgs, ":amd64"), "--platform", "arm64/v8"])
+        .fails_with(2)
+        .stderr_contains("\"arm64\" is an architecture, not an operating system")
+        .stderr_contains("did you mean linux/arm64/v8?");
+    // --allow-unknown-platform writes it (and --force-platform, since the config says amd64).
+    oix(&[
+        "index",
+        "create",
+        &at(&l, ":1.0"),
+        &format!("{}=linux/amd65", at(&imgs, ":amd64")),
+        "--allow-unknown-platform",
+        "--force-platform",
+    ])
+    .ok();
+    // A read filter with an unknown value warns and matches only itself.
+    oix(&["ls", &at(&imgs, ":amd64"), "--platform", "linux/amd65"])
+        .exits(3)
+        .stderr_contains("warning: --platform linux/amd65: unknown architecture");
+    // A known platform: no warning.
+    let r = oix(&["select", &at(&imgs, ":amd64"), "--platform", "linux/amd64"]).ok();
+    assert!(!r.stderr.contains("warning"), "{}", r.stderr);
 }

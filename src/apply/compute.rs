@@ -70,6 +70,9 @@ impl<'a> Run<'a> {
                         target: reference.target.clone(),
                     },
                     platform: platform.as_ref().map(PlatformSpec::to_platform),
+                    // Plans are checked by `oix plan check`; apply keeps its behaviour.
+                    allow_unknown_platform: true,
+                    force_platform: true,
                 };
                 Ok(Some((spec, None)))
             }
@@ -125,6 +128,9 @@ impl<'a> Run<'a> {
                         target: Target::Digest(d.digest()?),
                     },
                     platform: platform.as_ref().map(PlatformSpec::to_platform),
+                    // Plans are checked by `oix plan check`; apply keeps its behaviour.
+                    allow_unknown_platform: true,
+                    force_platform: true,
                 };
                 Ok(Some((spec, Some(d))))
             }

@@ -63,6 +63,13 @@ pub struct Change {
     pub to: String,
     #[serde(skip_serializing_if = "AnnotationDiff::is_empty")]
     pub annotations: AnnotationDiff,
+    /// The descriptor's `platform` field as written, before and after, when it changed
+    /// (`linux/arm64` -> `linux/arm64/v8`; `-` for none).
+    #[serde(rename = "platformChange", skip_serializing_if = "Option::is_none")]
+    pub platform_change: Option<[String; 2]>,
+    /// Other descriptor fields that changed (`mediaType`, `size`, `urls`, …).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
@@ -74,6 +81,10 @@ pub struct Diff {
     /// Annotations of the index (or image) itself.
     #[serde(skip_serializing_if = "AnnotationDiff::is_empty")]
     pub annotations: AnnotationDiff,
+    /// Differences of the documents themselves that no entry shows: other fields of the
+    /// index, the order of its entries, or (last resort) only their bytes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub other: Vec<String>,
 }
 
 impl Diff {
@@ -82,11 +93,59 @@ impl Diff {
             && self.removed.is_empty()
             && self.changed.is_empty()
             && self.annotations.is_empty()
+            && self.other.is_empty()
     }
 }
 
-/// Key every entry: its normalized platform; attestations by their subject's key;
-/// others by digest. Repeated keys get `#2`, `#3`, … in order.
+/// A descriptor's `platform` field as written (not normalized), `-` when it has none.
+fn written_platform(d: &Descriptor) -> String {
+    match &d.platform {
+        None => "-".to_string(),
+        Some(p) => {
+            let mut s = p.display();
+            if let Some(v) = &p.os_version {
+                s.push(':');
+                s.push_str(v);
+            }
+            if let Some(f) = p.os_features.as_ref().filter(|f| !f.is_empty()) {
+                s.push('+');
+                s.push_str(&f.join("+"));
+            }
+            if !p.extra.is_empty() || p.features.is_some() {
+                // Anything else in the platform object: show it whole.
+                s = serde_json::to_string(p).unwrap_or(s);
+            }
+            s
+        }
+    }
+}
+
+/// The descriptor fields (other than annotations and platform) whose values differ.
+fn changed_fields(a: &Descriptor, b: &Descriptor) -> Vec<String> {
+    let as_map = |d: &Descriptor| -> serde_json::Map<String, serde_json::Value> {
+        match serde_json::to_value(d) {
+            Ok(serde_json::Value::Object(mut m)) => {
+                m.remove("annotations");
+                m.remove("platform");
+                m.remove("digest");
+                m
+            }
+            _ => Default::default(),
+        }
+    };
+    let (ma, mb) = (as_map(a), as_map(b));
+    let mut keys: Vec<&String> = ma.keys().chain(mb.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|k| ma.get(*k) != mb.get(*k))
+        .cloned()
+        .collect()
+}
+
+/// Key every entry: its normalized platform (each entry its own, so one manifest listed
+/// under two platforms gets two keys); attestations by their subject's key (the first
+/// entry with that digest); others by digest. Repeated keys get `#2`, `#3`, … in order.
 fn keyed(layout: &Layout, entries: &[Descriptor]) -> Vec<(String, Descriptor)> {
     let label = |d: &Descriptor| -> String {
         entry_platform(layout, d)
@@ -100,25 +159,26 @@ fn keyed(layout: &Layout, entries: &[Descriptor]) -> Vec<(String, Descriptor)> {
             })
             .unwrap_or_else(|| d.digest.clone())
     };
-    let labels: BTreeMap<String, String> = entries
-        .iter()
-        .map(|d| (d.digest.clone(), label(d)))
-        .collect();
+    let labels: Vec<String> = entries.iter().map(label).collect();
+    let mut first_label: BTreeMap<&str, &str> = BTreeMap::new();
+    for (d, l) in entries.iter().zip(&labels) {
+        if !d.is_attestation() {
+            first_label.entry(d.digest.as_str()).or_insert(l.as_str());
+        }
+    }
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     entries
         .iter()
-        .map(|d| {
+        .zip(&labels)
+        .map(|(d, l)| {
             let base = if d.is_attestation() {
                 let subject = d.attestation_subject().unwrap_or("?");
                 format!(
                     "attestation for {}",
-                    labels
-                        .get(subject)
-                        .cloned()
-                        .unwrap_or_else(|| subject.to_string())
+                    first_label.get(subject).copied().unwrap_or(subject)
                 )
             } else {
-                labels[&d.digest].clone()
+                l.clone()
             };
             let n = seen.entry(base.clone()).or_default();
             *n += 1;
@@ -158,47 +218,130 @@ fn diff_between(
         annotations: AnnotationDiff::of(before_ann, after_ann),
         ..Default::default()
     };
+    let change = |k: &str, d: &Descriptor, e: &Descriptor| -> Option<Change> {
+        let ann = AnnotationDiff::of(&d.annotations, &e.annotations);
+        let (pa, pb) = (written_platform(d), written_platform(e));
+        let fields = changed_fields(d, e);
+        (d.digest != e.digest || !ann.is_empty() || pa != pb || !fields.is_empty()).then(|| {
+            Change {
+                platform: k.to_string(),
+                from: d.digest.clone(),
+                to: e.digest.clone(),
+                annotations: ann,
+                platform_change: (pa != pb).then(|| [pa, pb]),
+                fields,
+            }
+        })
+    };
+    let mut removed: Vec<(&String, &Descriptor)> = Vec::new();
     for (k, d) in &a {
         match b.iter().find(|(kb, _)| kb == k) {
-            None => diff.removed.push(entry(k, d)),
-            Some((_, e)) => {
-                let ann = AnnotationDiff::of(&d.annotations, &e.annotations);
-                if d.digest != e.digest || !ann.is_empty() {
-                    diff.changed.push(Change {
-                        platform: k.clone(),
-                        from: d.digest.clone(),
-                        to: e.digest.clone(),
-                        annotations: ann,
-                    });
-                } else {
-                    diff.unchanged += 1;
-                }
-            }
+            None => removed.push((k, d)),
+            Some((_, e)) => match change(k, d, e) {
+                Some(c) => diff.changed.push(c),
+                None => diff.unchanged += 1,
+            },
         }
     }
-    for (k, e) in &b {
-        if !a.iter().any(|(ka, _)| ka == k) {
-            diff.added.push(entry(k, e));
+    let mut added: Vec<(&String, &Descriptor)> = b
+        .iter()
+        .filter(|(k, _)| !a.iter().any(|(ka, _)| ka == k))
+        .map(|(k, e)| (k, e))
+        .collect();
+    // The same manifest under another platform is a change of its platform, not one
+    // entry removed and another added.
+    for (k, d) in removed {
+        match added.iter().position(|(_, e)| e.digest == d.digest) {
+            Some(i) => {
+                let (kb, e) = added.remove(i);
+                let mut c = change(&format!("{k} -> {kb}"), d, e).unwrap_or_else(|| Change {
+                    platform: format!("{k} -> {kb}"),
+                    from: d.digest.clone(),
+                    to: e.digest.clone(),
+                    annotations: AnnotationDiff::default(),
+                    platform_change: None,
+                    fields: Vec::new(),
+                });
+                if c.platform_change.is_none() {
+                    c.platform_change = Some([k.clone(), kb.clone()]);
+                }
+                diff.changed.push(c);
+            }
+            None => diff.removed.push(entry(k, d)),
         }
+    }
+    for (k, e) in added {
+        diff.added.push(entry(k, e));
+    }
+    if diff.is_empty() && before.iter().map(|d| &d.digest).ne(after.iter().map(|d| &d.digest)) {
+        diff.other.push("the order of the entries".to_string());
     }
     diff
 }
 
+/// The top-level fields (other than `manifests` and `annotations`) in which two
+/// documents differ; when none do, that only their bytes differ.
+fn document_differences(a: &[u8], b: &[u8]) -> Vec<String> {
+    let parse = |x: &[u8]| match serde_json::from_slice::<serde_json::Value>(x) {
+        Ok(serde_json::Value::Object(mut m)) => {
+            m.remove("manifests");
+            m.remove("annotations");
+            m.remove("layers");
+            m
+        }
+        _ => Default::default(),
+    };
+    let (ma, mb) = (parse(a), parse(b));
+    let mut keys: Vec<&String> = ma.keys().chain(mb.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let mut out: Vec<String> = keys
+        .into_iter()
+        .filter(|k| ma.get(*k) != mb.get(*k))
+        .map(|k| format!("field {k}"))
+        .collect();
+    if out.is_empty() {
+        out.push("only the bytes (formatting or key order), not the content".to_string());
+    }
+    out
+}
+
+/// What `diff` compares of one reference.
+struct Side {
+    layout: Layout,
+    digest: String,
+    bytes: Vec<u8>,
+    entries: Vec<Descriptor>,
+    annotations: BTreeMap<String, String>,
+}
+
 /// The entries and annotations a reference stands for: an index's children, or an
 /// image as a one-entry list.
-fn entries_of(r: &LayoutRef) -> Result<(Layout, Vec<Descriptor>, BTreeMap<String, String>)> {
+fn entries_of(r: &LayoutRef) -> Result<Side> {
     let layout = Layout::open(&r.path)?;
     let d = resolve::resolve_one(&layout, r)?.descriptor;
     if d.is_index() {
-        if let (_, Some(Document::Index(i))) = layout.read_document(&d)? {
-            return Ok((layout, i.manifests, i.annotations));
+        if let (bytes, Some(Document::Index(i))) = layout.read_document(&d)? {
+            return Ok(Side {
+                layout,
+                digest: d.digest,
+                bytes,
+                entries: i.manifests,
+                annotations: i.annotations,
+            });
         }
     }
     if d.is_manifest() {
-        if let (_, Some(Document::Manifest(m))) = layout.read_document(&d)? {
+        if let (bytes, Some(Document::Manifest(m))) = layout.read_document(&d)? {
             let mut entry = d.clone();
             entry.annotations.remove(crate::model::annotation::REF_NAME);
-            return Ok((layout, vec![entry], m.annotations));
+            return Ok(Side {
+                layout,
+                digest: d.digest,
+                bytes,
+                entries: vec![entry],
+                annotations: m.annotations,
+            });
         }
     }
     Err(Error::failure(format!(
@@ -209,9 +352,21 @@ fn entries_of(r: &LayoutRef) -> Result<(Layout, Vec<Descriptor>, BTreeMap<String
 
 /// `oix diff A B`.
 pub fn diff_refs(a: &LayoutRef, b: &LayoutRef) -> Result<Diff> {
-    let (la, ea, aa) = entries_of(a)?;
-    let (lb, eb, ab) = entries_of(b)?;
-    Ok(diff_between(&la, &ea, &lb, &eb, &aa, &ab))
+    let x = entries_of(a)?;
+    let y = entries_of(b)?;
+    let mut d = diff_between(
+        &x.layout,
+        &x.entries,
+        &y.layout,
+        &y.entries,
+        &x.annotations,
+        &y.annotations,
+    );
+    // Different bytes are never "no differences".
+    if d.is_empty() && x.digest != y.digest {
+        d.other = document_differences(&x.bytes, &y.bytes);
+    }
+    Ok(d)
 }
 
 /// Human-readable lines of a diff.
@@ -232,11 +387,20 @@ pub fn render(d: &Diff) -> Vec<String> {
     for e in &d.removed {
         out.push(format!("- {} {}", e.platform, e.digest));
     }
+    for o in &d.other {
+        out.push(format!("~ index: {o}"));
+    }
     for c in &d.changed {
         if c.from == c.to {
             out.push(format!("~ {} {}", c.platform, c.to));
         } else {
             out.push(format!("~ {} {} -> {}", c.platform, c.from, c.to));
+        }
+        if let Some([a, b]) = &c.platform_change {
+            out.push(format!("    platform {a} -> {b}"));
+        }
+        for f in &c.fields {
+            out.push(format!("    field {f} changed"));
         }
         for (k, v) in &c.annotations.added {
             out.push(format!("    + {k}={v}"));

@@ -42,6 +42,10 @@ pub struct SourceSpec {
     pub reference: LayoutRef,
     /// The platform override as it will be recorded (see [`parse_to_record`]).
     pub platform: Option<Platform>,
+    /// Record an override whose os or architecture is not a known GOOS/GOARCH value.
+    pub allow_unknown_platform: bool,
+    /// Record an override that disagrees with the image's config.
+    pub force_platform: bool,
 }
 
 impl SourceSpec {
@@ -56,6 +60,8 @@ impl SourceSpec {
                     text: text.to_string(),
                     reference: LayoutRef::parse(r)?,
                     platform: Some(platform),
+                    allow_unknown_platform: false,
+                    force_platform: false,
                 });
             }
         }
@@ -63,7 +69,20 @@ impl SourceSpec {
             text: text.to_string(),
             reference: LayoutRef::parse(text)?,
             platform: None,
+            allow_unknown_platform: false,
+            force_platform: false,
         })
+    }
+
+    /// Refuse an override naming an unknown os or architecture (a typo such as
+    /// `linux/amd65`) unless `allow_unknown_platform`.
+    pub fn check_platform(&self) -> Result<()> {
+        match &self.platform {
+            Some(p) => PlatformSpec::from_platform(p)
+                .check_known(self.allow_unknown_platform)
+                .map_err(|e| e.context(format!("source {}", self.text))),
+            None => Ok(()),
+        }
     }
 
     /// Apply `--platform` values given beside the sources: one per source in order, or
@@ -248,6 +267,22 @@ pub fn members_of(
     expand: Expand,
 ) -> Result<Vec<Member>> {
     if d.is_manifest() {
+        spec.check_platform()?;
+        if let (Some(given), false) = (&spec.platform, spec.force_platform) {
+            if let Some(why) = crate::platform::derived_platform(layout, d)
+                .and_then(|c| crate::platform::config_disagreement(given, &c))
+            {
+                return Err(Error::usage(format!(
+                    "source {}: {why} (the platform given is {})",
+                    spec.text,
+                    given.display()
+                ))
+                .with_hint(
+                    "drop the platform to take the config's, or pass --force-platform to \
+                     write it anyway (fsck will warn)",
+                ));
+            }
+        }
         return Ok(vec![image_member(
             layout,
             d,

@@ -31,6 +31,9 @@ pub struct BuildArgs {
     /// Platform of the image: os/arch[/variant] (default: the base image's).
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     pub platform: Option<String>,
+    /// Write a --platform whose os or architecture is not a known GOOS/GOARCH value.
+    #[arg(long)]
+    pub allow_unknown_platform: bool,
     /// os.version of the platform (e.g. a Windows build number).
     #[arg(long, value_name = "VERSION")]
     pub os_version: Option<String>,
@@ -131,6 +134,7 @@ pub fn build(ctx: &Ctx, a: BuildArgs) -> Result<i32> {
     let platform = match &a.platform {
         Some(p) => {
             let mut p = b::parse_platform(p)?;
+            crate::platform::PlatformSpec::from_platform(&p).check_known(a.allow_unknown_platform)?;
             p.os_version = a.os_version.clone();
             if !a.os_features.is_empty() {
                 p.os_features = Some(a.os_features.clone());

@@ -139,6 +139,12 @@ pub struct EditFlags {
     /// Exit 6 when index.json changed (or, with --dry-run, would change).
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Write a SRC=PLATFORM whose os or architecture is not a known GOOS/GOARCH value.
+    #[arg(long)]
+    pub allow_unknown_platform: bool,
+    /// Write a SRC=PLATFORM that disagrees with the image's config.
+    #[arg(long)]
+    pub force_platform: bool,
 }
 
 impl EditFlags {
@@ -192,12 +198,17 @@ pub struct AddArgs {
     pub edit: EditFlags,
 }
 
-fn sources(texts: &[String], platforms: &[String]) -> Result<Vec<SourceSpec>> {
+fn sources(texts: &[String], platforms: &[String], edit: &EditFlags) -> Result<Vec<SourceSpec>> {
     let mut s: Vec<SourceSpec> = texts
         .iter()
         .map(|t| SourceSpec::parse(t))
         .collect::<Result<_>>()?;
     SourceSpec::apply_platform_flags(&mut s, platforms)?;
+    for spec in &mut s {
+        spec.allow_unknown_platform = edit.allow_unknown_platform;
+        spec.force_platform = edit.force_platform;
+        spec.check_platform()?;
+    }
     Ok(s)
 }
 
@@ -228,8 +239,8 @@ fn report(ctx: &Ctx, o: &Outcome, detailed: bool) -> i32 {
 pub fn run(ctx: &Ctx, cmd: IndexCommand) -> Result<i32> {
     match cmd {
         IndexCommand::Create(a) => {
+            let src = sources(&a.sources, &a.platforms, &a.edit)?;
             let (dest, name) = authoring::open_dest(&a.dest, ctx.lock_timeout, !a.edit.dry_run)?;
-            let src = sources(&a.sources, &a.platforms)?;
             let o = authoring::create(&dest, &name, &src, &a.edit.options(a.flatten)?)?;
             Ok(report(ctx, &o, a.edit.detailed_exitcode))
         }
@@ -248,8 +259,8 @@ pub fn run(ctx: &Ctx, cmd: IndexCommand) -> Result<i32> {
             Ok(edit_report(ctx, &o, a.detailed_exitcode))
         }
         IndexCommand::Add(a) => {
+            let src = sources(&a.sources, &a.platforms, &a.edit)?;
             let (dest, name) = authoring::open_dest(&a.dest, ctx.lock_timeout, !a.edit.dry_run)?;
-            let src = sources(&a.sources, &a.platforms)?;
             let o = authoring::add(&dest, &name, &src, a.mode, &a.edit.options(a.flatten)?)?;
             Ok(report(ctx, &o, a.edit.detailed_exitcode))
         }
@@ -285,8 +296,8 @@ Platforms are compared after normalization (arm64 = arm64/v8, x86_64 = amd64).
 Attestations travel with the entry they describe.";
 
 pub fn merge(ctx: &Ctx, a: MergeArgs) -> Result<i32> {
+    let src = sources(&a.sources, &[], &a.edit)?;
     let (dest, name) = authoring::open_dest(&a.dest, ctx.lock_timeout, !a.edit.dry_run)?;
-    let src = sources(&a.sources, &[])?;
     let expect: Vec<PlatformSpec> = a
         .expect
         .iter()

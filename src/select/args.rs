@@ -72,7 +72,12 @@ impl SelectorArgs {
     pub fn to_selector(&self) -> Result<Selector> {
         let mut s = Selector::new();
         for p in &self.platforms {
-            s.platforms.push(PlatformSpec::parse(p)?);
+            let spec = PlatformSpec::parse(p)?;
+            // A typo (`linux/amd65`) matches nothing; say why before "no match".
+            if let Some(w) = spec.unknown_warning() {
+                crate::cli::output::warning(&w);
+            }
+            s.platforms.push(spec);
         }
         for w in &self.wheres {
             s.conditions.push(Condition::parse(w)?);
