@@ -775,3 +775,51 @@ fn platform_typos_are_refused_on_write_and_warned_on_read() {
     let r = oix(&["select", &at(&imgs, ":amd64"), "--platform", "linux/amd64"]).ok();
     assert!(!r.stderr.contains("warning"), "{}", r.stderr);
 }
+
+/// Issue 12 §7: `ls REF --where` filters the index's entries; when none matches but the
+/// index itself does (its own annotations, where merge writes them), that index is the
+/// answer; PATH appears only when it tells rows apart.
+#[test]
+fn ls_where_on_an_index_ref_matches_the_index_own_annotations() {
+    let t = tempfile::tempdir().unwrap();
+    let imgs = t.path().join("imgs");
+    let rel = t.path().join("release");
+    arch_image(&imgs, "amd64", "linux/amd64", "a");
+    arch_image(&imgs, "arm64", "linux/arm64", "a");
+    oix(&[
+        "merge",
+        &at(&rel, ":1.0"),
+        &at(&imgs, ":amd64"),
+        &at(&imgs, ":arm64"),
+        "--policy",
+        "union",
+        "--annotation",
+        "org.opencontainers.image.version=1.0",
+    ])
+    .ok();
+    let r = oix(&["ls", &at(&rel, ":1.0"), "--where", "org.opencontainers.image.version"]).ok();
+    let out = r.stdout_str();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[0].starts_with("REF") && !lines[0].contains("PATH"), "{out}");
+    assert!(lines[1].starts_with("1.0 ") && lines[1].contains(" index "), "{out}");
+    // A filter its entries match: the entries, not the index, and no PATH column.
+    let r = oix(&["ls", &at(&rel, ":1.0"), "--platform", "linux/arm64"]).ok();
+    let out = r.stdout_str();
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(!out.contains("PATH") && out.contains("linux/arm64"), "{out}");
+    // Matching nothing at all is still exit 3.
+    oix(&["ls", &at(&rel, ":1.0"), "--where", "org.example.none"]).fails_with(3);
+    // Matches under two different indexes: PATH tells them apart.
+    oix(&["tag", &at(&rel, ":1.0"), "again"]).ok();
+    oix(&[
+        "merge",
+        &at(&rel, ":2.0"),
+        &at(&imgs, ":arm64"),
+        "--policy",
+        "union",
+    ])
+    .ok();
+    let r = oix(&["ls", &rel.display().to_string(), "--platform", "linux/arm64"]).ok();
+    assert!(r.stdout_str().lines().next().unwrap().ends_with("PATH"), "{}", r.stdout_str());
+}

@@ -43,7 +43,11 @@ scope and inheritance, attestations and the ambiguity rules. Nothing matching is
 #[command(after_long_help = SELECTOR_RULES)]
 pub struct LsArgs {
     /// LAYOUT (the top-level entries), LAYOUT:REF (the entries of the index REF names, or
-    /// the entries sharing REF) or LAYOUT@DIGEST.
+    /// the entries sharing REF) or LAYOUT@DIGEST. With --platform/--where, the entries
+    /// (at any depth) that match; when none does but the index REF names does (its
+    /// descriptor's or its own annotations), that index. A PATH column appears only when
+    /// matches come from different indexes: the entry's position in index.json, then in
+    /// each nested index (`0/2/1`).
     pub reference: String,
     /// Walk nested indexes, manifests, configs and layers.
     #[arg(long)]
@@ -91,9 +95,7 @@ pub fn ls(ctx: &Ctx, a: LsArgs) -> Result<i32> {
     let selector = a.selector.to_selector()?;
     if selector.has_filters() {
         // Every match, at any depth; nothing matching is exit 3 with the nearest candidates.
-        let s = selector
-            .on_ambiguity(OnAmbiguity::All)
-            .select(&layout, &r)?;
+        let s = selector.select_entries(&layout, &r)?;
         print_warnings(&s.warnings);
         if a.tree {
             let mut trees = Vec::new();
@@ -174,7 +176,10 @@ fn print_rows(ctx: &Ctx, rows: &[Row]) {
         output::json(rows);
         return;
     }
-    let with_path = rows.iter().any(|r| r.path.is_some());
+    // PATH tells rows apart only when they come from different indexes.
+    let parent = |r: &Row| r.path.as_ref().map(|p| p[..p.len().saturating_sub(1)].to_vec());
+    let with_path = rows.iter().any(|r| r.path.is_some())
+        && rows.windows(2).any(|w| parent(&w[0]) != parent(&w[1]));
     let table: Vec<Vec<String>> = rows
         .iter()
         .map(|row| {

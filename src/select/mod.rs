@@ -353,6 +353,37 @@ impl Selector {
         self.choose(found, r)
     }
 
+    /// What `oix ls REF` lists with filters: the entries of the index REF names are the
+    /// candidates, not that index itself (docs/selection.md, "ls"). When none of them
+    /// matches but the named index itself does, its own annotations read from its
+    /// descriptor *and* its document (where `merge --annotation` writes them), the result
+    /// is that index. Nothing matching is exit 3 with the nearest candidates.
+    pub fn select_entries(&self, layout: &Layout, r: &LayoutRef) -> Result<Selection> {
+        let mut found = self.find(layout, r)?;
+        if r.target == Target::Default {
+            return self.clone().on_ambiguity(OnAmbiguity::All).choose(found, r);
+        }
+        let is_named_index = |m: &Match| m.path.len() == 1 && m.descriptor.is_index();
+        found.matches.retain(|m| !is_named_index(m));
+        if found.matches.is_empty() {
+            let itself = self.clone().scope(Scope::Any).find(layout, r)?;
+            let named: Vec<Match> = itself
+                .matches
+                .into_iter()
+                .filter(is_named_index)
+                .map(|mut m| {
+                    m.why
+                        .push("the index itself matches; none of its entries does".into());
+                    m
+                })
+                .collect();
+            if !named.is_empty() {
+                found.matches = named;
+            }
+        }
+        self.clone().on_ambiguity(OnAmbiguity::All).choose(found, r)
+    }
+
     /// Exactly one match (`all` is treated as `error`).
     pub fn select_one(&self, layout: &Layout, r: &LayoutRef) -> Result<(Match, Vec<String>)> {
         let mut sel = self.clone();
