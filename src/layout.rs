@@ -44,6 +44,29 @@ pub enum Transfer {
     Copy,
 }
 
+/// The hint for a path that is not a layout: what it is instead (an archive, a file,
+/// nothing), without suggesting to create a layout where one was to be read.
+fn not_layout_hint(root: &Path) -> String {
+    let name = root.to_string_lossy().to_ascii_lowercase();
+    let archive = [".tar", ".tar.gz", ".tgz", ".tar.zst", ".tar.xz"]
+        .iter()
+        .any(|e| name.ends_with(e));
+    match fs::metadata(root) {
+        _ if archive => format!(
+            "{} is an archive name: `oix import {} -o LAYOUT` unpacks it into a layout",
+            root.display(),
+            root.display()
+        ),
+        Ok(m) if m.is_dir() => "a layout is a directory holding oci-layout, index.json and \
+                                blobs/; `oix init DIR` creates an empty one"
+            .to_string(),
+        Ok(_) => "give the layout's directory (an archive is read with `oix import`)".to_string(),
+        Err(_) => "check the path: a layout is an existing directory holding oci-layout, \
+                   index.json and blobs/"
+            .to_string(),
+    }
+}
+
 #[derive(Debug)]
 pub struct Layout {
     root: PathBuf,
@@ -61,7 +84,7 @@ impl Layout {
                 "{} is not an OCI image layout: {why}",
                 root.display()
             ))
-            .with_hint("create one with `oix init DIR`, or check the path")
+            .with_hint(not_layout_hint(&root))
         };
         let meta = fs::metadata(&root).map_err(|e| not_layout(e.to_string()))?;
         if !meta.is_dir() {

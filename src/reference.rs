@@ -55,6 +55,17 @@ impl LayoutRef {
         if s.is_empty() {
             return Err(usage("empty layout path"));
         }
+        for scheme in ["oci-archive:", "docker-archive:"] {
+            if let Some(rest) = s.strip_prefix(scheme) {
+                let file = rest.split(':').next().unwrap_or(rest);
+                return Err(Error::usage(format!(
+                    "{input:?} is an archive, not a layout; this command reads layouts"
+                ))
+                .with_hint(format!(
+                    "bring it in first: `oix import {file} -o LAYOUT`, then use LAYOUT:REF"
+                )));
+            }
+        }
         // LAYOUT@alg:enc — the digest form, recognized when the tail after the last '@'
         // is a valid digest.
         if let Some((path, dig)) = s.rsplit_once('@') {

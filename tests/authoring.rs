@@ -823,3 +823,28 @@ fn ls_where_on_an_index_ref_matches_the_index_own_annotations() {
     let r = oix(&["ls", &rel.display().to_string(), "--platform", "linux/arm64"]).ok();
     assert!(r.stdout_str().lines().next().unwrap().ends_with("PATH"), "{}", r.stdout_str());
 }
+
+/// Issue 12 §7: hints that fit the case. A missing source layout is not something to
+/// `oix init`; an archive given where a layout is read points at `oix import`.
+#[test]
+fn source_hints_fit_the_case() {
+    let t = tempfile::tempdir().unwrap();
+    let imgs = t.path().join("imgs");
+    arch_image(&imgs, "amd64", "linux/amd64", "a");
+    let rel = t.path().join("release");
+    oix(&["index", "create", &at(&rel, ":1.0"), &at(&imgs, ":amd64")]).ok();
+    let r = oix(&["index", "add", &at(&rel, ":1.0"), &at(&t.path().join("nosuch"), ":demo")])
+        .fails_with(1);
+    assert!(!r.stderr.contains("oix init"), "{}", r.stderr);
+    assert!(r.stderr.contains("hint: check the path"), "{}", r.stderr);
+    // An archive file where a layout is read.
+    let tar = t.path().join("app.tar");
+    std::fs::write(&tar, b"not really").unwrap();
+    oix(&["index", "add", &at(&rel, ":1.0"), &at(&tar, ":1.0")])
+        .fails_with(1)
+        .stderr_contains(&format!("`oix import {} -o LAYOUT`", tar.display()));
+    // The oci-archive: transport where a layout is read.
+    oix(&["ls", &format!("oci-archive:{}:1.0", tar.display())])
+        .fails_with(2)
+        .stderr_contains(&format!("`oix import {} -o LAYOUT`", tar.display()));
+}

@@ -961,3 +961,46 @@ fn assert_skopeo_copies_back(src: &str, scratch: &Path, lay: &Path) {
     ]));
     assert_eq!(graph_digests(&back), graph_digests(lay));
 }
+
+/// Issue 12 §7 hints: an unchanged re-push says every blob was already there (not
+/// "skipped 0"); `pull docker://…/app LAYOUT` defaults the ref to `latest` as push
+/// defaults the tag.
+#[test]
+fn repush_says_all_present_and_pull_defaults_the_ref() {
+    if !tools_present() {
+        return;
+    }
+    let reg = RegistryServer::start(None, Auth::None);
+    let h = reg.host();
+    let work = tempfile::tempdir().unwrap();
+    let lay = work.path().join("src");
+    build_multiarch(&lay, "latest", PLATFORMS, 1000, 1);
+    let l = lay.to_str().unwrap();
+    let push = || {
+        oix()
+            .args(["push", &format!("{l}:latest"), &format!("docker://{h}/t/app"), "--plain-http"])
+            .output()
+            .unwrap()
+    };
+    assert!(push().status.success());
+    let again = push();
+    assert!(again.status.success());
+    let err = String::from_utf8_lossy(&again.stderr);
+    // 1 index + 3 manifests + 3 configs + 3 layers.
+    assert!(err.contains("all 10 blobs already present"), "{err}");
+    assert!(!err.contains("skipped 0"), "{err}");
+
+    let mirror = work.path().join("mirror");
+    let out = oix()
+        .args([
+            "pull",
+            &format!("docker://{h}/t/app"),
+            mirror.to_str().unwrap(),
+            "--plain-http",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ls = oix_json(&["ls", mirror.to_str().unwrap()]);
+    assert_eq!(ls[0]["ref"], "latest", "{ls}");
+}

@@ -112,7 +112,8 @@ pub struct PushArgs {
 pub struct PullArgs {
     /// docker://HOST[:PORT]/REPO[:TAG|@DIGEST].
     pub source: String,
-    /// LAYOUT:REF to store it as (the layout is created if needed); REF defaults to the tag.
+    /// LAYOUT:REF to store it as (the layout is created if needed); REF defaults to the
+    /// tag, and to `latest` when the source names neither a tag nor a digest.
     pub destination: String,
     /// Pull only these platforms of an index (OS/ARCH[/VARIANT], repeatable or comma-separated).
     #[arg(long, value_name = "PLATFORM", value_delimiter = ',')]
@@ -300,15 +301,26 @@ pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
                 println!("{d} {}@{d}", dest.repository());
             }
         }
-        eprintln!(
-            "uploaded {} blobs ({}), skipped {}, mounted {}, {} manifests, {:.1}s",
-            summary.uploaded,
-            output::human_size(summary.bytes as i64),
-            summary.skipped,
-            summary.mounted,
-            summary.manifests,
-            summary.seconds
-        );
+        let nothing_sent = summary.uploaded == 0 && summary.mounted == 0 && summary.manifests == 0;
+        if nothing_sent && summary.roots_present as usize == plan.roots.len() {
+            // The registry had every root by digest, so their graphs were not walked
+            // remotely: count what they hold here, not "skipped 0".
+            let n = crate::graph::walk(&layout, &plan.roots).digests().len();
+            eprintln!(
+                "all {n} blobs already present (the registry has every manifest by digest), {:.1}s",
+                summary.seconds
+            );
+        } else {
+            eprintln!(
+                "uploaded {} blobs ({}), {} already present, mounted {}, {} manifests, {:.1}s",
+                summary.uploaded,
+                output::human_size(summary.bytes as i64),
+                summary.skipped,
+                summary.mounted,
+                summary.manifests,
+                summary.seconds
+            );
+        }
     }
     Ok(0)
 }
@@ -406,11 +418,14 @@ pub fn pull(ctx: &Ctx, a: PullArgs) -> Result<i32> {
     let ref_name = match (&dst.target, &src.tag) {
         (Target::Name(n), _) => n.clone(),
         (Target::Default, Some(t)) => t.clone(),
+        // No tag: the registry's `latest`, stored as `latest` (as push defaults the tag).
+        (Target::Default, None) if src.digest.is_none() => "latest".to_string(),
         (Target::Default, None) => {
             return Err(Error::usage(format!(
-                "{}: name the ref to store the image as (LAYOUT:REF)",
+                "{}: {src} names a digest, not a tag: name the ref to store the image as",
                 a.destination
-            )))
+            ))
+            .with_hint(format!("write {}:REF", a.destination)))
         }
         (Target::Digest(_), _) => {
             return Err(Error::usage(
