@@ -291,7 +291,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__build)
-            opts="-o -h -V --output --platform --os-version --os-feature --layer --base --env --entrypoint --cmd --workdir --user --label --expose --stop-signal --annotation --config --compression --level --jobs --source-date-epoch --owner --json --lock-timeout --help --version"
+            opts="-o -h -V --output --platform --allow-unknown-platform --os-version --os-feature --layer --base --env --entrypoint --cmd --workdir --user --label --expose --stop-signal --annotation --config --compression --level --jobs --source-date-epoch --owner --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -939,7 +939,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__index__subcmd__add)
-            opts="-h -V --platform --mode --flatten --annotation --created --dry-run --detailed-exitcode --json --lock-timeout --help --version"
+            opts="-h -V --platform --mode --flatten --annotation --created --dry-run --detailed-exitcode --allow-unknown-platform --force-platform --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -973,7 +973,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__index__subcmd__create)
-            opts="-h -V --platform --flatten --annotation --created --dry-run --detailed-exitcode --json --lock-timeout --help --version"
+            opts="-h -V --platform --flatten --annotation --created --dry-run --detailed-exitcode --allow-unknown-platform --force-platform --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1213,7 +1213,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__merge)
-            opts="-h -V --policy --expect --annotation --created --dry-run --detailed-exitcode --json --lock-timeout --help --version"
+            opts="-h -V --policy --expect --annotation --created --dry-run --detailed-exitcode --allow-unknown-platform --force-platform --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -123,6 +123,8 @@ complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcomman
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -l flatten -d 'Inline the entries of index sources instead of nesting them'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -l dry-run -d 'Show the resulting changes without writing anything'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -l detailed-exitcode -d 'Exit 6 when index.json changed (or, with --dry-run, would change)'
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -l allow-unknown-platform -d 'Write a SRC=PLATFORM whose os or architecture is not a known GOOS/GOARCH value'
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -l force-platform -d 'Write a SRC=PLATFORM that disagrees with the image\'s config'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -l json -d 'Print machine-readable JSON on stdout'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
@@ -136,6 +138,8 @@ complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcomman
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l flatten -d 'Inline the entries of index sources instead of nesting them'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l dry-run -d 'Show the resulting changes without writing anything'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l detailed-exitcode -d 'Exit 6 when index.json changed (or, with --dry-run, would change)'
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l allow-unknown-platform -d 'Write a SRC=PLATFORM whose os or architecture is not a known GOOS/GOARCH value'
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l force-platform -d 'Write a SRC=PLATFORM that disagrees with the image\'s config'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l json -d 'Print machine-readable JSON on stdout'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
@@ -173,6 +177,8 @@ complete -c oix -n "__fish_oix_using_subcommand merge" -l created -d 'Write org.
 complete -c oix -n "__fish_oix_using_subcommand merge" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
 complete -c oix -n "__fish_oix_using_subcommand merge" -l dry-run -d 'Show the resulting changes without writing anything'
 complete -c oix -n "__fish_oix_using_subcommand merge" -l detailed-exitcode -d 'Exit 6 when index.json changed (or, with --dry-run, would change)'
+complete -c oix -n "__fish_oix_using_subcommand merge" -l allow-unknown-platform -d 'Write a SRC=PLATFORM whose os or architecture is not a known GOOS/GOARCH value'
+complete -c oix -n "__fish_oix_using_subcommand merge" -l force-platform -d 'Write a SRC=PLATFORM that disagrees with the image\'s config'
 complete -c oix -n "__fish_oix_using_subcommand merge" -l json -d 'Print machine-readable JSON on stdout'
 complete -c oix -n "__fish_oix_using_subcommand merge" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oix -n "__fish_oix_using_subcommand merge" -s V -l version -d 'Print version'
@@ -275,13 +281,13 @@ complete -c oix -n "__fish_oix_using_subcommand plan; and not __fish_seen_subcom
 complete -c oix -n "__fish_oix_using_subcommand plan; and not __fish_seen_subcommand_from check help" -l json -d 'Print machine-readable JSON on stdout'
 complete -c oix -n "__fish_oix_using_subcommand plan; and not __fish_seen_subcommand_from check help" -s h -l help -d 'Print help'
 complete -c oix -n "__fish_oix_using_subcommand plan; and not __fish_seen_subcommand_from check help" -s V -l version -d 'Print version'
-complete -c oix -n "__fish_oix_using_subcommand plan; and not __fish_seen_subcommand_from check help" -f -a "check" -d 'Validate a plan file: schema, names and tags, layout sources resolvable'
+complete -c oix -n "__fish_oix_using_subcommand plan; and not __fish_seen_subcommand_from check help" -f -a "check" -d 'Validate a plan file: schema, names and tags, platforms, templates, URLs, the ca_cert/authfile files; and, for each source layout that exists, that its sources resolve to one image or index (layouts that do not exist yet are listed, not errors). Registries are not contacted; nothing is written'
 complete -c oix -n "__fish_oix_using_subcommand plan; and not __fish_seen_subcommand_from check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oix -n "__fish_oix_using_subcommand plan; and __fish_seen_subcommand_from check" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
 complete -c oix -n "__fish_oix_using_subcommand plan; and __fish_seen_subcommand_from check" -l json -d 'Print machine-readable JSON on stdout'
 complete -c oix -n "__fish_oix_using_subcommand plan; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
 complete -c oix -n "__fish_oix_using_subcommand plan; and __fish_seen_subcommand_from check" -s V -l version -d 'Print version'
-complete -c oix -n "__fish_oix_using_subcommand plan; and __fish_seen_subcommand_from help" -f -a "check" -d 'Validate a plan file: schema, names and tags, layout sources resolvable'
+complete -c oix -n "__fish_oix_using_subcommand plan; and __fish_seen_subcommand_from help" -f -a "check" -d 'Validate a plan file: schema, names and tags, platforms, templates, URLs, the ca_cert/authfile files; and, for each source layout that exists, that its sources resolve to one image or index (layouts that do not exist yet are listed, not errors). Registries are not contacted; nothing is written'
 complete -c oix -n "__fish_oix_using_subcommand plan; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oix -n "__fish_oix_using_subcommand build" -s o -l output -d 'Where to put the image: LAYOUT:REF (the layout is created if missing)' -r
 complete -c oix -n "__fish_oix_using_subcommand build" -l platform -d 'Platform of the image: os/arch[/variant] (default: the base image\'s)' -r
@@ -307,6 +313,7 @@ complete -c oix -n "__fish_oix_using_subcommand build" -l jobs -d 'Compression t
 complete -c oix -n "__fish_oix_using_subcommand build" -l source-date-epoch -d 'Clamp mtimes to this Unix time and use it as the config\'s `created`' -r
 complete -c oix -n "__fish_oix_using_subcommand build" -l owner -d 'Write every entry as owned by UID:GID (e.g. 0:0)' -r
 complete -c oix -n "__fish_oix_using_subcommand build" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
+complete -c oix -n "__fish_oix_using_subcommand build" -l allow-unknown-platform -d 'Write a --platform whose os or architecture is not a known GOOS/GOARCH value'
 complete -c oix -n "__fish_oix_using_subcommand build" -l json -d 'Print machine-readable JSON on stdout'
 complete -c oix -n "__fish_oix_using_subcommand build" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oix -n "__fish_oix_using_subcommand build" -s V -l version -d 'Print version'
@@ -354,4 +361,4 @@ complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcom
 complete -c oix -n "__fish_oix_using_subcommand help; and __fish_seen_subcommand_from index" -f -a "create" -d 'Create an index from images (REF moves to the new index)'
 complete -c oix -n "__fish_oix_using_subcommand help; and __fish_seen_subcommand_from index" -f -a "add" -d 'Add or replace entries of an index, keyed on platform; creates it when missing'
 complete -c oix -n "__fish_oix_using_subcommand help; and __fish_seen_subcommand_from index" -f -a "rm" -d 'Remove the entries a selector chooses (with their attestations)'
-complete -c oix -n "__fish_oix_using_subcommand help; and __fish_seen_subcommand_from plan" -f -a "check" -d 'Validate a plan file: schema, names and tags, layout sources resolvable'
+complete -c oix -n "__fish_oix_using_subcommand help; and __fish_seen_subcommand_from plan" -f -a "check" -d 'Validate a plan file: schema, names and tags, platforms, templates, URLs, the ca_cert/authfile files; and, for each source layout that exists, that its sources resolve to one image or index (layouts that do not exist yet are listed, not errors). Registries are not contacted; nothing is written'

@@ -297,7 +297,10 @@ impl PlatformSpec {
     /// A warning for a platform used to read (a filter): `None` when it is known.
     pub fn unknown_warning(&self) -> Option<String> {
         self.unknown().map(|(what, suggestion)| {
-            let mut w = format!("--platform {}: {what}; it matches only itself", self.short());
+            let mut w = format!(
+                "--platform {}: {what}; it matches only itself",
+                self.short()
+            );
             if let Some(s) = suggestion {
                 w.push_str(&format!(" (did you mean {s}?)"));
             }

@@ -598,7 +598,9 @@ fn plan_check_resolves_layout_sources() {
     ])
     .ok();
     assert!(
-        human.stdout_str().contains("does not exist: its sources are checked when it does"),
+        human
+            .stdout_str()
+            .contains("does not exist: its sources are checked when it does"),
         "{}",
         human.stdout_str()
     );

@@ -713,12 +713,21 @@ fn diff_reports_platform_changes_of_the_same_manifest() {
     let out = r.stdout_str();
     assert!(out.contains("1.0 written"), "{out}");
     assert!(
-        out.contains(&format!("~ linux/arm64 {arm64}\n    platform linux/arm64 -> linux/arm64/v8")),
+        out.contains(&format!(
+            "~ linux/arm64 {arm64}\n    platform linux/arm64 -> linux/arm64/v8"
+        )),
         "{out}"
     );
-    let d = oix(&["diff", &at(&l, ":two"), &at(&l, ":1.0"), "--detailed-exitcode"]).exits(6);
+    let d = oix(&[
+        "diff",
+        &at(&l, ":two"),
+        &at(&l, ":1.0"),
+        "--detailed-exitcode",
+    ])
+    .exits(6);
     assert!(
-        d.stdout_str().contains("platform linux/arm64 -> linux/arm64/v8"),
+        d.stdout_str()
+            .contains("platform linux/arm64 -> linux/arm64/v8"),
         "{}",
         d.stdout_str()
     );
@@ -797,17 +806,32 @@ fn ls_where_on_an_index_ref_matches_the_index_own_annotations() {
         "org.opencontainers.image.version=1.0",
     ])
     .ok();
-    let r = oix(&["ls", &at(&rel, ":1.0"), "--where", "org.opencontainers.image.version"]).ok();
+    let r = oix(&[
+        "ls",
+        &at(&rel, ":1.0"),
+        "--where",
+        "org.opencontainers.image.version",
+    ])
+    .ok();
     let out = r.stdout_str();
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 2, "{out}");
-    assert!(lines[0].starts_with("REF") && !lines[0].contains("PATH"), "{out}");
-    assert!(lines[1].starts_with("1.0 ") && lines[1].contains(" index "), "{out}");
+    assert!(
+        lines[0].starts_with("REF") && !lines[0].contains("PATH"),
+        "{out}"
+    );
+    assert!(
+        lines[1].starts_with("1.0 ") && lines[1].contains(" index "),
+        "{out}"
+    );
     // A filter its entries match: the entries, not the index, and no PATH column.
     let r = oix(&["ls", &at(&rel, ":1.0"), "--platform", "linux/arm64"]).ok();
     let out = r.stdout_str();
     assert_eq!(out.lines().count(), 2, "{out}");
-    assert!(!out.contains("PATH") && out.contains("linux/arm64"), "{out}");
+    assert!(
+        !out.contains("PATH") && out.contains("linux/arm64"),
+        "{out}"
+    );
     // Matching nothing at all is still exit 3.
     oix(&["ls", &at(&rel, ":1.0"), "--where", "org.example.none"]).fails_with(3);
     // Matches under two different indexes: PATH tells them apart.
@@ -820,8 +844,18 @@ fn ls_where_on_an_index_ref_matches_the_index_own_annotations() {
         "union",
     ])
     .ok();
-    let r = oix(&["ls", &rel.display().to_string(), "--platform", "linux/arm64"]).ok();
-    assert!(r.stdout_str().lines().next().unwrap().ends_with("PATH"), "{}", r.stdout_str());
+    let r = oix(&[
+        "ls",
+        &rel.display().to_string(),
+        "--platform",
+        "linux/arm64",
+    ])
+    .ok();
+    assert!(
+        r.stdout_str().lines().next().unwrap().ends_with("PATH"),
+        "{}",
+        r.stdout_str()
+    );
 }
 
 /// Issue 12 §7: hints that fit the case. A missing source layout is not something to
@@ -833,8 +867,13 @@ fn source_hints_fit_the_case() {
     arch_image(&imgs, "amd64", "linux/amd64", "a");
     let rel = t.path().join("release");
     oix(&["index", "create", &at(&rel, ":1.0"), &at(&imgs, ":amd64")]).ok();
-    let r = oix(&["index", "add", &at(&rel, ":1.0"), &at(&t.path().join("nosuch"), ":demo")])
-        .fails_with(1);
+    let r = oix(&[
+        "index",
+        "add",
+        &at(&rel, ":1.0"),
+        &at(&t.path().join("nosuch"), ":demo"),
+    ])
+    .fails_with(1);
     assert!(!r.stderr.contains("oix init"), "{}", r.stderr);
     assert!(r.stderr.contains("hint: check the path"), "{}", r.stderr);
     // An archive file where a layout is read.

@@ -783,7 +783,10 @@ fn a_missing_tool_fails_under_ci_and_skips_locally() {
         c.output().unwrap()
     };
     let under_ci = child(Some("true"));
-    assert!(!under_ci.status.success(), "CI=true with skopeo missing must fail");
+    assert!(
+        !under_ci.status.success(),
+        "CI=true with skopeo missing must fail"
+    );
     let err = String::from_utf8_lossy(&under_ci.stderr).to_string()
         + &String::from_utf8_lossy(&under_ci.stdout);
     assert!(err.contains("skopeo is required under CI"), "{err}");

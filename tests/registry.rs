@@ -978,7 +978,12 @@ fn repush_says_all_present_and_pull_defaults_the_ref() {
     let l = lay.to_str().unwrap();
     let push = || {
         oix()
-            .args(["push", &format!("{l}:latest"), &format!("docker://{h}/t/app"), "--plain-http"])
+            .args([
+                "push",
+                &format!("{l}:latest"),
+                &format!("docker://{h}/t/app"),
+                "--plain-http",
+            ])
             .output()
             .unwrap()
     };
@@ -1000,7 +1005,11 @@ fn repush_says_all_present_and_pull_defaults_the_ref() {
         ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let ls = oix_json(&["ls", mirror.to_str().unwrap()]);
     assert_eq!(ls[0]["ref"], "latest", "{ls}");
 }

@@ -228,7 +228,7 @@ fn diff_between(
                 from: d.digest.clone(),
                 to: e.digest.clone(),
                 annotations: ann,
-                platform_change: (pa != pb).then(|| [pa, pb]),
+                platform_change: (pa != pb).then_some([pa, pb]),
                 fields,
             }
         })
@@ -273,7 +273,12 @@ fn diff_between(
     for (k, e) in added {
         diff.added.push(entry(k, e));
     }
-    if diff.is_empty() && before.iter().map(|d| &d.digest).ne(after.iter().map(|d| &d.digest)) {
+    if diff.is_empty()
+        && before
+            .iter()
+            .map(|d| &d.digest)
+            .ne(after.iter().map(|d| &d.digest))
+    {
         diff.other.push("the order of the entries".to_string());
     }
     diff

@@ -177,7 +177,11 @@ fn print_rows(ctx: &Ctx, rows: &[Row]) {
         return;
     }
     // PATH tells rows apart only when they come from different indexes.
-    let parent = |r: &Row| r.path.as_ref().map(|p| p[..p.len().saturating_sub(1)].to_vec());
+    let parent = |r: &Row| {
+        r.path
+            .as_ref()
+            .map(|p| p[..p.len().saturating_sub(1)].to_vec())
+    };
     let with_path = rows.iter().any(|r| r.path.is_some())
         && rows.windows(2).any(|w| parent(&w[0]) != parent(&w[1]));
     let table: Vec<Vec<String>> = rows

@@ -134,7 +134,8 @@ pub fn build(ctx: &Ctx, a: BuildArgs) -> Result<i32> {
     let platform = match &a.platform {
         Some(p) => {
             let mut p = b::parse_platform(p)?;
-            crate::platform::PlatformSpec::from_platform(&p).check_known(a.allow_unknown_platform)?;
+            crate::platform::PlatformSpec::from_platform(&p)
+                .check_known(a.allow_unknown_platform)?;
             p.os_version = a.os_version.clone();
             if !a.os_features.is_empty() {
                 p.os_features = Some(a.os_features.clone());
