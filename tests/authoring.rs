@@ -732,6 +732,57 @@ fn diff_reports_platform_changes_of_the_same_manifest() {
         d.stdout_str()
     );
     assert!(!d.stdout_str().contains("no differences"));
+
+    // One manifest moved to another platform between two indexes: one change, not an
+    // entry removed and another added.
+    let m = t.path().join("M");
+    oix(&[
+        "index",
+        "create",
+        &at(&m, ":x"),
+        &format!("{}=linux/arm/v7", at(&imgs, ":arm64")),
+        "--force-platform",
+    ])
+    .ok();
+    let d = oix(&["diff", &at(&l, ":before"), &at(&m, ":x")]).ok();
+    assert_eq!(
+        d.stdout_str().trim(),
+        format!("~ linux/arm64 -> linux/arm/v7 {arm64}"),
+        "{}",
+        d.stdout_str()
+    );
+
+    // The same entries in another order: other bytes, so never "no differences".
+    arch_image(&imgs, "amd64", "linux/amd64", "a");
+    oix(&[
+        "index",
+        "create",
+        &at(&m, ":ab"),
+        &at(&imgs, ":amd64"),
+        &at(&imgs, ":arm64"),
+    ])
+    .ok();
+    oix(&[
+        "index",
+        "create",
+        &at(&m, ":ba"),
+        &at(&imgs, ":arm64"),
+        &at(&imgs, ":amd64"),
+    ])
+    .ok();
+    let d = oix(&[
+        "diff",
+        &at(&m, ":ab"),
+        &at(&m, ":ba"),
+        "--detailed-exitcode",
+    ])
+    .exits(6);
+    assert_eq!(
+        d.stdout_str().trim(),
+        "~ index: the order of the entries",
+        "{}",
+        d.stdout_str()
+    );
 }
 
 /// Issue 12 §7: platform typos do not pass silently.

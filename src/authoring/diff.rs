@@ -402,7 +402,10 @@ pub fn render(d: &Diff) -> Vec<String> {
             out.push(format!("~ {} {} -> {}", c.platform, c.from, c.to));
         }
         if let Some([a, b]) = &c.platform_change {
-            out.push(format!("    platform {a} -> {b}"));
+            // Unless the key line already says it (`~ linux/arm64 -> linux/arm/v7 …`).
+            if c.platform != format!("{a} -> {b}") {
+                out.push(format!("    platform {a} -> {b}"));
+            }
         }
         for f in &c.fields {
             out.push(format!("    field {f} changed"));
@@ -418,4 +421,34 @@ pub fn render(d: &Diff) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_differing_only_in_bytes_are_not_equal() {
+        let a = br#"{"schemaVersion":2,"manifests":[]}"#;
+        let b = br#"{ "schemaVersion": 2, "manifests": [] }"#;
+        assert_eq!(
+            document_differences(a, b),
+            ["only the bytes (formatting or key order), not the content"]
+        );
+        let c = br#"{"schemaVersion":2,"manifests":[],"artifactType":"x/y"}"#;
+        assert_eq!(document_differences(a, c), ["field artifactType"]);
+    }
+
+    #[test]
+    fn written_platform_keeps_what_normalization_drops() {
+        let d: Descriptor = serde_json::from_str(
+            r#"{"mediaType":"m","digest":"sha256:00","size":1,
+                "platform":{"os":"linux","architecture":"arm64","variant":"v8"}}"#,
+        )
+        .unwrap();
+        assert_eq!(written_platform(&d), "linux/arm64/v8");
+        let mut e = d.clone();
+        e.platform = None;
+        assert_eq!(written_platform(&e), "-");
+    }
 }
