@@ -831,6 +831,17 @@ fn platform_typos_are_refused_on_write_and_warned_on_read() {
     oix(&["ls", &at(&imgs, ":amd64"), "--platform", "linux/amd65"])
         .exits(3)
         .stderr_contains("warning: --platform linux/amd65: unknown architecture");
+    // The subset filter of export (and push, pull) warns the same way.
+    oix(&[
+        "export",
+        &at(&imgs, ":amd64"),
+        "--platform",
+        "linux/amd65",
+        "-o",
+        &t.path().join("x.tar").display().to_string(),
+    ])
+    .exits(3)
+    .stderr_contains("warning: --platform linux/amd65: unknown architecture");
     // A known platform: no warning.
     let r = oix(&["select", &at(&imgs, ":amd64"), "--platform", "linux/amd64"]).ok();
     assert!(!r.stderr.contains("warning"), "{}", r.stderr);

@@ -173,7 +173,7 @@ pub fn export_cmd(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
     if let Some(j) = a.jobs {
         compress.jobs = j.max(1);
     }
-    let filter = crate::select::EntryFilter::parse(&a.platforms, &a.wheres)?;
+    let filter = crate::select::args::entry_filter(&a.platforms, &a.wheres)?;
     let opts = ExportOptions { compress, filter };
     let report = if to_stdout {
         let stdout = std::io::stdout();

@@ -235,7 +235,7 @@ pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
     let opts = PushOptions {
         jobs: a.transport.jobs,
         force_recursive: a.force_recursive,
-        filter: crate::select::EntryFilter::parse(&a.platform, &a.wheres)?,
+        filter: crate::select::args::entry_filter(&a.platform, &a.wheres)?,
         arch_tags: a.arch_tags.clone(),
         all_refs: a.all_refs,
     };
@@ -452,7 +452,7 @@ pub fn pull(ctx: &Ctx, a: PullArgs) -> Result<i32> {
         &ref_name,
         &PullOptions {
             jobs: a.transport.jobs,
-            filter: crate::select::EntryFilter::parse(&a.platform, &a.wheres)?,
+            filter: crate::select::args::entry_filter(&a.platform, &a.wheres)?,
         },
     )?;
     if ctx.json {

@@ -94,6 +94,16 @@ impl SelectorArgs {
     }
 }
 
+/// The `--platform`/`--where` subset filter of export, push and pull, parsed, with a
+/// warning printed for each platform naming an unknown os or architecture.
+pub fn entry_filter(platforms: &[String], wheres: &[String]) -> Result<super::EntryFilter> {
+    let f = super::EntryFilter::parse(platforms, wheres)?;
+    for w in f.warnings() {
+        crate::cli::output::warning(&w);
+    }
+    Ok(f)
+}
+
 impl AmbiguityArgs {
     pub fn apply(&self, s: Selector) -> Selector {
         match self.on_ambiguity {

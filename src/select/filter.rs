@@ -32,6 +32,14 @@ impl EntryFilter {
     pub fn is_empty(&self) -> bool {
         self.platforms.is_empty() && self.wheres.is_empty()
     }
+    /// Warnings for `--platform` values naming an unknown os or architecture (a typo
+    /// such as `linux/amd65` would silently match nothing).
+    pub fn warnings(&self) -> Vec<String> {
+        self.platforms
+            .iter()
+            .filter_map(PlatformSpec::unknown_warning)
+            .collect()
+    }
     /// Whether the entry `d`, whose platform is `platform`, is kept.
     pub fn keeps(&self, d: &Descriptor, platform: Option<&crate::model::Platform>) -> bool {
         if d.is_attestation() {
