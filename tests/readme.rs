@@ -39,7 +39,18 @@ const NOT_RUN: &[(&str, &str)] = &[
     ),
 ];
 
-const DOCS: &[&str] = &["README.md", "docs/selection.md", "docs/plan.md"];
+/// README.md and every docs/*.md, in a stable order.
+fn docs() -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(repo().join("docs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".md"))
+        .map(|n| format!("docs/{n}"))
+        .collect();
+    names.sort();
+    names.insert(0, "README.md".to_string());
+    names
+}
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -360,7 +371,7 @@ fn every_documented_command_runs_and_shows_what_the_docs_show() {
     let mut failures = Vec::new();
     let mut not_run = Vec::new();
     let mut commands = 0;
-    for name in DOCS {
+    for name in &docs() {
         let text = fs::read_to_string(repo().join(name)).unwrap();
         let blocks = parse_blocks(&text);
         for b in &blocks {
