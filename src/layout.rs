@@ -20,7 +20,8 @@ use crate::model::{self, Descriptor, Document, Index};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 pub const OCI_LAYOUT_FILE: &str = "oci-layout";
@@ -50,6 +51,40 @@ pub struct Layout {
     lock_timeout: Duration,
     /// Shared hold on `.oix-gc.lock`, taken on the first write and kept until drop.
     writer_fence: OnceLock<File>,
+    /// Set by [`Layout::open_or_create`]: the layout is created on the first write and
+    /// removed again on drop unless an index.json transaction committed.
+    creation: Option<Creation>,
+}
+
+/// The lazily created destination of [`Layout::open_or_create`].
+#[derive(Debug, Default)]
+struct Creation {
+    state: Mutex<CreateState>,
+    /// An index.json transaction changed the new layout: it stays.
+    committed: AtomicBool,
+}
+
+#[derive(Debug, Default)]
+enum CreateState {
+    /// Nothing created yet; reads see an empty layout.
+    #[default]
+    Pending,
+    /// This handle created the directory `(dev, ino)`.
+    Created { dev: u64, ino: u64, how: Made },
+    /// A layout was there by the first write (another process made it): used as it is.
+    Existing,
+}
+
+/// How [`Layout::materialize`] made the layout, which says how to undo it.
+#[derive(Debug, Clone, Copy)]
+enum Made {
+    /// A new directory, renamed into place.
+    NewDir,
+    /// Renamed over the empty directory that was there (its mode and owner kept).
+    OverEmptyDir { mode: u32, uid: u32, gid: u32 },
+    /// Written inside the empty directory that was there (a mount point, or a parent
+    /// oix may not write to).
+    InPlace,
 }
 
 impl Layout {
@@ -95,31 +130,73 @@ impl Layout {
             root,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             writer_fence: OnceLock::new(),
+            creation: None,
         })
     }
 
-    /// Create a layout (and the directory), or open it if it already is one.
-    /// Refuses a non-empty directory that is not a layout.
+    /// Create a layout (and the directory), or open it if it already is one; the bool
+    /// says whether this call created it. Refuses a non-empty directory that is not a
+    /// layout. The layout stays even when nothing is ever written to it (`oix init`).
     pub fn init(path: impl AsRef<Path>) -> Result<(Layout, bool)> {
+        let l = Layout::open_or_create(path)?;
+        let created = l.materialize()?;
+        if let Some(c) = &l.creation {
+            c.committed.store(true, Ordering::SeqCst);
+        }
+        Ok((l, created))
+    }
+
+    /// The destination of a command that may create it (`build`, `import`, `pull`,
+    /// `merge`, `index create/add`): an existing layout is opened; a missing path or an
+    /// empty directory gives a handle on which reads see an empty layout and nothing
+    /// exists on disk until the first write. Then the whole layout (`oci-layout`, an
+    /// empty `index.json`, `blobs/sha256`) is built in a temp directory beside it and
+    /// renamed into place, so a crash leaves no layout or a valid empty one.
+    ///
+    /// When the handle is dropped without an index.json transaction having changed the
+    /// new layout (the command failed, or had nothing to commit), the layout is removed
+    /// again and an empty directory that was there is left empty: a failed command
+    /// leaves nothing behind. The removal is skipped when another process is using the
+    /// new layout (it holds the writer fence or has committed to index.json).
+    ///
+    /// Refuses, without touching anything, a path that is neither a layout, an empty
+    /// directory nor missing.
+    pub fn open_or_create(path: impl AsRef<Path>) -> Result<Layout> {
         let root = path.as_ref();
         if root.join(OCI_LAYOUT_FILE).exists() {
-            return Ok((Layout::open(root)?, false));
+            return Layout::open(root);
         }
-        fs::create_dir_all(root).at("creating", root)?;
-        let nonempty = fs::read_dir(root).at("reading", root)?.next().is_some();
-        if nonempty {
-            return Err(Error::failure(format!(
-                "{} exists, is not empty and is not an OCI image layout",
-                root.display()
-            ))
-            .with_hint("choose an empty or new directory"));
+        check_creatable(root)?;
+        Ok(Layout {
+            root: root.to_path_buf(),
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
+            writer_fence: OnceLock::new(),
+            creation: Some(Creation::default()),
+        })
+    }
+
+    /// Make a pending layout exist on disk (see [`Layout::open_or_create`]); returns
+    /// whether this call created it. A no-op for a layout that exists.
+    fn materialize(&self) -> Result<bool> {
+        let Some(c) = &self.creation else {
+            return Ok(false);
+        };
+        let mut st = c.state.lock().unwrap_or_else(|e| e.into_inner());
+        if !matches!(*st, CreateState::Pending) {
+            return Ok(false);
         }
-        fs::create_dir_all(root.join(BLOBS_DIR).join("sha256")).at("creating", root)?;
-        let empty = Index::default();
-        write_atomic(root, INDEX_FILE, &empty.to_bytes())?;
-        // oci-layout last: its presence is what marks a finished layout.
-        write_atomic(root, OCI_LAYOUT_FILE, OCI_LAYOUT_CONTENT)?;
-        Ok((Layout::open(root)?, true))
+        *st = create_layout_dir(&self.root)?;
+        Ok(matches!(*st, CreateState::Created { .. }))
+    }
+
+    /// Whether this handle's layout does not exist on disk yet.
+    fn is_pending(&self) -> bool {
+        self.creation.as_ref().is_some_and(|c| {
+            matches!(
+                *c.state.lock().unwrap_or_else(|e| e.into_inner()),
+                CreateState::Pending
+            )
+        })
     }
 
     pub fn with_lock_timeout(mut self, timeout: Duration) -> Layout {
@@ -129,6 +206,15 @@ impl Layout {
 
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// The root with links resolved, also for a layout not created yet (its parent
+    /// resolved, then its name); `None` when that parent does not exist either.
+    pub fn canonical_root(&self) -> Option<PathBuf> {
+        fs::canonicalize(&self.root).ok().or_else(|| {
+            let name = self.root.file_name()?;
+            Some(fs::canonicalize(parent_dir(&self.root)).ok()?.join(name))
+        })
     }
 
     pub fn lock_timeout(&self) -> Duration {
@@ -235,6 +321,11 @@ impl Layout {
     /// The current index.json, parsed, with its raw bytes.
     pub fn read_index(&self) -> Result<(Index, Vec<u8>)> {
         let path = self.root.join(INDEX_FILE);
+        if self.is_pending() && !self.root.join(OCI_LAYOUT_FILE).exists() {
+            let empty = Index::default();
+            let bytes = empty.to_bytes();
+            return Ok((empty, bytes));
+        }
         let meta = fs::symlink_metadata(&path).at("reading", &path)?;
         if meta.file_type().is_symlink() {
             return Err(Error::failure(format!("{} is a symlink", path.display()))
@@ -277,6 +368,7 @@ impl Layout {
     /// it before it decides a blob is already present (and so need not be written): a gc
     /// between that check and the transaction that references the blob would delete it.
     pub fn enter_writer(&self) -> Result<()> {
+        self.materialize()?;
         if self.writer_fence.get().is_none() {
             let f = self.lock_file(GC_LOCK_FILE)?;
             acquire(&f, false, self.lock_timeout, &self.root.join(GC_LOCK_FILE))?;
@@ -289,6 +381,7 @@ impl Layout {
     /// When this handle already holds the fence shared (it wrote blobs), the same lock is
     /// upgraded, and downgraded again when the guard drops.
     pub fn lock_for_gc(&self) -> Result<GcFence> {
+        self.materialize()?;
         let path = self.root.join(GC_LOCK_FILE);
         let (file, upgraded) = match self.writer_fence.get() {
             Some(f) => (f.try_clone().at("locking", &path)?, true),
@@ -315,6 +408,7 @@ impl Layout {
 
     /// Take the index.json lock exclusively.
     pub fn lock_index(&self) -> Result<File> {
+        self.materialize()?;
         let f = self.lock_file(INDEX_LOCK_FILE)?;
         acquire(
             &f,
@@ -459,6 +553,7 @@ impl Layout {
 
     /// A new temp file in the layout root (same filesystem as blobs/, so rename works).
     pub fn temp_file(&self) -> Result<tempfile::NamedTempFile> {
+        self.materialize()?;
         tempfile::Builder::new()
             .prefix(TEMP_PREFIX)
             .tempfile_in(&self.root)
@@ -533,7 +628,189 @@ impl Layout {
             return Ok((out, false));
         }
         write_atomic(&self.root, INDEX_FILE, &after)?;
+        if let Some(c) = &self.creation {
+            c.committed.store(true, Ordering::SeqCst);
+        }
         Ok((out, true))
+    }
+
+    /// Undo [`Layout::materialize`] (see [`Layout::open_or_create`]). Best effort: it
+    /// gives up, leaving a valid layout, whenever the layout may be in use.
+    fn roll_back(&self, dev: u64, ino: u64, how: Made) -> Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        // Exclusive gc fence (upgrading this handle's shared hold): no writer is in.
+        let fence = match self.writer_fence.get() {
+            Some(f) => f.try_clone().at("locking", &self.root)?,
+            None => self.lock_file(GC_LOCK_FILE)?,
+        };
+        if fence.try_lock().is_err() {
+            return Ok(());
+        }
+        let index_lock = self.lock_file(INDEX_LOCK_FILE)?;
+        if index_lock.try_lock().is_err() {
+            return Ok(());
+        }
+        let (idx, _) = self.read_index()?;
+        let meta = fs::symlink_metadata(&self.root).at("reading", &self.root)?;
+        if !idx.manifests.is_empty() || meta.dev() != dev || meta.ino() != ino {
+            return Ok(());
+        }
+        match how {
+            Made::NewDir | Made::OverEmptyDir { .. } => {
+                // Renamed away whole first: a crash leaves no layout, not part of one.
+                let parent = parent_dir(&self.root);
+                let trash = tempfile::Builder::new()
+                    .prefix(TEMP_PREFIX)
+                    .tempdir_in(parent)
+                    .at("creating a temp directory in", parent)?;
+                fs::rename(&self.root, trash.path()).at("removing", &self.root)?;
+                if let Made::OverEmptyDir { mode, uid, gid } = how {
+                    use std::os::unix::fs::PermissionsExt;
+                    fs::create_dir(&self.root).at("creating", &self.root)?;
+                    let _ = std::os::unix::fs::chown(&self.root, Some(uid), Some(gid));
+                    fs::set_permissions(&self.root, fs::Permissions::from_mode(mode))
+                        .at("setting permissions of", &self.root)?;
+                }
+                sync_dir(parent)?;
+                drop(trash); // removes the old layout
+            }
+            Made::InPlace => {
+                // oci-layout first: from then on it is not a layout, only leftovers.
+                let header = self.root.join(OCI_LAYOUT_FILE);
+                fs::remove_file(&header).at("removing", &header)?;
+                for e in fs::read_dir(&self.root).at("reading", &self.root)?.flatten() {
+                    let p = e.path();
+                    if e.file_type().is_ok_and(|t| t.is_dir()) {
+                        fs::remove_dir_all(&p).at("removing", &p)?;
+                    } else {
+                        fs::remove_file(&p).at("removing", &p)?;
+                    }
+                }
+                sync_dir(&self.root)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Layout {
+    fn drop(&mut self) {
+        let Some(c) = &self.creation else { return };
+        if c.committed.load(Ordering::SeqCst) {
+            return;
+        }
+        let st = std::mem::take(&mut *c.state.lock().unwrap_or_else(|e| e.into_inner()));
+        if let CreateState::Created { dev, ino, how } = st {
+            let _ = self.roll_back(dev, ino, how);
+        }
+    }
+}
+
+/// `path`'s directory for siblings (`.` for a bare name).
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Refuse a path a layout cannot be created at: anything but a missing path or an
+/// empty directory. Returns the empty directory's metadata.
+fn check_creatable(root: &Path) -> Result<Option<fs::Metadata>> {
+    let meta = match fs::symlink_metadata(root) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("reading", root, e)),
+    };
+    let meta = if meta.file_type().is_symlink() {
+        fs::metadata(root).at("reading", root)?
+    } else {
+        meta
+    };
+    let nonempty = !meta.is_dir() || fs::read_dir(root).at("reading", root)?.next().is_some();
+    if nonempty {
+        return Err(Error::failure(format!(
+            "{} exists, is not empty and is not an OCI image layout",
+            root.display()
+        ))
+        .with_hint("choose an empty or new directory"));
+    }
+    Ok(Some(meta))
+}
+
+/// Write the files of an empty layout into the directory `dir`, oci-layout last (its
+/// presence is what marks a finished layout).
+fn populate(dir: &Path) -> Result<()> {
+    fs::create_dir_all(dir.join(BLOBS_DIR).join("sha256")).at("creating", dir)?;
+    write_atomic(dir, INDEX_FILE, &Index::default().to_bytes())?;
+    write_atomic(dir, OCI_LAYOUT_FILE, OCI_LAYOUT_CONTENT)?;
+    sync_dir(&dir.join(BLOBS_DIR))
+}
+
+/// Create an empty layout at `root` (missing or an empty directory): built in a temp
+/// directory beside it and renamed into place, so no one ever sees part of a layout.
+fn create_layout_dir(root: &Path) -> Result<CreateState> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    if root.join(OCI_LAYOUT_FILE).exists() {
+        return Ok(CreateState::Existing);
+    }
+    let existing = check_creatable(root)?;
+    let parent = parent_dir(root);
+    fs::create_dir_all(parent).at("creating", parent)?;
+    let identity = |how: Made| -> Result<CreateState> {
+        let m = fs::metadata(root).at("reading", root)?;
+        Ok(CreateState::Created {
+            dev: m.dev(),
+            ino: m.ino(),
+            how,
+        })
+    };
+    let staged = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .tempdir_in(parent);
+    let staged = match (staged, &existing) {
+        (Ok(s), _) => s,
+        // A parent oix may not write to: fill the empty directory itself.
+        (Err(_), Some(_)) => {
+            populate(root)?;
+            return identity(Made::InPlace);
+        }
+        (Err(e), None) => return Err(Error::io("creating a temp directory in", parent, e)),
+    };
+    populate(staged.path())?;
+    let how = match &existing {
+        None => Made::NewDir,
+        Some(m) => {
+            let _ = std::os::unix::fs::chown(staged.path(), Some(m.uid()), Some(m.gid()));
+            Made::OverEmptyDir {
+                mode: m.permissions().mode() & 0o7777,
+                uid: m.uid(),
+                gid: m.gid(),
+            }
+        }
+    };
+    let mode = match how {
+        Made::OverEmptyDir { mode, .. } => mode,
+        _ => 0o755,
+    };
+    fs::set_permissions(staged.path(), fs::Permissions::from_mode(mode))
+        .at("setting permissions of", staged.path())?;
+    // rename(2) replaces a missing path or an empty directory, never a non-empty one.
+    match fs::rename(staged.path(), root) {
+        Ok(()) => {
+            let _ = staged.keep();
+            sync_dir(parent)?;
+            identity(how)
+        }
+        // Another process created the layout first.
+        Err(_) if root.join(OCI_LAYOUT_FILE).exists() => Ok(CreateState::Existing),
+        // The empty directory cannot be replaced (a mount point): fill it instead.
+        Err(_) if existing.is_some() && check_creatable(root)?.is_some() => {
+            drop(staged);
+            populate(root)?;
+            identity(Made::InPlace)
+        }
+        Err(e) => Err(Error::io("creating", root, e)),
     }
 }
 

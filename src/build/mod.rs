@@ -291,7 +291,7 @@ pub fn build(layout: &Layout, ref_name: &str, opts: &BuildOptions) -> Result<Bui
             )
         }
     };
-    let root = std::fs::canonicalize(layout.root()).ok();
+    let root = layout.canonical_root();
     for src in &opts.layers {
         if let (LayerSource::Dir(d), Some(root)) = (src, &root) {
             if std::fs::canonicalize(d).is_ok_and(|d| root.starts_with(&d)) {
