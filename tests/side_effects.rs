@@ -1,0 +1,283 @@
+//! A failed command changes nothing (issue 12, section 4): a destination layout that
+//! did not exist (or was an empty directory) is still absent (or empty) after a command
+//! that fails, with the exit code it always had; killed exports leave no temp files that
+//! the next export does not clean; `gc --dry-run` reads a read-only layout; a full disk
+//! is reported as such, with the path.
+
+mod common;
+mod common_registry;
+
+use common::*;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+/// The sorted names in `dir`.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Some bytes that do not compress (xorshift).
+fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut rng = Rng(seed | 1);
+    let mut v = Vec::with_capacity(len + 8);
+    while v.len() < len {
+        v.extend_from_slice(&rng.next().to_le_bytes());
+    }
+    v.truncate(len);
+    v
+}
+
+/// A layout `good` with ref `1` (a 1 MB uncompressed layer), a root filesystem, an
+/// archive of `good:1` and that archive cut inside its last (layer) blob: its
+/// manifest and config import before the cut is found.
+struct World {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+    good: PathBuf,
+    rootfs: PathBuf,
+    cut_archive: PathBuf,
+    junk_archive: PathBuf,
+}
+
+fn world() -> World {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    let rootfs = dir.join("rootfs");
+    fs::create_dir(&rootfs).unwrap();
+    fs::write(rootfs.join("big"), noise(7, 1_000_000)).unwrap();
+    let good = dir.join("good");
+    oix(&[
+        "build",
+        rootfs.to_str().unwrap(),
+        "-o",
+        &at(&good, ":1"),
+        "--platform",
+        "linux/amd64",
+        "--compression",
+        "none",
+    ])
+    .ok();
+    let archive = dir.join("good.tar");
+    oix(&["export", &at(&good, ":1"), "-o", archive.to_str().unwrap()]).ok();
+    let bytes = fs::read(&archive).unwrap();
+    let cut_archive = dir.join("cut.tar");
+    fs::write(&cut_archive, &bytes[..bytes.len() - 300_000]).unwrap();
+    let junk_archive = dir.join("junk.tar");
+    fs::write(&junk_archive, b"this is not a tar archive").unwrap();
+    World {
+        _tmp: tmp,
+        dir,
+        good,
+        rootfs,
+        cut_archive,
+        junk_archive,
+    }
+}
+
+/// Every failing command of issue 12, section 4, with its destination `D` and the
+/// exit code it has always had.
+fn failing_commands(w: &World, dest: &Path) -> Vec<(&'static str, Vec<String>, i32)> {
+    let d = |s: &str| at(dest, s);
+    let good = |s: &str| at(&w.good, s);
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let rootfs = w.rootfs.to_str().unwrap();
+    vec![
+        (
+            "build --base (missing base ref)",
+            s(&[
+                "build",
+                rootfs,
+                "-o",
+                &d(":x"),
+                "--platform",
+                "linux/amd64",
+                "--base",
+                &good(":nope"),
+            ]),
+            3,
+        ),
+        (
+            "merge --policy require-all (refused, nothing written)",
+            s(&[
+                "merge",
+                &d(":r"),
+                &good(":1"),
+                "--policy",
+                "require-all",
+                "--expect",
+                "linux/arm64",
+            ]),
+            5,
+        ),
+        (
+            "merge with a missing source",
+            s(&["merge", &d(":r"), &good(":nope"), "--policy", "union"]),
+            3,
+        ),
+        (
+            "index create with a missing source",
+            s(&["index", "create", &d(":r"), &good(":nope")]),
+            3,
+        ),
+        (
+            "index add with a missing source",
+            s(&["index", "add", &d(":r"), &good(":nope")]),
+            3,
+        ),
+        (
+            "import of a file that is not an archive",
+            s(&["import", w.junk_archive.to_str().unwrap(), "-o", &d(":x")]),
+            1,
+        ),
+        (
+            "import of an archive cut inside its last blob (two blobs written first)",
+            s(&["import", w.cut_archive.to_str().unwrap(), "-o", &d(":x")]),
+            1,
+        ),
+    ]
+}
+
+#[test]
+fn failed_commands_leave_no_new_layout() {
+    let w = world();
+    let before = listing(&w.dir);
+    let mut checked = 0;
+    for (what, args, code) in failing_commands(&w, &w.dir.join("new")) {
+        oix(&args).fails_with(code);
+        assert!(
+            !w.dir.join("new").exists(),
+            "{what}: left {:?} behind",
+            listing(&w.dir.join("new"))
+        );
+        assert_eq!(listing(&w.dir), before, "{what}: changed the parent directory");
+        checked += 1;
+    }
+    // An empty directory that was there stays, empty, with its mode.
+    let empty = w.dir.join("empty");
+    fs::create_dir(&empty).unwrap();
+    fs::set_permissions(&empty, fs::Permissions::from_mode(0o750)).unwrap();
+    let before = listing(&w.dir);
+    for (what, args, code) in failing_commands(&w, &empty) {
+        oix(&args).fails_with(code);
+        assert_eq!(listing(&empty), Vec::<String>::new(), "{what}");
+        let mode = fs::metadata(&empty).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o750, "{what}: mode of the empty directory");
+        assert_eq!(listing(&w.dir), before, "{what}: changed the parent directory");
+        checked += 1;
+    }
+    eprintln!("failed commands leave nothing: {checked} failure cases checked");
+}
+
+#[test]
+fn failed_pull_of_a_missing_tag_leaves_no_layout() {
+    if !common_registry::require("docker-registry") {
+        return;
+    }
+    let reg = common_registry::RegistryServer::start(None, common_registry::Auth::None);
+    let w = world();
+    oix(&[
+        "push",
+        &at(&w.good, ":1"),
+        &format!("docker://{}/t/app:1", reg.host()),
+        "--plain-http",
+    ])
+    .ok();
+    let before = listing(&w.dir);
+    let dest = w.dir.join("pulled");
+    oix(&[
+        "pull",
+        &format!("docker://{}/t/app:missing", reg.host()),
+        &at(&dest, ":x"),
+        "--plain-http",
+        "--retries",
+        "0",
+    ])
+    .fails_with(3);
+    assert!(!dest.exists(), "a failed pull created {}", dest.display());
+    assert_eq!(listing(&w.dir), before);
+    // The same pull of a tag that exists creates the layout.
+    oix(&[
+        "pull",
+        &format!("docker://{}/t/app:1", reg.host()),
+        &at(&dest, ":x"),
+        "--plain-http",
+    ])
+    .ok();
+    assert_fsck_clean(&dest);
+}
+
+#[test]
+fn successful_commands_still_create_the_destination() {
+    let w = world();
+    let m = w.dir.join("merged");
+    oix(&["merge", &at(&m, ":r"), &at(&w.good, ":1"), "--policy", "union"]).ok();
+    assert_fsck_clean(&m);
+    assert_eq!(ref_names(&m), vec!["r"]);
+    let empty = w.dir.join("empty");
+    fs::create_dir(&empty).unwrap();
+    fs::set_permissions(&empty, fs::Permissions::from_mode(0o750)).unwrap();
+    let archive = w.dir.join("good.tar");
+    oix(&["import", archive.to_str().unwrap(), "-o", &at(&empty, ":x")]).ok();
+    assert_fsck_clean(&empty);
+    let mode = fs::metadata(&empty).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o750);
+    // No staging directories left beside them.
+    assert!(
+        !listing(&w.dir).iter().any(|n| n.starts_with(".oix-")),
+        "{:?}",
+        listing(&w.dir)
+    );
+}
+
+/// The library mechanism: nothing exists until the first write; blobs without a
+/// committed transaction are removed with the handle; a commit keeps the layout; a
+/// layout another handle is writing to is not removed under it.
+#[test]
+fn open_or_create_creates_on_first_write_and_rolls_back_on_drop() {
+    use oix::Layout;
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("l");
+
+    let l = Layout::open_or_create(&p).unwrap();
+    assert!(l.read_index().unwrap().0.manifests.is_empty());
+    assert!(!p.exists(), "opening must not create");
+    drop(l);
+    assert!(!p.exists());
+
+    let l = Layout::open_or_create(&p).unwrap();
+    let d = l.write_blob_bytes(b"hello").unwrap();
+    assert!(p.join("oci-layout").exists() && l.has_blob(&d));
+    drop(l);
+    assert!(!p.exists(), "blobs without a commit are rolled back");
+
+    // Another handle in the layout (holding the writer fence): it stays.
+    let l = Layout::open_or_create(&p).unwrap();
+    l.write_blob_bytes(b"hello").unwrap();
+    let other = Layout::open(&p).unwrap();
+    other.enter_writer().unwrap();
+    drop(l);
+    assert!(p.join("oci-layout").exists(), "removed under another writer");
+    drop(other);
+    Layout::open(&p).unwrap();
+    fs::remove_dir_all(&p).unwrap();
+
+    // A committed transaction keeps it.
+    let l = Layout::open_or_create(&p).unwrap();
+    let d = l.write_blob_bytes(br#"{"schemaVersion":2,"manifests":[]}"#).unwrap();
+    let desc = oix::model::Descriptor::new(oix::model::media::OCI_INDEX, &d, 34);
+    oix::tags::tag(&l, &desc, &["t".to_string()]).unwrap();
+    drop(l);
+    assert_eq!(ref_names(&p), vec!["t"]);
+
+    // A path that is neither missing, empty nor a layout is refused untouched.
+    let f = tmp.path().join("file");
+    fs::write(&f, b"x").unwrap();
+    assert!(Layout::open_or_create(&f).is_err());
+    assert_eq!(fs::read(&f).unwrap(), b"x");
+}
