@@ -406,6 +406,22 @@ impl Layout {
         Some(f)
     }
 
+    /// Hold the gc fence shared without writing anything, for reports on layouts that
+    /// may be read-only (`gc --dry-run`): the lock file is opened read-only (flock works
+    /// on any open file). When it is missing or cannot be opened (nothing was ever
+    /// written by oix, or no read permission), `None`: proceed without the fence.
+    pub fn read_only_gc_fence(&self) -> Result<Option<File>> {
+        let path = self.root.join(GC_LOCK_FILE);
+        if !fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+            return Ok(None);
+        }
+        let Ok(f) = File::open(&path) else {
+            return Ok(None);
+        };
+        acquire(&f, false, self.lock_timeout, &path)?;
+        Ok(Some(f))
+    }
+
     /// Take the index.json lock exclusively.
     pub fn lock_index(&self) -> Result<File> {
         self.materialize()?;

@@ -281,3 +281,99 @@ fn open_or_create_creates_on_first_write_and_rolls_back_on_drop() {
     assert!(Layout::open_or_create(&f).is_err());
     assert_eq!(fs::read(&f).unwrap(), b"x");
 }
+
+/// `dir` made read-only for root too: a read-only bind mount of it over itself, else
+/// `chattr +i` on it and everything in it. Undone on drop. `None` when neither works
+/// (a failure under CI: the test must not pass without checking anything).
+struct ReadOnly {
+    dir: PathBuf,
+    mounted: bool,
+}
+
+impl ReadOnly {
+    fn make(dir: &Path) -> Option<ReadOnly> {
+        let sh = |cmd: &str, args: &[&str]| {
+            std::process::Command::new(cmd)
+                .args(args)
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        let d = dir.to_str().unwrap();
+        if sh("mount", &["--bind", d, d]) {
+            if sh("mount", &["-o", "remount,ro,bind", d]) {
+                return Some(ReadOnly {
+                    dir: dir.to_path_buf(),
+                    mounted: true,
+                });
+            }
+            sh("umount", &[d]);
+        }
+        if sh("chattr", &["-R", "+i", d]) {
+            return Some(ReadOnly {
+                dir: dir.to_path_buf(),
+                mounted: false,
+            });
+        }
+        None
+    }
+}
+
+impl Drop for ReadOnly {
+    fn drop(&mut self) {
+        let d = self.dir.to_str().unwrap();
+        let ok = if self.mounted {
+            std::process::Command::new("umount").arg(d).status()
+        } else {
+            std::process::Command::new("chattr")
+                .args(["-R", "-i", d])
+                .status()
+        };
+        assert!(ok.is_ok_and(|s| s.success()), "cannot undo read-only {d}");
+    }
+}
+
+#[test]
+fn gc_dry_run_works_on_a_read_only_layout() {
+    let w = world();
+    let l = &w.good;
+    // Garbage to report: an unreferenced blob and a stale temp file.
+    let lay = oix::Layout::open(l).unwrap();
+    let orphan = lay.write_blob_bytes(b"nothing references me").unwrap();
+    drop(lay);
+    fs::write(l.join(".oix-tmp-stale"), b"x").unwrap();
+    for with_lock_file in [true, false] {
+        if !with_lock_file {
+            fs::remove_file(l.join(".oix-gc.lock")).unwrap();
+        }
+        let before = tree_hash(l);
+        let Some(ro) = ReadOnly::make(l) else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "cannot make a read-only layout (no bind mount, no chattr): the test cannot run"
+            );
+            eprintln!("skipping: cannot make a read-only layout (no bind mount, no chattr)");
+            return;
+        };
+        assert!(
+            fs::write(l.join("probe"), b"x").is_err(),
+            "the layout is still writable"
+        );
+        let r = oix(&["--json", "gc", "--dry-run", l.to_str().unwrap()]).ok();
+        let j = r.json();
+        assert_eq!(j["removed"], serde_json::json!([orphan.to_string()]), "{j}");
+        assert_eq!(j["temp_files_removed"], 1);
+        oix(&["gc", "--dry-run", l.to_str().unwrap()])
+            .ok()
+            .output_contains("would remove");
+        // A real gc cannot work here and says so.
+        oix(&["gc", l.to_str().unwrap()]).fails_with(1);
+        drop(ro);
+        assert_eq!(tree_hash(l), before);
+        assert_eq!(
+            l.join(".oix-gc.lock").exists(),
+            with_lock_file,
+            "a dry run created the lock file"
+        );
+    }
+}
