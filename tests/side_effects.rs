@@ -377,3 +377,93 @@ fn gc_dry_run_works_on_a_read_only_layout() {
         );
     }
 }
+
+/// The `.oix-tmp-*` files in `dir`.
+fn temps(dir: &Path) -> Vec<String> {
+    listing(dir)
+        .into_iter()
+        .filter(|n| n.starts_with(".oix-tmp-"))
+        .collect()
+}
+
+/// Start `oix export REF -o OUT` and wait until a temp file in OUT's directory that
+/// was not there before holds data.
+fn export_in_flight(reference: &str, out: &Path) -> std::process::Child {
+    let dir = out.parent().unwrap();
+    let before = temps(dir);
+    let child = oix_cmd(["export", reference, "-o", out.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    loop {
+        let writing = temps(dir)
+            .iter()
+            .filter(|t| !before.contains(t))
+            .any(|t| fs::metadata(dir.join(t)).is_ok_and(|m| m.len() > 0));
+        if writing {
+            return child;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "the export never started writing"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
+#[test]
+fn killed_exports_leave_temp_files_the_next_export_removes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rootfs = tmp.path().join("rootfs");
+    fs::create_dir(&rootfs).unwrap();
+    // Big enough that the export is still writing when it is killed.
+    fs::write(rootfs.join("big"), noise(11, 32 << 20)).unwrap();
+    let big = tmp.path().join("big");
+    oix(&[
+        "build",
+        rootfs.to_str().unwrap(),
+        "-o",
+        &at(&big, ":1"),
+        "--platform",
+        "linux/amd64",
+        "--compression",
+        "none",
+    ])
+    .ok();
+    fs::remove_dir_all(&rootfs).unwrap();
+    let out = tmp.path().join("out");
+    fs::create_dir(&out).unwrap();
+    // Another tool's file with a similar name is never touched.
+    fs::write(out.join(".oix-tmp-not-ours"), b"keep").unwrap();
+
+    let mut killed = export_in_flight(&at(&big, ":1"), &out.join("big.tar.gz"));
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    let stale = temps(&out);
+    assert_eq!(stale.len(), 2, "{stale:?}");
+
+    // A concurrent export's temp file survives the cleaning done by another export.
+    let mut live = export_in_flight(&at(&big, ":1"), &out.join("live.tar.gz"));
+    let small = tmp.path().join("small");
+    arch_image(&small, "1", "linux/arm64", "x");
+    let archive = out.join("small.tar");
+    oix(&["export", &at(&small, ":1"), "-o", archive.to_str().unwrap()]).ok();
+    let left = temps(&out);
+    assert_eq!(left.len(), 2, "{left:?}");
+    assert!(left.contains(&".oix-tmp-not-ours".to_string()));
+    assert!(
+        !left.iter().any(|t| stale.contains(t) && t != ".oix-tmp-not-ours"),
+        "the killed export's temp file is still there: {left:?}"
+    );
+    assert!(live.wait().unwrap().success(), "the concurrent export failed");
+    assert_eq!(temps(&out), vec![".oix-tmp-not-ours".to_string()]);
+
+    // The new archives are whole.
+    for (a, name) in [(&archive, "1"), (&out.join("live.tar.gz"), "1")] {
+        let back = tmp.path().join(format!("back-{}", a.file_name().unwrap().to_string_lossy()));
+        oix(&["import", a.to_str().unwrap(), "-o", &at(&back, &format!(":{name}"))]).ok();
+        assert_fsck_clean(&back);
+    }
+}
