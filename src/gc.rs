@@ -102,7 +102,11 @@ pub fn gc(layout: &Layout, dry_run: bool) -> Result<GcReport> {
     let _locks = if dry_run {
         (None, None, layout.read_only_gc_fence()?)
     } else {
-        (Some(layout.lock_for_gc()?), Some(layout.lock_index()?), None)
+        (
+            Some(layout.lock_for_gc()?),
+            Some(layout.lock_index()?),
+            None,
+        )
     };
     let (index, _) = layout.read_index()?;
     let walk = graph::walk(layout, &index.manifests);

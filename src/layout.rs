@@ -15,7 +15,7 @@
 //! either the old or the new file whole.
 
 use crate::digest::{Digest, HashingWriter};
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, IoContext, PathWriter, Result};
 use crate::model::{self, Descriptor, Document, Index};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -455,14 +455,19 @@ impl Layout {
             None => crate::digest::Hasher::sha256(),
         };
         let tmp = self.temp_file()?;
-        let mut w = HashingWriter::new(io::BufWriter::with_capacity(1 << 20, tmp), hasher);
+        let path = tmp.path().to_path_buf();
+        let mut w = HashingWriter::new(
+            io::BufWriter::with_capacity(1 << 20, PathWriter::new(tmp, &path)),
+            hasher,
+        );
         let limit = expect.map(|(_, s)| s + 1).unwrap_or(u64::MAX);
         io::copy(&mut reader.take(limit), &mut w)
-            .map_err(|e| Error::failure(format!("writing blob: {e}")))?;
+            .map_err(|e| Error::from_io(e, |e| Error::failure(format!("writing blob: {e}"))))?;
         let (buf, digest, size) = w.finish();
         let tmp = buf
             .into_inner()
-            .map_err(|e| Error::failure(format!("writing blob: {}", e.error())))?;
+            .map_err(|e| Error::write(&path, e.into_error()))?
+            .into_inner();
         if let Some((want, want_size)) = expect {
             if size != want_size {
                 return Err(Error::failure(format!(
@@ -518,7 +523,13 @@ impl Layout {
             Err(_) => {}
         }
         let tmp = self.temp_file()?;
-        fs::copy(&src_path, tmp.path()).at("copying", &src_path)?;
+        fs::copy(&src_path, tmp.path()).map_err(|e| {
+            if crate::error::is_no_space(&e) {
+                Error::write(tmp.path(), e)
+            } else {
+                Error::io("copying", &src_path, e)
+            }
+        })?;
         if let Some(mut h) = digest.hasher() {
             let mut f = File::open(tmp.path()).at("reading", tmp.path())?;
             let mut buf = vec![0u8; 1 << 20];
@@ -694,7 +705,10 @@ impl Layout {
                 // oci-layout first: from then on it is not a layout, only leftovers.
                 let header = self.root.join(OCI_LAYOUT_FILE);
                 fs::remove_file(&header).at("removing", &header)?;
-                for e in fs::read_dir(&self.root).at("reading", &self.root)?.flatten() {
+                for e in fs::read_dir(&self.root)
+                    .at("reading", &self.root)?
+                    .flatten()
+                {
                     let p = e.path();
                     if e.file_type().is_ok_and(|t| t.is_dir()) {
                         fs::remove_dir_all(&p).at("removing", &p)?;

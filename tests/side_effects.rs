@@ -155,7 +155,11 @@ fn failed_commands_leave_no_new_layout() {
             "{what}: left {:?} behind",
             listing(&w.dir.join("new"))
         );
-        assert_eq!(listing(&w.dir), before, "{what}: changed the parent directory");
+        assert_eq!(
+            listing(&w.dir),
+            before,
+            "{what}: changed the parent directory"
+        );
         checked += 1;
     }
     // An empty directory that was there stays, empty, with its mode.
@@ -168,7 +172,11 @@ fn failed_commands_leave_no_new_layout() {
         assert_eq!(listing(&empty), Vec::<String>::new(), "{what}");
         let mode = fs::metadata(&empty).unwrap().permissions().mode() & 0o7777;
         assert_eq!(mode, 0o750, "{what}: mode of the empty directory");
-        assert_eq!(listing(&w.dir), before, "{what}: changed the parent directory");
+        assert_eq!(
+            listing(&w.dir),
+            before,
+            "{what}: changed the parent directory"
+        );
         checked += 1;
     }
     eprintln!("failed commands leave nothing: {checked} failure cases checked");
@@ -216,7 +224,14 @@ fn failed_pull_of_a_missing_tag_leaves_no_layout() {
 fn successful_commands_still_create_the_destination() {
     let w = world();
     let m = w.dir.join("merged");
-    oix(&["merge", &at(&m, ":r"), &at(&w.good, ":1"), "--policy", "union"]).ok();
+    oix(&[
+        "merge",
+        &at(&m, ":r"),
+        &at(&w.good, ":1"),
+        "--policy",
+        "union",
+    ])
+    .ok();
     assert_fsck_clean(&m);
     assert_eq!(ref_names(&m), vec!["r"]);
     let empty = w.dir.join("empty");
@@ -262,14 +277,19 @@ fn open_or_create_creates_on_first_write_and_rolls_back_on_drop() {
     let other = Layout::open(&p).unwrap();
     other.enter_writer().unwrap();
     drop(l);
-    assert!(p.join("oci-layout").exists(), "removed under another writer");
+    assert!(
+        p.join("oci-layout").exists(),
+        "removed under another writer"
+    );
     drop(other);
     Layout::open(&p).unwrap();
     fs::remove_dir_all(&p).unwrap();
 
     // A committed transaction keeps it.
     let l = Layout::open_or_create(&p).unwrap();
-    let d = l.write_blob_bytes(br#"{"schemaVersion":2,"manifests":[]}"#).unwrap();
+    let d = l
+        .write_blob_bytes(br#"{"schemaVersion":2,"manifests":[]}"#)
+        .unwrap();
     let desc = oix::model::Descriptor::new(oix::model::media::OCI_INDEX, &d, 34);
     oix::tags::tag(&l, &desc, &["t".to_string()]).unwrap();
     drop(l);
@@ -388,10 +408,12 @@ fn temps(dir: &Path) -> Vec<String> {
 
 /// Start `oix export REF -o OUT` and wait until a temp file in OUT's directory that
 /// was not there before holds data.
+// The caller waits for (or kills) the child it gets back.
+#[allow(clippy::zombie_processes)]
 fn export_in_flight(reference: &str, out: &Path) -> std::process::Child {
     let dir = out.parent().unwrap();
     let before = temps(dir);
-    let child = oix_cmd(["export", reference, "-o", out.to_str().unwrap()])
+    let mut child = oix_cmd(["export", reference, "-o", out.to_str().unwrap()])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -405,10 +427,11 @@ fn export_in_flight(reference: &str, out: &Path) -> std::process::Child {
         if writing {
             return child;
         }
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(60),
-            "the export never started writing"
-        );
+        if start.elapsed() > std::time::Duration::from_secs(60) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the export never started writing");
+        }
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
 }
@@ -454,16 +477,178 @@ fn killed_exports_leave_temp_files_the_next_export_removes() {
     assert_eq!(left.len(), 2, "{left:?}");
     assert!(left.contains(&".oix-tmp-not-ours".to_string()));
     assert!(
-        !left.iter().any(|t| stale.contains(t) && t != ".oix-tmp-not-ours"),
+        !left
+            .iter()
+            .any(|t| stale.contains(t) && t != ".oix-tmp-not-ours"),
         "the killed export's temp file is still there: {left:?}"
     );
-    assert!(live.wait().unwrap().success(), "the concurrent export failed");
+    assert!(
+        live.wait().unwrap().success(),
+        "the concurrent export failed"
+    );
     assert_eq!(temps(&out), vec![".oix-tmp-not-ours".to_string()]);
 
     // The new archives are whole.
     for (a, name) in [(&archive, "1"), (&out.join("live.tar.gz"), "1")] {
-        let back = tmp.path().join(format!("back-{}", a.file_name().unwrap().to_string_lossy()));
-        oix(&["import", a.to_str().unwrap(), "-o", &at(&back, &format!(":{name}"))]).ok();
+        let back = tmp
+            .path()
+            .join(format!("back-{}", a.file_name().unwrap().to_string_lossy()));
+        oix(&[
+            "import",
+            a.to_str().unwrap(),
+            "-o",
+            &at(&back, &format!(":{name}")),
+        ])
+        .ok();
         assert_fsck_clean(&back);
+    }
+}
+
+/// A 512 KiB tmpfs, unmounted on drop.
+struct SmallFs(tempfile::TempDir);
+
+impl SmallFs {
+    fn mount() -> Option<SmallFs> {
+        let d = tempfile::tempdir().unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=512k", "tmpfs"])
+            .arg(d.path())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then_some(SmallFs(d))
+    }
+}
+
+impl Drop for SmallFs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(self.0.path())
+            .status();
+    }
+}
+
+#[test]
+fn a_full_disk_is_reported_with_the_device_and_path() {
+    let Some(fs_) = SmallFs::mount() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "cannot mount a small tmpfs: the full-disk test cannot run (the conversion itself is unit-tested in src/error.rs)"
+        );
+        eprintln!("skipping: cannot mount a tmpfs");
+        return;
+    };
+    let full = fs_.0.path();
+    let w = world(); // a 1 MB layer: does not fit in 512 KiB
+    let archive = w.dir.join("good.tar");
+    let rootfs = w.rootfs.to_str().unwrap();
+    let cases: Vec<(&str, Vec<String>, PathBuf)> = vec![
+        (
+            "build",
+            [
+                "build",
+                rootfs,
+                "-o",
+                &at(&full.join("b"), ":1"),
+                "--platform",
+                "linux/amd64",
+                "--compression",
+                "none",
+            ]
+            .map(String::from)
+            .to_vec(),
+            full.join("b"),
+        ),
+        (
+            "build --compression zstd",
+            [
+                "build",
+                rootfs,
+                "-o",
+                &at(&full.join("z"), ":1"),
+                "--platform",
+                "linux/amd64",
+                "--compression",
+                "zstd",
+            ]
+            .map(String::from)
+            .to_vec(),
+            full.join("z"),
+        ),
+        (
+            "import",
+            [
+                "import",
+                archive.to_str().unwrap(),
+                "-o",
+                &at(&full.join("i"), ":1"),
+            ]
+            .map(String::from)
+            .to_vec(),
+            full.join("i"),
+        ),
+        (
+            "merge",
+            [
+                "merge",
+                &at(&full.join("m"), ":1"),
+                &at(&w.good, ":1"),
+                "--policy",
+                "union",
+            ]
+            .map(String::from)
+            .to_vec(),
+            full.join("m"),
+        ),
+        (
+            "export",
+            [
+                "export",
+                &at(&w.good, ":1"),
+                "-o",
+                full.join("x.tar.gz").to_str().unwrap(),
+            ]
+            .map(String::from)
+            .to_vec(),
+            full.join("x.tar.gz"),
+        ),
+        (
+            "build into the mount point itself",
+            [
+                "build",
+                rootfs,
+                "-o",
+                &at(full, ":1"),
+                "--platform",
+                "linux/amd64",
+                "--compression",
+                "none",
+            ]
+            .map(String::from)
+            .to_vec(),
+            full.join("oci-layout"),
+        ),
+    ];
+    for (what, args, target) in cases {
+        let r = oix(&args).fails_with(1);
+        let want = format!(
+            "error: no space left on device tmpfs (tmpfs mounted at {}) writing {}/",
+            full.display(),
+            full.display()
+        );
+        assert!(r.stderr.contains(&want), "{what}: {}", r.stderr);
+        assert!(
+            !r.stderr.contains("corrupt or hostile"),
+            "{what}: {}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains("hint: free space on"),
+            "{what}: {}",
+            r.stderr
+        );
+        // And the failed command left nothing behind.
+        assert!(!target.exists(), "{what} left {}", target.display());
+        assert_eq!(listing(full), Vec::<String>::new(), "{what}");
     }
 }

@@ -16,7 +16,7 @@
 use crate::build::tarw::{Entry, Kind, TarWriter};
 use crate::compress::{pipelined, CompressOptions, Encoder};
 use crate::digest::{Digest, Hasher, HashingWriter};
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, IoContext, PathWriter, Result};
 use crate::graph::{self, Role, Severity};
 use crate::layout::{Layout, TEMP_PREFIX};
 use crate::model::{self, Descriptor, Document, Index};
@@ -276,7 +276,8 @@ pub fn export<W: Write + Send>(
     }
     let counter = HashingWriter::new(out, Hasher::sha256());
     let enc = Encoder::new(counter, &opts.compress)?;
-    let werr = |e: io::Error| Error::failure(format!("writing the archive: {e}"));
+    let werr =
+        |e: io::Error| Error::from_io(e, |e| Error::failure(format!("writing the archive: {e}")));
     // This thread: tar and blob reads; the other: compression and output.
     let (blob_bytes, enc) = pipelined(enc, |w| {
         let mut tw = TarWriter::new(w);
@@ -435,10 +436,10 @@ pub fn export_to_file(
         .tempfile_in(dir)
         .at("creating a temp file in", dir)?;
     tmp.as_file().lock().at("locking", tmp.path())?;
-    let w = io::BufWriter::with_capacity(1 << 20, tmp.as_file());
+    let w = io::BufWriter::with_capacity(1 << 20, PathWriter::new(tmp.as_file(), tmp.path()));
     let (report, w) = export(layout, targets, opts, w)?;
     w.into_inner()
-        .map_err(|e| Error::io("writing", tmp.path(), e.into_error()))?;
+        .map_err(|e| Error::write(tmp.path(), e.into_error()))?;
     tmp.as_file().sync_all().at("syncing", tmp.path())?;
     {
         use std::os::unix::fs::PermissionsExt;
