@@ -31,6 +31,9 @@ pub const INDEX_LOCK_FILE: &str = ".oix-index.lock";
 pub const GC_LOCK_FILE: &str = ".oix-gc.lock";
 /// Prefix of every temp file oix creates in a layout; `gc` removes stale ones.
 pub const TEMP_PREFIX: &str = ".oix-tmp-";
+/// The [`owned_temp_prefix`] kind of a new layout staged beside its destination, and
+/// of one being removed.
+const NEW_LAYOUT_TEMP: &str = "layout";
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
 const OCI_LAYOUT_CONTENT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
@@ -686,9 +689,7 @@ impl Layout {
             Made::NewDir | Made::OverEmptyDir { .. } => {
                 // Renamed away whole first: a crash leaves no layout, not part of one.
                 let parent = parent_dir(&self.root);
-                let trash = tempfile::Builder::new()
-                    .prefix(TEMP_PREFIX)
-                    .tempdir_in(parent)
+                let (trash, _lock) = owned_temp_dir(parent, NEW_LAYOUT_TEMP)
                     .at("creating a temp directory in", parent)?;
                 fs::rename(&self.root, trash.path()).at("removing", &self.root)?;
                 if let Made::OverEmptyDir { mode, uid, gid } = how {
@@ -734,6 +735,77 @@ impl Drop for Layout {
             let _ = self.roll_back(dev, ino, how);
         }
     }
+}
+
+/// The name prefix of a temp file or directory that oix creates beside a layout or an
+/// archive (outside any layout, where no gc looks): `.oix-tmp-KIND-PID-`. The process
+/// holds an exclusive flock on it while it is in use, so that
+/// [`remove_stale_temps`] can tell a leftover of a killed process from one in use.
+pub fn owned_temp_prefix(kind: &str) -> String {
+    format!("{TEMP_PREFIX}{kind}-{}-", std::process::id())
+}
+
+/// Remove what killed processes left in `dir` under [`owned_temp_prefix`]`(kind)`:
+/// only when the process named in it is not running (as /proc shows; without /proc
+/// nothing is removed) and no one holds its lock (a process in another PID
+/// namespace). A temp of a running oix is never touched. Best effort; returns the
+/// count and bytes (of files) removed.
+pub fn remove_stale_temps(dir: &Path, kind: &str) -> (u64, u64) {
+    let prefix = format!("{TEMP_PREFIX}{kind}-");
+    let proc_fs = Path::new("/proc/self").exists();
+    let mut removed = (0, 0);
+    let Ok(entries) = fs::read_dir(dir) else {
+        return removed;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(ft) = e.file_type() else { continue };
+        if !proc_fs
+            || pid == std::process::id()
+            || Path::new("/proc").join(pid.to_string()).exists()
+            || !(ft.is_file() || ft.is_dir())
+        {
+            continue;
+        }
+        let path = e.path();
+        let Ok(f) = File::open(&path) else { continue };
+        // Removed while holding its lock: its owner, if any, is gone.
+        if f.try_lock().is_err() {
+            continue;
+        }
+        let len = if ft.is_dir() {
+            0
+        } else {
+            f.metadata().map_or(0, |m| m.len())
+        };
+        let gone = if ft.is_dir() {
+            fs::remove_dir_all(&path)
+        } else {
+            fs::remove_file(&path)
+        };
+        if gone.is_ok() {
+            removed.0 += 1;
+            removed.1 += len;
+        }
+    }
+    removed
+}
+
+/// A temp directory beside `root` named by [`owned_temp_prefix`], locked while held.
+fn owned_temp_dir(parent: &Path, kind: &str) -> io::Result<(tempfile::TempDir, File)> {
+    let d = tempfile::Builder::new()
+        .prefix(&owned_temp_prefix(kind))
+        .tempdir_in(parent)?;
+    let f = File::open(d.path())?;
+    f.lock()?;
+    Ok((d, f))
 }
 
 /// `path`'s directory for siblings (`.` for a bare name).
@@ -795,10 +867,10 @@ fn create_layout_dir(root: &Path) -> Result<CreateState> {
             how,
         })
     };
-    let staged = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .tempdir_in(parent);
-    let staged = match (staged, &existing) {
+    // Leftovers of creations (or removals) killed here before.
+    remove_stale_temps(parent, NEW_LAYOUT_TEMP);
+    let staged = owned_temp_dir(parent, NEW_LAYOUT_TEMP);
+    let (staged, _lock) = match (staged, &existing) {
         (Ok(s), _) => s,
         // A parent oix may not write to: fill the empty directory itself.
         (Err(_), Some(_)) => {

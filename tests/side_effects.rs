@@ -652,3 +652,68 @@ fn a_full_disk_is_reported_with_the_device_and_path() {
         assert_eq!(listing(full), Vec::<String>::new(), "{what}");
     }
 }
+
+/// SIGKILL of commands that create their destination: afterwards the destination is
+/// missing (or the empty directory it was), or a valid layout (fsck clean; empty when
+/// the kill came between creation and commit). Staging directories that kills leave
+/// beside it are removed by the next creation there.
+#[test]
+fn killed_creations_leave_no_layout_or_a_valid_one() {
+    let w = world();
+    let archive = w.dir.join("good.tar");
+    let parent = w.dir.join("p");
+    fs::create_dir(&parent).unwrap();
+    let dest = parent.join("new");
+    let cmd = |dest: &Path| oix_cmd(["import", archive.to_str().unwrap(), "-o", &at(dest, ":1")]);
+    // Calibrate: how long one creation takes here.
+    let start = std::time::Instant::now();
+    run(cmd(&dest)).ok();
+    let took = start.elapsed().as_micros() as u64;
+    fs::remove_dir_all(&dest).unwrap();
+    let mut rng = Rng(0x5eed_1234);
+    let rounds = env_or("OIX_CREATE_KILL_ROUNDS", 40);
+    let (mut missing, mut empty, mut whole) = (0, 0, 0);
+    for round in 0..rounds {
+        let was_dir = round % 2 == 1;
+        if was_dir {
+            fs::create_dir(&dest).unwrap();
+        }
+        let mut c = cmd(&dest)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_micros(
+            rng.next() % (took + took / 2),
+        ));
+        let _ = c.kill();
+        c.wait().unwrap();
+        if !dest.exists() {
+            assert!(!was_dir, "round {round}: the empty directory is gone");
+            missing += 1;
+            continue;
+        }
+        if listing(&dest).is_empty() {
+            assert!(was_dir, "round {round}: an empty directory appeared");
+            missing += 1;
+        } else {
+            fsck(&dest).ok();
+            match ref_names(&dest).len() {
+                0 => empty += 1,
+                _ => whole += 1,
+            }
+        }
+        fs::remove_dir_all(&dest).unwrap();
+    }
+    let staged = temps(&parent).len();
+    eprintln!(
+        "killed creations: {rounds} rounds: {missing} left nothing, {empty} a valid empty layout, {whole} the whole import; {staged} staging directories left beside it"
+    );
+    // What the kills left beside the destination goes with the next creation there.
+    run(cmd(&dest)).ok();
+    let left: Vec<String> = listing(&parent)
+        .into_iter()
+        .filter(|n| n != "new")
+        .collect();
+    assert!(left.is_empty(), "left beside the destination: {left:?}");
+}

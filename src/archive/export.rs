@@ -18,8 +18,11 @@ use crate::compress::{pipelined, CompressOptions, Encoder};
 use crate::digest::{Digest, Hasher, HashingWriter};
 use crate::error::{Error, IoContext, PathWriter, Result};
 use crate::graph::{self, Role, Severity};
-use crate::layout::{Layout, TEMP_PREFIX};
+use crate::layout::{owned_temp_prefix, remove_stale_temps, Layout};
 use crate::model::{self, Descriptor, Document, Index};
+
+/// The kind of [`owned_temp_prefix`] an export's temp file has.
+const EXPORT_TEMP: &str = "export";
 use crate::platform::entry_platform;
 use crate::reference::Target;
 use crate::resolve;
@@ -366,57 +369,9 @@ pub fn export<W: Write + Send>(
     ))
 }
 
-/// The temp file of an export: `.oix-tmp-export-<pid>-<random>`, locked (flock,
-/// exclusive) by the exporting process while it is written.
-const EXPORT_TEMP: &str = "export-";
-
-/// Remove temp files that exports killed before they finished left in `dir`: only
-/// oix's own export temp names, only when the process named in it is not running (as
-/// seen in /proc; without /proc nothing is removed) and no one holds its lock (another
-/// PID namespace). A concurrent export's temp file is never touched. Returns the count
-/// and bytes removed; errors are ignored (cleaning is best effort).
-pub fn remove_stale_export_temps(dir: &Path) -> (u64, u64) {
-    let prefix = format!("{TEMP_PREFIX}{EXPORT_TEMP}");
-    let proc_fs = Path::new("/proc/self").exists();
-    let mut removed = (0, 0);
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return removed;
-    };
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        let Some(pid) = name
-            .strip_prefix(&prefix)
-            .and_then(|rest| rest.split('-').next())
-            .and_then(|p| p.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if !proc_fs
-            || pid == std::process::id()
-            || Path::new("/proc").join(pid.to_string()).exists()
-            || !e.file_type().is_ok_and(|t| t.is_file())
-        {
-            continue;
-        }
-        let path = e.path();
-        let Ok(f) = std::fs::File::open(&path) else {
-            continue;
-        };
-        // Removed while holding its lock: its writer, if any, is gone.
-        if f.try_lock().is_ok() {
-            let len = f.metadata().map_or(0, |m| m.len());
-            if std::fs::remove_file(&path).is_ok() {
-                removed.0 += 1;
-                removed.1 += len;
-            }
-        }
-    }
-    removed
-}
-
 /// Export into `path` atomically: a temp file beside it, synced, renamed over it.
 /// Temp files of earlier exports into the same directory that were killed are removed
-/// first ([`remove_stale_export_temps`]).
+/// first ([`remove_stale_temps`]).
 pub fn export_to_file(
     layout: &Layout,
     targets: &[Target],
@@ -427,12 +382,9 @@ pub fn export_to_file(
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    remove_stale_export_temps(dir);
+    remove_stale_temps(dir, EXPORT_TEMP);
     let tmp = tempfile::Builder::new()
-        .prefix(&format!(
-            "{TEMP_PREFIX}{EXPORT_TEMP}{}-",
-            std::process::id()
-        ))
+        .prefix(&owned_temp_prefix(EXPORT_TEMP))
         .tempfile_in(dir)
         .at("creating a temp file in", dir)?;
     tmp.as_file().lock().at("locking", tmp.path())?;
