@@ -859,6 +859,19 @@ fn create_layout_dir(root: &Path) -> Result<CreateState> {
     let existing = check_creatable(root)?;
     let parent = parent_dir(root);
     fs::create_dir_all(parent).at("creating", parent)?;
+    let in_place = || -> Result<CreateState> {
+        populate(root)?;
+        let m = fs::metadata(root).at("reading", root)?;
+        Ok(CreateState::Created {
+            dev: m.dev(),
+            ino: m.ino(),
+            how: Made::InPlace,
+        })
+    };
+    // `.`, `..`, `/`: no name to rename onto; fill the (empty) directory itself.
+    if existing.is_some() && root.file_name().is_none() {
+        return in_place();
+    }
     let identity = |how: Made| -> Result<CreateState> {
         let m = fs::metadata(root).at("reading", root)?;
         Ok(CreateState::Created {
@@ -873,10 +886,7 @@ fn create_layout_dir(root: &Path) -> Result<CreateState> {
     let (staged, _lock) = match (staged, &existing) {
         (Ok(s), _) => s,
         // A parent oix may not write to: fill the empty directory itself.
-        (Err(_), Some(_)) => {
-            populate(root)?;
-            return identity(Made::InPlace);
-        }
+        (Err(_), Some(_)) => return in_place(),
         (Err(e), None) => return Err(Error::io("creating a temp directory in", parent, e)),
     };
     populate(staged.path())?;
@@ -904,15 +914,18 @@ fn create_layout_dir(root: &Path) -> Result<CreateState> {
             sync_dir(parent)?;
             identity(how)
         }
-        // Another process created the layout first.
-        Err(_) if root.join(OCI_LAYOUT_FILE).exists() => Ok(CreateState::Existing),
-        // The empty directory cannot be replaced (a mount point): fill it instead.
-        Err(_) if existing.is_some() && check_creatable(root)?.is_some() => {
+        Err(e) => {
             drop(staged);
-            populate(root)?;
-            identity(Made::InPlace)
+            if root.join(OCI_LAYOUT_FILE).exists() {
+                // Another process created the layout first.
+                Ok(CreateState::Existing)
+            } else if existing.is_some() && check_creatable(root)?.is_some() {
+                // The empty directory cannot be replaced (a mount point): fill it.
+                in_place()
+            } else {
+                Err(Error::io("creating", root, e))
+            }
         }
-        Err(e) => Err(Error::io("creating", root, e)),
     }
 }
 

@@ -717,3 +717,23 @@ fn killed_creations_leave_no_layout_or_a_valid_one() {
         .collect();
     assert!(left.is_empty(), "left beside the destination: {left:?}");
 }
+
+#[test]
+fn the_current_directory_as_destination() {
+    let w = world();
+    let cwd = w.dir.join("cwd");
+    fs::create_dir(&cwd).unwrap();
+    let mut c = oix_cmd(["import", w.cut_archive.to_str().unwrap(), "-o", ".:x"]);
+    c.current_dir(&cwd);
+    run(c).fails_with(1);
+    assert_eq!(listing(&cwd), Vec::<String>::new());
+    let mut c = oix_cmd([
+        "import",
+        w.dir.join("good.tar").to_str().unwrap(),
+        "-o",
+        ".:x",
+    ]);
+    c.current_dir(&cwd);
+    run(c).ok();
+    assert_fsck_clean(&cwd);
+}
