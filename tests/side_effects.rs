@@ -737,3 +737,38 @@ fn the_current_directory_as_destination() {
     run(c).ok();
     assert_fsck_clean(&cwd);
 }
+
+/// Several processes creating one new layout at once all succeed, into one layout.
+#[test]
+fn concurrent_creations_of_one_layout_all_land() {
+    let w = world();
+    let dest = w.dir.join("shared");
+    let children: Vec<_> = (0..8)
+        .map(|i| {
+            oix_cmd([
+                "--lock-timeout=60",
+                "index",
+                "add",
+                &at(&dest, &format!(":r{i}")),
+                &at(&w.good, ":1"),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let mut names = ref_names(&dest);
+    names.sort();
+    assert_eq!(names, (0..8).map(|i| format!("r{i}")).collect::<Vec<_>>());
+    assert_fsck_clean(&dest);
+    assert_eq!(temps(&w.dir), Vec::<String>::new());
+}
