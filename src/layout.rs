@@ -160,7 +160,9 @@ impl Layout {
     /// new layout (the command failed, or had nothing to commit), the layout is removed
     /// again and an empty directory that was there is left empty: a failed command
     /// leaves nothing behind. The removal is skipped when another process is using the
-    /// new layout (it holds the writer fence or has committed to index.json).
+    /// new layout (it holds the writer fence or has committed to index.json); a process
+    /// that opened it but had not started writing yet fails cleanly (the layout is gone)
+    /// when it does.
     ///
     /// Refuses, without touching anything, a path that is neither a layout, an empty
     /// directory nor missing.
@@ -681,7 +683,9 @@ impl Layout {
             return Ok(());
         }
         let (idx, _) = self.read_index()?;
-        let meta = fs::symlink_metadata(&self.root).at("reading", &self.root)?;
+        // Followed like at creation (an empty directory given through a link is filled
+        // in place).
+        let meta = fs::metadata(&self.root).at("reading", &self.root)?;
         if !idx.manifests.is_empty() || meta.dev() != dev || meta.ino() != ino {
             return Ok(());
         }

@@ -719,7 +719,7 @@ fn killed_creations_leave_no_layout_or_a_valid_one() {
 }
 
 #[test]
-fn the_current_directory_as_destination() {
+fn the_current_directory_or_a_link_as_destination() {
     let w = world();
     let cwd = w.dir.join("cwd");
     fs::create_dir(&cwd).unwrap();
@@ -736,6 +736,26 @@ fn the_current_directory_as_destination() {
     c.current_dir(&cwd);
     run(c).ok();
     assert_fsck_clean(&cwd);
+
+    // An empty directory given through a symlink: filled (and emptied) through it.
+    let target = w.dir.join("target");
+    fs::create_dir(&target).unwrap();
+    let link = w.dir.join("link");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let cut = w.cut_archive.to_str().unwrap();
+    oix(&["import", cut, "-o", &at(&link, ":x")]).fails_with(1);
+    assert!(fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(listing(&target), Vec::<String>::new());
+    let good = w.dir.join("good.tar");
+    oix(&["import", good.to_str().unwrap(), "-o", &at(&link, ":x")]).ok();
+    assert!(fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_fsck_clean(&target);
 }
 
 /// Several processes creating one new layout at once all succeed, into one layout.
