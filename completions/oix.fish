@@ -104,7 +104,7 @@ complete -c oix -n "__fish_oix_using_subcommand fsck" -l json -d 'Print machine-
 complete -c oix -n "__fish_oix_using_subcommand fsck" -s h -l help -d 'Print help'
 complete -c oix -n "__fish_oix_using_subcommand fsck" -s V -l version -d 'Print version'
 complete -c oix -n "__fish_oix_using_subcommand gc" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
-complete -c oix -n "__fish_oix_using_subcommand gc" -l dry-run -d 'Report what would be removed without removing it'
+complete -c oix -n "__fish_oix_using_subcommand gc" -l dry-run -d 'Report what would be removed without removing it. Writes nothing, not even a lock file, so it works on a read-only layout'
 complete -c oix -n "__fish_oix_using_subcommand gc" -l json -d 'Print machine-readable JSON on stdout'
 complete -c oix -n "__fish_oix_using_subcommand gc" -s h -l help -d 'Print help'
 complete -c oix -n "__fish_oix_using_subcommand gc" -s V -l version -d 'Print version'

@@ -228,7 +228,9 @@ where
         match (produced, consumed) {
             (Ok(v), Ok(sink)) => Ok((v, sink)),
             // The writer's own error explains a producer that saw the queue close.
-            (_, Err(e)) => Err(Error::failure(format!("writing: {e}"))),
+            (_, Err(e)) => Err(Error::from_io(e, |e| {
+                Error::failure(format!("writing: {e}"))
+            })),
             (Err(e), Ok(_)) => Err(e),
         }
     })

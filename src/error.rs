@@ -5,7 +5,7 @@
 //! do about it. The CLI prints `error: <message>` and `hint: <hint>` on stderr.
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// What class of failure this is; decides the process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,8 +72,12 @@ impl Error {
     pub fn refused(message: impl Into<String>) -> Self {
         Self::new(Kind::Refused, message)
     }
-    /// An I/O error on `path`, while doing `what` ("reading", "creating", ...).
+    /// An I/O error on `path`, while doing `what` ("reading", "creating", ...). A full
+    /// filesystem is reported as [`Error::write`] does.
     pub fn io(what: &str, path: &Path, err: std::io::Error) -> Self {
+        if is_no_space(&err) {
+            return Error::write(path, err);
+        }
         let mut e = Error::failure(format!("{what} {}: {err}", path.display()));
         if err.kind() == std::io::ErrorKind::PermissionDenied {
             e.hint = Some("check the permissions of the layout directory".into());
@@ -81,6 +85,69 @@ impl Error {
         e.source = Some(Box::new(err));
         e
     }
+    /// A write to `path` failed: the one place that turns a write's io::Error into an
+    /// oix error. A full filesystem (ENOSPC, EDQUOT) says so, with the device and its
+    /// mount point: "no space left on DEVICE writing PATH". When `err` carries a
+    /// [`WriteFailure`] (from a [`PathWriter`] deeper in a writer stack), its path wins.
+    pub fn write(path: &Path, err: std::io::Error) -> Self {
+        let (path, err) = match take_write_failure(err) {
+            Ok(w) => (w.path, w.source),
+            Err(err) => (path.to_path_buf(), err),
+        };
+        let mut e = if is_no_space(&err) {
+            let (device, hint) = match mount_of(&path) {
+                Some(m) => (
+                    format!(
+                        "device {} ({} mounted at {})",
+                        m.source,
+                        m.fstype,
+                        m.point.display()
+                    ),
+                    format!(
+                        "free space on {}, or write somewhere else",
+                        m.point.display()
+                    ),
+                ),
+                None => (
+                    "device".to_string(),
+                    "free space, or write somewhere else".to_string(),
+                ),
+            };
+            let what = if err.kind() == std::io::ErrorKind::QuotaExceeded {
+                "disk quota exceeded on"
+            } else {
+                "no space left on"
+            };
+            Error::failure(format!("{what} {device} writing {}", path.display())).with_hint(hint)
+        } else {
+            let mut e = Error::failure(format!("writing {}: {err}", path.display()));
+            if err.kind() == std::io::ErrorKind::PermissionDenied {
+                e.hint = Some("check the permissions of the layout directory".into());
+            }
+            e
+        };
+        e.source = Some(Box::new(WriteFailure { path, source: err }));
+        e
+    }
+
+    /// `err` as [`Error::write`] reports it when it is a write failure tagged by a
+    /// [`PathWriter`] (anywhere in its chain), else `otherwise(err)` (a read error, say,
+    /// in a copy from a reader to a writer).
+    pub fn from_io(err: std::io::Error, otherwise: impl FnOnce(std::io::Error) -> Error) -> Self {
+        match take_write_failure(err) {
+            Ok(w) => Error::write(&w.path, w.source),
+            Err(err) => otherwise(err),
+        }
+    }
+
+    /// Whether this error is a failed write on the local side (see [`Error::write`]),
+    /// not a problem of the content being written.
+    pub fn is_write_failure(&self) -> bool {
+        self.source
+            .as_ref()
+            .is_some_and(|s| s.downcast_ref::<WriteFailure>().is_some())
+    }
+
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
@@ -121,5 +188,216 @@ pub trait IoContext<T> {
 impl<T> IoContext<T> for std::io::Result<T> {
     fn at(self, what: &str, path: &Path) -> Result<T> {
         self.map_err(|e| Error::io(what, path, e))
+    }
+}
+
+/// A failed write to `path`, carried inside an io::Error through writer stacks (tar,
+/// compressors, pipelines) that do not know where their bytes go; see [`PathWriter`]
+/// and [`Error::write`].
+#[derive(Debug)]
+pub struct WriteFailure {
+    pub path: PathBuf,
+    pub source: std::io::Error,
+}
+
+impl fmt::Display for WriteFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "writing {}: {}", self.path.display(), self.source)
+    }
+}
+
+impl std::error::Error for WriteFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// A writer whose errors name the file it writes (as a [`WriteFailure`]): every blob,
+/// layer and archive writer wraps its file in one.
+pub struct PathWriter<W> {
+    inner: W,
+    path: PathBuf,
+}
+
+impl<W> PathWriter<W> {
+    pub fn new(inner: W, path: &Path) -> Self {
+        PathWriter {
+            inner,
+            path: path.to_path_buf(),
+        }
+    }
+    pub fn into_inner(self) -> W {
+        self.inner
+    }
+    fn tag(&self, e: std::io::Error) -> std::io::Error {
+        std::io::Error::new(
+            e.kind(),
+            WriteFailure {
+                path: self.path.clone(),
+                source: e,
+            },
+        )
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for PathWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.inner.write(buf).map_err(|e| self.tag(e))
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush().map_err(|e| self.tag(e))
+    }
+}
+
+/// Whether `err` means the filesystem is full (ENOSPC) or the quota is used up (EDQUOT).
+pub fn is_no_space(err: &std::io::Error) -> bool {
+    matches!(
+        err.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    )
+}
+
+/// The [`WriteFailure`] inside `err` (wrapped by a writer stack, maybe several levels).
+fn find_write_failure(err: &std::io::Error) -> Option<&WriteFailure> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = err.get_ref().map(|e| e as _);
+    while let Some(e) = cur {
+        if let Some(w) = e.downcast_ref::<WriteFailure>() {
+            return Some(w);
+        }
+        cur = match e.downcast_ref::<std::io::Error>() {
+            Some(io) => io.get_ref().map(|e| e as _),
+            None => e.source(),
+        };
+    }
+    None
+}
+
+/// Take the [`WriteFailure`] out of `err` (owned when it is the payload; rebuilt from
+/// its kind, OS code and text when it is deeper), or give `err` back.
+fn take_write_failure(err: std::io::Error) -> Result<WriteFailure, std::io::Error> {
+    if err.get_ref().is_some_and(|e| e.is::<WriteFailure>()) {
+        let inner = err.into_inner().expect("checked above");
+        return Ok(*inner.downcast::<WriteFailure>().expect("checked above"));
+    }
+    match find_write_failure(&err) {
+        Some(w) => Ok(WriteFailure {
+            path: w.path.clone(),
+            source: match w.source.raw_os_error() {
+                Some(code) => std::io::Error::from_raw_os_error(code),
+                None => std::io::Error::new(w.source.kind(), w.source.to_string()),
+            },
+        }),
+        None => Err(err),
+    }
+}
+
+/// The filesystem `path` is on, from /proc/self/mountinfo.
+struct Mount {
+    source: String,
+    fstype: String,
+    point: PathBuf,
+}
+
+fn mount_of(path: &Path) -> Option<Mount> {
+    // The nearest existing ancestor, links resolved (the file itself may be gone).
+    let abs = path.ancestors().find_map(|a| {
+        std::fs::canonicalize(if a.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            a
+        })
+        .ok()
+    })?;
+    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let unescape = |s: &str| {
+        // mountinfo writes space, tab, newline and backslash as \ooo.
+        let mut out = Vec::new();
+        let b = s.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == b'\\'
+                && i + 3 < b.len()
+                && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+            {
+                out.push(u8::from_str_radix(&s[i + 1..i + 4], 8).unwrap_or(b'?'));
+                i += 4;
+            } else {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    let mut best: Option<Mount> = None;
+    for line in info.lines() {
+        let (left, right) = line.split_once(" - ")?;
+        let point = PathBuf::from(unescape(left.split(' ').nth(4)?));
+        let mut r = right.split(' ');
+        let fstype = r.next()?.to_string();
+        let source = unescape(r.next()?);
+        // Later lines are mounted on top of earlier ones: the last longest match wins.
+        if abs.starts_with(&point)
+            && best
+                .as_ref()
+                .is_none_or(|b| point.components().count() >= b.point.components().count())
+        {
+            best = Some(Mount {
+                source,
+                fstype,
+                point,
+            });
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// A writer on a full disk.
+    struct Full;
+    impl Write for Full {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::from_raw_os_error(28)) // ENOSPC
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_full_disk_deep_in_a_writer_stack_names_the_path() {
+        let p = Path::new("/no/such/dir/.oix-tmp-x");
+        let mut w = PathWriter::new(Full, p);
+        let e = w.write(b"x").unwrap_err();
+        // Wrapped again, as tar and compressors may do.
+        let wrapped = std::io::Error::other(e);
+        let err = Error::from_io(wrapped, |e| Error::failure(format!("other: {e}")));
+        assert!(
+            err.message.starts_with("no space left on ")
+                && err.message.ends_with(" writing /no/such/dir/.oix-tmp-x"),
+            "{}",
+            err.message
+        );
+        assert!(err.message.contains("mounted at /"), "{}", err.message);
+        assert!(err.is_write_failure());
+        assert!(err.hint.is_some());
+        // Untagged errors are the caller's to describe.
+        let read = Error::from_io(std::io::Error::other("bad gzip"), |e| {
+            Error::failure(format!("reading: {e}"))
+        });
+        assert_eq!(read.message, "reading: bad gzip");
+        assert!(!read.is_write_failure());
+        // Error::io on a full disk says the same (sync, rename, small files).
+        let e = Error::io("syncing", p, std::io::Error::from_raw_os_error(28));
+        assert!(e.message.starts_with("no space left on "), "{}", e.message);
+        let q = Error::write(p, std::io::Error::from_raw_os_error(122)); // EDQUOT
+        assert!(
+            q.message.starts_with("disk quota exceeded on "),
+            "{}",
+            q.message
+        );
     }
 }

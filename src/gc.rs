@@ -4,7 +4,8 @@
 //! configs and layers, plus referrers (manifests whose `subject` is marked) and what they
 //! reach. Sweep: every other file under blobs/ named by a valid digest, and stale oix
 //! temp files. gc holds the gc fence exclusively (no writer is mid-import) and the
-//! index lock (index.json cannot change) for the whole run. It refuses to sweep when
+//! index lock (index.json cannot change) for the whole run; a dry run writes nothing
+//! (see [`gc`]). It refuses to sweep when
 //! any index or manifest in the graph is unreadable, because then the reachable set is
 //! not known.
 
@@ -92,9 +93,21 @@ fn referrer_descriptor(
     Some((Descriptor::new(&media_type, digest, size), subject))
 }
 
+/// Collect garbage. With `dry_run` nothing is written, not even a lock file, so it
+/// works on read-only layouts: the gc fence is held shared when its lock file can be
+/// opened read-only (a running gc is waited for), else not at all; writers may run
+/// meanwhile, so the report is a snapshot (a blob or temp file of an import in flight
+/// can be listed).
 pub fn gc(layout: &Layout, dry_run: bool) -> Result<GcReport> {
-    let _fence = layout.lock_for_gc()?;
-    let _lock = layout.lock_index()?;
+    let _locks = if dry_run {
+        (None, None, layout.read_only_gc_fence()?)
+    } else {
+        (
+            Some(layout.lock_for_gc()?),
+            Some(layout.lock_index()?),
+            None,
+        )
+    };
     let (index, _) = layout.read_index()?;
     let walk = graph::walk(layout, &index.manifests);
     if let Some(e) = walk.first_error("gc refuses to sweep") {

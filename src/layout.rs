@@ -15,12 +15,13 @@
 //! either the old or the new file whole.
 
 use crate::digest::{Digest, HashingWriter};
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, IoContext, PathWriter, Result};
 use crate::model::{self, Descriptor, Document, Index};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 pub const OCI_LAYOUT_FILE: &str = "oci-layout";
@@ -30,6 +31,9 @@ pub const INDEX_LOCK_FILE: &str = ".oix-index.lock";
 pub const GC_LOCK_FILE: &str = ".oix-gc.lock";
 /// Prefix of every temp file oix creates in a layout; `gc` removes stale ones.
 pub const TEMP_PREFIX: &str = ".oix-tmp-";
+/// The [`owned_temp_prefix`] kind of a new layout staged beside its destination, and
+/// of one being removed.
+const NEW_LAYOUT_TEMP: &str = "layout";
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
 const OCI_LAYOUT_CONTENT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
@@ -73,6 +77,40 @@ pub struct Layout {
     lock_timeout: Duration,
     /// Shared hold on `.oix-gc.lock`, taken on the first write and kept until drop.
     writer_fence: OnceLock<File>,
+    /// Set by [`Layout::open_or_create`]: the layout is created on the first write and
+    /// removed again on drop unless an index.json transaction committed.
+    creation: Option<Creation>,
+}
+
+/// The lazily created destination of [`Layout::open_or_create`].
+#[derive(Debug, Default)]
+struct Creation {
+    state: Mutex<CreateState>,
+    /// An index.json transaction changed the new layout: it stays.
+    committed: AtomicBool,
+}
+
+#[derive(Debug, Default)]
+enum CreateState {
+    /// Nothing created yet; reads see an empty layout.
+    #[default]
+    Pending,
+    /// This handle created the directory `(dev, ino)`.
+    Created { dev: u64, ino: u64, how: Made },
+    /// A layout was there by the first write (another process made it): used as it is.
+    Existing,
+}
+
+/// How [`Layout::materialize`] made the layout, which says how to undo it.
+#[derive(Debug, Clone, Copy)]
+enum Made {
+    /// A new directory, renamed into place.
+    NewDir,
+    /// Renamed over the empty directory that was there (its mode and owner kept).
+    OverEmptyDir { mode: u32, uid: u32, gid: u32 },
+    /// Written inside the empty directory that was there (a mount point, or a parent
+    /// oix may not write to).
+    InPlace,
 }
 
 impl Layout {
@@ -118,31 +156,75 @@ impl Layout {
             root,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             writer_fence: OnceLock::new(),
+            creation: None,
         })
     }
 
-    /// Create a layout (and the directory), or open it if it already is one.
-    /// Refuses a non-empty directory that is not a layout.
+    /// Create a layout (and the directory), or open it if it already is one; the bool
+    /// says whether this call created it. Refuses a non-empty directory that is not a
+    /// layout. The layout stays even when nothing is ever written to it (`oix init`).
     pub fn init(path: impl AsRef<Path>) -> Result<(Layout, bool)> {
+        let l = Layout::open_or_create(path)?;
+        let created = l.materialize()?;
+        if let Some(c) = &l.creation {
+            c.committed.store(true, Ordering::SeqCst);
+        }
+        Ok((l, created))
+    }
+
+    /// The destination of a command that may create it (`build`, `import`, `pull`,
+    /// `merge`, `index create/add`): an existing layout is opened; a missing path or an
+    /// empty directory gives a handle on which reads see an empty layout and nothing
+    /// exists on disk until the first write. Then the whole layout (`oci-layout`, an
+    /// empty `index.json`, `blobs/sha256`) is built in a temp directory beside it and
+    /// renamed into place, so a crash leaves no layout or a valid empty one.
+    ///
+    /// When the handle is dropped without an index.json transaction having changed the
+    /// new layout (the command failed, or had nothing to commit), the layout is removed
+    /// again and an empty directory that was there is left empty: a failed command
+    /// leaves nothing behind. The removal is skipped when another process is using the
+    /// new layout (it holds the writer fence or has committed to index.json); a process
+    /// that opened it but had not started writing yet fails cleanly (the layout is gone)
+    /// when it does.
+    ///
+    /// Refuses, without touching anything, a path that is neither a layout, an empty
+    /// directory nor missing.
+    pub fn open_or_create(path: impl AsRef<Path>) -> Result<Layout> {
         let root = path.as_ref();
         if root.join(OCI_LAYOUT_FILE).exists() {
-            return Ok((Layout::open(root)?, false));
+            return Layout::open(root);
         }
-        fs::create_dir_all(root).at("creating", root)?;
-        let nonempty = fs::read_dir(root).at("reading", root)?.next().is_some();
-        if nonempty {
-            return Err(Error::failure(format!(
-                "{} exists, is not empty and is not an OCI image layout",
-                root.display()
-            ))
-            .with_hint("choose an empty or new directory"));
+        check_creatable(root)?;
+        Ok(Layout {
+            root: root.to_path_buf(),
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
+            writer_fence: OnceLock::new(),
+            creation: Some(Creation::default()),
+        })
+    }
+
+    /// Make a pending layout exist on disk (see [`Layout::open_or_create`]); returns
+    /// whether this call created it. A no-op for a layout that exists.
+    fn materialize(&self) -> Result<bool> {
+        let Some(c) = &self.creation else {
+            return Ok(false);
+        };
+        let mut st = c.state.lock().unwrap_or_else(|e| e.into_inner());
+        if !matches!(*st, CreateState::Pending) {
+            return Ok(false);
         }
-        fs::create_dir_all(root.join(BLOBS_DIR).join("sha256")).at("creating", root)?;
-        let empty = Index::default();
-        write_atomic(root, INDEX_FILE, &empty.to_bytes())?;
-        // oci-layout last: its presence is what marks a finished layout.
-        write_atomic(root, OCI_LAYOUT_FILE, OCI_LAYOUT_CONTENT)?;
-        Ok((Layout::open(root)?, true))
+        *st = create_layout_dir(&self.root)?;
+        Ok(matches!(*st, CreateState::Created { .. }))
+    }
+
+    /// Whether this handle's layout does not exist on disk yet.
+    fn is_pending(&self) -> bool {
+        self.creation.as_ref().is_some_and(|c| {
+            matches!(
+                *c.state.lock().unwrap_or_else(|e| e.into_inner()),
+                CreateState::Pending
+            )
+        })
     }
 
     pub fn with_lock_timeout(mut self, timeout: Duration) -> Layout {
@@ -152,6 +234,15 @@ impl Layout {
 
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// The root with links resolved, also for a layout not created yet (its parent
+    /// resolved, then its name); `None` when that parent does not exist either.
+    pub fn canonical_root(&self) -> Option<PathBuf> {
+        fs::canonicalize(&self.root).ok().or_else(|| {
+            let name = self.root.file_name()?;
+            Some(fs::canonicalize(parent_dir(&self.root)).ok()?.join(name))
+        })
     }
 
     pub fn lock_timeout(&self) -> Duration {
@@ -258,6 +349,11 @@ impl Layout {
     /// The current index.json, parsed, with its raw bytes.
     pub fn read_index(&self) -> Result<(Index, Vec<u8>)> {
         let path = self.root.join(INDEX_FILE);
+        if self.is_pending() && !self.root.join(OCI_LAYOUT_FILE).exists() {
+            let empty = Index::default();
+            let bytes = empty.to_bytes();
+            return Ok((empty, bytes));
+        }
         let meta = fs::symlink_metadata(&path).at("reading", &path)?;
         if meta.file_type().is_symlink() {
             return Err(Error::failure(format!("{} is a symlink", path.display()))
@@ -300,6 +396,7 @@ impl Layout {
     /// it before it decides a blob is already present (and so need not be written): a gc
     /// between that check and the transaction that references the blob would delete it.
     pub fn enter_writer(&self) -> Result<()> {
+        self.materialize()?;
         if self.writer_fence.get().is_none() {
             let f = self.lock_file(GC_LOCK_FILE)?;
             acquire(&f, false, self.lock_timeout, &self.root.join(GC_LOCK_FILE))?;
@@ -312,6 +409,7 @@ impl Layout {
     /// When this handle already holds the fence shared (it wrote blobs), the same lock is
     /// upgraded, and downgraded again when the guard drops.
     pub fn lock_for_gc(&self) -> Result<GcFence> {
+        self.materialize()?;
         let path = self.root.join(GC_LOCK_FILE);
         let (file, upgraded) = match self.writer_fence.get() {
             Some(f) => (f.try_clone().at("locking", &path)?, true),
@@ -336,8 +434,25 @@ impl Layout {
         Some(f)
     }
 
+    /// Hold the gc fence shared without writing anything, for reports on layouts that
+    /// may be read-only (`gc --dry-run`): the lock file is opened read-only (flock works
+    /// on any open file). When it is missing or cannot be opened (nothing was ever
+    /// written by oix, or no read permission), `None`: proceed without the fence.
+    pub fn read_only_gc_fence(&self) -> Result<Option<File>> {
+        let path = self.root.join(GC_LOCK_FILE);
+        if !fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+            return Ok(None);
+        }
+        let Ok(f) = File::open(&path) else {
+            return Ok(None);
+        };
+        acquire(&f, false, self.lock_timeout, &path)?;
+        Ok(Some(f))
+    }
+
     /// Take the index.json lock exclusively.
     pub fn lock_index(&self) -> Result<File> {
+        self.materialize()?;
         let f = self.lock_file(INDEX_LOCK_FILE)?;
         acquire(
             &f,
@@ -368,14 +483,19 @@ impl Layout {
             None => crate::digest::Hasher::sha256(),
         };
         let tmp = self.temp_file()?;
-        let mut w = HashingWriter::new(io::BufWriter::with_capacity(1 << 20, tmp), hasher);
+        let path = tmp.path().to_path_buf();
+        let mut w = HashingWriter::new(
+            io::BufWriter::with_capacity(1 << 20, PathWriter::new(tmp, &path)),
+            hasher,
+        );
         let limit = expect.map(|(_, s)| s + 1).unwrap_or(u64::MAX);
         io::copy(&mut reader.take(limit), &mut w)
-            .map_err(|e| Error::failure(format!("writing blob: {e}")))?;
+            .map_err(|e| Error::from_io(e, |e| Error::failure(format!("writing blob: {e}"))))?;
         let (buf, digest, size) = w.finish();
         let tmp = buf
             .into_inner()
-            .map_err(|e| Error::failure(format!("writing blob: {}", e.error())))?;
+            .map_err(|e| Error::write(&path, e.into_error()))?
+            .into_inner();
         if let Some((want, want_size)) = expect {
             if size != want_size {
                 return Err(Error::failure(format!(
@@ -431,7 +551,13 @@ impl Layout {
             Err(_) => {}
         }
         let tmp = self.temp_file()?;
-        fs::copy(&src_path, tmp.path()).at("copying", &src_path)?;
+        fs::copy(&src_path, tmp.path()).map_err(|e| {
+            if crate::error::is_no_space(&e) {
+                Error::write(tmp.path(), e)
+            } else {
+                Error::io("copying", &src_path, e)
+            }
+        })?;
         if let Some(mut h) = digest.hasher() {
             let mut f = File::open(tmp.path()).at("reading", tmp.path())?;
             let mut buf = vec![0u8; 1 << 20];
@@ -482,6 +608,7 @@ impl Layout {
 
     /// A new temp file in the layout root (same filesystem as blobs/, so rename works).
     pub fn temp_file(&self) -> Result<tempfile::NamedTempFile> {
+        self.materialize()?;
         tempfile::Builder::new()
             .prefix(TEMP_PREFIX)
             .tempfile_in(&self.root)
@@ -556,7 +683,276 @@ impl Layout {
             return Ok((out, false));
         }
         write_atomic(&self.root, INDEX_FILE, &after)?;
+        if let Some(c) = &self.creation {
+            c.committed.store(true, Ordering::SeqCst);
+        }
         Ok((out, true))
+    }
+
+    /// Undo [`Layout::materialize`] (see [`Layout::open_or_create`]). Best effort: it
+    /// gives up, leaving a valid layout, whenever the layout may be in use.
+    fn roll_back(&self, dev: u64, ino: u64, how: Made) -> Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        // Exclusive gc fence (upgrading this handle's shared hold): no writer is in.
+        let fence = match self.writer_fence.get() {
+            Some(f) => f.try_clone().at("locking", &self.root)?,
+            None => self.lock_file(GC_LOCK_FILE)?,
+        };
+        if fence.try_lock().is_err() {
+            return Ok(());
+        }
+        let index_lock = self.lock_file(INDEX_LOCK_FILE)?;
+        if index_lock.try_lock().is_err() {
+            return Ok(());
+        }
+        let (idx, _) = self.read_index()?;
+        // Followed like at creation (an empty directory given through a link is filled
+        // in place).
+        let meta = fs::metadata(&self.root).at("reading", &self.root)?;
+        if !idx.manifests.is_empty() || meta.dev() != dev || meta.ino() != ino {
+            return Ok(());
+        }
+        match how {
+            Made::NewDir | Made::OverEmptyDir { .. } => {
+                // Renamed away whole first: a crash leaves no layout, not part of one.
+                let parent = parent_dir(&self.root);
+                let (trash, _lock) = owned_temp_dir(parent, NEW_LAYOUT_TEMP)
+                    .at("creating a temp directory in", parent)?;
+                fs::rename(&self.root, trash.path()).at("removing", &self.root)?;
+                if let Made::OverEmptyDir { mode, uid, gid } = how {
+                    use std::os::unix::fs::PermissionsExt;
+                    fs::create_dir(&self.root).at("creating", &self.root)?;
+                    let _ = std::os::unix::fs::chown(&self.root, Some(uid), Some(gid));
+                    fs::set_permissions(&self.root, fs::Permissions::from_mode(mode))
+                        .at("setting permissions of", &self.root)?;
+                }
+                sync_dir(parent)?;
+                drop(trash); // removes the old layout
+            }
+            Made::InPlace => {
+                // oci-layout first: from then on it is not a layout, only leftovers.
+                let header = self.root.join(OCI_LAYOUT_FILE);
+                fs::remove_file(&header).at("removing", &header)?;
+                for e in fs::read_dir(&self.root)
+                    .at("reading", &self.root)?
+                    .flatten()
+                {
+                    let p = e.path();
+                    if e.file_type().is_ok_and(|t| t.is_dir()) {
+                        fs::remove_dir_all(&p).at("removing", &p)?;
+                    } else {
+                        fs::remove_file(&p).at("removing", &p)?;
+                    }
+                }
+                sync_dir(&self.root)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Layout {
+    fn drop(&mut self) {
+        let Some(c) = &self.creation else { return };
+        if c.committed.load(Ordering::SeqCst) {
+            return;
+        }
+        let st = std::mem::take(&mut *c.state.lock().unwrap_or_else(|e| e.into_inner()));
+        if let CreateState::Created { dev, ino, how } = st {
+            let _ = self.roll_back(dev, ino, how);
+        }
+    }
+}
+
+/// The name prefix of a temp file or directory that oix creates beside a layout or an
+/// archive (outside any layout, where no gc looks): `.oix-tmp-KIND-PID-`. The process
+/// holds an exclusive flock on it while it is in use, so that
+/// [`remove_stale_temps`] can tell a leftover of a killed process from one in use.
+pub fn owned_temp_prefix(kind: &str) -> String {
+    format!("{TEMP_PREFIX}{kind}-{}-", std::process::id())
+}
+
+/// Remove what killed processes left in `dir` under [`owned_temp_prefix`]`(kind)`:
+/// only when the process named in it is not running (as /proc shows; without /proc
+/// nothing is removed) and no one holds its lock (a process in another PID
+/// namespace). A temp of a running oix is never touched. Best effort; returns the
+/// count and bytes (of files) removed.
+pub fn remove_stale_temps(dir: &Path, kind: &str) -> (u64, u64) {
+    let prefix = format!("{TEMP_PREFIX}{kind}-");
+    let proc_fs = Path::new("/proc/self").exists();
+    let mut removed = (0, 0);
+    let Ok(entries) = fs::read_dir(dir) else {
+        return removed;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(ft) = e.file_type() else { continue };
+        if !proc_fs
+            || pid == std::process::id()
+            || Path::new("/proc").join(pid.to_string()).exists()
+            || !(ft.is_file() || ft.is_dir())
+        {
+            continue;
+        }
+        let path = e.path();
+        let Ok(f) = File::open(&path) else { continue };
+        // Removed while holding its lock: its owner, if any, is gone.
+        if f.try_lock().is_err() {
+            continue;
+        }
+        let len = if ft.is_dir() {
+            0
+        } else {
+            f.metadata().map_or(0, |m| m.len())
+        };
+        let gone = if ft.is_dir() {
+            fs::remove_dir_all(&path)
+        } else {
+            fs::remove_file(&path)
+        };
+        if gone.is_ok() {
+            removed.0 += 1;
+            removed.1 += len;
+        }
+    }
+    removed
+}
+
+/// A temp directory beside `root` named by [`owned_temp_prefix`], locked while held.
+fn owned_temp_dir(parent: &Path, kind: &str) -> io::Result<(tempfile::TempDir, File)> {
+    let d = tempfile::Builder::new()
+        .prefix(&owned_temp_prefix(kind))
+        .tempdir_in(parent)?;
+    let f = File::open(d.path())?;
+    f.lock()?;
+    Ok((d, f))
+}
+
+/// `path`'s directory for siblings (`.` for a bare name).
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Refuse a path a layout cannot be created at: anything but a missing path or an
+/// empty directory. Returns the empty directory's metadata.
+fn check_creatable(root: &Path) -> Result<Option<fs::Metadata>> {
+    let meta = match fs::symlink_metadata(root) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("reading", root, e)),
+    };
+    let meta = if meta.file_type().is_symlink() {
+        fs::metadata(root).at("reading", root)?
+    } else {
+        meta
+    };
+    let nonempty = !meta.is_dir() || fs::read_dir(root).at("reading", root)?.next().is_some();
+    if nonempty {
+        return Err(Error::failure(format!(
+            "{} exists, is not empty and is not an OCI image layout",
+            root.display()
+        ))
+        .with_hint("choose an empty or new directory"));
+    }
+    Ok(Some(meta))
+}
+
+/// Write the files of an empty layout into the directory `dir`, oci-layout last (its
+/// presence is what marks a finished layout).
+fn populate(dir: &Path) -> Result<()> {
+    fs::create_dir_all(dir.join(BLOBS_DIR).join("sha256")).at("creating", dir)?;
+    write_atomic(dir, INDEX_FILE, &Index::default().to_bytes())?;
+    write_atomic(dir, OCI_LAYOUT_FILE, OCI_LAYOUT_CONTENT)?;
+    sync_dir(&dir.join(BLOBS_DIR))
+}
+
+/// Create an empty layout at `root` (missing or an empty directory): built in a temp
+/// directory beside it and renamed into place, so no one ever sees part of a layout.
+fn create_layout_dir(root: &Path) -> Result<CreateState> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    if root.join(OCI_LAYOUT_FILE).exists() {
+        return Ok(CreateState::Existing);
+    }
+    let existing = check_creatable(root)?;
+    let parent = parent_dir(root);
+    fs::create_dir_all(parent).at("creating", parent)?;
+    let in_place = || -> Result<CreateState> {
+        populate(root)?;
+        let m = fs::metadata(root).at("reading", root)?;
+        Ok(CreateState::Created {
+            dev: m.dev(),
+            ino: m.ino(),
+            how: Made::InPlace,
+        })
+    };
+    // `.`, `..`, `/`: no name to rename onto; fill the (empty) directory itself.
+    if existing.is_some() && root.file_name().is_none() {
+        return in_place();
+    }
+    let identity = |how: Made| -> Result<CreateState> {
+        let m = fs::metadata(root).at("reading", root)?;
+        Ok(CreateState::Created {
+            dev: m.dev(),
+            ino: m.ino(),
+            how,
+        })
+    };
+    // Leftovers of creations (or removals) killed here before.
+    remove_stale_temps(parent, NEW_LAYOUT_TEMP);
+    let staged = owned_temp_dir(parent, NEW_LAYOUT_TEMP);
+    let (staged, _lock) = match (staged, &existing) {
+        (Ok(s), _) => s,
+        // A parent oix may not write to: fill the empty directory itself.
+        (Err(_), Some(_)) => return in_place(),
+        (Err(e), None) => return Err(Error::io("creating a temp directory in", parent, e)),
+    };
+    populate(staged.path())?;
+    let how = match &existing {
+        None => Made::NewDir,
+        Some(m) => {
+            let _ = std::os::unix::fs::chown(staged.path(), Some(m.uid()), Some(m.gid()));
+            Made::OverEmptyDir {
+                mode: m.permissions().mode() & 0o7777,
+                uid: m.uid(),
+                gid: m.gid(),
+            }
+        }
+    };
+    let mode = match how {
+        Made::OverEmptyDir { mode, .. } => mode,
+        _ => 0o755,
+    };
+    fs::set_permissions(staged.path(), fs::Permissions::from_mode(mode))
+        .at("setting permissions of", staged.path())?;
+    // rename(2) replaces a missing path or an empty directory, never a non-empty one.
+    match fs::rename(staged.path(), root) {
+        Ok(()) => {
+            let _ = staged.keep();
+            sync_dir(parent)?;
+            identity(how)
+        }
+        Err(e) => {
+            drop(staged);
+            if root.join(OCI_LAYOUT_FILE).exists() {
+                // Another process created the layout first.
+                Ok(CreateState::Existing)
+            } else if existing.is_some() && check_creatable(root)?.is_some() {
+                // The empty directory cannot be replaced (a mount point): fill it.
+                in_place()
+            } else {
+                Err(Error::io("creating", root, e))
+            }
+        }
     }
 }
 

@@ -16,10 +16,13 @@
 use crate::build::tarw::{Entry, Kind, TarWriter};
 use crate::compress::{pipelined, CompressOptions, Encoder};
 use crate::digest::{Digest, Hasher, HashingWriter};
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, IoContext, PathWriter, Result};
 use crate::graph::{self, Role, Severity};
-use crate::layout::{Layout, TEMP_PREFIX};
+use crate::layout::{owned_temp_prefix, remove_stale_temps, Layout};
 use crate::model::{self, Descriptor, Document, Index};
+
+/// The kind of [`owned_temp_prefix`] an export's temp file has.
+const EXPORT_TEMP: &str = "export";
 use crate::platform::entry_platform;
 use crate::reference::Target;
 use crate::resolve;
@@ -276,7 +279,8 @@ pub fn export<W: Write + Send>(
     }
     let counter = HashingWriter::new(out, Hasher::sha256());
     let enc = Encoder::new(counter, &opts.compress)?;
-    let werr = |e: io::Error| Error::failure(format!("writing the archive: {e}"));
+    let werr =
+        |e: io::Error| Error::from_io(e, |e| Error::failure(format!("writing the archive: {e}")));
     // This thread: tar and blob reads; the other: compression and output.
     let (blob_bytes, enc) = pipelined(enc, |w| {
         let mut tw = TarWriter::new(w);
@@ -366,6 +370,8 @@ pub fn export<W: Write + Send>(
 }
 
 /// Export into `path` atomically: a temp file beside it, synced, renamed over it.
+/// Temp files of earlier exports into the same directory that were killed are removed
+/// first ([`remove_stale_temps`]).
 pub fn export_to_file(
     layout: &Layout,
     targets: &[Target],
@@ -376,14 +382,16 @@ pub fn export_to_file(
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
+    remove_stale_temps(dir, EXPORT_TEMP);
     let tmp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
+        .prefix(&owned_temp_prefix(EXPORT_TEMP))
         .tempfile_in(dir)
         .at("creating a temp file in", dir)?;
-    let w = io::BufWriter::with_capacity(1 << 20, tmp.as_file());
+    tmp.as_file().lock().at("locking", tmp.path())?;
+    let w = io::BufWriter::with_capacity(1 << 20, PathWriter::new(tmp.as_file(), tmp.path()));
     let (report, w) = export(layout, targets, opts, w)?;
     w.into_inner()
-        .map_err(|e| Error::io("writing", tmp.path(), e.into_error()))?;
+        .map_err(|e| Error::write(tmp.path(), e.into_error()))?;
     tmp.as_file().sync_all().at("syncing", tmp.path())?;
     {
         use std::os::unix::fs::PermissionsExt;

@@ -313,6 +313,8 @@ pub(crate) fn ingest<R: Read + Send>(
                         target
                             .write_blob(&mut entry, Some((&digest, size)))
                             .map_err(|e| match tripped.get() {
+                                // The disk, not the archive: said as it is.
+                                _ if e.is_write_failure() => e,
                                 Some(_) => io_fail(&e, ""),
                                 None => refuse(e.message),
                             })?;
@@ -366,9 +368,13 @@ pub(crate) fn ingest<R: Read + Send>(
                         inner: &mut entry,
                         head: Vec::new(),
                     };
-                    let (digest, got) = target
-                        .write_blob(&mut head, None)
-                        .map_err(|e| io_fail(&e.message, "reading a layer"))?;
+                    let (digest, got) = target.write_blob(&mut head, None).map_err(|e| {
+                        if e.is_write_failure() {
+                            e
+                        } else {
+                            io_fail(&e.message, "reading a layer")
+                        }
+                    })?;
                     if got != size {
                         return Err(refuse(format!("read {got} bytes, the header says {size}")));
                     }

@@ -568,7 +568,9 @@ pub fn edit_index_with(
     Ok(describe(&new, &cur, changed, false))
 }
 
-/// Resolve `dest` (LAYOUT:REF) into its layout (created if missing) and ref name.
+/// Resolve `dest` (LAYOUT:REF) into its layout and ref name. With `create`, a missing
+/// layout is created on the first write and only kept if the edit commits
+/// ([`Layout::open_or_create`]).
 pub fn open_dest(
     dest: &str,
     lock_timeout: std::time::Duration,
@@ -585,7 +587,7 @@ pub fn open_dest(
         }
     };
     let layout = if create {
-        Layout::init(&r.path)?.0
+        Layout::open_or_create(&r.path)?
     } else {
         Layout::open(&r.path)?
     };

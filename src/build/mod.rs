@@ -20,7 +20,7 @@ pub use source::{EntryOptions, LayerSource, SourceStats};
 use crate::compress::{pipelined, CompressOptions, Encoder};
 use crate::copy::{copy_graph, CopyOptions};
 use crate::digest::{Digest, Hasher, HashingWriter};
-use crate::error::{Error, Result};
+use crate::error::{Error, PathWriter, Result};
 use crate::layout::Layout;
 use crate::model::{self, media, Descriptor, Document, ImageConfig, Manifest, Platform};
 use crate::reference::{validate_ref_name, LayoutRef, Target};
@@ -59,10 +59,14 @@ pub fn stream_layer<T>(
     copts: &CompressOptions,
     produce: impl FnOnce(&mut dyn Write) -> Result<T>,
 ) -> Result<(StreamedLayer, T)> {
-    let werr = |e: std::io::Error| Error::failure(format!("writing the layer blob: {e}"));
     let tmp = layout.blob_temp()?;
+    let werr = |e: std::io::Error| {
+        Error::from_io(e, |e| {
+            Error::failure(format!("writing the layer blob: {e}"))
+        })
+    };
     let out = HashingWriter::new(
-        BufWriter::with_capacity(1 << 20, tmp.as_file()),
+        BufWriter::with_capacity(1 << 20, PathWriter::new(tmp.as_file(), tmp.path())),
         Hasher::sha256(),
     );
     let enc = Encoder::new(out, copts)?;
@@ -291,7 +295,7 @@ pub fn build(layout: &Layout, ref_name: &str, opts: &BuildOptions) -> Result<Bui
             )
         }
     };
-    let root = std::fs::canonicalize(layout.root()).ok();
+    let root = layout.canonical_root();
     for src in &opts.layers {
         if let (LayerSource::Dir(d), Some(root)) = (src, &root) {
             if std::fs::canonicalize(d).is_ok_and(|d| root.starts_with(&d)) {

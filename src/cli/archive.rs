@@ -79,8 +79,7 @@ pub fn import_cmd(ctx: &Ctx, a: ImportArgs) -> Result<i32> {
             )));
         }
     }
-    let (layout, _) = Layout::init(&out.path)?;
-    let layout = layout.with_lock_timeout(ctx.lock_timeout);
+    let layout = Layout::open_or_create(&out.path)?.with_lock_timeout(ctx.lock_timeout);
     let report = import(&layout, &source, &sel, limits)?;
     if ctx.json {
         output::json(&report);

@@ -203,8 +203,7 @@ pub fn build(ctx: &Ctx, a: BuildArgs) -> Result<i32> {
             owner: a.owner.as_deref().map(parse_owner).transpose()?,
         },
     };
-    let (layout, _) = Layout::init(&out.path)?;
-    let layout = layout.with_lock_timeout(ctx.lock_timeout);
+    let layout = Layout::open_or_create(&out.path)?.with_lock_timeout(ctx.lock_timeout);
     let report = b::build(&layout, &ref_name, &opts)?;
     if ctx.json {
         output::json(&report);

@@ -73,7 +73,8 @@ pub fn fsck(ctx: &Ctx, a: FsckArgs) -> Result<i32> {
 pub struct GcArgs {
     /// The layout directory.
     pub layout: String,
-    /// Report what would be removed without removing it.
+    /// Report what would be removed without removing it. Writes nothing, not even a
+    /// lock file, so it works on a read-only layout.
     #[arg(long)]
     pub dry_run: bool,
 }

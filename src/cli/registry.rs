@@ -433,8 +433,7 @@ pub fn pull(ctx: &Ctx, a: PullArgs) -> Result<i32> {
             ))
         }
     };
-    let (layout, _) = Layout::init(&dst.path)?;
-    let layout = layout.with_lock_timeout(ctx.lock_timeout);
+    let layout = Layout::open_or_create(&dst.path)?.with_lock_timeout(ctx.lock_timeout);
     let transport = a.transport.transport()?;
     let registry = Registry::new(
         &src,
