@@ -35,6 +35,24 @@ pub struct TransportArgs {
     /// Parallel blob transfers.
     #[arg(long, short = 'j', value_name = "N", default_value = "4")]
     pub jobs: usize,
+    /// Give up on a connection after SECONDS without progress: to connect (default 30),
+    /// waiting for or reading an answer, sending a body (default 60), and for a
+    /// credential helper to answer (default 60). A timed-out request counts as a
+    /// transient failure (see --retries).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
+    pub timeout: Option<Duration>,
+}
+
+/// A positive number of seconds (fractions allowed), at most a day.
+pub(crate) fn parse_timeout(s: &str) -> std::result::Result<Duration, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !(v.is_finite() && v > 0.0 && v <= 86400.0) {
+        return Err(format!("{s:?}: give a number of seconds above 0 and at most 86400"));
+    }
+    Ok(Duration::from_secs_f64(v))
 }
 
 impl TransportArgs {
@@ -43,6 +61,9 @@ impl TransportArgs {
             return Err(Error::usage("--jobs must be between 1 and 64"));
         }
         let mut t = TransportOptions::new();
+        if let Some(d) = self.timeout {
+            t = t.with_timeout(d);
+        }
         t.authfile = self.authfile.clone();
         t.ca_certs = self.ca_cert.clone();
         t.insecure = self.insecure;

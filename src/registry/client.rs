@@ -37,15 +37,34 @@ pub struct TransportOptions {
     pub retries: u32,
     /// Base delay of the exponential backoff.
     pub backoff: Duration,
+    /// Longest wait for a TCP connection (and the TLS handshake) to be set up.
+    pub connect_timeout: Duration,
+    /// Longest silence while waiting for or reading an answer, or while the server does
+    /// not take more of a request body; also how long a credential helper may run.
+    pub idle_timeout: Duration,
 }
+
+/// Default [`TransportOptions::connect_timeout`].
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default [`TransportOptions::idle_timeout`].
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl TransportOptions {
     pub fn new() -> Self {
         TransportOptions {
             retries: 5,
             backoff: Duration::from_millis(250),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
             ..Default::default()
         }
+    }
+
+    /// `--timeout SECONDS`: the connect and the idle timeout both become `t`.
+    pub fn with_timeout(mut self, t: Duration) -> Self {
+        self.connect_timeout = t;
+        self.idle_timeout = t;
+        self
     }
 }
 
@@ -95,6 +114,8 @@ pub struct Client {
     plain_http: bool,
     retries: u32,
     backoff: Duration,
+    connect_timeout: Duration,
+    idle_timeout: Duration,
     /// Transient failures retried so far (for the summary).
     pub retried: AtomicU64,
 }
@@ -182,11 +203,15 @@ impl Client {
             .user_agent(concat!("oix/", env!("CARGO_PKG_VERSION")))
             .max_idle_connections_per_host(pool.max(1) * 2 + 2)
             .max_idle_connections(pool.max(1) * 4 + 8)
-            .timeout_connect(Some(Duration::from_secs(30)))
-            .timeout_recv_response(Some(Duration::from_secs(600)))
+            .timeout_connect(Some(nonzero(opts.connect_timeout)))
+            // Idle timeouts: each read or write of the connection (response headers,
+            // body, TLS handshake) may wait this long; a slow but moving transfer of a
+            // large blob is never cut.
+            .timeout_per_read(Some(nonzero(opts.idle_timeout)))
+            .timeout_per_write(Some(nonzero(opts.idle_timeout)))
             .max_redirects(10)
             .build();
-        let creds = auth::lookup(host, repo, opts.authfile.as_deref())?;
+        let creds = auth::lookup(host, repo, opts.authfile.as_deref(), opts.idle_timeout)?;
         let scheme = if opts.plain_http { "http" } else { "https" };
         Ok(Client {
             agent: config.into(),
@@ -199,6 +224,8 @@ impl Client {
             plain_http: opts.plain_http,
             retries: opts.retries,
             backoff: opts.backoff,
+            connect_timeout: opts.connect_timeout,
+            idle_timeout: opts.idle_timeout,
             retried: AtomicU64::new(0),
         })
     }
@@ -206,6 +233,11 @@ impl Client {
     /// Attempts after the first one for transient failures.
     pub fn retries(&self) -> u32 {
         self.retries
+    }
+
+    /// The idle timeout (for messages about reads that timed out).
+    pub fn idle_timeout(&self) -> Duration {
+        self.idle_timeout
     }
 
     /// `https://host/v2/<repo>/<path>`.
@@ -259,7 +291,9 @@ impl Client {
                 Err(Fail::Fatal(e)) => return Err(e),
                 Err(Fail::Retry(e, after)) => {
                     if attempt >= self.retries {
-                        return Err(e.context(format!("gave up after {} attempts", attempt + 1)));
+                        let n = attempt + 1;
+                        let s = if n == 1 { "" } else { "s" };
+                        return Err(e.context(format!("gave up after {n} attempt{s}")));
                     }
                     self.retried.fetch_add(1, Ordering::Relaxed);
                     std::thread::sleep(self.backoff_delay(attempt, after));
@@ -319,7 +353,7 @@ impl Client {
         };
         match r {
             Ok(resp) => Ok((resp, generation)),
-            Err(e) => Err(transport_error(&what, e, self.plain_http)),
+            Err(e) => Err(self.transport_error(&what, url, e)),
         }
     }
 
@@ -404,11 +438,7 @@ impl Client {
         };
         let header = match ch.scheme.as_str() {
             "basic" => {
-                let Some(h) = self
-                    .creds
-                    .as_ref()
-                    .and_then(|f| f.credentials.basic_header())
-                else {
+                let Some(h) = self.creds.as_ref().and_then(|f| f.basic_header()) else {
                     return Err(Fail::Fatal(
                         Error::failure(format!("{}: authentication required (Basic)", self.host))
                             .with_hint(hint_creds()),
@@ -512,7 +542,7 @@ impl Client {
                 req.call()
             }
         };
-        let mut resp = resp.map_err(|e| transport_error(&what, e, self.plain_http))?;
+        let mut resp = resp.map_err(|e| self.transport_error(&what, realm, e))?;
         if let Some(after) = transient_status(&resp) {
             return Err(Fail::Retry(response_error(&mut resp, &what), after));
         }
@@ -619,9 +649,88 @@ pub(crate) fn redact_url(url: &str) -> &str {
     url.split('?').next().unwrap_or(url)
 }
 
-/// Classify a ureq error: connection problems are transient, TLS and name errors not.
-pub(crate) fn transport_error(what: &str, e: ureq::Error, plain_http: bool) -> Fail {
+/// `host[:port]` of an absolute URL, for messages.
+pub(crate) fn url_host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let auth = rest.split(['/', '?']).next().unwrap_or(rest);
+    auth.rsplit('@').next().unwrap_or(auth)
+}
+
+/// Whether an I/O error is the system resolver failing to find a host name (std's
+/// `to_socket_addrs` reports getaddrinfo failures this way).
+fn is_name_resolution(e: &std::io::Error) -> bool {
+    e.to_string().contains("failed to lookup address information")
+}
+
+fn secs(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{s:.0} s")
+    } else {
+        format!("{s} s")
+    }
+}
+
+/// Ureq rejects zero durations as "already expired"; keep a tiny floor.
+fn nonzero(d: Duration) -> Duration {
+    d.max(Duration::from_millis(1))
+}
+
+/// The hint of every timeout message.
+const TIMEOUT_HINT: &str = "check that the registry is up and reachable; --timeout SECONDS (or `timeout:` of a plan destination) changes the limit (defaults: 30 s to connect, 60 s of silence)";
+
+impl Client {
+    /// Classify a ureq error on a request to `url` (see [`transport_error`]).
+    pub(crate) fn transport_error(&self, what: &str, url: &str, e: ureq::Error) -> Fail {
+        transport_error(
+            what,
+            url,
+            e,
+            self.plain_http,
+            (self.connect_timeout, self.idle_timeout),
+        )
+    }
+}
+
+/// Classify a ureq error: connection problems and timeouts are transient; TLS errors
+/// and host names that do not resolve are not (another attempt cannot help).
+pub(crate) fn transport_error(
+    what: &str,
+    url: &str,
+    e: ureq::Error,
+    plain_http: bool,
+    (connect, idle): (Duration, Duration),
+) -> Fail {
+    let host = url_host(url);
     let msg = format!("{what}: {e}");
+    if let ureq::Error::Timeout(t) = &e {
+        let why = match t {
+            ureq::Timeout::Connect | ureq::Timeout::Resolve => {
+                let tls = if plain_http { "" } else { " and TLS handshake" };
+                format!(
+                    "timed out connecting to {host}: no connection{tls} within {}",
+                    secs(connect)
+                )
+            }
+            ureq::Timeout::PerWrite | ureq::Timeout::SendRequest | ureq::Timeout::SendBody => {
+                format!("timed out: {host} took no data for {}", secs(idle))
+            }
+            _ => format!("timed out: {host} sent nothing for {}", secs(idle)),
+        };
+        return Fail::Retry(
+            Error::failure(format!("{what}: {why}")).with_hint(TIMEOUT_HINT),
+            None,
+        );
+    }
+    if matches!(&e, ureq::Error::Io(io) if is_name_resolution(io))
+        || matches!(e, ureq::Error::HostNotFound)
+    {
+        let name = host.rsplit_once(':').map_or(host, |(h, _)| h);
+        return Fail::Fatal(
+            Error::failure(format!("{what}: cannot resolve the host name {name:?}: {e}"))
+                .with_hint("check the registry host name in the reference and the machine's DNS settings (name lookups are not retried)"),
+        );
+    }
     // rustls errors during the handshake arrive wrapped in io::Error.
     let tls_in_io = matches!(&e, ureq::Error::Io(io) if io.get_ref().is_some_and(|inner| {
         let m = inner.to_string();
@@ -632,29 +741,32 @@ pub(crate) fn transport_error(what: &str, e: ureq::Error, plain_http: bool) -> F
         let hint = if msg.contains("corrupt message") {
             "the server does not speak TLS here; if the registry is plain HTTP, use --plain-http"
         } else {
-            "if the registry uses a private CA pass --ca-cert FILE; --insecure skips verification"
+            TLS_HINT
         };
         return Fail::Fatal(Error::failure(msg).with_hint(hint));
     }
     match e {
-        ureq::Error::Io(_)
-        | ureq::Error::Timeout(_)
-        | ureq::Error::ConnectionFailed
-        | ureq::Error::Protocol(_) => Fail::Retry(Error::failure(msg), None),
-        ureq::Error::HostNotFound => {
-            Fail::Fatal(Error::failure(msg).with_hint("check the registry host name"))
+        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => Fail::Retry(
+            Error::failure(format!("{what}: timed out waiting for {host}")).with_hint(TIMEOUT_HINT),
+            None,
+        ),
+        ureq::Error::Io(_) | ureq::Error::ConnectionFailed | ureq::Error::Protocol(_) => {
+            Fail::Retry(Error::failure(msg), None)
         }
         ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_) => {
             let hint = if plain_http {
                 "a TLS problem on a plain HTTP session: check the URL"
             } else {
-                "if the registry uses a private CA pass --ca-cert FILE; if it speaks plain HTTP use --plain-http; --insecure skips verification"
+                TLS_HINT
             };
             Fail::Fatal(Error::failure(msg).with_hint(hint))
         }
         _ => Fail::Fatal(Error::failure(msg)),
     }
 }
+
+/// The hint of certificate failures.
+const TLS_HINT: &str = "if the registry's certificate comes from a private CA, or is a self-signed certificate of its own, pass that file with --ca-cert FILE; if it speaks plain HTTP use --plain-http; --insecure skips verification";
 
 /// An error from a non-success response, with the registry's error codes.
 pub(crate) fn response_error(resp: &mut HttpResponse, what: &str) -> Error {

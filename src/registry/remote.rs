@@ -474,9 +474,32 @@ impl Read for ResumingReader<'_> {
                     ));
                 }
                 Ok(n) => return Ok(n),
-                Err(e) => return Err(e),
+                Err(e) => return Err(self.explain(e)),
             }
         }
+    }
+}
+
+impl ResumingReader<'_> {
+    /// Say what a read that timed out was waiting for.
+    fn explain(&self, e: io::Error) -> io::Error {
+        let timed_out = e.kind() == io::ErrorKind::TimedOut
+            || e.get_ref()
+                .and_then(|i| i.downcast_ref::<ureq::Error>())
+                .is_some_and(|u| matches!(u, ureq::Error::Timeout(_)));
+        if !timed_out {
+            return e;
+        }
+        io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!(
+                "timed out: {} sent nothing for {} s at byte {} of {} (see --timeout)",
+                self.registry.reference.api_host(),
+                self.registry.client.idle_timeout().as_secs_f64(),
+                self.position,
+                self.size
+            ),
+        )
     }
 }
 
