@@ -81,8 +81,9 @@ impl Registry {
         if status != 204 {
             return Ok(None); // gone or invalid: start over
         }
+        // The offset the registry last confirmed is a floor (see parse_range_end).
         let offset = match range {
-            Some(r) => parse_range_end(&r).unwrap_or(0),
+            Some(r) => parse_range_end(&r, s.offset).unwrap_or(0),
             None => 0,
         };
         Ok(Some(Session {
@@ -183,12 +184,13 @@ impl Registry {
                 match status {
                     202 => {
                         let loc = header(&resp, "location").map(str::to_string);
-                        let held = header(&resp, "range").and_then(parse_range_end);
+                        let sent_to = s.offset + len;
+                        let held = header(&resp, "range").and_then(|r| parse_range_end(r, sent_to));
                         drain(&mut resp);
                         if let Some(l) = loc {
                             s.location = self.client.resolve_location(&l)?;
                         }
-                        s.offset = held.unwrap_or(s.offset + len);
+                        s.offset = held.unwrap_or(sent_to);
                     }
                     401 => {
                         drain(&mut resp);

