@@ -380,3 +380,139 @@ fn assert_skopeo_matches(lay: &Path, reference: &str) {
         .args(["copy", "--src-tls-verify=false", reference])
         .arg(format!("oci:{}:x", dir.path().join("copy").display())));
 }
+
+#[test]
+fn a_401_from_another_host_is_not_blamed_on_the_credentials() {
+    if !tools_present() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let secret = "s3cr3t-Pa55";
+    let pw = htpasswd(work.path(), "tester", secret);
+    let reg = RegistryServer::start(None, Auth::Htpasswd(pw));
+    let lay = small_layout(work.path());
+    let refuser = RefusingServer::start();
+    // A reverse proxy that hands out upload locations on another host.
+    let proxy = FaultProxy::start(
+        reg.port,
+        Faults {
+            relocate_uploads_to: Some(refuser.base.clone()),
+            ..Default::default()
+        },
+    );
+    let ph = format!("127.0.0.1:{}", proxy.port);
+    let auth = authfile(work.path(), &ph, "tester", secret);
+    let (all, _) = expect_exit(
+        oix().args([
+            "push",
+            "--plain-http",
+            "--retries",
+            "0",
+            "--authfile",
+            auth.to_str().unwrap(),
+            &format!("{}:1", lay.display()),
+            &format!("docker://{ph}/t/app:1"),
+        ]),
+        1,
+    );
+    let other = refuser.base.trim_start_matches("http://");
+    assert!(
+        all.contains(&format!("{other} refused the request (401)")),
+        "{all}"
+    );
+    assert!(
+        all.contains("does not send the registry's credentials to another host"),
+        "{all}"
+    );
+    assert!(!all.contains("were refused"), "not the user's credentials: {all}");
+    assert!(!all.contains(secret), "{all}");
+    let heads = refuser.heads.lock().unwrap().clone();
+    assert!(!heads.is_empty(), "the upload went to the other host");
+    for h in &heads {
+        assert!(
+            !h.to_ascii_lowercase().contains("authorization:"),
+            "credentials were forwarded: {h}"
+        );
+    }
+    eprintln!(
+        "401 from another host: {} requests there, none with credentials",
+        heads.len()
+    );
+}
+
+#[test]
+fn an_auths_entry_with_a_token_beside_the_password_answers_basic() {
+    if !tools_present() {
+        return;
+    }
+    use base64::Engine;
+    let work = tempfile::tempdir().unwrap();
+    let secret = "s3cr3t-Pa55";
+    let pw = htpasswd(work.path(), "tester", secret);
+    let reg = RegistryServer::start(None, Auth::Htpasswd(pw));
+    let h = reg.host();
+    let lay = small_layout(work.path());
+    let b64 = base64::engine::general_purpose::STANDARD.encode(format!("tester:{secret}"));
+    let auth = work.path().join("auth.json");
+    std::fs::write(
+        &auth,
+        format!(r#"{{"auths":{{"{h}":{{"auth":"{b64}","identitytoken":"a-refresh-token"}}}}}}"#),
+    )
+    .unwrap();
+    let a = auth.to_str().unwrap();
+    let s = oix_json(&[
+        "push",
+        "--plain-http",
+        "--authfile",
+        a,
+        &format!("{}:1", lay.display()),
+        &format!("docker://{h}/t/app:1"),
+    ]);
+    assert_eq!(s["uploaded"].as_u64(), Some(2), "{s}");
+    // skopeo reads the same file the same way.
+    run(Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false", "--authfile", a])
+        .arg(format!("docker://{h}/t/app:1")));
+    let dst = work.path().join("back");
+    oix_json(&[
+        "pull",
+        "--plain-http",
+        "--authfile",
+        a,
+        &format!("docker://{h}/t/app:1"),
+        &format!("{}:app", dst.display()),
+    ]);
+}
+
+#[test]
+fn credentials_in_a_reference_are_never_echoed() {
+    let work = tempfile::tempdir().unwrap();
+    let lay = small_layout(work.path());
+    let l = format!("{}:1", lay.display());
+    let secret = "hunter2-Pa55";
+    let bad = format!("docker://tester:{secret}@127.0.0.1:9/t/app:1");
+    for args in [
+        vec!["push", l.as_str(), bad.as_str()],
+        vec!["pull", bad.as_str(), l.as_str()],
+        vec!["push", "--via", "skopeo", l.as_str(), bad.as_str()],
+    ] {
+        let (all, _) = expect_exit(oix().args(&args), 2);
+        assert!(!all.contains(secret), "{args:?}: {all}");
+        assert!(all.contains("***@127.0.0.1:9"), "{args:?}: {all}");
+        assert!(all.contains("--authfile"), "{args:?}: {all}");
+    }
+    // A plan: its destinations and sources.
+    let plan = work.path().join("plan.yaml");
+    std::fs::write(
+        &plan,
+        format!(
+            "version: 1\nlayout: ./L\ndestinations:\n  - url: docker://tester:{secret}@127.0.0.1:9/rel\nimages:\n  - name: app\n    source: docker://tester:{secret}@127.0.0.1:9/t/app:1\n    tags: [\"1\"]\n"
+        ),
+    )
+    .unwrap();
+    let out = oix().args(["plan", "check"]).arg(&plan).output().unwrap();
+    let all = text(&out);
+    assert_ne!(out.status.code(), Some(0), "{all}");
+    assert!(!all.contains(secret), "{all}");
+    assert!(all.contains("***@127.0.0.1:9"), "{all}");
+}

@@ -517,6 +517,7 @@ pub fn policy_name(p: Policy) -> &'static str {
 
 /// `docker://HOST[:PORT][/PREFIX]` → (host, prefix). No tag or digest.
 pub fn parse_registry_prefix(url: &str) -> Result<(String, String)> {
+    crate::registry::reference::refuse_userinfo(url)?;
     let bad = |why: &str| {
         Error::failure(format!("destination {url:?}: {why}")).with_hint(
             "write docker://HOST[:PORT][/PREFIX] (the image name is appended) or oci:PATH",
@@ -547,6 +548,7 @@ pub fn parse_registry_prefix(url: &str) -> Result<(String, String)> {
 /// `docker://HOST[:PORT]/REPO[:TAG|@DIGEST]` → (host, repository). The host must be
 /// explicit (contain `.` or `:`, or be `localhost`).
 pub fn parse_registry_ref(url: &str) -> Result<(String, String)> {
+    crate::registry::reference::refuse_userinfo(url)?;
     let bad = |why: String| {
         Error::failure(format!("invalid registry reference {url:?}: {why}"))
             .with_hint("write docker://HOST[:PORT]/REPO:TAG or docker://HOST/REPO@sha256:<hex>")

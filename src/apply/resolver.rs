@@ -153,13 +153,19 @@ impl Resolver {
             let position = Position::of(s);
             let site = Site {
                 image: None,
-                section: Some(format!("destinations[{i}] ({})", d.url)),
+                section: Some(format!(
+                    "destinations[{i}] ({})",
+                    crate::registry::reference::redact_reference(&d.url)
+                )),
                 position,
             };
             if out.iter().any(|o| o.url() == d.url) {
                 self.push(
                     &site,
-                    Error::failure(format!("destination {} is listed twice", d.url)),
+                    Error::failure(format!(
+                        "destination {} is listed twice",
+                        crate::registry::reference::redact_reference(&d.url)
+                    )),
                 );
                 continue;
             }
@@ -460,7 +466,10 @@ impl Resolver {
         };
         if body.starts_with("docker://") {
             let (host, _) =
-                parse_registry_ref(body).map_err(|e| e.context(format!("source {text:?}")))?;
+                parse_registry_ref(body).map_err(|e| {
+                    let shown = crate::registry::reference::redact_reference(text);
+                    e.context(format!("source {shown:?}"))
+                })?;
             return Ok(SourceRef::Registry {
                 text: text.to_string(),
                 url: body.to_string(),

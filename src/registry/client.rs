@@ -272,6 +272,35 @@ impl Client {
         )))
     }
 
+    /// A 401 or 403 answered by a host other than the registry's own (an upload
+    /// location or a redirect elsewhere): oix never sends the registry's credentials
+    /// there, so the user's credentials are not what was refused.
+    pub(crate) fn foreign_refusal(&self, resp: &HttpResponse, url: &str, what: &str) -> Option<Error> {
+        use ureq::ResponseExt;
+        let status = resp.status().as_u16();
+        if !matches!(status, 401 | 403) {
+            return None;
+        }
+        let answered = resp.get_uri().to_string();
+        let foreign = if !self.same_origin(url) {
+            url.to_string()
+        } else if !answered.is_empty() && answered.contains("://") && !self.same_origin(&answered) {
+            answered
+        } else {
+            return None;
+        };
+        let other = url_host(&foreign).to_string();
+        Some(
+            Error::failure(format!(
+                "{what}: {other} refused the request ({status}); it is not {} (the registry), and oix does not send the registry's credentials to another host",
+                url_host(&self.base)
+            ))
+            .with_hint(format!(
+                "the registry sent oix to {other} (an upload Location or a redirect): configure the registry (or its reverse proxy) to hand out locations on its own host, or let {other} accept requests without credentials"
+            )),
+        )
+    }
+
     fn same_origin(&self, url: &str) -> bool {
         url.strip_prefix(&self.base)
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
@@ -392,6 +421,11 @@ impl Client {
                 None => self.send_once(method.clone(), url, headers, None)?,
             };
             let status = resp.status().as_u16();
+            let what = format!("{method} {}", redact_url(url));
+            if let Some(e) = self.foreign_refusal(&resp, url, &what) {
+                drain(&mut resp);
+                return Err(Fail::Fatal(e));
+            }
             if status == 401 && rounds < 2 && self.same_origin(url) {
                 rounds += 1;
                 drain(&mut resp);
@@ -399,7 +433,7 @@ impl Client {
                 continue;
             }
             if let Some(after) = transient_status(&resp) {
-                let e = response_error(&mut resp, &format!("{method} {}", redact_url(url)));
+                let e = response_error(&mut resp, &what);
                 return Err(Fail::Retry(e, after));
             }
             return Ok(resp);

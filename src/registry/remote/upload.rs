@@ -193,6 +193,11 @@ impl Registry {
                         s.offset = held.unwrap_or(sent_to);
                     }
                     401 => {
+                        let what = format!("PATCH {}", redact_url(&s.location));
+                        if let Some(e) = self.client.foreign_refusal(&resp, &s.location, &what) {
+                            drain(&mut resp);
+                            return Err(Fail::Fatal(e));
+                        }
                         drain(&mut resp);
                         self.client.answer_challenge(&resp, generation)?;
                         *keep = Some(s);
@@ -214,6 +219,10 @@ impl Registry {
                     }
                     _ => {
                         let what = format!("PATCH {}", redact_url(&s.location));
+                        if let Some(e) = self.client.foreign_refusal(&resp, &s.location, &what) {
+                            drain(&mut resp);
+                            return Err(Fail::Fatal(e));
+                        }
                         if let Some(after) = transient_status(&resp) {
                             s.uncertain = true;
                             *keep = Some(s);
@@ -247,6 +256,11 @@ impl Registry {
             }
         };
         let status = resp.status().as_u16();
+        let what = format!("PUT {}", redact_url(&url));
+        if let Some(e) = self.client.foreign_refusal(&resp, &url, &what) {
+            drain(&mut resp);
+            return Err(Fail::Fatal(e));
+        }
         if status == 401 {
             drain(&mut resp);
             self.client.answer_challenge(&resp, generation)?;
@@ -256,7 +270,6 @@ impl Registry {
             ));
         }
         if status != 201 {
-            let what = format!("PUT {}", redact_url(&url));
             if let Some(after) = transient_status(&resp) {
                 return Err(Fail::Retry(response_error(&mut resp, &what), after));
             }
