@@ -300,12 +300,7 @@ fn a_stuck_blob_download_times_out_and_gc_runs_after_it() {
     assert!(took < Duration::from_secs(20), "took {took:?}");
     assert!(proxy.counters.hostile.load(Ordering::Relaxed) >= 1);
     // The fence is free: gc does not wait for a lock.
-    let (gc, _) = expect_exit(
-        oix()
-            .args(["--lock-timeout", "0", "gc"])
-            .arg(&dst),
-        0,
-    );
+    let (gc, _) = expect_exit(oix().args(["--lock-timeout", "0", "gc"]).arg(&dst), 0);
     let (fsck, _) = expect_exit(oix().arg("fsck").arg(&dst), 0);
     eprintln!("stuck pull failed after {took:?}; gc: {gc}; fsck: {fsck}");
 }
@@ -424,7 +419,10 @@ fn a_401_from_another_host_is_not_blamed_on_the_credentials() {
         all.contains("does not send the registry's credentials to another host"),
         "{all}"
     );
-    assert!(!all.contains("were refused"), "not the user's credentials: {all}");
+    assert!(
+        !all.contains("were refused"),
+        "not the user's credentials: {all}"
+    );
     assert!(!all.contains(secret), "{all}");
     let heads = refuser.heads.lock().unwrap().clone();
     assert!(!heads.is_empty(), "the upload went to the other host");
@@ -515,4 +513,91 @@ fn credentials_in_a_reference_are_never_echoed() {
     assert_ne!(out.status.code(), Some(0), "{all}");
     assert!(!all.contains(secret), "{all}");
     assert!(all.contains("***@127.0.0.1:9"), "{all}");
+}
+
+/// `openssl req -x509` as a user would run it: a self-signed certificate that says
+/// `CA:TRUE` (openssl's default), for `san`.
+fn self_signed(dir: &Path, name: &str, san: &str) -> (PathBuf, PathBuf) {
+    let cert = dir.join(format!("{name}.pem"));
+    let key = dir.join(format!("{name}.key"));
+    run(Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            san,
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert));
+    (cert, key)
+}
+
+#[test]
+fn a_self_signed_server_certificate_given_with_ca_cert_is_accepted() {
+    if !tools_present() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let (cert, key) = self_signed(work.path(), "server", "subjectAltName=IP:127.0.0.1");
+    let reg = RegistryServer::start(Some((&cert, &key)), Auth::None);
+    let h = reg.host();
+    let lay = small_layout(work.path());
+    let l = format!("{}:1", lay.display());
+    let dest = format!("docker://{h}/t/pinned:1");
+    let c = cert.to_str().unwrap();
+
+    // Without it: refused, and the hint says what to pass.
+    let (all, _) = expect_exit(oix().args(["push", "--retries", "0", &l, &dest]), 1);
+    assert!(all.contains("--ca-cert"), "{all}");
+    assert!(all.contains("self-signed"), "{all}");
+
+    // With it: pushed, pulled back, and skopeo (trusting it as a cert dir) agrees.
+    let s = oix_json(&["push", "--ca-cert", c, &l, &dest]);
+    assert_eq!(s["uploaded"].as_u64(), Some(2), "{s}");
+    let back = work.path().join("back");
+    oix_json(&[
+        "pull",
+        "--ca-cert",
+        c,
+        &dest,
+        &format!("{}:app", back.display()),
+    ]);
+    let certs = work.path().join("certs.d");
+    std::fs::create_dir_all(&certs).unwrap();
+    std::fs::copy(&cert, certs.join("server.crt")).unwrap();
+    skopeo_raw(&dest, &["--cert-dir", certs.to_str().unwrap()]);
+
+    // Another self-signed certificate is no key to this server.
+    let (other, _) = self_signed(work.path(), "other", "subjectAltName=IP:127.0.0.1");
+    let (all, _) = expect_exit(
+        oix().args([
+            "push",
+            "--retries",
+            "0",
+            "--ca-cert",
+            other.to_str().unwrap(),
+            &l,
+            &dest,
+        ]),
+        1,
+    );
+    assert!(all.contains("certificate"), "{all}");
+    // The pinned certificate still has to name the host asked for.
+    let by_name = format!("docker://localhost:{}/t/pinned:1", reg.port);
+    let (all, _) = expect_exit(
+        oix().args(["push", "--retries", "0", "--ca-cert", c, &l, &by_name]),
+        1,
+    );
+    assert!(all.contains("certificate"), "{all}");
 }

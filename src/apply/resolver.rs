@@ -465,11 +465,10 @@ impl Resolver {
             _ => (text, None),
         };
         if body.starts_with("docker://") {
-            let (host, _) =
-                parse_registry_ref(body).map_err(|e| {
-                    let shown = crate::registry::reference::redact_reference(text);
-                    e.context(format!("source {shown:?}"))
-                })?;
+            let (host, _) = parse_registry_ref(body).map_err(|e| {
+                let shown = crate::registry::reference::redact_reference(text);
+                e.context(format!("source {shown:?}"))
+            })?;
             return Ok(SourceRef::Registry {
                 text: text.to_string(),
                 url: body.to_string(),

@@ -50,7 +50,9 @@ pub(crate) fn parse_timeout(s: &str) -> std::result::Result<Duration, String> {
         .parse()
         .map_err(|_| format!("{s:?} is not a number of seconds"))?;
     if !(v.is_finite() && v > 0.0 && v <= 86400.0) {
-        return Err(format!("{s:?}: give a number of seconds above 0 and at most 86400"));
+        return Err(format!(
+            "{s:?}: give a number of seconds above 0 and at most 86400"
+        ));
     }
     Ok(Duration::from_secs_f64(v))
 }

@@ -144,8 +144,7 @@ pub fn lookup(
     }
     if let Some(v) = std::env::var_os("DOCKER_AUTH_CONFIG").filter(|v| !v.is_empty()) {
         let text = v.to_string_lossy().into_owned();
-        if let Some(found) =
-            from_config_with(text.as_bytes(), "DOCKER_AUTH_CONFIG", host, repo, t)?
+        if let Some(found) = from_config_with(text.as_bytes(), "DOCKER_AUTH_CONFIG", host, repo, t)?
         {
             return Ok(Some(found));
         }
@@ -324,7 +323,8 @@ fn helper_get(helper: &str, server: &str, timeout: Duration) -> Result<Option<Fo
     let reader = child.stdout.take().map(|mut out| {
         std::thread::spawn(move || {
             let mut buf = Vec::new();
-            let _ = std::io::Read::read_to_end(&mut std::io::Read::take(&mut out, 1 << 20), &mut buf);
+            let _ =
+                std::io::Read::read_to_end(&mut std::io::Read::take(&mut out, 1 << 20), &mut buf);
             buf
         })
     });
@@ -347,9 +347,7 @@ fn helper_get(helper: &str, server: &str, timeout: Duration) -> Result<Option<Fo
             Err(e) => return Err(Error::failure(format!("credential helper {prog}: {e}"))),
         }
     };
-    let stdout = reader
-        .and_then(|h| h.join().ok())
-        .unwrap_or_default();
+    let stdout = reader.and_then(|h| h.join().ok()).unwrap_or_default();
     if !status.success() {
         let msg = String::from_utf8_lossy(&stdout).to_lowercase();
         if msg.contains("credentials not found") {

@@ -12,6 +12,7 @@
 
 use super::auth::{self, Challenge, Credentials, Found};
 use crate::error::{Error, Result};
+use rustls::pki_types::CertificateDer;
 use std::io::Read;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -116,6 +117,8 @@ pub struct Client {
     backoff: Duration,
     connect_timeout: Duration,
     idle_timeout: Duration,
+    /// `--ca-cert` files were given (for the hints of certificate errors).
+    ca_given: bool,
     /// Transient failures retried so far (for the summary).
     pub retried: AtomicU64,
 }
@@ -126,11 +129,15 @@ impl std::fmt::Debug for Client {
     }
 }
 
-/// The root store: the system's CA bundle (as OpenSSL finds it) plus `extra` files;
-/// Mozilla's roots compiled into the binary when the system has none.
-fn root_certs(extra: &[PathBuf]) -> Result<RootCerts> {
-    let mut certs: Vec<Certificate<'static>> = Vec::new();
-    let mut add_pem = |bytes: &[u8], what: &str, strict: bool| -> Result<usize> {
+/// The system's CA bundle (as OpenSSL finds it) and the certificates of the `extra`
+/// files (`--ca-cert`), each possibly empty.
+fn root_certs(extra: &[PathBuf]) -> Result<(Vec<Certificate<'static>>, Vec<Certificate<'static>>)> {
+    fn add_pem(
+        certs: &mut Vec<Certificate<'static>>,
+        bytes: &[u8],
+        what: &str,
+        strict: bool,
+    ) -> Result<usize> {
         let mut n = 0;
         for item in ureq::tls::parse_pem(bytes) {
             match item {
@@ -148,7 +155,8 @@ fn root_certs(extra: &[PathBuf]) -> Result<RootCerts> {
             }
         }
         Ok(n)
-    };
+    }
+    let mut system = Vec::new();
     let env_file = std::env::var_os("SSL_CERT_FILE").map(PathBuf::from);
     let candidates = env_file.into_iter().chain(
         [
@@ -161,25 +169,62 @@ fn root_certs(extra: &[PathBuf]) -> Result<RootCerts> {
     );
     for c in candidates {
         if let Ok(bytes) = std::fs::read(&c) {
-            if add_pem(&bytes, &c.display().to_string(), false)? > 0 {
+            if add_pem(&mut system, &bytes, &c.display().to_string(), false)? > 0 {
                 break;
             }
         }
     }
+    let mut given = Vec::new();
     for f in extra {
         let bytes = std::fs::read(f)
             .map_err(|e| Error::usage(format!("cannot read --ca-cert {}: {e}", f.display())))?;
-        if add_pem(&bytes, &f.display().to_string(), true)? == 0 {
+        if add_pem(&mut given, &bytes, &f.display().to_string(), true)? == 0 {
             return Err(Error::usage(format!(
                 "--ca-cert {}: no PEM certificate in the file",
                 f.display()
             )));
         }
     }
-    if certs.is_empty() {
-        return Ok(RootCerts::WebPki);
+    Ok((system, given))
+}
+
+/// An agent for `config` with the TLS `opts` ask for: ureq's own TLS with the system
+/// roots (Mozilla's compiled in when the system has none); with `--ca-cert`, a
+/// connector that also accepts those certificates as the server's own (see
+/// [`super::tls`]).
+fn agent(
+    config: ureq::config::ConfigBuilder<ureq::typestate::AgentScope>,
+    opts: &TransportOptions,
+) -> Result<ureq::Agent> {
+    let (system, given) = root_certs(&opts.ca_certs)?;
+    if given.is_empty() || opts.insecure {
+        let roots = if system.is_empty() {
+            RootCerts::WebPki
+        } else {
+            RootCerts::new_with_certs(&system)
+        };
+        let tls = TlsConfig::builder()
+            .root_certs(roots)
+            .disable_verification(opts.insecure)
+            .build();
+        return Ok(config.tls_config(tls).build().into());
     }
-    Ok(RootCerts::new_with_certs(&certs))
+    use ureq::unversioned::transport::{ConnectProxyConnector, Connector, TcpConnector};
+    let der = |c: &Certificate<'static>| CertificateDer::from(c.der().to_vec());
+    let roots: Vec<CertificateDer<'static>> = system.iter().chain(&given).map(der).collect();
+    let pinned = given.iter().map(der).collect();
+    let tls = super::tls::PinningConnector {
+        config: super::tls::pinning_config(&roots, pinned)?,
+    };
+    let connector =
+        ().chain(ConnectProxyConnector::default())
+            .chain(TcpConnector::default())
+            .chain(tls);
+    Ok(ureq::Agent::with_parts(
+        config.build(),
+        connector,
+        ureq::unversioned::resolver::DefaultResolver::default(),
+    ))
 }
 
 impl Client {
@@ -193,13 +238,8 @@ impl Client {
         opts: &TransportOptions,
         pool: usize,
     ) -> Result<Client> {
-        let tls = TlsConfig::builder()
-            .root_certs(root_certs(&opts.ca_certs)?)
-            .disable_verification(opts.insecure)
-            .build();
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .tls_config(tls)
             .user_agent(concat!("oix/", env!("CARGO_PKG_VERSION")))
             .max_idle_connections_per_host(pool.max(1) * 2 + 2)
             .max_idle_connections(pool.max(1) * 4 + 8)
@@ -209,12 +249,12 @@ impl Client {
             // large blob is never cut.
             .timeout_per_read(Some(nonzero(opts.idle_timeout)))
             .timeout_per_write(Some(nonzero(opts.idle_timeout)))
-            .max_redirects(10)
-            .build();
+            .max_redirects(10);
+        let agent = agent(config, opts)?;
         let creds = auth::lookup(host, repo, opts.authfile.as_deref(), opts.idle_timeout)?;
         let scheme = if opts.plain_http { "http" } else { "https" };
         Ok(Client {
-            agent: config.into(),
+            agent,
             base: format!("{scheme}://{api_host}"),
             host: host.to_string(),
             repo: repo.to_string(),
@@ -225,6 +265,7 @@ impl Client {
             retries: opts.retries,
             backoff: opts.backoff,
             connect_timeout: opts.connect_timeout,
+            ca_given: !opts.ca_certs.is_empty() && !opts.insecure,
             idle_timeout: opts.idle_timeout,
             retried: AtomicU64::new(0),
         })
@@ -275,7 +316,12 @@ impl Client {
     /// A 401 or 403 answered by a host other than the registry's own (an upload
     /// location or a redirect elsewhere): oix never sends the registry's credentials
     /// there, so the user's credentials are not what was refused.
-    pub(crate) fn foreign_refusal(&self, resp: &HttpResponse, url: &str, what: &str) -> Option<Error> {
+    pub(crate) fn foreign_refusal(
+        &self,
+        resp: &HttpResponse,
+        url: &str,
+        what: &str,
+    ) -> Option<Error> {
         use ureq::ResponseExt;
         let status = resp.status().as_u16();
         if !matches!(status, 401 | 403) {
@@ -693,7 +739,8 @@ pub(crate) fn url_host(url: &str) -> &str {
 /// Whether an I/O error is the system resolver failing to find a host name (std's
 /// `to_socket_addrs` reports getaddrinfo failures this way).
 fn is_name_resolution(e: &std::io::Error) -> bool {
-    e.to_string().contains("failed to lookup address information")
+    e.to_string()
+        .contains("failed to lookup address information")
 }
 
 fn secs(d: Duration) -> String {
@@ -714,88 +761,95 @@ fn nonzero(d: Duration) -> Duration {
 const TIMEOUT_HINT: &str = "check that the registry is up and reachable; --timeout SECONDS (or `timeout:` of a plan destination) changes the limit (defaults: 30 s to connect, 60 s of silence)";
 
 impl Client {
-    /// Classify a ureq error on a request to `url` (see [`transport_error`]).
+    /// Classify a ureq error on a request to `url`: connection problems and timeouts
+    /// are transient; TLS errors and host names that do not resolve are not (another
+    /// attempt cannot help).
     pub(crate) fn transport_error(&self, what: &str, url: &str, e: ureq::Error) -> Fail {
-        transport_error(
-            what,
-            url,
-            e,
-            self.plain_http,
-            (self.connect_timeout, self.idle_timeout),
-        )
-    }
-}
-
-/// Classify a ureq error: connection problems and timeouts are transient; TLS errors
-/// and host names that do not resolve are not (another attempt cannot help).
-pub(crate) fn transport_error(
-    what: &str,
-    url: &str,
-    e: ureq::Error,
-    plain_http: bool,
-    (connect, idle): (Duration, Duration),
-) -> Fail {
-    let host = url_host(url);
-    let msg = format!("{what}: {e}");
-    if let ureq::Error::Timeout(t) = &e {
-        let why = match t {
-            ureq::Timeout::Connect | ureq::Timeout::Resolve => {
-                let tls = if plain_http { "" } else { " and TLS handshake" };
-                format!(
-                    "timed out connecting to {host}: no connection{tls} within {}",
-                    secs(connect)
-                )
-            }
-            ureq::Timeout::PerWrite | ureq::Timeout::SendRequest | ureq::Timeout::SendBody => {
-                format!("timed out: {host} took no data for {}", secs(idle))
-            }
-            _ => format!("timed out: {host} sent nothing for {}", secs(idle)),
-        };
-        return Fail::Retry(
-            Error::failure(format!("{what}: {why}")).with_hint(TIMEOUT_HINT),
-            None,
-        );
-    }
-    if matches!(&e, ureq::Error::Io(io) if is_name_resolution(io))
-        || matches!(e, ureq::Error::HostNotFound)
-    {
-        let name = host.rsplit_once(':').map_or(host, |(h, _)| h);
-        return Fail::Fatal(
+        let (plain_http, connect, idle) =
+            (self.plain_http, self.connect_timeout, self.idle_timeout);
+        let host = url_host(url);
+        let msg = format!("{what}: {e}");
+        if let ureq::Error::Timeout(t) = &e {
+            let why = match t {
+                ureq::Timeout::Connect | ureq::Timeout::Resolve => {
+                    let tls = if plain_http { "" } else { " and TLS handshake" };
+                    format!(
+                        "timed out connecting to {host}: no connection{tls} within {}",
+                        secs(connect)
+                    )
+                }
+                ureq::Timeout::PerWrite | ureq::Timeout::SendRequest | ureq::Timeout::SendBody => {
+                    format!("timed out: {host} took no data for {}", secs(idle))
+                }
+                _ => format!("timed out: {host} sent nothing for {}", secs(idle)),
+            };
+            return Fail::Retry(
+                Error::failure(format!("{what}: {why}")).with_hint(TIMEOUT_HINT),
+                None,
+            );
+        }
+        if matches!(&e, ureq::Error::Io(io) if is_name_resolution(io))
+            || matches!(e, ureq::Error::HostNotFound)
+        {
+            let name = host.rsplit_once(':').map_or(host, |(h, _)| h);
+            return Fail::Fatal(
             Error::failure(format!("{what}: cannot resolve the host name {name:?}: {e}"))
                 .with_hint("check the registry host name in the reference and the machine's DNS settings (name lookups are not retried)"),
         );
+        }
+        // rustls errors during the handshake arrive wrapped in io::Error.
+        let tls_in_io = matches!(&e, ureq::Error::Io(io) if io.get_ref().is_some_and(|inner| {
+            let m = inner.to_string();
+            m.contains("corrupt message") || m.contains("certificate") || m.contains("alert")
+                || m.contains("peer is incompatible") || m.contains("peer misbehaved")
+        }));
+        if tls_in_io {
+            if msg.contains("corrupt message") {
+                return Fail::Fatal(Error::failure(msg).with_hint(
+                "the server does not speak TLS here; if the registry is plain HTTP, use --plain-http",
+            ));
+            }
+            return Fail::Fatal(self.certificate_error(msg));
+        }
+        match e {
+            ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => Fail::Retry(
+                Error::failure(format!("{what}: timed out waiting for {host}"))
+                    .with_hint(TIMEOUT_HINT),
+                None,
+            ),
+            ureq::Error::Io(_) | ureq::Error::ConnectionFailed | ureq::Error::Protocol(_) => {
+                Fail::Retry(Error::failure(msg), None)
+            }
+            ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_) => {
+                if plain_http {
+                    Fail::Fatal(
+                        Error::failure(msg)
+                            .with_hint("a TLS problem on a plain HTTP session: check the URL"),
+                    )
+                } else {
+                    Fail::Fatal(self.certificate_error(msg))
+                }
+            }
+            _ => Fail::Fatal(Error::failure(msg)),
+        }
     }
-    // rustls errors during the handshake arrive wrapped in io::Error.
-    let tls_in_io = matches!(&e, ureq::Error::Io(io) if io.get_ref().is_some_and(|inner| {
-        let m = inner.to_string();
-        m.contains("corrupt message") || m.contains("certificate") || m.contains("alert")
-            || m.contains("peer is incompatible") || m.contains("peer misbehaved")
-    }));
-    if tls_in_io {
-        let hint = if msg.contains("corrupt message") {
-            "the server does not speak TLS here; if the registry is plain HTTP, use --plain-http"
+
+    /// A refused server certificate, with a hint that fits what was given.
+    fn certificate_error(&self, msg: String) -> Error {
+        let self_signed = msg.contains("CaUsedAsEndEntity");
+        let mut e = Error::failure(if self_signed {
+            format!("{msg} (the registry presents a self-signed CA certificate as its own)")
         } else {
-            TLS_HINT
+            msg
+        });
+        e = if self.ca_given {
+            e.with_hint("the registry's certificate is neither one of the --ca-cert files nor signed by one of them (or does not name this host): check that the file is the registry's own certificate or its CA; --insecure skips verification")
+        } else if self_signed {
+            e.with_hint("if you trust it, pass that certificate file with --ca-cert FILE (oix accepts a certificate given this way as the server's own); --insecure skips verification")
+        } else {
+            e.with_hint(TLS_HINT)
         };
-        return Fail::Fatal(Error::failure(msg).with_hint(hint));
-    }
-    match e {
-        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => Fail::Retry(
-            Error::failure(format!("{what}: timed out waiting for {host}")).with_hint(TIMEOUT_HINT),
-            None,
-        ),
-        ureq::Error::Io(_) | ureq::Error::ConnectionFailed | ureq::Error::Protocol(_) => {
-            Fail::Retry(Error::failure(msg), None)
-        }
-        ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_) => {
-            let hint = if plain_http {
-                "a TLS problem on a plain HTTP session: check the URL"
-            } else {
-                TLS_HINT
-            };
-            Fail::Fatal(Error::failure(msg).with_hint(hint))
-        }
-        _ => Fail::Fatal(Error::failure(msg)),
+        e
     }
 }
 

@@ -266,7 +266,10 @@ mod tests {
             redact_reference("docker://u:hunter2@h.io:5000/r:1"),
             "docker://***@h.io:5000/r:1"
         );
-        assert_eq!(redact_reference("docker://u:hunter2@alpine"), "docker://***@alpine");
+        assert_eq!(
+            redact_reference("docker://u:hunter2@alpine"),
+            "docker://***@alpine"
+        );
         let e = RegistryRef::parse("docker://u:hunter2@h.io/r:1").unwrap_err();
         assert!(!format!("{} {:?}", e.message, e.hint).contains("hunter2"));
         assert_eq!(e.kind, crate::error::Kind::Usage);

@@ -270,7 +270,10 @@ fn handle(client: TcpStream, upstream_port: u16, f: &Faults, c: &Arc<Counters>) 
                 return Ok(());
             }
         }
-        if let (Some(base), true) = (&f.relocate_uploads_to, method == "POST" && path.contains("/blobs/uploads/")) {
+        if let (Some(base), true) = (
+            &f.relocate_uploads_to,
+            method == "POST" && path.contains("/blobs/uploads/"),
+        ) {
             c.hostile.fetch_add(1, Ordering::Relaxed);
             let resp = fetch_upstream(upstream_port, &head)?;
             let text = String::from_utf8_lossy(&resp).to_string();
