@@ -601,3 +601,39 @@ fn a_self_signed_server_certificate_given_with_ca_cert_is_accepted() {
     );
     assert!(all.contains("certificate"), "{all}");
 }
+
+#[test]
+fn plan_destinations_take_a_timeout() {
+    let work = tempfile::tempdir().unwrap();
+    small_layout(work.path());
+    let silent = SilentServer::start();
+    let host = format!("127.0.0.1:{}", silent.port);
+    let plan = work.path().join("plan.yaml");
+    let write = |dest: &str| {
+        std::fs::write(
+            &plan,
+            format!(
+                "version: 1\nlayout: ./L\ndestinations:\n{dest}images:\n  - name: app\n    source: \"1\"\n    tags: [v1]\n"
+            ),
+        )
+        .unwrap()
+    };
+    // Checked: a positive number of seconds, for registries only.
+    write("  - url: oci:./mirror\n    timeout: 5\n");
+    let (all, _) = expect_exit(oix().args(["plan", "check"]).arg(&plan), 1);
+    assert!(all.contains("docker:// destinations only"), "{all}");
+    write(&format!(
+        "  - url: docker://{host}/rel\n    plain_http: true\n    timeout: -1\n"
+    ));
+    let (all, _) = expect_exit(oix().args(["plan", "check"]).arg(&plan), 1);
+    assert!(all.contains("timeout -1"), "{all}");
+    // A silent registry: the push of the image fails, bounded by the plan's timeout.
+    write(&format!(
+        "  - url: docker://{host}/rel\n    plain_http: true\n    timeout: 0.5\n"
+    ));
+    let (all, took) = expect_exit(oix().arg("apply").arg(&plan), 1);
+    assert!(all.contains("timed out"), "{all}");
+    assert!(all.contains(&host), "{all}");
+    assert!(took < Duration::from_secs(30), "took {took:?}");
+    eprintln!("apply against a silent registry (timeout: 0.5) failed after {took:?}");
+}

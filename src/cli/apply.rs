@@ -50,7 +50,8 @@ pub struct ApplyArgs {
     pub detailed_exitcode: bool,
     /// Give up on a registry connection after SECONDS without progress (connecting,
     /// answers, bodies, credential helpers); overrides the plan destinations' `timeout`
-    /// (default 30 s to connect, 60 s otherwise).
+    /// (default 30 s to connect, 60 s otherwise). A push that timed out fails its image
+    /// (exit 1).
     #[arg(long, value_name = "SECONDS", value_parser = super::registry::parse_timeout)]
     pub timeout: Option<std::time::Duration>,
 }

@@ -38,7 +38,7 @@ pub struct TransportArgs {
     /// Give up on a connection after SECONDS without progress: to connect (default 30),
     /// waiting for or reading an answer, sending a body (default 60), and for a
     /// credential helper to answer (default 60). A timed-out request counts as a
-    /// transient failure (see --retries).
+    /// transient failure (see --retries); when none is left, oix exits 1 naming the host.
     #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
 }
