@@ -283,22 +283,35 @@ fn a_stuck_blob_download_times_out_and_gc_runs_after_it() {
         },
     );
     let dst = work.path().join("pulled");
-    let (all, took) = expect_exit(
-        oix().args([
+    let start = Instant::now();
+    let pull = oix()
+        .args([
             "pull",
             "--plain-http",
             "--retries",
             "0",
             "--timeout",
-            "2",
+            "4",
             &format!("docker://127.0.0.1:{}/t/app:1", proxy.port),
             &format!("{}:app", dst.display()),
-        ]),
-        1,
-    );
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // While the download is stuck, the pull holds the gc fence.
+    while proxy.counters.hostile.load(Ordering::Relaxed) == 0 {
+        assert!(start.elapsed() < Duration::from_secs(20), "no blob GET");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (held, _) = expect_exit(oix().args(["--lock-timeout", "0", "gc"]).arg(&dst), 1);
+    assert!(held.contains("lock"), "{held}");
+    let out = pull.wait_with_output().unwrap();
+    let took = start.elapsed();
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(all.contains("timed out"), "{all}");
     assert!(took < Duration::from_secs(20), "took {took:?}");
-    assert!(proxy.counters.hostile.load(Ordering::Relaxed) >= 1);
     // The fence is free: gc does not wait for a lock.
     let (gc, _) = expect_exit(oix().args(["--lock-timeout", "0", "gc"]).arg(&dst), 0);
     let (fsck, _) = expect_exit(oix().arg("fsck").arg(&dst), 0);

@@ -510,4 +510,29 @@ mod tests {
         assert!(!dbg.contains("p:ss"), "{dbg}");
         assert!(from_config(br#"{"auths":{"reg.io":{"auth":"!!"}}}"#, "f", "reg.io", "x").is_err());
     }
+
+    #[test]
+    fn a_token_beside_the_password_keeps_the_password_for_basic() {
+        // auth = base64("user2:p:ss")
+        let cfg = br#"{"auths":{"reg.io":{"auth":"dXNlcjI6cDpzcw==","identitytoken":"tok"}}}"#;
+        let f = from_config(cfg, "f", "reg.io", "x").unwrap().unwrap();
+        assert_eq!(f.credentials, Credentials::IdentityToken("tok".into()));
+        assert_eq!(
+            f.basic_header(),
+            Credentials::Basic {
+                username: "user2".into(),
+                password: "p:ss".into()
+            }
+            .basic_header()
+        );
+        let only = from_config(
+            br#"{"auths":{"reg.io":{"identitytoken":"tok"}}}"#,
+            "f",
+            "reg.io",
+            "x",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(only.basic_header(), None);
+    }
 }
