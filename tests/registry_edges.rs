@@ -189,6 +189,12 @@ fn a_silent_registry_times_out_with_the_host_named() {
     scenarios += 1;
     slowest = slowest.max(took);
     assert!(!silent.accepted.lock().unwrap().is_empty());
+    // skopeo has timeouts of its own: --timeout is not silently dropped.
+    let (all, _) = expect_exit(
+        oix().args(["push", "--via", "skopeo", "--timeout", "2", &l, &dest]),
+        2,
+    );
+    assert!(all.contains("--via skopeo takes no --timeout"), "{all}");
     eprintln!("hang scenarios: {scenarios}, each failed within {slowest:?} (--timeout 2 or 1)");
 }
 

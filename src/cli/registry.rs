@@ -20,7 +20,10 @@ pub struct TransportArgs {
     /// Credentials file (containers auth.json or docker config.json); only this file is read.
     #[arg(long, value_name = "FILE")]
     pub authfile: Option<PathBuf>,
-    /// Trust this CA certificate (PEM) besides the system roots; repeatable.
+    /// Trust the certificates of this PEM file besides the system roots: as CAs, and as
+    /// the registry's own certificate when the server presents exactly one of them (a
+    /// self-signed `openssl req -x509` certificate; its host name is still checked);
+    /// repeatable.
     #[arg(long = "ca-cert", value_name = "FILE")]
     pub ca_cert: Vec<PathBuf>,
     /// Use TLS without verifying the registry's certificate.
@@ -348,6 +351,11 @@ fn push_via_skopeo(
     if !a.platform.is_empty() || !a.mount_from.is_empty() || a.chunk_size.is_some() {
         return Err(Error::usage(
             "--via skopeo takes no --platform, --mount-from or --chunk-size (skopeo pushes the layout's index as it is)",
+        ));
+    }
+    if a.transport.timeout.is_some() {
+        return Err(Error::usage(
+            "--via skopeo takes no --timeout: skopeo applies its own network timeouts",
         ));
     }
     if dest.digest.is_some() {
