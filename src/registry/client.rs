@@ -9,6 +9,14 @@
 //! upload locations or token realms that point to `http://`); `--insecure` keeps TLS but
 //! skips verification; the `Authorization` header goes only to the registry's own origin
 //! (ureq drops it on redirects) and to the token realm; secrets never appear in errors.
+//! A 401 or 403 from another host (an upload location or a redirect elsewhere) is
+//! reported as that host's refusal, not as wrong credentials.
+//!
+//! Nothing waits forever: connecting (TCP and TLS) is bounded by
+//! [`TransportOptions::connect_timeout`] (30 s), and every read and write of a
+//! connection by [`TransportOptions::idle_timeout`] (60 s), so a stalled answer or body
+//! fails while a slow but moving transfer of a large blob does not. A timeout is
+//! transient (retried under `--retries`); a host name that does not resolve is not.
 
 use super::auth::{self, Challenge, Credentials, Found};
 use crate::error::{Error, Result};
