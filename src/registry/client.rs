@@ -251,6 +251,7 @@ impl Client {
             .user_agent(concat!("oix/", env!("CARGO_PKG_VERSION")))
             .max_idle_connections_per_host(pool.max(1) * 2 + 2)
             .max_idle_connections(pool.max(1) * 4 + 8)
+            .timeout_resolve(Some(nonzero(opts.connect_timeout)))
             .timeout_connect(Some(nonzero(opts.connect_timeout)))
             // Idle timeouts: each read or write of the connection (response headers,
             // body, TLS handshake) may wait this long; a slow but moving transfer of a
@@ -779,7 +780,11 @@ impl Client {
         let msg = format!("{what}: {e}");
         if let ureq::Error::Timeout(t) = &e {
             let why = match t {
-                ureq::Timeout::Connect | ureq::Timeout::Resolve => {
+                ureq::Timeout::Resolve => format!(
+                    "timed out looking up the host name of {host} (DNS) within {}",
+                    secs(connect)
+                ),
+                ureq::Timeout::Connect => {
                     let tls = if plain_http { "" } else { " and TLS handshake" };
                     format!(
                         "timed out connecting to {host}: no connection{tls} within {}",
