@@ -629,6 +629,24 @@ fn a_self_signed_server_certificate_given_with_ca_cert_is_accepted() {
         1,
     );
     assert!(all.contains("certificate"), "{all}");
+    // The connector that accepts pinned certificates keeps the connect timeout.
+    let silent = SilentServer::start();
+    let (all, took) = expect_exit(
+        oix().args([
+            "push",
+            "--retries",
+            "0",
+            "--timeout",
+            "2",
+            "--ca-cert",
+            c,
+            &l,
+            &format!("docker://127.0.0.1:{}/t/pinned:1", silent.port),
+        ]),
+        1,
+    );
+    assert!(all.contains("timed out connecting to"), "{all}");
+    assert!(took < Duration::from_secs(15), "took {took:?}");
 }
 
 #[test]
