@@ -265,7 +265,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__apply)
-            opts="-h -V --dry-run --only --skip --force --fail-fast --no-push --detailed-exitcode --json --lock-timeout --help --version"
+            opts="-h -V --dry-run --only --skip --force --fail-fast --no-push --detailed-exitcode --timeout --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -276,6 +276,10 @@ _oix() {
                     return 0
                     ;;
                 --skip)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1325,7 +1329,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__pull)
-            opts="-j -h -V --platform --where --authfile --ca-cert --insecure --plain-http --retries --jobs --json --lock-timeout --help --version"
+            opts="-j -h -V --platform --where --authfile --ca-cert --insecure --plain-http --retries --jobs --timeout --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1359,6 +1363,10 @@ _oix() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --lock-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1371,7 +1379,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__push)
-            opts="-j -h -V --all-refs --platform --where --arch-tags --mount-from --chunk-size --dry-run --force-recursive --via --authfile --ca-cert --insecure --plain-http --retries --jobs --json --lock-timeout --help --version"
+            opts="-j -h -V --all-refs --platform --where --arch-tags --mount-from --chunk-size --dry-run --force-recursive --via --authfile --ca-cert --insecure --plain-http --retries --jobs --timeout --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1418,6 +1426,10 @@ _oix() {
                     return 0
                     ;;
                 -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -242,9 +242,10 @@ complete -c oix -n "__fish_oix_using_subcommand push" -l chunk-size -d 'Size of 
 complete -c oix -n "__fish_oix_using_subcommand push" -l via -d 'Who does the work: the built-in client or skopeo' -r -f -a "builtin\t'The built-in client'
 skopeo\t'`skopeo copy --all --preserve-digests`'"
 complete -c oix -n "__fish_oix_using_subcommand push" -l authfile -d 'Credentials file (containers auth.json or docker config.json); only this file is read' -r -F
-complete -c oix -n "__fish_oix_using_subcommand push" -l ca-cert -d 'Trust this CA certificate (PEM) besides the system roots; repeatable' -r -F
+complete -c oix -n "__fish_oix_using_subcommand push" -l ca-cert -d 'Trust the certificates of this PEM file besides the system roots: as CAs, and as the registry\'s own certificate when the server presents exactly one of them (a self-signed `openssl req -x509` certificate; its host name is still checked); repeatable' -r -F
 complete -c oix -n "__fish_oix_using_subcommand push" -l retries -d 'Attempts after a transient failure (5xx, 429, dropped connection)' -r
 complete -c oix -n "__fish_oix_using_subcommand push" -s j -l jobs -d 'Parallel blob transfers' -r
+complete -c oix -n "__fish_oix_using_subcommand push" -l timeout -d 'Give up on a connection after SECONDS without progress: to connect (default 30), waiting for or reading an answer, sending a body (default 60), and for a credential helper to answer (default 60). A timed-out request counts as a transient failure (see --retries); when none is left, oix exits 1 naming the host' -r
 complete -c oix -n "__fish_oix_using_subcommand push" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
 complete -c oix -n "__fish_oix_using_subcommand push" -l all-refs -d 'Push every ref of the layout, each to the tag of its name'
 complete -c oix -n "__fish_oix_using_subcommand push" -l dry-run -d 'Print what would be uploaded, skipped and tagged; write nothing'
@@ -257,9 +258,10 @@ complete -c oix -n "__fish_oix_using_subcommand push" -s V -l version -d 'Print 
 complete -c oix -n "__fish_oix_using_subcommand pull" -l platform -d 'Pull only these platforms of an index (OS/ARCH[/VARIANT], repeatable or comma-separated)' -r
 complete -c oix -n "__fish_oix_using_subcommand pull" -l where -d 'Pull only the entries whose descriptor satisfies EXPR (repeatable, all must hold)' -r
 complete -c oix -n "__fish_oix_using_subcommand pull" -l authfile -d 'Credentials file (containers auth.json or docker config.json); only this file is read' -r -F
-complete -c oix -n "__fish_oix_using_subcommand pull" -l ca-cert -d 'Trust this CA certificate (PEM) besides the system roots; repeatable' -r -F
+complete -c oix -n "__fish_oix_using_subcommand pull" -l ca-cert -d 'Trust the certificates of this PEM file besides the system roots: as CAs, and as the registry\'s own certificate when the server presents exactly one of them (a self-signed `openssl req -x509` certificate; its host name is still checked); repeatable' -r -F
 complete -c oix -n "__fish_oix_using_subcommand pull" -l retries -d 'Attempts after a transient failure (5xx, 429, dropped connection)' -r
 complete -c oix -n "__fish_oix_using_subcommand pull" -s j -l jobs -d 'Parallel blob transfers' -r
+complete -c oix -n "__fish_oix_using_subcommand pull" -l timeout -d 'Give up on a connection after SECONDS without progress: to connect (default 30), waiting for or reading an answer, sending a body (default 60), and for a credential helper to answer (default 60). A timed-out request counts as a transient failure (see --retries); when none is left, oix exits 1 naming the host' -r
 complete -c oix -n "__fish_oix_using_subcommand pull" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
 complete -c oix -n "__fish_oix_using_subcommand pull" -l insecure -d 'Use TLS without verifying the registry\'s certificate'
 complete -c oix -n "__fish_oix_using_subcommand pull" -l plain-http -d 'Speak plain HTTP to the registry (no TLS)'
@@ -268,6 +270,7 @@ complete -c oix -n "__fish_oix_using_subcommand pull" -s h -l help -d 'Print hel
 complete -c oix -n "__fish_oix_using_subcommand pull" -s V -l version -d 'Print version'
 complete -c oix -n "__fish_oix_using_subcommand apply" -l only -d 'Only the images with this name (repeatable or comma-separated)' -r
 complete -c oix -n "__fish_oix_using_subcommand apply" -l skip -d 'Leave out the images with this name (repeatable or comma-separated)' -r
+complete -c oix -n "__fish_oix_using_subcommand apply" -l timeout -d 'Give up on a registry connection after SECONDS without progress (connecting, answers, bodies, credential helpers); overrides the plan destinations\' `timeout` (default 30 s to connect, 60 s otherwise). A push that timed out fails its image (exit 1)' -r
 complete -c oix -n "__fish_oix_using_subcommand apply" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
 complete -c oix -n "__fish_oix_using_subcommand apply" -l dry-run -d 'Print the plan and stop; nothing is written or pushed'
 complete -c oix -n "__fish_oix_using_subcommand apply" -l force -d 'Move tags that exist with other content, in the layout and at destinations'

@@ -98,6 +98,9 @@ pub struct DestinationSpec {
     pub ca_cert: Option<String>,
     #[serde(default)]
     pub authfile: Option<String>,
+    /// Seconds without progress before a request gives up.
+    #[serde(default)]
+    pub timeout: Option<f64>,
 }
 
 /// Where in the plan file something is.
@@ -216,6 +219,23 @@ pub struct Connection {
     pub ca_cert: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authfile: Option<PathBuf>,
+    /// The destination's `timeout` (connect and idle), when it sets one.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "seconds",
+        rename = "timeout"
+    )]
+    pub timeout: Option<std::time::Duration>,
+}
+
+fn seconds<S: serde::Serializer>(
+    d: &Option<std::time::Duration>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_f64(d.as_secs_f64()),
+        None => s.serialize_none(),
+    }
 }
 
 /// Where images are published besides the working layout.
@@ -497,6 +517,7 @@ pub fn policy_name(p: Policy) -> &'static str {
 
 /// `docker://HOST[:PORT][/PREFIX]` → (host, prefix). No tag or digest.
 pub fn parse_registry_prefix(url: &str) -> Result<(String, String)> {
+    crate::registry::reference::refuse_userinfo(url)?;
     let bad = |why: &str| {
         Error::failure(format!("destination {url:?}: {why}")).with_hint(
             "write docker://HOST[:PORT][/PREFIX] (the image name is appended) or oci:PATH",
@@ -527,6 +548,7 @@ pub fn parse_registry_prefix(url: &str) -> Result<(String, String)> {
 /// `docker://HOST[:PORT]/REPO[:TAG|@DIGEST]` → (host, repository). The host must be
 /// explicit (contain `.` or `:`, or be `localhost`).
 pub fn parse_registry_ref(url: &str) -> Result<(String, String)> {
+    crate::registry::reference::refuse_userinfo(url)?;
     let bad = |why: String| {
         Error::failure(format!("invalid registry reference {url:?}: {why}"))
             .with_hint("write docker://HOST[:PORT]/REPO:TAG or docker://HOST/REPO@sha256:<hex>")

@@ -153,22 +153,32 @@ impl Resolver {
             let position = Position::of(s);
             let site = Site {
                 image: None,
-                section: Some(format!("destinations[{i}] ({})", d.url)),
+                section: Some(format!(
+                    "destinations[{i}] ({})",
+                    crate::registry::reference::redact_reference(&d.url)
+                )),
                 position,
             };
             if out.iter().any(|o| o.url() == d.url) {
                 self.push(
                     &site,
-                    Error::failure(format!("destination {} is listed twice", d.url)),
+                    Error::failure(format!(
+                        "destination {} is listed twice",
+                        crate::registry::reference::redact_reference(&d.url)
+                    )),
                 );
                 continue;
             }
             if let Some(path) = d.url.strip_prefix("oci:") {
-                if d.plain_http.is_some() || d.ca_cert.is_some() || d.authfile.is_some() {
+                if d.plain_http.is_some()
+                    || d.ca_cert.is_some()
+                    || d.authfile.is_some()
+                    || d.timeout.is_some()
+                {
                     self.push(
                         &site,
                         Error::failure(
-                            "plain_http, ca_cert and authfile apply to docker:// destinations only",
+                            "plain_http, ca_cert, authfile and timeout apply to docker:// destinations only",
                         ),
                     );
                     continue;
@@ -190,6 +200,21 @@ impl Resolver {
                 });
                 continue;
             }
+            let timeout = match d.timeout {
+                None => None,
+                Some(t) if t.is_finite() && t > 0.0 && t <= 86400.0 => {
+                    Some(std::time::Duration::from_secs_f64(t))
+                }
+                Some(t) => {
+                    self.push(
+                        &site,
+                        Error::failure(format!(
+                            "timeout {t}: give a number of seconds above 0 and at most 86400"
+                        )),
+                    );
+                    continue;
+                }
+            };
             match parse_registry_prefix(&d.url) {
                 Ok((host, prefix)) => out.push(Destination::Registry {
                     url: d.url.clone(),
@@ -199,6 +224,7 @@ impl Resolver {
                         plain_http: d.plain_http.unwrap_or(false),
                         ca_cert: d.ca_cert.as_deref().map(|p| self.rel(p)),
                         authfile: d.authfile.as_deref().map(|p| self.rel(p)),
+                        timeout,
                     },
                     position,
                 }),
@@ -439,8 +465,10 @@ impl Resolver {
             _ => (text, None),
         };
         if body.starts_with("docker://") {
-            let (host, _) =
-                parse_registry_ref(body).map_err(|e| e.context(format!("source {text:?}")))?;
+            let (host, _) = parse_registry_ref(body).map_err(|e| {
+                let shown = crate::registry::reference::redact_reference(text);
+                e.context(format!("source {shown:?}"))
+            })?;
             return Ok(SourceRef::Registry {
                 text: text.to_string(),
                 url: body.to_string(),

@@ -48,6 +48,12 @@ pub struct ApplyArgs {
     /// Exit 6 when changes were (or, with --dry-run, would be) made.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Give up on a registry connection after SECONDS without progress (connecting,
+    /// answers, bodies, credential helpers); overrides the plan destinations' `timeout`
+    /// (default 30 s to connect, 60 s otherwise). A push that timed out fails its image
+    /// (exit 1).
+    #[arg(long, value_name = "SECONDS", value_parser = super::registry::parse_timeout)]
+    pub timeout: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -222,7 +228,10 @@ pub fn apply(ctx: &Ctx, a: ApplyArgs) -> Result<i32> {
         fail_fast: a.fail_fast,
         no_push: a.no_push,
         lock_timeout: ctx.lock_timeout,
-        registry: &crate::registry::publish::BuiltinRegistry::default(),
+        registry: &crate::registry::publish::BuiltinRegistry {
+            timeout: a.timeout,
+            ..Default::default()
+        },
     };
     let run = apply::Run::prepare(&plan, &opts)?;
     if !ctx.json {

@@ -20,7 +20,10 @@ pub struct TransportArgs {
     /// Credentials file (containers auth.json or docker config.json); only this file is read.
     #[arg(long, value_name = "FILE")]
     pub authfile: Option<PathBuf>,
-    /// Trust this CA certificate (PEM) besides the system roots; repeatable.
+    /// Trust the certificates of this PEM file besides the system roots: as CAs, and as
+    /// the registry's own certificate when the server presents exactly one of them (a
+    /// self-signed `openssl req -x509` certificate; its host name is still checked);
+    /// repeatable.
     #[arg(long = "ca-cert", value_name = "FILE")]
     pub ca_cert: Vec<PathBuf>,
     /// Use TLS without verifying the registry's certificate.
@@ -35,6 +38,26 @@ pub struct TransportArgs {
     /// Parallel blob transfers.
     #[arg(long, short = 'j', value_name = "N", default_value = "4")]
     pub jobs: usize,
+    /// Give up on a connection after SECONDS without progress: to connect (default 30),
+    /// waiting for or reading an answer, sending a body (default 60), and for a
+    /// credential helper to answer (default 60). A timed-out request counts as a
+    /// transient failure (see --retries); when none is left, oix exits 1 naming the host.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
+    pub timeout: Option<Duration>,
+}
+
+/// A positive number of seconds (fractions allowed), at most a day.
+pub(crate) fn parse_timeout(s: &str) -> std::result::Result<Duration, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !(v.is_finite() && v > 0.0 && v <= 86400.0) {
+        return Err(format!(
+            "{s:?}: give a number of seconds above 0 and at most 86400"
+        ));
+    }
+    Ok(Duration::from_secs_f64(v))
 }
 
 impl TransportArgs {
@@ -43,6 +66,9 @@ impl TransportArgs {
             return Err(Error::usage("--jobs must be between 1 and 64"));
         }
         let mut t = TransportOptions::new();
+        if let Some(d) = self.timeout {
+            t = t.with_timeout(d);
+        }
         t.authfile = self.authfile.clone();
         t.ca_certs = self.ca_cert.clone();
         t.insecure = self.insecure;
@@ -337,6 +363,11 @@ fn push_via_skopeo(
     if !a.platform.is_empty() || !a.mount_from.is_empty() || a.chunk_size.is_some() {
         return Err(Error::usage(
             "--via skopeo takes no --platform, --mount-from or --chunk-size (skopeo pushes the layout's index as it is)",
+        ));
+    }
+    if a.transport.timeout.is_some() {
+        return Err(Error::usage(
+            "--via skopeo takes no --timeout: skopeo applies its own network timeouts",
         ));
     }
     if dest.digest.is_some() {

@@ -17,6 +17,7 @@ use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// Docker Hub's key in docker config files.
 const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";
@@ -66,7 +67,31 @@ impl Credentials {
 pub struct Found {
     pub credentials: Credentials,
     pub origin: String,
+    /// The user and password of the same `auths` entry when `credentials` is a token
+    /// (an entry may hold both `auth` and `identitytoken`): a Basic challenge is
+    /// answered with these, as skopeo and docker do.
+    pub basic: Option<Credentials>,
 }
+
+impl Found {
+    fn new(credentials: Credentials, origin: String) -> Found {
+        Found {
+            credentials,
+            origin,
+            basic: None,
+        }
+    }
+
+    /// The `Authorization` value for a Basic challenge, if a user and password are known.
+    pub fn basic_header(&self) -> Option<String> {
+        self.credentials
+            .basic_header()
+            .or_else(|| self.basic.as_ref()?.basic_header())
+    }
+}
+
+/// How long a credential helper may run when no timeout is given.
+pub const DEFAULT_HELPER_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The auth files consulted when no `--authfile` is given, in order.
 pub fn default_auth_files() -> Vec<PathBuf> {
@@ -93,40 +118,48 @@ pub fn default_auth_files() -> Vec<PathBuf> {
     v
 }
 
-/// Find credentials for `host` (as written in the reference) and `repo`.
-pub fn lookup(host: &str, repo: &str, authfile: Option<&Path>) -> Result<Option<Found>> {
+/// Find credentials for `host` (as written in the reference) and `repo`. A credential
+/// helper that has not answered within `helper_timeout` is killed and reported.
+pub fn lookup(
+    host: &str,
+    repo: &str,
+    authfile: Option<&Path>,
+    helper_timeout: Duration,
+) -> Result<Option<Found>> {
+    let t = helper_timeout;
     if let Some(f) = authfile {
         let text = std::fs::read(f).map_err(|e| {
             Error::usage(format!("cannot read auth file {}: {e}", f.display())).with_hint(
                 "--authfile must name a readable containers auth.json or docker config.json",
             )
         })?;
-        return from_config(&text, &f.display().to_string(), host, repo);
+        return from_config_with(&text, &f.display().to_string(), host, repo, t);
     }
     let files = default_auth_files();
     let (first, rest) = files.split_at(files.len().min(2));
     for f in first {
-        if let Some(found) = from_file(f, host, repo)? {
+        if let Some(found) = from_file(f, host, repo, t)? {
             return Ok(Some(found));
         }
     }
     if let Some(v) = std::env::var_os("DOCKER_AUTH_CONFIG").filter(|v| !v.is_empty()) {
         let text = v.to_string_lossy().into_owned();
-        if let Some(found) = from_config(text.as_bytes(), "DOCKER_AUTH_CONFIG", host, repo)? {
+        if let Some(found) = from_config_with(text.as_bytes(), "DOCKER_AUTH_CONFIG", host, repo, t)?
+        {
             return Ok(Some(found));
         }
     }
     for f in rest {
-        if let Some(found) = from_file(f, host, repo)? {
+        if let Some(found) = from_file(f, host, repo, t)? {
             return Ok(Some(found));
         }
     }
     Ok(None)
 }
 
-fn from_file(path: &Path, host: &str, repo: &str) -> Result<Option<Found>> {
+fn from_file(path: &Path, host: &str, repo: &str, t: Duration) -> Result<Option<Found>> {
     match std::fs::read(path) {
-        Ok(text) => from_config(&text, &path.display().to_string(), host, repo),
+        Ok(text) => from_config_with(&text, &path.display().to_string(), host, repo, t),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::failure(format!(
             "cannot read auth file {}: {e}",
@@ -155,6 +188,17 @@ fn is_hub(host: &str) -> bool {
 
 /// Parse a containers auth.json / docker config.json and look `host`/`repo` up.
 pub fn from_config(text: &[u8], origin: &str, host: &str, repo: &str) -> Result<Option<Found>> {
+    from_config_with(text, origin, host, repo, DEFAULT_HELPER_TIMEOUT)
+}
+
+/// [`from_config`] with the time a credential helper may take.
+pub fn from_config_with(
+    text: &[u8],
+    origin: &str,
+    host: &str,
+    repo: &str,
+    helper_timeout: Duration,
+) -> Result<Option<Found>> {
     let cfg: serde_json::Value = serde_json::from_slice(text).map_err(|e| {
         // serde_json's message carries a position, never file content.
         Error::failure(format!("{origin}: invalid JSON: {e}"))
@@ -165,7 +209,7 @@ pub fn from_config(text: &[u8], origin: &str, host: &str, repo: &str) -> Result<
         .and_then(|h| h.get(host).or_else(|| h.get(server)))
         .and_then(|v| v.as_str())
     {
-        return helper_get(helper, server);
+        return helper_get(helper, server, helper_timeout);
     }
     if let Some(auths) = cfg.get("auths").and_then(|a| a.as_object()) {
         // Most specific first: host/ns/repo, host/ns, host; then URL-form keys.
@@ -192,32 +236,31 @@ pub fn from_config(text: &[u8], origin: &str, host: &str, repo: &str) -> Result<
                 .map(|(k, e)| (k.clone(), e));
         }
         if let Some((key, e)) = entry {
-            if let Some(c) = entry_credentials(e, origin, &key)? {
+            if let Some((credentials, basic)) = entry_credentials(e, origin, &key)? {
                 return Ok(Some(Found {
-                    credentials: c,
+                    credentials,
                     origin: format!("{origin} (auths[{key:?}])"),
+                    basic,
                 }));
             }
         }
     }
     if let Some(store) = cfg.get("credsStore").and_then(|v| v.as_str()) {
-        return helper_get(store, server);
+        return helper_get(store, server, helper_timeout);
     }
     Ok(None)
 }
 
+/// The credentials of one `auths` entry: a token first (`identitytoken`, then
+/// `registrytoken`), else the user and password; with the user and password beside a
+/// token (for Basic challenges).
 fn entry_credentials(
     e: &serde_json::Value,
     origin: &str,
     key: &str,
-) -> Result<Option<Credentials>> {
+) -> Result<Option<(Credentials, Option<Credentials>)>> {
     let s = |k: &str| e.get(k).and_then(|v| v.as_str()).filter(|v| !v.is_empty());
-    if let Some(t) = s("identitytoken") {
-        return Ok(Some(Credentials::IdentityToken(t.to_string())));
-    }
-    if let Some(t) = s("registrytoken") {
-        return Ok(Some(Credentials::RegistryToken(t.to_string())));
-    }
+    let mut basic = None;
     if let Some(a) = s("auth") {
         let bad = || {
             Error::failure(format!(
@@ -229,22 +272,28 @@ fn entry_credentials(
             .map_err(|_| bad())?;
         let raw = String::from_utf8(raw).map_err(|_| bad())?;
         let (u, p) = raw.split_once(':').ok_or_else(bad)?;
-        return Ok(Some(Credentials::Basic {
+        basic = Some(Credentials::Basic {
             username: u.to_string(),
             password: p.trim_end_matches('\n').to_string(),
-        }));
-    }
-    if let (Some(u), Some(p)) = (s("username"), s("password")) {
-        return Ok(Some(Credentials::Basic {
+        });
+    } else if let (Some(u), Some(p)) = (s("username"), s("password")) {
+        basic = Some(Credentials::Basic {
             username: u.to_string(),
             password: p.to_string(),
-        }));
+        });
     }
-    Ok(None)
+    if let Some(t) = s("identitytoken") {
+        return Ok(Some((Credentials::IdentityToken(t.to_string()), basic)));
+    }
+    if let Some(t) = s("registrytoken") {
+        return Ok(Some((Credentials::RegistryToken(t.to_string()), basic)));
+    }
+    Ok(basic.map(|b| (b, None)))
 }
 
-/// Run `docker-credential-<helper> get` with the server on stdin.
-fn helper_get(helper: &str, server: &str) -> Result<Option<Found>> {
+/// Run `docker-credential-<helper> get` with the server on stdin; a helper still
+/// running after `timeout` is killed and reported by name.
+fn helper_get(helper: &str, server: &str, timeout: Duration) -> Result<Option<Found>> {
     if helper.is_empty()
         || !helper
             .bytes()
@@ -259,7 +308,7 @@ fn helper_get(helper: &str, server: &str) -> Result<Option<Found>> {
         .arg("get")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .map_err(|e| {
             Error::failure(format!("cannot run credential helper {prog}: {e}")).with_hint(format!(
@@ -269,21 +318,47 @@ fn helper_get(helper: &str, server: &str) -> Result<Option<Found>> {
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(server.as_bytes());
     }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| Error::failure(format!("credential helper {prog}: {e}")))?;
-    if !out.status.success() {
-        let msg = String::from_utf8_lossy(&out.stdout).to_lowercase();
+    // Read stdout on a thread so a helper that fills the pipe cannot block us, and
+    // wait for the exit with a deadline.
+    let reader = child.stdout.take().map(|mut out| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ =
+                std::io::Read::read_to_end(&mut std::io::Read::take(&mut out, 1 << 20), &mut buf);
+            buf
+        })
+    });
+    let start = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(s)) => break s,
+            Ok(None) if start.elapsed() >= timeout => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Error::failure(format!(
+                    "credential helper {prog} did not answer within {} s for {server}; it was stopped",
+                    timeout.as_secs_f64()
+                ))
+                .with_hint(format!(
+                    "check {prog} (does it wait for a password prompt or a locked keyring?); --timeout SECONDS changes the limit"
+                )));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => return Err(Error::failure(format!("credential helper {prog}: {e}"))),
+        }
+    };
+    let stdout = reader.and_then(|h| h.join().ok()).unwrap_or_default();
+    if !status.success() {
+        let msg = String::from_utf8_lossy(&stdout).to_lowercase();
         if msg.contains("credentials not found") {
             return Ok(None);
         }
         // The helper's own output may hold secrets: report only the status.
         return Err(Error::failure(format!(
-            "credential helper {prog} failed ({}) for {server}",
-            out.status
+            "credential helper {prog} failed ({status}) for {server}"
         )));
     }
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|_| {
+    let v: serde_json::Value = serde_json::from_slice(&stdout).map_err(|_| {
         Error::failure(format!(
             "credential helper {prog} printed something that is not JSON"
         ))
@@ -301,10 +376,10 @@ fn helper_get(helper: &str, server: &str) -> Result<Option<Found>> {
             password: secret.to_string(),
         }
     };
-    Ok(Some(Found {
+    Ok(Some(Found::new(
         credentials,
-        origin: format!("credential helper {prog}"),
-    }))
+        format!("credential helper {prog}"),
+    )))
 }
 
 /// A parsed `WWW-Authenticate` challenge.
@@ -434,5 +509,30 @@ mod tests {
         let dbg = format!("{:?}", get("reg.io", "x").unwrap());
         assert!(!dbg.contains("p:ss"), "{dbg}");
         assert!(from_config(br#"{"auths":{"reg.io":{"auth":"!!"}}}"#, "f", "reg.io", "x").is_err());
+    }
+
+    #[test]
+    fn a_token_beside_the_password_keeps_the_password_for_basic() {
+        // auth = base64("user2:p:ss")
+        let cfg = br#"{"auths":{"reg.io":{"auth":"dXNlcjI6cDpzcw==","identitytoken":"tok"}}}"#;
+        let f = from_config(cfg, "f", "reg.io", "x").unwrap().unwrap();
+        assert_eq!(f.credentials, Credentials::IdentityToken("tok".into()));
+        assert_eq!(
+            f.basic_header(),
+            Credentials::Basic {
+                username: "user2".into(),
+                password: "p:ss".into()
+            }
+            .basic_header()
+        );
+        let only = from_config(
+            br#"{"auths":{"reg.io":{"identitytoken":"tok"}}}"#,
+            "f",
+            "reg.io",
+            "x",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(only.basic_header(), None);
     }
 }

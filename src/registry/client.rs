@@ -9,9 +9,18 @@
 //! upload locations or token realms that point to `http://`); `--insecure` keeps TLS but
 //! skips verification; the `Authorization` header goes only to the registry's own origin
 //! (ureq drops it on redirects) and to the token realm; secrets never appear in errors.
+//! A 401 or 403 from another host (an upload location or a redirect elsewhere) is
+//! reported as that host's refusal, not as wrong credentials.
+//!
+//! Nothing waits forever: connecting (TCP and TLS) is bounded by
+//! [`TransportOptions::connect_timeout`] (30 s), and every read and write of a
+//! connection by [`TransportOptions::idle_timeout`] (60 s), so a stalled answer or body
+//! fails while a slow but moving transfer of a large blob does not. A timeout is
+//! transient (retried under `--retries`); a host name that does not resolve is not.
 
 use super::auth::{self, Challenge, Credentials, Found};
 use crate::error::{Error, Result};
+use rustls::pki_types::CertificateDer;
 use std::io::Read;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -37,15 +46,34 @@ pub struct TransportOptions {
     pub retries: u32,
     /// Base delay of the exponential backoff.
     pub backoff: Duration,
+    /// Longest wait for a TCP connection (and the TLS handshake) to be set up.
+    pub connect_timeout: Duration,
+    /// Longest silence while waiting for or reading an answer, or while the server does
+    /// not take more of a request body; also how long a credential helper may run.
+    pub idle_timeout: Duration,
 }
+
+/// Default [`TransportOptions::connect_timeout`].
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default [`TransportOptions::idle_timeout`].
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl TransportOptions {
     pub fn new() -> Self {
         TransportOptions {
             retries: 5,
             backoff: Duration::from_millis(250),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
             ..Default::default()
         }
+    }
+
+    /// `--timeout SECONDS`: the connect and the idle timeout both become `t`.
+    pub fn with_timeout(mut self, t: Duration) -> Self {
+        self.connect_timeout = t;
+        self.idle_timeout = t;
+        self
     }
 }
 
@@ -95,6 +123,10 @@ pub struct Client {
     plain_http: bool,
     retries: u32,
     backoff: Duration,
+    connect_timeout: Duration,
+    idle_timeout: Duration,
+    /// `--ca-cert` files were given (for the hints of certificate errors).
+    ca_given: bool,
     /// Transient failures retried so far (for the summary).
     pub retried: AtomicU64,
 }
@@ -105,11 +137,15 @@ impl std::fmt::Debug for Client {
     }
 }
 
-/// The root store: the system's CA bundle (as OpenSSL finds it) plus `extra` files;
-/// Mozilla's roots compiled into the binary when the system has none.
-fn root_certs(extra: &[PathBuf]) -> Result<RootCerts> {
-    let mut certs: Vec<Certificate<'static>> = Vec::new();
-    let mut add_pem = |bytes: &[u8], what: &str, strict: bool| -> Result<usize> {
+/// The system's CA bundle (as OpenSSL finds it) and the certificates of the `extra`
+/// files (`--ca-cert`), each possibly empty.
+fn root_certs(extra: &[PathBuf]) -> Result<(Vec<Certificate<'static>>, Vec<Certificate<'static>>)> {
+    fn add_pem(
+        certs: &mut Vec<Certificate<'static>>,
+        bytes: &[u8],
+        what: &str,
+        strict: bool,
+    ) -> Result<usize> {
         let mut n = 0;
         for item in ureq::tls::parse_pem(bytes) {
             match item {
@@ -127,7 +163,8 @@ fn root_certs(extra: &[PathBuf]) -> Result<RootCerts> {
             }
         }
         Ok(n)
-    };
+    }
+    let mut system = Vec::new();
     let env_file = std::env::var_os("SSL_CERT_FILE").map(PathBuf::from);
     let candidates = env_file.into_iter().chain(
         [
@@ -140,25 +177,62 @@ fn root_certs(extra: &[PathBuf]) -> Result<RootCerts> {
     );
     for c in candidates {
         if let Ok(bytes) = std::fs::read(&c) {
-            if add_pem(&bytes, &c.display().to_string(), false)? > 0 {
+            if add_pem(&mut system, &bytes, &c.display().to_string(), false)? > 0 {
                 break;
             }
         }
     }
+    let mut given = Vec::new();
     for f in extra {
         let bytes = std::fs::read(f)
             .map_err(|e| Error::usage(format!("cannot read --ca-cert {}: {e}", f.display())))?;
-        if add_pem(&bytes, &f.display().to_string(), true)? == 0 {
+        if add_pem(&mut given, &bytes, &f.display().to_string(), true)? == 0 {
             return Err(Error::usage(format!(
                 "--ca-cert {}: no PEM certificate in the file",
                 f.display()
             )));
         }
     }
-    if certs.is_empty() {
-        return Ok(RootCerts::WebPki);
+    Ok((system, given))
+}
+
+/// An agent for `config` with the TLS `opts` ask for: ureq's own TLS with the system
+/// roots (Mozilla's compiled in when the system has none); with `--ca-cert`, a
+/// connector that also accepts those certificates as the server's own (see
+/// [`super::tls`]).
+fn agent(
+    config: ureq::config::ConfigBuilder<ureq::typestate::AgentScope>,
+    opts: &TransportOptions,
+) -> Result<ureq::Agent> {
+    let (system, given) = root_certs(&opts.ca_certs)?;
+    if given.is_empty() || opts.insecure {
+        let roots = if system.is_empty() {
+            RootCerts::WebPki
+        } else {
+            RootCerts::new_with_certs(&system)
+        };
+        let tls = TlsConfig::builder()
+            .root_certs(roots)
+            .disable_verification(opts.insecure)
+            .build();
+        return Ok(config.tls_config(tls).build().into());
     }
-    Ok(RootCerts::new_with_certs(&certs))
+    use ureq::unversioned::transport::{ConnectProxyConnector, Connector, TcpConnector};
+    let der = |c: &Certificate<'static>| CertificateDer::from(c.der().to_vec());
+    let roots: Vec<CertificateDer<'static>> = system.iter().chain(&given).map(der).collect();
+    let pinned = given.iter().map(der).collect();
+    let tls = super::tls::PinningConnector {
+        config: super::tls::pinning_config(&roots, pinned)?,
+    };
+    let connector =
+        ().chain(ConnectProxyConnector::default())
+            .chain(TcpConnector::default())
+            .chain(tls);
+    Ok(ureq::Agent::with_parts(
+        config.build(),
+        connector,
+        ureq::unversioned::resolver::DefaultResolver::default(),
+    ))
 }
 
 impl Client {
@@ -172,24 +246,24 @@ impl Client {
         opts: &TransportOptions,
         pool: usize,
     ) -> Result<Client> {
-        let tls = TlsConfig::builder()
-            .root_certs(root_certs(&opts.ca_certs)?)
-            .disable_verification(opts.insecure)
-            .build();
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .tls_config(tls)
             .user_agent(concat!("oix/", env!("CARGO_PKG_VERSION")))
             .max_idle_connections_per_host(pool.max(1) * 2 + 2)
             .max_idle_connections(pool.max(1) * 4 + 8)
-            .timeout_connect(Some(Duration::from_secs(30)))
-            .timeout_recv_response(Some(Duration::from_secs(600)))
-            .max_redirects(10)
-            .build();
-        let creds = auth::lookup(host, repo, opts.authfile.as_deref())?;
+            .timeout_resolve(Some(nonzero(opts.connect_timeout)))
+            .timeout_connect(Some(nonzero(opts.connect_timeout)))
+            // Idle timeouts: each read or write of the connection (response headers,
+            // body, TLS handshake) may wait this long; a slow but moving transfer of a
+            // large blob is never cut.
+            .timeout_per_read(Some(nonzero(opts.idle_timeout)))
+            .timeout_per_write(Some(nonzero(opts.idle_timeout)))
+            .max_redirects(10);
+        let agent = agent(config, opts)?;
+        let creds = auth::lookup(host, repo, opts.authfile.as_deref(), opts.idle_timeout)?;
         let scheme = if opts.plain_http { "http" } else { "https" };
         Ok(Client {
-            agent: config.into(),
+            agent,
             base: format!("{scheme}://{api_host}"),
             host: host.to_string(),
             repo: repo.to_string(),
@@ -199,6 +273,9 @@ impl Client {
             plain_http: opts.plain_http,
             retries: opts.retries,
             backoff: opts.backoff,
+            connect_timeout: opts.connect_timeout,
+            ca_given: !opts.ca_certs.is_empty() && !opts.insecure,
+            idle_timeout: opts.idle_timeout,
             retried: AtomicU64::new(0),
         })
     }
@@ -206,6 +283,11 @@ impl Client {
     /// Attempts after the first one for transient failures.
     pub fn retries(&self) -> u32 {
         self.retries
+    }
+
+    /// The idle timeout (for messages about reads that timed out).
+    pub fn idle_timeout(&self) -> Duration {
+        self.idle_timeout
     }
 
     /// `https://host/v2/<repo>/<path>`.
@@ -240,6 +322,40 @@ impl Client {
         )))
     }
 
+    /// A 401 or 403 answered by a host other than the registry's own (an upload
+    /// location or a redirect elsewhere): oix never sends the registry's credentials
+    /// there, so the user's credentials are not what was refused.
+    pub(crate) fn foreign_refusal(
+        &self,
+        resp: &HttpResponse,
+        url: &str,
+        what: &str,
+    ) -> Option<Error> {
+        use ureq::ResponseExt;
+        let status = resp.status().as_u16();
+        if !matches!(status, 401 | 403) {
+            return None;
+        }
+        let answered = resp.get_uri().to_string();
+        let foreign = if !self.same_origin(url) {
+            url.to_string()
+        } else if !answered.is_empty() && answered.contains("://") && !self.same_origin(&answered) {
+            answered
+        } else {
+            return None;
+        };
+        let other = url_host(&foreign).to_string();
+        Some(
+            Error::failure(format!(
+                "{what}: {other} refused the request ({status}); it is not {} (the registry), and oix does not send the registry's credentials to another host",
+                url_host(&self.base)
+            ))
+            .with_hint(format!(
+                "the registry sent oix to {other} (an upload Location or a redirect): configure the registry (or its reverse proxy) to hand out locations on its own host, or let {other} accept requests without credentials"
+            )),
+        )
+    }
+
     fn same_origin(&self, url: &str) -> bool {
         url.strip_prefix(&self.base)
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
@@ -259,7 +375,9 @@ impl Client {
                 Err(Fail::Fatal(e)) => return Err(e),
                 Err(Fail::Retry(e, after)) => {
                     if attempt >= self.retries {
-                        return Err(e.context(format!("gave up after {} attempts", attempt + 1)));
+                        let n = attempt + 1;
+                        let s = if n == 1 { "" } else { "s" };
+                        return Err(e.context(format!("gave up after {n} attempt{s}")));
                     }
                     self.retried.fetch_add(1, Ordering::Relaxed);
                     std::thread::sleep(self.backoff_delay(attempt, after));
@@ -319,7 +437,7 @@ impl Client {
         };
         match r {
             Ok(resp) => Ok((resp, generation)),
-            Err(e) => Err(transport_error(&what, e, self.plain_http)),
+            Err(e) => Err(self.transport_error(&what, url, e)),
         }
     }
 
@@ -358,6 +476,11 @@ impl Client {
                 None => self.send_once(method.clone(), url, headers, None)?,
             };
             let status = resp.status().as_u16();
+            let what = format!("{method} {}", redact_url(url));
+            if let Some(e) = self.foreign_refusal(&resp, url, &what) {
+                drain(&mut resp);
+                return Err(Fail::Fatal(e));
+            }
             if status == 401 && rounds < 2 && self.same_origin(url) {
                 rounds += 1;
                 drain(&mut resp);
@@ -365,7 +488,7 @@ impl Client {
                 continue;
             }
             if let Some(after) = transient_status(&resp) {
-                let e = response_error(&mut resp, &format!("{method} {}", redact_url(url)));
+                let e = response_error(&mut resp, &what);
                 return Err(Fail::Retry(e, after));
             }
             return Ok(resp);
@@ -404,11 +527,7 @@ impl Client {
         };
         let header = match ch.scheme.as_str() {
             "basic" => {
-                let Some(h) = self
-                    .creds
-                    .as_ref()
-                    .and_then(|f| f.credentials.basic_header())
-                else {
+                let Some(h) = self.creds.as_ref().and_then(|f| f.basic_header()) else {
                     return Err(Fail::Fatal(
                         Error::failure(format!("{}: authentication required (Basic)", self.host))
                             .with_hint(hint_creds()),
@@ -512,7 +631,7 @@ impl Client {
                 req.call()
             }
         };
-        let mut resp = resp.map_err(|e| transport_error(&what, e, self.plain_http))?;
+        let mut resp = resp.map_err(|e| self.transport_error(&what, realm, e))?;
         if let Some(after) = transient_status(&resp) {
             return Err(Fail::Retry(response_error(&mut resp, &what), after));
         }
@@ -619,42 +738,136 @@ pub(crate) fn redact_url(url: &str) -> &str {
     url.split('?').next().unwrap_or(url)
 }
 
-/// Classify a ureq error: connection problems are transient, TLS and name errors not.
-pub(crate) fn transport_error(what: &str, e: ureq::Error, plain_http: bool) -> Fail {
-    let msg = format!("{what}: {e}");
-    // rustls errors during the handshake arrive wrapped in io::Error.
-    let tls_in_io = matches!(&e, ureq::Error::Io(io) if io.get_ref().is_some_and(|inner| {
-        let m = inner.to_string();
-        m.contains("corrupt message") || m.contains("certificate") || m.contains("alert")
-            || m.contains("peer is incompatible") || m.contains("peer misbehaved")
-    }));
-    if tls_in_io {
-        let hint = if msg.contains("corrupt message") {
-            "the server does not speak TLS here; if the registry is plain HTTP, use --plain-http"
-        } else {
-            "if the registry uses a private CA pass --ca-cert FILE; --insecure skips verification"
-        };
-        return Fail::Fatal(Error::failure(msg).with_hint(hint));
-    }
-    match e {
-        ureq::Error::Io(_)
-        | ureq::Error::Timeout(_)
-        | ureq::Error::ConnectionFailed
-        | ureq::Error::Protocol(_) => Fail::Retry(Error::failure(msg), None),
-        ureq::Error::HostNotFound => {
-            Fail::Fatal(Error::failure(msg).with_hint("check the registry host name"))
-        }
-        ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_) => {
-            let hint = if plain_http {
-                "a TLS problem on a plain HTTP session: check the URL"
-            } else {
-                "if the registry uses a private CA pass --ca-cert FILE; if it speaks plain HTTP use --plain-http; --insecure skips verification"
-            };
-            Fail::Fatal(Error::failure(msg).with_hint(hint))
-        }
-        _ => Fail::Fatal(Error::failure(msg)),
+/// `host[:port]` of an absolute URL, for messages.
+pub(crate) fn url_host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let auth = rest.split(['/', '?']).next().unwrap_or(rest);
+    auth.rsplit('@').next().unwrap_or(auth)
+}
+
+/// Whether an I/O error is the system resolver failing to find a host name (std's
+/// `to_socket_addrs` reports getaddrinfo failures this way).
+fn is_name_resolution(e: &std::io::Error) -> bool {
+    e.to_string()
+        .contains("failed to lookup address information")
+}
+
+fn secs(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{s:.0} s")
+    } else {
+        format!("{s} s")
     }
 }
+
+/// Ureq rejects zero durations as "already expired"; keep a tiny floor.
+fn nonzero(d: Duration) -> Duration {
+    d.max(Duration::from_millis(1))
+}
+
+/// The hint of every timeout message.
+const TIMEOUT_HINT: &str = "check that the registry is up and reachable; --timeout SECONDS (or `timeout:` of a plan destination) changes the limit (defaults: 30 s to connect, 60 s of silence)";
+
+impl Client {
+    /// Classify a ureq error on a request to `url`: connection problems and timeouts
+    /// are transient; TLS errors and host names that do not resolve are not (another
+    /// attempt cannot help).
+    pub(crate) fn transport_error(&self, what: &str, url: &str, e: ureq::Error) -> Fail {
+        let (plain_http, connect, idle) =
+            (self.plain_http, self.connect_timeout, self.idle_timeout);
+        let host = url_host(url);
+        let msg = format!("{what}: {e}");
+        if let ureq::Error::Timeout(t) = &e {
+            let why = match t {
+                ureq::Timeout::Resolve => format!(
+                    "timed out looking up the host name of {host} (DNS) within {}",
+                    secs(connect)
+                ),
+                ureq::Timeout::Connect => {
+                    let tls = if plain_http { "" } else { " and TLS handshake" };
+                    format!(
+                        "timed out connecting to {host}: no connection{tls} within {}",
+                        secs(connect)
+                    )
+                }
+                ureq::Timeout::PerWrite | ureq::Timeout::SendRequest | ureq::Timeout::SendBody => {
+                    format!("timed out: {host} took no data for {}", secs(idle))
+                }
+                _ => format!("timed out: {host} sent nothing for {}", secs(idle)),
+            };
+            return Fail::Retry(
+                Error::failure(format!("{what}: {why}")).with_hint(TIMEOUT_HINT),
+                None,
+            );
+        }
+        if matches!(&e, ureq::Error::Io(io) if is_name_resolution(io))
+            || matches!(e, ureq::Error::HostNotFound)
+        {
+            let name = host.rsplit_once(':').map_or(host, |(h, _)| h);
+            return Fail::Fatal(
+            Error::failure(format!("{what}: cannot resolve the host name {name:?}: {e}"))
+                .with_hint("check the registry host name in the reference and the machine's DNS settings (name lookups are not retried)"),
+        );
+        }
+        // rustls errors during the handshake arrive wrapped in io::Error.
+        let tls_in_io = matches!(&e, ureq::Error::Io(io) if io.get_ref().is_some_and(|inner| {
+            let m = inner.to_string();
+            m.contains("corrupt message") || m.contains("certificate") || m.contains("alert")
+                || m.contains("peer is incompatible") || m.contains("peer misbehaved")
+        }));
+        if tls_in_io {
+            if msg.contains("corrupt message") {
+                return Fail::Fatal(Error::failure(msg).with_hint(
+                "the server does not speak TLS here; if the registry is plain HTTP, use --plain-http",
+            ));
+            }
+            return Fail::Fatal(self.certificate_error(msg));
+        }
+        match e {
+            ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => Fail::Retry(
+                Error::failure(format!("{what}: timed out waiting for {host}"))
+                    .with_hint(TIMEOUT_HINT),
+                None,
+            ),
+            ureq::Error::Io(_) | ureq::Error::ConnectionFailed | ureq::Error::Protocol(_) => {
+                Fail::Retry(Error::failure(msg), None)
+            }
+            ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_) => {
+                if plain_http {
+                    Fail::Fatal(
+                        Error::failure(msg)
+                            .with_hint("a TLS problem on a plain HTTP session: check the URL"),
+                    )
+                } else {
+                    Fail::Fatal(self.certificate_error(msg))
+                }
+            }
+            _ => Fail::Fatal(Error::failure(msg)),
+        }
+    }
+
+    /// A refused server certificate, with a hint that fits what was given.
+    fn certificate_error(&self, msg: String) -> Error {
+        let self_signed = msg.contains("CaUsedAsEndEntity");
+        let mut e = Error::failure(if self_signed {
+            format!("{msg} (the registry presents a self-signed CA certificate as its own)")
+        } else {
+            msg
+        });
+        e = if self.ca_given {
+            e.with_hint("the registry's certificate is neither one of the --ca-cert files nor signed by one of them (or does not name this host): check that the file is the registry's own certificate or its CA; --insecure skips verification")
+        } else if self_signed {
+            e.with_hint("if you trust it, pass that certificate file with --ca-cert FILE (oix accepts a certificate given this way as the server's own); --insecure skips verification")
+        } else {
+            e.with_hint(TLS_HINT)
+        };
+        e
+    }
+}
+
+/// The hint of certificate failures.
+const TLS_HINT: &str = "if the registry's certificate comes from a private CA, or is a self-signed certificate of its own, pass that file with --ca-cert FILE; if it speaks plain HTTP use --plain-http; --insecure skips verification";
 
 /// An error from a non-success response, with the registry's error codes.
 pub(crate) fn response_error(resp: &mut HttpResponse, what: &str) -> Error {

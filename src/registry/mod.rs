@@ -14,6 +14,7 @@ pub mod publish;
 pub mod reference;
 pub mod remote;
 pub mod skopeo;
+mod tls;
 
 pub use client::TransportOptions;
 pub use reference::RegistryRef;

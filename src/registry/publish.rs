@@ -15,11 +15,17 @@ use crate::reference::{LayoutRef, Target};
 /// The built-in client, with the parallelism of its blob transfers.
 pub struct BuiltinRegistry {
     pub jobs: usize,
+    /// Connect and idle timeout for every registry (`oix apply --timeout`), over the
+    /// plan destinations' own `timeout`.
+    pub timeout: Option<std::time::Duration>,
 }
 
 impl Default for BuiltinRegistry {
     fn default() -> Self {
-        BuiltinRegistry { jobs: 4 }
+        BuiltinRegistry {
+            jobs: 4,
+            timeout: None,
+        }
     }
 }
 
@@ -33,6 +39,9 @@ impl BuiltinRegistry {
         o.transport.plain_http = c.plain_http;
         o.transport.ca_certs.extend(c.ca_cert.iter().cloned());
         o.transport.authfile = c.authfile.clone();
+        if let Some(t) = self.timeout.or(c.timeout) {
+            o.transport = o.transport.with_timeout(t);
+        }
         Remote::new(r, &o)
     }
 }

@@ -37,8 +37,41 @@ impl fmt::Display for RegistryRef {
     }
 }
 
+/// A reference (or URL) as it may be shown: credentials written into it
+/// (`docker://user:password@host/...`) become `***`.
+pub fn redact_reference(input: &str) -> std::borrow::Cow<'_, str> {
+    let (scheme, rest) = match input.find("://") {
+        Some(i) => input.split_at(i + 3),
+        None => ("", input),
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        // `docker://alpine@sha256:...` (a Hub short name with a digest) holds no user.
+        Some(at) if authority_end == rest.len() && Digest::parse(&rest[at + 1..]).is_ok() => {
+            input.into()
+        }
+        Some(at) => format!("{scheme}***{}", &rest[at..]).into(),
+        None => input.into(),
+    }
+}
+
+/// Refuse credentials written into a reference, without repeating them.
+pub fn refuse_userinfo(input: &str) -> Result<()> {
+    let shown = redact_reference(input);
+    if shown == input {
+        return Ok(());
+    }
+    Err(Error::usage(format!(
+        "registry reference {shown:?} holds credentials (USER:PASSWORD@); oix does not take them from a reference"
+    ))
+    .with_hint(
+        "log in (skopeo login / docker login) or pass --authfile FILE; the credentials were not used and are not shown",
+    ))
+}
+
 impl RegistryRef {
     pub fn parse(input: &str) -> Result<RegistryRef> {
+        refuse_userinfo(input)?;
         let usage = |why: String| {
             Error::usage(format!("invalid registry reference {input:?}: {why}")).with_hint(
                 "write docker://HOST[:PORT]/REPO[:TAG] or docker://HOST/REPO@sha256:<hex>",
@@ -218,6 +251,29 @@ fn validate_host(host: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_in_references_are_refused_unseen() {
+        let d = format!("sha256:{}", "a".repeat(64));
+        for ok in [
+            "docker://h.io/r:1".to_string(),
+            format!("docker://alpine@{d}"),
+            format!("docker://h.io/r@{d}"),
+        ] {
+            assert_eq!(redact_reference(&ok), ok.as_str());
+        }
+        assert_eq!(
+            redact_reference("docker://u:hunter2@h.io:5000/r:1"),
+            "docker://***@h.io:5000/r:1"
+        );
+        assert_eq!(
+            redact_reference("docker://u:hunter2@alpine"),
+            "docker://***@alpine"
+        );
+        let e = RegistryRef::parse("docker://u:hunter2@h.io/r:1").unwrap_err();
+        assert!(!format!("{} {:?}", e.message, e.hint).contains("hunter2"));
+        assert_eq!(e.kind, crate::error::Kind::Usage);
+    }
 
     const D: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 

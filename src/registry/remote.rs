@@ -121,16 +121,17 @@ fn with_query(url: &str, q: &str) -> String {
     }
 }
 
-/// `Range: 0-N` (or `bytes=0-N`) → N+1 bytes held. `0-0` counts as nothing held:
-/// distribution answers `0-0` for an empty upload, and resending one byte too many
-/// only costs a 416 and a restart, while skipping one would corrupt the blob.
-fn parse_range_end(v: &str) -> Option<u64> {
+/// How many bytes an upload holds, from its `Range: 0-N` (or `bytes=0-N`) header:
+/// N+1, except that distribution answers `0-0` both for an empty upload and for one
+/// holding exactly one byte. `at_least` (what the registry is known to hold: the end
+/// of a chunk it just accepted, or the offset it last confirmed) settles that case.
+fn parse_range_end(v: &str, at_least: u64) -> Option<u64> {
     let v = v.trim().trim_start_matches("bytes=");
     let (a, b) = v.split_once('-')?;
     let _: u64 = a.trim().parse().ok()?;
     match b.trim().parse::<u64>().ok()? {
-        0 => Some(0),
-        n => Some(n + 1),
+        0 if at_least == 0 => Some(0),
+        n => n.checked_add(1),
     }
 }
 
@@ -474,9 +475,32 @@ impl Read for ResumingReader<'_> {
                     ));
                 }
                 Ok(n) => return Ok(n),
-                Err(e) => return Err(e),
+                Err(e) => return Err(self.explain(e)),
             }
         }
+    }
+}
+
+impl ResumingReader<'_> {
+    /// Say what a read that timed out was waiting for.
+    fn explain(&self, e: io::Error) -> io::Error {
+        let timed_out = e.kind() == io::ErrorKind::TimedOut
+            || e.get_ref()
+                .and_then(|i| i.downcast_ref::<ureq::Error>())
+                .is_some_and(|u| matches!(u, ureq::Error::Timeout(_)));
+        if !timed_out {
+            return e;
+        }
+        io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!(
+                "timed out: {} sent nothing for {} s at byte {} of {} (see --timeout)",
+                self.registry.reference.api_host(),
+                self.registry.client.idle_timeout().as_secs_f64(),
+                self.position,
+                self.size
+            ),
+        )
     }
 }
 
@@ -656,10 +680,13 @@ mod tests {
 
     #[test]
     fn ranges_and_queries() {
-        assert_eq!(parse_range_end("0-1023"), Some(1024));
-        assert_eq!(parse_range_end("bytes=0-0"), Some(0));
-        assert_eq!(parse_range_end("0-1"), Some(2));
-        assert_eq!(parse_range_end("junk"), None);
+        assert_eq!(parse_range_end("0-1023", 0), Some(1024));
+        // distribution: `0-0` after nothing and after one byte.
+        assert_eq!(parse_range_end("bytes=0-0", 0), Some(0));
+        assert_eq!(parse_range_end("0-0", 1), Some(1));
+        assert_eq!(parse_range_end("0-1", 1), Some(2));
+        assert_eq!(parse_range_end("0-1", 0), Some(2));
+        assert_eq!(parse_range_end("junk", 0), None);
         assert_eq!(
             with_query("/v2/x/blobs/uploads/u?_state=a", "digest=d"),
             "/v2/x/blobs/uploads/u?_state=a&digest=d"

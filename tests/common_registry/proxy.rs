@@ -37,6 +37,14 @@ pub struct Faults {
     pub error_body_bytes: Option<u64>,
     /// Answer every blob GET with a `307` to this base URL (`http://HOST:PORT`) + path.
     pub redirect_blobs_to: Option<String>,
+    /// Never answer a blob GET: hold the connection open and silent (a stuck download).
+    pub stall_blob_gets: bool,
+    /// Drop the connection of the Nth PATCH (1-based) before any of its body reaches
+    /// the registry.
+    pub drop_nth_patch: Option<u64>,
+    /// Rewrite the `Location` of every upload session the registry opens (POST) to this
+    /// base URL (`http://HOST:PORT`) + path, as a misconfigured reverse proxy would.
+    pub relocate_uploads_to: Option<String>,
 }
 
 #[derive(Default)]
@@ -50,6 +58,8 @@ pub struct Counters {
     pub hostile: AtomicU64,
     /// Bytes of the endless error body the client accepted before it hung up.
     pub error_body_sent: AtomicU64,
+    /// PATCH requests seen.
+    pub patches: AtomicU64,
     throttle_used: AtomicBool,
     drop_used: AtomicBool,
     fail_used: AtomicBool,
@@ -245,6 +255,41 @@ fn handle(client: TcpStream, upstream_port: u16, f: &Faults, c: &Arc<Counters>) 
                 )?;
                 continue;
             }
+        }
+        if f.stall_blob_gets && method == "GET" && path.contains("/blobs/sha256:") {
+            c.hostile.fetch_add(1, Ordering::Relaxed);
+            std::thread::sleep(Duration::from_secs(120));
+            kill(&client);
+            return Ok(());
+        }
+        if method == "PATCH" {
+            let n = c.patches.fetch_add(1, Ordering::Relaxed) + 1;
+            if f.drop_nth_patch == Some(n) {
+                c.dropped.fetch_add(1, Ordering::Relaxed);
+                kill(&client);
+                return Ok(());
+            }
+        }
+        if let (Some(base), true) = (
+            &f.relocate_uploads_to,
+            method == "POST" && path.contains("/blobs/uploads/"),
+        ) {
+            c.hostile.fetch_add(1, Ordering::Relaxed);
+            let resp = fetch_upstream(upstream_port, &head)?;
+            let text = String::from_utf8_lossy(&resp).to_string();
+            let out: String = text
+                .split_inclusive("\r\n")
+                .map(|l| match l.split_once(':') {
+                    Some((k, v)) if k.eq_ignore_ascii_case("location") => {
+                        let v = v.trim();
+                        let p = v.find("/v2/").map_or(v, |i| &v[i..]);
+                        format!("Location: {base}{p}\r\n")
+                    }
+                    _ => l.to_string(),
+                })
+                .collect();
+            client.try_clone()?.write_all(out.as_bytes())?;
+            continue;
         }
         up_w.write_all(&head)?;
         if let Some(limit) = f.drop_body_over {

@@ -81,8 +81,9 @@ impl Registry {
         if status != 204 {
             return Ok(None); // gone or invalid: start over
         }
+        // The offset the registry last confirmed is a floor (see parse_range_end).
         let offset = match range {
-            Some(r) => parse_range_end(&r).unwrap_or(0),
+            Some(r) => parse_range_end(&r, s.offset).unwrap_or(0),
             None => 0,
         };
         Ok(Some(Session {
@@ -183,14 +184,20 @@ impl Registry {
                 match status {
                     202 => {
                         let loc = header(&resp, "location").map(str::to_string);
-                        let held = header(&resp, "range").and_then(parse_range_end);
+                        let sent_to = s.offset + len;
+                        let held = header(&resp, "range").and_then(|r| parse_range_end(r, sent_to));
                         drain(&mut resp);
                         if let Some(l) = loc {
                             s.location = self.client.resolve_location(&l)?;
                         }
-                        s.offset = held.unwrap_or(s.offset + len);
+                        s.offset = held.unwrap_or(sent_to);
                     }
                     401 => {
+                        let what = format!("PATCH {}", redact_url(&s.location));
+                        if let Some(e) = self.client.foreign_refusal(&resp, &s.location, &what) {
+                            drain(&mut resp);
+                            return Err(Fail::Fatal(e));
+                        }
                         drain(&mut resp);
                         self.client.answer_challenge(&resp, generation)?;
                         *keep = Some(s);
@@ -212,6 +219,10 @@ impl Registry {
                     }
                     _ => {
                         let what = format!("PATCH {}", redact_url(&s.location));
+                        if let Some(e) = self.client.foreign_refusal(&resp, &s.location, &what) {
+                            drain(&mut resp);
+                            return Err(Fail::Fatal(e));
+                        }
                         if let Some(after) = transient_status(&resp) {
                             s.uncertain = true;
                             *keep = Some(s);
@@ -245,6 +256,11 @@ impl Registry {
             }
         };
         let status = resp.status().as_u16();
+        let what = format!("PUT {}", redact_url(&url));
+        if let Some(e) = self.client.foreign_refusal(&resp, &url, &what) {
+            drain(&mut resp);
+            return Err(Fail::Fatal(e));
+        }
         if status == 401 {
             drain(&mut resp);
             self.client.answer_challenge(&resp, generation)?;
@@ -254,7 +270,6 @@ impl Registry {
             ));
         }
         if status != 201 {
-            let what = format!("PUT {}", redact_url(&url));
             if let Some(after) = transient_status(&resp) {
                 return Err(Fail::Retry(response_error(&mut resp, &what), after));
             }
