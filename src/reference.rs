@@ -84,6 +84,30 @@ impl LayoutRef {
         }
     }
 
+    /// `LAYOUT:NAME` naming a ref that may already exist under any name, even one that
+    /// breaks the grammar (written by another tool, or by an older oix): the path ends at
+    /// the first `:` and the rest is the name exactly. For `untag`, which must be able to
+    /// remove whatever `fsck` flags. The grammar's forms win where they apply.
+    pub fn parse_existing_name(input: &str) -> Result<LayoutRef> {
+        let parsed = LayoutRef::parse(input);
+        let loose = || {
+            let s = input.strip_prefix("oci:").unwrap_or(input);
+            s.split_once(':')
+                .filter(|(path, name)| !path.is_empty() && !name.is_empty())
+                .map(|(path, name)| LayoutRef {
+                    path: PathBuf::from(path),
+                    target: Target::Name(name.to_string()),
+                })
+        };
+        match parsed {
+            Ok(r) if matches!(r.target, Target::Digest(_)) && r.path.to_string_lossy().contains(':') => {
+                Ok(loose().unwrap_or(r))
+            }
+            Ok(r) => Ok(r),
+            Err(e) => loose().ok_or(e),
+        }
+    }
+
     /// The ref name, or a usage error for commands that need one.
     pub fn require_name(&self) -> Result<&str> {
         match &self.target {
@@ -94,6 +118,40 @@ impl LayoutRef {
             ),
         }
     }
+}
+
+/// A new ref name for content in the layout at `source`, as `oix tag` takes it. The
+/// docker/crane habit `oix tag L:1.0 L:2.0` means "2.0 in L": a `LAYOUT:` (or
+/// `oci:LAYOUT:`) prefix naming the source layout is dropped. A prefix naming another
+/// layout is refused (a tag never copies content between layouts). Any other name is
+/// taken as it is (`:` is a legal separator inside a ref name), then checked against
+/// the grammar.
+pub fn new_ref_name(source: &std::path::Path, given: &str) -> Result<String> {
+    let s = given.strip_prefix("oci:").unwrap_or(given);
+    if let Some((prefix, rest)) = s.split_once(':').filter(|(p, r)| !p.is_empty() && !r.is_empty()) {
+        let prefix_path = std::path::Path::new(prefix);
+        let same = prefix_path == source
+            || matches!(
+                (prefix_path.canonicalize(), source.canonicalize()),
+                (Ok(a), Ok(b)) if a == b
+            );
+        if same {
+            validate_ref_name(rest)?;
+            return Ok(rest.to_string());
+        }
+        if prefix_path.join("oci-layout").is_file() {
+            return Err(Error::usage(format!(
+                "{given:?} names the layout {prefix}, but tag only names content in its own layout ({})",
+                source.display()
+            ))
+            .with_hint(format!(
+                "to tag inside {0}, write the bare name ({rest}); to copy the content into {prefix}, use `oix import {0}:REF -o {prefix}:{rest}` (or `oix index add`, `oix merge`)",
+                source.display()
+            )));
+        }
+    }
+    validate_ref_name(s)?;
+    Ok(s.to_string())
 }
 
 /// Check a ref name against the image-spec grammar:

@@ -1,6 +1,7 @@
 //! import, export.
 
 use super::{output, Ctx};
+use super::output::{outln, errln};
 use crate::archive::export::{export, export_to_file, ExportOptions};
 use crate::archive::import::{import, parse_source, ImportSource};
 use crate::archive::Selection;
@@ -86,7 +87,7 @@ pub fn import_cmd(ctx: &Ctx, a: ImportArgs) -> Result<i32> {
         output::json(&report);
     } else {
         for c in &report.refs {
-            println!(
+            outln!(
                 "{} {}:{} {}",
                 c.digest,
                 out.path.display(),
@@ -94,7 +95,7 @@ pub fn import_cmd(ctx: &Ctx, a: ImportArgs) -> Result<i32> {
                 c.action
             );
         }
-        eprintln!(
+        errln!(
             "imported {} from {} ({} blobs written, {}, {} already present)",
             report.format,
             report.source,
@@ -187,7 +188,7 @@ pub fn export_cmd(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
     if ctx.json {
         if to_stdout {
             let _ = serde_json::to_writer(std::io::stderr(), &report);
-            eprintln!();
+            errln!();
         } else {
             output::json(&report);
         }
@@ -215,9 +216,9 @@ pub fn export_cmd(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
         }
         for l in lines {
             if to_stdout {
-                eprintln!("{l}");
+                errln!("{l}");
             } else {
-                println!("{l}");
+                outln!("{l}");
             }
         }
     }

@@ -1,6 +1,7 @@
 //! build.
 
 use super::{output, Ctx};
+use super::output::{outln, errln};
 use crate::build::{self as b, BuildOptions, EntryOptions, ImageSettings, LayerSource};
 use crate::compress::{CompressOptions, Compression};
 use crate::error::{Error, IoContext, Result};
@@ -204,7 +205,7 @@ pub fn build(ctx: &Ctx, a: BuildArgs) -> Result<i32> {
     if ctx.json {
         output::json(&report);
     } else {
-        println!(
+        outln!(
             "{} {}:{} {} {}",
             report.digest,
             out.path.display(),
@@ -213,7 +214,7 @@ pub fn build(ctx: &Ctx, a: BuildArgs) -> Result<i32> {
             report.action
         );
         for l in &report.layers {
-            println!(
+            outln!(
                 "  layer {} {} ({}, {} uncompressed, {} entries) from {}",
                 l.layer.digest,
                 output::human_size(l.layer.size as i64),
@@ -223,7 +224,7 @@ pub fn build(ctx: &Ctx, a: BuildArgs) -> Result<i32> {
                 l.source
             );
             if l.skipped_sockets > 0 {
-                eprintln!(
+                errln!(
                     "warning: {} socket(s) in {} were skipped (tar cannot hold sockets)",
                     l.skipped_sockets, l.source
                 );

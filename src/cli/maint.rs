@@ -1,6 +1,7 @@
 //! fsck and gc.
 
 use super::{output, Ctx};
+use super::output::{outln, errln};
 use crate::error::{Error, Result};
 use crate::{fsck, gc};
 use clap::Args;
@@ -50,9 +51,9 @@ pub fn fsck(ctx: &Ctx, a: FsckArgs) -> Result<i32> {
             if let Some(r) = &p.referrer {
                 line.push_str(&format!(" (referenced from {r})"));
             }
-            println!("{line}");
+            outln!("{line}");
         }
-        println!(
+        outln!(
             "{}: {} blobs checked, {} hashed, {} errors, {} warnings{}",
             layout.root().display(),
             report.blobs_checked,
@@ -87,12 +88,12 @@ pub fn gc(ctx: &Ctx, a: GcArgs) -> Result<i32> {
     }
     let verb = if a.dry_run { "would remove" } else { "removed" };
     for d in &report.removed {
-        println!("{verb} {d}");
+        outln!("{verb} {d}");
     }
     for p in &report.left_alone {
-        eprintln!("note: left alone (not a blob name): {}", p.display());
+        errln!("note: left alone (not a blob name): {}", p.display());
     }
-    println!(
+    outln!(
         "{}: kept {} blobs, {verb} {} ({}), {} stale temp files",
         layout.root().display(),
         report.kept,

@@ -1,6 +1,7 @@
 //! push and pull.
 
 use super::{output, Ctx};
+use super::output::{outln, errln};
 use crate::error::{Error, Result};
 use crate::reference::{LayoutRef, Target};
 use crate::registry::ops::{self, PullOptions, PushOptions};
@@ -267,7 +268,7 @@ pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
         } else {
             for s in &steps {
                 match s.kind {
-                    "tag" => println!(
+                    "tag" => outln!(
                         "{} tag {}{}",
                         s.digest,
                         dest.with_tag(s.tag.as_deref().unwrap_or("")),
@@ -276,7 +277,7 @@ pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
                             (act, _) => format!(" ({act})"),
                         }
                     ),
-                    kind => println!(
+                    kind => outln!(
                         "{} {} {} {}",
                         s.digest,
                         s.action,
@@ -293,14 +294,14 @@ pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
         output::json(&summary);
     } else {
         for t in &summary.tags {
-            println!("{} {}", t.digest, dest.with_tag(&t.tag));
+            outln!("{} {}", t.digest, dest.with_tag(&t.tag));
         }
         if summary.tags.is_empty() {
             for d in &summary.digests {
-                println!("{d} {}@{d}", dest.repository());
+                outln!("{d} {}@{d}", dest.repository());
             }
         }
-        eprintln!(
+        errln!(
             "uploaded {} blobs ({}), skipped {}, mounted {}, {} manifests, {:.1}s",
             summary.uploaded,
             output::human_size(summary.bytes as i64),
@@ -378,7 +379,7 @@ fn push_via_skopeo(
             output::json(&serde_json::json!({"dry_run": true, "via": "skopeo", "commands": cmds}));
         } else {
             for c in &cmds {
-                println!("{}", skopeo::shell_line(c));
+                outln!("{}", skopeo::shell_line(c));
             }
         }
         return Ok(0);
@@ -394,7 +395,7 @@ fn push_via_skopeo(
         }));
     } else {
         for t in &plan.tags {
-            println!("{} {}", t.digest, dest.with_tag(&t.tag));
+            outln!("{} {}", t.digest, dest.with_tag(&t.tag));
         }
     }
     Ok(0)
@@ -443,13 +444,13 @@ pub fn pull(ctx: &Ctx, a: PullArgs) -> Result<i32> {
     if ctx.json {
         output::json(&summary);
     } else {
-        println!(
+        outln!(
             "{} {}:{}",
             summary.digest,
             layout.root().display(),
             summary.ref_name
         );
-        eprintln!(
+        errln!(
             "downloaded {} blobs ({}), {} already present, {:.1}s",
             summary.downloaded,
             output::human_size(summary.bytes as i64),
