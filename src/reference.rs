@@ -100,7 +100,10 @@ impl LayoutRef {
                 })
         };
         match parsed {
-            Ok(r) if matches!(r.target, Target::Digest(_)) && r.path.to_string_lossy().contains(':') => {
+            Ok(r)
+                if matches!(r.target, Target::Digest(_))
+                    && r.path.to_string_lossy().contains(':') =>
+            {
                 Ok(loose().unwrap_or(r))
             }
             Ok(r) => Ok(r),
@@ -128,7 +131,10 @@ impl LayoutRef {
 /// the grammar.
 pub fn new_ref_name(source: &std::path::Path, given: &str) -> Result<String> {
     let s = given.strip_prefix("oci:").unwrap_or(given);
-    if let Some((prefix, rest)) = s.split_once(':').filter(|(p, r)| !p.is_empty() && !r.is_empty()) {
+    if let Some((prefix, rest)) = s
+        .split_once(':')
+        .filter(|(p, r)| !p.is_empty() && !r.is_empty())
+    {
         let prefix_path = std::path::Path::new(prefix);
         let same = prefix_path == source
             || matches!(

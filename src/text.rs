@@ -97,11 +97,20 @@ mod tests {
             escape("a\x1b]0;PWNED\x07\x1b[2Jb"),
             "a\\x1b]0;PWNED\\x07\\x1b[2Jb"
         );
-        assert_eq!(escape("tab\there\nnl\r\x7f"), "tab\\x09here\\x0anl\\x0d\\x7f");
-        assert_eq!(escape("\u{85}\u{9b}\u{202e}\u{2066}x"), "\\u{0085}\\u{009b}\\u{202e}\\u{2066}x");
+        assert_eq!(
+            escape("tab\there\nnl\r\x7f"),
+            "tab\\x09here\\x0anl\\x0d\\x7f"
+        );
+        assert_eq!(
+            escape("\u{85}\u{9b}\u{202e}\u{2066}x"),
+            "\\u{0085}\\u{009b}\\u{202e}\\u{2066}x"
+        );
         assert!(matches!(escape("größe: 日本 ✓ ü"), Cow::Borrowed(_)));
         assert_eq!(escape_except("a\nb\x1b", &['\n']), "a\nb\\x1b");
-        assert_eq!(escape_bytes_except(b"ok\xff\x1b\n", &['\n']), "ok\\xff\\x1b\n");
+        assert_eq!(
+            escape_bytes_except(b"ok\xff\x1b\n", &['\n']),
+            "ok\\xff\\x1b\n"
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! apply, plan check.
 
+use super::output::{errln, outln};
 use super::{output, Ctx};
-use super::output::{outln, errln};
 use crate::apply::{self, ImageReport, Outcome, Report, Step};
 use crate::error::Result;
 use clap::{Args, Subcommand};
@@ -205,7 +205,12 @@ fn print_summary(r: &Report) {
     } else {
         outln!(
             "{} changed, {} would change, {} unchanged, {} refused, {} failed, {} skipped",
-            s.changed, s.would_change, s.unchanged, s.refused, s.failed, s.skipped
+            s.changed,
+            s.would_change,
+            s.unchanged,
+            s.refused,
+            s.failed,
+            s.skipped
         );
     }
 }
@@ -253,7 +258,10 @@ pub fn plan(ctx: &Ctx, c: PlanCommand) -> Result<i32> {
             } else if r.ok {
                 outln!(
                     "{}: ok: {} image(s), {} release tag(s), {} destination(s)",
-                    r.plan, r.images, r.tags, r.destinations
+                    r.plan,
+                    r.images,
+                    r.tags,
+                    r.destinations
                 );
             }
             for p in &r.problems {

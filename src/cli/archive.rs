@@ -1,7 +1,7 @@
 //! import, export.
 
+use super::output::{errln, outln};
 use super::{output, Ctx};
-use super::output::{outln, errln};
 use crate::archive::export::{export, export_to_file, ExportOptions};
 use crate::archive::import::{import, parse_source, ImportSource};
 use crate::archive::Selection;

@@ -1,8 +1,8 @@
 //! init, ls, inspect, tag, untag.
 
+use super::output::outln;
 use super::select::{print_warnings, refuse_all};
 use super::{output, Ctx};
-use super::output::outln;
 use crate::error::{Error, Result};
 use crate::reference::{LayoutRef, Target};
 use crate::select::{self, AmbiguityArgs, OnAmbiguity, Selector, SelectorArgs, Step};

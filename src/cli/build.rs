@@ -1,7 +1,7 @@
 //! build.
 
+use super::output::{errln, outln};
 use super::{output, Ctx};
-use super::output::{outln, errln};
 use crate::build::{self as b, BuildOptions, EntryOptions, ImageSettings, LayerSource};
 use crate::compress::{CompressOptions, Compression};
 use crate::error::{Error, IoContext, Result};
@@ -226,7 +226,8 @@ pub fn build(ctx: &Ctx, a: BuildArgs) -> Result<i32> {
             if l.skipped_sockets > 0 {
                 errln!(
                     "warning: {} socket(s) in {} were skipped (tar cannot hold sockets)",
-                    l.skipped_sockets, l.source
+                    l.skipped_sockets,
+                    l.source
                 );
             }
         }

@@ -1,7 +1,7 @@
 //! index create/add, merge, diff.
 
-use super::{output, Ctx};
 use super::output::outln;
+use super::{output, Ctx};
 use crate::authoring::{self, diff, merge, AddMode, EditOptions, Outcome, SourceSpec};
 use crate::error::Result;
 use crate::platform::PlatformSpec;

@@ -1,7 +1,7 @@
 //! fsck and gc.
 
+use super::output::{errln, outln};
 use super::{output, Ctx};
-use super::output::{outln, errln};
 use crate::error::{Error, Result};
 use crate::{fsck, gc};
 use clap::Args;

@@ -74,10 +74,11 @@ impl<W: Write> Write for Safe<W> {
             Mode::Text => self
                 .inner
                 .write_all(text::escape_bytes_except(buf, &['\n', '\t']).as_bytes()),
-            Mode::Json => {
-                let s = String::from_utf8_lossy(buf);
-                self.inner.write_all(text::escape_json(&s).as_bytes())
-            }
+            // serde_json writes whole characters; anything else passes as it is.
+            Mode::Json => match std::str::from_utf8(buf) {
+                Ok(s) => self.inner.write_all(text::escape_json(s).as_bytes()),
+                Err(_) => self.inner.write_all(buf),
+            },
         };
         self.guard(r).map(|()| buf.len())
     }

@@ -1,7 +1,7 @@
 //! push and pull.
 
+use super::output::{errln, outln};
 use super::{output, Ctx};
-use super::output::{outln, errln};
 use crate::error::{Error, Result};
 use crate::reference::{LayoutRef, Target};
 use crate::registry::ops::{self, PullOptions, PushOptions};

@@ -1,7 +1,7 @@
 //! select, fold.
 
-use super::{output, Ctx};
 use super::output::outln;
+use super::{output, Ctx};
 use crate::error::{Error, Result};
 use crate::reference::LayoutRef;
 use crate::select::{fold, AmbiguityArgs, Match, OnAmbiguity, SelectorArgs};
@@ -107,7 +107,11 @@ fn print_match(out: &mut impl Write, m: &Match) {
     let _ = writeln!(out, "{}", m.descriptor.digest);
     let _ = writeln!(out, "  mediaType: {}", m.descriptor.media_type);
     let _ = writeln!(out, "  size: {}", m.descriptor.size);
-    let _ = writeln!(out, "  platform: {}", crate::text::escape(&m.platform_display()));
+    let _ = writeln!(
+        out,
+        "  platform: {}",
+        crate::text::escape(&m.platform_display())
+    );
     let _ = writeln!(out, "  path: {}", crate::text::escape(&m.path_display()));
     for w in &m.why {
         let _ = writeln!(out, "  why: {}", crate::text::escape(w));
