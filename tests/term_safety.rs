@@ -147,11 +147,12 @@ fn hostile_layout_strings_never_reach_the_terminal_raw() {
     let dir = tmp.path().join("L");
     let (_, _, evil_md) = hostile_layout(&dir);
     let l = |s: &str| at(&dir, s);
-    let commands: Vec<(Vec<String>, i32)> = vec![
-        (vec!["ls".into(), l("")], 0),
-        (vec!["ls".into(), l(":rel-b")], 0),
-        (vec!["ls".into(), "--tree".into(), l("")], 0),
-        (vec!["ls".into(), "--tree".into(), l(":rel-b")], 0),
+    // (arguments, exit status, whether the output shows a hostile string)
+    let commands: Vec<(Vec<String>, i32, bool)> = vec![
+        (vec!["ls".into(), l("")], 0, true),
+        (vec!["ls".into(), l(":rel-b")], 0, true),
+        (vec!["ls".into(), "--tree".into(), l("")], 0, true),
+        (vec!["ls".into(), "--tree".into(), l(":rel-b")], 0, true),
         (
             vec![
                 "ls".into(),
@@ -160,25 +161,50 @@ fn hostile_layout_strings_never_reach_the_terminal_raw() {
                 "linux/arm64".into(),
             ],
             0,
+            false,
         ),
-        (vec!["inspect".into(), l(":rel-b")], 0),
-        (vec!["inspect".into(), l(&format!("@{evil_md}"))], 0),
+        (vec!["inspect".into(), l(":rel-b")], 0, true),
+        (vec!["inspect".into(), l(&format!("@{evil_md}"))], 0, true),
         // Ambiguous: the error lists every top-level entry, the hostile name among them.
-        (vec!["inspect".into(), l("")], 4),
-        (vec!["diff".into(), l(":rel-a"), l(":rel-b")], 0),
-        (vec!["diff".into(), l(":rel-b"), l(":rel-a")], 0),
-        (vec!["select".into(), l(""), "--all".into()], 0),
-        (vec!["select".into(), l(":rel-b"), "--all".into()], 0),
-        (vec!["fsck".into(), dir.display().to_string()], 0),
+        (vec!["inspect".into(), l("")], 4, true),
+        (vec!["diff".into(), l(":rel-a"), l(":rel-b")], 0, true),
+        (vec!["diff".into(), l(":rel-b"), l(":rel-a")], 0, true),
+        (vec!["select".into(), l(""), "--all".into()], 0, false),
+        (vec!["select".into(), l(":rel-b"), "--all".into()], 0, false),
+        (
+            vec![
+                "select".into(),
+                l(""),
+                "--all".into(),
+                "--where".into(),
+                "org.example.note".into(),
+            ],
+            0,
+            true,
+        ),
+        (vec!["fsck".into(), dir.display().to_string()], 0, true),
         (
             vec!["gc".into(), "--dry-run".into(), dir.display().to_string()],
             0,
+            false,
         ),
     ];
     let mut checked = 0;
-    for (args, code) in &commands {
+    for (args, code, shows) in &commands {
         let r = oix(args).exits(*code);
         assert_terminal_safe(&r);
+        // The hostile text reached the printer and is shown escaped, not dropped
+        // (`inspect` prints JSON text: JSON escapes; messages quote input as Rust's
+        // `{:?}` does).
+        let shown = r.all_output();
+        assert!(
+            !shows
+                || shown.contains("\\x1b]0;PWNED\\x07")
+                || shown.contains("\\u001b]0;PWNED\\u0007")
+                || shown.contains("\\u{1b}]0;PWNED\\u{7}"),
+            "{}: hostile text not shown:\n{shown}",
+            r.cmdline
+        );
         checked += 1;
         // --json carries the same strings exactly, in JSON escapes only.
         let j = oix_cmd(std::iter::once("--json".to_string()).chain(args.iter().cloned()));
@@ -187,7 +213,13 @@ fn hostile_layout_strings_never_reach_the_terminal_raw() {
         let _ = r.json();
         checked += 1;
     }
-    // The hostile text is shown escaped, not dropped.
+    // Pretty `inspect` is still the document's JSON value.
+    let r = oix(&["inspect".to_string(), l(&format!("@{evil_md}"))]).ok();
+    let text = r.stdout_str();
+    let (_, pretty) = text.split_once('\n').unwrap();
+    let v: serde_json::Value = serde_json::from_str(pretty).unwrap();
+    assert_eq!(v, blob_json(&dir, &evil_md));
+    // The exact escaped form of a ref name in a table cell.
     let r = oix(&["ls".to_string(), l("")]).ok();
     assert!(
         r.stdout_str()
