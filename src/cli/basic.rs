@@ -110,7 +110,7 @@ pub fn ls(ctx: &Ctx, a: LsArgs) -> Result<i32> {
             } else {
                 let mut out = output::stdout();
                 for (m, nodes) in &trees {
-                    let _ = writeln!(out, "{}", m.path_display());
+                    let _ = writeln!(out, "{}", crate::text::escape(&m.path_display()));
                     print_tree(&mut out, nodes, 1);
                 }
             }

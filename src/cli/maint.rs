@@ -51,7 +51,8 @@ pub fn fsck(ctx: &Ctx, a: FsckArgs) -> Result<i32> {
             if let Some(r) = &p.referrer {
                 line.push_str(&format!(" (referenced from {r})"));
             }
-            outln!("{line}");
+            // One finding, one line: file names and messages escaped whole.
+            outln!("{}", crate::text::escape(&line));
         }
         outln!(
             "{}: {} blobs checked, {} hashed, {} errors, {} warnings{}",
@@ -91,7 +92,10 @@ pub fn gc(ctx: &Ctx, a: GcArgs) -> Result<i32> {
         outln!("{verb} {d}");
     }
     for p in &report.left_alone {
-        errln!("note: left alone (not a blob name): {}", p.display());
+        errln!(
+            "note: left alone (not a blob name): {}",
+            crate::text::escape(&p.to_string_lossy())
+        );
     }
     outln!(
         "{}: kept {} blobs, {verb} {} ({}), {} stale temp files",
