@@ -129,7 +129,8 @@ impl LayoutRef {
 /// layout is refused (a tag never copies content between layouts). Any other name is
 /// taken as it is (`:` is a legal separator inside a ref name), then checked against
 /// the grammar.
-pub fn new_ref_name(source: &std::path::Path, given: &str) -> Result<String> {
+pub fn new_ref_name(source_ref: &LayoutRef, given: &str) -> Result<String> {
+    let source = source_ref.path.as_path();
     let s = given.strip_prefix("oci:").unwrap_or(given);
     if let Some((prefix, rest)) = s
         .split_once(':')
@@ -151,7 +152,7 @@ pub fn new_ref_name(source: &std::path::Path, given: &str) -> Result<String> {
                 source.display()
             ))
             .with_hint(format!(
-                "to tag inside {0}, write the bare name ({rest}); to copy the content into {prefix}, use `oix import {0}:REF -o {prefix}:{rest}` (or `oix index add`, `oix merge`)",
+                "to tag inside {}, write the bare name ({rest}); to copy the content into {prefix}, use `oix import {source_ref} -o {prefix}:{rest}` (or `oix index add`, `oix merge`)",
                 source.display()
             )));
         }
@@ -241,6 +242,44 @@ mod tests {
     use super::*;
 
     const D: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+    #[test]
+    fn existing_names_are_taken_exactly() {
+        let name = |s: &str| {
+            let r = LayoutRef::parse_existing_name(s).unwrap();
+            (r.path.display().to_string(), r.target)
+        };
+        let n = |s: &str| Target::Name(s.into());
+        assert_eq!(name("L:1.0"), ("L".into(), n("1.0")));
+        assert_eq!(name("L:weird name"), ("L".into(), n("weird name")));
+        assert_eq!(name("oci:L:L:2.0"), ("L".into(), n("L:2.0")));
+        assert_eq!(name("L:x\x1b]0;t\x07"), ("L".into(), n("x\x1b]0;t\x07")));
+        // Forms of the grammar keep their meaning.
+        assert_eq!(
+            name(&format!("L@{D}")).1,
+            Target::Digest(Digest::parse(D).unwrap())
+        );
+        assert_eq!(
+            name(&format!("L:a b@{D}")),
+            ("L".into(), n(&format!("a b@{D}")))
+        );
+        assert!(LayoutRef::parse_existing_name("L:").is_err());
+        assert!(LayoutRef::parse_existing_name(":x").is_err());
+    }
+
+    #[test]
+    fn new_names_drop_the_source_layout_prefix() {
+        let src = LayoutRef::parse("some/dir:1.0").unwrap();
+        assert_eq!(new_ref_name(&src, "some/dir:2.0").unwrap(), "2.0");
+        assert_eq!(new_ref_name(&src, "oci:some/dir:2.0").unwrap(), "2.0");
+        assert_eq!(new_ref_name(&src, "2.0").unwrap(), "2.0");
+        // Not a layout: a ref name with a colon, as the grammar allows.
+        assert_eq!(new_ref_name(&src, "rc:3").unwrap(), "rc:3");
+        assert_eq!(
+            new_ref_name(&src, "some/dir:bad name").unwrap_err().kind,
+            crate::Kind::Usage
+        );
+    }
 
     #[test]
     fn parses_the_three_forms() {

@@ -139,7 +139,11 @@ fn hostile_layout(dir: &Path) -> (String, String, String) {
     })
     .unwrap();
     // A stray file whose name is hostile (fsck and gc name it).
-    std::fs::write(dir.join("blobs/sha256").join(format!("stray{}", evil())), b"x").unwrap();
+    std::fs::write(
+        dir.join("blobs/sha256").join(format!("stray{}", evil())),
+        b"x",
+    )
+    .unwrap();
     (amd, arm, evil_md.to_string())
 }
 

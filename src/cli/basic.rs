@@ -315,7 +315,7 @@ pub fn tag(ctx: &Ctx, a: TagArgs) -> Result<i32> {
     let names: Vec<String> = a
         .names
         .iter()
-        .map(|n| crate::reference::new_ref_name(&r.path, n))
+        .map(|n| crate::reference::new_ref_name(&r, n))
         .collect::<Result<_>>()?;
     let changes = tags::tag(&layout, &resolved.descriptor, &names)?;
     print_changes(ctx, &changes);
