@@ -20,6 +20,13 @@ pub fn is_unsafe(c: char) -> bool {
     matches!(c, '\0'..='\x1f' | '\x7f'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+/// Whether `s` may hold an unsafe character: a byte scan (C0, DEL, and the lead bytes
+/// 0xC2 of C1 controls and 0xE2 of the bidi controls), so clean text costs no decoding.
+fn may_be_unsafe(s: &str) -> bool {
+    s.bytes()
+        .any(|b| b < 0x20 || b == 0x7f || b == 0xc2 || b == 0xe2)
+}
+
 /// `s` with every unsafe character escaped (newlines and tabs too: one value, one line).
 pub fn escape(s: &str) -> Cow<'_, str> {
     escape_except(s, &[])
@@ -28,7 +35,7 @@ pub fn escape(s: &str) -> Cow<'_, str> {
 /// `s` with every unsafe character escaped except those in `keep` (a printer keeps the
 /// `\n` that ends its own lines).
 pub fn escape_except<'a>(s: &'a str, keep: &[char]) -> Cow<'a, str> {
-    if !s.chars().any(|c| is_unsafe(c) && !keep.contains(&c)) {
+    if !may_be_unsafe(s) || !s.chars().any(|c| is_unsafe(c) && !keep.contains(&c)) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
@@ -64,7 +71,7 @@ pub fn escape_bytes_except<'a>(bytes: &'a [u8], keep: &[char]) -> Cow<'a, str> {
 /// text; any that do are escaped the same way.
 pub fn escape_json(s: &str) -> Cow<'_, str> {
     let keep = |c: char| matches!(c, '\n' | '\t' | '\r');
-    if !s.chars().any(|c| is_unsafe(c) && !keep(c)) {
+    if !may_be_unsafe(s) || !s.chars().any(|c| is_unsafe(c) && !keep(c)) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);

@@ -154,9 +154,9 @@ pub fn json<T: Serialize + ?Sized>(value: &T) {
 /// Print rows as a table with a header, columns padded to the widest cell. Cells are
 /// escaped whole (a newline in a ref name cannot forge a row).
 pub fn table(header: &[&str], rows: &[Vec<String>]) {
-    let rows: Vec<Vec<String>> = rows
+    let rows: Vec<Vec<std::borrow::Cow<str>>> = rows
         .iter()
-        .map(|r| r.iter().map(|c| text::escape(c).into_owned()).collect())
+        .map(|r| r.iter().map(|c| text::escape(c)).collect())
         .collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for r in &rows {
@@ -181,7 +181,7 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) {
     };
     let _ = writeln!(out, "{}", line(header.to_vec()));
     for r in &rows {
-        let _ = writeln!(out, "{}", line(r.iter().map(String::as_str).collect()));
+        let _ = writeln!(out, "{}", line(r.iter().map(|c| c.as_ref()).collect()));
     }
 }
 
