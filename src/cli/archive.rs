@@ -187,8 +187,7 @@ pub fn export_cmd(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
     };
     if ctx.json {
         if to_stdout {
-            let _ = serde_json::to_writer(std::io::stderr(), &report);
-            errln!();
+            output::json_stderr(&report);
         } else {
             output::json(&report);
         }

@@ -151,6 +151,13 @@ pub fn json<T: Serialize + ?Sized>(value: &T) {
     let _ = writeln!(out);
 }
 
+/// Print `value` as compact JSON and a newline on stderr (when stdout carries data).
+pub fn json_stderr<T: Serialize + ?Sized>(value: &T) {
+    let mut err = Safe::new(io::stderr().lock(), Mode::Json, &STDERR_CLOSED);
+    let _ = serde_json::to_writer(&mut err, value);
+    let _ = writeln!(err);
+}
+
 /// Print rows as a table with a header, columns padded to the widest cell. Cells are
 /// escaped whole (a newline in a ref name cannot forge a row).
 pub fn table(header: &[&str], rows: &[Vec<String>]) {
