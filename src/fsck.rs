@@ -9,6 +9,7 @@
 //! - manifests, indexes and configs parse and have their required fields
 //!   (`invalid-document`, `invalid-config`), media types are coherent;
 //! - an entry's platform agrees with its config's os/architecture (`platform-mismatch`, warning);
+//! - ref names follow the image-spec ref grammar (`invalid-ref-name`, warning);
 //! - every file in blobs/ is a blob under its own name (`misnamed-blob`), names are
 //!   digests (`stray-file`, warning), symlinks stay inside the layout.
 //!
@@ -295,6 +296,7 @@ pub fn fsck(layout: &Layout, opts: &Options) -> Result<Report> {
         }
     };
     let roots = index.map(|i| i.manifests).unwrap_or_default();
+    check_ref_names(&roots, &mut cx);
     let walk = graph::walk(layout, &roots);
 
     // Every reachable digest with the sizes its descriptors claim.
@@ -471,6 +473,28 @@ pub fn fsck(layout: &Layout, opts: &Options) -> Result<Report> {
 
 /// Walk blobs/<alg>/<name>: names must be digests of their algorithm; symlinks must
 /// stay inside; unreferenced valid blobs are returned for hashing.
+/// Ref names that break the image-spec grammar (`invalid-ref-name`, a warning: the
+/// layout stays usable, and `oix untag` removes any existing name given exactly). Such
+/// names cannot be pushed as tags and may carry terminal escapes.
+fn check_ref_names(roots: &[model::Descriptor], cx: &mut Ctx) {
+    for (i, d) in roots.iter().enumerate() {
+        let Some(name) = d.ref_name() else { continue };
+        if let Err(e) = crate::reference::validate_ref_name(name) {
+            cx.findings.push(Finding {
+                severity: Level::Warning,
+                code: "invalid-ref-name",
+                digest: Some(d.digest.clone()),
+                path: None,
+                referrer: Some("index.json".into()),
+                message: format!(
+                    "index.json entry {i}: {}; remove it with `oix untag LAYOUT:NAME` (the name exactly)",
+                    e.message
+                ),
+            });
+        }
+    }
+}
+
 fn scan_blobs_dir(
     layout: &Layout,
     referenced: &BTreeMap<String, Vec<(i64, String)>>,

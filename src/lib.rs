@@ -31,3 +31,4 @@ pub mod registry;
 pub mod select;
 pub mod store;
 pub mod tags;
+pub mod text;

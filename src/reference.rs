@@ -95,6 +95,33 @@ impl LayoutRef {
         }
     }
 
+    /// `LAYOUT:NAME` naming a ref that may already exist under any name, even one that
+    /// breaks the grammar (written by another tool, or by an older oix): the path ends at
+    /// the first `:` and the rest is the name exactly. For `untag`, which must be able to
+    /// remove whatever `fsck` flags. The grammar's forms win where they apply.
+    pub fn parse_existing_name(input: &str) -> Result<LayoutRef> {
+        let parsed = LayoutRef::parse(input);
+        let loose = || {
+            let s = input.strip_prefix("oci:").unwrap_or(input);
+            s.split_once(':')
+                .filter(|(path, name)| !path.is_empty() && !name.is_empty())
+                .map(|(path, name)| LayoutRef {
+                    path: PathBuf::from(path),
+                    target: Target::Name(name.to_string()),
+                })
+        };
+        match parsed {
+            Ok(r)
+                if matches!(r.target, Target::Digest(_))
+                    && r.path.to_string_lossy().contains(':') =>
+            {
+                Ok(loose().unwrap_or(r))
+            }
+            Ok(r) => Ok(r),
+            Err(e) => loose().ok_or(e),
+        }
+    }
+
     /// The ref name, or a usage error for commands that need one.
     pub fn require_name(&self) -> Result<&str> {
         match &self.target {
@@ -105,6 +132,44 @@ impl LayoutRef {
             ),
         }
     }
+}
+
+/// A new ref name for content in the layout at `source`, as `oix tag` takes it. The
+/// docker/crane habit `oix tag L:1.0 L:2.0` means "2.0 in L": a `LAYOUT:` (or
+/// `oci:LAYOUT:`) prefix naming the source layout is dropped. A prefix naming another
+/// layout is refused (a tag never copies content between layouts). Any other name is
+/// taken as it is (`:` is a legal separator inside a ref name), then checked against
+/// the grammar.
+pub fn new_ref_name(source_ref: &LayoutRef, given: &str) -> Result<String> {
+    let source = source_ref.path.as_path();
+    let s = given.strip_prefix("oci:").unwrap_or(given);
+    if let Some((prefix, rest)) = s
+        .split_once(':')
+        .filter(|(p, r)| !p.is_empty() && !r.is_empty())
+    {
+        let prefix_path = std::path::Path::new(prefix);
+        let same = prefix_path == source
+            || matches!(
+                (prefix_path.canonicalize(), source.canonicalize()),
+                (Ok(a), Ok(b)) if a == b
+            );
+        if same {
+            validate_ref_name(rest)?;
+            return Ok(rest.to_string());
+        }
+        if prefix_path.join("oci-layout").is_file() {
+            return Err(Error::usage(format!(
+                "{given:?} names the layout {prefix}, but tag only names content in its own layout ({})",
+                source.display()
+            ))
+            .with_hint(format!(
+                "to tag inside {}, write the bare name ({rest}); to copy the content into {prefix}, use `oix import {source_ref} -o {prefix}:{rest}` (or `oix index add`, `oix merge`)",
+                source.display()
+            )));
+        }
+    }
+    validate_ref_name(s)?;
+    Ok(s.to_string())
 }
 
 /// Check a ref name against the image-spec grammar:
@@ -188,6 +253,44 @@ mod tests {
     use super::*;
 
     const D: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+    #[test]
+    fn existing_names_are_taken_exactly() {
+        let name = |s: &str| {
+            let r = LayoutRef::parse_existing_name(s).unwrap();
+            (r.path.display().to_string(), r.target)
+        };
+        let n = |s: &str| Target::Name(s.into());
+        assert_eq!(name("L:1.0"), ("L".into(), n("1.0")));
+        assert_eq!(name("L:weird name"), ("L".into(), n("weird name")));
+        assert_eq!(name("oci:L:L:2.0"), ("L".into(), n("L:2.0")));
+        assert_eq!(name("L:x\x1b]0;t\x07"), ("L".into(), n("x\x1b]0;t\x07")));
+        // Forms of the grammar keep their meaning.
+        assert_eq!(
+            name(&format!("L@{D}")).1,
+            Target::Digest(Digest::parse(D).unwrap())
+        );
+        assert_eq!(
+            name(&format!("L:a b@{D}")),
+            ("L".into(), n(&format!("a b@{D}")))
+        );
+        assert!(LayoutRef::parse_existing_name("L:").is_err());
+        assert!(LayoutRef::parse_existing_name(":x").is_err());
+    }
+
+    #[test]
+    fn new_names_drop_the_source_layout_prefix() {
+        let src = LayoutRef::parse("some/dir:1.0").unwrap();
+        assert_eq!(new_ref_name(&src, "some/dir:2.0").unwrap(), "2.0");
+        assert_eq!(new_ref_name(&src, "oci:some/dir:2.0").unwrap(), "2.0");
+        assert_eq!(new_ref_name(&src, "2.0").unwrap(), "2.0");
+        // Not a layout: a ref name with a colon, as the grammar allows.
+        assert_eq!(new_ref_name(&src, "rc:3").unwrap(), "rc:3");
+        assert_eq!(
+            new_ref_name(&src, "some/dir:bad name").unwrap_err().kind,
+            crate::Kind::Usage
+        );
+    }
 
     #[test]
     fn parses_the_three_forms() {

@@ -9,6 +9,7 @@ use crate::graph;
 use crate::layout::Layout;
 use crate::model::{Descriptor, Index};
 use crate::reference::{match_ref_name, LayoutRef, NameMatch, Target};
+use crate::text;
 
 /// A descriptor chosen by a reference, with where it sits.
 #[derive(Debug, Clone)]
@@ -123,7 +124,10 @@ pub fn resolve_in(layout: &Layout, index: &Index, r: &LayoutRef) -> Result<Resol
     match c.len() {
         1 => Ok(c.remove(0)),
         0 => {
-            let names = ref_names(index);
+            let names: Vec<String> = ref_names(index)
+                .iter()
+                .map(|n| text::escape(n).into_owned())
+                .collect();
             let listing = if names.is_empty() {
                 "the layout has no named refs".to_string()
             } else {
@@ -140,7 +144,8 @@ pub fn resolve_in(layout: &Layout, index: &Index, r: &LayoutRef) -> Result<Resol
             let list: Vec<String> = c
                 .iter()
                 .map(|x| {
-                    format!(
+                    // One line per candidate: layout strings escaped (crate::text).
+                    text::escape(&format!(
                         "{} {} {}",
                         x.descriptor.ref_name().unwrap_or("-"),
                         x.descriptor.digest,
@@ -149,7 +154,8 @@ pub fn resolve_in(layout: &Layout, index: &Index, r: &LayoutRef) -> Result<Resol
                             .as_ref()
                             .map(|p| p.display())
                             .unwrap_or_default()
-                    )
+                    ))
+                    .into_owned()
                 })
                 .collect();
             let msg = match &r.target {
@@ -160,7 +166,10 @@ pub fn resolve_in(layout: &Layout, index: &Index, r: &LayoutRef) -> Result<Resol
                 _ => format!("{r}: {} entries match", c.len()),
             };
             let hint = match &r.target {
-                Target::Default => format!("refs in the layout: {}", ref_names(index).join(", ")),
+                Target::Default => format!(
+                    "refs in the layout: {}",
+                    text::escape(&ref_names(index).join(", "))
+                ),
                 _ => "use LAYOUT@DIGEST to pick one, or `oix fold` to combine them".into(),
             };
             Err(Error::ambiguous(format!("{msg}:\n  {}", list.join("\n  "))).with_hint(hint))

@@ -53,6 +53,20 @@ fn exit_status_section(roff: &mut Roff) {
         roff.text([bold(code)]);
         roff.text([roman(text)]);
     }
+    // Prose after the table (how a closed pipe ends a command), as one paragraph.
+    let prose: Vec<&str> = oix::cli::EXIT_CODES
+        .lines()
+        .skip(1)
+        .map(str::trim)
+        .filter(|l| {
+            l.split_once(char::is_whitespace)
+                .is_none_or(|(c, _)| c.parse::<u8>().is_err())
+        })
+        .collect();
+    if !prose.is_empty() {
+        roff.control("PP", []);
+        roff.text([roman(prose.join(" "))]);
+    }
 }
 
 /// Any after_long_help text besides the exit-code table, kept as written (no fill).

@@ -1,5 +1,6 @@
 //! apply, plan check.
 
+use super::output::{errln, outln};
 use super::{output, Ctx};
 use crate::apply::{self, ImageReport, Outcome, Report, Step};
 use crate::error::Result;
@@ -129,7 +130,7 @@ fn step_line(s: &Step) -> String {
 }
 
 fn print_plan(images: &[&ImageReport], plan: &str, dry_run: bool) {
-    println!(
+    outln!(
         "plan {plan}: {} image(s){}",
         images.len(),
         if dry_run { " (dry run)" } else { "" }
@@ -145,20 +146,20 @@ fn print_plan(images: &[&ImageReport], plan: &str, dry_run: bool) {
         } else {
             format!(" [{}]", i.platforms.join(", "))
         };
-        println!(
+        outln!(
             "{} {}{doc}{plats} <- {}",
             i.digest.as_deref().unwrap_or("-"),
             i.name,
             i.sources.join(" + ")
         );
         for a in &i.absent {
-            println!("  - absent  {a}");
+            outln!("  - absent  {a}");
         }
         for s in &i.steps {
-            println!("{}", step_line(s));
+            outln!("{}", step_line(s));
         }
         if let Some(e) = &i.error {
-            println!(
+            outln!(
                 "  ! {}: {}",
                 if i.outcome == Outcome::Refused {
                     "refused"
@@ -183,7 +184,7 @@ fn outcome_word(o: Outcome) -> &'static str {
 }
 
 fn print_summary(r: &Report) {
-    println!("outcome:");
+    outln!("outcome:");
     for i in &r.images {
         let mut line = format!(
             "{} {} {}",
@@ -194,10 +195,10 @@ fn print_summary(r: &Report) {
         if let Some(e) = &i.error {
             line.push_str(&format!(": {}", e.message));
         }
-        println!("{line}");
+        outln!("{line}");
         for s in &i.steps {
             if let Some(p) = &s.summary {
-                println!(
+                outln!(
                     "  pushed {}: {} blob(s) uploaded ({}), {} skipped",
                     s.target,
                     p.uploaded,
@@ -209,11 +210,16 @@ fn print_summary(r: &Report) {
     }
     let s = &r.summary;
     if s.changed + s.would_change + s.refused + s.failed == 0 {
-        println!("nothing to do: {} image(s) already match", s.unchanged);
+        outln!("nothing to do: {} image(s) already match", s.unchanged);
     } else {
-        println!(
+        outln!(
             "{} changed, {} would change, {} unchanged, {} refused, {} failed, {} skipped",
-            s.changed, s.would_change, s.unchanged, s.refused, s.failed, s.skipped
+            s.changed,
+            s.would_change,
+            s.unchanged,
+            s.refused,
+            s.failed,
+            s.skipped
         );
     }
 }
@@ -246,9 +252,9 @@ pub fn apply(ctx: &Ctx, a: ApplyArgs) -> Result<i32> {
     // Errors go to stderr in both modes, like every command's.
     for i in &report.images {
         if let Some(e) = &i.error {
-            eprintln!("error: image {}: {}", i.name, e.message);
+            errln!("error: image {}: {}", i.name, e.message);
             if let Some(h) = &e.hint {
-                eprintln!("hint: {h}");
+                errln!("hint: {h}");
             }
         }
     }
@@ -262,23 +268,26 @@ pub fn plan(ctx: &Ctx, c: PlanCommand) -> Result<i32> {
             if ctx.json {
                 output::json(&r);
             } else if r.ok {
-                println!(
+                outln!(
                     "{}: ok: {} image(s), {} release tag(s), {} destination(s)",
-                    r.plan, r.images, r.tags, r.destinations
+                    r.plan,
+                    r.images,
+                    r.tags,
+                    r.destinations
                 );
-                println!("  layout sources resolved: {}", r.sources_checked);
+                outln!("  layout sources resolved: {}", r.sources_checked);
                 for l in &r.layouts_absent {
-                    println!(
+                    outln!(
                         "  layout {} does not exist: its sources are checked when it does",
                         l
                     );
                 }
             }
             for p in &r.problems {
-                eprintln!("error: {p}");
+                errln!("error: {p}");
             }
             if let Some(h) = r.problems.iter().find_map(|p| p.hint.as_ref()) {
-                eprintln!("hint: {h}");
+                errln!("hint: {h}");
             }
             Ok(if r.ok { 0 } else { 1 })
         }

@@ -1,5 +1,6 @@
 //! import, export.
 
+use super::output::{errln, outln};
 use super::{output, Ctx};
 use crate::archive::export::{export, export_to_file, ExportOptions};
 use crate::archive::import::{import, parse_source, ImportSource};
@@ -85,7 +86,7 @@ pub fn import_cmd(ctx: &Ctx, a: ImportArgs) -> Result<i32> {
         output::json(&report);
     } else {
         for c in &report.refs {
-            println!(
+            outln!(
                 "{} {}:{} {}",
                 c.digest,
                 out.path.display(),
@@ -93,7 +94,7 @@ pub fn import_cmd(ctx: &Ctx, a: ImportArgs) -> Result<i32> {
                 c.action
             );
         }
-        eprintln!(
+        errln!(
             "imported {} from {} ({} blobs written, {}, {} already present)",
             report.format,
             report.source,
@@ -185,8 +186,7 @@ pub fn export_cmd(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
     };
     if ctx.json {
         if to_stdout {
-            let _ = serde_json::to_writer(std::io::stderr(), &report);
-            eprintln!();
+            output::json_stderr(&report);
         } else {
             output::json(&report);
         }
@@ -214,9 +214,9 @@ pub fn export_cmd(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
         }
         for l in lines {
             if to_stdout {
-                eprintln!("{l}");
+                errln!("{l}");
             } else {
-                println!("{l}");
+                outln!("{l}");
             }
         }
     }

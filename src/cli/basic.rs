@@ -1,5 +1,6 @@
 //! init, ls, inspect, tag, untag.
 
+use super::output::outln;
 use super::select::{print_warnings, refuse_all};
 use super::{output, Ctx};
 use crate::error::{Error, Result};
@@ -28,9 +29,9 @@ pub fn init(ctx: &Ctx, a: InitArgs) -> Result<i32> {
     if ctx.json {
         output::json(&serde_json::json!({"layout": layout.root(), "created": created}));
     } else if created {
-        println!("initialized {}", layout.root().display());
+        outln!("initialized {}", layout.root().display());
     } else {
-        println!("{} is already a layout", layout.root().display());
+        outln!("{} is already a layout", layout.root().display());
     }
     Ok(0)
 }
@@ -85,7 +86,7 @@ fn print_tree(out: &mut impl Write, nodes: &[view::TreeNode], indent: usize) {
         if let Some(r) = &n.ref_name {
             line.push_str(&format!(" ref={r}"));
         }
-        let _ = writeln!(out, "{line}");
+        let _ = writeln!(out, "{}", crate::text::escape(&line));
     }
 }
 
@@ -111,7 +112,7 @@ pub fn ls(ctx: &Ctx, a: LsArgs) -> Result<i32> {
             } else {
                 let mut out = output::stdout();
                 for (m, nodes) in &trees {
-                    let _ = writeln!(out, "{}", m.path_display());
+                    let _ = writeln!(out, "{}", crate::text::escape(&m.path_display()));
                     print_tree(&mut out, nodes, 1);
                 }
             }
@@ -266,13 +267,16 @@ pub fn inspect(ctx: &Ctx, a: InspectArgs) -> Result<i32> {
         descriptor: m.descriptor,
     };
     let ins = view::inspect(&layout, &resolved, a.config)?;
-    let mut out = output::stdout();
     if a.raw {
+        // The exact stored bytes, for pipes; a reader that hangs up early is no error.
+        let mut out = output::stdout_mode(output::Mode::Raw);
         out.write_all(&ins.raw)
             .and_then(|()| out.flush())
             .map_err(|e| Error::failure(format!("writing stdout: {e}")))?;
         return Ok(0);
     }
+    // Pretty output is JSON text too: JSON escapes keep it valid and terminal-safe.
+    let mut out = output::stdout_mode(output::Mode::Json);
     let doc: serde_json::Value = serde_json::from_slice(&ins.raw)
         .map_err(|e| Error::failure(format!("{}: invalid JSON: {e}", ins.descriptor.digest)))?;
     if ctx.json {
@@ -292,7 +296,9 @@ pub fn inspect(ctx: &Ctx, a: InspectArgs) -> Result<i32> {
 pub struct TagArgs {
     /// The content to tag: LAYOUT, LAYOUT:REF or LAYOUT@DIGEST.
     pub source: String,
-    /// New ref names in the same layout (a bare name such as `v1.2`).
+    /// New ref names in the same layout: a bare name such as `v1.2`, or LAYOUT:NAME with
+    /// the source's LAYOUT (`oix tag L:1.0 L:2.0` is `oix tag L:1.0 2.0`); naming another
+    /// layout is refused (copy with `oix import`, `oix index add` or `oix merge`).
     #[arg(required = true)]
     pub names: Vec<String>,
 }
@@ -303,9 +309,10 @@ fn print_changes(ctx: &Ctx, changes: &[tags::TagChange]) {
         return;
     }
     for c in changes {
+        let name = crate::text::escape(&c.ref_name);
         match (&c.previous, c.action) {
-            (Some(p), "moved") => println!("{} {} moved (was {p})", c.digest, c.ref_name),
-            (_, action) => println!("{} {} {action}", c.digest, c.ref_name),
+            (Some(p), "moved") => outln!("{} {name} moved (was {p})", c.digest),
+            (_, action) => outln!("{} {name} {action}", c.digest),
         }
     }
 }
@@ -317,8 +324,8 @@ pub fn tag(ctx: &Ctx, a: TagArgs) -> Result<i32> {
     let names: Vec<String> = a
         .names
         .iter()
-        .map(|n| n.strip_prefix("oci:").unwrap_or(n).to_string())
-        .collect();
+        .map(|n| crate::reference::new_ref_name(&r, n))
+        .collect::<Result<_>>()?;
     let changes = tags::tag(&layout, &resolved.descriptor, &names)?;
     print_changes(ctx, &changes);
     Ok(0)
@@ -338,7 +345,8 @@ pub fn untag(ctx: &Ctx, a: UntagArgs) -> Result<i32> {
     let mut path = None;
     let mut names = Vec::new();
     for s in &a.references {
-        let r = LayoutRef::parse(s)?;
+        // Any existing name, given exactly (also one that breaks the ref grammar).
+        let r = LayoutRef::parse_existing_name(s)?;
         let n = r.require_name()?.to_string();
         if path.as_ref().is_some_and(|p| *p != r.path) {
             return Err(Error::usage(

@@ -1,5 +1,6 @@
 //! build.
 
+use super::output::{errln, outln};
 use super::{output, Ctx};
 use crate::build::{self as b, BuildOptions, EntryOptions, ImageSettings, LayerSource};
 use crate::compress::{CompressOptions, Compression};
@@ -208,7 +209,7 @@ pub fn build(ctx: &Ctx, a: BuildArgs) -> Result<i32> {
     if ctx.json {
         output::json(&report);
     } else {
-        println!(
+        outln!(
             "{} {}:{} {} {}",
             report.digest,
             out.path.display(),
@@ -217,7 +218,7 @@ pub fn build(ctx: &Ctx, a: BuildArgs) -> Result<i32> {
             report.action
         );
         for l in &report.layers {
-            println!(
+            outln!(
                 "  layer {} {} ({}, {} uncompressed, {} entries) from {}",
                 l.layer.digest,
                 output::human_size(l.layer.size as i64),
@@ -227,9 +228,10 @@ pub fn build(ctx: &Ctx, a: BuildArgs) -> Result<i32> {
                 l.source
             );
             if l.skipped_sockets > 0 {
-                eprintln!(
+                errln!(
                     "warning: {} socket(s) in {} were skipped (tar cannot hold sockets)",
-                    l.skipped_sockets, l.source
+                    l.skipped_sockets,
+                    l.source
                 );
             }
         }

@@ -1,5 +1,6 @@
 //! index create/add, merge, diff.
 
+use super::output::outln;
 use super::{output, Ctx};
 use crate::authoring::{self, diff, merge, AddMode, EditOptions, Outcome, SourceSpec};
 use crate::error::Result;
@@ -75,12 +76,12 @@ fn edit_report(ctx: &Ctx, o: &authoring::EditReport, detailed: bool) -> i32 {
     if ctx.json {
         output::json(o);
     } else {
-        println!("{}", o.digest);
+        outln!("{}", o.digest);
         for d in &o.removed {
-            println!("{} {d}", if o.dry_run { "would remove" } else { "removed" });
+            outln!("{} {d}", if o.dry_run { "would remove" } else { "removed" });
         }
         for r in &o.rewritten {
-            println!(
+            outln!(
                 "{} {} -> {}",
                 if o.dry_run {
                     "would rewrite"
@@ -216,16 +217,16 @@ fn report(ctx: &Ctx, o: &Outcome, detailed: bool) -> i32 {
     if ctx.json {
         output::json(o);
     } else {
-        println!("{}", o.digest);
+        outln!("{}", o.digest);
         let state = match (o.dry_run, o.changed || !o.diff.is_empty()) {
             (true, true) => "would change",
             (true, false) => "unchanged",
             (false, _) if o.changed => "written",
             _ => "unchanged",
         };
-        println!("{} {state}", o.ref_name);
+        outln!("{} {state}", o.ref_name);
         for l in diff::render(&o.diff) {
-            println!("{l}");
+            outln!("{}", crate::text::escape(&l));
         }
     }
     let changed = o.changed || (o.dry_run && !o.diff.is_empty());
@@ -333,10 +334,10 @@ pub fn diff(ctx: &Ctx, a: DiffArgs) -> Result<i32> {
         output::json(&d);
     } else {
         for l in diff::render(&d) {
-            println!("{l}");
+            outln!("{}", crate::text::escape(&l));
         }
         if d.is_empty() {
-            println!("no differences ({} entries)", d.unchanged);
+            outln!("no differences ({} entries)", d.unchanged);
         }
     }
     Ok(if a.detailed_exitcode && !d.is_empty() {

@@ -1,5 +1,6 @@
 //! fsck and gc.
 
+use super::output::{errln, outln};
 use super::{output, Ctx};
 use crate::error::{Error, Result};
 use crate::{fsck, gc};
@@ -50,9 +51,10 @@ pub fn fsck(ctx: &Ctx, a: FsckArgs) -> Result<i32> {
             if let Some(r) = &p.referrer {
                 line.push_str(&format!(" (referenced from {r})"));
             }
-            println!("{line}");
+            // One finding, one line: file names and messages escaped whole.
+            outln!("{}", crate::text::escape(&line));
         }
-        println!(
+        outln!(
             "{}: {} blobs checked, {} hashed, {} errors, {} warnings{}",
             layout.root().display(),
             report.blobs_checked,
@@ -88,12 +90,15 @@ pub fn gc(ctx: &Ctx, a: GcArgs) -> Result<i32> {
     }
     let verb = if a.dry_run { "would remove" } else { "removed" };
     for d in &report.removed {
-        println!("{verb} {d}");
+        outln!("{verb} {d}");
     }
     for p in &report.left_alone {
-        eprintln!("note: left alone (not a blob name): {}", p.display());
+        errln!(
+            "note: left alone (not a blob name): {}",
+            crate::text::escape(&p.to_string_lossy())
+        );
     }
-    println!(
+    outln!(
         "{}: kept {} blobs, {verb} {} ({}), {} stale temp files",
         layout.root().display(),
         report.kept,

@@ -26,7 +26,10 @@ EXIT STATUS:
   3  no match (a reference or selector matched nothing)
   4  ambiguous (several entries matched where one was needed)
   5  refused by a policy (nothing was written)
-  6  changes made (only where --detailed-exitcode asks for it)";
+  6  changes made (only where --detailed-exitcode asks for it)
+A closed standard output (`oix ... | head`) is not an error: oix stops printing,
+finishes the command and exits with its status above, so an edit whose report
+could not be printed was made and exits 0.";
 
 #[derive(Debug, Parser)]
 #[command(

@@ -1,5 +1,6 @@
 //! push and pull.
 
+use super::output::{errln, outln};
 use super::{output, Ctx};
 use crate::error::{Error, Result};
 use crate::reference::{LayoutRef, Target};
@@ -294,7 +295,7 @@ pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
         } else {
             for s in &steps {
                 match s.kind {
-                    "tag" => println!(
+                    "tag" => outln!(
                         "{} tag {}{}",
                         s.digest,
                         dest.with_tag(s.tag.as_deref().unwrap_or("")),
@@ -303,7 +304,7 @@ pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
                             (act, _) => format!(" ({act})"),
                         }
                     ),
-                    kind => println!(
+                    kind => outln!(
                         "{} {} {} {}",
                         s.digest,
                         s.action,
@@ -320,11 +321,11 @@ pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
         output::json(&summary);
     } else {
         for t in &summary.tags {
-            println!("{} {}", t.digest, dest.with_tag(&t.tag));
+            outln!("{} {}", t.digest, dest.with_tag(&t.tag));
         }
         if summary.tags.is_empty() {
             for d in &summary.digests {
-                println!("{d} {}@{d}", dest.repository());
+                outln!("{d} {}@{d}", dest.repository());
             }
         }
         let nothing_sent = summary.uploaded == 0 && summary.mounted == 0 && summary.manifests == 0;
@@ -332,12 +333,12 @@ pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
             // The registry had every root by digest, so their graphs were not walked
             // remotely: count what they hold here, not "skipped 0".
             let n = crate::graph::walk(&layout, &plan.roots).digests().len();
-            eprintln!(
+            errln!(
                 "all {n} blobs already present (the registry has every manifest by digest), {:.1}s",
                 summary.seconds
             );
         } else {
-            eprintln!(
+            errln!(
                 "uploaded {} blobs ({}), {} already present, mounted {}, {} manifests, {:.1}s",
                 summary.uploaded,
                 output::human_size(summary.bytes as i64),
@@ -421,7 +422,7 @@ fn push_via_skopeo(
             output::json(&serde_json::json!({"dry_run": true, "via": "skopeo", "commands": cmds}));
         } else {
             for c in &cmds {
-                println!("{}", skopeo::shell_line(c));
+                outln!("{}", skopeo::shell_line(c));
             }
         }
         return Ok(0);
@@ -437,7 +438,7 @@ fn push_via_skopeo(
         }));
     } else {
         for t in &plan.tags {
-            println!("{} {}", t.digest, dest.with_tag(&t.tag));
+            outln!("{} {}", t.digest, dest.with_tag(&t.tag));
         }
     }
     Ok(0)
@@ -488,13 +489,13 @@ pub fn pull(ctx: &Ctx, a: PullArgs) -> Result<i32> {
     if ctx.json {
         output::json(&summary);
     } else {
-        println!(
+        outln!(
             "{} {}:{}",
             summary.digest,
             layout.root().display(),
             summary.ref_name
         );
-        eprintln!(
+        errln!(
             "downloaded {} blobs ({}), {} already present, {:.1}s",
             summary.downloaded,
             output::human_size(summary.bytes as i64),

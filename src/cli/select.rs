@@ -1,5 +1,6 @@
 //! select, fold.
 
+use super::output::outln;
 use super::{output, Ctx};
 use crate::error::{Error, Result};
 use crate::reference::LayoutRef;
@@ -106,10 +107,14 @@ fn print_match(out: &mut impl Write, m: &Match) {
     let _ = writeln!(out, "{}", m.descriptor.digest);
     let _ = writeln!(out, "  mediaType: {}", m.descriptor.media_type);
     let _ = writeln!(out, "  size: {}", m.descriptor.size);
-    let _ = writeln!(out, "  platform: {}", m.platform_display());
-    let _ = writeln!(out, "  path: {}", m.path_display());
+    let _ = writeln!(
+        out,
+        "  platform: {}",
+        crate::text::escape(&m.platform_display())
+    );
+    let _ = writeln!(out, "  path: {}", crate::text::escape(&m.path_display()));
     for w in &m.why {
-        let _ = writeln!(out, "  why: {w}");
+        let _ = writeln!(out, "  why: {}", crate::text::escape(w));
     }
     for a in &m.attestations {
         let _ = writeln!(out, "  attestation: {}", a.digest);
@@ -170,9 +175,9 @@ pub fn fold(ctx: &Ctx, a: FoldArgs) -> Result<i32> {
         output::json(&f);
         return Ok(0);
     }
-    println!("{}", f.descriptor.digest);
+    outln!("{}", f.descriptor.digest);
     if f.changed {
-        println!(
+        outln!(
             "folded {} entries into one index named {}",
             f.members.len(),
             f.ref_name

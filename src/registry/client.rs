@@ -879,6 +879,7 @@ pub(crate) fn response_error(resp: &mut HttpResponse, what: &str) -> Error {
         .read_to_vec()
         .unwrap_or_default();
     let mut detail = String::new();
+    let mut raw_errors = None;
     if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) {
         if let Some(errs) = v.get("errors").and_then(|e| e.as_array()) {
             let parts: Vec<String> = errs
@@ -889,7 +890,10 @@ pub(crate) fn response_error(resp: &mut HttpResponse, what: &str) -> Error {
                     format!("{code}: {m}")
                 })
                 .collect();
-            detail = parts.join("; ");
+            // The registry's words are foreign text: quoted on one line in the message
+            // (no escape sequences, no forged lines), exact in `details` for --json.
+            detail = crate::text::escape(&parts.join("; ")).into_owned();
+            raw_errors = Some(errs.clone());
         }
     }
     let mut e = Error::failure(if detail.is_empty() {
@@ -897,6 +901,9 @@ pub(crate) fn response_error(resp: &mut HttpResponse, what: &str) -> Error {
     } else {
         format!("{what}: {status}: {detail}")
     });
+    if let Some(errs) = raw_errors {
+        e = e.with_details(serde_json::json!({ "registry_errors": errs }));
+    }
     e = match status.as_u16() {
         401 | 403 => e.with_hint("check your credentials and your rights on the repository"),
         404 if detail.contains("NAME_UNKNOWN") => e.with_hint("check the repository name"),

@@ -104,7 +104,12 @@ pub fn run(commands: &[Vec<String>]) -> Result<()> {
             .wait_with_output()
             .map_err(|e| Error::failure(format!("waiting for skopeo: {e}")))?;
         let stderr = String::from_utf8_lossy(&out.stderr);
-        eprint!("{stderr}");
+        // skopeo quotes what it prints, but its lines pass through the same escaping as
+        // ours; a closed stderr is not an error.
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr().lock(),
+            crate::text::escape_except(&stderr, &['\n', '\t']).as_bytes(),
+        );
         if !out.status.success() {
             let tail: Vec<&str> = stderr.lines().rev().take(5).collect();
             let tail: Vec<&str> = tail.into_iter().rev().collect();

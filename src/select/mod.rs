@@ -479,18 +479,22 @@ impl Selector {
         }
         msg.push(':');
         for m in candidates {
-            msg.push_str(&format!(
-                "\n  {}  {}  {}  {}",
+            // One line each: layout strings escaped (crate::text).
+            let line = format!(
+                "{}  {}  {}  {}",
                 m.descriptor.ref_name().unwrap_or("-"),
                 m.descriptor.digest,
                 m.platform_display(),
                 m.path_display()
-            ));
+            );
+            msg.push_str(&format!("\n  {}", crate::text::escape(&line)));
             if !m.matched.is_empty() {
                 let kv: Vec<String> = m.matched.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                msg.push_str(&format!("\n      matched: {}", kv.join(", ")));
+                let kv = kv.join(", ");
+                msg.push_str(&format!("\n      matched: {}", crate::text::escape(&kv)));
             }
-            msg.push_str(&format!("\n      why: {}", m.why.join("; ")));
+            let why = m.why.join("; ");
+            msg.push_str(&format!("\n      why: {}", crate::text::escape(&why)));
         }
         let mut hint = "narrow the selector (--where, a more specific --platform), choose with \
                         --on-ambiguity first|best|all, or name one entry as LAYOUT@DIGEST"

@@ -9,7 +9,8 @@
 //! Hostile answers (tests/hostile.rs): a manifest served under a `Docker-Content-Digest`
 //! that is not its digest; manifest responses cut half-way through their body; a `500`
 //! whose body never ends; blob GETs redirected to another host ([`CaptureServer`]), which
-//! records what the client sends there.
+//! records what the client sends there; writes refused with `403 DENIED` and a chosen
+//! message.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -45,6 +46,9 @@ pub struct Faults {
     /// Rewrite the `Location` of every upload session the registry opens (POST) to this
     /// base URL (`http://HOST:PORT`) + path, as a misconfigured reverse proxy would.
     pub relocate_uploads_to: Option<String>,
+    /// Answer every write (POST, PUT, PATCH) with `403` and a `DENIED` error carrying
+    /// this message (e.g. terminal escape sequences).
+    pub deny_writes_with: Option<String>,
 }
 
 #[derive(Default)]
@@ -290,6 +294,20 @@ fn handle(client: TcpStream, upstream_port: u16, f: &Faults, c: &Arc<Counters>) 
                 .collect();
             client.try_clone()?.write_all(out.as_bytes())?;
             continue;
+        }
+        if let Some(msg) = &f.deny_writes_with {
+            if matches!(method.as_str(), "POST" | "PUT" | "PATCH") {
+                c.hostile.fetch_add(1, Ordering::Relaxed);
+                let _ = io::copy(&mut (&mut reader).take(len), &mut io::sink());
+                let body =
+                    serde_json::json!({"errors": [{"code": "DENIED", "message": msg}]}).to_string();
+                let mut w = client.try_clone()?;
+                w.write_all(
+                    format!("HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len())
+                        .as_bytes(),
+                )?;
+                continue;
+            }
         }
         up_w.write_all(&head)?;
         if let Some(limit) = f.drop_body_over {
