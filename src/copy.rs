@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::graph::{self, Role};
 use crate::layout::Transfer;
 use crate::model::Descriptor;
-use crate::store::{Sink, Source};
+use crate::store::{Sink, Source, Stage};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -93,25 +93,30 @@ pub fn copy_graph(
         .num_threads(opts.jobs.max(1))
         .build()
         .map_err(|e| Error::failure(format!("starting copy threads: {e}")))?;
-    pool.install(|| {
+    // Two phases: every blob is verified and staged (in parallel), then all are made
+    // visible. A blob that fails verification stops the copy before any is visible
+    // (for stores that stage: a layout copying from a layout); staged temp files of a
+    // failed copy are removed as they drop.
+    let staged: Vec<(&Descriptor, Stage)> = pool.install(|| {
         // One task per blob: rayon's default splitting hands contiguous runs of the
         // slice to one thread, so two big blobs side by side would go one after the
         // other while other threads sit idle (measured on fsck, which had that shape).
         leaves
             .par_iter()
             .with_max_len(1)
-            .try_for_each(|d| -> Result<()> {
-                match dst.transfer(src, d)? {
-                    Transfer::Present => skipped.fetch_add(1, Ordering::Relaxed),
-                    Transfer::HardLink => linked.fetch_add(1, Ordering::Relaxed),
-                    Transfer::Copy => {
-                        bytes.fetch_add(d.size.max(0) as u64, Ordering::Relaxed);
-                        copied.fetch_add(1, Ordering::Relaxed)
-                    }
-                };
-                Ok(())
-            })
+            .map(|d| dst.stage(src, d).map(|s| (d, s)))
+            .collect::<Result<Vec<_>>>()
     })?;
+    for (d, stage) in staged {
+        match dst.commit(stage)? {
+            Transfer::Present => skipped.fetch_add(1, Ordering::Relaxed),
+            Transfer::HardLink => linked.fetch_add(1, Ordering::Relaxed),
+            Transfer::Copy => {
+                bytes.fetch_add(d.size.max(0) as u64, Ordering::Relaxed);
+                copied.fetch_add(1, Ordering::Relaxed)
+            }
+        };
+    }
     let mut report = CopyReport {
         skipped: skipped.into_inner(),
         linked: linked.into_inner(),

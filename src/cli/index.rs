@@ -139,6 +139,10 @@ pub struct EditFlags {
     /// Exit 6 when index.json changed (or, with --dry-run, would change).
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Do not hash blobs taken from other layouts (sizes are still checked; links still
+    /// need a source file owned by you and not writable by group or others).
+    #[arg(long)]
+    pub trust_source: bool,
 }
 
 impl EditFlags {
@@ -229,6 +233,7 @@ pub fn run(ctx: &Ctx, cmd: IndexCommand) -> Result<i32> {
     match cmd {
         IndexCommand::Create(a) => {
             let (dest, name) = authoring::open_dest(&a.dest, ctx.lock_timeout, !a.edit.dry_run)?;
+            let dest = dest.trusting_sources(a.edit.trust_source);
             let src = sources(&a.sources, &a.platforms)?;
             let o = authoring::create(&dest, &name, &src, &a.edit.options(a.flatten)?)?;
             Ok(report(ctx, &o, a.edit.detailed_exitcode))
@@ -249,6 +254,7 @@ pub fn run(ctx: &Ctx, cmd: IndexCommand) -> Result<i32> {
         }
         IndexCommand::Add(a) => {
             let (dest, name) = authoring::open_dest(&a.dest, ctx.lock_timeout, !a.edit.dry_run)?;
+            let dest = dest.trusting_sources(a.edit.trust_source);
             let src = sources(&a.sources, &a.platforms)?;
             let o = authoring::add(&dest, &name, &src, a.mode, &a.edit.options(a.flatten)?)?;
             Ok(report(ctx, &o, a.edit.detailed_exitcode))
@@ -286,6 +292,7 @@ Attestations travel with the entry they describe.";
 
 pub fn merge(ctx: &Ctx, a: MergeArgs) -> Result<i32> {
     let (dest, name) = authoring::open_dest(&a.dest, ctx.lock_timeout, !a.edit.dry_run)?;
+    let dest = dest.trusting_sources(a.edit.trust_source);
     let src = sources(&a.sources, &[])?;
     let expect: Vec<PlatformSpec> = a
         .expect
