@@ -52,8 +52,19 @@ fn a_corrupt_source_blob_is_refused_and_the_destination_is_unchanged() {
     flip_byte(&layer_file);
     let dst = t.path().join("dst");
     destination(&dst);
+    let good = t.path().join("good");
+    arch_image(&good, "img", "linux/s390x", "good");
     let before = tree_hash(&dst);
     let cases: Vec<Vec<String>> = vec![
+        // Several sources, the corrupt one last: the good one's blobs stay out too.
+        vec![
+            "merge".into(),
+            at(&dst, ":rel"),
+            at(&good, ":img"),
+            at(&src, ":img"),
+            "--policy".into(),
+            "union".into(),
+        ],
         vec!["import".into(), at(&src, ":img"), "-o".into(), at(&dst, ":img")],
         vec![
             "merge".into(),
