@@ -304,7 +304,11 @@ pub fn fsck(layout: &Layout, opts: &Options) -> Result<Report> {
         .map(|(s, _)| s)
         .unwrap_or_default();
     let reach = crate::reach::reachable(layout, &roots, &stored);
-    for (d, why) in reach.rejected.iter().filter(|(_, w)| w.starts_with("incomplete")) {
+    for (d, why) in reach
+        .rejected
+        .iter()
+        .filter(|(_, w)| w.starts_with("incomplete"))
+    {
         cx.add(
             Level::Warning,
             "incomplete-referrer",
@@ -321,12 +325,13 @@ pub fn fsck(layout: &Layout, opts: &Options) -> Result<Report> {
     let mut sizes: BTreeMap<String, Vec<(i64, String)>> = BTreeMap::new();
     let mut optional: HashMap<String, bool> = HashMap::new();
     for n in &walk.nodes {
-        let referrer = n.parent.clone().unwrap_or_else(|| {
-            match reach.referrers.get(&n.descriptor.digest) {
-                Some(subject) => format!("referrer of {subject}"),
-                None => "index.json".into(),
-            }
-        });
+        let referrer =
+            n.parent
+                .clone()
+                .unwrap_or_else(|| match reach.referrers.get(&n.descriptor.digest) {
+                    Some(subject) => format!("referrer of {subject}"),
+                    None => "index.json".into(),
+                });
         sizes
             .entry(n.descriptor.digest.clone())
             .or_default()

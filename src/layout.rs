@@ -545,7 +545,11 @@ impl Layout {
     /// `verified`) to a temp name in this layout, if it is still the verified inode.
     /// `None`: linking is not possible here (another filesystem, or the source was
     /// swapped), copy instead.
-    fn link_verified(&self, src: &Path, verified: &fs::Metadata) -> Result<Option<tempfile::TempPath>> {
+    fn link_verified(
+        &self,
+        src: &Path,
+        verified: &fs::Metadata,
+    ) -> Result<Option<tempfile::TempPath>> {
         use std::os::unix::fs::MetadataExt;
         let linked = tempfile::Builder::new()
             .prefix(TEMP_PREFIX)
@@ -575,7 +579,8 @@ impl Layout {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Presence::Absent),
             Err(e) => return Err(Error::io("reading", &path, e)),
         };
-        let meta = if meta.file_type().is_symlink() {
+        let is_link = meta.file_type().is_symlink();
+        let meta = if is_link {
             if let Err(e) = self.check_symlink_inside(&path) {
                 return Ok(Presence::Damaged(e.message));
             }
@@ -596,8 +601,8 @@ impl Layout {
                 meta.len()
             )));
         }
-        let seal = fs::symlink_metadata(&path).is_ok_and(|m| sealed(&m));
-        if seal || digest.hasher().is_none() {
+        // A link is never sealed: its target's seal says nothing about the link.
+        if (!is_link && sealed(&meta)) || digest.hasher().is_none() {
             return Ok(Presence::Intact);
         }
         let mut f = File::open(&path).at("opening", &path)?;
@@ -882,8 +887,7 @@ fn hash_reader(r: &mut dyn Read, digest: &Digest, path: &Path) -> Result<(Digest
     let hasher = digest
         .hasher()
         .unwrap_or_else(crate::digest::Hasher::sha256);
-    let (got, n) = copy_hashing(r, &mut io::sink(), Some(hasher), u64::MAX)
-        .at("reading", path)?;
+    let (got, n) = copy_hashing(r, &mut io::sink(), Some(hasher), u64::MAX).at("reading", path)?;
     let got = got.ok_or_else(|| Error::failure(format!("{}: not hashed", path.display())))?;
     Ok((got, n))
 }

@@ -120,7 +120,11 @@ fn claim(layout: &Layout, digest: &Digest, size: u64) -> Option<Claim> {
 /// Why the graph under a referrer is not whole, if it is not: a document that does not
 /// read, or a config or layer missing or of the wrong size.
 fn incomplete(layout: &Layout, w: &Walk) -> Option<String> {
-    if let Some(p) = w.problems.iter().find(|p| p.severity == graph::Severity::Error) {
+    if let Some(p) = w
+        .problems
+        .iter()
+        .find(|p| p.severity == graph::Severity::Error)
+    {
         return Some(format!(
             "{} (in {}): {}",
             p.digest.as_deref().unwrap_or("?"),
@@ -140,7 +144,11 @@ fn incomplete(layout: &Layout, w: &Walk) -> Option<String> {
                 .at("reading", &layout.blob_path(&d))
         }) {
             Ok(len) if len == size => {}
-            Ok(len) => return Some(format!("blob {d} is {len} bytes, its descriptor says {size}")),
+            Ok(len) => {
+                return Some(format!(
+                    "blob {d} is {len} bytes, its descriptor says {size}"
+                ))
+            }
             Err(_) if optional && !layout.has_blob(&d) => {}
             Err(e) => return Some(e.message),
         }

@@ -65,7 +65,12 @@ fn a_corrupt_source_blob_is_refused_and_the_destination_is_unchanged() {
             "--policy".into(),
             "union".into(),
         ],
-        vec!["import".into(), at(&src, ":img"), "-o".into(), at(&dst, ":img")],
+        vec![
+            "import".into(),
+            at(&src, ":img"),
+            "-o".into(),
+            at(&dst, ":img"),
+        ],
         vec![
             "merge".into(),
             at(&dst, ":rel"),
@@ -73,8 +78,18 @@ fn a_corrupt_source_blob_is_refused_and_the_destination_is_unchanged() {
             "--policy".into(),
             "union".into(),
         ],
-        vec!["index".into(), "add".into(), at(&dst, ":rel"), at(&src, ":img")],
-        vec!["index".into(), "create".into(), at(&dst, ":rel"), at(&src, ":img")],
+        vec![
+            "index".into(),
+            "add".into(),
+            at(&dst, ":rel"),
+            at(&src, ":img"),
+        ],
+        vec![
+            "index".into(),
+            "create".into(),
+            at(&dst, ":rel"),
+            at(&src, ":img"),
+        ],
     ];
     for args in &cases {
         let r = oix(args).fails_with(1);
@@ -229,11 +244,25 @@ fn a_wrong_file_under_a_blob_name_is_replaced_by_merge_import_and_index_add() {
                     "--policy".into(),
                     "union".into(),
                 ],
-                "import" => vec!["import".into(), at(&src, ":img"), "-o".into(), at(&dst, ":img")],
-                _ => vec!["index".into(), "add".into(), at(&dst, ":rel"), at(&src, ":img")],
+                "import" => vec![
+                    "import".into(),
+                    at(&src, ":img"),
+                    "-o".into(),
+                    at(&dst, ":img"),
+                ],
+                _ => vec![
+                    "index".into(),
+                    "add".into(),
+                    at(&dst, ":rel"),
+                    at(&src, ":img"),
+                ],
             };
             oix(&args).ok();
-            assert_eq!(fs::read(blob_path(&dst, &layer)).unwrap(), good, "{what} {cmd}");
+            assert_eq!(
+                fs::read(blob_path(&dst, &layer)).unwrap(),
+                good,
+                "{what} {cmd}"
+            );
             assert_fsck_clean(&dst);
         }
     }
@@ -426,15 +455,24 @@ fn gc_then_fsck_is_clean_with_misnamed_and_incomplete_referrers() {
     assert!(before
         .problems
         .iter()
-        .any(|p| p.code == "incomplete-referrer" && p.digest.as_deref() == Some(&*incomplete.to_string())));
+        .any(|p| p.code == "incomplete-referrer"
+            && p.digest.as_deref() == Some(&*incomplete.to_string())));
 
     let r = gc::gc(&l, false).unwrap();
-    assert!(r.removed.contains(&incomplete.to_string()), "{:?}", r.removed);
+    assert!(
+        r.removed.contains(&incomplete.to_string()),
+        "{:?}",
+        r.removed
+    );
     assert!(r.removed.contains(&misnamed.to_string()), "{:?}", r.removed);
     assert!(!r.removed.contains(&whole.to_string()));
     assert!(!r.removed.contains(&sig.to_string()));
     let after = check(&l);
-    assert!(after.clean && after.problems.is_empty(), "{:?}", after.problems);
+    assert!(
+        after.clean && after.problems.is_empty(),
+        "{:?}",
+        after.problems
+    );
     assert_fsck_clean(l.root());
 }
 
