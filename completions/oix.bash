@@ -891,7 +891,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__import)
-            opts="-o -h -V --output --all --max-ratio --max-size --json --lock-timeout --help --version"
+            opts="-o -h -V --output --all --max-ratio --max-size --trust-source --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -943,7 +943,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__index__subcmd__add)
-            opts="-h -V --platform --mode --flatten --annotation --created --dry-run --detailed-exitcode --allow-unknown-platform --force-platform --json --lock-timeout --help --version"
+            opts="-h -V --platform --mode --flatten --annotation --created --dry-run --detailed-exitcode --allow-unknown-platform --force-platform --trust-source --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -977,7 +977,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__index__subcmd__create)
-            opts="-h -V --platform --flatten --annotation --created --dry-run --detailed-exitcode --allow-unknown-platform --force-platform --json --lock-timeout --help --version"
+            opts="-h -V --platform --flatten --annotation --created --dry-run --detailed-exitcode --allow-unknown-platform --force-platform --trust-source --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1217,7 +1217,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__merge)
-            opts="-h -V --policy --expect --annotation --created --dry-run --detailed-exitcode --allow-unknown-platform --force-platform --json --lock-timeout --help --version"
+            opts="-h -V --policy --expect --annotation --created --dry-run --detailed-exitcode --allow-unknown-platform --force-platform --trust-source --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -125,6 +125,7 @@ complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcomman
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -l detailed-exitcode -d 'Exit 6 when index.json changed (or, with --dry-run, would change)'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -l allow-unknown-platform -d 'Write a SRC=PLATFORM whose os or architecture is not a known GOOS/GOARCH value'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -l force-platform -d 'Write a SRC=PLATFORM that disagrees with the image\'s config'
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -l trust-source -d 'Do not hash blobs taken from other layouts (sizes are still checked; links still need a source file owned by you and not writable by group or others)'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -l json -d 'Print machine-readable JSON on stdout'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
@@ -140,6 +141,7 @@ complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcomman
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l detailed-exitcode -d 'Exit 6 when index.json changed (or, with --dry-run, would change)'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l allow-unknown-platform -d 'Write a SRC=PLATFORM whose os or architecture is not a known GOOS/GOARCH value'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l force-platform -d 'Write a SRC=PLATFORM that disagrees with the image\'s config'
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l trust-source -d 'Do not hash blobs taken from other layouts (sizes are still checked; links still need a source file owned by you and not writable by group or others)'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l json -d 'Print machine-readable JSON on stdout'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
@@ -179,6 +181,7 @@ complete -c oix -n "__fish_oix_using_subcommand merge" -l dry-run -d 'Show the r
 complete -c oix -n "__fish_oix_using_subcommand merge" -l detailed-exitcode -d 'Exit 6 when index.json changed (or, with --dry-run, would change)'
 complete -c oix -n "__fish_oix_using_subcommand merge" -l allow-unknown-platform -d 'Write a SRC=PLATFORM whose os or architecture is not a known GOOS/GOARCH value'
 complete -c oix -n "__fish_oix_using_subcommand merge" -l force-platform -d 'Write a SRC=PLATFORM that disagrees with the image\'s config'
+complete -c oix -n "__fish_oix_using_subcommand merge" -l trust-source -d 'Do not hash blobs taken from other layouts (sizes are still checked; links still need a source file owned by you and not writable by group or others)'
 complete -c oix -n "__fish_oix_using_subcommand merge" -l json -d 'Print machine-readable JSON on stdout'
 complete -c oix -n "__fish_oix_using_subcommand merge" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oix -n "__fish_oix_using_subcommand merge" -s V -l version -d 'Print version'
@@ -325,6 +328,7 @@ complete -c oix -n "__fish_oix_using_subcommand import" -l max-ratio -d 'Refuse 
 complete -c oix -n "__fish_oix_using_subcommand import" -l max-size -d 'Refuse an archive whose uncompressed content exceeds this many bytes' -r
 complete -c oix -n "__fish_oix_using_subcommand import" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
 complete -c oix -n "__fish_oix_using_subcommand import" -l all -d 'Import every ref of the source, each under its own name'
+complete -c oix -n "__fish_oix_using_subcommand import" -l trust-source -d 'A layout SOURCE only: do not hash its blobs (sizes are still checked; links still need a source file owned by you and not writable by group or others)'
 complete -c oix -n "__fish_oix_using_subcommand import" -l json -d 'Print machine-readable JSON on stdout'
 complete -c oix -n "__fish_oix_using_subcommand import" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oix -n "__fish_oix_using_subcommand import" -s V -l version -d 'Print version'

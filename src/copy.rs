@@ -10,10 +10,9 @@ use crate::error::{Error, Result};
 use crate::graph::{self, Role};
 use crate::layout::Transfer;
 use crate::model::Descriptor;
-use crate::store::{Sink, Source};
+use crate::store::{Sink, Source, Stage};
 use rayon::prelude::*;
 use serde::Serialize;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct CopyReport {
@@ -84,57 +83,74 @@ pub fn copy_graph(
     roots: &[Descriptor],
     opts: &CopyOptions,
 ) -> Result<CopyReport> {
-    let CopyPlan { leaves, documents } = plan(src, roots)?;
-    let skipped = AtomicU64::new(0);
-    let linked = AtomicU64::new(0);
-    let copied = AtomicU64::new(0);
-    let bytes = AtomicU64::new(0);
+    copy_graphs(&[(src, roots)], dst, opts)
+}
+
+/// Copy the graphs under several `(source, roots)` into `dst` as one copy: every source
+/// is planned (and so proven complete) and every blob staged before any is committed,
+/// so where the destination stages (a layout copying from layouts: `merge`, `index
+/// create/add` with several sources) a corrupt blob in any source leaves it unchanged.
+pub fn copy_graphs(
+    sources: &[(&dyn Source, &[Descriptor])],
+    dst: &dyn Sink,
+    opts: &CopyOptions,
+) -> Result<CopyReport> {
+    let plans: Vec<CopyPlan> = sources
+        .iter()
+        .map(|(src, roots)| plan(*src, roots))
+        .collect::<Result<_>>()?;
+    let leaves: Vec<(&dyn Source, &Descriptor)> = sources
+        .iter()
+        .zip(&plans)
+        .flat_map(|((src, _), p)| p.leaves.iter().map(move |d| (*src, d)))
+        .collect();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.max(1))
         .build()
         .map_err(|e| Error::failure(format!("starting copy threads: {e}")))?;
-    pool.install(|| {
+    // Two phases: every blob is verified and staged (in parallel), then all are made
+    // visible. A blob that fails verification stops the copy before any is visible
+    // (for stores that stage: a layout copying from a layout); staged temp files of a
+    // failed copy are removed as they drop.
+    let staged: Vec<(&Descriptor, Stage)> = pool.install(|| {
         // One task per blob: rayon's default splitting hands contiguous runs of the
         // slice to one thread, so two big blobs side by side would go one after the
         // other while other threads sit idle (measured on fsck, which had that shape).
         leaves
             .par_iter()
             .with_max_len(1)
-            .try_for_each(|d| -> Result<()> {
-                match dst.transfer(src, d)? {
-                    Transfer::Present => skipped.fetch_add(1, Ordering::Relaxed),
-                    Transfer::HardLink => linked.fetch_add(1, Ordering::Relaxed),
-                    Transfer::Copy => {
-                        bytes.fetch_add(d.size.max(0) as u64, Ordering::Relaxed);
-                        copied.fetch_add(1, Ordering::Relaxed)
-                    }
-                };
-                Ok(())
-            })
+            .map(|(src, d)| dst.stage(*src, d).map(|s| (*d, s)))
+            .collect::<Result<Vec<_>>>()
     })?;
-    let mut report = CopyReport {
-        skipped: skipped.into_inner(),
-        linked: linked.into_inner(),
-        copied: copied.into_inner(),
-        bytes: bytes.into_inner(),
-        manifests: 0,
-    };
-    // Which documents the destination already has: asked in parallel (for a registry
-    // these are round trips); the writes below stay sequential and children-first.
-    let present: Vec<bool> = pool.install(|| {
-        documents
-            .par_iter()
-            .map(|d| dst.has(d))
-            .collect::<Result<Vec<bool>>>()
-    })?;
-    for (d, present) in documents.iter().zip(present) {
-        if present {
-            report.skipped += 1;
-            continue;
+    let mut report = CopyReport::default();
+    for (d, stage) in staged {
+        match dst.commit(stage)? {
+            Transfer::Present => report.skipped += 1,
+            Transfer::HardLink => report.linked += 1,
+            Transfer::Copy => {
+                report.bytes += d.size.max(0) as u64;
+                report.copied += 1;
+            }
         }
-        let raw = src.read_small(d)?;
-        dst.put_manifest(d, &raw)?;
-        report.manifests += 1;
+    }
+    for ((src, _), p) in sources.iter().zip(&plans) {
+        // Which documents the destination already has: asked in parallel (for a
+        // registry these are round trips); the writes stay sequential, children first.
+        let present: Vec<bool> = pool.install(|| {
+            p.documents
+                .par_iter()
+                .map(|d| dst.has(d))
+                .collect::<Result<Vec<bool>>>()
+        })?;
+        for (d, present) in p.documents.iter().zip(present) {
+            if present {
+                report.skipped += 1;
+                continue;
+            }
+            let raw = src.read_small(d)?;
+            dst.put_manifest(d, &raw)?;
+            report.manifests += 1;
+        }
     }
     Ok(report)
 }

@@ -11,7 +11,10 @@
 //! - an entry's platform agrees with its config's os/architecture (`platform-mismatch`, warning);
 //! - ref names follow the image-spec ref grammar (`invalid-ref-name`, warning);
 //! - every file in blobs/ is a blob under its own name (`misnamed-blob`), names are
-//!   digests (`stray-file`, warning), symlinks stay inside the layout.
+//!   digests (`stray-file`, warning), symlinks stay inside the layout;
+//! - referrers (unlisted manifests whose `subject` is reachable) are content like the
+//!   rest, by the rule gc keeps by ([`crate::reach`]): their blobs get every check above;
+//!   one that is incomplete is not kept (`incomplete-referrer`, warning: gc removes it).
 //!
 //! Hashing runs in parallel across blobs with a fixed buffer per thread, so memory stays
 //! bounded whatever the blob sizes.
@@ -297,13 +300,40 @@ pub fn fsck(layout: &Layout, opts: &Options) -> Result<Report> {
     };
     let roots = index.map(|i| i.manifests).unwrap_or_default();
     check_ref_names(&roots, &mut cx);
-    let walk = graph::walk(layout, &roots);
+    // What is reachable is decided by the rule gc keeps by: index.json's graph plus the
+    // whole referrers of it, whose blobs are then checked like any other content.
+    let stored = crate::reach::stored_blobs(layout)
+        .map(|(s, _)| s)
+        .unwrap_or_default();
+    let reach = crate::reach::reachable(layout, &roots, &stored);
+    for (d, why) in reach
+        .rejected
+        .iter()
+        .filter(|(_, w)| w.starts_with("incomplete"))
+    {
+        cx.add(
+            Level::Warning,
+            "incomplete-referrer",
+            Some(&d.to_string()),
+            None,
+            format!(
+                "blob {d} names a reachable subject but is not kept ({why}); `oix gc` removes it"
+            ),
+        );
+    }
+    let walk = reach.walk;
 
     // Every reachable digest with the sizes its descriptors claim.
     let mut sizes: BTreeMap<String, Vec<(i64, String)>> = BTreeMap::new();
     let mut optional: HashMap<String, bool> = HashMap::new();
     for n in &walk.nodes {
-        let referrer = n.parent.clone().unwrap_or_else(|| "index.json".into());
+        let referrer =
+            n.parent
+                .clone()
+                .unwrap_or_else(|| match reach.referrers.get(&n.descriptor.digest) {
+                    Some(subject) => format!("referrer of {subject}"),
+                    None => "index.json".into(),
+                });
         sizes
             .entry(n.descriptor.digest.clone())
             .or_default()

@@ -80,6 +80,8 @@ pub struct Layout {
     /// Set by [`Layout::open_or_create`]: the layout is created on the first write and
     /// removed again on drop unless an index.json transaction committed.
     creation: Option<Creation>,
+    /// Blobs copied from other layouts are not hashed (`--trust-source`).
+    trust_sources: bool,
 }
 
 /// The lazily created destination of [`Layout::open_or_create`].
@@ -112,6 +114,40 @@ enum Made {
     /// oix may not write to).
     InPlace,
 }
+
+/// What [`Layout::stage_blob`] made of a blob from another layout.
+#[derive(Debug)]
+pub enum Staged {
+    /// Intact here already.
+    Present,
+    Pending(Pending),
+}
+
+/// A verified blob in a temp file of the layout (a hard link or a sealed copy), not yet
+/// visible; dropping it removes the temp file.
+#[derive(Debug)]
+pub struct Pending {
+    tmp: tempfile::TempPath,
+    digest: Digest,
+    size: u64,
+    replace: bool,
+    how: Transfer,
+}
+
+/// What [`Layout::check_present`] found under a blob's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Presence {
+    Absent,
+    /// The blob is there with its size, and its content hashes to its name (or it
+    /// carries oix's seal).
+    Intact,
+    /// A file is there but is not the content (why, naming the file): writers replace it.
+    Damaged(String),
+}
+
+/// Mode of every blob oix writes: read-only for everyone. Together with ownership by
+/// the writing user it is oix's seal on a verified blob ([`Layout::check_present`]).
+pub const BLOB_MODE: u32 = 0o444;
 
 impl Layout {
     /// Open an existing layout, checking that it is one.
@@ -157,6 +193,7 @@ impl Layout {
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             writer_fence: OnceLock::new(),
             creation: None,
+            trust_sources: false,
         })
     }
 
@@ -200,6 +237,7 @@ impl Layout {
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             writer_fence: OnceLock::new(),
             creation: Some(Creation::default()),
+            trust_sources: false,
         })
     }
 
@@ -510,7 +548,7 @@ impl Layout {
                 );
             }
         }
-        self.persist_blob(tmp, &digest)?;
+        self.persist_blob(tmp, &digest, size, false)?;
         Ok((digest, size))
     }
 
@@ -520,65 +558,220 @@ impl Layout {
         Ok(d)
     }
 
-    /// Bring the blob `desc` from another layout: hard link, else kernel copy (reflink
-    /// where supported) into a temp file that is verified before it becomes visible.
-    /// A hard link shares the source's verified inode, so only its size is checked.
+    /// Bring the blob `desc` from another layout: [`Layout::stage_blob`], then
+    /// [`Layout::commit_staged`].
     pub fn import_blob(&self, src: &Layout, desc: &Descriptor) -> Result<Transfer> {
+        match self.stage_blob(src, desc)? {
+            Staged::Present => Ok(Transfer::Present),
+            Staged::Pending(p) => self.commit_staged(p),
+        }
+    }
+
+    /// Verify the blob `desc` of another layout and stage it in a temp file of this
+    /// layout, not yet visible; [`Layout::commit_staged`] renames it into place. A copy
+    /// stages every blob before it commits any, so a corrupt source changes nothing here.
+    /// Nothing from the source is trusted blindly (unless this handle was told so with
+    /// [`Layout::trusting_sources`]):
+    /// - the source file's size is always checked, and its content is hashed once, from
+    ///   the open file, before anything is staged;
+    /// - a hard link is made only when it cannot be used to change this layout's content
+    ///   later: the source inode belongs to this process's user and is not writable by
+    ///   group or others (and is still the inode that was hashed when the link lands);
+    /// - otherwise the blob is reflinked (`FICLONE`, where the filesystem offers it) or
+    ///   copied into a temp file, verified and made read-only (0444).
+    ///
+    /// A blob already here is kept only when [`Layout::check_present`] finds it intact;
+    /// a wrong one is replaced by the verified copy. On a digest mismatch the error names
+    /// the source file with both digests.
+    pub fn stage_blob(&self, src: &Layout, desc: &Descriptor) -> Result<Staged> {
         let digest = desc.digest()?;
         let size = desc.size()?;
         // The fence first: a blob found present must still be here when it is referenced.
         self.enter_writer()?;
-        if self.has_blob(&digest) {
-            return Ok(Transfer::Present);
-        }
-        let src_file = src.open_blob(&digest)?;
-        let src_meta = src_file.metadata().at("reading", &src.blob_path(&digest))?;
+        let replace = match self.check_present(&digest, size)? {
+            Presence::Intact => return Ok(Staged::Present),
+            Presence::Absent => false,
+            Presence::Damaged(_) => true,
+        };
+        let pending = |tmp: tempfile::TempPath, how: Transfer| {
+            Ok(Staged::Pending(Pending {
+                tmp,
+                digest: digest.clone(),
+                size,
+                replace,
+                how,
+            }))
+        };
+        let src_path = src.blob_path(&digest);
+        let mut src_file = src.open_blob(&digest)?;
+        let src_meta = src_file.metadata().at("reading", &src_path)?;
         if src_meta.len() != size {
             return Err(Error::failure(format!(
-                "blob {digest} in {} is {} bytes, the descriptor says {size}",
+                "blob {digest} in {} is {} bytes, the descriptor says {size} ({})",
                 src.root.display(),
-                src_meta.len()
+                src_meta.len(),
+                src_path.display()
             ))
-            .with_hint("run `oix fsck` on the source layout"));
+            .with_hint(format!(
+                "the source layout is corrupt; run `oix fsck {}`",
+                src.root.display()
+            )));
         }
-        let src_path =
-            fs::canonicalize(src.blob_path(&digest)).at("resolving", &src.blob_path(&digest))?;
-        let dst = self.blob_path(&digest);
-        self.ensure_blob_dir(&digest)?;
-        match fs::hard_link(&src_path, &dst) {
-            Ok(()) => return Ok(Transfer::HardLink),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(Transfer::Present),
-            Err(_) => {}
+        // A digest oix cannot compute (fsck warns about those) is size-checked only.
+        let verify = !self.trust_sources && digest.is_verifiable();
+        let mismatch = |got: &Digest| {
+            Error::failure(format!(
+                "blob {digest} in {} hashes to {got} ({}); nothing was written to {}",
+                src.root.display(),
+                src_path.display(),
+                self.root.display()
+            ))
+            .with_hint(format!(
+                "the source layout is corrupt or was modified; run `oix fsck {}`",
+                src.root.display()
+            ))
+        };
+        if linkable(&src_meta) {
+            if verify {
+                let (got, n) = hash_reader(&mut src_file, &digest, &src_path)?;
+                if got != digest || n != size {
+                    return Err(mismatch(&got));
+                }
+            }
+            let canon = fs::canonicalize(&src_path).at("resolving", &src_path)?;
+            if let Some(tmp) = self.link_verified(&canon, &src_meta)? {
+                return pending(tmp, Transfer::HardLink);
+            }
         }
+        // Not linkable (or another filesystem): a private copy, verified before it is
+        // staged. A reflink snapshots the source first, so the bytes hashed are the
+        // bytes kept; the byte copy hashes while it writes. Each reads the content once.
         let tmp = self.temp_file()?;
-        fs::copy(&src_path, tmp.path()).map_err(|e| {
+        if rustix::fs::ioctl_ficlone(tmp.as_file(), &src_file).is_ok() {
+            if verify {
+                let mut clone = File::open(tmp.path()).at("reading", tmp.path())?;
+                let (got, n) = hash_reader(&mut clone, &digest, tmp.path())?;
+                if got != digest || n != size {
+                    return Err(mismatch(&got));
+                }
+            }
+            return pending(self.seal_temp(tmp)?, Transfer::Copy);
+        }
+        let hasher = digest.hasher().filter(|_| verify);
+        let tmp_path = tmp.path().to_path_buf();
+        let mut w = io::BufWriter::with_capacity(1 << 20, tmp);
+        let (got, n) = copy_hashing(&mut src_file, &mut w, hasher, size + 1).map_err(|e| {
             if crate::error::is_no_space(&e) {
-                Error::write(tmp.path(), e)
+                Error::write(&tmp_path, e)
             } else {
-                Error::io("copying", &src_path, e)
+                Error::failure(format!("copying {}: {e}", src_path.display()))
             }
         })?;
-        if let Some(mut h) = digest.hasher() {
-            let mut f = File::open(tmp.path()).at("reading", tmp.path())?;
-            let mut buf = vec![0u8; 1 << 20];
-            loop {
-                let n = f.read(&mut buf).at("reading", tmp.path())?;
-                if n == 0 {
-                    break;
-                }
-                h.update(&buf[..n]);
-            }
-            let got = h.finish();
+        let tmp = w
+            .into_inner()
+            .map_err(|e| Error::write(&tmp_path, e.into_error()))?;
+        if n != size {
+            return Err(Error::failure(format!(
+                "blob {digest} in {} changed size while it was copied ({})",
+                src.root.display(),
+                src_path.display()
+            )));
+        }
+        if let Some(got) = got {
             if got != digest {
-                return Err(Error::failure(format!(
-                    "blob {digest} in {} hashes to {got}",
-                    src.root.display()
-                ))
-                .with_hint("the source layout is corrupt; run `oix fsck` on it"));
+                return Err(mismatch(&got));
             }
         }
-        self.persist_blob(tmp, &digest)?;
-        Ok(Transfer::Copy)
+        pending(self.seal_temp(tmp)?, Transfer::Copy)
+    }
+
+    /// Make a staged blob visible (see [`Layout::stage_blob`]).
+    pub fn commit_staged(&self, p: Pending) -> Result<Transfer> {
+        self.place(p.tmp, &p.digest, p.size, p.replace)?;
+        Ok(p.how)
+    }
+
+    /// Hard-link `src` (whose metadata, taken from the file that was verified, is
+    /// `verified`) to a temp name in this layout, if it is still the verified inode.
+    /// `None`: linking is not possible here (another filesystem, or the source was
+    /// swapped), copy instead.
+    fn link_verified(
+        &self,
+        src: &Path,
+        verified: &fs::Metadata,
+    ) -> Result<Option<tempfile::TempPath>> {
+        use std::os::unix::fs::MetadataExt;
+        let linked = tempfile::Builder::new()
+            .prefix(TEMP_PREFIX)
+            .make_in(&self.root, |p| fs::hard_link(src, p));
+        let Ok(tmp) = linked else {
+            return Ok(None);
+        };
+        let tmp = tmp.into_temp_path();
+        let meta = fs::symlink_metadata(&tmp).at("reading", &tmp)?;
+        if meta.dev() != verified.dev() || meta.ino() != verified.ino() {
+            return Ok(None); // dropping `tmp` removes the stray link
+        }
+        Ok(Some(tmp))
+    }
+
+    /// Whether blob `digest` is here and intact for a descriptor of `size` bytes: writers
+    /// call this before they skip a blob, so a file that merely has the right name
+    /// (truncated, replaced, another user's) is never taken for the content.
+    /// The size is always checked. The content is hashed unless the file carries oix's
+    /// seal: a regular file owned by this process's user with mode 0444, which oix gives
+    /// only to blobs it verified while writing them (see the module docs); such a file
+    /// can only have been changed by this user (or root), who can change index.json too.
+    pub fn check_present(&self, digest: &Digest, size: u64) -> Result<Presence> {
+        let path = self.blob_path(digest);
+        let meta = match fs::symlink_metadata(&path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Presence::Absent),
+            Err(e) => return Err(Error::io("reading", &path, e)),
+        };
+        let is_link = meta.file_type().is_symlink();
+        let meta = if is_link {
+            if let Err(e) = self.check_symlink_inside(&path) {
+                return Ok(Presence::Damaged(e.message));
+            }
+            fs::metadata(&path).at("reading", &path)?
+        } else {
+            meta
+        };
+        if !meta.is_file() {
+            return Ok(Presence::Damaged(format!(
+                "{} is not a regular file",
+                path.display()
+            )));
+        }
+        if meta.len() != size {
+            return Ok(Presence::Damaged(format!(
+                "{} is {} bytes, the descriptor says {size}",
+                path.display(),
+                meta.len()
+            )));
+        }
+        // A link is never sealed: its target's seal says nothing about the link.
+        if (!is_link && sealed(&meta)) || digest.hasher().is_none() {
+            return Ok(Presence::Intact);
+        }
+        let mut f = File::open(&path).at("opening", &path)?;
+        let (got, n) = hash_reader(&mut f, digest, &path)?;
+        if &got != digest || n != size {
+            return Ok(Presence::Damaged(format!(
+                "{} hashes to {got}",
+                path.display()
+            )));
+        }
+        Ok(Presence::Intact)
+    }
+
+    /// Trust the blobs of other layouts this handle copies from (`--trust-source`):
+    /// sizes are still checked, content is not hashed. Links still need a safe owner and
+    /// mode.
+    pub fn trusting_sources(mut self, yes: bool) -> Layout {
+        self.trust_sources = yes;
+        self
     }
 
     fn ensure_blob_dir(&self, digest: &Digest) -> Result<()> {
@@ -639,18 +832,56 @@ impl Layout {
                 "blob {digest}: the temp file holds {len} bytes, {size} were hashed"
             )));
         }
-        self.persist_blob(tmp, digest)
+        self.persist_blob(tmp, digest, size, false)
     }
 
-    fn persist_blob(&self, tmp: tempfile::NamedTempFile, digest: &Digest) -> Result<()> {
-        set_public_mode(tmp.as_file(), tmp.path())?;
+    /// Make a verified temp file blob `digest`, read-only (0444). An existing blob is
+    /// never replaced unless it is damaged (`replace`, or found so here after a lost
+    /// race): then the verified content takes its place by rename.
+    fn persist_blob(
+        &self,
+        tmp: tempfile::NamedTempFile,
+        digest: &Digest,
+        size: u64,
+        replace: bool,
+    ) -> Result<()> {
+        let tmp = self.seal_temp(tmp)?;
+        self.place(tmp, digest, size, replace)
+    }
+
+    /// Give a verified temp file the blob mode and fsync it; it stays a temp file.
+    fn seal_temp(&self, tmp: tempfile::NamedTempFile) -> Result<tempfile::TempPath> {
+        set_mode(tmp.as_file(), tmp.path(), BLOB_MODE)?;
         tmp.as_file().sync_all().at("syncing", tmp.path())?;
+        Ok(tmp.into_temp_path())
+    }
+
+    /// Rename a sealed temp file to blob `digest` (see [`Layout::persist_blob`]).
+    fn place(
+        &self,
+        tmp: tempfile::TempPath,
+        digest: &Digest,
+        size: u64,
+        replace: bool,
+    ) -> Result<()> {
         self.ensure_blob_dir(digest)?;
         let dst = self.blob_path(digest);
-        match tmp.persist_noclobber(&dst) {
-            Ok(_) => {}
-            // Someone else stored the same content first: same bytes, nothing to do.
-            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {}
+        let result = if replace {
+            tmp.persist(&dst)
+        } else {
+            tmp.persist_noclobber(&dst)
+        };
+        match result {
+            Ok(()) => {}
+            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {
+                // Someone else stored it first: keep theirs when it is the content.
+                if let Presence::Damaged(_) = self.check_present(digest, size)? {
+                    e.path
+                        .persist(&dst)
+                        .map_err(|e| replace_failed(&dst, e.error))?;
+                }
+            }
+            Err(e) if replace => return Err(replace_failed(&dst, e.error)),
             Err(e) => return Err(Error::io("storing", &dst, e.error)),
         }
         sync_dir(dst.parent().unwrap_or(&self.root))
@@ -1043,9 +1274,77 @@ pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
 
 /// Temp files are created 0600; layout files are world-readable like other tools write them.
 fn set_public_mode(f: &File, path: &Path) -> Result<()> {
+    set_mode(f, path, 0o644)
+}
+
+fn set_mode(f: &File, path: &Path, mode: u32) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    f.set_permissions(fs::Permissions::from_mode(0o644))
+    f.set_permissions(fs::Permissions::from_mode(mode))
         .at("setting permissions of", path)
+}
+
+/// The effective user of this process.
+fn euid() -> u32 {
+    rustix::process::geteuid().as_raw()
+}
+
+/// A source blob may be hard-linked into a layout only when nobody but this user (and
+/// root) can change the shared inode afterwards.
+fn linkable(meta: &fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    meta.is_file() && meta.uid() == euid() && meta.mode() & 0o022 == 0
+}
+
+/// oix's seal on a blob it verified and wrote: see [`Layout::check_present`].
+fn sealed(meta: &fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    meta.file_type().is_file() && meta.uid() == euid() && meta.mode() & 0o7777 == BLOB_MODE
+}
+
+/// Hash everything `r` yields with `digest`'s algorithm (sha256 when it has none oix
+/// knows): the digest and the byte count.
+fn hash_reader(r: &mut dyn Read, digest: &Digest, path: &Path) -> Result<(Digest, u64)> {
+    let hasher = digest
+        .hasher()
+        .unwrap_or_else(crate::digest::Hasher::sha256);
+    let (got, n) = copy_hashing(r, &mut io::sink(), Some(hasher), u64::MAX).at("reading", path)?;
+    let got = got.ok_or_else(|| Error::failure(format!("{}: not hashed", path.display())))?;
+    Ok((got, n))
+}
+
+/// Copy at most `limit` bytes of `r` into `w`, hashing them when `hasher` is given.
+fn copy_hashing(
+    r: &mut dyn Read,
+    w: &mut dyn Write,
+    mut hasher: Option<crate::digest::Hasher>,
+    limit: u64,
+) -> io::Result<(Option<Digest>, u64)> {
+    let mut buf = vec![0u8; 1 << 20];
+    let mut r = r.take(limit);
+    let mut n = 0u64;
+    loop {
+        let got = match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(k) => k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if let Some(h) = hasher.as_mut() {
+            h.update(&buf[..got]);
+        }
+        w.write_all(&buf[..got])?;
+        n += got as u64;
+    }
+    w.flush()?;
+    Ok((hasher.map(|h| h.finish()), n))
+}
+
+fn replace_failed(dst: &Path, e: io::Error) -> Error {
+    Error::failure(format!(
+        "{} is not the blob its name says, and cannot be replaced: {e}",
+        dst.display()
+    ))
+    .with_hint("remove that file (it is not the content) and run the command again")
 }
 
 fn sync_dir(dir: &Path) -> Result<()> {

@@ -7,7 +7,7 @@
 
 use crate::digest::Digest;
 use crate::error::Result;
-use crate::layout::{Layout, Transfer};
+use crate::layout::{Layout, Pending, Presence, Staged, Transfer};
 use crate::model::{self, Descriptor};
 use std::io::Read;
 
@@ -43,6 +43,32 @@ pub trait Sink: Sync {
         self.put_blob(desc, &mut r)?;
         Ok(Transfer::Copy)
     }
+    /// The first half of a transfer that is all or nothing where the store allows it:
+    /// a layout copying from another layout verifies and stages every blob before
+    /// [`Sink::commit`] makes any visible, so a corrupt source changes nothing. The
+    /// default transfers at once.
+    fn stage(&self, src: &dyn Source, desc: &Descriptor) -> Result<Stage> {
+        self.transfer(src, desc).map(Stage::Done)
+    }
+    /// Make a staged blob visible.
+    fn commit(&self, stage: Stage) -> Result<Transfer> {
+        match stage {
+            Stage::Done(t) => Ok(t),
+            Stage::Pending(_) => Err(crate::error::Error::failure(format!(
+                "{}: a staged blob cannot be committed here",
+                self.describe()
+            ))),
+        }
+    }
+}
+
+/// A blob on its way into a store (see [`Sink::stage`]).
+#[derive(Debug)]
+pub enum Stage {
+    /// Transferred already (or present).
+    Done(Transfer),
+    /// Verified and waiting in a temp file of the destination layout.
+    Pending(Pending),
 }
 
 impl Source for Layout {
@@ -70,7 +96,10 @@ impl Sink for Layout {
     fn has(&self, desc: &Descriptor) -> Result<bool> {
         // Asked by writers deciding to skip a blob: hold the gc fence from here on.
         self.enter_writer()?;
-        Ok(self.has_blob(&desc.digest()?))
+        // Present means intact: a file that only has the name (truncated, another
+        // user's, replaced) is written over by the verified content instead.
+        let state = self.check_present(&desc.digest()?, desc.size()?)?;
+        Ok(state == Presence::Intact)
     }
     fn put_blob(&self, desc: &Descriptor, reader: &mut dyn Read) -> Result<()> {
         let d = desc.digest()?;
@@ -79,6 +108,21 @@ impl Sink for Layout {
     }
     fn put_manifest(&self, desc: &Descriptor, bytes: &[u8]) -> Result<()> {
         self.put_blob(desc, &mut &bytes[..])
+    }
+    fn stage(&self, src: &dyn Source, desc: &Descriptor) -> Result<Stage> {
+        match src.as_layout() {
+            Some(l) => Ok(match self.stage_blob(l, desc)? {
+                Staged::Present => Stage::Done(Transfer::Present),
+                Staged::Pending(p) => Stage::Pending(p),
+            }),
+            None => self.transfer(src, desc).map(Stage::Done),
+        }
+    }
+    fn commit(&self, stage: Stage) -> Result<Transfer> {
+        match stage {
+            Stage::Done(t) => Ok(t),
+            Stage::Pending(p) => self.commit_staged(p),
+        }
     }
     fn transfer(&self, src: &dyn Source, desc: &Descriptor) -> Result<Transfer> {
         match src.as_layout() {

@@ -24,7 +24,7 @@ use crate::copy::{copy_graph, CopyOptions};
 use crate::digest::Digest;
 use crate::error::{Error, IoContext, Result};
 use crate::graph::{self, Role, Severity};
-use crate::layout::Layout;
+use crate::layout::{Layout, Presence};
 use crate::model::{self, Descriptor, Index};
 use crate::reference::{validate_ref_name, LayoutRef, Target};
 use crate::resolve;
@@ -288,7 +288,8 @@ pub(crate) fn ingest<R: Read + Send>(
                             )));
                         }
                     }
-                    if target.has_blob(&digest) {
+                    let presence = target.check_present(&digest, size)?;
+                    if presence == Presence::Intact {
                         // Already here, but the archive's copy is still checked: a
                         // corrupt archive is reported, never silently accepted.
                         let mut h = digest.hasher().expect("verifiable, checked above");
@@ -310,12 +311,18 @@ pub(crate) fn ingest<R: Read + Send>(
                         }
                         st.present += 1;
                     } else {
+                        // A damaged file under the blob's name is replaced by the
+                        // verified content; when it cannot be, the error names that
+                        // file (the archive is not at fault).
+                        let dst = target.blob_path(&digest).display().to_string();
+                        let damaged = matches!(presence, Presence::Damaged(_));
                         target
                             .write_blob(&mut entry, Some((&digest, size)))
                             .map_err(|e| match tripped.get() {
                                 // The disk, not the archive: said as it is.
                                 _ if e.is_write_failure() => e,
                                 Some(_) => io_fail(&e, ""),
+                                None if damaged && e.message.contains(&dst) => e,
                                 None => refuse(e.message),
                             })?;
                         st.blobs += 1;

@@ -475,10 +475,16 @@ pub fn import_members(dest: &Layout, members: &[Member]) -> Result<()> {
             return Err(e);
         }
     }
-    for (path, roots) in by_layout {
-        let src = Layout::open(path)?;
-        crate::copy::copy_graph(&src, dest, &roots, &Default::default())?;
-    }
+    // One copy for all the sources: a corrupt blob in any of them leaves dest unchanged.
+    let srcs: Vec<(Layout, Vec<Descriptor>)> = by_layout
+        .into_iter()
+        .map(|(path, roots)| Ok((Layout::open(path)?, roots)))
+        .collect::<Result<_>>()?;
+    let pairs: Vec<(&dyn crate::store::Source, &[Descriptor])> = srcs
+        .iter()
+        .map(|(l, r)| (l as &dyn crate::store::Source, r.as_slice()))
+        .collect();
+    crate::copy::copy_graphs(&pairs, dest, &Default::default())?;
     Ok(())
 }
 

@@ -45,6 +45,10 @@ pub struct ImportArgs {
     /// Refuse an archive whose uncompressed content exceeds this many bytes.
     #[arg(long, value_name = "BYTES", default_value = "1099511627776")]
     pub max_size: u64,
+    /// A layout SOURCE only: do not hash its blobs (sizes are still checked; links still
+    /// need a source file owned by you and not writable by group or others).
+    #[arg(long)]
+    pub trust_source: bool,
 }
 
 pub fn import_cmd(ctx: &Ctx, a: ImportArgs) -> Result<i32> {
@@ -80,7 +84,9 @@ pub fn import_cmd(ctx: &Ctx, a: ImportArgs) -> Result<i32> {
             )));
         }
     }
-    let layout = Layout::open_or_create(&out.path)?.with_lock_timeout(ctx.lock_timeout);
+    let layout = Layout::open_or_create(&out.path)?
+        .with_lock_timeout(ctx.lock_timeout)
+        .trusting_sources(a.trust_source);
     let report = import(&layout, &source, &sel, limits)?;
     if ctx.json {
         output::json(&report);

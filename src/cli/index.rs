@@ -146,6 +146,10 @@ pub struct EditFlags {
     /// Write a SRC=PLATFORM that disagrees with the image's config.
     #[arg(long)]
     pub force_platform: bool,
+    /// Do not hash blobs taken from other layouts (sizes are still checked; links still
+    /// need a source file owned by you and not writable by group or others).
+    #[arg(long)]
+    pub trust_source: bool,
 }
 
 impl EditFlags {
@@ -242,6 +246,7 @@ pub fn run(ctx: &Ctx, cmd: IndexCommand) -> Result<i32> {
         IndexCommand::Create(a) => {
             let src = sources(&a.sources, &a.platforms, &a.edit)?;
             let (dest, name) = authoring::open_dest(&a.dest, ctx.lock_timeout, !a.edit.dry_run)?;
+            let dest = dest.trusting_sources(a.edit.trust_source);
             let o = authoring::create(&dest, &name, &src, &a.edit.options(a.flatten)?)?;
             Ok(report(ctx, &o, a.edit.detailed_exitcode))
         }
@@ -262,6 +267,7 @@ pub fn run(ctx: &Ctx, cmd: IndexCommand) -> Result<i32> {
         IndexCommand::Add(a) => {
             let src = sources(&a.sources, &a.platforms, &a.edit)?;
             let (dest, name) = authoring::open_dest(&a.dest, ctx.lock_timeout, !a.edit.dry_run)?;
+            let dest = dest.trusting_sources(a.edit.trust_source);
             let o = authoring::add(&dest, &name, &src, a.mode, &a.edit.options(a.flatten)?)?;
             Ok(report(ctx, &o, a.edit.detailed_exitcode))
         }
@@ -299,6 +305,7 @@ Attestations travel with the entry they describe.";
 pub fn merge(ctx: &Ctx, a: MergeArgs) -> Result<i32> {
     let src = sources(&a.sources, &[], &a.edit)?;
     let (dest, name) = authoring::open_dest(&a.dest, ctx.lock_timeout, !a.edit.dry_run)?;
+    let dest = dest.trusting_sources(a.edit.trust_source);
     let expect: Vec<PlatformSpec> = a
         .expect
         .iter()
