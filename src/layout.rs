@@ -18,7 +18,7 @@ use crate::digest::{Digest, HashingWriter};
 use crate::error::{Error, IoContext, PathWriter, Result};
 use crate::model::{self, Descriptor, Document, Index};
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -646,6 +646,11 @@ impl Layout {
         // Not linkable (or another filesystem): a private copy, verified before it is
         // staged. A reflink snapshots the source first, so the bytes hashed are the
         // bytes kept; the byte copy hashes while it writes. Each reads the content once.
+        // A linkable source was hashed above and then could not be linked (another
+        // filesystem): read it again from the start.
+        src_file
+            .seek(io::SeekFrom::Start(0))
+            .at("reading", &src_path)?;
         let tmp = self.temp_file()?;
         if rustix::fs::ioctl_ficlone(tmp.as_file(), &src_file).is_ok() {
             if verify {
