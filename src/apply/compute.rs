@@ -331,18 +331,19 @@ impl<'a> Run<'a> {
         current: &[(String, Option<Current>)],
         report: &mut ImageReport,
     ) -> Result<Work> {
-        let mut incoming: Vec<Member> = Vec::new();
+        let mut list = authoring::MemberList::new();
         for (s, known) in specs {
             match self.resolve(&s, known) {
                 Ok((opened, d)) => {
                     for m in authoring::members_of(&opened.layout, &s, &d, Expand::Flatten)? {
-                        authoring::upsert(&mut incoming, m, authoring::AddMode::Replace)?;
+                        list.upsert(m, authoring::AddMode::Replace)?;
                     }
                 }
                 Err(e) if e.kind == Kind::NoMatch => report.absent.push(s.text.clone()),
                 Err(e) => return Err(e),
             }
         }
+        let incoming: Vec<Member> = list.into_vec();
         if !report.absent.is_empty()
             && matches!(
                 img.policy,
