@@ -15,8 +15,7 @@
 
 use super::{
     current_members, edit_index, resolve_sources, AddMode, Current, Expand, Member, MemberList,
-    Outcome,
-    SourceSpec, CARRIED_FROM,
+    Outcome, SourceSpec, CARRIED_FROM,
 };
 use crate::error::{Error, Result};
 use crate::layout::Layout;
