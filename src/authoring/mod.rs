@@ -841,6 +841,7 @@ pub struct EditReport {
 /// Group matches by the document that lists them: (container path, positions).
 fn by_container(matches: &[crate::select::Match]) -> Result<Vec<(Vec<usize>, Vec<usize>)>> {
     let mut groups: BTreeMap<Vec<usize>, Vec<usize>> = BTreeMap::new();
+    let mut seen: std::collections::HashSet<Vec<usize>> = std::collections::HashSet::new();
     for m in matches {
         if m.path.is_empty() {
             return Err(Error::usage(format!(
@@ -850,9 +851,10 @@ fn by_container(matches: &[crate::select::Match]) -> Result<Vec<(Vec<usize>, Vec
         }
         let pos: Vec<usize> = m.path.iter().map(|s| s.position).collect();
         let (last, container) = pos.split_last().expect("non-empty");
-        let g = groups.entry(container.to_vec()).or_default();
-        if !g.contains(last) {
-            g.push(*last);
+        let last = *last;
+        let container = container.to_vec();
+        if seen.insert(pos) {
+            groups.entry(container).or_default().push(last);
         }
     }
     // Deepest containers first: editing inside never moves the positions above.
