@@ -9,7 +9,8 @@
 # each run (restored between runs, not timed):
 #   oix index add L:idx L:img-0 … L:img-(k-1)     for k in $KS (default "1 100 400")
 #   oix tag L:img-0 t-0 … t-99                     (100 new refs)
-# and prints the N × k table (the minimum and the median of $REPEAT runs, default 3).
+# and prints the N × k tables: wall time (the minimum and the median of $REPEAT runs,
+# default 3) and CPU time (user + sys of oix, the minimum; steadier on a loaded machine).
 # Targets: add 400 at N=50,000 under 1 s; tag 100 at N=50,000 under 300 ms.
 # Usage: bench/index-edits.sh            (SIZES, KS, REPEAT, BENCH_DIR, OIX override)
 set -euo pipefail
@@ -25,7 +26,7 @@ REPEAT=${REPEAT:-3}
 echo "oix: $OIX ($(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'))"
 echo "date: $(date -u +%FT%TZ); load: $(cut -d' ' -f1-3 /proc/loadavg); nproc: $(nproc)"
 python3 - "$OIX" "$dir" "$REPEAT" "$KS" $SIZES <<'PY'
-import hashlib, json, os, shutil, statistics, subprocess, sys, time
+import hashlib, json, os, resource, shutil, statistics, subprocess, sys, time
 oix, D, repeat, ks = sys.argv[1], sys.argv[2], int(sys.argv[3]), [int(k) for k in sys.argv[4].split()]
 sizes = [int(n) for n in sys.argv[5:]]
 
@@ -62,16 +63,21 @@ def build(n_entries):
         f.write(idx)
     return L
 
+def cpu():
+    u = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return u.ru_utime + u.ru_stime
+
 def timed(L, argv):
-    runs = []
+    runs, cpus = [], []
     for _ in range(repeat):
         shutil.copyfile(f"{L}/index.json.orig", f"{L}/index.json")
-        t = time.perf_counter()
+        c, t = cpu(), time.perf_counter()
         r = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         runs.append(time.perf_counter() - t)
+        cpus.append(cpu() - c)
         if r.returncode != 0:
             sys.exit(f"failed ({r.returncode}): {' '.join(argv[:4])} …\n{r.stderr.decode()}")
-    return min(runs), statistics.median(runs)
+    return min(runs), statistics.median(runs), min(cpus)
 
 def fmt(s):
     return f"{s * 1000:.0f} ms" if s < 1 else f"{s:.2f} s"
@@ -86,10 +92,15 @@ for n in sizes:
     shutil.copyfile(f"{L}/index.json.orig", f"{L}/index.json")
     rows.append((n, cells))
 head = [f"add {k}" for k in ks] + ["tag 100"]
-print(f"\nmin (median) of {repeat} runs; index.json restored before each run")
+print(f"\nwall time, min (median) of {repeat} runs; index.json restored before each run")
 print("| N | " + " | ".join(head) + " |")
 print("|---|" + "---|" * len(head))
 for n, cells in rows:
-    print(f"| {n:,} | " + " | ".join(f"{fmt(a)} ({fmt(b)})" for a, b in cells) + " |")
+    print(f"| {n:,} | " + " | ".join(f"{fmt(a)} ({fmt(b)})" for a, b, _ in cells) + " |")
+print(f"\nCPU time (user + sys of oix), min of {repeat} runs: less sensitive to the machine's load")
+print("| N | " + " | ".join(head) + " |")
+print("|---|" + "---|" * len(head))
+for n, cells in rows:
+    print(f"| {n:,} | " + " | ".join(fmt(c) for _, _, c in cells) + " |")
 PY
 echo "layouts kept in $dir (BENCH_DIR=$dir to reuse)"

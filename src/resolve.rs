@@ -242,6 +242,17 @@ impl Names {
         }
     }
 
+    /// The entries whose ref.name is exactly `name`, in index order.
+    pub fn exact(&self, name: &str) -> Vec<&Descriptor> {
+        self.by_name
+            .get(name)
+            .into_iter()
+            .flatten()
+            .filter(|(_, m)| *m == NameMatch::Exact)
+            .map(|(i, _)| &self.index.manifests[*i])
+            .collect()
+    }
+
     /// [`resolve_in`] through the lookup tables.
     pub fn resolve(&self, layout: &Layout, r: &LayoutRef) -> Result<Resolved> {
         let c = self.candidates(layout, &r.target)?;
@@ -336,6 +347,14 @@ mod tests {
                 .map(|r| (r.top_level, r.descriptor.digest))
                 .collect()
         };
+        for n in NAMES.iter().chain(&["v2", "", "repo", "b"]) {
+            let scan: Vec<&Descriptor> = index
+                .manifests
+                .iter()
+                .filter(|d| d.ref_name() == Some(*n))
+                .collect();
+            assert_eq!(names.exact(n), scan, "{n:?}");
+        }
         for t in &targets {
             assert_eq!(
                 key(names.candidates(&layout, t).unwrap()),

@@ -150,7 +150,9 @@ impl<'a> Run<'a> {
         let d = match known {
             Some(d) => d,
             None => {
-                resolve::resolve_in(&opened.layout, &opened.index, &spec.reference)
+                opened
+                    .names
+                    .resolve(&opened.layout, &spec.reference)
                     .map_err(ctx)?
                     .descriptor
             }
@@ -172,7 +174,7 @@ impl<'a> Run<'a> {
         for t in &img.tags {
             let r = img.ref_name(t);
             let cur = match w {
-                Some(o) => authoring::current(&o.layout, &o.index, &r)?,
+                Some(o) => authoring::current_in(&o.layout, &o.names, &r)?,
                 None => None,
             };
             current.push((r, cur));

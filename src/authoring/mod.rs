@@ -430,6 +430,15 @@ pub fn current(layout: &Layout, idx: &Index, name: &str) -> Result<Option<Curren
         .iter()
         .filter(|d| d.ref_name() == Some(name))
         .collect();
+    current_of(layout, name, hits)
+}
+
+/// [`current`] through an index.json already indexed (callers looking up many refs).
+pub fn current_in(layout: &Layout, names: &resolve::Names, name: &str) -> Result<Option<Current>> {
+    current_of(layout, name, names.exact(name))
+}
+
+fn current_of(layout: &Layout, name: &str, hits: Vec<&Descriptor>) -> Result<Option<Current>> {
     match hits.as_slice() {
         [] => Ok(None),
         [d] => {
