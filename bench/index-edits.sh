@@ -18,12 +18,14 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 if [ -z "${OIX:-}" ]; then
   cargo build --release --quiet --manifest-path "$root/Cargo.toml"
   OIX="$root/target/release/oix"
+  echo "oix: $OIX, built from $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')"
+else
+  echo "oix: $OIX"
 fi
 dir=${BENCH_DIR:-$(mktemp -d /tmp/oix-bench-index-edits.XXXXXX)}
 SIZES=${SIZES:-"10000 50000"}
 KS=${KS:-"1 100 400"}
 REPEAT=${REPEAT:-3}
-echo "oix: $OIX ($(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'))"
 echo "date: $(date -u +%FT%TZ); load: $(cut -d' ' -f1-3 /proc/loadavg); nproc: $(nproc)"
 python3 - "$OIX" "$dir" "$REPEAT" "$KS" $SIZES <<'PY'
 import hashlib, json, os, resource, shutil, statistics, subprocess, sys, time
