@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Index edits at scale (issue 18, section 1). Target: every edit O(N + k).
 #
-# Builds (once, in $BENCH_DIR or a temp dir) one layout per N in $SIZES (default
-# "10000 50000"): index.json with N top-level image entries `img-0` … `img-(N-1)`, every
-# one a real manifest (the manifests share one config and one layer and differ by an
+# Builds (once, in $BENCH_DIR, kept for the next run; else in a temp dir removed at the
+# end) one layout per N in $SIZES (default "10000 50000"): index.json with N top-level
+# image entries `img-0` … `img-(N-1)`, every one a real manifest (the manifests share one config and one layer and differ by an
 # annotation; each entry's descriptor platform is linux/amd64 with its own variant, so
 # every source is a platform of its own). Then times, from a fresh copy of index.json
 # each run (restored between runs, not timed):
@@ -22,7 +22,13 @@ if [ -z "${OIX:-}" ]; then
 else
   echo "oix: $OIX"
 fi
-dir=${BENCH_DIR:-$(mktemp -d /tmp/oix-bench-index-edits.XXXXXX)}
+if [ -n "${BENCH_DIR:-}" ]; then
+  dir=$BENCH_DIR
+  mkdir -p "$dir"
+else
+  dir=$(mktemp -d /tmp/oix-bench-index-edits.XXXXXX)
+  trap 'rm -rf "$dir"' EXIT
+fi
 SIZES=${SIZES:-"10000 50000"}
 KS=${KS:-"1 100 400"}
 REPEAT=${REPEAT:-3}
@@ -105,4 +111,4 @@ print("|---|" + "---|" * len(head))
 for n, cells in rows:
     print(f"| {n:,} | " + " | ".join(fmt(c) for _, _, c in cells) + " |")
 PY
-echo "layouts kept in $dir (BENCH_DIR=$dir to reuse)"
+if [ -n "${BENCH_DIR:-}" ]; then echo "layouts kept in $dir for the next run"; fi
