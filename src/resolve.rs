@@ -10,6 +10,7 @@ use crate::layout::Layout;
 use crate::model::{Descriptor, Index};
 use crate::reference::{match_ref_name, LayoutRef, NameMatch, Target};
 use crate::text;
+use std::collections::HashMap;
 
 /// A descriptor chosen by a reference, with where it sits.
 #[derive(Debug, Clone)]
@@ -120,7 +121,12 @@ pub fn resolve_one(layout: &Layout, r: &LayoutRef) -> Result<Resolved> {
 /// [`resolve_one`] against an index.json already read (callers resolving many
 /// references in one layout parse it once).
 pub fn resolve_in(layout: &Layout, index: &Index, r: &LayoutRef) -> Result<Resolved> {
-    let mut c = candidates(layout, index, &r.target)?;
+    let c = candidates(layout, index, &r.target)?;
+    choose(index, r, c)
+}
+
+/// Exactly one of the candidates `r` named in `index`, or the error [`resolve_one`] words.
+fn choose(index: &Index, r: &LayoutRef, mut c: Vec<Resolved>) -> Result<Resolved> {
     match c.len() {
         1 => Ok(c.remove(0)),
         0 => {
@@ -173,6 +179,197 @@ pub fn resolve_in(layout: &Layout, index: &Index, r: &LayoutRef) -> Result<Resol
                 _ => "use LAYOUT@DIGEST to pick one, or `oix fold` to combine them".into(),
             };
             Err(Error::ambiguous(format!("{msg}:\n  {}", list.join("\n  "))).with_hint(hint))
+        }
+    }
+}
+
+/// The top-level entries of one index.json looked up by ref name and by digest, for
+/// callers resolving many references in one layout: built once in O(N), then each
+/// lookup costs what it returns, where [`candidates`] scans all N entries each time.
+/// Answers exactly as [`candidates`] and [`resolve_in`] do.
+pub struct Names {
+    index: Index,
+    /// Every key a ref.name matches under (see [`match_ref_name`]): the name itself
+    /// (exact) and, for full names, the tag and each `repo:tag` tail. Positions ascend.
+    by_name: HashMap<String, Vec<(usize, NameMatch)>>,
+    /// The first top-level position of each digest.
+    by_digest: HashMap<String, usize>,
+}
+
+impl Names {
+    pub fn new(index: Index) -> Names {
+        let mut by_name: HashMap<String, Vec<(usize, NameMatch)>> = HashMap::new();
+        let mut by_digest: HashMap<String, usize> = HashMap::new();
+        for (i, d) in index.manifests.iter().enumerate() {
+            by_digest.entry(d.digest.clone()).or_insert(i);
+            let Some(have) = d.ref_name() else { continue };
+            for (key, m) in name_keys(have) {
+                by_name.entry(key.to_string()).or_default().push((i, m));
+            }
+        }
+        Names {
+            index,
+            by_name,
+            by_digest,
+        }
+    }
+
+    /// Read `layout`'s index.json and index it.
+    pub fn read(layout: &Layout) -> Result<Names> {
+        Ok(Names::new(layout.read_index()?.0))
+    }
+
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+
+    /// [`candidates`] through the lookup tables.
+    pub fn candidates(&self, layout: &Layout, target: &Target) -> Result<Vec<Resolved>> {
+        let at = |i: usize| Resolved {
+            descriptor: self.index.manifests[i].clone(),
+            top_level: Some(i),
+        };
+        match target {
+            Target::Name(want) => {
+                let hits = self
+                    .by_name
+                    .get(want.as_str())
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                let best = hits.iter().map(|(_, m)| *m).min();
+                Ok(hits
+                    .iter()
+                    .filter(|(_, m)| Some(*m) == best)
+                    .map(|(i, _)| at(*i))
+                    .collect())
+            }
+            Target::Digest(d) => match self.by_digest.get(&d.to_string()) {
+                Some(&i) => Ok(vec![at(i)]),
+                None => candidates(layout, &self.index, target),
+            },
+            Target::Default => candidates(layout, &self.index, target),
+        }
+    }
+
+    /// The entries whose ref.name is exactly `name`, in index order.
+    pub fn exact(&self, name: &str) -> Vec<&Descriptor> {
+        self.by_name
+            .get(name)
+            .into_iter()
+            .flatten()
+            .filter(|(_, m)| *m == NameMatch::Exact)
+            .map(|(i, _)| &self.index.manifests[*i])
+            .collect()
+    }
+
+    /// [`resolve_in`] through the lookup tables.
+    pub fn resolve(&self, layout: &Layout, r: &LayoutRef) -> Result<Resolved> {
+        let c = self.candidates(layout, &r.target)?;
+        choose(&self.index, r, c)
+    }
+}
+
+/// The wanted names a ref.name `have` answers to, each once, with how it matches: the
+/// keys for which [`match_ref_name`]`(have, key)` is `Some`.
+fn name_keys(have: &str) -> Vec<(&str, NameMatch)> {
+    let mut keys = vec![(have, NameMatch::Exact)];
+    let last_slash = have.rfind('/').map(|i| i + 1).unwrap_or(0);
+    let tail = &have[last_slash..];
+    let Some(colon) = tail.rfind(':') else {
+        return keys;
+    };
+    // The tag holds no ':', a `repo:tag` tail does: no key is listed twice.
+    keys.push((&tail[colon + 1..], NameMatch::FullName));
+    for (i, b) in have.bytes().enumerate() {
+        if b == b'/' && have[i + 1..].contains(':') {
+            keys.push((&have[i + 1..], NameMatch::FullName));
+        }
+    }
+    keys
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::annotation;
+
+    const NAMES: &[&str] = &[
+        "v1",
+        "latest",
+        "x:",
+        "repo:v1",
+        "host:5000/repo:v1",
+        "host:5000/repo",
+        "example.com/a/b:v1",
+        "a/b:c/d",
+        "example.com/a/repo:latest",
+        "b:v1",
+        "a/b:v1",
+    ];
+
+    #[test]
+    fn name_keys_are_exactly_the_matching_names() {
+        let wants: Vec<&str> = NAMES
+            .iter()
+            .flat_map(|n| name_keys(n).into_iter().map(|(k, _)| k))
+            .chain(["", "v2", "repo", "5000/repo:v1", "b", "d"])
+            .collect();
+        for have in NAMES {
+            let keys = name_keys(have);
+            for want in &wants {
+                let listed: Vec<NameMatch> = keys
+                    .iter()
+                    .filter(|(k, _)| k == want)
+                    .map(|(_, m)| *m)
+                    .collect();
+                let expected: Vec<NameMatch> = match_ref_name(have, want).into_iter().collect();
+                assert_eq!(listed, expected, "have {have:?} want {want:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn names_answer_as_candidates_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let (layout, _) = Layout::init(dir.path().join("l")).unwrap();
+        let mut index = Index::default();
+        for (i, n) in NAMES.iter().chain(NAMES.iter().step_by(3)).enumerate() {
+            let digest = crate::Digest::sha256_of(format!("{i}").as_bytes());
+            let mut d = Descriptor::new(crate::model::media::OCI_MANIFEST, &digest, 2);
+            d.annotations
+                .insert(annotation::REF_NAME.into(), n.to_string());
+            index.manifests.push(d);
+        }
+        index.manifests.push(index.manifests[0].clone());
+        let names = Names::new(index.clone());
+        let mut targets: Vec<Target> = NAMES
+            .iter()
+            .chain(&["v2", "", "repo", "b"])
+            .map(|n| Target::Name(n.to_string()))
+            .collect();
+        targets.push(Target::Default);
+        for d in &index.manifests {
+            targets.push(Target::Digest(d.digest().unwrap()));
+        }
+        let key = |c: Vec<Resolved>| -> Vec<(Option<usize>, String)> {
+            c.into_iter()
+                .map(|r| (r.top_level, r.descriptor.digest))
+                .collect()
+        };
+        for n in NAMES.iter().chain(&["v2", "", "repo", "b"]) {
+            let scan: Vec<&Descriptor> = index
+                .manifests
+                .iter()
+                .filter(|d| d.ref_name() == Some(*n))
+                .collect();
+            assert_eq!(names.exact(n), scan, "{n:?}");
+        }
+        for t in &targets {
+            assert_eq!(
+                key(names.candidates(&layout, t).unwrap()),
+                key(candidates(&layout, &index, t).unwrap()),
+                "{t:?}"
+            );
         }
     }
 }

@@ -949,3 +949,74 @@ fn source_hints_fit_the_case() {
         .fails_with(2)
         .stderr_contains(&format!("`oix import {} -o LAYOUT`", tar.display()));
 }
+/// Issue 18: an edit costs O(N + k), not O(N·k). In a layout whose index.json holds N
+/// images (real manifests, one platform each), `index add` of 400 of them into one
+/// index takes at most 20× the time of adding 1 (a ratio, so the machine's speed and
+/// load cancel out; the min of a few runs each). Before the fix every source re-read and
+/// re-parsed index.json: the ratio was over 100.
+#[test]
+fn index_add_of_many_sources_grows_with_entries_plus_sources() {
+    let n: usize = env_or("OIX_TEST_SCALE_ENTRIES", 5000);
+    let t = tempfile::tempdir().unwrap();
+    let l = t.path().join("l");
+    Layout::init(&l).unwrap();
+    // Plain writes: thousands of fsynced blob writes would take a minute on a busy disk.
+    let put = |bytes: &[u8]| {
+        let hex = sha256_hex(bytes);
+        std::fs::write(l.join("blobs/sha256").join(&hex), bytes).unwrap();
+        format!("sha256:{hex}")
+    };
+    let ld = put(b"one shared layer");
+    let cfg = format!(
+        r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":["{ld}"]}}}}"#
+    );
+    let cd = put(cfg.as_bytes());
+    let mut top = Vec::with_capacity(n);
+    for i in 0..n {
+        let man = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{}","config":{{"mediaType":"{}","digest":"{cd}","size":{}}},"layers":[{{"mediaType":"{}","digest":"{ld}","size":16}}],"annotations":{{"n":"{i}"}}}}"#,
+            media::OCI_MANIFEST,
+            media::OCI_CONFIG,
+            cfg.len(),
+            media::OCI_LAYER_TAR,
+        );
+        let md = put(man.as_bytes());
+        top.push(serde_json::json!({
+            "mediaType": media::OCI_MANIFEST,
+            "digest": md,
+            "size": man.len(),
+            "annotations": {"org.opencontainers.image.ref.name": format!("img-{i}")},
+            "platform": {"architecture": "amd64", "os": "linux", "variant": format!("v{}", i + 2)},
+        }));
+    }
+    let original = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": media::OCI_INDEX,
+        "manifests": top,
+    }))
+    .unwrap();
+    let time_add = |k: usize| -> std::time::Duration {
+        let mut args = vec!["index".to_string(), "add".into(), at(&l, ":idx")];
+        args.extend((0..k).map(|i| at(&l, &format!(":img-{i}"))));
+        (0..3)
+            .map(|_| {
+                std::fs::write(l.join("index.json"), &original).unwrap();
+                let start = std::time::Instant::now();
+                oix(&args).ok();
+                let took = start.elapsed();
+                assert_eq!(entries(&l, "idx").len(), k);
+                took
+            })
+            .min()
+            .unwrap()
+    };
+    let one = time_add(1);
+    let many = time_add(400);
+    let ratio = many.as_secs_f64() / one.as_secs_f64();
+    eprintln!("N={n}: add 1 {one:?}, add 400 {many:?}, ratio {ratio:.1}");
+    assert!(
+        ratio <= 20.0,
+        "adding 400 entries took {ratio:.1}× the time of adding 1 at N={n} ({many:?} vs {one:?}): \
+         an edit must cost O(N + k)"
+    );
+}

@@ -156,7 +156,9 @@ impl<'a> Run<'a> {
         let d = match known {
             Some(d) => d,
             None => {
-                resolve::resolve_in(&opened.layout, &opened.index, &spec.reference)
+                opened
+                    .names
+                    .resolve(&opened.layout, &spec.reference)
                     .map_err(ctx)?
                     .descriptor
             }
@@ -178,7 +180,7 @@ impl<'a> Run<'a> {
         for t in &img.tags {
             let r = img.ref_name(t);
             let cur = match w {
-                Some(o) => authoring::current(&o.layout, &o.index, &r)?,
+                Some(o) => authoring::current_in(&o.layout, &o.names, &r)?,
                 None => None,
             };
             current.push((r, cur));
@@ -337,18 +339,19 @@ impl<'a> Run<'a> {
         current: &[(String, Option<Current>)],
         report: &mut ImageReport,
     ) -> Result<Work> {
-        let mut incoming: Vec<Member> = Vec::new();
+        let mut list = authoring::MemberList::new();
         for (s, known) in specs {
             match self.resolve(&s, known) {
                 Ok((opened, d)) => {
                     for m in authoring::members_of(&opened.layout, &s, &d, Expand::Flatten)? {
-                        authoring::upsert(&mut incoming, m, authoring::AddMode::Replace)?;
+                        list.upsert(m, authoring::AddMode::Replace)?;
                     }
                 }
                 Err(e) if e.kind == Kind::NoMatch => report.absent.push(s.text.clone()),
                 Err(e) => return Err(e),
             }
         }
+        let incoming: Vec<Member> = list.into_vec();
         if !report.absent.is_empty()
             && matches!(
                 img.policy,

@@ -87,10 +87,11 @@ struct Prepared {
     pulls: Vec<(String, RemoteRef)>,
 }
 
-/// A layout opened once per run, with its index.json as read then.
+/// A layout opened once per run, with its index.json as read then (indexed by ref name
+/// and digest: many sources and tags in one layout cost O(N + k)).
 struct Opened {
     layout: Layout,
-    index: Index,
+    names: crate::resolve::Names,
 }
 
 /// A run of a plan: [`Run::prepare`] then [`Run::carry_out`].
@@ -239,8 +240,8 @@ impl<'a> Run<'a> {
             return Ok(None);
         }
         let layout = Layout::open(path)?.with_lock_timeout(self.opts.lock_timeout);
-        let (index, _) = layout.read_index()?;
-        let o = Rc::new(Opened { layout, index });
+        let names = crate::resolve::Names::read(&layout)?;
+        let o = Rc::new(Opened { layout, names });
         self.layouts
             .borrow_mut()
             .insert(path.to_path_buf(), o.clone());

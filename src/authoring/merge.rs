@@ -14,8 +14,8 @@
 //! refused. Platforms compare after normalization (exact match mode).
 
 use super::{
-    current_members, edit_index, resolve_source, upsert, AddMode, Current, Expand, Member, Outcome,
-    SourceSpec, CARRIED_FROM,
+    current_members, edit_index, resolve_sources, AddMode, Current, Expand, Member, MemberList,
+    Outcome, SourceSpec, CARRIED_FROM,
 };
 use crate::error::{Error, Result};
 use crate::layout::Layout;
@@ -50,17 +50,17 @@ pub fn apply_policy(
 ) -> Result<Vec<Member>> {
     let mut result = match policy {
         Policy::Union => {
-            let mut r = existing;
+            let mut r = MemberList::from(existing);
             for m in incoming {
-                upsert(&mut r, m.clone(), AddMode::Replace)?;
+                r.upsert(m.clone(), AddMode::Replace)?;
             }
-            r
+            r.into_vec()
         }
         Policy::Replace => incoming.to_vec(),
         Policy::KeepMissing => {
-            let mut r = incoming.to_vec();
+            let mut r = MemberList::from(incoming.to_vec());
             for mut e in existing {
-                if !r.iter().any(|m| m.same_slot(&e)) {
+                if !r.has_slot_of(&e) {
                     e.descriptor
                         .annotations
                         .entry(CARRIED_FROM.to_string())
@@ -68,14 +68,14 @@ pub fn apply_policy(
                     r.push(e);
                 }
             }
-            r
+            r.into_vec()
         }
         Policy::RequireAll => {
             let mut missing: Vec<String> = Vec::new();
             for e in &existing {
                 let lacking = match &e.key {
                     Some(k) => !has_platform(incoming, k),
-                    None => !incoming.iter().any(|m| m.same_slot(e)),
+                    None => !incoming.iter().any(|m| m.slot() == e.slot()),
                 };
                 if lacking && !missing.contains(&e.label()) {
                     missing.push(e.label());
@@ -110,11 +110,11 @@ pub fn apply_policy(
         .with_hint("nothing was written"));
     }
     // Deterministic and never two entries for one platform.
-    let mut dedup: Vec<Member> = Vec::new();
+    let mut dedup = MemberList::new();
     for m in result.drain(..) {
-        upsert(&mut dedup, m, AddMode::Replace)?;
+        dedup.upsert(m, AddMode::Replace)?;
     }
-    Ok(dedup)
+    Ok(dedup.into_vec())
 }
 
 /// Run a merge into DEST:REF.
@@ -127,12 +127,11 @@ pub fn merge(
     annotations: &BTreeMap<String, String>,
     dry_run: bool,
 ) -> Result<Outcome> {
-    let mut incoming: Vec<Member> = Vec::new();
-    for s in sources {
-        for m in resolve_source(s, Expand::Flatten)? {
-            upsert(&mut incoming, m, AddMode::Replace)?;
-        }
+    let mut list = MemberList::new();
+    for m in resolve_sources(sources, Expand::Flatten)? {
+        list.upsert(m, AddMode::Replace)?;
     }
+    let incoming = list.into_vec();
     let build = |layout: &Layout, cur: Option<&Current>| -> Result<Vec<Member>> {
         let cur_owned = cur.map(|c| Current {
             entry: c.entry.clone(),

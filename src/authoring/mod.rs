@@ -28,8 +28,9 @@ use crate::platform::{entry_platform, parse_to_record, PlatformSpec};
 use crate::reference::{LayoutRef, Target};
 use crate::resolve;
 use crate::tags;
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 
 /// Annotation oix puts on entries that `merge --policy keep-missing` carried over from
 /// the previous index: the ref and digest they came from.
@@ -141,13 +142,21 @@ impl Member {
             None => self.descriptor.digest.clone(),
         }
     }
-    fn same_slot(&self, other: &Member) -> bool {
-        match (&self.key, &other.key) {
-            (Some(a), Some(b)) => a == b,
-            (None, None) => self.descriptor.digest == other.descriptor.digest,
-            _ => false,
+    /// The slot the member takes in an index: its platform key or, unkeyed, its digest.
+    /// Two members of one slot replace each other (unless appended).
+    fn slot(&self) -> Slot {
+        match &self.key {
+            Some(k) => Slot::Key(k.clone()),
+            None => Slot::Digest(self.descriptor.digest.clone()),
         }
     }
+}
+
+/// See [`Member::slot`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Slot {
+    Key(PlatformSpec),
+    Digest(String),
 }
 
 /// How index children of an index source are placed.
@@ -204,6 +213,8 @@ fn image_member(
 pub fn members_of_index(layout: &Layout, idx: &Index, origin: &str) -> Result<Vec<Member>> {
     let mut members: Vec<Member> = Vec::new();
     let mut attestations: Vec<&Descriptor> = Vec::new();
+    // The first member of each digest, for attaching attestations to their subjects.
+    let mut by_digest: HashMap<String, usize> = HashMap::new();
     for c in &idx.manifests {
         if c.is_attestation() {
             attestations.push(c);
@@ -216,11 +227,13 @@ pub fn members_of_index(layout: &Layout, idx: &Index, origin: &str) -> Result<Ve
                     if c.platform.is_some() {
                         m.descriptor.platform = c.platform.clone();
                     }
+                    by_digest.entry(c.digest.clone()).or_insert(members.len());
                     members.push(m)
                 }
                 Err(e) => return Err(e),
             }
         } else {
+            by_digest.entry(c.digest.clone()).or_insert(members.len());
             members.push(Member {
                 descriptor: c.clone(),
                 key: c.platform.as_ref().map(|p| PlatformSpec::from_platform(p)),
@@ -231,32 +244,44 @@ pub fn members_of_index(layout: &Layout, idx: &Index, origin: &str) -> Result<Ve
         }
     }
     for a in attestations {
-        let subject = a.attestation_subject();
-        match members
-            .iter_mut()
-            .find(|m| Some(m.descriptor.digest.as_str()) == subject)
-        {
-            Some(m) => m.attestations.push(a.clone()),
+        match a.attestation_subject().and_then(|s| by_digest.get(s)) {
+            Some(&i) => members[i].attestations.push(a.clone()),
             // An attestation whose subject is not here is kept as an unkeyed entry.
-            None => members.push(Member {
-                descriptor: a.clone(),
-                key: None,
-                attestations: Vec::new(),
-                origin: origin.to_string(),
-                layout: layout.root().to_path_buf(),
-            }),
+            None => {
+                by_digest.entry(a.digest.clone()).or_insert(members.len());
+                members.push(Member {
+                    descriptor: a.clone(),
+                    key: None,
+                    attestations: Vec::new(),
+                    origin: origin.to_string(),
+                    layout: layout.root().to_path_buf(),
+                })
+            }
         }
     }
     Ok(members)
 }
 
-/// Resolve one source into members.
-pub fn resolve_source(spec: &SourceSpec, expand: Expand) -> Result<Vec<Member>> {
-    let layout = Layout::open(&spec.reference.path)
-        .map_err(|e| e.context(format!("source {}", spec.text)))?;
-    let r = resolve::resolve_one(&layout, &spec.reference)
-        .map_err(|e| e.context(format!("source {}", spec.text)))?;
-    members_of(&layout, spec, &r.descriptor, expand)
+/// Resolve the sources into members, in order. Each layout is opened, and its
+/// index.json read and indexed ([`resolve::Names`]), once however many sources name it:
+/// k sources in a layout of N entries cost O(N + k), not O(N·k).
+pub fn resolve_sources(sources: &[SourceSpec], expand: Expand) -> Result<Vec<Member>> {
+    let mut opened: HashMap<&Path, (Layout, resolve::Names)> = HashMap::new();
+    let mut out = Vec::new();
+    for spec in sources {
+        let ctx = |e: Error| e.context(format!("source {}", spec.text));
+        let (layout, names) = match opened.entry(spec.reference.path.as_path()) {
+            Entry::Occupied(o) => o.into_mut(),
+            Entry::Vacant(v) => {
+                let layout = Layout::open(v.key()).map_err(ctx)?;
+                let names = resolve::Names::read(&layout).map_err(ctx)?;
+                v.insert((layout, names))
+            }
+        };
+        let r = names.resolve(layout, &spec.reference).map_err(ctx)?;
+        out.extend(members_of(layout, spec, &r.descriptor, expand)?);
+    }
+    Ok(out)
 }
 
 /// The members of the source `spec`, already resolved to `d` in `layout`.
@@ -335,26 +360,76 @@ pub enum AddMode {
     Fail,
 }
 
-/// Place `m` into `list` per `mode`. Never two members for one platform unless Append.
-pub fn upsert(list: &mut Vec<Member>, m: Member, mode: AddMode) -> Result<()> {
-    if mode != AddMode::Append {
-        if let Some(i) = list.iter().position(|x| x.same_slot(&m)) {
-            if mode == AddMode::Fail && list[i].descriptor != m.descriptor {
-                return Err(Error::refused(format!(
-                    "an entry for {} already exists ({}); --mode fail refuses to replace it with {} from {}",
-                    m.label(),
-                    list[i].descriptor.digest,
-                    m.descriptor.digest,
-                    m.origin
-                ))
-                .with_hint("use --mode replace to replace it or --mode append to keep both"));
-            }
-            list[i] = m;
-            return Ok(());
-        }
+/// A member list with the first member of each slot indexed, so that placing k members
+/// into a list of M costs O(M + k), not O(M·k).
+#[derive(Debug, Clone, Default)]
+pub struct MemberList {
+    list: Vec<Member>,
+    first: HashMap<Slot, usize>,
+}
+
+impl MemberList {
+    pub fn new() -> MemberList {
+        MemberList::default()
     }
-    list.push(m);
-    Ok(())
+
+    /// The members in order.
+    pub fn members(&self) -> &[Member] {
+        &self.list
+    }
+
+    pub fn into_vec(self) -> Vec<Member> {
+        self.list
+    }
+
+    /// Whether a member takes the slot of `m` (same platform key, or same digest).
+    pub fn has_slot_of(&self, m: &Member) -> bool {
+        self.first.contains_key(&m.slot())
+    }
+
+    /// Append `m` whatever the list holds.
+    pub fn push(&mut self, m: Member) {
+        self.first.entry(m.slot()).or_insert(self.list.len());
+        self.list.push(m);
+    }
+
+    /// Place `m` per `mode`: it replaces the first member of its slot in place (Replace),
+    /// is refused when that member differs (Fail), or is appended (Append, or a new
+    /// slot). Never two members for one slot unless Append.
+    pub fn upsert(&mut self, m: Member, mode: AddMode) -> Result<()> {
+        if mode != AddMode::Append {
+            if let Some(&i) = self.first.get(&m.slot()) {
+                if mode == AddMode::Fail && self.list[i].descriptor != m.descriptor {
+                    return Err(Error::refused(format!(
+                        "an entry for {} already exists ({}); --mode fail refuses to replace it with {} from {}",
+                        m.label(),
+                        self.list[i].descriptor.digest,
+                        m.descriptor.digest,
+                        m.origin
+                    ))
+                    .with_hint("use --mode replace to replace it or --mode append to keep both"));
+                }
+                // Same slot: the index stays valid.
+                self.list[i] = m;
+                return Ok(());
+            }
+        }
+        self.push(m);
+        Ok(())
+    }
+}
+
+impl From<Vec<Member>> for MemberList {
+    fn from(members: Vec<Member>) -> MemberList {
+        let mut l = MemberList {
+            list: Vec::with_capacity(members.len()),
+            first: HashMap::with_capacity(members.len()),
+        };
+        for m in members {
+            l.push(m);
+        }
+        l
+    }
 }
 
 /// The index document for `members`: runnable entries in order, then attestations in
@@ -390,6 +465,15 @@ pub fn current(layout: &Layout, idx: &Index, name: &str) -> Result<Option<Curren
         .iter()
         .filter(|d| d.ref_name() == Some(name))
         .collect();
+    current_of(layout, name, hits)
+}
+
+/// [`current`] through an index.json already indexed (callers looking up many refs).
+pub fn current_in(layout: &Layout, names: &resolve::Names, name: &str) -> Result<Option<Current>> {
+    current_of(layout, name, names.exact(name))
+}
+
+fn current_of(layout: &Layout, name: &str, hits: Vec<&Descriptor>) -> Result<Option<Current>> {
     match hits.as_slice() {
         [] => Ok(None),
         [d] => {
@@ -616,11 +700,7 @@ fn resolve_all(sources: &[SourceSpec], flatten: bool) -> Result<Vec<Member>> {
     } else {
         Expand::Nest
     };
-    let mut out = Vec::new();
-    for s in sources {
-        out.extend(resolve_source(s, expand)?);
-    }
-    Ok(out)
+    resolve_sources(sources, expand)
 }
 
 /// `oix index create DEST:REF SRC…`: a new index from the sources (REF moves to it).
@@ -632,9 +712,9 @@ pub fn create(
 ) -> Result<Outcome> {
     let incoming = resolve_all(sources, opts.flatten)?;
     let build = |_: &Layout, _: Option<&Current>| -> Result<Vec<Member>> {
-        let mut list = Vec::new();
+        let mut list = MemberList::new();
         for m in &incoming {
-            upsert(&mut list, m.clone(), AddMode::Fail).map_err(|e| {
+            list.upsert(m.clone(), AddMode::Fail).map_err(|e| {
                 Error::usage(format!(
                     "two sources give the platform {}: {}",
                     m.label(),
@@ -643,7 +723,7 @@ pub fn create(
                 .with_hint("drop one, or use `oix index add --mode append` to keep both on purpose")
             })?;
         }
-        Ok(list)
+        Ok(list.into_vec())
     };
     // A fresh index: nothing of the previous REF is carried over.
     let fresh = |l: &Layout, _: Option<&Current>| build(l, None);
@@ -683,11 +763,11 @@ pub fn add(
             entry: c.entry.clone(),
             index: c.index.clone(),
         });
-        let mut list = current_members(layout, &cur_owned, name)?;
+        let mut list = MemberList::from(current_members(layout, &cur_owned, name)?);
         for m in &incoming {
-            upsert(&mut list, m.clone(), mode)?;
+            list.upsert(m.clone(), mode)?;
         }
-        Ok(list)
+        Ok(list.into_vec())
     };
     edit_index(
         dest,
@@ -813,6 +893,7 @@ pub struct EditReport {
 /// Group matches by the document that lists them: (container path, positions).
 fn by_container(matches: &[crate::select::Match]) -> Result<Vec<(Vec<usize>, Vec<usize>)>> {
     let mut groups: BTreeMap<Vec<usize>, Vec<usize>> = BTreeMap::new();
+    let mut seen: std::collections::HashSet<Vec<usize>> = std::collections::HashSet::new();
     for m in matches {
         if m.path.is_empty() {
             return Err(Error::usage(format!(
@@ -822,9 +903,10 @@ fn by_container(matches: &[crate::select::Match]) -> Result<Vec<(Vec<usize>, Vec
         }
         let pos: Vec<usize> = m.path.iter().map(|s| s.position).collect();
         let (last, container) = pos.split_last().expect("non-empty");
-        let g = groups.entry(container.to_vec()).or_default();
-        if !g.contains(last) {
-            g.push(*last);
+        let last = *last;
+        let container = container.to_vec();
+        if seen.insert(pos) {
+            groups.entry(container).or_default().push(last);
         }
     }
     // Deepest containers first: editing inside never moves the positions above.

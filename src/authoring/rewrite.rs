@@ -16,7 +16,7 @@ use crate::layout::Layout;
 use crate::model::{self, annotation, Descriptor, Index};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 /// A change to one document.
 pub enum Change {
@@ -92,11 +92,13 @@ fn apply(doc: &mut Value, change: &Change, what: &str) -> Result<()> {
         }
         Change::RemoveEntries { positions } => {
             let list = manifests_mut(doc, what)?;
-            let removed: Vec<String> = positions
+            // Sets: removing k of M entries costs O(M + k).
+            let removed: HashSet<String> = positions
                 .iter()
                 .filter_map(|&p| list.get(p))
                 .filter_map(|e| e.get("digest").and_then(Value::as_str).map(str::to_string))
                 .collect();
+            let positions: HashSet<usize> = positions.iter().copied().collect();
             let mut i = 0;
             list.retain(|e| {
                 let keep_pos = !positions.contains(&i);
@@ -105,7 +107,7 @@ fn apply(doc: &mut Value, change: &Change, what: &str) -> Result<()> {
                     .get("annotations")
                     .and_then(|a| a.get(annotation::DOCKER_REFERENCE_DIGEST))
                     .and_then(Value::as_str)
-                    .is_some_and(|d| removed.iter().any(|r| r == d));
+                    .is_some_and(|d| removed.contains(d));
                 keep_pos && !refers_to_removed
             });
         }
