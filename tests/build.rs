@@ -561,7 +561,11 @@ fn default_gzip_layer_is_one_member_thread_independent_and_no_larger_than_umocis
     let one = build("J1:v", &["--jobs", "1"]);
     assert_eq!(build("J2:v", &["--jobs", "2"]), one);
     assert_eq!(build("J4:v", &["--jobs", "4"]), one);
-    assert_eq!(build("L4:v", &["--level", "4"]), one, "the default is level 4");
+    assert_eq!(
+        build("L4:v", &["--level", "4"]),
+        one,
+        "the default is level 4"
+    );
     assert_ne!(build("L6:v", &["--level", "6"]), one);
     build("P:v", &["--compression", "none"]);
 
@@ -571,7 +575,9 @@ fn default_gzip_layer_is_one_member_thread_independent_and_no_larger_than_umocis
     // layer_tar decodes with flate2's GzDecoder, which stops after the first member.
     assert_eq!(tar, plain, "one gzip member holds the whole tar");
     assert_eq!(oix::Digest::sha256_of(&tar).to_string(), diff_id);
-    let blob = dir.join("J1/blobs/sha256").join(layer.split_once(':').unwrap().1);
+    let blob = dir
+        .join("J1/blobs/sha256")
+        .join(layer.split_once(':').unwrap().1);
     let raw = fs::read(&blob).unwrap();
     let mut multi = Vec::new();
     flate2::read::MultiGzDecoder::new(&raw[..])
