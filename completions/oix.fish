@@ -314,7 +314,7 @@ complete -c oix -n "__fish_oix_using_subcommand build" -l config -d 'A JSON obje
 complete -c oix -n "__fish_oix_using_subcommand build" -l compression -d 'Layer compression' -r -f -a "gzip\t''
 zstd\t''
 none\t''"
-complete -c oix -n "__fish_oix_using_subcommand build" -l level -d 'Compression level (gzip 0-9, default 6; zstd 1-19, default 3)' -r
+complete -c oix -n "__fish_oix_using_subcommand build" -l level -d 'Compression level (gzip 0-9, default 4; zstd 1-19, default 3)' -r
 complete -c oix -n "__fish_oix_using_subcommand build" -l jobs -d 'Compression threads (default: the number of cores; the bytes do not depend on it)' -r
 complete -c oix -n "__fish_oix_using_subcommand build" -l source-date-epoch -d 'Clamp mtimes to this Unix time and use it as the config\'s `created`' -r
 complete -c oix -n "__fish_oix_using_subcommand build" -l owner -d 'Write every entry as owned by UID:GID (e.g. 0:0)' -r
@@ -336,7 +336,7 @@ complete -c oix -n "__fish_oix_using_subcommand export" -s o -l output -d 'The a
 complete -c oix -n "__fish_oix_using_subcommand export" -l compression -d 'Compression (default: from the file name: .tar.gz/.tgz gzip, .tar.zst zstd, else none)' -r -f -a "gzip\t''
 zstd\t''
 none\t''"
-complete -c oix -n "__fish_oix_using_subcommand export" -l level -d 'Compression level (gzip 0-9, default 6; zstd 1-19, default 3)' -r
+complete -c oix -n "__fish_oix_using_subcommand export" -l level -d 'Compression level (gzip 0-9, default 4; zstd 1-19, default 3)' -r
 complete -c oix -n "__fish_oix_using_subcommand export" -l jobs -d 'Compression threads (default: the number of cores; the bytes do not depend on it)' -r
 complete -c oix -n "__fish_oix_using_subcommand export" -l platform -d 'Export only images of this platform, os/arch[/variant] (repeatable; normalized like every selector: arm64 = arm64/v8, x86_64 = amd64)' -r
 complete -c oix -n "__fish_oix_using_subcommand export" -l where -d 'Export only images whose descriptor satisfies EXPR (key=value, key!=value, key~=REGEX, key, !key; repeatable, all must hold)' -r

@@ -136,7 +136,7 @@ pub struct ExportArgs {
     /// Compression (default: from the file name: .tar.gz/.tgz gzip, .tar.zst zstd, else none).
     #[arg(long, value_parser = ["gzip", "zstd", "none"])]
     pub compression: Option<String>,
-    /// Compression level (gzip 0-9, default 6; zstd 1-19, default 3).
+    /// Compression level (gzip 0-9, default 4; zstd 1-19, default 3).
     #[arg(long)]
     pub level: Option<i32>,
     /// Compression threads (default: the number of cores; the bytes do not depend on it).

@@ -81,7 +81,7 @@ pub struct BuildArgs {
     /// Layer compression.
     #[arg(long, default_value = "gzip", value_parser = ["gzip", "zstd", "none"])]
     pub compression: String,
-    /// Compression level (gzip 0-9, default 6; zstd 1-19, default 3).
+    /// Compression level (gzip 0-9, default 4; zstd 1-19, default 3).
     #[arg(long)]
     pub level: Option<i32>,
     /// Compression threads (default: the number of cores; the bytes do not depend on it).
