@@ -19,7 +19,7 @@
 //! transient (retried under `--retries`); a host name that does not resolve is not.
 
 use super::auth::{self, Challenge, Credentials, Found};
-use crate::error::{Error, Result};
+use crate::error::{Error, RegistryCode, Result};
 use rustls::pki_types::CertificateDer;
 use std::io::Read;
 use std::path::PathBuf;
@@ -880,12 +880,14 @@ pub(crate) fn response_error(resp: &mut HttpResponse, what: &str) -> Error {
         .unwrap_or_default();
     let mut detail = String::new();
     let mut raw_errors = None;
+    let mut codes = Vec::new();
     if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) {
         if let Some(errs) = v.get("errors").and_then(|e| e.as_array()) {
             let parts: Vec<String> = errs
                 .iter()
                 .map(|e| {
                     let code = e.get("code").and_then(|c| c.as_str()).unwrap_or("?");
+                    codes.push(RegistryCode::parse(code));
                     let m = e.get("message").and_then(|c| c.as_str()).unwrap_or("");
                     format!("{code}: {m}")
                 })
@@ -896,17 +898,20 @@ pub(crate) fn response_error(resp: &mut HttpResponse, what: &str) -> Error {
             raw_errors = Some(errs.clone());
         }
     }
-    let mut e = Error::failure(if detail.is_empty() {
+    let message = if detail.is_empty() {
         format!("{what}: {status}")
     } else {
         format!("{what}: {status}: {detail}")
-    });
+    };
+    let mut e = Error::registry(message, status.as_u16(), codes);
     if let Some(errs) = raw_errors {
         e = e.with_details(serde_json::json!({ "registry_errors": errs }));
     }
     e = match status.as_u16() {
         401 | 403 => e.with_hint("check your credentials and your rights on the repository"),
-        404 if detail.contains("NAME_UNKNOWN") => e.with_hint("check the repository name"),
+        404 if e.has_registry_code(&RegistryCode::NameUnknown) => {
+            e.with_hint("check the repository name")
+        }
         413 => e.with_hint("the registry refused the size of this request"),
         _ => e,
     };

@@ -17,7 +17,7 @@
 use super::client::{drain, response_error, Client, HttpResponse, TransportOptions};
 use super::reference::RegistryRef;
 use crate::digest::Digest;
-use crate::error::{Error, Result};
+use crate::error::{Error, RegistryCode, Result};
 use crate::layout::Transfer;
 use crate::model::{self, media, Descriptor};
 use crate::store::{Sink, Source};
@@ -338,7 +338,7 @@ impl Registry {
         )?;
         if resp.status().as_u16() != 201 && !resp.status().is_success() {
             let mut e = response_error(&mut resp, &what);
-            if e.message.contains("MANIFEST_BLOB_UNKNOWN") {
+            if e.has_registry_code(&RegistryCode::ManifestBlobUnknown) {
                 e = e.with_hint("the registry misses a blob the manifest references");
             }
             return Err(e);

@@ -3,7 +3,7 @@
 
 use super::{header, parse_range_end, with_query, Registry};
 use crate::digest::Digest;
-use crate::error::{Error, Result};
+use crate::error::{Error, RegistryCode, Result};
 use crate::model::Descriptor;
 use crate::registry::client::{drain, redact_url, response_error, transient_status, FResult, Fail};
 use std::io::Read;
@@ -274,11 +274,12 @@ impl Registry {
                 return Err(Fail::Retry(response_error(&mut resp, &what), after));
             }
             let mut e = response_error(&mut resp, &what);
-            if e.message.contains("DIGEST_INVALID") && s.resumed {
+            let digest_invalid = e.has_registry_code(&RegistryCode::DigestInvalid);
+            if digest_invalid && s.resumed {
                 // The registry's idea of a resumed upload was wrong: start over.
                 return Err(Fail::Retry(e, None));
             }
-            if e.message.contains("DIGEST_INVALID") {
+            if digest_invalid {
                 e = e.with_hint("the local blob does not match its digest; run `oix fsck`");
             }
             return Err(Fail::Fatal(e));
