@@ -15,7 +15,7 @@
 //! either the old or the new file whole.
 
 use crate::digest::{Digest, HashingWriter};
-use crate::error::{Error, IoContext, PathWriter, Result};
+use crate::error::{Error, IoContext, Kind, PathWriter, Result};
 use crate::model::{self, Descriptor, Document, Index};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, Write};
@@ -305,7 +305,7 @@ impl Layout {
         let path = self.blob_path(digest);
         let meta = fs::symlink_metadata(&path).map_err(|e| {
             if e.kind() == io::ErrorKind::NotFound {
-                Error::failure(format!("blob {digest} is missing ({})", path.display()))
+                Error::not_found(format!("blob {digest} is missing ({})", path.display()))
                     .with_hint("the layout is incomplete; fetch or import the content again")
             } else {
                 Error::io("reading", &path, e)
@@ -536,14 +536,14 @@ impl Layout {
             .into_inner();
         if let Some((want, want_size)) = expect {
             if size != want_size {
-                return Err(Error::failure(format!(
+                return Err(Error::corrupt(format!(
                     "blob {want}: received {}{size} bytes, the descriptor says {want_size}",
                     if size > want_size { "more than " } else { "" }
                 )));
             }
             if &digest != want {
                 return Err(
-                    Error::failure(format!("blob {want}: content hashes to {digest}"))
+                    Error::corrupt(format!("blob {want}: content hashes to {digest}"))
                         .with_hint("the source is corrupt or was modified in transit"),
                 );
             }
@@ -606,7 +606,7 @@ impl Layout {
         let mut src_file = src.open_blob(&digest)?;
         let src_meta = src_file.metadata().at("reading", &src_path)?;
         if src_meta.len() != size {
-            return Err(Error::failure(format!(
+            return Err(Error::corrupt(format!(
                 "blob {digest} in {} is {} bytes, the descriptor says {size} ({})",
                 src.root.display(),
                 src_meta.len(),
@@ -620,7 +620,7 @@ impl Layout {
         // A digest oix cannot compute (fsck warns about those) is size-checked only.
         let verify = !self.trust_sources && digest.is_verifiable();
         let mismatch = |got: &Digest| {
-            Error::failure(format!(
+            Error::corrupt(format!(
                 "blob {digest} in {} hashes to {got} ({}); nothing was written to {}",
                 src.root.display(),
                 src_path.display(),
@@ -1345,7 +1345,7 @@ fn copy_hashing(
 }
 
 fn replace_failed(dst: &Path, e: io::Error) -> Error {
-    Error::failure(format!(
+    Error::new(Kind::Io, format!(
         "{} is not the blob its name says, and cannot be replaced: {e}",
         dst.display()
     ))

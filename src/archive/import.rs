@@ -22,7 +22,7 @@ use super::{docker, member_path, resolve_link, select_entries, Selection};
 use crate::compress::{self, Format, Limits};
 use crate::copy::{copy_graph, CopyOptions};
 use crate::digest::Digest;
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, IoContext, Kind, Result};
 use crate::graph::{self, Role, Severity};
 use crate::layout::{Layout, Presence};
 use crate::model::{self, Descriptor, Index};
@@ -314,7 +314,6 @@ pub(crate) fn ingest<R: Read + Send>(
                         // A damaged file under the blob's name is replaced by the
                         // verified content; when it cannot be, the error names that
                         // file (the archive is not at fault).
-                        let dst = target.blob_path(&digest).display().to_string();
                         let damaged = matches!(presence, Presence::Damaged(_));
                         target
                             .write_blob(&mut entry, Some((&digest, size)))
@@ -322,7 +321,7 @@ pub(crate) fn ingest<R: Read + Send>(
                                 // The disk, not the archive: said as it is.
                                 _ if e.is_write_failure() => e,
                                 Some(_) => io_fail(&e, ""),
-                                None if damaged && e.message.contains(&dst) => e,
+                                None if damaged && matches!(e.kind, Kind::Io | Kind::NotFound) => e,
                                 None => refuse(e.message),
                             })?;
                         st.blobs += 1;
