@@ -56,7 +56,9 @@ impl ExitCode {
     pub fn meaning(self) -> &'static str {
         match self {
             ExitCode::Success => "success",
-            ExitCode::Failure => "failure (I/O, invalid content, fsck found problems, lock timeout)",
+            ExitCode::Failure => {
+                "failure (I/O, invalid content, fsck found problems, lock timeout)"
+            }
             ExitCode::Usage => "usage error (bad arguments or references)",
             ExitCode::NoMatch => "no match (a reference or selector matched nothing)",
             ExitCode::Ambiguous => "ambiguous (several entries matched where one was needed)",
@@ -319,8 +321,11 @@ impl Error {
             } else {
                 "no space left on"
             };
-            Error::new(Kind::Io, format!("{what} {device} writing {}", path.display()))
-                .with_hint(hint)
+            Error::new(
+                Kind::Io,
+                format!("{what} {device} writing {}", path.display()),
+            )
+            .with_hint(hint)
         } else {
             let mut e = Error::new(Kind::Io, format!("writing {}: {err}", path.display()));
             if err.kind() == std::io::ErrorKind::PermissionDenied {
@@ -597,7 +602,10 @@ mod tests {
         assert_eq!(Error::corrupt("x").kind, Kind::Corrupt);
         assert_eq!(Error::remote("x").kind, Kind::Remote);
         let gone = std::io::Error::from(std::io::ErrorKind::NotFound);
-        assert_eq!(Error::io("reading", Path::new("/x"), gone).kind, Kind::NotFound);
+        assert_eq!(
+            Error::io("reading", Path::new("/x"), gone).kind,
+            Kind::NotFound
+        );
         let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
         assert_eq!(Error::io("reading", Path::new("/x"), denied).kind, Kind::Io);
         let r = Error::registry("PUT", 400, vec![RegistryCode::parse("DIGEST_INVALID")]);

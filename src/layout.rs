@@ -314,7 +314,7 @@ impl Layout {
         if meta.file_type().is_symlink() {
             self.check_symlink_inside(&path)?;
         } else if !meta.is_file() {
-            return Err(Error::failure(format!(
+            return Err(Error::corrupt(format!(
                 "blob {digest} is not a regular file ({})",
                 path.display()
             )));
@@ -327,7 +327,7 @@ impl Layout {
         let blobs = fs::canonicalize(self.root.join(BLOBS_DIR)).at("resolving", &self.root)?;
         match fs::canonicalize(path) {
             Ok(target) if target.starts_with(&blobs) && target.is_file() => Ok(()),
-            Ok(target) => Err(Error::failure(format!(
+            Ok(target) => Err(Error::corrupt(format!(
                 "{} is a symlink to {}, outside the layout's blobs/",
                 path.display(),
                 target.display()
@@ -343,7 +343,7 @@ impl Layout {
         let digest = desc.digest()?;
         let size = desc.size()?;
         if size > limit {
-            return Err(Error::failure(format!(
+            return Err(Error::corrupt(format!(
                 "{digest}: descriptor size {size} exceeds the limit of {limit} bytes for this kind of document"
             )));
         }
@@ -359,7 +359,7 @@ impl Layout {
             } else {
                 format!("{} bytes, not", buf.len())
             };
-            return Err(Error::failure(format!(
+            return Err(Error::corrupt(format!(
                 "blob {digest} is {got} the {size} bytes its descriptor says"
             ))
             .with_hint("the blob is truncated or was replaced; run `oix fsck`"));
@@ -369,7 +369,7 @@ impl Layout {
             let got = h.finish();
             if got != digest {
                 return Err(
-                    Error::failure(format!("blob {digest}: content hashes to {got}"))
+                    Error::corrupt(format!("blob {digest}: content hashes to {got}"))
                         .with_hint("the blob is corrupt; run `oix fsck`"),
                 );
             }
@@ -394,13 +394,13 @@ impl Layout {
         }
         let meta = fs::symlink_metadata(&path).at("reading", &path)?;
         if meta.file_type().is_symlink() {
-            return Err(Error::failure(format!("{} is a symlink", path.display()))
+            return Err(Error::corrupt(format!("{} is a symlink", path.display()))
                 .with_hint("oix refuses an index.json that is a link; replace it with a file"));
         }
         let bytes = read_limited(&path, model::MAX_INDEX_JSON_SIZE)?;
         let idx: Index = model::parse_json(&bytes, &path.display().to_string())?;
         if idx.schema_version != 2 {
-            return Err(Error::failure(format!(
+            return Err(Error::corrupt(format!(
                 "{}: schemaVersion is {}, expected 2",
                 path.display(),
                 idx.schema_version
@@ -415,7 +415,7 @@ impl Layout {
         // link (or a FIFO, which would block) must not make oix touch anything else.
         if let Ok(meta) = fs::symlink_metadata(&path) {
             if !meta.is_file() {
-                return Err(Error::failure(format!(
+                return Err(Error::corrupt(format!(
                     "{} is not a regular file",
                     path.display()
                 ))
@@ -669,7 +669,7 @@ impl Layout {
             if crate::error::is_no_space(&e) {
                 Error::write(&tmp_path, e)
             } else {
-                Error::failure(format!("copying {}: {e}", src_path.display()))
+                Error::new(Kind::Io, format!("copying {}: {e}", src_path.display()))
             }
         })?;
         let tmp = w
@@ -909,7 +909,7 @@ impl Layout {
                 .map_err(|e| e.context("refusing to write index.json"))?;
             d.size()?;
             if !self.has_blob(&digest) {
-                return Err(Error::failure(format!(
+                return Err(Error::not_found(format!(
                     "refusing to write index.json: blob {digest} is not in the layout"
                 )));
             }
@@ -1223,11 +1223,14 @@ fn acquire(f: &File, exclusive: bool, timeout: Duration, path: &Path) -> Result<
             Err(fs::TryLockError::Error(e)) => return Err(Error::io("locking", path, e)),
         }
         if start.elapsed() >= timeout {
-            return Err(Error::failure(format!(
-                "timed out after {:.1}s waiting for the lock {}",
-                timeout.as_secs_f64(),
-                path.display()
-            ))
+            return Err(Error::new(
+                Kind::Io,
+                format!(
+                    "timed out after {:.1}s waiting for the lock {}",
+                    timeout.as_secs_f64(),
+                    path.display()
+                ),
+            )
             .with_hint(
                 "another oix process is working on this layout; retry, or raise --lock-timeout",
             ));
@@ -1241,7 +1244,7 @@ fn acquire(f: &File, exclusive: bool, timeout: Duration, path: &Path) -> Result<
 pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>> {
     // Opening a FIFO would block forever, and a device has no end: regular files only.
     if !fs::metadata(path).at("reading", path)?.is_file() {
-        return Err(Error::failure(format!(
+        return Err(Error::corrupt(format!(
             "{} is not a regular file",
             path.display()
         )));
@@ -1254,7 +1257,7 @@ pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>> {
         .read_to_end(&mut buf)
         .at("reading", path)?;
     if buf.len() as u64 > limit {
-        return Err(Error::failure(format!(
+        return Err(Error::corrupt(format!(
             "{} is larger than the limit of {limit} bytes",
             path.display()
         )));
@@ -1345,10 +1348,13 @@ fn copy_hashing(
 }
 
 fn replace_failed(dst: &Path, e: io::Error) -> Error {
-    Error::new(Kind::Io, format!(
-        "{} is not the blob its name says, and cannot be replaced: {e}",
-        dst.display()
-    ))
+    Error::new(
+        Kind::Io,
+        format!(
+            "{} is not the blob its name says, and cannot be replaced: {e}",
+            dst.display()
+        ),
+    )
     .with_hint("remove that file (it is not the content) and run the command again")
 }
 

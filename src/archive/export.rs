@@ -116,7 +116,7 @@ fn filter_entry(
         return Ok(want.keeps(desc, p.as_ref()).then(|| desc.clone()));
     }
     if depth > graph::MAX_DEPTH {
-        return Err(Error::failure(format!(
+        return Err(Error::corrupt(format!(
             "{}: indexes nested deeper than {} levels",
             desc.digest,
             graph::MAX_DEPTH
@@ -327,7 +327,7 @@ pub fn export<W: Write + Send>(
                     let f = layout.open_blob(d)?;
                     let len = f.metadata().at("reading", &layout.blob_path(d))?.len();
                     if len != *size {
-                        return Err(Error::failure(format!(
+                        return Err(Error::corrupt(format!(
                             "blob {d} is {len} bytes, its descriptor says {size}"
                         ))
                         .with_hint("the layout is corrupt; run `oix fsck`"));
@@ -345,7 +345,7 @@ pub fn export<W: Write + Send>(
             if let Some(h) = hr.hasher.take() {
                 let got = h.finish();
                 if got != *d {
-                    return Err(Error::failure(format!("blob {d}: content hashes to {got}"))
+                    return Err(Error::corrupt(format!("blob {d}: content hashes to {got}"))
                         .with_hint("the layout is corrupt; run `oix fsck`"));
                 }
             }

@@ -149,13 +149,13 @@ impl Staged {
                 Some(next) => p = next.clone(),
                 None => {
                     return Err(
-                        Error::failure(format!("{what}: {path} is not in the archive"))
+                        Error::not_found(format!("{what}: {path} is not in the archive"))
                             .with_hint("the archive is incomplete"),
                     )
                 }
             }
         }
-        Err(Error::failure(format!(
+        Err(Error::corrupt(format!(
             "{what}: {path}: too many levels of links"
         )))
     }
@@ -224,7 +224,7 @@ pub(crate) fn ingest<R: Read + Send>(
         let raw_name = entry.path_bytes().into_owned();
         let shown = String::from_utf8_lossy(&raw_name).into_owned();
         let refuse = |why: String| {
-            Error::failure(format!("{what}: refusing archive entry {shown:?}: {why}"))
+            Error::corrupt(format!("{what}: refusing archive entry {shown:?}: {why}"))
                 .with_hint("the archive is corrupt or hostile; nothing was added to index.json")
         };
         let et = entry.header().entry_type();
@@ -423,7 +423,7 @@ pub fn verify_graph(target: &Layout, picks: &[(String, Descriptor)], what: &str)
     let roots: Vec<Descriptor> = picks.iter().map(|(_, d)| d.clone()).collect();
     let w = graph::walk(target, &roots);
     if let Some(p) = w.problems.iter().find(|p| p.severity == Severity::Error) {
-        return Err(Error::failure(format!(
+        return Err(Error::corrupt(format!(
             "{what}: {} (referenced from {}): {}",
             p.digest.as_deref().unwrap_or("?"),
             p.referrer,
@@ -442,7 +442,7 @@ pub fn verify_graph(target: &Layout, picks: &[(String, Descriptor)], what: &str)
         match std::fs::symlink_metadata(&path) {
             Ok(m) if m.len() == size || m.file_type().is_symlink() => {}
             Ok(m) => {
-                return Err(Error::failure(format!(
+                return Err(Error::corrupt(format!(
                     "{what}: blob {digest} is {} bytes, its descriptor (in {}) says {size}",
                     m.len(),
                     n.parent.as_deref().unwrap_or("index.json")
@@ -451,7 +451,7 @@ pub fn verify_graph(target: &Layout, picks: &[(String, Descriptor)], what: &str)
             }
             Err(_) if n.role == Role::Subject => {}
             Err(_) => {
-                return Err(Error::failure(format!(
+                return Err(Error::not_found(format!(
                     "{what}: blob {digest} (referenced from {}) is missing",
                     n.parent.as_deref().unwrap_or("index.json")
                 ))
@@ -508,7 +508,7 @@ fn import_stream<R: Read + Send>(
     } else if st.files.contains_key("manifest.json") || st.links.contains_key("manifest.json") {
         ("docker-archive", docker::convert(target, &st, sel, what)?)
     } else {
-        return Err(Error::failure(format!(
+        return Err(Error::corrupt(format!(
             "{what} is neither an oci-archive (no index.json) nor a docker-archive (no manifest.json)"
         )));
     };
@@ -528,26 +528,26 @@ fn import_stream<R: Read + Send>(
 fn oci_picks(st: &Staged, sel: &Selection, what: &str) -> Result<Vec<(String, Descriptor)>> {
     if st.files.contains_key("oci-layout") || st.links.contains_key("oci-layout") {
         let Item::Small(b) = st.lookup("oci-layout", what)? else {
-            return Err(Error::failure(format!(
+            return Err(Error::corrupt(format!(
                 "{what}: oci-layout is not a small JSON file"
             )));
         };
         let v: serde_json::Value = model::parse_json(b, &format!("{what}: oci-layout"))?;
         let version = v.get("imageLayoutVersion").and_then(|v| v.as_str());
         if version != Some("1.0.0") {
-            return Err(Error::failure(format!(
+            return Err(Error::corrupt(format!(
                 "{what}: oci-layout says imageLayoutVersion {version:?}; oix supports \"1.0.0\""
             )));
         }
     }
     let Item::Small(b) = st.lookup("index.json", what)? else {
-        return Err(Error::failure(format!(
+        return Err(Error::corrupt(format!(
             "{what}: index.json is not a small JSON file"
         )));
     };
     let idx: Index = model::parse_json(b, &format!("{what}: index.json"))?;
     if idx.schema_version != 2 {
-        return Err(Error::failure(format!(
+        return Err(Error::corrupt(format!(
             "{what}: index.json: schemaVersion is {}, expected 2",
             idx.schema_version
         )));

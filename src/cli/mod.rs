@@ -196,7 +196,11 @@ mod tests {
     /// The EXIT STATUS text (the man pages' table) lists every [`ExitCode`] as it means.
     #[test]
     fn exit_status_text_lists_every_exit_code() {
-        let lines: Vec<&str> = EXIT_CODES.lines().skip(1).take(ExitCode::ALL.len()).collect();
+        let lines: Vec<&str> = EXIT_CODES
+            .lines()
+            .skip(1)
+            .take(ExitCode::ALL.len())
+            .collect();
         for (c, line) in ExitCode::ALL.iter().zip(lines) {
             assert_eq!(line, format!("  {}  {}", c.code(), c.meaning()));
         }

@@ -57,7 +57,7 @@ impl Registry {
         }
         drain(&mut resp);
         let loc = loc.ok_or_else(|| {
-            Fail::Fatal(Error::failure(
+            Fail::Fatal(Error::remote(
                 "the registry opened an upload without a Location",
             ))
         })?;
@@ -202,7 +202,7 @@ impl Registry {
                         self.client.answer_challenge(&resp, generation)?;
                         *keep = Some(s);
                         return Err(Fail::Retry(
-                            Error::failure("authentication expired during an upload"),
+                            Error::remote("authentication expired during an upload"),
                             Some(std::time::Duration::ZERO),
                         ));
                     }
@@ -211,7 +211,7 @@ impl Registry {
                         s.uncertain = true;
                         *keep = Some(s);
                         return Err(Fail::Retry(
-                            Error::failure(format!(
+                            Error::remote(format!(
                                 "upload of {ds}: the registry refused range {range} (416)"
                             )),
                             None,
@@ -265,7 +265,7 @@ impl Registry {
             drain(&mut resp);
             self.client.answer_challenge(&resp, generation)?;
             return Err(Fail::Retry(
-                Error::failure("authentication expired during an upload"),
+                Error::remote("authentication expired during an upload"),
                 Some(std::time::Duration::ZERO),
             ));
         }
@@ -288,7 +288,7 @@ impl Registry {
         drain(&mut resp);
         if let Some(c) = claimed {
             if c != ds {
-                return Err(Fail::Fatal(Error::failure(format!(
+                return Err(Fail::Fatal(Error::remote(format!(
                     "upload of {ds}: the registry stored {c}"
                 ))));
             }
