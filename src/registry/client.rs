@@ -809,18 +809,26 @@ impl Client {
         );
         }
         // rustls errors during the handshake arrive wrapped in io::Error.
-        let tls_in_io = matches!(&e, ureq::Error::Io(io) if io.get_ref().is_some_and(|inner| {
-            let m = inner.to_string();
-            m.contains("corrupt message") || m.contains("certificate") || m.contains("alert")
-                || m.contains("peer is incompatible") || m.contains("peer misbehaved")
-        }));
-        if tls_in_io {
-            if msg.contains("corrupt message") {
+        let tls_in_io = match &e {
+            ureq::Error::Io(io) => io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()),
+            _ => None,
+        };
+        match tls_in_io {
+            // Not a TLS record at all (an HTTP answer, say).
+            Some(rustls::Error::InvalidMessage(_)) => {
                 return Fail::Fatal(Error::remote(msg).with_hint(
                 "the server does not speak TLS here; if the registry is plain HTTP, use --plain-http",
             ));
             }
-            return Fail::Fatal(self.certificate_error(msg));
+            Some(
+                rustls::Error::InvalidCertificate(_)
+                | rustls::Error::NoCertificatesPresented
+                | rustls::Error::InvalidCertRevocationList(_)
+                | rustls::Error::AlertReceived(_)
+                | rustls::Error::PeerIncompatible(_)
+                | rustls::Error::PeerMisbehaved(_),
+            ) => return Fail::Fatal(self.certificate_error(msg)),
+            _ => {}
         }
         match e {
             ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => Fail::Retry(
