@@ -137,6 +137,16 @@ impl Kind {
         self.exit().code()
     }
 
+    /// This kind when it is a failure (exit 1), else [`Kind::Failure`]: for a problem
+    /// found while reading content (a walk's), reported as the failure of a command.
+    pub fn as_failure(self) -> Kind {
+        if self.exit() == ExitCode::Failure {
+            self
+        } else {
+            Kind::Failure
+        }
+    }
+
     /// The kind's name in `--json` error output (`error.kind`).
     pub fn name(self) -> &'static str {
         match self {
@@ -589,6 +599,10 @@ mod tests {
         }
         let codes: Vec<i32> = ExitCode::ALL.iter().map(|c| c.code()).collect();
         assert_eq!(codes, [0, 1, 2, 3, 4, 5, 6]);
+        for k in Kind::ALL {
+            assert_eq!(k.as_failure().exit_code(), 1, "{k:?}");
+        }
+        assert_eq!(Kind::Corrupt.as_failure(), Kind::Corrupt);
         assert_eq!(ExitCode::changed_if(true, true).code(), 6);
         assert_eq!(ExitCode::changed_if(false, true).code(), 0);
         assert_eq!(ExitCode::changed_if(true, false).code(), 0);

@@ -84,12 +84,15 @@ impl Walk {
             .iter()
             .find(|p| p.severity == Severity::Error)?;
         Some(
-            Error::failure(format!(
-                "{what}: {} (referenced from {}): {}",
-                p.digest.as_deref().unwrap_or("?"),
-                p.referrer,
-                p.message
-            ))
+            Error::new(
+                p.kind.as_failure(),
+                format!(
+                    "{what}: {} (referenced from {}): {}",
+                    p.digest.as_deref().unwrap_or("?"),
+                    p.referrer,
+                    p.message
+                ),
+            )
             .with_hint("the layout is incomplete or corrupt; run `oix fsck` for a full report"),
         )
     }

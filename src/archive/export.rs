@@ -248,12 +248,15 @@ pub fn export<W: Write + Send>(
     }
     let w = graph::walk(&ov, &final_roots);
     if let Some(p) = w.problems.iter().find(|p| p.severity == Severity::Error) {
-        return Err(Error::failure(format!(
-            "cannot export: {} (referenced from {}): {}",
-            p.digest.as_deref().unwrap_or("?"),
-            p.referrer,
-            p.message
-        ))
+        return Err(Error::new(
+            p.kind.as_failure(),
+            format!(
+                "cannot export: {} (referenced from {}): {}",
+                p.digest.as_deref().unwrap_or("?"),
+                p.referrer,
+                p.message
+            ),
+        )
         .with_hint("the layout is incomplete or corrupt; check it with `oix fsck`"));
     }
     // Documents first (walk order puts parents first), then configs and layers.

@@ -423,12 +423,15 @@ pub fn verify_graph(target: &Layout, picks: &[(String, Descriptor)], what: &str)
     let roots: Vec<Descriptor> = picks.iter().map(|(_, d)| d.clone()).collect();
     let w = graph::walk(target, &roots);
     if let Some(p) = w.problems.iter().find(|p| p.severity == Severity::Error) {
-        return Err(Error::corrupt(format!(
-            "{what}: {} (referenced from {}): {}",
-            p.digest.as_deref().unwrap_or("?"),
-            p.referrer,
-            p.message
-        ))
+        return Err(Error::new(
+            p.kind.as_failure(),
+            format!(
+                "{what}: {} (referenced from {}): {}",
+                p.digest.as_deref().unwrap_or("?"),
+                p.referrer,
+                p.message
+            ),
+        )
         .with_hint("the source is incomplete or corrupt; nothing was added to index.json"));
     }
     let mut checked = HashSet::new();
