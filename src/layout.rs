@@ -153,32 +153,43 @@ impl Layout {
     /// Open an existing layout, checking that it is one.
     pub fn open(path: impl AsRef<Path>) -> Result<Layout> {
         let root = path.as_ref().to_path_buf();
-        let not_layout = |why: String| {
-            Error::failure(format!(
-                "{} is not an OCI image layout: {why}",
-                root.display()
-            ))
+        let not_layout = |kind: Kind, why: String| {
+            Error::new(
+                kind,
+                format!("{} is not an OCI image layout: {why}", root.display()),
+            )
             .with_hint(not_layout_hint(&root))
         };
-        let meta = fs::metadata(&root).map_err(|e| not_layout(e.to_string()))?;
+        let meta = fs::metadata(&root).map_err(|e| {
+            let kind = if e.kind() == io::ErrorKind::NotFound {
+                Kind::NotFound
+            } else {
+                Kind::Io
+            };
+            not_layout(kind, e.to_string())
+        })?;
         if !meta.is_dir() {
-            return Err(not_layout("not a directory".into()));
+            return Err(not_layout(Kind::Failure, "not a directory".into()));
         }
         let header_path = root.join(OCI_LAYOUT_FILE);
-        let header = read_limited(&header_path, 64 * 1024)
-            .map_err(|e| not_layout(format!("cannot read {OCI_LAYOUT_FILE}: {}", e.message)))?;
+        let header = read_limited(&header_path, 64 * 1024).map_err(|e| {
+            not_layout(
+                e.kind.as_failure(),
+                format!("cannot read {OCI_LAYOUT_FILE}: {}", e.message),
+            )
+        })?;
         let header: serde_json::Value =
             model::parse_json(&header, &header_path.display().to_string())?;
         match header.get("imageLayoutVersion").and_then(|v| v.as_str()) {
             Some("1.0.0") => {}
             Some(v) => {
-                return Err(Error::failure(format!(
+                return Err(Error::corrupt(format!(
                     "{}: imageLayoutVersion is {v:?}; oix supports \"1.0.0\"",
                     header_path.display()
                 )))
             }
             None => {
-                return Err(Error::failure(format!(
+                return Err(Error::corrupt(format!(
                     "{}: field imageLayoutVersion is missing",
                     header_path.display()
                 ))
@@ -186,7 +197,10 @@ impl Layout {
             }
         }
         if !root.join(INDEX_FILE).exists() {
-            return Err(not_layout(format!("{INDEX_FILE} is missing")));
+            return Err(not_layout(
+                Kind::NotFound,
+                format!("{INDEX_FILE} is missing"),
+            ));
         }
         Ok(Layout {
             root,
