@@ -690,7 +690,7 @@ impl Layout {
             .into_inner()
             .map_err(|e| Error::write(&tmp_path, e.into_error()))?;
         if n != size {
-            return Err(Error::failure(format!(
+            return Err(Error::corrupt(format!(
                 "blob {digest} in {} changed size while it was copied ({})",
                 src.root.display(),
                 src_path.display()
@@ -847,9 +847,10 @@ impl Layout {
     ) -> Result<()> {
         let len = tmp.as_file().metadata().at("reading", tmp.path())?.len();
         if len != size {
-            return Err(Error::failure(format!(
-                "blob {digest}: the temp file holds {len} bytes, {size} were hashed"
-            )));
+            return Err(Error::new(
+                Kind::Io,
+                format!("blob {digest}: the temp file holds {len} bytes, {size} were hashed"),
+            ));
         }
         self.persist_blob(tmp, digest, size, false)
     }

@@ -207,10 +207,10 @@ pub(crate) fn ingest<R: Read + Send>(
     let tripped: Arc<OnceLock<String>> = d.tripped;
     let io_fail = |e: &dyn std::fmt::Display, ctx: &str| -> Error {
         match tripped.get() {
-            Some(t) => Error::failure(format!("{what}: refusing the archive: {t}")).with_hint(
+            Some(t) => Error::corrupt(format!("{what}: refusing the archive: {t}")).with_hint(
                 "nothing was added to index.json; if the archive is genuine, raise --max-ratio or --max-size",
             ),
-            None => Error::failure(format!("{what}: {ctx}: {e}")),
+            None => Error::corrupt(format!("{what}: {ctx}: {e}")),
         }
     };
     let mut ar = tar::Archive::new(d.reader);
