@@ -7,11 +7,95 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// What class of failure this is; decides the process exit code.
+/// The exit statuses oix documents (EXIT STATUS in oix(1), `cli::EXIT_CODES`). Every
+/// exit of the binary is one of these; [`Kind::exit`] is the one map from an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCode {
+    /// 0: success.
+    Success,
+    /// 1: failure (I/O, invalid content, fsck found problems, lock timeout).
+    Failure,
+    /// 2: usage error (bad arguments or references).
+    Usage,
+    /// 3: no match (a reference or selector matched nothing).
+    NoMatch,
+    /// 4: ambiguous (several entries matched where one was needed).
+    Ambiguous,
+    /// 5: refused by a policy (nothing was written).
+    Refused,
+    /// 6: changes made (only where --detailed-exitcode asks for it).
+    Changed,
+}
+
+impl ExitCode {
+    /// Every exit status, in order.
+    pub const ALL: [ExitCode; 7] = [
+        ExitCode::Success,
+        ExitCode::Failure,
+        ExitCode::Usage,
+        ExitCode::NoMatch,
+        ExitCode::Ambiguous,
+        ExitCode::Refused,
+        ExitCode::Changed,
+    ];
+
+    /// The number the process exits with.
+    pub fn code(self) -> i32 {
+        match self {
+            ExitCode::Success => 0,
+            ExitCode::Failure => 1,
+            ExitCode::Usage => 2,
+            ExitCode::NoMatch => 3,
+            ExitCode::Ambiguous => 4,
+            ExitCode::Refused => 5,
+            ExitCode::Changed => 6,
+        }
+    }
+
+    /// What the status means, as the EXIT STATUS section says it.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            ExitCode::Success => "success",
+            ExitCode::Failure => {
+                "failure (I/O, invalid content, fsck found problems, lock timeout)"
+            }
+            ExitCode::Usage => "usage error (bad arguments or references)",
+            ExitCode::NoMatch => "no match (a reference or selector matched nothing)",
+            ExitCode::Ambiguous => "ambiguous (several entries matched where one was needed)",
+            ExitCode::Refused => "refused by a policy (nothing was written)",
+            ExitCode::Changed => "changes made (only where --detailed-exitcode asks for it)",
+        }
+    }
+
+    /// [`ExitCode::Changed`] when `detailed` (--detailed-exitcode) and something
+    /// changed (or, in a dry run, would change), else [`ExitCode::Success`].
+    pub fn changed_if(detailed: bool, changed: bool) -> ExitCode {
+        if detailed && changed {
+            ExitCode::Changed
+        } else {
+            ExitCode::Success
+        }
+    }
+}
+
+/// What happened; decides the process exit code (see [`Kind::exit`]).
+///
+/// "Not found" is a thing that must exist and does not (a file, a blob, a layout, a
+/// remote repository): exit 1. "No match" is a reference or selector that names
+/// nothing: exit 3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// Generic failure (I/O, invalid content, fsck problems): exit 1.
+    /// Any other failure: exit 1.
     Failure,
+    /// Something that must exist does not (a file, a blob, a layout): exit 1.
+    NotFound,
+    /// Content is invalid or does not match its digest or size: exit 1.
+    Corrupt,
+    /// A local read or write failed (permissions, a full disk, a lock): exit 1.
+    Io,
+    /// The registry or the network failed; [`Error::remote`] carries the HTTP status
+    /// and the registry's error codes when it answered: exit 1.
+    Remote,
     /// The command line itself is wrong: exit 2.
     Usage,
     /// A selector or reference matched nothing: exit 3.
@@ -23,15 +107,113 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub fn exit_code(self) -> i32 {
+    /// Every kind.
+    pub const ALL: [Kind; 9] = [
+        Kind::Failure,
+        Kind::NotFound,
+        Kind::Corrupt,
+        Kind::Io,
+        Kind::Remote,
+        Kind::Usage,
+        Kind::NoMatch,
+        Kind::Ambiguous,
+        Kind::Refused,
+    ];
+
+    /// The one map from what happened to the exit status.
+    pub fn exit(self) -> ExitCode {
         match self {
-            Kind::Failure => 1,
-            Kind::Usage => 2,
-            Kind::NoMatch => 3,
-            Kind::Ambiguous => 4,
-            Kind::Refused => 5,
+            Kind::Failure | Kind::NotFound | Kind::Corrupt | Kind::Io | Kind::Remote => {
+                ExitCode::Failure
+            }
+            Kind::Usage => ExitCode::Usage,
+            Kind::NoMatch => ExitCode::NoMatch,
+            Kind::Ambiguous => ExitCode::Ambiguous,
+            Kind::Refused => ExitCode::Refused,
         }
     }
+
+    pub fn exit_code(self) -> i32 {
+        self.exit().code()
+    }
+
+    /// This kind when it is a failure (exit 1), else [`Kind::Failure`]: for a problem
+    /// found while reading content (a walk's), reported as the failure of a command.
+    pub fn as_failure(self) -> Kind {
+        if self.exit() == ExitCode::Failure {
+            self
+        } else {
+            Kind::Failure
+        }
+    }
+
+    /// The kind's name in `--json` error output (`error.kind`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Failure => "failure",
+            Kind::NotFound => "not-found",
+            Kind::Corrupt => "corrupt",
+            Kind::Io => "io",
+            Kind::Remote => "remote",
+            Kind::Usage => "usage",
+            Kind::NoMatch => "no-match",
+            Kind::Ambiguous => "ambiguous",
+            Kind::Refused => "refused",
+        }
+    }
+}
+
+/// An error code of the OCI distribution API (the `code` of an entry of a registry's
+/// `errors` array), parsed once where the response is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegistryCode {
+    BlobUnknown,
+    BlobUploadInvalid,
+    BlobUploadUnknown,
+    DigestInvalid,
+    ManifestBlobUnknown,
+    ManifestInvalid,
+    ManifestUnknown,
+    NameInvalid,
+    NameUnknown,
+    SizeInvalid,
+    Unauthorized,
+    Denied,
+    Unsupported,
+    TooManyRequests,
+    /// A code the spec does not define, as the registry spelled it.
+    Other(String),
+}
+
+impl RegistryCode {
+    pub fn parse(code: &str) -> RegistryCode {
+        match code {
+            "BLOB_UNKNOWN" => RegistryCode::BlobUnknown,
+            "BLOB_UPLOAD_INVALID" => RegistryCode::BlobUploadInvalid,
+            "BLOB_UPLOAD_UNKNOWN" => RegistryCode::BlobUploadUnknown,
+            "DIGEST_INVALID" => RegistryCode::DigestInvalid,
+            "MANIFEST_BLOB_UNKNOWN" => RegistryCode::ManifestBlobUnknown,
+            "MANIFEST_INVALID" => RegistryCode::ManifestInvalid,
+            "MANIFEST_UNKNOWN" => RegistryCode::ManifestUnknown,
+            "NAME_INVALID" => RegistryCode::NameInvalid,
+            "NAME_UNKNOWN" => RegistryCode::NameUnknown,
+            "SIZE_INVALID" => RegistryCode::SizeInvalid,
+            "UNAUTHORIZED" => RegistryCode::Unauthorized,
+            "DENIED" => RegistryCode::Denied,
+            "UNSUPPORTED" => RegistryCode::Unsupported,
+            "TOOMANYREQUESTS" => RegistryCode::TooManyRequests,
+            other => RegistryCode::Other(other.to_string()),
+        }
+    }
+}
+
+/// What a registry answered to a failed request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteFailure {
+    /// The HTTP status.
+    pub status: u16,
+    /// The codes of its `errors` array, in order (empty when the body had none).
+    pub codes: Vec<RegistryCode>,
 }
 
 #[derive(Debug)]
@@ -42,6 +224,8 @@ pub struct Error {
     /// Structured data for `--json` error output (e.g. the candidates of an ambiguous
     /// selection); printed as `error.details`.
     pub details: Option<Box<serde_json::Value>>,
+    /// For [`Kind::Remote`] errors from a registry's answer: its status and error codes.
+    pub remote: Option<Box<RemoteFailure>>,
     pub source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
@@ -54,6 +238,7 @@ impl Error {
             message: message.into(),
             hint: None,
             details: None,
+            remote: None,
             source: None,
         }
     }
@@ -72,13 +257,41 @@ impl Error {
     pub fn refused(message: impl Into<String>) -> Self {
         Self::new(Kind::Refused, message)
     }
+    /// Something that must exist does not (a file, a blob, a layout, a repository).
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(Kind::NotFound, message)
+    }
+    /// Content is invalid, or does not match its digest or size.
+    pub fn corrupt(message: impl Into<String>) -> Self {
+        Self::new(Kind::Corrupt, message)
+    }
+    /// The registry or the network failed (no answer to carry; see
+    /// [`Error::registry`] for one).
+    pub fn remote(message: impl Into<String>) -> Self {
+        Self::new(Kind::Remote, message)
+    }
+    /// A registry answered `status` with the error `codes`.
+    pub fn registry(message: impl Into<String>, status: u16, codes: Vec<RegistryCode>) -> Self {
+        let mut e = Self::new(Kind::Remote, message);
+        e.remote = Some(Box::new(RemoteFailure { status, codes }));
+        e
+    }
+    /// Whether a registry's answer carried `code`.
+    pub fn has_registry_code(&self, code: &RegistryCode) -> bool {
+        self.remote.as_ref().is_some_and(|r| r.codes.contains(code))
+    }
     /// An I/O error on `path`, while doing `what` ("reading", "creating", ...). A full
     /// filesystem is reported as [`Error::write`] does.
     pub fn io(what: &str, path: &Path, err: std::io::Error) -> Self {
         if is_no_space(&err) {
             return Error::write(path, err);
         }
-        let mut e = Error::failure(format!("{what} {}: {err}", path.display()));
+        let kind = if err.kind() == std::io::ErrorKind::NotFound {
+            Kind::NotFound
+        } else {
+            Kind::Io
+        };
+        let mut e = Error::new(kind, format!("{what} {}: {err}", path.display()));
         if err.kind() == std::io::ErrorKind::PermissionDenied {
             e.hint = Some("check the permissions of the layout directory".into());
         }
@@ -118,9 +331,13 @@ impl Error {
             } else {
                 "no space left on"
             };
-            Error::failure(format!("{what} {device} writing {}", path.display())).with_hint(hint)
+            Error::new(
+                Kind::Io,
+                format!("{what} {device} writing {}", path.display()),
+            )
+            .with_hint(hint)
         } else {
-            let mut e = Error::failure(format!("writing {}: {err}", path.display()));
+            let mut e = Error::new(Kind::Io, format!("writing {}: {err}", path.display()));
             if err.kind() == std::io::ErrorKind::PermissionDenied {
                 e.hint = Some("check the permissions of the layout directory".into());
             }
@@ -365,6 +582,54 @@ mod tests {
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn every_kind_maps_to_its_documented_exit_code() {
+        let expect = |k: Kind| match k {
+            Kind::Failure | Kind::NotFound | Kind::Corrupt | Kind::Io | Kind::Remote => 1,
+            Kind::Usage => 2,
+            Kind::NoMatch => 3,
+            Kind::Ambiguous => 4,
+            Kind::Refused => 5,
+        };
+        for k in Kind::ALL {
+            assert_eq!(k.exit_code(), expect(k), "{k:?}");
+            assert_eq!(Error::new(k, "x").exit_code(), expect(k), "{k:?}");
+        }
+        let codes: Vec<i32> = ExitCode::ALL.iter().map(|c| c.code()).collect();
+        assert_eq!(codes, [0, 1, 2, 3, 4, 5, 6]);
+        for k in Kind::ALL {
+            assert_eq!(k.as_failure().exit_code(), 1, "{k:?}");
+        }
+        assert_eq!(Kind::Corrupt.as_failure(), Kind::Corrupt);
+        assert_eq!(ExitCode::changed_if(true, true).code(), 6);
+        assert_eq!(ExitCode::changed_if(false, true).code(), 0);
+        assert_eq!(ExitCode::changed_if(true, false).code(), 0);
+        // Kind names are distinct (they are --json data).
+        let mut names: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), Kind::ALL.len());
+        // The constructors say what they are.
+        assert_eq!(Error::not_found("x").kind, Kind::NotFound);
+        assert_eq!(Error::corrupt("x").kind, Kind::Corrupt);
+        assert_eq!(Error::remote("x").kind, Kind::Remote);
+        let gone = std::io::Error::from(std::io::ErrorKind::NotFound);
+        assert_eq!(
+            Error::io("reading", Path::new("/x"), gone).kind,
+            Kind::NotFound
+        );
+        let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        assert_eq!(Error::io("reading", Path::new("/x"), denied).kind, Kind::Io);
+        let r = Error::registry("PUT", 400, vec![RegistryCode::parse("DIGEST_INVALID")]);
+        assert_eq!(r.kind, Kind::Remote);
+        assert!(r.has_registry_code(&RegistryCode::DigestInvalid));
+        assert!(!r.has_registry_code(&RegistryCode::NameUnknown));
+        assert_eq!(
+            RegistryCode::parse("X_VENDOR"),
+            RegistryCode::Other("X_VENDOR".into())
+        );
     }
 
     #[test]

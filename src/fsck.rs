@@ -20,7 +20,7 @@
 //! bounded whatever the blob sizes.
 
 use crate::digest::Digest;
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use crate::graph::{self, Role, Severity};
 use crate::layout::{Layout, BLOBS_DIR};
 use crate::model::{self, Document, ImageConfig};
@@ -459,7 +459,8 @@ pub fn fsck(layout: &Layout, opts: &Options) -> Result<Report> {
     // Structure problems the walk found, for blobs that are themselves intact.
     for p in &walk.problems {
         let ds = p.digest.as_deref().unwrap_or("");
-        if bad_digests.contains_key(ds) || p.message.contains("is missing") {
+        // A missing blob is reported once, by the blob check above.
+        if bad_digests.contains_key(ds) || p.kind == Kind::NotFound {
             continue;
         }
         let sev = if p.severity == Severity::Error {

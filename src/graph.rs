@@ -8,7 +8,7 @@
 //! everything at once and gc can refuse to sweep when the graph is not fully known.
 
 use crate::digest::Digest;
-use crate::error::Error;
+use crate::error::{Error, Kind};
 use crate::model::{Descriptor, Document};
 use crate::store::Source;
 use std::collections::HashSet;
@@ -52,6 +52,9 @@ pub struct Problem {
     pub digest: Option<String>,
     /// The document that holds the bad descriptor (`index.json` or a digest).
     pub referrer: String,
+    /// What happened: [`Kind::NotFound`] for a missing blob, [`Kind::Corrupt`] for an
+    /// invalid descriptor or document, or the kind of the error reading it.
+    pub kind: Kind,
     pub message: String,
 }
 
@@ -81,12 +84,15 @@ impl Walk {
             .iter()
             .find(|p| p.severity == Severity::Error)?;
         Some(
-            Error::failure(format!(
-                "{what}: {} (referenced from {}): {}",
-                p.digest.as_deref().unwrap_or("?"),
-                p.referrer,
-                p.message
-            ))
+            Error::new(
+                p.kind.as_failure(),
+                format!(
+                    "{what}: {} (referenced from {}): {}",
+                    p.digest.as_deref().unwrap_or("?"),
+                    p.referrer,
+                    p.message
+                ),
+            )
             .with_hint("the layout is incomplete or corrupt; run `oix fsck` for a full report"),
         )
     }
@@ -127,11 +133,12 @@ fn visit(
     expanded: &mut HashSet<String>,
     w: &mut Walk,
 ) {
-    let problem = |w: &mut Walk, sev: Severity, msg: String| {
+    let problem = |w: &mut Walk, sev: Severity, kind: Kind, msg: String| {
         w.problems.push(Problem {
             severity: sev,
             digest: Some(desc.digest.clone()),
             referrer: referrer.to_string(),
+            kind,
             message: msg,
         })
     };
@@ -145,10 +152,11 @@ fn visit(
     });
     let digest = match desc.digest() {
         Ok(d) => d,
-        Err(e) => return problem(w, Severity::Error, e.message),
+        Err(e) => return problem(w, Severity::Error, e.kind, e.message),
     };
     if desc.size < 0 {
-        return problem(w, Severity::Error, format!("negative size {}", desc.size));
+        let msg = format!("negative size {}", desc.size);
+        return problem(w, Severity::Error, Kind::Corrupt, msg);
     }
     let expandable = desc.is_index() || desc.is_manifest();
     if !expandable || !expanded.insert(desc.digest.clone()) {
@@ -156,18 +164,20 @@ fn visit(
     }
     let present = match layout.contains(&digest) {
         Ok(p) => p,
-        Err(e) => return problem(w, Severity::Error, e.message),
+        Err(e) => return problem(w, Severity::Error, e.kind, e.message),
     };
     if !present {
         if role == Role::Subject {
             return; // a subject may live elsewhere (referrers of remote content)
         }
-        return problem(w, Severity::Error, format!("blob {digest} is missing"));
+        let msg = format!("blob {digest} is missing");
+        return problem(w, Severity::Error, Kind::NotFound, msg);
     }
     if depth >= MAX_DEPTH {
         return problem(
             w,
             Severity::Error,
+            Kind::Corrupt,
             format!("indexes nested deeper than {MAX_DEPTH} levels"),
         );
     }
@@ -177,7 +187,7 @@ fn visit(
     let doc = match parsed {
         Ok(Some(doc)) => doc,
         Ok(None) => return,
-        Err(e) => return problem(w, Severity::Error, e.message),
+        Err(e) => return problem(w, Severity::Error, e.kind, e.message),
     };
     let me = desc.digest.clone();
     for (child, child_role) in children_with_roles(&doc) {
@@ -311,14 +321,18 @@ fn visit_entry(
         Some(p) => w.descriptor(p).digest.clone(),
         None => "index.json".to_string(),
     };
-    let problem = |msg: String| Problem {
+    let problem = |kind: Kind, msg: String| Problem {
         severity: Severity::Error,
         digest: Some(desc.digest.clone()),
         referrer,
+        kind,
         message: msg,
     };
     if depth + 1 >= MAX_DEPTH {
-        let p = problem(format!("indexes nested deeper than {MAX_DEPTH} levels"));
+        let p = problem(
+            Kind::Corrupt,
+            format!("indexes nested deeper than {MAX_DEPTH} levels"),
+        );
         w.problems.push(p);
         return;
     }
@@ -326,7 +340,7 @@ fn visit_entry(
         Ok((_, Some(Document::Index(idx)))) => idx,
         Ok(_) => return,
         Err(e) => {
-            let p = problem(e.message);
+            let p = problem(e.kind, e.message);
             w.problems.push(p);
             return;
         }

@@ -190,7 +190,7 @@ pub fn inspect(layout: &Layout, r: &Resolved, config: bool) -> Result<Inspection
     }
     // Refuse to print a layer as if it were JSON.
     if serde_json::from_slice::<serde_json::Value>(&raw).is_err() {
-        return Err(Error::failure(format!(
+        return Err(Error::corrupt(format!(
             "{} ({}) is not a JSON document",
             d.digest, d.media_type
         ))

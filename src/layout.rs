@@ -15,7 +15,7 @@
 //! either the old or the new file whole.
 
 use crate::digest::{Digest, HashingWriter};
-use crate::error::{Error, IoContext, PathWriter, Result};
+use crate::error::{Error, IoContext, Kind, PathWriter, Result};
 use crate::model::{self, Descriptor, Document, Index};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, Write};
@@ -153,32 +153,43 @@ impl Layout {
     /// Open an existing layout, checking that it is one.
     pub fn open(path: impl AsRef<Path>) -> Result<Layout> {
         let root = path.as_ref().to_path_buf();
-        let not_layout = |why: String| {
-            Error::failure(format!(
-                "{} is not an OCI image layout: {why}",
-                root.display()
-            ))
+        let not_layout = |kind: Kind, why: String| {
+            Error::new(
+                kind,
+                format!("{} is not an OCI image layout: {why}", root.display()),
+            )
             .with_hint(not_layout_hint(&root))
         };
-        let meta = fs::metadata(&root).map_err(|e| not_layout(e.to_string()))?;
+        let meta = fs::metadata(&root).map_err(|e| {
+            let kind = if e.kind() == io::ErrorKind::NotFound {
+                Kind::NotFound
+            } else {
+                Kind::Io
+            };
+            not_layout(kind, e.to_string())
+        })?;
         if !meta.is_dir() {
-            return Err(not_layout("not a directory".into()));
+            return Err(not_layout(Kind::Failure, "not a directory".into()));
         }
         let header_path = root.join(OCI_LAYOUT_FILE);
-        let header = read_limited(&header_path, 64 * 1024)
-            .map_err(|e| not_layout(format!("cannot read {OCI_LAYOUT_FILE}: {}", e.message)))?;
+        let header = read_limited(&header_path, 64 * 1024).map_err(|e| {
+            not_layout(
+                e.kind.as_failure(),
+                format!("cannot read {OCI_LAYOUT_FILE}: {}", e.message),
+            )
+        })?;
         let header: serde_json::Value =
             model::parse_json(&header, &header_path.display().to_string())?;
         match header.get("imageLayoutVersion").and_then(|v| v.as_str()) {
             Some("1.0.0") => {}
             Some(v) => {
-                return Err(Error::failure(format!(
+                return Err(Error::corrupt(format!(
                     "{}: imageLayoutVersion is {v:?}; oix supports \"1.0.0\"",
                     header_path.display()
                 )))
             }
             None => {
-                return Err(Error::failure(format!(
+                return Err(Error::corrupt(format!(
                     "{}: field imageLayoutVersion is missing",
                     header_path.display()
                 ))
@@ -186,7 +197,10 @@ impl Layout {
             }
         }
         if !root.join(INDEX_FILE).exists() {
-            return Err(not_layout(format!("{INDEX_FILE} is missing")));
+            return Err(not_layout(
+                Kind::NotFound,
+                format!("{INDEX_FILE} is missing"),
+            ));
         }
         Ok(Layout {
             root,
@@ -305,7 +319,7 @@ impl Layout {
         let path = self.blob_path(digest);
         let meta = fs::symlink_metadata(&path).map_err(|e| {
             if e.kind() == io::ErrorKind::NotFound {
-                Error::failure(format!("blob {digest} is missing ({})", path.display()))
+                Error::not_found(format!("blob {digest} is missing ({})", path.display()))
                     .with_hint("the layout is incomplete; fetch or import the content again")
             } else {
                 Error::io("reading", &path, e)
@@ -314,7 +328,7 @@ impl Layout {
         if meta.file_type().is_symlink() {
             self.check_symlink_inside(&path)?;
         } else if !meta.is_file() {
-            return Err(Error::failure(format!(
+            return Err(Error::corrupt(format!(
                 "blob {digest} is not a regular file ({})",
                 path.display()
             )));
@@ -327,7 +341,7 @@ impl Layout {
         let blobs = fs::canonicalize(self.root.join(BLOBS_DIR)).at("resolving", &self.root)?;
         match fs::canonicalize(path) {
             Ok(target) if target.starts_with(&blobs) && target.is_file() => Ok(()),
-            Ok(target) => Err(Error::failure(format!(
+            Ok(target) => Err(Error::corrupt(format!(
                 "{} is a symlink to {}, outside the layout's blobs/",
                 path.display(),
                 target.display()
@@ -343,7 +357,7 @@ impl Layout {
         let digest = desc.digest()?;
         let size = desc.size()?;
         if size > limit {
-            return Err(Error::failure(format!(
+            return Err(Error::corrupt(format!(
                 "{digest}: descriptor size {size} exceeds the limit of {limit} bytes for this kind of document"
             )));
         }
@@ -359,7 +373,7 @@ impl Layout {
             } else {
                 format!("{} bytes, not", buf.len())
             };
-            return Err(Error::failure(format!(
+            return Err(Error::corrupt(format!(
                 "blob {digest} is {got} the {size} bytes its descriptor says"
             ))
             .with_hint("the blob is truncated or was replaced; run `oix fsck`"));
@@ -369,7 +383,7 @@ impl Layout {
             let got = h.finish();
             if got != digest {
                 return Err(
-                    Error::failure(format!("blob {digest}: content hashes to {got}"))
+                    Error::corrupt(format!("blob {digest}: content hashes to {got}"))
                         .with_hint("the blob is corrupt; run `oix fsck`"),
                 );
             }
@@ -394,13 +408,13 @@ impl Layout {
         }
         let meta = fs::symlink_metadata(&path).at("reading", &path)?;
         if meta.file_type().is_symlink() {
-            return Err(Error::failure(format!("{} is a symlink", path.display()))
+            return Err(Error::corrupt(format!("{} is a symlink", path.display()))
                 .with_hint("oix refuses an index.json that is a link; replace it with a file"));
         }
         let bytes = read_limited(&path, model::MAX_INDEX_JSON_SIZE)?;
         let idx: Index = model::parse_json(&bytes, &path.display().to_string())?;
         if idx.schema_version != 2 {
-            return Err(Error::failure(format!(
+            return Err(Error::corrupt(format!(
                 "{}: schemaVersion is {}, expected 2",
                 path.display(),
                 idx.schema_version
@@ -415,7 +429,7 @@ impl Layout {
         // link (or a FIFO, which would block) must not make oix touch anything else.
         if let Ok(meta) = fs::symlink_metadata(&path) {
             if !meta.is_file() {
-                return Err(Error::failure(format!(
+                return Err(Error::corrupt(format!(
                     "{} is not a regular file",
                     path.display()
                 ))
@@ -536,14 +550,14 @@ impl Layout {
             .into_inner();
         if let Some((want, want_size)) = expect {
             if size != want_size {
-                return Err(Error::failure(format!(
+                return Err(Error::corrupt(format!(
                     "blob {want}: received {}{size} bytes, the descriptor says {want_size}",
                     if size > want_size { "more than " } else { "" }
                 )));
             }
             if &digest != want {
                 return Err(
-                    Error::failure(format!("blob {want}: content hashes to {digest}"))
+                    Error::corrupt(format!("blob {want}: content hashes to {digest}"))
                         .with_hint("the source is corrupt or was modified in transit"),
                 );
             }
@@ -606,7 +620,7 @@ impl Layout {
         let mut src_file = src.open_blob(&digest)?;
         let src_meta = src_file.metadata().at("reading", &src_path)?;
         if src_meta.len() != size {
-            return Err(Error::failure(format!(
+            return Err(Error::corrupt(format!(
                 "blob {digest} in {} is {} bytes, the descriptor says {size} ({})",
                 src.root.display(),
                 src_meta.len(),
@@ -620,7 +634,7 @@ impl Layout {
         // A digest oix cannot compute (fsck warns about those) is size-checked only.
         let verify = !self.trust_sources && digest.is_verifiable();
         let mismatch = |got: &Digest| {
-            Error::failure(format!(
+            Error::corrupt(format!(
                 "blob {digest} in {} hashes to {got} ({}); nothing was written to {}",
                 src.root.display(),
                 src_path.display(),
@@ -669,14 +683,14 @@ impl Layout {
             if crate::error::is_no_space(&e) {
                 Error::write(&tmp_path, e)
             } else {
-                Error::failure(format!("copying {}: {e}", src_path.display()))
+                Error::new(Kind::Io, format!("copying {}: {e}", src_path.display()))
             }
         })?;
         let tmp = w
             .into_inner()
             .map_err(|e| Error::write(&tmp_path, e.into_error()))?;
         if n != size {
-            return Err(Error::failure(format!(
+            return Err(Error::corrupt(format!(
                 "blob {digest} in {} changed size while it was copied ({})",
                 src.root.display(),
                 src_path.display()
@@ -833,9 +847,10 @@ impl Layout {
     ) -> Result<()> {
         let len = tmp.as_file().metadata().at("reading", tmp.path())?.len();
         if len != size {
-            return Err(Error::failure(format!(
-                "blob {digest}: the temp file holds {len} bytes, {size} were hashed"
-            )));
+            return Err(Error::new(
+                Kind::Io,
+                format!("blob {digest}: the temp file holds {len} bytes, {size} were hashed"),
+            ));
         }
         self.persist_blob(tmp, digest, size, false)
     }
@@ -909,7 +924,7 @@ impl Layout {
                 .map_err(|e| e.context("refusing to write index.json"))?;
             d.size()?;
             if !self.has_blob(&digest) {
-                return Err(Error::failure(format!(
+                return Err(Error::not_found(format!(
                     "refusing to write index.json: blob {digest} is not in the layout"
                 )));
             }
@@ -1223,11 +1238,14 @@ fn acquire(f: &File, exclusive: bool, timeout: Duration, path: &Path) -> Result<
             Err(fs::TryLockError::Error(e)) => return Err(Error::io("locking", path, e)),
         }
         if start.elapsed() >= timeout {
-            return Err(Error::failure(format!(
-                "timed out after {:.1}s waiting for the lock {}",
-                timeout.as_secs_f64(),
-                path.display()
-            ))
+            return Err(Error::new(
+                Kind::Io,
+                format!(
+                    "timed out after {:.1}s waiting for the lock {}",
+                    timeout.as_secs_f64(),
+                    path.display()
+                ),
+            )
             .with_hint(
                 "another oix process is working on this layout; retry, or raise --lock-timeout",
             ));
@@ -1241,7 +1259,7 @@ fn acquire(f: &File, exclusive: bool, timeout: Duration, path: &Path) -> Result<
 pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>> {
     // Opening a FIFO would block forever, and a device has no end: regular files only.
     if !fs::metadata(path).at("reading", path)?.is_file() {
-        return Err(Error::failure(format!(
+        return Err(Error::corrupt(format!(
             "{} is not a regular file",
             path.display()
         )));
@@ -1254,7 +1272,7 @@ pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>> {
         .read_to_end(&mut buf)
         .at("reading", path)?;
     if buf.len() as u64 > limit {
-        return Err(Error::failure(format!(
+        return Err(Error::corrupt(format!(
             "{} is larger than the limit of {limit} bytes",
             path.display()
         )));
@@ -1345,10 +1363,13 @@ fn copy_hashing(
 }
 
 fn replace_failed(dst: &Path, e: io::Error) -> Error {
-    Error::failure(format!(
-        "{} is not the blob its name says, and cannot be replaced: {e}",
-        dst.display()
-    ))
+    Error::new(
+        Kind::Io,
+        format!(
+            "{} is not the blob its name says, and cannot be replaced: {e}",
+            dst.display()
+        ),
+    )
     .with_hint("remove that file (it is not the content) and run the command again")
 }
 

@@ -13,7 +13,7 @@ pub mod reference;
 pub mod resolve;
 
 pub use digest::Digest;
-pub use error::{Error, Kind, Result};
+pub use error::{Error, ExitCode, Kind, Result};
 pub use layout::Layout;
 pub use reference::LayoutRef;
 pub mod apply;

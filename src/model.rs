@@ -141,7 +141,7 @@ impl Descriptor {
     /// The size as unsigned, refusing negative sizes.
     pub fn size(&self) -> Result<u64> {
         u64::try_from(self.size).map_err(|_| {
-            Error::failure(format!(
+            Error::corrupt(format!(
                 "descriptor {} has a negative size {}",
                 self.digest, self.size
             ))
@@ -352,7 +352,7 @@ impl<'de> Deserialize<'de> for UniqueAnnotations {
 /// Parse JSON bytes as `T`, with an error naming `what` (a file or a digest).
 pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T> {
     serde_json::from_slice(bytes).map_err(|e| {
-        Error::failure(format!("{what}: invalid JSON: {e}"))
+        Error::corrupt(format!("{what}: invalid JSON: {e}"))
             .with_hint("the file is corrupt or not the document its descriptor claims")
     })
 }
@@ -363,7 +363,7 @@ impl Document {
         if media::is_index(media_type) {
             let idx: Index = parse_json(bytes, what)?;
             if idx.schema_version != 2 {
-                return Err(Error::failure(format!(
+                return Err(Error::corrupt(format!(
                     "{what}: schemaVersion is {}, expected 2",
                     idx.schema_version
                 )));
@@ -373,7 +373,7 @@ impl Document {
         } else if media::is_manifest(media_type) {
             let m: Manifest = parse_json(bytes, what)?;
             if m.schema_version != 2 {
-                return Err(Error::failure(format!(
+                return Err(Error::corrupt(format!(
                     "{what}: schemaVersion is {}, expected 2",
                     m.schema_version
                 )));
@@ -399,7 +399,7 @@ impl Document {
 
 fn check_declared_type(declared: Option<&str>, expected: &str, what: &str) -> Result<()> {
     match declared {
-        Some(d) if d != expected => Err(Error::failure(format!(
+        Some(d) if d != expected => Err(Error::corrupt(format!(
             "{what}: the descriptor says {expected} but the document declares mediaType {d}"
         ))
         .with_hint("the descriptor's mediaType must match the document it points to")),

@@ -247,8 +247,7 @@ fn exports_are_reproducible_and_read_by_skopeo_and_oix() {
     assert_eq!(rep["compression"], "gzip");
     assert_eq!(rep["refs"].as_array().unwrap().len(), 2);
     // Export to stdout.
-    let out = std::process::Command::new(oix_bin())
-        .args(["export", "L:v1", "-o", "-"])
+    let out = oix_cmd(["export", "L:v1", "-o", "-"])
         .current_dir(dir)
         .output()
         .unwrap();

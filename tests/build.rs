@@ -432,21 +432,20 @@ fn epoch_and_owner_normalize_entries() {
     }
     assert!(n > 10);
     // SOURCE_DATE_EPOCH in the environment does the same as the flag.
-    let out = std::process::Command::new(oix_bin())
-        .args([
-            "build",
-            "tree",
-            "-o",
-            "L:env",
-            "--platform",
-            "linux/amd64",
-            "--owner",
-            "1234:5678",
-        ])
-        .env("SOURCE_DATE_EPOCH", "1000")
-        .current_dir(dir)
-        .output()
-        .unwrap();
+    let out = oix_cmd([
+        "build",
+        "tree",
+        "-o",
+        "L:env",
+        "--platform",
+        "linux/amd64",
+        "--owner",
+        "1234:5678",
+    ])
+    .env("SOURCE_DATE_EPOCH", "1000")
+    .current_dir(dir)
+    .output()
+    .unwrap();
     assert!(
         out.status.success(),
         "{}",

@@ -544,3 +544,63 @@ fn ls_warns_about_entries_whose_content_is_missing() {
     let json = oix(&["--json", "ls", &d(&dir)]).ok().json();
     assert_eq!(json[0]["missing"], true);
 }
+
+/// `--json` errors say what happened (`error.kind`), and each kind exits with the code
+/// the EXIT STATUS table gives it.
+#[test]
+fn json_errors_carry_their_kind_and_its_exit_code() {
+    let f = fixtures();
+    let scratch = tempfile::tempdir().unwrap();
+    let out = |name: &str| scratch.path().join(name).display().to_string();
+    let at = |p: &str| f.join(p).display().to_string();
+    let cases: Vec<(Vec<String>, &str, i32)> = vec![
+        (vec!["ls".into(), out("no-such-dir")], "not-found", 1),
+        (
+            vec!["inspect".into(), at("corrupt/index-not-json")],
+            "corrupt",
+            1,
+        ),
+        (
+            vec![
+                "export".into(),
+                at("corrupt/missing-manifest"),
+                "-o".into(),
+                out("a.tar"),
+            ],
+            "not-found",
+            1,
+        ),
+        (
+            vec![
+                "export".into(),
+                at("corrupt/digest-mismatch-manifest"),
+                "-o".into(),
+                out("b.tar"),
+            ],
+            "corrupt",
+            1,
+        ),
+        (
+            vec![
+                "select".into(),
+                at("single"),
+                "--platform".into(),
+                "linux/s390x".into(),
+            ],
+            "no-match",
+            3,
+        ),
+        (vec!["ls".into(), "--no-such-flag".into()], "", 2),
+    ];
+    for (args, kind, code) in cases {
+        let mut full = vec!["--json".to_string()];
+        full.extend(args);
+        let r = oix(&full).exits(code);
+        if kind.is_empty() {
+            continue; // clap's own usage errors print no JSON
+        }
+        let v = r.json();
+        assert_eq!(v["error"]["kind"], kind, "{full:?}: {v}");
+        assert_eq!(v["error"]["exit_code"], code, "{full:?}: {v}");
+    }
+}

@@ -2,13 +2,13 @@
 //! (oci-spec) must parse the manifest and config `oix build` writes, the index `oix merge`
 //! writes, and index.json, and agree on what they say.
 
+mod common;
+
 use oci_spec::image::{ImageConfiguration, ImageIndex, ImageManifest};
 use std::path::Path;
-use std::process::Command;
 
 fn oix(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_oix"))
-        .args(args)
+    let out = common::oix_cmd(args)
         .env("SOURCE_DATE_EPOCH", "1700000000")
         .output()
         .unwrap();

@@ -240,6 +240,33 @@ fn a_stuck_credential_helper_is_stopped_and_named() {
 }
 
 #[test]
+fn a_plain_http_server_asked_for_tls_gets_the_plain_http_hint() {
+    // An HTTP server (no TLS): its answer to a ClientHello is not a TLS record.
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut c in l.incoming().flatten() {
+            let _ = c.write_all(
+                b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    let work = tempfile::tempdir().unwrap();
+    let (all, _) = expect_exit(
+        oix().args([
+            "pull",
+            "--retries",
+            "0",
+            &format!("docker://127.0.0.1:{port}/t/app:1"),
+            &format!("{}:1", work.path().join("L").display()),
+        ]),
+        1,
+    );
+    assert!(all.contains("does not speak TLS"), "{all}");
+    assert!(all.contains("--plain-http"), "{all}");
+}
+
+#[test]
 fn a_host_that_does_not_resolve_fails_at_once() {
     let work = tempfile::tempdir().unwrap();
     let lay = small_layout(work.path());

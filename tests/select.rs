@@ -2,6 +2,8 @@
 //! (see fixtures/select/make.sh for what each entry is). Expected digests are read from
 //! the fixture's own documents by position, never hard-coded.
 
+mod common;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -35,11 +37,7 @@ impl Out {
 }
 
 fn oix(args: &[&str]) -> Out {
-    let out = Command::new(env!("CARGO_BIN_EXE_oix"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("running oix");
+    let out = common::oix_cmd(args).output().expect("running oix");
     Out {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

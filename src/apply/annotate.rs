@@ -22,15 +22,15 @@ pub fn set_annotations(
         return Ok(None);
     }
     let mut v: Value = serde_json::from_slice(doc)
-        .map_err(|e| Error::failure(format!("{what}: invalid JSON: {e}")))?;
+        .map_err(|e| Error::corrupt(format!("{what}: invalid JSON: {e}")))?;
     let obj = v
         .as_object_mut()
-        .ok_or_else(|| Error::failure(format!("{what}: not a JSON object")))?;
+        .ok_or_else(|| Error::corrupt(format!("{what}: not a JSON object")))?;
     let current = match obj.get("annotations") {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(m)) => m.clone(),
         Some(_) => {
-            return Err(Error::failure(format!(
+            return Err(Error::corrupt(format!(
                 "{what}: its \"annotations\" field is not an object"
             )))
         }

@@ -207,7 +207,8 @@ impl<'a> Run<'a> {
                 r.error = Some(ErrorInfo {
                     message: "not pushed: --fail-fast stopped after an earlier failure (its layout tags are set; run again to push)".into(),
                     hint: None,
-                    exit_code: 1,
+                    exit_code: Kind::Failure.exit_code(),
+                    kind: Kind::Failure,
                 });
                 continue;
             }
@@ -310,12 +311,7 @@ impl<'a> Run<'a> {
                 steps.append(&mut again.report.steps);
                 again.report.steps = steps;
                 if let Some(e) = &again.report.error {
-                    let kind = if e.exit_code == Kind::Refused.exit_code() {
-                        Kind::Refused
-                    } else {
-                        Kind::Failure
-                    };
-                    let mut err = Error::new(kind, e.message.clone());
+                    let mut err = Error::new(e.kind, e.message.clone());
                     err.hint = e.hint.clone();
                     return Err(err);
                 }

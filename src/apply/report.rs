@@ -3,7 +3,7 @@
 
 use super::plan::{Image, Sources};
 use super::publish::PushSummary;
-use crate::error::{Error, Kind};
+use crate::error::{Error, ExitCode, Kind};
 use serde::Serialize;
 
 /// One step of an image's plan.
@@ -58,6 +58,9 @@ pub struct ErrorInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
     pub exit_code: i32,
+    /// What happened (its exit code is `exit_code`).
+    #[serde(skip)]
+    pub kind: Kind,
 }
 
 impl From<&Error> for ErrorInfo {
@@ -66,6 +69,7 @@ impl From<&Error> for ErrorInfo {
             message: e.message.clone(),
             hint: e.hint.clone(),
             exit_code: e.exit_code(),
+            kind: e.kind,
         }
     }
 }
@@ -180,13 +184,11 @@ impl Report {
     /// and changes were (or would be) made, else 0.
     pub fn exit_code(&self, detailed: bool) -> i32 {
         if self.summary.failed > 0 {
-            1
+            ExitCode::Failure.code()
         } else if self.summary.refused > 0 {
-            5
-        } else if detailed && self.changed() {
-            6
+            ExitCode::Refused.code()
         } else {
-            0
+            ExitCode::changed_if(detailed, self.changed()).code()
         }
     }
 }

@@ -37,7 +37,7 @@ pub(crate) fn convert(
     what: &str,
 ) -> Result<Vec<(String, Descriptor)>> {
     let Item::Small(bytes) = st.lookup("manifest.json", what)? else {
-        return Err(Error::failure(format!(
+        return Err(Error::corrupt(format!(
             "{what}: manifest.json is not a small JSON file"
         )));
     };
@@ -131,8 +131,8 @@ pub(crate) fn convert(
 
 fn archive_path(p: &str, what: &str) -> Result<String> {
     member_path(p.as_bytes())
-        .map_err(|why| Error::failure(format!("{what}: manifest.json names {p:?}: {why}")))?
-        .ok_or_else(|| Error::failure(format!("{what}: manifest.json names the archive root")))
+        .map_err(|why| Error::corrupt(format!("{what}: manifest.json names {p:?}: {why}")))?
+        .ok_or_else(|| Error::corrupt(format!("{what}: manifest.json names the archive root")))
 }
 
 fn convert_one(target: &Layout, st: &Staged, e: &DockerEntry, what: &str) -> Result<Descriptor> {
@@ -144,7 +144,7 @@ fn convert_one(target: &Layout, st: &Staged, e: &DockerEntry, what: &str) -> Res
             model::MAX_MANIFEST_SIZE,
         )?,
         Item::Skipped => {
-            return Err(Error::failure(format!(
+            return Err(Error::corrupt(format!(
                 "{what}: config {cfg_path} is not a JSON file oix kept"
             )))
         }
@@ -153,7 +153,7 @@ fn convert_one(target: &Layout, st: &Staged, e: &DockerEntry, what: &str) -> Res
     let cfg: ImageConfig = model::parse_json(&cfg_bytes, &cfg_what)?;
     let platform = cfg
         .platform()
-        .ok_or_else(|| Error::failure(format!("{cfg_what}: the config has no os/architecture")))?;
+        .ok_or_else(|| Error::corrupt(format!("{cfg_what}: the config has no os/architecture")))?;
     let raw: serde_json::Value = model::parse_json(&cfg_bytes, &cfg_what)?;
     let diff_ids: Vec<&str> = raw
         .get("rootfs")
@@ -162,7 +162,7 @@ fn convert_one(target: &Layout, st: &Staged, e: &DockerEntry, what: &str) -> Res
         .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
         .unwrap_or_default();
     if diff_ids.len() != e.layers.len() {
-        return Err(Error::failure(format!(
+        return Err(Error::corrupt(format!(
             "{cfg_what}: the config lists {} diff_ids for {} layers",
             diff_ids.len(),
             e.layers.len()
@@ -177,14 +177,14 @@ fn convert_one(target: &Layout, st: &Staged, e: &DockerEntry, what: &str) -> Res
             format,
         } = st.lookup(&path, what)?
         else {
-            return Err(Error::failure(format!(
+            return Err(Error::corrupt(format!(
                 "{what}: layer {path} is not a layer tar"
             )));
         };
         let mt = match format {
             Format::Plain => {
                 if digest.to_string() != *diff_id {
-                    return Err(Error::failure(format!(
+                    return Err(Error::corrupt(format!(
                         "{what}: layer {path} hashes to {digest}, but the config's diff_id is {diff_id}"
                     ))
                     .with_hint("the archive is corrupt"));
@@ -194,7 +194,7 @@ fn convert_one(target: &Layout, st: &Staged, e: &DockerEntry, what: &str) -> Res
             Format::Gzip => media::OCI_LAYER_GZIP,
             Format::Zstd => media::OCI_LAYER_ZSTD,
             Format::Xz => {
-                return Err(Error::failure(format!(
+                return Err(Error::corrupt(format!(
                     "{what}: layer {path} is xz-compressed, which OCI images cannot carry"
                 )))
             }

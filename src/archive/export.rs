@@ -17,7 +17,7 @@ use crate::build::tarw::{Entry, Kind, TarWriter};
 use crate::compress::{pipelined, CompressOptions, Encoder};
 use crate::digest::{Digest, Hasher, HashingWriter};
 use crate::error::{Error, IoContext, PathWriter, Result};
-use crate::graph::{self, Role, Severity};
+use crate::graph::{self, Role};
 use crate::layout::{owned_temp_prefix, remove_stale_temps, Layout};
 use crate::model::{self, Descriptor, Document, Index};
 
@@ -116,7 +116,7 @@ fn filter_entry(
         return Ok(want.keeps(desc, p.as_ref()).then(|| desc.clone()));
     }
     if depth > graph::MAX_DEPTH {
-        return Err(Error::failure(format!(
+        return Err(Error::corrupt(format!(
             "{}: indexes nested deeper than {} levels",
             desc.digest,
             graph::MAX_DEPTH
@@ -247,14 +247,8 @@ pub fn export<W: Write + Send>(
         )));
     }
     let w = graph::walk(&ov, &final_roots);
-    if let Some(p) = w.problems.iter().find(|p| p.severity == Severity::Error) {
-        return Err(Error::failure(format!(
-            "cannot export: {} (referenced from {}): {}",
-            p.digest.as_deref().unwrap_or("?"),
-            p.referrer,
-            p.message
-        ))
-        .with_hint("the layout is incomplete or corrupt; check it with `oix fsck`"));
+    if let Some(e) = w.first_error("cannot export") {
+        return Err(e.with_hint("the layout is incomplete or corrupt; check it with `oix fsck`"));
     }
     // Documents first (walk order puts parents first), then configs and layers.
     let mut seen = HashSet::new();
@@ -327,7 +321,7 @@ pub fn export<W: Write + Send>(
                     let f = layout.open_blob(d)?;
                     let len = f.metadata().at("reading", &layout.blob_path(d))?.len();
                     if len != *size {
-                        return Err(Error::failure(format!(
+                        return Err(Error::corrupt(format!(
                             "blob {d} is {len} bytes, its descriptor says {size}"
                         ))
                         .with_hint("the layout is corrupt; run `oix fsck`"));
@@ -345,7 +339,7 @@ pub fn export<W: Write + Send>(
             if let Some(h) = hr.hasher.take() {
                 let got = h.finish();
                 if got != *d {
-                    return Err(Error::failure(format!("blob {d}: content hashes to {got}"))
+                    return Err(Error::corrupt(format!("blob {d}: content hashes to {got}"))
                         .with_hint("the layout is corrupt; run `oix fsck`"));
                 }
             }

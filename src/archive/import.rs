@@ -22,8 +22,8 @@ use super::{docker, member_path, resolve_link, select_entries, Selection};
 use crate::compress::{self, Format, Limits};
 use crate::copy::{copy_graph, CopyOptions};
 use crate::digest::Digest;
-use crate::error::{Error, IoContext, Result};
-use crate::graph::{self, Role, Severity};
+use crate::error::{Error, IoContext, Kind, Result};
+use crate::graph::{self, Role};
 use crate::layout::{Layout, Presence};
 use crate::model::{self, Descriptor, Index};
 use crate::reference::{validate_ref_name, LayoutRef, Target};
@@ -149,13 +149,13 @@ impl Staged {
                 Some(next) => p = next.clone(),
                 None => {
                     return Err(
-                        Error::failure(format!("{what}: {path} is not in the archive"))
+                        Error::not_found(format!("{what}: {path} is not in the archive"))
                             .with_hint("the archive is incomplete"),
                     )
                 }
             }
         }
-        Err(Error::failure(format!(
+        Err(Error::corrupt(format!(
             "{what}: {path}: too many levels of links"
         )))
     }
@@ -207,10 +207,10 @@ pub(crate) fn ingest<R: Read + Send>(
     let tripped: Arc<OnceLock<String>> = d.tripped;
     let io_fail = |e: &dyn std::fmt::Display, ctx: &str| -> Error {
         match tripped.get() {
-            Some(t) => Error::failure(format!("{what}: refusing the archive: {t}")).with_hint(
+            Some(t) => Error::corrupt(format!("{what}: refusing the archive: {t}")).with_hint(
                 "nothing was added to index.json; if the archive is genuine, raise --max-ratio or --max-size",
             ),
-            None => Error::failure(format!("{what}: {ctx}: {e}")),
+            None => Error::corrupt(format!("{what}: {ctx}: {e}")),
         }
     };
     let mut ar = tar::Archive::new(d.reader);
@@ -224,7 +224,7 @@ pub(crate) fn ingest<R: Read + Send>(
         let raw_name = entry.path_bytes().into_owned();
         let shown = String::from_utf8_lossy(&raw_name).into_owned();
         let refuse = |why: String| {
-            Error::failure(format!("{what}: refusing archive entry {shown:?}: {why}"))
+            Error::corrupt(format!("{what}: refusing archive entry {shown:?}: {why}"))
                 .with_hint("the archive is corrupt or hostile; nothing was added to index.json")
         };
         let et = entry.header().entry_type();
@@ -314,7 +314,6 @@ pub(crate) fn ingest<R: Read + Send>(
                         // A damaged file under the blob's name is replaced by the
                         // verified content; when it cannot be, the error names that
                         // file (the archive is not at fault).
-                        let dst = target.blob_path(&digest).display().to_string();
                         let damaged = matches!(presence, Presence::Damaged(_));
                         target
                             .write_blob(&mut entry, Some((&digest, size)))
@@ -322,7 +321,7 @@ pub(crate) fn ingest<R: Read + Send>(
                                 // The disk, not the archive: said as it is.
                                 _ if e.is_write_failure() => e,
                                 Some(_) => io_fail(&e, ""),
-                                None if damaged && e.message.contains(&dst) => e,
+                                None if damaged && matches!(e.kind, Kind::Io | Kind::NotFound) => e,
                                 None => refuse(e.message),
                             })?;
                         st.blobs += 1;
@@ -423,14 +422,10 @@ fn learn(expected: &mut HashMap<Digest, (u64, String)>, children: Vec<&Descripto
 pub fn verify_graph(target: &Layout, picks: &[(String, Descriptor)], what: &str) -> Result<()> {
     let roots: Vec<Descriptor> = picks.iter().map(|(_, d)| d.clone()).collect();
     let w = graph::walk(target, &roots);
-    if let Some(p) = w.problems.iter().find(|p| p.severity == Severity::Error) {
-        return Err(Error::failure(format!(
-            "{what}: {} (referenced from {}): {}",
-            p.digest.as_deref().unwrap_or("?"),
-            p.referrer,
-            p.message
-        ))
-        .with_hint("the source is incomplete or corrupt; nothing was added to index.json"));
+    if let Some(e) = w.first_error(what) {
+        return Err(
+            e.with_hint("the source is incomplete or corrupt; nothing was added to index.json")
+        );
     }
     let mut checked = HashSet::new();
     for n in &w.nodes {
@@ -443,7 +438,7 @@ pub fn verify_graph(target: &Layout, picks: &[(String, Descriptor)], what: &str)
         match std::fs::symlink_metadata(&path) {
             Ok(m) if m.len() == size || m.file_type().is_symlink() => {}
             Ok(m) => {
-                return Err(Error::failure(format!(
+                return Err(Error::corrupt(format!(
                     "{what}: blob {digest} is {} bytes, its descriptor (in {}) says {size}",
                     m.len(),
                     n.parent.as_deref().unwrap_or("index.json")
@@ -452,7 +447,7 @@ pub fn verify_graph(target: &Layout, picks: &[(String, Descriptor)], what: &str)
             }
             Err(_) if n.role == Role::Subject => {}
             Err(_) => {
-                return Err(Error::failure(format!(
+                return Err(Error::not_found(format!(
                     "{what}: blob {digest} (referenced from {}) is missing",
                     n.parent.as_deref().unwrap_or("index.json")
                 ))
@@ -509,7 +504,7 @@ fn import_stream<R: Read + Send>(
     } else if st.files.contains_key("manifest.json") || st.links.contains_key("manifest.json") {
         ("docker-archive", docker::convert(target, &st, sel, what)?)
     } else {
-        return Err(Error::failure(format!(
+        return Err(Error::corrupt(format!(
             "{what} is neither an oci-archive (no index.json) nor a docker-archive (no manifest.json)"
         )));
     };
@@ -529,26 +524,26 @@ fn import_stream<R: Read + Send>(
 fn oci_picks(st: &Staged, sel: &Selection, what: &str) -> Result<Vec<(String, Descriptor)>> {
     if st.files.contains_key("oci-layout") || st.links.contains_key("oci-layout") {
         let Item::Small(b) = st.lookup("oci-layout", what)? else {
-            return Err(Error::failure(format!(
+            return Err(Error::corrupt(format!(
                 "{what}: oci-layout is not a small JSON file"
             )));
         };
         let v: serde_json::Value = model::parse_json(b, &format!("{what}: oci-layout"))?;
         let version = v.get("imageLayoutVersion").and_then(|v| v.as_str());
         if version != Some("1.0.0") {
-            return Err(Error::failure(format!(
+            return Err(Error::corrupt(format!(
                 "{what}: oci-layout says imageLayoutVersion {version:?}; oix supports \"1.0.0\""
             )));
         }
     }
     let Item::Small(b) = st.lookup("index.json", what)? else {
-        return Err(Error::failure(format!(
+        return Err(Error::corrupt(format!(
             "{what}: index.json is not a small JSON file"
         )));
     };
     let idx: Index = model::parse_json(b, &format!("{what}: index.json"))?;
     if idx.schema_version != 2 {
-        return Err(Error::failure(format!(
+        return Err(Error::corrupt(format!(
             "{what}: index.json: schemaVersion is {}, expected 2",
             idx.schema_version
         )));

@@ -168,7 +168,7 @@ pub fn make_config(
         Some(bytes) => match serde_json::from_slice::<Value>(bytes) {
             Ok(Value::Object(m)) => m,
             _ => {
-                return Err(Error::failure(
+                return Err(Error::corrupt(
                     "the base image's config is not a JSON object",
                 ))
             }

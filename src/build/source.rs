@@ -285,10 +285,10 @@ fn write_tar_stream<R: Read + Send, W: Write>(
     };
     let entries = ar
         .entries()
-        .map_err(|e| Error::failure(format!("{what}: not a tar stream: {e}")))?;
+        .map_err(|e| Error::corrupt(format!("{what}: not a tar stream: {e}")))?;
     for entry in entries {
         let mut entry = entry.map_err(|e| {
-            Error::failure(format!("{what}: reading tar ({}): {e}", d.format.name()))
+            Error::corrupt(format!("{what}: reading tar ({}): {e}", d.format.name()))
         })?;
         let raw_path = entry.path_bytes().into_owned();
         let et = entry.header().entry_type();

@@ -6,7 +6,7 @@ use crate::archive::export::{export, export_to_file, ExportOptions};
 use crate::archive::import::{import, parse_source, ImportSource};
 use crate::archive::Selection;
 use crate::compress::{CompressOptions, Compression, Limits};
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use crate::reference::{LayoutRef, Target};
 use crate::Layout;
 use clap::Args;
@@ -185,7 +185,7 @@ pub fn export_cmd(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
         let stdout = std::io::stdout();
         let (report, mut w) = export(&layout, &targets, &opts, std::io::BufWriter::new(stdout))?;
         w.flush()
-            .map_err(|e| Error::failure(format!("writing stdout: {e}")))?;
+            .map_err(|e| Error::new(Kind::Io, format!("writing stdout: {e}")))?;
         report
     } else {
         export_to_file(&layout, &targets, &opts, &a.output)?

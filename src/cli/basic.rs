@@ -3,7 +3,7 @@
 use super::output::outln;
 use super::select::{print_warnings, refuse_all};
 use super::{output, Ctx};
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use crate::reference::{LayoutRef, Target};
 use crate::select::{self, AmbiguityArgs, OnAmbiguity, Selector, SelectorArgs, Step};
 use crate::{inspect as view, resolve, tags, Layout};
@@ -272,13 +272,13 @@ pub fn inspect(ctx: &Ctx, a: InspectArgs) -> Result<i32> {
         let mut out = output::stdout_mode(output::Mode::Raw);
         out.write_all(&ins.raw)
             .and_then(|()| out.flush())
-            .map_err(|e| Error::failure(format!("writing stdout: {e}")))?;
+            .map_err(|e| Error::new(Kind::Io, format!("writing stdout: {e}")))?;
         return Ok(0);
     }
     // Pretty output is JSON text too: JSON escapes keep it valid and terminal-safe.
     let mut out = output::stdout_mode(output::Mode::Json);
     let doc: serde_json::Value = serde_json::from_slice(&ins.raw)
-        .map_err(|e| Error::failure(format!("{}: invalid JSON: {e}", ins.descriptor.digest)))?;
+        .map_err(|e| Error::corrupt(format!("{}: invalid JSON: {e}", ins.descriptor.digest)))?;
     if ctx.json {
         output::json(&serde_json::json!({"descriptor": ins.descriptor, "content": doc}));
     } else {

@@ -3,7 +3,7 @@
 use super::output::outln;
 use super::{output, Ctx};
 use crate::authoring::{self, diff, merge, AddMode, EditOptions, Outcome, SourceSpec};
-use crate::error::Result;
+use crate::error::{ExitCode, Result};
 use crate::platform::PlatformSpec;
 use crate::reference::LayoutRef;
 use crate::select::{AmbiguityArgs, SelectorArgs};
@@ -93,11 +93,7 @@ fn edit_report(ctx: &Ctx, o: &authoring::EditReport, detailed: bool) -> i32 {
             );
         }
     }
-    if detailed && o.changed {
-        6
-    } else {
-        0
-    }
+    ExitCode::changed_if(detailed, o.changed).code()
 }
 
 pub fn annotate(ctx: &Ctx, a: AnnotateArgs) -> Result<i32> {
@@ -234,11 +230,7 @@ fn report(ctx: &Ctx, o: &Outcome, detailed: bool) -> i32 {
         }
     }
     let changed = o.changed || (o.dry_run && !o.diff.is_empty());
-    if detailed && changed {
-        6
-    } else {
-        0
-    }
+    ExitCode::changed_if(detailed, changed).code()
 }
 
 pub fn run(ctx: &Ctx, cmd: IndexCommand) -> Result<i32> {
@@ -347,9 +339,5 @@ pub fn diff(ctx: &Ctx, a: DiffArgs) -> Result<i32> {
             outln!("no differences ({} entries)", d.unchanged);
         }
     }
-    Ok(if a.detailed_exitcode && !d.is_empty() {
-        6
-    } else {
-        0
-    })
+    Ok(ExitCode::changed_if(a.detailed_exitcode, !d.is_empty()).code())
 }

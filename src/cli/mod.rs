@@ -14,7 +14,7 @@ pub mod output;
 mod registry;
 mod select;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ExitCode, Result};
 use clap::{CommandFactory, Parser, Subcommand};
 use std::time::Duration;
 
@@ -136,9 +136,13 @@ pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
+            let code = if e.use_stderr() {
+                ExitCode::Usage
+            } else {
+                ExitCode::Success
+            };
             let _ = e.print();
-            return code;
+            return code.code();
         }
     };
     let json = cli.json;
@@ -182,5 +186,23 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Build(a) => build::build(&ctx, *a),
         Command::Import(a) => archive::import_cmd(&ctx, a),
         Command::Export(a) => archive::export_cmd(&ctx, a),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The EXIT STATUS text (the man pages' table) lists every [`ExitCode`] as it means.
+    #[test]
+    fn exit_status_text_lists_every_exit_code() {
+        let lines: Vec<&str> = EXIT_CODES
+            .lines()
+            .skip(1)
+            .take(ExitCode::ALL.len())
+            .collect();
+        for (c, line) in ExitCode::ALL.iter().zip(lines) {
+            assert_eq!(line, format!("  {}  {}", c.code(), c.meaning()));
+        }
     }
 }

@@ -214,7 +214,8 @@ pub fn print_error(e: &Error, json_mode: bool) {
     drop(err);
     if json_mode {
         let mut err = serde_json::json!({
-            "message": e.message, "hint": e.hint, "exit_code": e.exit_code()
+            "message": e.message, "hint": e.hint, "exit_code": e.exit_code(),
+            "kind": e.kind.name()
         });
         if let Some(d) = &e.details {
             err["details"] = (**d).clone();

@@ -11,7 +11,7 @@
 //!
 //! Secrets never reach output, logs or error messages: [`Credentials`] prints redacted.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use base64::Engine;
 use std::fmt;
 use std::io::Write;
@@ -161,10 +161,10 @@ fn from_file(path: &Path, host: &str, repo: &str, t: Duration) -> Result<Option<
     match std::fs::read(path) {
         Ok(text) => from_config_with(&text, &path.display().to_string(), host, repo, t),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::failure(format!(
-            "cannot read auth file {}: {e}",
-            path.display()
-        ))),
+        Err(e) => Err(Error::new(
+            Kind::Io,
+            format!("cannot read auth file {}: {e}", path.display()),
+        )),
     }
 }
 
@@ -201,7 +201,7 @@ pub fn from_config_with(
 ) -> Result<Option<Found>> {
     let cfg: serde_json::Value = serde_json::from_slice(text).map_err(|e| {
         // serde_json's message carries a position, never file content.
-        Error::failure(format!("{origin}: invalid JSON: {e}"))
+        Error::corrupt(format!("{origin}: invalid JSON: {e}"))
     })?;
     let server = if is_hub(host) { DOCKER_HUB_KEY } else { host };
     if let Some(helper) = cfg
@@ -263,7 +263,7 @@ fn entry_credentials(
     let mut basic = None;
     if let Some(a) = s("auth") {
         let bad = || {
-            Error::failure(format!(
+            Error::corrupt(format!(
                 "{origin}: auths[{key:?}].auth is not base64 of user:password"
             ))
         };

@@ -19,7 +19,7 @@
 //! transient (retried under `--retries`); a host name that does not resolve is not.
 
 use super::auth::{self, Challenge, Credentials, Found};
-use crate::error::{Error, Result};
+use crate::error::{Error, RegistryCode, Result};
 use rustls::pki_types::CertificateDer;
 use std::io::Read;
 use std::path::PathBuf;
@@ -307,7 +307,7 @@ impl Client {
         }
         if let Some(rest) = loc.strip_prefix("http://") {
             if !self.plain_http {
-                return Err(Error::failure(format!(
+                return Err(Error::remote(format!(
                     "the registry sent an upload location on plain HTTP (http://{rest}) for an HTTPS session"
                 ))
                 .with_hint("oix never downgrades silently; use --plain-http if the registry really is plain HTTP"));
@@ -317,7 +317,7 @@ impl Client {
         if loc.starts_with('/') {
             return Ok(format!("{}{loc}", self.base));
         }
-        Err(Error::failure(format!(
+        Err(Error::remote(format!(
             "the registry sent an unusable upload location {loc:?}"
         )))
     }
@@ -346,7 +346,7 @@ impl Client {
         };
         let other = url_host(&foreign).to_string();
         Some(
-            Error::failure(format!(
+            Error::remote(format!(
                 "{what}: {other} refused the request ({status}); it is not {} (the registry), and oix does not send the registry's credentials to another host",
                 url_host(&self.base)
             ))
@@ -413,7 +413,7 @@ impl Client {
                 let req = b
                     .header("Content-Length", len.to_string())
                     .body(ureq::SendBody::from_reader(reader))
-                    .map_err(|e| Error::failure(format!("{what}: {e}")))?;
+                    .map_err(|e| Error::remote(format!("{what}: {e}")))?;
                 self.agent.run(req)
             }
             None => {
@@ -422,7 +422,7 @@ impl Client {
                     .any(|(k, _)| k.eq_ignore_ascii_case("content-length"));
                 let req = b
                     .body(())
-                    .map_err(|e| Error::failure(format!("{what}: {e}")))?;
+                    .map_err(|e| Error::remote(format!("{what}: {e}")))?;
                 if has_len || method == Method::GET || method == Method::HEAD {
                     self.agent.run(req)
                 } else {
@@ -518,7 +518,7 @@ impl Client {
         };
         let Some(ch) = challenge else {
             return Err(Fail::Fatal(
-                Error::failure(format!(
+                Error::remote(format!(
                     "{}: 401 Unauthorized without a challenge",
                     self.base
                 ))
@@ -529,13 +529,13 @@ impl Client {
             "basic" => {
                 let Some(h) = self.creds.as_ref().and_then(|f| f.basic_header()) else {
                     return Err(Fail::Fatal(
-                        Error::failure(format!("{}: authentication required (Basic)", self.host))
+                        Error::remote(format!("{}: authentication required (Basic)", self.host))
                             .with_hint(hint_creds()),
                     ));
                 };
                 if st.header.as_deref() == Some(h.as_str()) {
                     return Err(Fail::Fatal(
-                        Error::failure(format!(
+                        Error::remote(format!(
                             "{}: the registry refused the credentials",
                             self.host
                         ))
@@ -554,7 +554,7 @@ impl Client {
                     let h = format!("Bearer {token}");
                     if st.header.as_deref() == Some(h.as_str()) {
                         return Err(Fail::Fatal(
-                            Error::failure(format!(
+                            Error::remote(format!(
                                 "{}: access to {} denied with the token the realm issued",
                                 self.host, self.repo
                             ))
@@ -565,7 +565,7 @@ impl Client {
                 }
             }
             other => {
-                return Err(Fail::Fatal(Error::failure(format!(
+                return Err(Fail::Fatal(Error::remote(format!(
                     "{}: unsupported authentication scheme {other:?}",
                     self.host
                 ))))
@@ -579,14 +579,14 @@ impl Client {
     /// Fetch a bearer token from the challenge's realm for all our scopes.
     fn fetch_token(&self, ch: &Challenge) -> FResult<String> {
         let realm = ch.param("realm").ok_or_else(|| {
-            Fail::Fatal(Error::failure(format!(
+            Fail::Fatal(Error::remote(format!(
                 "{}: bearer challenge without a realm",
                 self.host
             )))
         })?;
         if !(realm.starts_with("https://") || (realm.starts_with("http://") && self.plain_http)) {
             return Err(Fail::Fatal(
-                Error::failure(format!("{}: token realm {realm:?} is not HTTPS", self.host))
+                Error::remote(format!("{}: token realm {realm:?} is not HTTPS", self.host))
                     .with_hint(
                         "oix sends credentials only over HTTPS unless --plain-http is given",
                     ),
@@ -653,9 +653,9 @@ impl Client {
             .with_config()
             .limit(1 << 20)
             .read_to_vec()
-            .map_err(|e| Fail::Fatal(Error::failure(format!("{what}: unreadable answer: {e}"))))?;
+            .map_err(|e| Fail::Fatal(Error::remote(format!("{what}: unreadable answer: {e}"))))?;
         let v: serde_json::Value = serde_json::from_slice(&raw).map_err(|e| {
-            Fail::Fatal(Error::failure(format!(
+            Fail::Fatal(Error::remote(format!(
                 "{what}: the answer is not JSON: {e}"
             )))
         })?;
@@ -664,9 +664,7 @@ impl Client {
             .and_then(|t| t.as_str())
             .filter(|t| !t.is_empty())
             .map(str::to_string)
-            .ok_or_else(|| {
-                Fail::Fatal(Error::failure(format!("{what}: the answer holds no token")))
-            })
+            .ok_or_else(|| Fail::Fatal(Error::remote(format!("{what}: the answer holds no token"))))
     }
 
     /// `GET /v2/`: checks that a registry answers and settles authentication before the
@@ -695,9 +693,9 @@ impl Client {
         match status {
             200..=299 => Ok(()),
             404 if checked_repo => Ok(()), // a repository that does not exist yet
-            400 if self.plain_http => Err(Error::failure(format!("{url}: 400 Bad Request"))
+            400 if self.plain_http => Err(Error::remote(format!("{url}: 400 Bad Request"))
                 .with_hint("the server may want HTTPS; drop --plain-http")),
-            401 | 403 => Err(Error::failure(format!(
+            401 | 403 => Err(Error::remote(format!(
                 "{}: access to {} denied ({status})",
                 self.host, self.repo
             ))
@@ -705,7 +703,7 @@ impl Client {
                 Some(o) => format!("check the credentials from {o}"),
                 None => "log in (skopeo login / docker login) or pass --authfile".into(),
             })),
-            _ => Err(Error::failure(format!("{url}: unexpected status {status}"))
+            _ => Err(Error::remote(format!("{url}: unexpected status {status}"))
                 .with_hint("is this an OCI distribution registry?")),
         }
     }
@@ -797,7 +795,7 @@ impl Client {
                 _ => format!("timed out: {host} sent nothing for {}", secs(idle)),
             };
             return Fail::Retry(
-                Error::failure(format!("{what}: {why}")).with_hint(TIMEOUT_HINT),
+                Error::remote(format!("{what}: {why}")).with_hint(TIMEOUT_HINT),
                 None,
             );
         }
@@ -806,51 +804,59 @@ impl Client {
         {
             let name = host.rsplit_once(':').map_or(host, |(h, _)| h);
             return Fail::Fatal(
-            Error::failure(format!("{what}: cannot resolve the host name {name:?}: {e}"))
+            Error::remote(format!("{what}: cannot resolve the host name {name:?}: {e}"))
                 .with_hint("check the registry host name in the reference and the machine's DNS settings (name lookups are not retried)"),
         );
         }
         // rustls errors during the handshake arrive wrapped in io::Error.
-        let tls_in_io = matches!(&e, ureq::Error::Io(io) if io.get_ref().is_some_and(|inner| {
-            let m = inner.to_string();
-            m.contains("corrupt message") || m.contains("certificate") || m.contains("alert")
-                || m.contains("peer is incompatible") || m.contains("peer misbehaved")
-        }));
-        if tls_in_io {
-            if msg.contains("corrupt message") {
-                return Fail::Fatal(Error::failure(msg).with_hint(
+        let tls_in_io = match &e {
+            ureq::Error::Io(io) => io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()),
+            _ => None,
+        };
+        match tls_in_io {
+            // Not a TLS record at all (an HTTP answer, say).
+            Some(rustls::Error::InvalidMessage(_)) => {
+                return Fail::Fatal(Error::remote(msg).with_hint(
                 "the server does not speak TLS here; if the registry is plain HTTP, use --plain-http",
             ));
             }
-            return Fail::Fatal(self.certificate_error(msg));
+            Some(
+                rustls::Error::InvalidCertificate(_)
+                | rustls::Error::NoCertificatesPresented
+                | rustls::Error::InvalidCertRevocationList(_)
+                | rustls::Error::AlertReceived(_)
+                | rustls::Error::PeerIncompatible(_)
+                | rustls::Error::PeerMisbehaved(_),
+            ) => return Fail::Fatal(self.certificate_error(msg)),
+            _ => {}
         }
         match e {
             ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => Fail::Retry(
-                Error::failure(format!("{what}: timed out waiting for {host}"))
+                Error::remote(format!("{what}: timed out waiting for {host}"))
                     .with_hint(TIMEOUT_HINT),
                 None,
             ),
             ureq::Error::Io(_) | ureq::Error::ConnectionFailed | ureq::Error::Protocol(_) => {
-                Fail::Retry(Error::failure(msg), None)
+                Fail::Retry(Error::remote(msg), None)
             }
             ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_) => {
                 if plain_http {
                     Fail::Fatal(
-                        Error::failure(msg)
+                        Error::remote(msg)
                             .with_hint("a TLS problem on a plain HTTP session: check the URL"),
                     )
                 } else {
                     Fail::Fatal(self.certificate_error(msg))
                 }
             }
-            _ => Fail::Fatal(Error::failure(msg)),
+            _ => Fail::Fatal(Error::remote(msg)),
         }
     }
 
     /// A refused server certificate, with a hint that fits what was given.
     fn certificate_error(&self, msg: String) -> Error {
         let self_signed = msg.contains("CaUsedAsEndEntity");
-        let mut e = Error::failure(if self_signed {
+        let mut e = Error::remote(if self_signed {
             format!("{msg} (the registry presents a self-signed CA certificate as its own)")
         } else {
             msg
@@ -880,12 +886,14 @@ pub(crate) fn response_error(resp: &mut HttpResponse, what: &str) -> Error {
         .unwrap_or_default();
     let mut detail = String::new();
     let mut raw_errors = None;
+    let mut codes = Vec::new();
     if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) {
         if let Some(errs) = v.get("errors").and_then(|e| e.as_array()) {
             let parts: Vec<String> = errs
                 .iter()
                 .map(|e| {
                     let code = e.get("code").and_then(|c| c.as_str()).unwrap_or("?");
+                    codes.push(RegistryCode::parse(code));
                     let m = e.get("message").and_then(|c| c.as_str()).unwrap_or("");
                     format!("{code}: {m}")
                 })
@@ -896,17 +904,20 @@ pub(crate) fn response_error(resp: &mut HttpResponse, what: &str) -> Error {
             raw_errors = Some(errs.clone());
         }
     }
-    let mut e = Error::failure(if detail.is_empty() {
+    let message = if detail.is_empty() {
         format!("{what}: {status}")
     } else {
         format!("{what}: {status}: {detail}")
-    });
+    };
+    let mut e = Error::registry(message, status.as_u16(), codes);
     if let Some(errs) = raw_errors {
         e = e.with_details(serde_json::json!({ "registry_errors": errs }));
     }
     e = match status.as_u16() {
         401 | 403 => e.with_hint("check your credentials and your rights on the repository"),
-        404 if detail.contains("NAME_UNKNOWN") => e.with_hint("check the repository name"),
+        404 if e.has_registry_code(&RegistryCode::NameUnknown) => {
+            e.with_hint("check the repository name")
+        }
         413 => e.with_hint("the registry refused the size of this request"),
         _ => e,
     };

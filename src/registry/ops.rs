@@ -66,7 +66,7 @@ impl Source for Overlay<'_> {
     fn read_small(&self, desc: &Descriptor) -> Result<Vec<u8>> {
         match self.extra.get(&desc.digest) {
             Some(b) if b.len() as i64 == desc.size => Ok(b.clone()),
-            Some(_) => Err(Error::failure(format!(
+            Some(_) => Err(Error::corrupt(format!(
                 "{}: size does not match its descriptor",
                 desc.digest
             ))),

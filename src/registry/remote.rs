@@ -17,7 +17,7 @@
 use super::client::{drain, response_error, Client, HttpResponse, TransportOptions};
 use super::reference::RegistryRef;
 use crate::digest::Digest;
-use crate::error::{Error, Result};
+use crate::error::{Error, RegistryCode, Result};
 use crate::layout::Transfer;
 use crate::model::{self, media, Descriptor};
 use crate::store::{Sink, Source};
@@ -281,7 +281,7 @@ impl Registry {
             .with_config()
             .limit(model::MAX_MANIFEST_SIZE)
             .read_to_vec()
-            .map_err(|e| Error::failure(format!("reading manifest {what}: {e}")))?;
+            .map_err(|e| Error::remote(format!("reading manifest {what}: {e}")))?;
         let digest = match Digest::parse(reference) {
             Ok(want) => {
                 let mut h = want.hasher().ok_or_else(|| {
@@ -290,7 +290,7 @@ impl Registry {
                 h.update(&bytes);
                 let got = h.finish();
                 if got != want {
-                    return Err(Error::failure(format!(
+                    return Err(Error::corrupt(format!(
                         "{what}: the registry sent content that hashes to {got}"
                     )));
                 }
@@ -300,7 +300,7 @@ impl Registry {
         };
         if let Some(c) = claimed.as_deref().and_then(|c| Digest::parse(c).ok()) {
             if c.algorithm() == digest.algorithm() && c != digest {
-                return Err(Error::failure(format!(
+                return Err(Error::corrupt(format!(
                     "{what}: Docker-Content-Digest says {c} but the content hashes to {digest}"
                 )));
             }
@@ -312,7 +312,7 @@ impl Registry {
             (Some(d), _) => d,
             (None, Some(c)) if media::is_index(&c) || media::is_manifest(&c) => c,
             (None, _) => {
-                return Err(Error::failure(format!(
+                return Err(Error::corrupt(format!(
                     "{what}: cannot tell the manifest's media type (no mediaType field, Content-Type not a manifest type)"
                 )))
             }
@@ -338,7 +338,7 @@ impl Registry {
         )?;
         if resp.status().as_u16() != 201 && !resp.status().is_success() {
             let mut e = response_error(&mut resp, &what);
-            if e.message.contains("MANIFEST_BLOB_UNKNOWN") {
+            if e.has_registry_code(&RegistryCode::ManifestBlobUnknown) {
                 e = e.with_hint("the registry misses a blob the manifest references");
             }
             return Err(e);
@@ -347,7 +347,7 @@ impl Registry {
         drain(&mut resp);
         if let Some(c) = claimed {
             if c != d.to_string() {
-                return Err(Error::failure(format!(
+                return Err(Error::remote(format!(
                     "{what}: the registry stored it as {c}, not {d}"
                 ))
                 .with_hint("the registry changed the manifest; it must store the exact bytes"));
@@ -393,7 +393,7 @@ impl Registry {
         let mut resp = self.client.send(Method::GET, &url, &headers, None)?;
         match resp.status().as_u16() {
             200 | 206 => Ok(resp),
-            404 => Err(Error::failure(format!(
+            404 => Err(Error::not_found(format!(
                 "blob {} is not in the registry",
                 self.what(d)
             ))),
@@ -518,7 +518,7 @@ fn open_at<'s>(
             .map_err(|e| Error::io("reading", &l.blob_path(&d), e))?
             .len();
         if len != desc.size()? {
-            return Err(Error::failure(format!(
+            return Err(Error::corrupt(format!(
                 "blob {d} in {} is {len} bytes, its descriptor says {}",
                 l.root().display(),
                 desc.size
@@ -531,7 +531,7 @@ fn open_at<'s>(
     }
     let mut r = src.open(desc)?;
     io::copy(&mut (&mut r).take(offset), &mut io::sink())
-        .map_err(|e| Error::failure(format!("reading {}: {e}", desc.digest)))?;
+        .map_err(|e| Error::remote(format!("reading {}: {e}", desc.digest)))?;
     Ok(r)
 }
 
@@ -566,7 +566,7 @@ impl Source for Registry {
         let d = desc.digest()?;
         let size = desc.size()?;
         if size > model::MAX_MANIFEST_SIZE {
-            return Err(Error::failure(format!(
+            return Err(Error::corrupt(format!(
                 "{d}: size {size} exceeds the {} byte limit for documents",
                 model::MAX_MANIFEST_SIZE
             )));
@@ -579,12 +579,12 @@ impl Source for Registry {
                 self.open(desc)?
                     .take(size + 1)
                     .read_to_end(&mut buf)
-                    .map_err(|e| Error::failure(format!("reading blob {}: {e}", self.what(&d))))?;
+                    .map_err(|e| Error::remote(format!("reading blob {}: {e}", self.what(&d))))?;
                 buf
             }
         };
         if bytes.len() as u64 != size {
-            return Err(Error::failure(format!(
+            return Err(Error::corrupt(format!(
                 "{}: {} bytes, the descriptor says {size}",
                 self.what(&d),
                 bytes.len()
@@ -594,7 +594,7 @@ impl Source for Registry {
             h.update(&bytes);
             let got = h.finish();
             if got != d {
-                return Err(Error::failure(format!(
+                return Err(Error::corrupt(format!(
                     "{}: content hashes to {got}",
                     self.what(&d)
                 )));
@@ -625,9 +625,9 @@ impl Sink for Registry {
         reader
             .take(size + 1)
             .read_to_end(&mut buf)
-            .map_err(|e| Error::failure(format!("reading {}: {e}", desc.digest)))?;
+            .map_err(|e| Error::remote(format!("reading {}: {e}", desc.digest)))?;
         if buf.len() as u64 != size {
-            return Err(Error::failure(format!(
+            return Err(Error::corrupt(format!(
                 "blob {}: the stream holds {} bytes, the descriptor says {size}",
                 desc.digest,
                 buf.len()

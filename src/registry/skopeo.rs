@@ -10,7 +10,7 @@
 use super::client::TransportOptions;
 use super::ops::PushPlan;
 use super::reference::RegistryRef;
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -73,7 +73,7 @@ pub fn make_cert_dir(ca_certs: &[PathBuf]) -> Result<Option<tempfile::TempDir>> 
     let dir = tempfile::Builder::new()
         .prefix("oix-certs-")
         .tempdir()
-        .map_err(|e| Error::failure(format!("creating a temp directory: {e}")))?;
+        .map_err(|e| Error::new(Kind::Io, format!("creating a temp directory: {e}")))?;
     for (i, f) in ca_certs.iter().enumerate() {
         let dst = dir.path().join(format!("ca-{i}.crt"));
         std::fs::copy(f, &dst)
@@ -93,7 +93,7 @@ pub fn run(commands: &[Vec<String>]) -> Result<()> {
             .stderr(Stdio::piped());
         let child = cmd.spawn().map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
-                Error::failure("skopeo is not installed (not found on PATH)").with_hint(format!(
+                Error::not_found("skopeo is not installed (not found on PATH)").with_hint(format!(
                     "install the `{SKOPEO_PACKAGE}` package (apt-get install {SKOPEO_PACKAGE}), or push with the built-in client (drop --via)"
                 ))
             } else {

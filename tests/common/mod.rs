@@ -8,6 +8,12 @@
 #[path = "../gate/mod.rs"]
 mod gate;
 
+#[allow(clippy::duplicate_mod)]
+#[path = "bin.rs"]
+mod bin;
+#[allow(unused_imports)] // each test crate uses a different subset
+pub use bin::{oix_bin, oix_cmd};
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -127,24 +133,6 @@ impl Run {
         serde_json::from_slice(&self.stdout)
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.describe()))
     }
-}
-
-pub fn oix_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_oix"))
-}
-
-/// A `Command` for the oix binary with a neutral environment.
-pub fn oix_cmd<I, S>(args: I) -> Command
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<std::ffi::OsStr>,
-{
-    let mut c = Command::new(oix_bin());
-    c.args(args)
-        .env_remove("OIX_LOCK_TIMEOUT")
-        .env("NO_COLOR", "1")
-        .env("RUST_BACKTRACE", "0");
-    c
 }
 
 fn cmdline(c: &Command) -> String {

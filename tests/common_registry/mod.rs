@@ -13,6 +13,10 @@ pub mod token;
 #[path = "../gate/mod.rs"]
 mod gate;
 
+#[allow(clippy::duplicate_mod)]
+#[path = "../common/bin.rs"]
+mod bin;
+
 use oix::model::{annotation, media, Descriptor, Index, Platform};
 use oix::Layout;
 use std::io::{Read, Write};
@@ -394,17 +398,9 @@ pub fn skopeo_raw(reference: &str, extra: &[&str]) -> Vec<u8> {
     .stdout
 }
 
-/// The oix binary.
+/// The oix binary (tests/common/bin.rs), for `.args(…)`.
 pub fn oix() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_oix"));
-    c.env("OIX_RETRY_BACKOFF_MS", "20");
-    // Keep the user's real credentials out of the tests.
-    c.env("HOME", std::env::temp_dir().join("oix-test-no-home"));
-    c.env_remove("REGISTRY_AUTH_FILE");
-    c.env_remove("XDG_RUNTIME_DIR");
-    c.env_remove("DOCKER_CONFIG");
-    c.env_remove("DOCKER_AUTH_CONFIG");
-    c
+    bin::oix_cmd(std::iter::empty::<&str>())
 }
 
 /// Run oix with `--json`, expect success, parse stdout.

@@ -8,6 +8,11 @@
 #[path = "../gate/mod.rs"]
 mod gate;
 
+#[allow(clippy::duplicate_mod)]
+#[path = "../common/bin.rs"]
+mod bin;
+pub use bin::oix_cmd;
+
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io::Write;
@@ -15,10 +20,6 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-
-pub fn oix_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_oix")
-}
 
 #[derive(Debug)]
 pub struct Run {
@@ -70,15 +71,17 @@ pub fn run_in(dir: &Path, prog: &str, args: &[&str]) -> Run {
 }
 
 pub fn oix(dir: &Path, args: &[&str]) -> Run {
-    run_in(dir, oix_bin(), args)
+    let out = oix_cmd(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("running oix: {e}"));
+    finish(format!("oix {}", args.join(" ")), out)
 }
 
 /// Run oix with `input` on stdin.
 pub fn oix_stdin(dir: &Path, args: &[&str], input: &[u8]) -> Run {
-    let mut child = Command::new(oix_bin())
-        .args(args)
+    let mut child = oix_cmd(args)
         .current_dir(dir)
-        .env_remove("SOURCE_DATE_EPOCH")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -3,7 +3,7 @@
 
 use super::{header, parse_range_end, with_query, Registry};
 use crate::digest::Digest;
-use crate::error::{Error, Result};
+use crate::error::{Error, RegistryCode, Result};
 use crate::model::Descriptor;
 use crate::registry::client::{drain, redact_url, response_error, transient_status, FResult, Fail};
 use std::io::Read;
@@ -57,7 +57,7 @@ impl Registry {
         }
         drain(&mut resp);
         let loc = loc.ok_or_else(|| {
-            Fail::Fatal(Error::failure(
+            Fail::Fatal(Error::remote(
                 "the registry opened an upload without a Location",
             ))
         })?;
@@ -202,7 +202,7 @@ impl Registry {
                         self.client.answer_challenge(&resp, generation)?;
                         *keep = Some(s);
                         return Err(Fail::Retry(
-                            Error::failure("authentication expired during an upload"),
+                            Error::remote("authentication expired during an upload"),
                             Some(std::time::Duration::ZERO),
                         ));
                     }
@@ -211,7 +211,7 @@ impl Registry {
                         s.uncertain = true;
                         *keep = Some(s);
                         return Err(Fail::Retry(
-                            Error::failure(format!(
+                            Error::remote(format!(
                                 "upload of {ds}: the registry refused range {range} (416)"
                             )),
                             None,
@@ -265,7 +265,7 @@ impl Registry {
             drain(&mut resp);
             self.client.answer_challenge(&resp, generation)?;
             return Err(Fail::Retry(
-                Error::failure("authentication expired during an upload"),
+                Error::remote("authentication expired during an upload"),
                 Some(std::time::Duration::ZERO),
             ));
         }
@@ -274,11 +274,12 @@ impl Registry {
                 return Err(Fail::Retry(response_error(&mut resp, &what), after));
             }
             let mut e = response_error(&mut resp, &what);
-            if e.message.contains("DIGEST_INVALID") && s.resumed {
+            let digest_invalid = e.has_registry_code(&RegistryCode::DigestInvalid);
+            if digest_invalid && s.resumed {
                 // The registry's idea of a resumed upload was wrong: start over.
                 return Err(Fail::Retry(e, None));
             }
-            if e.message.contains("DIGEST_INVALID") {
+            if digest_invalid {
                 e = e.with_hint("the local blob does not match its digest; run `oix fsck`");
             }
             return Err(Fail::Fatal(e));
@@ -287,7 +288,7 @@ impl Registry {
         drain(&mut resp);
         if let Some(c) = claimed {
             if c != ds {
-                return Err(Fail::Fatal(Error::failure(format!(
+                return Err(Fail::Fatal(Error::remote(format!(
                     "upload of {ds}: the registry stored {c}"
                 ))));
             }
