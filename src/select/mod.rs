@@ -48,7 +48,7 @@ pub use args::{AmbiguityArgs, SelectorArgs};
 pub use expr::{Condition, Field, Key, Op};
 pub use filter::EntryFilter;
 
-use engine::{Engine, Space};
+use engine::{Candidates, Engine, Space};
 
 use crate::error::{Error, Result};
 use crate::layout::Layout;
@@ -341,9 +341,13 @@ impl Selector {
     /// policy is applied and finding nothing is not an error (see `nearest`). Fails when
     /// the reference names nothing (exit 3) or a nested index cannot be read (exit 1).
     pub fn find(&self, layout: &Layout, r: &LayoutRef) -> Result<Selection> {
+        self.find_among(layout, r, Candidates::Entries)
+    }
+
+    fn find_among(&self, layout: &Layout, r: &LayoutRef, c: Candidates) -> Result<Selection> {
         self.validate()?;
         let (index, _) = layout.read_index()?;
-        Engine::new(self, layout, &index, r)?.run()
+        Engine::new(self, layout, &index, r, c)?.run()
     }
 
     /// [`Selector::find`], then the ambiguity policy: exit 3 when nothing matches (with
@@ -353,24 +357,24 @@ impl Selector {
         self.choose(found, r)
     }
 
-    /// What `oix ls REF` lists with filters: the entries of the index REF names are the
-    /// candidates, not that index itself (docs/selection.md, "ls"). When none of them
-    /// matches but the named index itself does, its own annotations read from its
-    /// descriptor *and* its document (where `merge --annotation` writes them), the result
-    /// is that index. Nothing matching is exit 3 with the nearest candidates.
+    /// What `oix ls REF` lists with filters: the selector's candidates, every match
+    /// (docs/selection.md, "ls"). One addition, for `ls` only: when nothing matches, the
+    /// filter has no negative condition (`!=`, `!key`) and a named index itself matches,
+    /// its own annotations read from its descriptor *and* its document (where `merge
+    /// --annotation` writes them), the result is that index. Nothing matching is exit 3
+    /// with the nearest candidates.
     pub fn select_entries(&self, layout: &Layout, r: &LayoutRef) -> Result<Selection> {
         let mut found = self.find(layout, r)?;
-        if r.target == Target::Default {
-            return self.clone().on_ambiguity(OnAmbiguity::All).choose(found, r);
-        }
-        let is_named_index = |m: &Match| m.path.len() == 1 && m.descriptor.is_index();
-        found.matches.retain(|m| !is_named_index(m));
-        if found.matches.is_empty() {
-            let itself = self.clone().scope(Scope::Any).find(layout, r)?;
+        let positive = self.conditions.iter().all(|c| !c.is_negative());
+        if found.matches.is_empty() && positive && r.target != Target::Default {
+            let itself = self
+                .clone()
+                .scope(Scope::Any)
+                .find_among(layout, r, Candidates::Named)?;
             let named: Vec<Match> = itself
                 .matches
                 .into_iter()
-                .filter(is_named_index)
+                .filter(|m| m.descriptor.is_index())
                 .map(|mut m| {
                     m.why
                         .push("the index itself matches; none of its entries does".into());
