@@ -125,10 +125,15 @@ pub fn merge(
     policy: Policy,
     expect: &[PlatformSpec],
     annotations: &BTreeMap<String, String>,
+    selector: Option<&crate::select::Selector>,
     dry_run: bool,
 ) -> Result<Outcome> {
     let mut list = MemberList::new();
-    for m in resolve_sources(sources, Expand::Flatten)? {
+    let members = match selector.filter(|s| s.has_filters()) {
+        Some(s) => super::select_sources(sources, s)?,
+        None => resolve_sources(sources, Expand::Flatten)?,
+    };
+    for m in members {
         list.upsert(m, AddMode::Replace)?;
     }
     let incoming = list.into_vec();

@@ -284,6 +284,38 @@ pub fn resolve_sources(sources: &[SourceSpec], expand: Expand) -> Result<Vec<Mem
     Ok(out)
 }
 
+/// [`resolve_sources`] (flattened), keeping of each source only the members on the way
+/// to an entry `selector` picks in that source (every match; docs/selection.md): the
+/// picked images themselves, or the nested index above a picked entry. Attestations stay
+/// with their members. Nothing picked in a source is exit 3.
+pub fn select_sources(
+    sources: &[SourceSpec],
+    selector: &crate::select::Selector,
+) -> Result<Vec<Member>> {
+    let all = selector
+        .clone()
+        .on_ambiguity(crate::select::OnAmbiguity::All);
+    let mut out = Vec::new();
+    for spec in sources {
+        let ctx = |e: Error| e.context(format!("source {}", spec.text));
+        let layout = Layout::open(&spec.reference.path).map_err(ctx)?;
+        let r = &spec.reference;
+        let found = all.choose(all.find(&layout, r).map_err(ctx)?, r)?;
+        let through: std::collections::HashSet<&str> = found
+            .matches
+            .iter()
+            .flat_map(|m| m.path.iter().map(|s| s.digest.as_str()))
+            .collect();
+        let named = resolve::resolve_one(&layout, r).map_err(ctx)?;
+        for m in members_of(&layout, spec, &named.descriptor, Expand::Flatten)? {
+            if through.contains(m.descriptor.digest.as_str()) {
+                out.push(m);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The members of the source `spec`, already resolved to `d` in `layout`.
 pub fn members_of(
     layout: &Layout,
