@@ -918,6 +918,9 @@ pub struct EditReport {
     /// Entries removed (`index rm`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub removed: Vec<String>,
+    /// Entries annotated (`annotate` with a selector): the selector's picks.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub annotated: Vec<String>,
     /// Every document rewritten, innermost last.
     pub rewritten: Vec<rewrite::Rewritten>,
 }
@@ -1002,6 +1005,7 @@ fn report(
         changed: changed || (dry_run && !rw.is_empty()),
         dry_run,
         removed,
+        annotated: Vec::new(),
         rewritten: rw,
     }
 }
@@ -1083,6 +1087,7 @@ pub fn annotate(
     let top = top_position(layout, r)?;
     let edit = |idx: &mut Index, write: bool| -> Result<(Vec<rewrite::Rewritten>, Vec<String>)> {
         let mut all = Vec::new();
+        let mut picked = Vec::new();
         let mut pending = rewrite::Pending::new();
         match selector.filter(|(s, _)| s.has_filters()) {
             None => {
@@ -1099,6 +1104,7 @@ pub fn annotate(
             }
             Some((s, given)) => {
                 let found = default_all(s, given).select(layout, r)?;
+                picked.extend(found.matches.iter().map(|m| m.descriptor.digest.clone()));
                 if manifest {
                     let mut paths: Vec<Vec<usize>> = found
                         .matches
@@ -1140,8 +1146,10 @@ pub fn annotate(
                 }
             }
         }
-        Ok((all, Vec::new()))
+        Ok((all, picked))
     };
-    let (idx, rw, _, changed) = run_edit(layout, dry_run, &edit)?;
-    Ok(report(r, &idx, top, rw, Vec::new(), changed, dry_run))
+    let (idx, rw, picked, changed) = run_edit(layout, dry_run, &edit)?;
+    let mut rep = report(r, &idx, top, rw, Vec::new(), changed, dry_run);
+    rep.annotated = picked;
+    Ok(rep)
 }
