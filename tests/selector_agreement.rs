@@ -67,7 +67,12 @@ fn rows() -> Vec<Row> {
         row(":rel", &["--platform", "linux/s390x"], Refuses(3)),
         row(
             ":rel",
-            &["--platform", "linux/arm64", "--where", "org.example.flavor=slim"],
+            &[
+                "--platform",
+                "linux/arm64",
+                "--where",
+                "org.example.flavor=slim",
+            ],
             Refuses(3),
         ),
         // Only the index carries the version (in its document): ls alone falls back to it.

@@ -24,9 +24,9 @@ use crate::model::{self, Descriptor, Document, Index};
 
 /// The kind of [`owned_temp_prefix`] an export's temp file has.
 const EXPORT_TEMP: &str = "export";
-use crate::select::OnAmbiguity;
 use crate::reference::Target;
 use crate::resolve;
+use crate::select::OnAmbiguity;
 use crate::store::Source;
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap, HashSet};

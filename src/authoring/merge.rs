@@ -117,7 +117,9 @@ pub fn apply_policy(
     Ok(dedup.into_vec())
 }
 
-/// Run a merge into DEST:REF.
+/// Run a merge into DEST:REF; with a `selector` that filters, only the source entries
+/// it picks are merged ([`super::select_sources`]).
+#[allow(clippy::too_many_arguments)] // the CLI's flags, one each
 pub fn merge(
     dest: &Layout,
     name: &str,

@@ -698,9 +698,7 @@ mod tests {
             let keep = |d: &Descriptor| f.keeps(d, of(d).as_ref());
             subset_index(&bytes, "t", &keep, &f.describe(), &of)
         };
-        let out = sub(filter(&["linux/arm64"], &[]))
-            .unwrap()
-            .unwrap();
+        let out = sub(filter(&["linux/arm64"], &[])).unwrap().unwrap();
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         let digests: Vec<&str> = v["manifests"]
             .as_array()

@@ -107,7 +107,7 @@ pub fn subset_selector(platforms: &[String], wheres: &[String]) -> Result<Select
     .map(|s| s.on_ambiguity(OnAmbiguity::All))
 }
 
-/// The `--platform`/`--where` subset filter of pull (a remote index), parsed, with a
+/// The `--platform`/`--where` subset filter of pull (a remote index: see [`super::EntryFilter`]), parsed, with a
 /// warning printed for each platform naming an unknown os or architecture.
 pub fn entry_filter(platforms: &[String], wheres: &[String]) -> Result<super::EntryFilter> {
     let f = super::EntryFilter::parse(platforms, wheres)?;

@@ -719,7 +719,7 @@ mod tests {
         };
         // the child's own value wins over the inherited one (the named index itself is
         // not a candidate: its entries are)
-        assert_eq!(digests(&sel("k=parent", true)), [other.digest.clone()]);
+        assert_eq!(digests(&sel("k=parent", true)), [other.digest]);
         assert_eq!(digests(&sel("k=child", true)), vec![child.digest.clone()]);
         // without inheritance no entry has k=parent (only the index itself has)
         assert!(digests(&sel("k=parent", false)).is_empty());
