@@ -1217,7 +1217,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__merge)
-            opts="-h -V --policy --expect --annotation --created --dry-run --detailed-exitcode --allow-unknown-platform --force-platform --trust-source --json --lock-timeout --help --version"
+            opts="-h -V --policy --expect --platform --where --match --fallback --scope --inherit --annotation --created --dry-run --detailed-exitcode --allow-unknown-platform --force-platform --trust-source --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1229,6 +1229,26 @@ _oix() {
                     ;;
                 --expect)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --platform)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --where)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --match)
+                    COMPREPLY=($(compgen -W "exact compatible" -- "${cur}"))
+                    return 0
+                    ;;
+                --fallback)
+                    COMPREPLY=($(compgen -W "386 arm" -- "${cur}"))
+                    return 0
+                    ;;
+                --scope)
+                    COMPREPLY=($(compgen -W "descriptor manifest any" -- "${cur}"))
                     return 0
                     ;;
                 --annotation)

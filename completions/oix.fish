@@ -174,9 +174,19 @@ replace\t''
 keep-missing\t''
 require-all\t''"
 complete -c oix -n "__fish_oix_using_subcommand merge" -l expect -d 'Platforms the result must hold (comma-separated or repeated)' -r
+complete -c oix -n "__fish_oix_using_subcommand merge" -l platform -d 'Keep entries for PLATFORM: `os/arch[/variant][:os.version][+feature...]` or `local` (case-insensitive; x86_64→amd64, aarch64→arm64, armhf→arm/v7, ...). Repeatable: any may match' -r
+complete -c oix -n "__fish_oix_using_subcommand merge" -l where -d 'Keep entries where EXPR holds: key=value, key!=value, key~=REGEX, key (present), !key (absent); key is an annotation key or ref, digest, mediaType, artifactType. Repeatable: all must hold' -r
+complete -c oix -n "__fish_oix_using_subcommand merge" -l match -d 'How --platform compares: exact (equal after normalization) or compatible (the entry runs on that platform). Default: exact; compatible with --on-ambiguity best' -r -f -a "exact\t'Equal after normalization'
+compatible\t'The entry can run on the wanted platform'"
+complete -c oix -n "__fish_oix_using_subcommand merge" -l fallback -d 'Opt-in fallbacks of compatible matching: 386 (amd64 also runs 386) and arm (arm64 also runs arm/v8..v5). Comma-separated or repeated' -r -f -a "386\t'An amd64 host also accepts 386 entries'
+arm\t'An arm64 host also accepts arm/v8..v5 entries (needs AArch32 support)'"
+complete -c oix -n "__fish_oix_using_subcommand merge" -l scope -d 'Which annotations --where reads: the descriptor\'s, the manifest\'s (inside the pointed-to manifest or index), or either' -r -f -a "descriptor\t'The annotations on the descriptor (the entry in its index)'
+manifest\t'The annotations inside the manifest or index the descriptor points to'
+any\t'Either of the two'"
 complete -c oix -n "__fish_oix_using_subcommand merge" -l annotation -d 'Set an annotation on the index (repeatable)' -r
 complete -c oix -n "__fish_oix_using_subcommand merge" -l created -d 'Write org.opencontainers.image.created (RFC 3339 or `now`); SOURCE_DATE_EPOCH also sets it' -r
 complete -c oix -n "__fish_oix_using_subcommand merge" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
+complete -c oix -n "__fish_oix_using_subcommand merge" -l inherit -d 'Let an entry see the annotations of the indexes above it (never by default)'
 complete -c oix -n "__fish_oix_using_subcommand merge" -l dry-run -d 'Show the resulting changes without writing anything'
 complete -c oix -n "__fish_oix_using_subcommand merge" -l detailed-exitcode -d 'Exit 6 when index.json changed (or, with --dry-run, would change)'
 complete -c oix -n "__fish_oix_using_subcommand merge" -l allow-unknown-platform -d 'Write a SRC=PLATFORM whose os or architecture is not a known GOOS/GOARCH value'

@@ -32,23 +32,13 @@ pub fn candidates(layout: &Layout, index: &Index, target: &Target) -> Result<Vec
                 top_level: Some(i),
             })
             .collect()),
-        Target::Name(want) => {
-            let hits: Vec<(usize, NameMatch)> = index
-                .manifests
-                .iter()
-                .enumerate()
-                .filter_map(|(i, d)| Some((i, match_ref_name(d.ref_name()?, want)?)))
-                .collect();
-            let best = hits.iter().map(|(_, m)| *m).min();
-            Ok(hits
-                .into_iter()
-                .filter(|(_, m)| Some(*m) == best)
-                .map(|(i, _)| Resolved {
-                    descriptor: index.manifests[i].clone(),
-                    top_level: Some(i),
-                })
-                .collect())
-        }
+        Target::Name(want) => Ok(named(index, want)
+            .into_iter()
+            .map(|i| Resolved {
+                descriptor: index.manifests[i].clone(),
+                top_level: Some(i),
+            })
+            .collect()),
         Target::Digest(d) => {
             let want = d.to_string();
             if let Some(i) = index.manifests.iter().position(|m| m.digest == want) {
@@ -75,6 +65,23 @@ pub fn candidates(layout: &Layout, index: &Index, target: &Target) -> Result<Vec
                 .collect())
         }
     }
+}
+
+/// Positions of the entries of `index` (an index.json, a layout's or an archive's) that
+/// the ref name `want` names, in order: the exact ref.name matches, else the full-name
+/// matches (see [`match_ref_name`]).
+pub fn named(index: &Index, want: &str) -> Vec<usize> {
+    let hits: Vec<(usize, NameMatch)> = index
+        .manifests
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| Some((i, match_ref_name(d.ref_name()?, want)?)))
+        .collect();
+    let best = hits.iter().map(|(_, m)| *m).min();
+    hits.into_iter()
+        .filter(|(_, m)| Some(*m) == best)
+        .map(|(i, _)| i)
+        .collect()
 }
 
 /// A descriptor for an unreferenced stored blob that is a manifest or an index.

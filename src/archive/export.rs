@@ -10,8 +10,9 @@
 //!
 //! A platform subset (`--platform`) rewrites each index to list only the kept children
 //! (a new index, never a sparse one whose children are missing from the archive);
-//! attestations travel with the images they describe. Which images are kept is decided
-//! by the selector's [`crate::select::EntryFilter`] (`--platform` normalized, `--where`).
+//! attestations travel with the images they describe. Which entries are kept is decided
+//! by the selector engine ([`crate::select::Selector::find`]): the entries it picks under
+//! each exported ref are kept whole, the indexes above them are rewritten.
 
 use crate::build::tarw::{Entry, Kind, TarWriter};
 use crate::compress::{pipelined, CompressOptions, Encoder};
@@ -23,9 +24,9 @@ use crate::model::{self, Descriptor, Document, Index};
 
 /// The kind of [`owned_temp_prefix`] an export's temp file has.
 const EXPORT_TEMP: &str = "export";
-use crate::platform::entry_platform;
 use crate::reference::Target;
 use crate::resolve;
+use crate::select::OnAmbiguity;
 use crate::store::Source;
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -35,8 +36,8 @@ use std::path::Path;
 #[derive(Debug, Clone)]
 pub struct ExportOptions {
     pub compress: CompressOptions,
-    /// Keep only the images this filter keeps (empty: everything).
-    pub filter: crate::select::EntryFilter,
+    /// Keep only the entries this selector picks under each ref (no filter: everything).
+    pub selector: crate::select::Selector,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -101,19 +102,19 @@ impl Source for Overlay<'_> {
     }
 }
 
-/// Keep the parts of `desc` whose platform is wanted; `None` when nothing is left.
+/// Keep the parts of `desc` the selector picked (`picked`: their digests); `None` when
+/// nothing is left.
 fn filter_entry(
     ov: &mut Overlay<'_>,
     desc: &Descriptor,
-    want: &crate::select::EntryFilter,
+    picked: &HashSet<String>,
     depth: usize,
 ) -> Result<Option<Descriptor>> {
-    if desc.is_attestation() {
-        return Ok(None);
+    if picked.contains(&desc.digest) {
+        return Ok(Some(desc.clone()));
     }
-    if !desc.is_index() {
-        let p = entry_platform(ov.layout, desc).map(|p| p.platform);
-        return Ok(want.keeps(desc, p.as_ref()).then(|| desc.clone()));
+    if desc.is_attestation() || !desc.is_index() {
+        return Ok(None);
     }
     if depth > graph::MAX_DEPTH {
         return Err(Error::corrupt(format!(
@@ -129,7 +130,7 @@ fn filter_entry(
     let mut kept = Vec::new();
     let mut changed = false;
     for c in idx.manifests.iter().filter(|c| !c.is_attestation()) {
-        match filter_entry(ov, c, want, depth + 1)? {
+        match filter_entry(ov, c, picked, depth + 1)? {
             Some(k) => {
                 changed |= k != *c;
                 kept.push(k);
@@ -142,8 +143,9 @@ fn filter_entry(
     }
     let kept_digests: HashSet<String> = kept.iter().map(|k| k.digest.clone()).collect();
     for c in idx.manifests.iter().filter(|c| c.is_attestation()) {
-        if c.attestation_subject()
-            .is_some_and(|s| kept_digests.contains(s))
+        if picked.contains(&c.digest)
+            || c.attestation_subject()
+                .is_some_and(|s| kept_digests.contains(s))
         {
             kept.push(c.clone());
         } else {
@@ -197,7 +199,21 @@ pub fn export<W: Write + Send>(
 ) -> Result<(ExportReport, W)> {
     let (index, _) = layout.read_index()?;
     let mut roots: Vec<Descriptor> = Vec::new();
+    // With a filter: the digests of the entries the selector picks under each target.
+    let mut picked: HashSet<String> = HashSet::new();
+    let mut no_match = None;
     for t in targets {
+        if opts.selector.has_filters() {
+            let r = crate::reference::LayoutRef {
+                path: layout.root().to_path_buf(),
+                target: t.clone(),
+            };
+            let all = opts.selector.clone().on_ambiguity(OnAmbiguity::All);
+            match all.choose(all.find(layout, &r)?, &r) {
+                Ok(found) => picked.extend(found.matches.into_iter().map(|m| m.descriptor.digest)),
+                Err(e) => no_match = no_match.or(Some(e)),
+            }
+        }
         let c = resolve::candidates(layout, &index, t)?;
         if c.is_empty() {
             let what = match t {
@@ -225,10 +241,10 @@ pub fn export<W: Write + Send>(
     let mut exported = Vec::new();
     let mut final_roots = Vec::new();
     for d in &roots {
-        let kept = if opts.filter.is_empty() {
-            Some(d.clone())
+        let kept = if opts.selector.has_filters() {
+            filter_entry(&mut ov, d, &picked, 0)?
         } else {
-            filter_entry(&mut ov, d, &opts.filter, 0)?
+            Some(d.clone())
         };
         if let Some(k) = kept {
             exported.push(ExportedRef {
@@ -241,10 +257,12 @@ pub fn export<W: Write + Send>(
         }
     }
     if final_roots.is_empty() {
-        return Err(Error::no_match(format!(
-            "nothing to export: no image matches {}",
-            opts.filter.describe()
-        )));
+        return Err(no_match.unwrap_or_else(|| {
+            Error::no_match(format!(
+                "nothing to export: nothing matches {}",
+                opts.selector.describe()
+            ))
+        }));
     }
     let w = graph::walk(&ov, &final_roots);
     if let Some(e) = w.first_error("cannot export") {

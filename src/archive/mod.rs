@@ -13,7 +13,6 @@ pub mod import;
 
 use crate::error::{Error, Result};
 use crate::model::{Descriptor, Index};
-use crate::reference::{match_ref_name, NameMatch};
 
 /// Normalize an archive member name: `./` prefixes and empty or `.` components are
 /// dropped; absolute names, `..` components, non-UTF-8 names and NUL bytes are
@@ -84,7 +83,8 @@ pub struct Selection {
     pub rename: Option<String>,
 }
 
-/// Choose `(target name, descriptor)` pairs from an index per `sel`. `what` names the
+/// Choose `(target name, descriptor)` pairs from an index per `sel` (a name names entries
+/// as in a layout: [`crate::resolve::named`]). `what` names the
 /// source in messages.
 pub fn select_entries(
     index: &Index,
@@ -124,18 +124,10 @@ pub fn select_entries(
         return Ok(out);
     }
     let chosen: Vec<&Descriptor> = match &sel.name {
-        Some(want) => {
-            let hits: Vec<(&Descriptor, NameMatch)> = index
-                .manifests
-                .iter()
-                .filter_map(|d| Some((d, match_ref_name(d.ref_name()?, want)?)))
-                .collect();
-            let best = hits.iter().map(|(_, m)| *m).min();
-            hits.into_iter()
-                .filter(|(_, m)| Some(*m) == best)
-                .map(|(d, _)| d)
-                .collect()
-        }
+        Some(want) => crate::resolve::named(index, want)
+            .into_iter()
+            .map(|i| &index.manifests[i])
+            .collect(),
         None => index.manifests.iter().collect(),
     };
     match chosen.as_slice() {

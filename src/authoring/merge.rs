@@ -117,7 +117,9 @@ pub fn apply_policy(
     Ok(dedup.into_vec())
 }
 
-/// Run a merge into DEST:REF.
+/// Run a merge into DEST:REF; with a `selector` that filters, only the source entries
+/// it picks are merged ([`super::select_sources`]).
+#[allow(clippy::too_many_arguments)] // the CLI's flags, one each
 pub fn merge(
     dest: &Layout,
     name: &str,
@@ -125,10 +127,15 @@ pub fn merge(
     policy: Policy,
     expect: &[PlatformSpec],
     annotations: &BTreeMap<String, String>,
+    selector: Option<&crate::select::Selector>,
     dry_run: bool,
 ) -> Result<Outcome> {
     let mut list = MemberList::new();
-    for m in resolve_sources(sources, Expand::Flatten)? {
+    let members = match selector.filter(|s| s.has_filters()) {
+        Some(s) => super::select_sources(sources, s)?,
+        None => resolve_sources(sources, Expand::Flatten)?,
+    };
+    for m in members {
         list.upsert(m, AddMode::Replace)?;
     }
     let incoming = list.into_vec();

@@ -284,6 +284,38 @@ pub fn resolve_sources(sources: &[SourceSpec], expand: Expand) -> Result<Vec<Mem
     Ok(out)
 }
 
+/// [`resolve_sources`] (flattened), keeping of each source only the members on the way
+/// to an entry `selector` picks in that source (every match; docs/selection.md): the
+/// picked images themselves, or the nested index above a picked entry. Attestations stay
+/// with their members. Nothing picked in a source is exit 3.
+pub fn select_sources(
+    sources: &[SourceSpec],
+    selector: &crate::select::Selector,
+) -> Result<Vec<Member>> {
+    let all = selector
+        .clone()
+        .on_ambiguity(crate::select::OnAmbiguity::All);
+    let mut out = Vec::new();
+    for spec in sources {
+        let ctx = |e: Error| e.context(format!("source {}", spec.text));
+        let layout = Layout::open(&spec.reference.path).map_err(ctx)?;
+        let r = &spec.reference;
+        let found = all.choose(all.find(&layout, r).map_err(ctx)?, r)?;
+        let through: std::collections::HashSet<&str> = found
+            .matches
+            .iter()
+            .flat_map(|m| m.path.iter().map(|s| s.digest.as_str()))
+            .collect();
+        let named = resolve::resolve_one(&layout, r).map_err(ctx)?;
+        for m in members_of(&layout, spec, &named.descriptor, Expand::Flatten)? {
+            if through.contains(m.descriptor.digest.as_str()) {
+                out.push(m);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The members of the source `spec`, already resolved to `d` in `layout`.
 pub fn members_of(
     layout: &Layout,
@@ -886,6 +918,9 @@ pub struct EditReport {
     /// Entries removed (`index rm`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub removed: Vec<String>,
+    /// Entries annotated (`annotate` with a selector): the selector's picks.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub annotated: Vec<String>,
     /// Every document rewritten, innermost last.
     pub rewritten: Vec<rewrite::Rewritten>,
 }
@@ -970,6 +1005,7 @@ fn report(
         changed: changed || (dry_run && !rw.is_empty()),
         dry_run,
         removed,
+        annotated: Vec::new(),
         rewritten: rw,
     }
 }
@@ -1051,6 +1087,7 @@ pub fn annotate(
     let top = top_position(layout, r)?;
     let edit = |idx: &mut Index, write: bool| -> Result<(Vec<rewrite::Rewritten>, Vec<String>)> {
         let mut all = Vec::new();
+        let mut picked = Vec::new();
         let mut pending = rewrite::Pending::new();
         match selector.filter(|(s, _)| s.has_filters()) {
             None => {
@@ -1067,6 +1104,7 @@ pub fn annotate(
             }
             Some((s, given)) => {
                 let found = default_all(s, given).select(layout, r)?;
+                picked.extend(found.matches.iter().map(|m| m.descriptor.digest.clone()));
                 if manifest {
                     let mut paths: Vec<Vec<usize>> = found
                         .matches
@@ -1108,8 +1146,10 @@ pub fn annotate(
                 }
             }
         }
-        Ok((all, Vec::new()))
+        Ok((all, picked))
     };
-    let (idx, rw, _, changed) = run_edit(layout, dry_run, &edit)?;
-    Ok(report(r, &idx, top, rw, Vec::new(), changed, dry_run))
+    let (idx, rw, picked, changed) = run_edit(layout, dry_run, &edit)?;
+    let mut rep = report(r, &idx, top, rw, Vec::new(), changed, dry_run);
+    rep.annotated = picked;
+    Ok(rep)
 }

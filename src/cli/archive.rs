@@ -179,8 +179,8 @@ pub fn export_cmd(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
     if let Some(j) = a.jobs {
         compress.jobs = j.max(1);
     }
-    let filter = crate::select::args::entry_filter(&a.platforms, &a.wheres)?;
-    let opts = ExportOptions { compress, filter };
+    let selector = crate::select::args::subset_selector(&a.platforms, &a.wheres)?;
+    let opts = ExportOptions { compress, selector };
     let report = if to_stdout {
         let stdout = std::io::stdout();
         let (report, mut w) = export(&layout, &targets, &opts, std::io::BufWriter::new(stdout))?;

@@ -279,6 +279,9 @@ pub struct MergeArgs {
     /// Platforms the result must hold (comma-separated or repeated).
     #[arg(long, value_delimiter = ',', value_name = "PLATFORM")]
     pub expect: Vec<String>,
+    /// Take only the source entries these filters pick (the selector of `oix select`).
+    #[command(flatten)]
+    pub selector: SelectorArgs,
     #[command(flatten)]
     pub edit: EditFlags,
 }
@@ -292,7 +295,9 @@ Policies:
   require-all   refuse (exit 5, nothing written) when the sources lack a platform the existing
                 DEST:REF has or --expect names; every missing platform is listed
 Platforms are compared after normalization (arm64 = arm64/v8, x86_64 = amd64).
-Attestations travel with the entry they describe.";
+Attestations travel with the entry they describe. With --platform/--where, only the
+source entries the selector picks are taken (the candidates of `oix select`; see
+docs/selection.md).";
 
 pub fn merge(ctx: &Ctx, a: MergeArgs) -> Result<i32> {
     let src = sources(&a.sources, &[], &a.edit)?;
@@ -311,6 +316,7 @@ pub fn merge(ctx: &Ctx, a: MergeArgs) -> Result<i32> {
         a.policy,
         &expect,
         &opts.annotations,
+        Some(&a.selector.to_selector()?),
         opts.dry_run,
     )?;
     Ok(report(ctx, &o, a.edit.detailed_exitcode))

@@ -262,7 +262,7 @@ pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
     let opts = PushOptions {
         jobs: a.transport.jobs,
         force_recursive: a.force_recursive,
-        filter: crate::select::args::entry_filter(&a.platform, &a.wheres)?,
+        selector: crate::select::args::subset_selector(&a.platform, &a.wheres)?,
         arch_tags: a.arch_tags.clone(),
         all_refs: a.all_refs,
     };

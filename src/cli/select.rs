@@ -20,8 +20,11 @@ entries form one candidate set (implicit multi-arch; a warning says so, and `oix
 turns them into one index). LAYOUT alone means all of index.json; LAYOUT@DIGEST the \
 top-level entry with that digest, else its first occurrence depth-first. Without --platform or --where, the named entries themselves are \
 selected. With filters, the candidates are the named entries and every entry of every \
-index below them, searched depth-first in document order; each match reports its path \
-(index.json[2] > sha256:…[1]).
+index below them, searched depth-first in document order, except that a named entry which \
+is an index is not a candidate itself: its entries are (LAYOUT:REF naming an index filters \
+that index's entries; naming one image, that image). Each match reports its path \
+(index.json[2] > sha256:…[1]). index rm, annotate, export, push and merge pick with the \
+same candidates.
 
 PLATFORMS
   --platform os/arch[/variant][:os.version][+feature...], or `local` (this machine's \

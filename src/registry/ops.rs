@@ -17,12 +17,12 @@ use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::model::{self, Descriptor, Index, Platform};
 use crate::reference::{LayoutRef, Target};
-use crate::select::EntryFilter;
+use crate::select::{EntryFilter, OnAmbiguity, Selector};
 use crate::store::Source;
 use crate::{platform, resolve, tags};
 use rayon::prelude::*;
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::time::Instant;
 
@@ -78,21 +78,19 @@ impl Source for Overlay<'_> {
     }
 }
 
-/// Keep the entries of `index` whose platform matches one of `filters`, plus the
-/// attestations that refer to kept entries. `platform_of` gives an entry's platform.
-/// Returns `None` when every entry is kept (the original bytes are used as they are).
+/// Keep the entries of `index` that `keep` keeps, plus the attestations that refer to
+/// kept entries. `platform_of` gives an entry's platform (for the message when nothing
+/// is kept; `filter` names the filter there). Returns `None` when every entry is kept
+/// (the original bytes are used as they are).
 pub fn subset_index(
     index_bytes: &[u8],
     what: &str,
-    filter: &EntryFilter,
+    keep: &dyn Fn(&Descriptor) -> bool,
+    filter: &str,
     platform_of: &dyn Fn(&Descriptor) -> Option<Platform>,
 ) -> Result<Option<Vec<u8>>> {
     let idx: Index = model::parse_json(index_bytes, what)?;
-    let kept: Vec<&Descriptor> = idx
-        .manifests
-        .iter()
-        .filter(|d| filter.keeps(d, platform_of(d).as_ref()))
-        .collect();
+    let kept: Vec<&Descriptor> = idx.manifests.iter().filter(|d| keep(d)).collect();
     if kept.is_empty() {
         let have: Vec<String> = idx
             .manifests
@@ -101,7 +99,7 @@ pub fn subset_index(
             .filter_map(|d| platform_of(d).map(|p| p.display()))
             .collect();
         return Err(
-            Error::no_match(format!("{what}: no entry matches {}", filter.describe()))
+            Error::no_match(format!("{what}: no entry matches {filter}"))
                 .with_hint(format!("platforms in the index: {}", have.join(", "))),
         );
     }
@@ -166,8 +164,8 @@ pub struct PushOptions {
     pub jobs: usize,
     /// Walk and check the whole graph even when the registry already has a root.
     pub force_recursive: bool,
-    /// `--platform` / `--where`: push or pull only these entries of an index.
-    pub filter: EntryFilter,
+    /// `--platform` / `--where`: push only the entries this selector picks.
+    pub selector: Selector,
     pub arch_tags: Option<String>,
     pub all_refs: bool,
 }
@@ -197,7 +195,7 @@ pub fn plan_push<'a>(
     dest: &RegistryRef,
     opts: &PushOptions,
 ) -> Result<PushPlan<'a>> {
-    let mut pairs: Vec<(Descriptor, Option<String>)> = Vec::new();
+    let mut pairs: Vec<(Descriptor, Option<String>, LayoutRef)> = Vec::new();
     if opts.all_refs {
         if src.target != Target::Default {
             return Err(Error::usage(
@@ -224,7 +222,7 @@ pub fn plan_push<'a>(
                 target: Target::Name(n.clone()),
             };
             let d = resolve::resolve_one(layout, &r)?.descriptor;
-            pairs.push((d, Some(tag_for_ref(&n)?)));
+            pairs.push((d, Some(tag_for_ref(&n)?), r));
         }
     } else {
         let d = resolve::resolve_one(layout, src)?.descriptor;
@@ -238,24 +236,32 @@ pub fn plan_push<'a>(
                 )))
             }
         };
-        pairs.push((d, tag));
+        pairs.push((d, tag, src.clone()));
     }
     let mut source = Overlay::new(layout);
     let mut roots = Vec::new();
     let mut main_tags = Vec::new();
     let mut arch_tags = Vec::new();
-    for (mut root, tag) in pairs {
+    for (mut root, tag, r) in pairs {
         root.annotations.remove(model::annotation::REF_NAME);
-        if !opts.filter.is_empty() {
-            if !root.is_index() {
-                return Err(Error::usage(format!(
-                    "--platform/--where select entries of an index; {} is a single manifest",
-                    root.digest
-                )));
-            }
+        if opts.selector.has_filters() {
+            // The selector picks (docs/selection.md); the root's entries on the way to a
+            // pick are kept, the others dropped. A single manifest is pushed when picked.
+            let all = opts.selector.clone().on_ambiguity(OnAmbiguity::All);
+            let found = all.choose(all.find(layout, &r)?, &r)?;
+            let through: HashSet<&str> = found
+                .matches
+                .iter()
+                .flat_map(|m| m.path.iter().map(|s| s.digest.as_str()))
+                .collect();
             let bytes = layout.read_blob(&root, model::MAX_MANIFEST_SIZE)?;
             let of = |d: &Descriptor| platform::entry_platform(layout, d).map(|e| e.platform);
-            if let Some(new) = subset_index(&bytes, &root.digest, &opts.filter, &of)? {
+            let keep = |d: &Descriptor| through.contains(d.digest.as_str());
+            let subset = match root.is_index() {
+                true => subset_index(&bytes, &root.digest, &keep, &all.describe(), &of)?,
+                false => None,
+            };
+            if let Some(new) = subset {
                 let size = new.len() as u64;
                 let digest = source.add(new);
                 root = Descriptor::new(&root.media_type, &digest, size);
@@ -587,7 +593,9 @@ pub fn pull(
             )));
         }
         let of = |d: &Descriptor| d.platform.as_deref().cloned();
-        if let Some(new) = subset_index(&bytes, &r.to_string(), &opts.filter, &of)? {
+        let keep = |d: &Descriptor| opts.filter.keeps(d, of(d).as_ref());
+        let what = r.to_string();
+        if let Some(new) = subset_index(&bytes, &what, &keep, &opts.filter.describe(), &of)? {
             let size = new.len() as u64;
             let digest = source.add(new);
             root = Descriptor::new(&root.media_type, &digest, size);
@@ -686,9 +694,11 @@ mod tests {
             let w: Vec<String> = w.iter().map(|s| s.to_string()).collect();
             EntryFilter::parse(&p, &w).unwrap()
         };
-        let out = subset_index(&bytes, "t", &filter(&["linux/arm64"], &[]), &of)
-            .unwrap()
-            .unwrap();
+        let sub = |f: EntryFilter| {
+            let keep = |d: &Descriptor| f.keeps(d, of(d).as_ref());
+            subset_index(&bytes, "t", &keep, &f.describe(), &of)
+        };
+        let out = sub(filter(&["linux/arm64"], &[])).unwrap().unwrap();
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         let digests: Vec<&str> = v["manifests"]
             .as_array()
@@ -699,14 +709,14 @@ mod tests {
         assert_eq!(digests, vec![d(2).as_str(), d(3).as_str()]);
         assert_eq!(v["x-extra"], true);
         let all = filter(&["linux/arm64", "linux/amd64"], &[]);
-        assert!(subset_index(&bytes, "t", &all, &of).unwrap().is_none());
+        assert!(sub(all).unwrap().is_none());
         // --where alone, on the descriptors' own fields and annotations.
         let w = filter(&[], &["mediaType~=manifest"]);
-        assert!(subset_index(&bytes, "t", &w, &of).unwrap().is_none());
+        assert!(sub(w.clone()).unwrap().is_none());
         let w = filter(&[], &["org.example.missing"]);
-        assert!(subset_index(&bytes, "t", &w, &of).is_err());
+        assert!(sub(w.clone()).is_err());
         let none = filter(&["linux/s390x"], &[]);
-        let e = subset_index(&bytes, "t", &none, &of).unwrap_err();
+        let e = sub(none).unwrap_err();
         assert_eq!(e.kind, crate::error::Kind::NoMatch);
     }
 }

@@ -94,7 +94,20 @@ impl SelectorArgs {
     }
 }
 
-/// The `--platform`/`--where` subset filter of export, push and pull, parsed, with a
+/// The `--platform`/`--where` flags of export, push and merge as a [`Selector`] (exact
+/// matching, every match), with a warning printed for each platform naming an unknown
+/// os or architecture.
+pub fn subset_selector(platforms: &[String], wheres: &[String]) -> Result<Selector> {
+    SelectorArgs {
+        platforms: platforms.to_vec(),
+        wheres: wheres.to_vec(),
+        ..SelectorArgs::default()
+    }
+    .to_selector()
+    .map(|s| s.on_ambiguity(OnAmbiguity::All))
+}
+
+/// The `--platform`/`--where` subset filter of pull (a remote index: see [`super::EntryFilter`]), parsed, with a
 /// warning printed for each platform naming an unknown os or architecture.
 pub fn entry_filter(platforms: &[String], wheres: &[String]) -> Result<super::EntryFilter> {
     let f = super::EntryFilter::parse(platforms, wheres)?;

@@ -29,8 +29,23 @@ pub(super) struct Space<'a> {
     top_positions: Option<Vec<usize>>,
     /// The one candidate is not an index entry (a config or layer named by digest).
     not_an_entry: bool,
+    /// The reference names entries (`:REF`, `@DIGEST`), not all of index.json: a named
+    /// entry that is an index stands for its entries (see [`Candidates::Entries`]).
+    named: bool,
     implicit: bool,
     pub(super) warnings: Vec<String>,
+}
+
+/// Which nodes of a [`Space`] a filtered search evaluates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Candidates {
+    /// The rule of every command that picks entries (docs/selection.md, section 1): every
+    /// entry at and below the named entries, except that a named entry which is an index
+    /// is not a candidate itself (its entries are). `LAYOUT` alone names index.json,
+    /// whose entries are all candidates.
+    Entries,
+    /// Only the named entries themselves (the fallback of `oix ls`).
+    Named,
 }
 
 impl<'a> Space<'a> {
@@ -66,6 +81,7 @@ impl<'a> Space<'a> {
             root_depth: 0,
             top_positions,
             not_an_entry: false,
+            named: r.target != Target::Default,
             implicit,
             warnings,
         };
@@ -181,6 +197,7 @@ pub(super) struct Engine<'a> {
     index: &'a Index,
     r: &'a LayoutRef,
     space: Space<'a>,
+    candidates: Candidates,
     mode: MatchMode,
     /// Annotations inside each manifest node's document (read on demand).
     doc_annotations: RefCell<HashMap<usize, Option<BTreeMap<String, String>>>>,
@@ -212,6 +229,7 @@ impl<'a> Engine<'a> {
         layout: &'a Layout,
         index: &'a Index,
         r: &'a LayoutRef,
+        candidates: Candidates,
     ) -> Result<Engine<'a>> {
         let space = Space::resolve(layout, index, r, sel.has_filters())?;
         Ok(Engine {
@@ -220,6 +238,7 @@ impl<'a> Engine<'a> {
             index,
             r,
             space,
+            candidates,
             mode: sel.effective_mode(),
             doc_annotations: RefCell::new(HashMap::new()),
             derived: RefCell::new(HashMap::new()),
@@ -277,7 +296,7 @@ impl<'a> Engine<'a> {
         let mut no_platform = 0usize;
         for i in self.space.range.clone() {
             let d = self.desc(i);
-            if with_platform && d.is_attestation() {
+            if with_platform && d.is_attestation() || !self.is_candidate(i) {
                 continue;
             }
             sel.searched += 1;
@@ -345,6 +364,17 @@ impl<'a> Engine<'a> {
             sel.nearest = misses.iter().take(5).map(|&(_, i)| self.miss(i)).collect();
         }
         Ok(sel)
+    }
+
+    /// Whether node `i` is a candidate of a filtered search ([`Candidates`]).
+    fn is_candidate(&self, i: usize) -> bool {
+        let named = !self.space.not_an_entry
+            && self.space.named
+            && self.space.walk.entries[i].depth == self.space.root_depth;
+        match self.candidates {
+            Candidates::Entries => !(named && self.desc(i).is_index()),
+            Candidates::Named => named,
+        }
     }
 
     /// The entry's platform as found: the descriptor's, else the config's (derived).

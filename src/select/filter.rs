@@ -1,12 +1,13 @@
-//! [`EntryFilter`]: the one-pass subset filter of export, push and pull.
+//! [`EntryFilter`]: the subset filter of `pull`, which filters a remote index (not a
+//! layout, so [`super::Selector`] cannot search it). Every command that picks entries in
+//! a layout uses the selector engine instead.
 
 use super::Condition;
 use crate::error::Result;
 use crate::model::Descriptor;
 use crate::platform::{Fallbacks, MatchMode, PlatformSpec};
 
-/// The entry filter of commands that take a subset of an index without a layout-wide
-/// search (export, push, pull): an entry is kept when any `--platform` matches its
+/// The entry filter of `pull` (one remote index, no layout to search): an entry is kept when any `--platform` matches its
 /// platform (exact mode, normalized) — or none was given — and every `--where` holds on
 /// its descriptor. Attestations are never kept by the filter itself; they follow the
 /// entry they describe.

@@ -10,7 +10,10 @@
 //! else its first occurrence depth-first. A selector without filters selects those named entries
 //! themselves. With filters, the candidates are the named entries and every entry of
 //! every index below them, searched depth-first in document order (an index before its
-//! entries); each match reports its path.
+//! entries), except that a named entry which is an index is not a candidate itself (its
+//! entries are); each match reports its path. This is the one candidate rule: `export`,
+//! `push` and `merge` keep what [`Selector::find`] picks, `index rm` and `annotate` edit
+//! it (tests/selector_agreement.rs).
 //!
 //! **Filters.** Every `--where` must hold; at least one `--platform` must match (see
 //! [`crate::platform`] for normalization and the two match modes). The platform of an
@@ -48,7 +51,7 @@ pub use args::{AmbiguityArgs, SelectorArgs};
 pub use expr::{Condition, Field, Key, Op};
 pub use filter::EntryFilter;
 
-use engine::{Engine, Space};
+use engine::{Candidates, Engine, Space};
 
 use crate::error::{Error, Result};
 use crate::layout::Layout;
@@ -341,9 +344,13 @@ impl Selector {
     /// policy is applied and finding nothing is not an error (see `nearest`). Fails when
     /// the reference names nothing (exit 3) or a nested index cannot be read (exit 1).
     pub fn find(&self, layout: &Layout, r: &LayoutRef) -> Result<Selection> {
+        self.find_among(layout, r, Candidates::Entries)
+    }
+
+    fn find_among(&self, layout: &Layout, r: &LayoutRef, c: Candidates) -> Result<Selection> {
         self.validate()?;
         let (index, _) = layout.read_index()?;
-        Engine::new(self, layout, &index, r)?.run()
+        Engine::new(self, layout, &index, r, c)?.run()
     }
 
     /// [`Selector::find`], then the ambiguity policy: exit 3 when nothing matches (with
@@ -353,24 +360,24 @@ impl Selector {
         self.choose(found, r)
     }
 
-    /// What `oix ls REF` lists with filters: the entries of the index REF names are the
-    /// candidates, not that index itself (docs/selection.md, "ls"). When none of them
-    /// matches but the named index itself does, its own annotations read from its
-    /// descriptor *and* its document (where `merge --annotation` writes them), the result
-    /// is that index. Nothing matching is exit 3 with the nearest candidates.
+    /// What `oix ls REF` lists with filters: the selector's candidates, every match
+    /// (docs/selection.md, "ls"). One addition, for `ls` only: when nothing matches, the
+    /// filter has no negative condition (`!=`, `!key`) and a named index itself matches,
+    /// its own annotations read from its descriptor *and* its document (where `merge
+    /// --annotation` writes them), the result is that index. Nothing matching is exit 3
+    /// with the nearest candidates.
     pub fn select_entries(&self, layout: &Layout, r: &LayoutRef) -> Result<Selection> {
         let mut found = self.find(layout, r)?;
-        if r.target == Target::Default {
-            return self.clone().on_ambiguity(OnAmbiguity::All).choose(found, r);
-        }
-        let is_named_index = |m: &Match| m.path.len() == 1 && m.descriptor.is_index();
-        found.matches.retain(|m| !is_named_index(m));
-        if found.matches.is_empty() {
-            let itself = self.clone().scope(Scope::Any).find(layout, r)?;
+        let positive = self.conditions.iter().all(|c| !c.is_negative());
+        if found.matches.is_empty() && positive && r.target != Target::Default {
+            let itself = self
+                .clone()
+                .scope(Scope::Any)
+                .find_among(layout, r, Candidates::Named)?;
             let named: Vec<Match> = itself
                 .matches
                 .into_iter()
-                .filter(is_named_index)
+                .filter(|m| m.descriptor.is_index())
                 .map(|mut m| {
                     m.why
                         .push("the index itself matches; none of its entries does".into());
@@ -710,22 +717,20 @@ mod tests {
                 .find(&l, &r)
                 .unwrap()
         };
-        // the child's own value wins over the inherited one
-        assert_eq!(
-            digests(&sel("k=parent", true)),
-            [idx.digest.clone(), other.digest.clone()]
-        );
+        // the child's own value wins over the inherited one (the named index itself is
+        // not a candidate: its entries are)
+        assert_eq!(digests(&sel("k=parent", true)), [other.digest]);
         assert_eq!(digests(&sel("k=child", true)), vec![child.digest.clone()]);
-        // without inheritance only the index itself has k=parent
-        assert_eq!(digests(&sel("k=parent", false)), vec![idx.digest.clone()]);
+        // without inheritance no entry has k=parent (only the index itself has)
+        assert!(digests(&sel("k=parent", false)).is_empty());
         let s = sel("k=parent", true);
         assert!(
-            s.matches[1].why[0].contains("inherited from index"),
+            s.matches[0].why[0].contains("inherited from index"),
             "{:?}",
-            s.matches[1].why
+            s.matches[0].why
         );
         assert_eq!(
-            s.matches[1].matched.get("k").map(String::as_str),
+            s.matches[0].matched.get("k").map(String::as_str),
             Some("parent")
         );
     }
