@@ -8,24 +8,14 @@
 //! everything at once and gc can refuse to sweep when the graph is not fully known.
 
 use crate::digest::Digest;
-use crate::error::Error;
-use crate::model::{Descriptor, Document};
+use crate::error::{Error, Result};
+pub use crate::model::Role;
+use crate::model::{Descriptor, Document, Index};
 use crate::store::Source;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// Deepest nesting of indexes oix follows (index.json counts as depth 0).
 pub const MAX_DEPTH: usize = 32;
-
-/// Why a descriptor is in the graph.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// An entry of index.json or of a nested index.
-    Entry,
-    Config,
-    Layer,
-    /// The `subject` of a manifest or index (may legitimately be absent from the layout).
-    Subject,
-}
 
 #[derive(Debug, Clone)]
 pub struct Node {
@@ -97,118 +87,195 @@ impl Walk {
     }
 }
 
-/// Walk from `roots` (normally index.json's `manifests`).
-pub fn walk(layout: &dyn Source, roots: &[Descriptor]) -> Walk {
-    let mut w = Walk::default();
-    let mut expanded = HashSet::new();
-    for d in roots {
-        visit(
-            layout,
-            d,
-            Role::Entry,
-            0,
-            None,
-            "index.json",
-            &mut expanded,
-            &mut w,
-        );
-    }
-    w
+/// A visitor's answer when the walk reaches a descriptor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Descend {
+    /// Check the descriptor (digest, size) and, when it is a manifest or an index not
+    /// expanded before in this walk, read it and visit its children.
+    Yes,
+    /// Skip it: not checked, not read, its children not visited.
+    Skip,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn visit(
-    layout: &dyn Source,
-    desc: &Descriptor,
-    role: Role,
+/// Where the walk stands when it reaches a descriptor.
+#[derive(Debug, Clone, Copy)]
+pub struct At<'a> {
+    pub descriptor: &'a Descriptor,
+    pub role: Role,
+    /// Number of documents between the roots' list (index.json) and this descriptor.
+    pub depth: usize,
+    /// Position among the children of the parent document, in the order of
+    /// [`Document::children_with_roles`] (an index's entries come first, so for an entry
+    /// this is its position in `manifests`); among the roots for a root.
+    pub position: usize,
+    /// The descriptor of the document that lists this one (`None` for the roots).
+    pub parent: Option<&'a Descriptor>,
+    /// False when this digest was already expanded earlier in the walk: answering
+    /// [`Descend::Yes`] then checks it again but does not read it a second time.
+    pub first: bool,
+}
+
+/// What the walk reports to: every descriptor reached, every document read, every
+/// problem. Implementations decide how far the walk goes ([`Visitor::enter`]).
+pub trait Visitor {
+    /// A descriptor is reached; say whether to check and expand it.
+    fn enter(&mut self, at: &At<'_>) -> Descend;
+    /// Called once after every [`Descend::Yes`], once the children were visited: with the
+    /// parsed document when it was read (a manifest or index expanded here), `None`
+    /// otherwise (a blob, a document expanded before, or a problem reported).
+    fn leave(&mut self, at: &At<'_>, doc: Option<Document>);
+    /// Something unreadable or invalid; the walk goes on.
+    fn problem(&mut self, problem: Problem);
+}
+
+/// The one recursive walk: depth first, in document order, each manifest and index read
+/// (verified by `src`) and expanded at most once, nesting bounded by [`MAX_DEPTH`]. What
+/// is visited, kept and built is the visitor's business.
+pub fn walk_with(src: &dyn Source, roots: &[Descriptor], v: &mut dyn Visitor) {
+    walk_below(src, None, roots, 0, v);
+}
+
+/// [`walk_with`] from the entries of `parent`, a document already read (they are at
+/// `depth`, referenced from `parent`).
+fn walk_below(
+    src: &dyn Source,
+    parent: Option<&Descriptor>,
+    entries: &[Descriptor],
     depth: usize,
-    parent: Option<&str>,
-    referrer: &str,
-    expanded: &mut HashSet<String>,
-    w: &mut Walk,
+    v: &mut dyn Visitor,
 ) {
-    let problem = |w: &mut Walk, sev: Severity, msg: String| {
-        w.problems.push(Problem {
-            severity: sev,
-            digest: Some(desc.digest.clone()),
-            referrer: referrer.to_string(),
-            message: msg,
-        })
+    let mut walker = Walker {
+        src,
+        expanded: parent.iter().map(|p| p.digest.clone()).collect(),
     };
-    let node_index = w.nodes.len();
-    w.nodes.push(Node {
-        descriptor: desc.clone(),
-        role,
-        depth,
-        parent: parent.map(str::to_string),
-        document: None,
-    });
-    let digest = match desc.digest() {
-        Ok(d) => d,
-        Err(e) => return problem(w, Severity::Error, e.message),
-    };
-    if desc.size < 0 {
-        return problem(w, Severity::Error, format!("negative size {}", desc.size));
-    }
-    let expandable = desc.is_index() || desc.is_manifest();
-    if !expandable || !expanded.insert(desc.digest.clone()) {
-        return;
-    }
-    let present = match layout.contains(&digest) {
-        Ok(p) => p,
-        Err(e) => return problem(w, Severity::Error, e.message),
-    };
-    if !present {
-        if role == Role::Subject {
-            return; // a subject may live elsewhere (referrers of remote content)
-        }
-        return problem(w, Severity::Error, format!("blob {digest} is missing"));
-    }
-    if depth >= MAX_DEPTH {
-        return problem(
-            w,
-            Severity::Error,
-            format!("indexes nested deeper than {MAX_DEPTH} levels"),
-        );
-    }
-    let parsed = layout.read_small(desc).and_then(|bytes| {
-        Document::parse(&desc.media_type, &bytes, &format!("blob {}", desc.digest))
-    });
-    let doc = match parsed {
-        Ok(Some(doc)) => doc,
-        Ok(None) => return,
-        Err(e) => return problem(w, Severity::Error, e.message),
-    };
-    let me = desc.digest.clone();
-    for (child, child_role) in children_with_roles(&doc) {
-        visit(
-            layout,
-            child,
-            child_role,
-            depth + 1,
-            Some(&me),
-            &me,
-            expanded,
-            w,
-        );
-    }
-    w.nodes[node_index].document = Some(doc);
-    w.documents_postorder.push(node_index);
+    walker.children(parent, entries.iter().map(|d| (d, Role::Entry)), depth, v);
 }
 
-/// A document's children with the role each plays.
-pub fn children_with_roles(doc: &Document) -> Vec<(&Descriptor, Role)> {
-    match doc {
-        Document::Index(i) => i
-            .manifests
-            .iter()
-            .map(|d| (d, Role::Entry))
-            .chain(i.subject.iter().map(|d| (d, Role::Subject)))
-            .collect(),
-        Document::Manifest(m) => std::iter::once((&m.config, Role::Config))
-            .chain(m.layers.iter().map(|d| (d, Role::Layer)))
-            .chain(m.subject.iter().map(|d| (d, Role::Subject)))
-            .collect(),
+struct Walker<'s> {
+    src: &'s dyn Source,
+    expanded: HashSet<String>,
+}
+
+impl Walker<'_> {
+    fn children<'a>(
+        &mut self,
+        parent: Option<&'a Descriptor>,
+        children: impl Iterator<Item = (&'a Descriptor, Role)>,
+        depth: usize,
+        v: &mut dyn Visitor,
+    ) {
+        for (position, (descriptor, role)) in children.enumerate() {
+            let at = At {
+                descriptor,
+                role,
+                depth,
+                position,
+                parent,
+                first: !self.expanded.contains(&descriptor.digest),
+            };
+            if v.enter(&at) == Descend::Skip {
+                continue;
+            }
+            let doc = self.expand(&at, v);
+            if let Some(doc) = &doc {
+                self.children(
+                    Some(descriptor),
+                    doc.children_with_roles().into_iter(),
+                    depth + 1,
+                    v,
+                );
+            }
+            v.leave(&at, doc);
+        }
+    }
+
+    /// Check `at` and read it when it is a document to expand; problems go to `v`.
+    fn expand(&mut self, at: &At<'_>, v: &mut dyn Visitor) -> Option<Document> {
+        let desc = at.descriptor;
+        let problem = |v: &mut dyn Visitor, message: String| {
+            v.problem(Problem {
+                severity: Severity::Error,
+                digest: Some(desc.digest.clone()),
+                referrer: at
+                    .parent
+                    .map_or_else(|| "index.json".to_string(), |p| p.digest.clone()),
+                message,
+            });
+            None
+        };
+        let digest = match desc.digest() {
+            Ok(d) => d,
+            Err(e) => return problem(v, e.message),
+        };
+        if desc.size < 0 {
+            return problem(v, format!("negative size {}", desc.size));
+        }
+        let expandable = desc.is_index() || desc.is_manifest();
+        if !expandable || !self.expanded.insert(desc.digest.clone()) {
+            return None;
+        }
+        let present = match self.src.contains(&digest) {
+            Ok(p) => p,
+            Err(e) => return problem(v, e.message),
+        };
+        if !present {
+            if at.role == Role::Subject {
+                return None; // a subject may live elsewhere (referrers of remote content)
+            }
+            return problem(v, format!("blob {digest} is missing"));
+        }
+        if at.depth >= MAX_DEPTH {
+            return problem(v, format!("indexes nested deeper than {MAX_DEPTH} levels"));
+        }
+        let parsed = self.src.read_small(desc).and_then(|bytes| {
+            Document::parse(&desc.media_type, &bytes, &format!("blob {}", desc.digest))
+        });
+        match parsed {
+            Ok(doc) => doc,
+            Err(e) => problem(v, e.message),
+        }
+    }
+}
+
+/// Walk the whole graph from `roots` (normally index.json's `manifests`): every
+/// descriptor, every readable document kept.
+pub fn walk(layout: &dyn Source, roots: &[Descriptor]) -> Walk {
+    let mut v = GraphVisitor {
+        walk: Walk::default(),
+        open: Vec::new(),
+    };
+    walk_with(layout, roots, &mut v);
+    v.walk
+}
+
+/// Records every node for [`walk`].
+struct GraphVisitor {
+    walk: Walk,
+    /// Nodes entered and not yet left.
+    open: Vec<usize>,
+}
+
+impl Visitor for GraphVisitor {
+    fn enter(&mut self, at: &At<'_>) -> Descend {
+        self.open.push(self.walk.nodes.len());
+        self.walk.nodes.push(Node {
+            descriptor: at.descriptor.clone(),
+            role: at.role,
+            depth: at.depth,
+            parent: at.parent.map(|p| p.digest.clone()),
+            document: None,
+        });
+        Descend::Yes
+    }
+    fn leave(&mut self, _at: &At<'_>, doc: Option<Document>) {
+        let node = self.open.pop().expect("leave follows enter");
+        if let Some(doc) = doc {
+            self.walk.nodes[node].document = Some(doc);
+            self.walk.documents_postorder.push(node);
+        }
+    }
+    fn problem(&mut self, problem: Problem) {
+        self.walk.problems.push(problem);
     }
 }
 
@@ -234,7 +301,7 @@ pub struct EntryNode {
 pub struct EntryWalk<'r> {
     pub roots: std::borrow::Cow<'r, [Descriptor]>,
     /// Every nested index that was read, parsed.
-    pub indexes: Vec<crate::model::Index>,
+    pub indexes: Vec<Index>,
     /// Depth-first, in document order (an index before its entries). An index listed
     /// more than once is expanded at its first occurrence only (as in [`walk`]), which
     /// bounds the walk by the size of the content.
@@ -252,7 +319,7 @@ impl EntryWalk<'_> {
         }
     }
     /// The parsed index of entry `node`, when it is an index that was expanded.
-    pub fn index(&self, node: usize) -> Option<&crate::model::Index> {
+    pub fn index(&self, node: usize) -> Option<&Index> {
         self.entries[node].index.map(|ix| &self.indexes[ix])
     }
     /// The nodes from the root down to `node` (inclusive).
@@ -273,68 +340,243 @@ impl EntryWalk<'_> {
 /// selection: it copies no descriptor, so it stays cheap for index.json files with tens
 /// of thousands of entries.
 pub fn walk_entries<'r>(
-    layout: &crate::layout::Layout,
+    layout: &dyn Source,
     roots: impl Into<std::borrow::Cow<'r, [Descriptor]>>,
 ) -> EntryWalk<'r> {
-    let mut w = EntryWalk {
-        roots: roots.into(),
+    let roots = roots.into();
+    let mut v = EntryVisitor {
+        entries: Vec::with_capacity(roots.len()),
         ..Default::default()
     };
-    w.entries.reserve(w.roots.len());
-    let mut expanded = HashSet::new();
-    for i in 0..w.roots.len() {
-        visit_entry(layout, None, i, 0, &mut expanded, &mut w);
+    walk_with(layout, &roots, &mut v);
+    EntryWalk {
+        roots,
+        indexes: v.indexes,
+        entries: v.entries,
+        problems: v.problems,
     }
-    w
 }
 
-fn visit_entry(
-    layout: &crate::layout::Layout,
-    parent: Option<usize>,
-    position: usize,
-    depth: usize,
-    expanded: &mut HashSet<String>,
-    w: &mut EntryWalk<'_>,
-) {
-    let me = w.entries.len();
-    w.entries.push(EntryNode {
-        parent,
-        position,
-        depth,
-        index: None,
-    });
-    let desc = w.descriptor(me);
-    if !desc.is_index() || !expanded.insert(desc.digest.clone()) {
-        return;
-    }
-    let referrer = match parent {
-        Some(p) => w.descriptor(p).digest.clone(),
-        None => "index.json".to_string(),
-    };
-    let problem = |msg: String| Problem {
-        severity: Severity::Error,
-        digest: Some(desc.digest.clone()),
-        referrer,
-        message: msg,
-    };
-    if depth + 1 >= MAX_DEPTH {
-        let p = problem(format!("indexes nested deeper than {MAX_DEPTH} levels"));
-        w.problems.push(p);
-        return;
-    }
-    let index = match layout.read_document(desc) {
-        Ok((_, Some(Document::Index(idx)))) => idx,
-        Ok(_) => return,
-        Err(e) => {
-            let p = problem(e.message);
-            w.problems.push(p);
-            return;
+/// Records index entries only, for [`walk_entries`].
+#[derive(Default)]
+struct EntryVisitor {
+    entries: Vec<EntryNode>,
+    indexes: Vec<Index>,
+    problems: Vec<Problem>,
+    /// Index entries entered and not yet left.
+    open: Vec<usize>,
+}
+
+impl Visitor for EntryVisitor {
+    fn enter(&mut self, at: &At<'_>) -> Descend {
+        if at.role != Role::Entry {
+            return Descend::Skip;
         }
-    };
-    let children = index.manifests.len();
-    w.indexes.push(index);
-    w.entries[me].index = Some(w.indexes.len() - 1);
-    for i in 0..children {
-        visit_entry(layout, Some(me), i, depth + 1, expanded, w);
+        let node = self.entries.len();
+        self.entries.push(EntryNode {
+            parent: self.open.last().copied(),
+            position: at.position,
+            depth: at.depth,
+            index: None,
+        });
+        if !at.descriptor.is_index() {
+            return Descend::Skip;
+        }
+        self.open.push(node);
+        Descend::Yes
+    }
+    fn leave(&mut self, _at: &At<'_>, doc: Option<Document>) {
+        let node = self.open.pop().expect("leave follows enter");
+        if let Some(Document::Index(index)) = doc {
+            self.indexes.push(index);
+            self.entries[node].index = Some(self.indexes.len() - 1);
+        }
+    }
+    fn problem(&mut self, problem: Problem) {
+        self.problems.push(problem);
+    }
+}
+
+/// What [`subset`] keeps of a graph.
+#[derive(Debug, Clone, Default)]
+pub struct Subset {
+    /// The descriptor to use in place of the root: the root itself when nothing was
+    /// dropped, a new index when entries were; `None` when no entry is kept.
+    pub kept: Option<Descriptor>,
+    /// The indexes this subset created (new documents the source does not hold).
+    pub created: Vec<(Digest, Vec<u8>)>,
+}
+
+/// The part of the graph under `root` whose entries `keeps` accepts: the one subset of
+/// export, push and pull (`--platform`, `--where`).
+///
+/// A manifest (or any non-index entry) is kept when `keeps` says so; an attestation alone
+/// is never kept. An index becomes a new index listing its kept entries in their original
+/// order (nested indexes subset the same way, an index left with no entry is dropped),
+/// plus the attestations whose subject is kept; its other fields stay as they are and its
+/// `mediaType` is set to its descriptor's. An index that loses nothing is kept as it is
+/// (same bytes), one that keeps no entry is dropped. Never a sparse index.
+pub fn subset(
+    src: &dyn Source,
+    root: &Descriptor,
+    keeps: &dyn Fn(&Descriptor) -> bool,
+) -> Result<Subset> {
+    let mut v = SubsetVisitor::new(keeps);
+    walk_with(src, std::slice::from_ref(root), &mut v);
+    let kept = v.frames.pop().and_then(|f| f.into_iter().next());
+    v.finish(kept.and_then(|(_, kept)| kept))
+}
+
+/// [`subset`] of the index `root` whose document is `index`, already read (it is not
+/// read again; its entries are).
+pub fn subset_index(
+    src: &dyn Source,
+    root: &Descriptor,
+    index: &Index,
+    keeps: &dyn Fn(&Descriptor) -> bool,
+) -> Result<Subset> {
+    let mut v = SubsetVisitor::new(keeps);
+    walk_below(src, Some(root), &index.manifests, 1, &mut v);
+    let entries = v.frames.pop().unwrap_or_default();
+    let kept = v.subset_of(root, index, entries);
+    v.finish(kept)
+}
+
+/// Builds a [`Subset`] bottom up: each index is decided when the walk leaves it.
+struct SubsetVisitor<'k> {
+    keeps: &'k dyn Fn(&Descriptor) -> bool,
+    /// Per index being expanded (the outermost: the caller's), what each of its
+    /// non-attestation entries became, by position.
+    frames: Vec<Vec<(usize, Option<Descriptor>)>>,
+    /// What each index decided already became (an index listed twice is read once).
+    decided: HashMap<String, Option<Descriptor>>,
+    created: Vec<(Digest, Vec<u8>)>,
+    problem: Option<Problem>,
+}
+
+impl<'k> SubsetVisitor<'k> {
+    fn new(keeps: &'k dyn Fn(&Descriptor) -> bool) -> Self {
+        SubsetVisitor {
+            keeps,
+            frames: vec![Vec::new()],
+            decided: HashMap::new(),
+            created: Vec::new(),
+            problem: None,
+        }
+    }
+
+    fn record(&mut self, position: usize, kept: Option<Descriptor>) {
+        if let Some(frame) = self.frames.last_mut() {
+            frame.push((position, kept));
+        }
+    }
+
+    /// The first problem as the error, else the subset keeping `kept`.
+    fn finish(self, kept: Option<Descriptor>) -> Result<Subset> {
+        if let Some(p) = self.problem {
+            return Err(Error::failure(format!(
+                "{} (referenced from {}): {}",
+                p.digest.as_deref().unwrap_or("?"),
+                p.referrer,
+                p.message
+            ))
+            .with_hint("the layout is incomplete or corrupt; run `oix fsck` for a full report"));
+        }
+        Ok(Subset {
+            kept,
+            created: self.created,
+        })
+    }
+
+    /// What the index `desc` (document `index`) becomes, given what its entries became.
+    fn subset_of(
+        &mut self,
+        desc: &Descriptor,
+        index: &Index,
+        entries: Vec<(usize, Option<Descriptor>)>,
+    ) -> Option<Descriptor> {
+        let mut slots: Vec<Option<Descriptor>> = vec![None; index.manifests.len()];
+        let mut changed = false;
+        let became: HashMap<usize, Option<Descriptor>> = entries.into_iter().collect();
+        for (pos, c) in index.manifests.iter().enumerate() {
+            if c.is_attestation() {
+                continue;
+            }
+            match became.get(&pos).cloned().flatten() {
+                Some(k) => {
+                    changed |= k != *c;
+                    slots[pos] = Some(k);
+                }
+                None => changed = true,
+            }
+        }
+        let kept: HashSet<&str> = slots.iter().flatten().map(|k| k.digest.as_str()).collect();
+        if kept.is_empty() {
+            return None;
+        }
+        let mut attestations = Vec::new();
+        for (pos, c) in index.manifests.iter().enumerate() {
+            if !c.is_attestation() {
+                continue;
+            }
+            if c.attestation_subject().is_some_and(|s| kept.contains(s)) {
+                attestations.push(pos);
+            } else {
+                changed = true;
+            }
+        }
+        if !changed {
+            return Some(desc.clone());
+        }
+        for pos in attestations {
+            slots[pos] = Some(index.manifests[pos].clone());
+        }
+        let mut new = index.clone();
+        new.media_type = Some(desc.media_type.clone());
+        new.manifests = slots.into_iter().flatten().collect();
+        let bytes = new.to_bytes();
+        let digest = Digest::sha256_of(&bytes);
+        let mut out = desc.clone();
+        out.digest = digest.to_string();
+        out.size = bytes.len() as i64;
+        out.data = None;
+        self.created.push((digest, bytes));
+        Some(out)
+    }
+}
+
+impl Visitor for SubsetVisitor<'_> {
+    fn enter(&mut self, at: &At<'_>) -> Descend {
+        let d = at.descriptor;
+        // Attestations are decided with the index that lists them (see `subset_of`).
+        if self.problem.is_some() || at.role != Role::Entry || d.is_attestation() {
+            return Descend::Skip;
+        }
+        if !d.is_index() {
+            let kept = (self.keeps)(d).then(|| d.clone());
+            self.record(at.position, kept);
+            return Descend::Skip;
+        }
+        if let Some(kept) = self.decided.get(&d.digest).cloned() {
+            self.record(at.position, kept);
+            return Descend::Skip;
+        }
+        self.frames.push(Vec::new());
+        Descend::Yes
+    }
+    fn leave(&mut self, at: &At<'_>, doc: Option<Document>) {
+        let entries = self.frames.pop().unwrap_or_default();
+        let kept = match doc {
+            Some(Document::Index(index)) => self.subset_of(at.descriptor, &index, entries),
+            _ => None,
+        };
+        self.decided
+            .insert(at.descriptor.digest.clone(), kept.clone());
+        self.record(at.position, kept);
+    }
+    fn problem(&mut self, problem: Problem) {
+        if self.problem.is_none() && problem.severity == Severity::Error {
+            self.problem = Some(problem);
+        }
     }
 }

@@ -19,7 +19,7 @@ use crate::digest::{Digest, Hasher, HashingWriter};
 use crate::error::{Error, IoContext, PathWriter, Result};
 use crate::graph::{self, Role, Severity};
 use crate::layout::{owned_temp_prefix, remove_stale_temps, Layout};
-use crate::model::{self, Descriptor, Document, Index};
+use crate::model::{self, Descriptor, Index};
 
 /// The kind of [`owned_temp_prefix`] an export's temp file has.
 const EXPORT_TEMP: &str = "export";
@@ -64,15 +64,6 @@ pub struct ExportReport {
     pub compression: String,
 }
 
-/// A new index like `original` listing exactly `children` (deterministic compact JSON,
-/// its `mediaType` set to `media_type`).
-pub fn rewrite_index(original: &Index, media_type: &str, children: Vec<Descriptor>) -> Vec<u8> {
-    let mut idx = original.clone();
-    idx.media_type = Some(media_type.to_string());
-    idx.manifests = children;
-    idx.to_bytes()
-}
-
 /// The layout plus documents created for this export (rewritten indexes).
 struct Overlay<'a> {
     layout: &'a Layout,
@@ -99,77 +90,6 @@ impl Source for Overlay<'_> {
             None => self.layout.read_blob(desc, model::MAX_MANIFEST_SIZE),
         }
     }
-}
-
-/// Keep the parts of `desc` whose platform is wanted; `None` when nothing is left.
-fn filter_entry(
-    ov: &mut Overlay<'_>,
-    desc: &Descriptor,
-    want: &crate::select::EntryFilter,
-    depth: usize,
-) -> Result<Option<Descriptor>> {
-    if desc.is_attestation() {
-        return Ok(None);
-    }
-    if !desc.is_index() {
-        let p = entry_platform(ov.layout, desc).map(|p| p.platform);
-        return Ok(want.keeps(desc, p.as_ref()).then(|| desc.clone()));
-    }
-    if depth > graph::MAX_DEPTH {
-        return Err(Error::failure(format!(
-            "{}: indexes nested deeper than {} levels",
-            desc.digest,
-            graph::MAX_DEPTH
-        )));
-    }
-    let (_, doc) = ov.layout.read_document(desc)?;
-    let Some(Document::Index(idx)) = doc else {
-        return Ok(None);
-    };
-    let mut kept = Vec::new();
-    let mut changed = false;
-    for c in idx.manifests.iter().filter(|c| !c.is_attestation()) {
-        match filter_entry(ov, c, want, depth + 1)? {
-            Some(k) => {
-                changed |= k != *c;
-                kept.push(k);
-            }
-            None => changed = true,
-        }
-    }
-    if kept.is_empty() {
-        return Ok(None);
-    }
-    let kept_digests: HashSet<String> = kept.iter().map(|k| k.digest.clone()).collect();
-    for c in idx.manifests.iter().filter(|c| c.is_attestation()) {
-        if c.attestation_subject()
-            .is_some_and(|s| kept_digests.contains(s))
-        {
-            kept.push(c.clone());
-        } else {
-            changed = true;
-        }
-    }
-    if !changed {
-        return Ok(Some(desc.clone()));
-    }
-    // Children keep their relative order from the original index.
-    let order: HashMap<&str, usize> = idx
-        .manifests
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.digest.as_str(), i))
-        .collect();
-    let pos = |d: &Descriptor| order.get(d.digest.as_str()).copied().unwrap_or(usize::MAX);
-    kept.sort_by_key(|d| pos(d));
-    let bytes = rewrite_index(&idx, &desc.media_type, kept);
-    let digest = Digest::sha256_of(&bytes);
-    let mut new = desc.clone();
-    new.digest = digest.to_string();
-    new.size = bytes.len() as i64;
-    new.data = None;
-    ov.extra.insert(digest, bytes);
-    Ok(Some(new))
 }
 
 /// Reads through and hashes what it reads.
@@ -228,7 +148,13 @@ pub fn export<W: Write + Send>(
         let kept = if opts.filter.is_empty() {
             Some(d.clone())
         } else {
-            filter_entry(&mut ov, d, &opts.filter, 0)?
+            let keeps = |c: &Descriptor| {
+                let p = entry_platform(layout, c).map(|p| p.platform);
+                opts.filter.keeps(c, p.as_ref())
+            };
+            let subset = graph::subset(&ov, d, &keeps)?;
+            ov.extra.extend(subset.created);
+            subset.kept
         };
         if let Some(k) = kept {
             exported.push(ExportedRef {

@@ -78,22 +78,22 @@ impl Source for Overlay<'_> {
     }
 }
 
-/// Keep the entries of `index` whose platform matches one of `filters`, plus the
-/// attestations that refer to kept entries. `platform_of` gives an entry's platform.
-/// Returns `None` when every entry is kept (the original bytes are used as they are).
-pub fn subset_index(
+/// The subset of the index `root` (document `index_bytes`) that `filter` keeps, through
+/// the one subset of the graph walk ([`crate::graph::subset_index`]): `None` when every
+/// entry is kept; a refusal naming the index's platforms when none is. New documents go
+/// into `source`.
+fn subset_root(
+    source: &mut Overlay<'_>,
+    root: &Descriptor,
     index_bytes: &[u8],
     what: &str,
     filter: &EntryFilter,
     platform_of: &dyn Fn(&Descriptor) -> Option<Platform>,
-) -> Result<Option<Vec<u8>>> {
+) -> Result<Option<Descriptor>> {
     let idx: Index = model::parse_json(index_bytes, what)?;
-    let kept: Vec<&Descriptor> = idx
-        .manifests
-        .iter()
-        .filter(|d| filter.keeps(d, platform_of(d).as_ref()))
-        .collect();
-    if kept.is_empty() {
+    let keeps = |d: &Descriptor| filter.keeps(d, platform_of(d).as_ref());
+    let subset = crate::graph::subset_index(&*source, root, &idx, &keeps)?;
+    let Some(kept) = subset.kept else {
         let have: Vec<String> = idx
             .manifests
             .iter()
@@ -104,26 +104,18 @@ pub fn subset_index(
             Error::no_match(format!("{what}: no entry matches {}", filter.describe()))
                 .with_hint(format!("platforms in the index: {}", have.join(", "))),
         );
+    };
+    for (_, bytes) in subset.created {
+        source.add(bytes);
     }
-    let kept_digests: std::collections::HashSet<&str> =
-        kept.iter().map(|d| d.digest.as_str()).collect();
-    let new: Vec<Descriptor> = idx
-        .manifests
-        .iter()
-        .filter(|d| {
-            kept_digests.contains(d.digest.as_str())
-                || (d.is_attestation()
-                    && d.attestation_subject()
-                        .is_some_and(|s| kept_digests.contains(s)))
-        })
-        .cloned()
-        .collect();
-    if new.len() == idx.manifests.len() {
+    if kept.digest == root.digest {
         return Ok(None);
     }
-    let mut out = idx;
-    out.manifests = new;
-    Ok(Some(out.to_bytes()))
+    Ok(Some(Descriptor::new(
+        &root.media_type,
+        &kept.digest()?,
+        kept.size()?,
+    )))
 }
 
 /// Expand an `--arch-tags` template: `{tag}`, `{arch}`, `{variant}`, `{os}`.
@@ -255,10 +247,9 @@ pub fn plan_push<'a>(
             }
             let bytes = layout.read_blob(&root, model::MAX_MANIFEST_SIZE)?;
             let of = |d: &Descriptor| platform::entry_platform(layout, d).map(|e| e.platform);
-            if let Some(new) = subset_index(&bytes, &root.digest, &opts.filter, &of)? {
-                let size = new.len() as u64;
-                let digest = source.add(new);
-                root = Descriptor::new(&root.media_type, &digest, size);
+            let what = root.digest.clone();
+            if let Some(new) = subset_root(&mut source, &root, &bytes, &what, &opts.filter, &of)? {
+                root = new;
             }
         }
         if let Some(d) = &dest.digest {
@@ -587,10 +578,9 @@ pub fn pull(
             )));
         }
         let of = |d: &Descriptor| d.platform.as_deref().cloned();
-        if let Some(new) = subset_index(&bytes, &r.to_string(), &opts.filter, &of)? {
-            let size = new.len() as u64;
-            let digest = source.add(new);
-            root = Descriptor::new(&root.media_type, &digest, size);
+        let what = r.to_string();
+        if let Some(new) = subset_root(&mut source, &root, &bytes, &what, &opts.filter, &of)? {
+            root = new;
         }
     }
     let report = copy::copy_graph(
@@ -680,6 +670,22 @@ mod tests {
             "x-extra": true
         });
         let bytes = serde_json::to_vec(&idx).unwrap();
+        let root = Descriptor::new(
+            model::media::OCI_INDEX,
+            &Digest::sha256_of(&bytes),
+            bytes.len() as u64,
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let (layout, _) = Layout::init(dir.path().join("l")).unwrap();
+        let mut source = Overlay::new(&layout);
+        let mut subset_index =
+            |bytes: &[u8],
+             what: &str,
+             f: &EntryFilter,
+             of: &dyn Fn(&Descriptor) -> Option<Platform>| {
+                subset_root(&mut source, &root, bytes, what, f, of)
+                    .map(|kept| kept.map(|k| source.read_small(&k).unwrap()))
+            };
         let of = |d: &Descriptor| d.platform.as_deref().cloned();
         let filter = |p: &[&str], w: &[&str]| {
             let p: Vec<String> = p.iter().map(|s| s.to_string()).collect();
