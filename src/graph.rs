@@ -45,6 +45,18 @@ pub struct Problem {
     pub message: String,
 }
 
+impl Problem {
+    /// This problem as an error: `what: DIGEST (referenced from REFERRER): MESSAGE`.
+    pub fn to_error(&self, what: &str) -> Error {
+        Error::failure(format!(
+            "{what}: {} (referenced from {}): {}",
+            self.digest.as_deref().unwrap_or("?"),
+            self.referrer,
+            self.message
+        ))
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Walk {
     /// Every descriptor reached, in depth-first document order; each digest expanded once.
@@ -66,19 +78,15 @@ impl Walk {
     /// The first error as an [`Error`] naming the blob and its referrer, prefixed with
     /// `what` failed ("cannot copy from ./src"); `None` when the graph is complete.
     pub fn first_error(&self, what: &str) -> Option<Error> {
-        let p = self
-            .problems
+        Some(self.first_problem()?.to_error(what).with_hint(
+            "the layout is incomplete or corrupt; run `oix fsck` for a full report",
+        ))
+    }
+    /// The first problem of severity error.
+    pub fn first_problem(&self) -> Option<&Problem> {
+        self.problems
             .iter()
-            .find(|p| p.severity == Severity::Error)?;
-        Some(
-            Error::failure(format!(
-                "{what}: {} (referenced from {}): {}",
-                p.digest.as_deref().unwrap_or("?"),
-                p.referrer,
-                p.message
-            ))
-            .with_hint("the layout is incomplete or corrupt; run `oix fsck` for a full report"),
-        )
+            .find(|p| p.severity == Severity::Error)
     }
     /// True when every index and manifest in the graph could be read: only then is the
     /// set of reachable blobs known (gc refuses to sweep otherwise).
@@ -413,9 +421,11 @@ pub struct Subset {
 /// A manifest (or any non-index entry) is kept when `keeps` says so; an attestation alone
 /// is never kept. An index becomes a new index listing its kept entries in their original
 /// order (nested indexes subset the same way, an index left with no entry is dropped),
-/// plus the attestations whose subject is kept; its other fields stay as they are and its
-/// `mediaType` is set to its descriptor's. An index that loses nothing is kept as it is
-/// (same bytes), one that keeps no entry is dropped. Never a sparse index.
+/// plus the entries that travel with a kept entry: attestations whose subject is kept,
+/// and referrers (manifests without a platform that `keeps` refuses, whose `subject` is
+/// kept, read to learn it). Its other fields stay as they are and its `mediaType` is set
+/// to its descriptor's. An index that loses nothing is kept as it is (same bytes), one
+/// that keeps no entry is dropped. Never a sparse index.
 pub fn subset(
     src: &dyn Source,
     root: &Descriptor,
@@ -423,8 +433,11 @@ pub fn subset(
 ) -> Result<Subset> {
     let mut v = SubsetVisitor::new(keeps);
     walk_with(src, std::slice::from_ref(root), &mut v);
-    let kept = v.frames.pop().and_then(|f| f.into_iter().next());
-    v.finish(kept.and_then(|(_, kept)| kept))
+    let kept = match v.frames.pop().and_then(|f| f.into_iter().next()) {
+        Some((_, Became::Kept(d))) => Some(d),
+        _ => None,
+    };
+    v.finish(kept)
 }
 
 /// [`subset`] of the index `root` whose document is `index`, already read (it is not
@@ -442,14 +455,26 @@ pub fn subset_index(
     v.finish(kept)
 }
 
+/// What an entry became in a [`subset`].
+#[derive(Debug, Clone)]
+enum Became {
+    Kept(Descriptor),
+    Dropped,
+    /// Refused by the filter, but a referrer of this subject: kept when its subject is.
+    Refers(String),
+}
+
 /// Builds a [`Subset`] bottom up: each index is decided when the walk leaves it.
 struct SubsetVisitor<'k> {
     keeps: &'k dyn Fn(&Descriptor) -> bool,
     /// Per index being expanded (the outermost: the caller's), what each of its
     /// non-attestation entries became, by position.
-    frames: Vec<Vec<(usize, Option<Descriptor>)>>,
-    /// What each index decided already became (an index listed twice is read once).
-    decided: HashMap<String, Option<Descriptor>>,
+    frames: Vec<Vec<(usize, Became)>>,
+    /// What each index (and each manifest read for its subject) became already: a
+    /// document listed twice is read once.
+    decided: HashMap<String, Became>,
+    /// Manifests read only to learn their subject: a problem reading one drops it.
+    probed: HashSet<String>,
     created: Vec<(Digest, Vec<u8>)>,
     problem: Option<Problem>,
 }
@@ -460,27 +485,24 @@ impl<'k> SubsetVisitor<'k> {
             keeps,
             frames: vec![Vec::new()],
             decided: HashMap::new(),
+            probed: HashSet::new(),
             created: Vec::new(),
             problem: None,
         }
     }
 
-    fn record(&mut self, position: usize, kept: Option<Descriptor>) {
+    fn record(&mut self, position: usize, became: Became) {
         if let Some(frame) = self.frames.last_mut() {
-            frame.push((position, kept));
+            frame.push((position, became));
         }
     }
 
     /// The first problem as the error, else the subset keeping `kept`.
     fn finish(self, kept: Option<Descriptor>) -> Result<Subset> {
         if let Some(p) = self.problem {
-            return Err(Error::failure(format!(
-                "{} (referenced from {}): {}",
-                p.digest.as_deref().unwrap_or("?"),
-                p.referrer,
-                p.message
-            ))
-            .with_hint("the layout is incomplete or corrupt; run `oix fsck` for a full report"));
+            return Err(p.to_error("cannot select the entries to keep").with_hint(
+                "the layout is incomplete or corrupt; run `oix fsck` for a full report",
+            ));
         }
         Ok(Subset {
             kept,
@@ -493,43 +515,46 @@ impl<'k> SubsetVisitor<'k> {
         &mut self,
         desc: &Descriptor,
         index: &Index,
-        entries: Vec<(usize, Option<Descriptor>)>,
+        entries: Vec<(usize, Became)>,
     ) -> Option<Descriptor> {
         let mut slots: Vec<Option<Descriptor>> = vec![None; index.manifests.len()];
         let mut changed = false;
-        let became: HashMap<usize, Option<Descriptor>> = entries.into_iter().collect();
+        let mut became: HashMap<usize, Became> = entries.into_iter().collect();
+        // Entries that travel with another: (position, the subject they name).
+        let mut followers: Vec<(usize, Option<String>)> = Vec::new();
         for (pos, c) in index.manifests.iter().enumerate() {
             if c.is_attestation() {
+                followers.push((pos, c.attestation_subject().map(str::to_string)));
                 continue;
             }
-            match became.get(&pos).cloned().flatten() {
-                Some(k) => {
+            match became.remove(&pos) {
+                Some(Became::Kept(k)) => {
                     changed |= k != *c;
                     slots[pos] = Some(k);
                 }
-                None => changed = true,
+                Some(Became::Refers(subject)) => followers.push((pos, Some(subject))),
+                _ => changed = true,
             }
         }
-        let kept: HashSet<&str> = slots.iter().flatten().map(|k| k.digest.as_str()).collect();
+        let mut kept: HashSet<String> = slots.iter().flatten().map(|k| k.digest.clone()).collect();
         if kept.is_empty() {
             return None;
         }
-        let mut attestations = Vec::new();
-        for (pos, c) in index.manifests.iter().enumerate() {
-            if !c.is_attestation() {
-                continue;
-            }
-            if c.attestation_subject().is_some_and(|s| kept.contains(s)) {
-                attestations.push(pos);
-            } else {
-                changed = true;
+        // Followers of followers (a signature of an SBOM of an image) travel too.
+        let mut grew = true;
+        while grew {
+            grew = false;
+            for (pos, subject) in &followers {
+                if slots[*pos].is_none() && subject.as_ref().is_some_and(|s| kept.contains(s)) {
+                    slots[*pos] = Some(index.manifests[*pos].clone());
+                    kept.insert(index.manifests[*pos].digest.clone());
+                    grew = true;
+                }
             }
         }
+        changed |= followers.iter().any(|(pos, _)| slots[*pos].is_none());
         if !changed {
             return Some(desc.clone());
-        }
-        for pos in attestations {
-            slots[pos] = Some(index.manifests[pos].clone());
         }
         let mut new = index.clone();
         new.media_type = Some(desc.media_type.clone());
@@ -552,30 +577,50 @@ impl Visitor for SubsetVisitor<'_> {
         if self.problem.is_some() || at.role != Role::Entry || d.is_attestation() {
             return Descend::Skip;
         }
-        if !d.is_index() {
-            let kept = (self.keeps)(d).then(|| d.clone());
-            self.record(at.position, kept);
+        if !d.is_index() && (self.keeps)(d) {
+            self.record(at.position, Became::Kept(d.clone()));
             return Descend::Skip;
         }
-        if let Some(kept) = self.decided.get(&d.digest).cloned() {
-            self.record(at.position, kept);
+        if let Some(became) = self.decided.get(&d.digest).cloned() {
+            self.record(at.position, became);
             return Descend::Skip;
         }
-        self.frames.push(Vec::new());
-        Descend::Yes
+        if d.is_index() {
+            self.frames.push(Vec::new());
+            return Descend::Yes;
+        }
+        if d.is_manifest() && d.platform.is_none() {
+            // Maybe a referrer: read it for its subject.
+            self.probed.insert(d.digest.clone());
+            self.frames.push(Vec::new());
+            return Descend::Yes;
+        }
+        self.record(at.position, Became::Dropped);
+        Descend::Skip
     }
     fn leave(&mut self, at: &At<'_>, doc: Option<Document>) {
         let entries = self.frames.pop().unwrap_or_default();
-        let kept = match doc {
-            Some(Document::Index(index)) => self.subset_of(at.descriptor, &index, entries),
-            _ => None,
+        let became = match doc {
+            Some(Document::Index(index)) => match self.subset_of(at.descriptor, &index, entries) {
+                Some(kept) => Became::Kept(kept),
+                None => Became::Dropped,
+            },
+            Some(Document::Manifest(m)) => match m.subject {
+                Some(s) => Became::Refers(s.digest),
+                None => Became::Dropped,
+            },
+            None => Became::Dropped,
         };
         self.decided
-            .insert(at.descriptor.digest.clone(), kept.clone());
-        self.record(at.position, kept);
+            .insert(at.descriptor.digest.clone(), became.clone());
+        self.record(at.position, became);
     }
     fn problem(&mut self, problem: Problem) {
-        if self.problem.is_none() && problem.severity == Severity::Error {
+        let probed = problem
+            .digest
+            .as_ref()
+            .is_some_and(|d| self.probed.contains(d));
+        if self.problem.is_none() && problem.severity == Severity::Error && !probed {
             self.problem = Some(problem);
         }
     }

@@ -17,7 +17,7 @@ use crate::build::tarw::{Entry, Kind, TarWriter};
 use crate::compress::{pipelined, CompressOptions, Encoder};
 use crate::digest::{Digest, Hasher, HashingWriter};
 use crate::error::{Error, IoContext, PathWriter, Result};
-use crate::graph::{self, Role, Severity};
+use crate::graph::{self, Role};
 use crate::layout::{owned_temp_prefix, remove_stale_temps, Layout};
 use crate::model::{self, Descriptor, Index};
 
@@ -173,14 +173,10 @@ pub fn export<W: Write + Send>(
         )));
     }
     let w = graph::walk(&ov, &final_roots);
-    if let Some(p) = w.problems.iter().find(|p| p.severity == Severity::Error) {
-        return Err(Error::failure(format!(
-            "cannot export: {} (referenced from {}): {}",
-            p.digest.as_deref().unwrap_or("?"),
-            p.referrer,
-            p.message
-        ))
-        .with_hint("the layout is incomplete or corrupt; check it with `oix fsck`"));
+    if let Some(p) = w.first_problem() {
+        return Err(p
+            .to_error("cannot export")
+            .with_hint("the layout is incomplete or corrupt; check it with `oix fsck`"));
     }
     // Documents first (walk order puts parents first), then configs and layers.
     let mut seen = HashSet::new();

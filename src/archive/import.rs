@@ -23,7 +23,7 @@ use crate::compress::{self, Format, Limits};
 use crate::copy::{copy_graph, CopyOptions};
 use crate::digest::Digest;
 use crate::error::{Error, IoContext, Result};
-use crate::graph::{self, Role, Severity};
+use crate::graph::{self, Role};
 use crate::layout::{Layout, Presence};
 use crate::model::{self, Descriptor, Index};
 use crate::reference::{validate_ref_name, LayoutRef, Target};
@@ -423,14 +423,10 @@ fn learn(expected: &mut HashMap<Digest, (u64, String)>, children: Vec<&Descripto
 pub fn verify_graph(target: &Layout, picks: &[(String, Descriptor)], what: &str) -> Result<()> {
     let roots: Vec<Descriptor> = picks.iter().map(|(_, d)| d.clone()).collect();
     let w = graph::walk(target, &roots);
-    if let Some(p) = w.problems.iter().find(|p| p.severity == Severity::Error) {
-        return Err(Error::failure(format!(
-            "{what}: {} (referenced from {}): {}",
-            p.digest.as_deref().unwrap_or("?"),
-            p.referrer,
-            p.message
-        ))
-        .with_hint("the source is incomplete or corrupt; nothing was added to index.json"));
+    if let Some(p) = w.first_problem() {
+        return Err(p
+            .to_error(what)
+            .with_hint("the source is incomplete or corrupt; nothing was added to index.json"));
     }
     let mut checked = HashSet::new();
     for n in &w.nodes {
