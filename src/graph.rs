@@ -78,15 +78,15 @@ impl Walk {
     /// The first error as an [`Error`] naming the blob and its referrer, prefixed with
     /// `what` failed ("cannot copy from ./src"); `None` when the graph is complete.
     pub fn first_error(&self, what: &str) -> Option<Error> {
-        Some(self.first_problem()?.to_error(what).with_hint(
-            "the layout is incomplete or corrupt; run `oix fsck` for a full report",
-        ))
+        Some(
+            self.first_problem()?
+                .to_error(what)
+                .with_hint("the layout is incomplete or corrupt; run `oix fsck` for a full report"),
+        )
     }
     /// The first problem of severity error.
     pub fn first_problem(&self) -> Option<&Problem> {
-        self.problems
-            .iter()
-            .find(|p| p.severity == Severity::Error)
+        self.problems.iter().find(|p| p.severity == Severity::Error)
     }
     /// True when every index and manifest in the graph could be read: only then is the
     /// set of reachable blobs known (gc refuses to sweep otherwise).
@@ -623,5 +623,189 @@ impl Visitor for SubsetVisitor<'_> {
         if self.problem.is_none() && problem.severity == Severity::Error && !probed {
             self.problem = Some(problem);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::Layout;
+    use crate::model::media;
+    use serde_json::json;
+
+    fn put(l: &Layout, media_type: &str, doc: serde_json::Value) -> Descriptor {
+        let bytes = serde_json::to_vec(&doc).unwrap();
+        let d = l.write_blob_bytes(&bytes).unwrap();
+        Descriptor::new(media_type, &d, bytes.len() as u64)
+    }
+
+    /// An image manifest for `arch` (its descriptor carries the platform), optionally a
+    /// referrer of `subject`.
+    fn image(l: &Layout, arch: &str, subject: Option<&Descriptor>) -> Descriptor {
+        let config = put(
+            l,
+            media::OCI_CONFIG,
+            json!({"architecture": arch, "os": "linux"}),
+        );
+        let mut m = json!({
+            "schemaVersion": 2,
+            "mediaType": media::OCI_MANIFEST,
+            "config": config,
+            "layers": [],
+        });
+        if let Some(s) = subject {
+            m["subject"] = serde_json::to_value(s).unwrap();
+            m["artifactType"] = json!("application/vnd.example.sbom");
+        }
+        let mut d = put(l, media::OCI_MANIFEST, m);
+        if subject.is_none() {
+            d.platform = Some(Box::new(crate::model::Platform {
+                architecture: arch.into(),
+                os: "linux".into(),
+                ..Default::default()
+            }));
+        }
+        d
+    }
+
+    fn index(l: &Layout, entries: &[&Descriptor]) -> Descriptor {
+        put(
+            l,
+            media::OCI_INDEX,
+            json!({"schemaVersion": 2, "mediaType": media::OCI_INDEX, "manifests": entries}),
+        )
+    }
+
+    fn entries(l: &Layout, d: &Descriptor) -> Vec<String> {
+        match l.read_document(d).unwrap().1 {
+            Some(Document::Index(i)) => i.manifests.into_iter().map(|m| m.digest).collect(),
+            _ => panic!("not an index"),
+        }
+    }
+
+    fn arch_is(arch: &'static str) -> impl Fn(&Descriptor) -> bool {
+        move |d: &Descriptor| d.platform.as_ref().is_some_and(|p| p.architecture == arch)
+    }
+
+    /// Subset documents are stored so the result can be read back like the layout's.
+    fn subset_stored(
+        l: &Layout,
+        root: &Descriptor,
+        keeps: &dyn Fn(&Descriptor) -> bool,
+    ) -> Option<Descriptor> {
+        let s = subset(l, root, keeps).unwrap();
+        for (_, bytes) in &s.created {
+            l.write_blob_bytes(bytes).unwrap();
+        }
+        s.kept
+    }
+
+    #[test]
+    fn a_rewritten_nested_index_keeps_its_place() {
+        let t = tempfile::tempdir().unwrap();
+        let (l, _) = Layout::init(t.path().join("l")).unwrap();
+        let (amd, arm, s390) = (
+            image(&l, "amd64", None),
+            image(&l, "arm64", None),
+            image(&l, "s390x", None),
+        );
+        let inner = index(&l, &[&amd, &arm]);
+        let outer = index(&l, &[&inner, &s390]);
+        let keeps = |d: &Descriptor| arch_is("arm64")(d) || arch_is("s390x")(d);
+        let kept = subset_stored(&l, &outer, &keeps).unwrap();
+        let top = entries(&l, &kept);
+        assert_eq!(top.len(), 2);
+        assert_eq!(top[1], s390.digest, "the nested index stays first");
+        let Some(Document::Index(doc)) = l.read_document(&kept).unwrap().1 else {
+            panic!("not an index")
+        };
+        assert_ne!(
+            doc.manifests[0].digest, inner.digest,
+            "the nested index is rewritten"
+        );
+        assert_eq!(entries(&l, &doc.manifests[0]), vec![arm.digest.clone()]);
+        // Nothing dropped: the very same descriptor; nothing kept: none.
+        let all = |_: &Descriptor| true;
+        assert_eq!(subset(&l, &outer, &all).unwrap().kept, Some(outer.clone()));
+        assert!(subset(&l, &outer, &arch_is("riscv64"))
+            .unwrap()
+            .kept
+            .is_none());
+    }
+
+    #[test]
+    fn attestations_and_referrers_travel_with_their_subjects() {
+        let t = tempfile::tempdir().unwrap();
+        let (l, _) = Layout::init(t.path().join("l")).unwrap();
+        let (amd, arm) = (image(&l, "amd64", None), image(&l, "arm64", None));
+        let sbom_arm = image(&l, "none", Some(&arm));
+        let sig_of_sbom = image(&l, "none2", Some(&sbom_arm));
+        let sbom_amd = image(&l, "none3", Some(&amd));
+        let mut att = put(&l, media::OCI_MANIFEST, json!({"schemaVersion": 2, "n": 1}));
+        att.annotations.insert(
+            crate::model::annotation::DOCKER_REFERENCE_TYPE.into(),
+            crate::model::annotation::ATTESTATION_MANIFEST.into(),
+        );
+        att.annotations.insert(
+            crate::model::annotation::DOCKER_REFERENCE_DIGEST.into(),
+            arm.digest.clone(),
+        );
+        let idx = index(&l, &[&amd, &arm, &sbom_amd, &sig_of_sbom, &sbom_arm, &att]);
+        let kept = subset_stored(&l, &idx, &arch_is("arm64")).unwrap();
+        assert_eq!(
+            entries(&l, &kept),
+            vec![
+                arm.digest.clone(),
+                sig_of_sbom.digest.clone(),
+                sbom_arm.digest.clone(),
+                att.digest.clone()
+            ]
+        );
+        // The same through subset_index (the root already read, as push and pull have it).
+        let Some(Document::Index(doc)) = l.read_document(&idx).unwrap().1 else {
+            panic!()
+        };
+        let s = subset_index(&l, &idx, &doc, &arch_is("arm64")).unwrap();
+        assert_eq!(s.kept.unwrap().digest, kept.digest);
+    }
+
+    #[test]
+    fn a_missing_nested_index_is_an_error_a_missing_referrer_is_dropped() {
+        let t = tempfile::tempdir().unwrap();
+        let (l, _) = Layout::init(t.path().join("l")).unwrap();
+        let arm = image(&l, "arm64", None);
+        let ghost = |mt: &str| Descriptor::new(mt, &Digest::sha256_of(b"ghost"), 5);
+        let idx = index(&l, &[&arm, &ghost(media::OCI_MANIFEST)]);
+        let kept = subset_stored(&l, &idx, &arch_is("arm64")).unwrap();
+        assert_eq!(entries(&l, &kept), vec![arm.digest.clone()]);
+        let idx = index(&l, &[&arm, &ghost(media::OCI_INDEX)]);
+        let e = subset(&l, &idx, &arch_is("arm64")).unwrap_err();
+        assert!(e.message.contains("is missing"), "{}", e.message);
+    }
+
+    #[test]
+    fn walk_entries_and_walk_agree_on_the_entries() {
+        let t = tempfile::tempdir().unwrap();
+        let (l, _) = Layout::init(t.path().join("l")).unwrap();
+        let (amd, arm) = (image(&l, "amd64", None), image(&l, "arm64", None));
+        let inner = index(&l, &[&amd, &arm]);
+        let outer = index(&l, &[&inner, &amd, &inner]);
+        let roots = vec![outer.clone(), arm.clone()];
+        let ew = walk_entries(&l, &roots[..]);
+        let w = walk(&l, &roots);
+        let from_walk: Vec<(String, usize)> = w
+            .nodes
+            .iter()
+            .filter(|n| n.role == Role::Entry)
+            .map(|n| (n.descriptor.digest.clone(), n.depth))
+            .collect();
+        let from_entries: Vec<(String, usize)> = (0..ew.entries.len())
+            .map(|i| (ew.descriptor(i).digest.clone(), ew.entries[i].depth))
+            .collect();
+        assert_eq!(from_entries, from_walk);
+        // inner is listed twice and expanded once
+        assert_eq!(ew.indexes.len(), 2);
+        assert!(w.complete() && ew.problems.is_empty());
+        assert_eq!(ew.path(3), vec![0, 1, 3]);
     }
 }
