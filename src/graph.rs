@@ -405,6 +405,42 @@ impl Visitor for EntryVisitor {
     }
 }
 
+/// The entries the index `desc` lists, one level down (read and verified through the
+/// walk); none when `desc` is not an index. The one "children of an index" of `ls`, plan
+/// checks and per-arch tags.
+pub fn entries_of(src: &dyn Source, desc: &Descriptor) -> Result<Vec<Descriptor>> {
+    let mut v = EntriesVisitor::default();
+    walk_with(src, std::slice::from_ref(desc), &mut v);
+    match v.problem {
+        Some(p) => Err(Error::failure(p.message)),
+        None => Ok(v.entries),
+    }
+}
+
+/// Reads the root index only, for [`entries_of`].
+#[derive(Default)]
+struct EntriesVisitor {
+    entries: Vec<Descriptor>,
+    problem: Option<Problem>,
+}
+
+impl Visitor for EntriesVisitor {
+    fn enter(&mut self, at: &At<'_>) -> Descend {
+        match at.depth == 0 && at.descriptor.is_index() {
+            true => Descend::Yes,
+            false => Descend::Skip,
+        }
+    }
+    fn leave(&mut self, _at: &At<'_>, doc: Option<Document>) {
+        if let Some(Document::Index(index)) = doc {
+            self.entries = index.manifests;
+        }
+    }
+    fn problem(&mut self, problem: Problem) {
+        self.problem.get_or_insert(problem);
+    }
+}
+
 /// What [`subset`] keeps of a graph.
 #[derive(Debug, Clone, Default)]
 pub struct Subset {
@@ -457,6 +493,7 @@ pub fn subset_index(
 
 /// What an entry became in a [`subset`].
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // one per entry of the index being decided
 enum Became {
     Kept(Descriptor),
     Dropped,

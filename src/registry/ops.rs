@@ -262,9 +262,7 @@ pub fn plan_push<'a>(
         }
         if let (Some(template), Some(tag)) = (&opts.arch_tags, &tag) {
             let children: Vec<Descriptor> = if root.is_index() {
-                let bytes = source.read_small(&root)?;
-                let idx: Index = model::parse_json(&bytes, &root.digest)?;
-                idx.manifests
+                crate::graph::entries_of(&source, &root)?
                     .into_iter()
                     .filter(|d| !d.is_attestation() && d.is_manifest())
                     .collect()
