@@ -10,8 +10,9 @@
 //!
 //! A platform subset (`--platform`) rewrites each index to list only the kept children
 //! (a new index, never a sparse one whose children are missing from the archive);
-//! attestations travel with the images they describe. Which images are kept is decided
-//! by the selector's [`crate::select::EntryFilter`] (`--platform` normalized, `--where`).
+//! attestations and referrers travel with the images they describe ([`graph::subset`],
+//! shared with push and pull). Which images are kept is decided by the selector's
+//! [`crate::select::EntryFilter`] (`--platform` normalized, `--where`).
 
 use crate::build::tarw::{Entry, Kind, TarWriter};
 use crate::compress::{pipelined, CompressOptions, Encoder};

@@ -6,8 +6,10 @@
 //! tag never points at an index whose children are not all in the registry.
 //!
 //! Platform subsets (`--platform`) rewrite the index to the matching entries (plus the
-//! attestations that refer to them): the new index is a document oix creates, kept in
-//! memory ([`Overlay`]) and pushed or stored like any other; never a sparse index.
+//! attestations and referrers of kept entries; nested indexes alike), by the one subset
+//! of the walk ([`crate::graph::subset_index`]): each new index is a document oix
+//! creates, kept in memory ([`Overlay`]) and pushed or stored like any other; never a
+//! sparse index.
 
 use super::reference::{validate_tag, RegistryRef};
 use super::remote::{Registry, StatsSnapshot};
@@ -712,5 +714,42 @@ mod tests {
         let none = filter(&["linux/s390x"], &[]);
         let e = subset_index(&bytes, "t", &none, &of).unwrap_err();
         assert_eq!(e.kind, crate::error::Kind::NoMatch);
+    }
+
+    #[test]
+    fn push_subsets_nested_indexes_too() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().join("l");
+        let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/nested");
+        assert!(std::process::Command::new("cp")
+            .arg("-a")
+            .args([&fixture, &dir])
+            .status()
+            .unwrap()
+            .success());
+        let layout = Layout::open(&dir).unwrap();
+        let src = LayoutRef {
+            path: dir.clone(),
+            target: Target::Name("latest".into()),
+        };
+        let dest = RegistryRef::parse("docker://localhost:5000/x/y:t").unwrap();
+        let opts = PushOptions {
+            filter: EntryFilter::parse(&["linux/arm64".into()], &[]).unwrap(),
+            ..Default::default()
+        };
+        // The arm64 image is inside the nested index: it used to be "no entry matches".
+        let plan = plan_push(&layout, &src, &dest, &opts).unwrap();
+        let read = |d: &Descriptor| -> Index {
+            model::parse_json(&plan.source.read_small(d).unwrap(), "t").unwrap()
+        };
+        let outer = read(&plan.roots[0]);
+        assert_eq!(outer.manifests.len(), 1, "the s390x image is dropped");
+        let inner = read(&outer.manifests[0]);
+        let arches: Vec<&str> = inner
+            .manifests
+            .iter()
+            .map(|d| d.platform.as_ref().unwrap().architecture.as_str())
+            .collect();
+        assert_eq!(arches, ["arm64"]);
     }
 }
