@@ -1,6 +1,15 @@
 //! The one graph walk of oix: index.json → nested indexes → manifests → config, layers
 //! and subject. Every command that needs "what does this reach" (ls --tree, fsck, gc,
-//! export, push, copy between layouts) starts here.
+//! export, push, copy between layouts, selection, platform subsets) starts here.
+//!
+//! [`walk_with`] is the walk; a [`Visitor`] decides how far it goes: each descriptor
+//! reached is offered to [`Visitor::enter`], which answers [`Descend::Yes`] (check it,
+//! and read and expand it when it is a manifest or index) or [`Descend::Skip`]. The walks
+//! oix needs are visitors over it: [`walk`] (the whole graph, every node), [`walk_entries`]
+//! (index entries only, for selection), [`entries_of`] (one index, one level) and
+//! [`subset`] (what `--platform`/`--where` keep, with attestations and referrers). A
+//! document's children and their roles are listed in one place,
+//! [`Document::children_with_roles`].
 //!
 //! The walk reads and verifies every index and manifest it expands (they are small), and
 //! records config and layer descriptors without reading them. It never stops at the first
@@ -99,7 +108,8 @@ impl Walk {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Descend {
     /// Check the descriptor (digest, size) and, when it is a manifest or an index not
-    /// expanded before in this walk, read it and visit its children.
+    /// expanded before in this walk, read it and visit its children (a document listed
+    /// twice is read once: the second time [`Visitor::leave`] gets no document).
     Yes,
     /// Skip it: not checked, not read, its children not visited.
     Skip,
@@ -118,9 +128,6 @@ pub struct At<'a> {
     pub position: usize,
     /// The descriptor of the document that lists this one (`None` for the roots).
     pub parent: Option<&'a Descriptor>,
-    /// False when this digest was already expanded earlier in the walk: answering
-    /// [`Descend::Yes`] then checks it again but does not read it a second time.
-    pub first: bool,
 }
 
 /// What the walk reports to: every descriptor reached, every document read, every
@@ -179,7 +186,6 @@ impl Walker<'_> {
                 depth,
                 position,
                 parent,
-                first: !self.expanded.contains(&descriptor.digest),
             };
             if v.enter(&at) == Descend::Skip {
                 continue;
