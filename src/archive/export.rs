@@ -10,7 +10,7 @@
 //!
 //! A platform subset (`--platform`) rewrites each index to list only the kept children
 //! (a new index, never a sparse one whose children are missing from the archive);
-//! attestations and referrers travel with the images they describe ([`graph::subset`],
+//! attestations and referrers travel with the images they describe ([`crate::subset`],
 //! shared with push and pull). Which images are kept is decided by the selector's
 //! [`crate::select::EntryFilter`] (`--platform` normalized, `--where`).
 
@@ -153,7 +153,7 @@ pub fn export<W: Write + Send>(
                 let p = entry_platform(layout, c).map(|p| p.platform);
                 opts.filter.keeps(c, p.as_ref())
             };
-            let subset = graph::subset(&ov, d, &keeps)?;
+            let subset = crate::subset::subset(&ov, d, &keeps)?;
             ov.extra.extend(subset.created);
             subset.kept
         };

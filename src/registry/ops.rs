@@ -7,7 +7,7 @@
 //!
 //! Platform subsets (`--platform`) rewrite the index to the matching entries (plus the
 //! attestations and referrers of kept entries; nested indexes alike), by the one subset
-//! of the walk ([`crate::graph::subset_index`]): each new index is a document oix
+//! of the walk ([`crate::subset::subset_index`]): each new index is a document oix
 //! creates, kept in memory ([`Overlay`]) and pushed or stored like any other; never a
 //! sparse index.
 
@@ -81,7 +81,7 @@ impl Source for Overlay<'_> {
 }
 
 /// The subset of the index `root` (document `index_bytes`) that `filter` keeps, through
-/// the one subset of the graph walk ([`crate::graph::subset_index`]): `None` when every
+/// the one subset of the graph walk ([`crate::subset::subset_index`]): `None` when every
 /// entry is kept; a refusal naming the index's platforms when none is. New documents go
 /// into `source`.
 fn subset_root(
@@ -94,7 +94,7 @@ fn subset_root(
 ) -> Result<Option<Descriptor>> {
     let idx: Index = model::parse_json(index_bytes, what)?;
     let keeps = |d: &Descriptor| filter.keeps(d, platform_of(d).as_ref());
-    let subset = crate::graph::subset_index(&*source, root, &idx, &keeps)?;
+    let subset = crate::subset::subset_index(&*source, root, &idx, &keeps)?;
     let Some(kept) = subset.kept else {
         let have: Vec<String> = idx
             .manifests
