@@ -65,10 +65,8 @@ fn cell(p: Option<EntryPlatform>, attestation: bool) -> Option<PlatformCell> {
 pub fn describe(layout: &Layout, d: &Descriptor) -> Entry {
     let mut platforms = Vec::new();
     if d.is_index() {
-        if let Ok((_, Some(Document::Index(idx)))) = layout.read_document(d) {
-            for c in &idx.manifests {
-                platforms.extend(cell(entry_platform(layout, c), c.is_attestation()));
-            }
+        for c in &graph::entries_of(layout, d).unwrap_or_default() {
+            platforms.extend(cell(entry_platform(layout, c), c.is_attestation()));
         }
     } else {
         platforms.extend(cell(entry_platform(layout, d), d.is_attestation()));

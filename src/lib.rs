@@ -31,5 +31,6 @@ pub mod reach;
 pub mod registry;
 pub mod select;
 pub mod store;
+pub mod subset;
 pub mod tags;
 pub mod text;

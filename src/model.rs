@@ -294,6 +294,17 @@ impl ImageConfig {
     }
 }
 
+/// Why a descriptor is in the graph: the part it plays in the document that lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// An entry of index.json or of a nested index.
+    Entry,
+    Config,
+    Layer,
+    /// The `subject` of a manifest or index (may legitimately be absent from the layout).
+    Subject,
+}
+
 /// A parsed manifest or index, classified by media type.
 #[derive(Debug, Clone)]
 #[allow(clippy::large_enum_variant)] // documents are few and short-lived
@@ -385,15 +396,31 @@ impl Document {
         }
     }
 
-    /// Every descriptor this document points at, in document order.
-    pub fn children(&self) -> Vec<&Descriptor> {
+    /// Every descriptor this document points at, with the role each plays, in document
+    /// order: an index's entries then its subject; a manifest's config, layers, subject.
+    /// The one list of a document's children (the walk in `graph` follows it).
+    pub fn children_with_roles(&self) -> Vec<(&Descriptor, Role)> {
         match self {
-            Document::Index(i) => i.manifests.iter().chain(i.subject.as_ref()).collect(),
-            Document::Manifest(m) => std::iter::once(&m.config)
-                .chain(m.layers.iter())
-                .chain(m.subject.as_ref())
+            Document::Index(i) => i
+                .manifests
+                .iter()
+                .map(|d| (d, Role::Entry))
+                .chain(i.subject.iter().map(|d| (d, Role::Subject)))
+                .collect(),
+            Document::Manifest(m) => std::iter::once((&m.config, Role::Config))
+                .chain(m.layers.iter().map(|d| (d, Role::Layer)))
+                .chain(m.subject.iter().map(|d| (d, Role::Subject)))
                 .collect(),
         }
+    }
+
+    /// Every descriptor this document points at, in document order (the descriptors of
+    /// [`Document::children_with_roles`]).
+    pub fn children(&self) -> Vec<&Descriptor> {
+        self.children_with_roles()
+            .into_iter()
+            .map(|(d, _)| d)
+            .collect()
     }
 }
 

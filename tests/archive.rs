@@ -651,3 +651,135 @@ fn hostile_archives_are_refused_and_leave_the_target_alone() {
     oix(dir, &["ls", "T"]).ok();
     oix(dir, &["import", "base.tar", "-o", "T:fine"]).ok();
 }
+
+/// The root index an archive's index.json names, and the entries it lists (digests).
+fn archive_root_entries(tar: &[u8]) -> Vec<serde_json::Value> {
+    let members = read_members(tar);
+    let member = |name: &str| {
+        members
+            .iter()
+            .find(|m| m.name == name.as_bytes())
+            .unwrap_or_else(|| panic!("no member {name}"))
+            .data
+            .clone()
+    };
+    let idx: serde_json::Value = serde_json::from_slice(&member("index.json")).unwrap();
+    let root = idx["manifests"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .replace(':', "/");
+    let doc: serde_json::Value = serde_json::from_slice(&member(&format!("blobs/{root}"))).unwrap();
+    doc["manifests"].as_array().unwrap().clone()
+}
+
+#[test]
+fn platform_subset_export_keeps_referrers_and_the_order_of_nested_indexes() {
+    let t = scratch();
+    let dir = t.path();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    // A rewritten nested index keeps its place in its parent (it used to move last).
+    oix(
+        dir,
+        &[
+            "export",
+            &path_str(&fixtures.join("nested")),
+            "--platform",
+            "linux/arm64",
+            "--platform",
+            "linux/s390x",
+            "-o",
+            "nested.tar",
+        ],
+    )
+    .ok();
+    let top = archive_root_entries(&fs::read(dir.join("nested.tar")).unwrap());
+    let types: Vec<&str> = top
+        .iter()
+        .map(|d| d["mediaType"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "application/vnd.oci.image.index.v1+json",
+            "application/vnd.oci.image.manifest.v1+json"
+        ]
+    );
+    // Referrers (artifacts whose subject is an image) travel with their subject.
+    let l = dir.join("L");
+    assert!(std::process::Command::new("cp")
+        .args(["-a", &path_str(&fixtures.join("multiarch")), &path_str(&l)])
+        .status()
+        .unwrap()
+        .success());
+    let latest = entry_of(&l, "latest");
+    let mut outer = blob_json(&l, latest["digest"].as_str().unwrap());
+    let image = |arch: &str| {
+        outer["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["platform"]["architecture"] == arch)
+            .unwrap()
+            .clone()
+    };
+    let (amd, arm) = (image("amd64"), image("arm64"));
+    let empty = put_blob(&l, b"{}");
+    let referrer = |subject: &serde_json::Value, n: u32| {
+        let bytes = serde_json::to_vec(&json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "artifactType": "application/vnd.example.sbom",
+            "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty, "size": 2},
+            "layers": [],
+            "subject": {"mediaType": subject["mediaType"], "digest": subject["digest"], "size": subject["size"]},
+            "annotations": {"n": n.to_string()},
+        }))
+        .unwrap();
+        json!({
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "artifactType": "application/vnd.example.sbom",
+            "digest": put_blob(&l, &bytes),
+            "size": bytes.len(),
+        })
+    };
+    let (sbom_amd, sbom_arm) = (referrer(&amd, 1), referrer(&arm, 2));
+    let list = outer["manifests"].as_array_mut().unwrap();
+    list.push(sbom_amd.clone());
+    list.push(sbom_arm.clone());
+    let bytes = serde_json::to_vec(&outer).unwrap();
+    let idx = json!({
+        "schemaVersion": 2,
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "digest": put_blob(&l, &bytes),
+            "size": bytes.len(),
+            "annotations": {"org.opencontainers.image.ref.name": "latest"},
+        }],
+    });
+    fs::write(l.join("index.json"), serde_json::to_vec(&idx).unwrap()).unwrap();
+    oix(dir, &["fsck", "L"]).ok();
+    oix(
+        dir,
+        &[
+            "export",
+            "L:latest",
+            "--platform",
+            "linux/arm64",
+            "-o",
+            "arm.tar",
+        ],
+    )
+    .ok();
+    let kept: Vec<String> = archive_root_entries(&fs::read(dir.join("arm.tar")).unwrap())
+        .iter()
+        .map(|d| d["digest"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            arm["digest"].as_str().unwrap(),
+            sbom_arm["digest"].as_str().unwrap()
+        ],
+        "the arm64 image and its SBOM, not the amd64 one's"
+    );
+}

@@ -253,6 +253,59 @@ fn plain_http_push_pull_roundtrip() {
         String::from_utf8_lossy(&out.stderr)
     );
 
+    // Nested indexes are subset too, by push and by pull (the arm64 image of
+    // fixtures/nested lives in a nested index; both used to find no entry).
+    let nested = work.path().join("nested");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/nested"),
+        &nested,
+    );
+    let arm_only = |outer: &Index, read: &dyn Fn(&Descriptor) -> Index| {
+        assert_eq!(outer.manifests.len(), 1, "the s390x image is dropped");
+        assert!(outer.manifests[0].is_index());
+        let inner = read(&outer.manifests[0]);
+        let arches: Vec<String> = inner
+            .manifests
+            .iter()
+            .map(|d| d.platform.as_ref().unwrap().architecture.clone())
+            .collect();
+        assert_eq!(arches, ["arm64"]);
+    };
+    let na = format!("{}:latest", nested.display());
+    let registry_index = |reference: &str| -> Index {
+        serde_json::from_slice(&skopeo_raw(reference, &tls_off())).unwrap()
+    };
+    let nh = format!("docker://{h}/t/nested");
+    oix_json(&[
+        "push",
+        &na,
+        &format!("{nh}:arm"),
+        "--plain-http",
+        "--platform",
+        "linux/arm64",
+    ]);
+    arm_only(&registry_index(&format!("{nh}:arm")), &|d| {
+        registry_index(&format!("{nh}@{}", d.digest))
+    });
+    oix_json(&["push", &na, &format!("{nh}:all"), "--plain-http"]);
+    let narm = work.path().join("narm");
+    oix_json(&[
+        "pull",
+        &format!("{nh}:all"),
+        &format!("{}:arm", narm.display()),
+        "--plain-http",
+        "--platform",
+        "linux/arm64",
+    ]);
+    let pulled = Layout::open(&narm).unwrap();
+    let top = pulled.read_index().unwrap().0.manifests[0].clone();
+    assert!(oix::graph::walk(&pulled, std::slice::from_ref(&top)).complete());
+    let read = |d: &Descriptor| match pulled.read_document(d).unwrap().1 {
+        Some(Document::Index(i)) => i,
+        _ => panic!("not an index"),
+    };
+    arm_only(&read(&top), &read);
+
     // --where on the entries' descriptors (the digest field here): only that entry goes.
     let want = kids[0].digest.clone();
     oix_json(&[

@@ -31,7 +31,7 @@ pub mod srcref;
 use crate::authoring::{self, Member};
 use crate::error::{Error, Kind, Result};
 use crate::layout::Layout;
-use crate::model::{Descriptor, Document, Index};
+use crate::model::{Descriptor, Index};
 use crate::platform::{entry_platform, Fallbacks, MatchMode, PlatformSpec};
 use crate::reference::LayoutRef;
 use crate::resolve;
@@ -560,11 +560,11 @@ pub fn platforms_of(layout: &Layout, d: &Descriptor) -> Vec<PlatformSpec> {
             .map(|p| vec![p.spec()])
             .unwrap_or_default();
     }
-    let Ok((_, Some(Document::Index(idx)))) = layout.read_document(d) else {
+    let Ok(entries) = crate::graph::entries_of(layout, d) else {
         return Vec::new();
     };
     let mut out: Vec<PlatformSpec> = Vec::new();
-    for c in idx.manifests.iter().filter(|c| !c.is_attestation()) {
+    for c in entries.iter().filter(|c| !c.is_attestation()) {
         if let Some(p) = entry_platform(layout, c) {
             let s = p.spec();
             if !out.contains(&s) {

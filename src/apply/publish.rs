@@ -13,7 +13,7 @@ use super::plan::Connection;
 use crate::copy::{copy_graph, CopyOptions};
 use crate::error::{Error, Result};
 use crate::layout::Layout;
-use crate::model::{Descriptor, Document};
+use crate::model::Descriptor;
 use crate::tags;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -109,17 +109,10 @@ impl Registry for NoRegistry {
 
 /// The child manifests of `root` that carry a platform (for per-arch tags).
 pub fn platform_children(layout: &Layout, root: &Descriptor) -> Result<Vec<Descriptor>> {
-    if !root.is_index() {
-        return Ok(Vec::new());
-    }
-    match layout.read_document(root)? {
-        (_, Some(Document::Index(idx))) => Ok(idx
-            .manifests
-            .into_iter()
-            .filter(|d| d.is_manifest() && d.platform.is_some() && !d.is_attestation())
-            .collect()),
-        _ => Ok(Vec::new()),
-    }
+    Ok(crate::graph::entries_of(layout, root)?
+        .into_iter()
+        .filter(|d| d.is_manifest() && d.platform.is_some() && !d.is_attestation())
+        .collect())
 }
 
 /// The per-arch tags of `tag` for `root`: (tag, child descriptor).

@@ -10,9 +10,10 @@
 //!
 //! A platform subset (`--platform`) rewrites each index to list only the kept children
 //! (a new index, never a sparse one whose children are missing from the archive);
-//! attestations travel with the images they describe. Which entries are kept is decided
-//! by the selector engine ([`crate::select::Selector::find`]): the entries it picks under
-//! each exported ref are kept whole, the indexes above them are rewritten.
+//! attestations and referrers travel with the images they describe ([`crate::subset`],
+//! shared with push and pull). Which entries are kept is decided by the selector engine
+//! ([`crate::select::Selector::find`]): the entries it picks under each exported ref are
+//! kept whole, the indexes above them are rewritten.
 
 use crate::build::tarw::{Entry, Kind, TarWriter};
 use crate::compress::{pipelined, CompressOptions, Encoder};
@@ -20,7 +21,7 @@ use crate::digest::{Digest, Hasher, HashingWriter};
 use crate::error::{Error, IoContext, PathWriter, Result};
 use crate::graph::{self, Role};
 use crate::layout::{owned_temp_prefix, remove_stale_temps, Layout};
-use crate::model::{self, Descriptor, Document, Index};
+use crate::model::{self, Descriptor, Index};
 
 /// The kind of [`owned_temp_prefix`] an export's temp file has.
 const EXPORT_TEMP: &str = "export";
@@ -65,15 +66,6 @@ pub struct ExportReport {
     pub compression: String,
 }
 
-/// A new index like `original` listing exactly `children` (deterministic compact JSON,
-/// its `mediaType` set to `media_type`).
-pub fn rewrite_index(original: &Index, media_type: &str, children: Vec<Descriptor>) -> Vec<u8> {
-    let mut idx = original.clone();
-    idx.media_type = Some(media_type.to_string());
-    idx.manifests = children;
-    idx.to_bytes()
-}
-
 /// The layout plus documents created for this export (rewritten indexes).
 struct Overlay<'a> {
     layout: &'a Layout,
@@ -100,78 +92,6 @@ impl Source for Overlay<'_> {
             None => self.layout.read_blob(desc, model::MAX_MANIFEST_SIZE),
         }
     }
-}
-
-/// Keep the parts of `desc` the selector picked (`picked`: their digests); `None` when
-/// nothing is left.
-fn filter_entry(
-    ov: &mut Overlay<'_>,
-    desc: &Descriptor,
-    picked: &HashSet<String>,
-    depth: usize,
-) -> Result<Option<Descriptor>> {
-    if picked.contains(&desc.digest) {
-        return Ok(Some(desc.clone()));
-    }
-    if desc.is_attestation() || !desc.is_index() {
-        return Ok(None);
-    }
-    if depth > graph::MAX_DEPTH {
-        return Err(Error::corrupt(format!(
-            "{}: indexes nested deeper than {} levels",
-            desc.digest,
-            graph::MAX_DEPTH
-        )));
-    }
-    let (_, doc) = ov.layout.read_document(desc)?;
-    let Some(Document::Index(idx)) = doc else {
-        return Ok(None);
-    };
-    let mut kept = Vec::new();
-    let mut changed = false;
-    for c in idx.manifests.iter().filter(|c| !c.is_attestation()) {
-        match filter_entry(ov, c, picked, depth + 1)? {
-            Some(k) => {
-                changed |= k != *c;
-                kept.push(k);
-            }
-            None => changed = true,
-        }
-    }
-    if kept.is_empty() {
-        return Ok(None);
-    }
-    let kept_digests: HashSet<String> = kept.iter().map(|k| k.digest.clone()).collect();
-    for c in idx.manifests.iter().filter(|c| c.is_attestation()) {
-        if picked.contains(&c.digest)
-            || c.attestation_subject()
-                .is_some_and(|s| kept_digests.contains(s))
-        {
-            kept.push(c.clone());
-        } else {
-            changed = true;
-        }
-    }
-    if !changed {
-        return Ok(Some(desc.clone()));
-    }
-    // Children keep their relative order from the original index.
-    let order: HashMap<&str, usize> = idx
-        .manifests
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.digest.as_str(), i))
-        .collect();
-    let pos = |d: &Descriptor| order.get(d.digest.as_str()).copied().unwrap_or(usize::MAX);
-    kept.sort_by_key(|d| pos(d));
-    let bytes = rewrite_index(&idx, &desc.media_type, kept);
-    let digest = Digest::sha256_of(&bytes);
-    let mut new = desc.clone();
-    new.digest = digest.to_string();
-    new.size = bytes.len() as i64;
-    new.data = None;
-    ov.extra.insert(digest, bytes);
-    Ok(Some(new))
 }
 
 /// Reads through and hashes what it reads.
@@ -242,7 +162,10 @@ pub fn export<W: Write + Send>(
     let mut final_roots = Vec::new();
     for d in &roots {
         let kept = if opts.selector.has_filters() {
-            filter_entry(&mut ov, d, &picked, 0)?
+            let keeps = |c: &Descriptor| picked.contains(&c.digest);
+            let subset = crate::subset::subset(&ov, d, &keeps)?;
+            ov.extra.extend(subset.created);
+            subset.kept
         } else {
             Some(d.clone())
         };
@@ -265,8 +188,10 @@ pub fn export<W: Write + Send>(
         }));
     }
     let w = graph::walk(&ov, &final_roots);
-    if let Some(e) = w.first_error("cannot export") {
-        return Err(e.with_hint("the layout is incomplete or corrupt; check it with `oix fsck`"));
+    if let Some(p) = w.first_problem() {
+        return Err(p
+            .to_error("cannot export")
+            .with_hint("the layout is incomplete or corrupt; check it with `oix fsck`"));
     }
     // Documents first (walk order puts parents first), then configs and layers.
     let mut seen = HashSet::new();

@@ -422,10 +422,10 @@ fn learn(expected: &mut HashMap<Digest, (u64, String)>, children: Vec<&Descripto
 pub fn verify_graph(target: &Layout, picks: &[(String, Descriptor)], what: &str) -> Result<()> {
     let roots: Vec<Descriptor> = picks.iter().map(|(_, d)| d.clone()).collect();
     let w = graph::walk(target, &roots);
-    if let Some(e) = w.first_error(what) {
-        return Err(
-            e.with_hint("the source is incomplete or corrupt; nothing was added to index.json")
-        );
+    if let Some(p) = w.first_problem() {
+        return Err(p
+            .to_error(what)
+            .with_hint("the source is incomplete or corrupt; nothing was added to index.json"));
     }
     let mut checked = HashSet::new();
     for n in &w.nodes {

@@ -6,8 +6,10 @@
 //! tag never points at an index whose children are not all in the registry.
 //!
 //! Platform subsets (`--platform`) rewrite the index to the matching entries (plus the
-//! attestations that refer to them): the new index is a document oix creates, kept in
-//! memory ([`Overlay`]) and pushed or stored like any other; never a sparse index.
+//! attestations and referrers of kept entries; nested indexes alike), by the one subset
+//! of the walk ([`crate::subset::subset_index`]): each new index is a document oix
+//! creates, kept in memory ([`Overlay`]) and pushed or stored like any other; never a
+//! sparse index.
 
 use super::reference::{validate_tag, RegistryRef};
 use super::remote::{Registry, StatsSnapshot};
@@ -78,20 +80,22 @@ impl Source for Overlay<'_> {
     }
 }
 
-/// Keep the entries of `index` that `keep` keeps, plus the attestations that refer to
-/// kept entries. `platform_of` gives an entry's platform (for the message when nothing
-/// is kept; `filter` names the filter there). Returns `None` when every entry is kept
-/// (the original bytes are used as they are).
-pub fn subset_index(
+/// The subset of the index `root` (document `index_bytes`) whose entries `keep` keeps,
+/// through the one subset of the graph walk ([`crate::subset::subset_index`]): `None`
+/// when every entry is kept; a refusal naming the index's platforms when none is
+/// (`filter` names the filter there). New documents go into `source`.
+fn subset_root(
+    source: &mut Overlay<'_>,
+    root: &Descriptor,
     index_bytes: &[u8],
     what: &str,
     keep: &dyn Fn(&Descriptor) -> bool,
     filter: &str,
     platform_of: &dyn Fn(&Descriptor) -> Option<Platform>,
-) -> Result<Option<Vec<u8>>> {
+) -> Result<Option<Descriptor>> {
     let idx: Index = model::parse_json(index_bytes, what)?;
-    let kept: Vec<&Descriptor> = idx.manifests.iter().filter(|d| keep(d)).collect();
-    if kept.is_empty() {
+    let subset = crate::subset::subset_index(&*source, root, &idx, keep)?;
+    let Some(kept) = subset.kept else {
         let have: Vec<String> = idx
             .manifests
             .iter()
@@ -102,26 +106,18 @@ pub fn subset_index(
             Error::no_match(format!("{what}: no entry matches {filter}"))
                 .with_hint(format!("platforms in the index: {}", have.join(", "))),
         );
+    };
+    for (_, bytes) in subset.created {
+        source.add(bytes);
     }
-    let kept_digests: std::collections::HashSet<&str> =
-        kept.iter().map(|d| d.digest.as_str()).collect();
-    let new: Vec<Descriptor> = idx
-        .manifests
-        .iter()
-        .filter(|d| {
-            kept_digests.contains(d.digest.as_str())
-                || (d.is_attestation()
-                    && d.attestation_subject()
-                        .is_some_and(|s| kept_digests.contains(s)))
-        })
-        .cloned()
-        .collect();
-    if new.len() == idx.manifests.len() {
+    if kept.digest == root.digest {
         return Ok(None);
     }
-    let mut out = idx;
-    out.manifests = new;
-    Ok(Some(out.to_bytes()))
+    Ok(Some(Descriptor::new(
+        &root.media_type,
+        &kept.digest()?,
+        kept.size()?,
+    )))
 }
 
 /// Expand an `--arch-tags` template: `{tag}`, `{arch}`, `{variant}`, `{os}`.
@@ -245,26 +241,34 @@ pub fn plan_push<'a>(
     for (mut root, tag, r) in pairs {
         root.annotations.remove(model::annotation::REF_NAME);
         if opts.selector.has_filters() {
-            // The selector picks (docs/selection.md); the root's entries on the way to a
-            // pick are kept, the others dropped. A single manifest is pushed when picked.
+            // The selector picks (docs/selection.md); the indexes on the way to a pick
+            // are rewritten to list what leads to picks. A single manifest is pushed
+            // when picked.
             let all = opts.selector.clone().on_ambiguity(OnAmbiguity::All);
             let found = all.choose(all.find(layout, &r)?, &r)?;
-            let through: HashSet<&str> = found
-                .matches
-                .iter()
-                .flat_map(|m| m.path.iter().map(|s| s.digest.as_str()))
-                .collect();
             let bytes = layout.read_blob(&root, model::MAX_MANIFEST_SIZE)?;
             let of = |d: &Descriptor| platform::entry_platform(layout, d).map(|e| e.platform);
-            let keep = |d: &Descriptor| through.contains(d.digest.as_str());
-            let subset = match root.is_index() {
-                true => subset_index(&bytes, &root.digest, &keep, &all.describe(), &of)?,
-                false => None,
-            };
-            if let Some(new) = subset {
-                let size = new.len() as u64;
-                let digest = source.add(new);
-                root = Descriptor::new(&root.media_type, &digest, size);
+            // The picks themselves: the subset keeps them (a picked index whole) and
+            // rewrites every index on the way to them.
+            let picked: HashSet<&str> = found
+                .matches
+                .iter()
+                .map(|m| m.descriptor.digest.as_str())
+                .collect();
+            let keep = |d: &Descriptor| picked.contains(d.digest.as_str());
+            let what = root.digest.clone();
+            if root.is_index() {
+                if let Some(new) = subset_root(
+                    &mut source,
+                    &root,
+                    &bytes,
+                    &what,
+                    &keep,
+                    &all.describe(),
+                    &of,
+                )? {
+                    root = new;
+                }
             }
         }
         if let Some(d) = &dest.digest {
@@ -277,9 +281,7 @@ pub fn plan_push<'a>(
         }
         if let (Some(template), Some(tag)) = (&opts.arch_tags, &tag) {
             let children: Vec<Descriptor> = if root.is_index() {
-                let bytes = source.read_small(&root)?;
-                let idx: Index = model::parse_json(&bytes, &root.digest)?;
-                idx.manifests
+                crate::graph::entries_of(&source, &root)?
                     .into_iter()
                     .filter(|d| !d.is_attestation() && d.is_manifest())
                     .collect()
@@ -595,10 +597,9 @@ pub fn pull(
         let of = |d: &Descriptor| d.platform.as_deref().cloned();
         let keep = |d: &Descriptor| opts.filter.keeps(d, of(d).as_ref());
         let what = r.to_string();
-        if let Some(new) = subset_index(&bytes, &what, &keep, &opts.filter.describe(), &of)? {
-            let size = new.len() as u64;
-            let digest = source.add(new);
-            root = Descriptor::new(&root.media_type, &digest, size);
+        let filter = opts.filter.describe();
+        if let Some(new) = subset_root(&mut source, &root, &bytes, &what, &keep, &filter, &of)? {
+            root = new;
         }
     }
     let report = copy::copy_graph(
@@ -688,13 +689,30 @@ mod tests {
             "x-extra": true
         });
         let bytes = serde_json::to_vec(&idx).unwrap();
+        let root = Descriptor::new(
+            model::media::OCI_INDEX,
+            &Digest::sha256_of(&bytes),
+            bytes.len() as u64,
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let (layout, _) = Layout::init(dir.path().join("l")).unwrap();
+        let mut source = Overlay::new(&layout);
+        let mut subset_index =
+            |bytes: &[u8],
+             what: &str,
+             keep: &dyn Fn(&Descriptor) -> bool,
+             filter: &str,
+             of: &dyn Fn(&Descriptor) -> Option<Platform>| {
+                subset_root(&mut source, &root, bytes, what, keep, filter, of)
+                    .map(|kept| kept.map(|k| source.read_small(&k).unwrap()))
+            };
         let of = |d: &Descriptor| d.platform.as_deref().cloned();
         let filter = |p: &[&str], w: &[&str]| {
             let p: Vec<String> = p.iter().map(|s| s.to_string()).collect();
             let w: Vec<String> = w.iter().map(|s| s.to_string()).collect();
             EntryFilter::parse(&p, &w).unwrap()
         };
-        let sub = |f: EntryFilter| {
+        let mut sub = |f: EntryFilter| {
             let keep = |d: &Descriptor| f.keeps(d, of(d).as_ref());
             subset_index(&bytes, "t", &keep, &f.describe(), &of)
         };
@@ -718,5 +736,43 @@ mod tests {
         let none = filter(&["linux/s390x"], &[]);
         let e = sub(none).unwrap_err();
         assert_eq!(e.kind, crate::error::Kind::NoMatch);
+    }
+
+    #[test]
+    fn push_subsets_nested_indexes_too() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().join("l");
+        let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/nested");
+        assert!(std::process::Command::new("cp")
+            .arg("-a")
+            .args([&fixture, &dir])
+            .status()
+            .unwrap()
+            .success());
+        let layout = Layout::open(&dir).unwrap();
+        let src = LayoutRef {
+            path: dir.clone(),
+            target: Target::Name("latest".into()),
+        };
+        let dest = RegistryRef::parse("docker://localhost:5000/x/y:t").unwrap();
+        let opts = PushOptions {
+            selector: crate::select::Selector::new()
+                .platform(crate::platform::PlatformSpec::parse("linux/arm64").unwrap()),
+            ..Default::default()
+        };
+        // The arm64 image is inside the nested index: it used to be "no entry matches".
+        let plan = plan_push(&layout, &src, &dest, &opts).unwrap();
+        let read = |d: &Descriptor| -> Index {
+            model::parse_json(&plan.source.read_small(d).unwrap(), "t").unwrap()
+        };
+        let outer = read(&plan.roots[0]);
+        assert_eq!(outer.manifests.len(), 1, "the s390x image is dropped");
+        let inner = read(&outer.manifests[0]);
+        let arches: Vec<&str> = inner
+            .manifests
+            .iter()
+            .map(|d| d.platform.as_ref().unwrap().architecture.as_str())
+            .collect();
+        assert_eq!(arches, ["arm64"]);
     }
 }
