@@ -217,6 +217,17 @@ pub fn validate_ref_name(name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Split a full image name at its tag: the tag is after the last `:` that follows the
+/// last `/` (`host:5000/repo:tag` is `("host:5000/repo", Some("tag"))`,
+/// `host:5000/repo` has no tag). The one place this rule is written.
+pub fn split_tag(name: &str) -> (&str, Option<&str>) {
+    let last_slash = name.rfind('/').map(|i| i + 1).unwrap_or(0);
+    match name[last_slash..].rfind(':') {
+        Some(i) => (&name[..last_slash + i], Some(&name[last_slash + i + 1..])),
+        None => (name, None),
+    }
+}
+
 /// How a ref.name matched a wanted REF.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum NameMatch {
@@ -230,11 +241,8 @@ pub fn match_ref_name(have: &str, want: &str) -> Option<NameMatch> {
     if have == want {
         return Some(NameMatch::Exact);
     }
-    // Full name convention: the tag is after the last ':' that follows the last '/'.
-    let last_slash = have.rfind('/').map(|i| i + 1).unwrap_or(0);
-    let (_, tail) = have.split_at(last_slash);
-    let colon = tail.rfind(':')?;
-    let tag = &tail[colon + 1..];
+    // Full name convention: `host/repo:tag`.
+    let tag = split_tag(have).1?;
     if tag == want {
         return Some(NameMatch::FullName);
     }

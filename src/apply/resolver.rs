@@ -14,6 +14,7 @@ use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::platform::PlatformSpec;
 use crate::reference::{validate_ref_name, LayoutRef, Target};
+use crate::registry::reference::RegistryRef;
 use serde_saphyr::Spanned;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -433,6 +434,18 @@ impl Resolver {
         let force = spec.force.or(defaults.force).unwrap_or(false);
         if self.problems.len() > before {
             return None;
+        }
+        // Every registry target of the image, through the parser `push` and publishing
+        // use: a plan accepted here is not refused there for its host, name or tag.
+        for d in destinations {
+            if let Destination::Registry { .. } = d {
+                for t in &tags {
+                    if let Err(e) = RegistryRef::parse(&d.target(&name, t)) {
+                        self.push(&site, e);
+                        return None;
+                    }
+                }
+            }
         }
         Some(Image {
             index,
