@@ -231,3 +231,86 @@ fn plan_sources_use_the_push_parser() {
         assert!(parse_registry_ref(url).is_err(), "{url}");
     }
 }
+
+/// `SRC=PLATFORM` has one parser: a plan's `sources:` entry and the `index create`
+/// argument record the same platform, and refuse the same bad ones with the same words.
+#[test]
+fn src_equals_platform_is_parsed_once() {
+    use oix::apply::plan::{parse, Sources};
+    use oix::authoring::SourceSpec;
+    for (platform, ok) in [
+        ("linux/arm64/v8", true),
+        ("linux/arm64", true),
+        ("linux/armhf", true),
+        ("linux/x86_64", true),
+        ("windows/amd64", true),
+        ("linux/", false),
+        ("linux/arm64/v8/x", false),
+    ] {
+        let text = format!("app:b={platform}");
+        let cli = SourceSpec::parse(&text);
+        let plan = parse(
+            Path::new("/plans/p.yaml"),
+            &format!(
+                "version: 1\nlayout: ./out\nimages:\n  - name: app\n    sources: ['{text}']\n    tags: [t]\n"
+            ),
+        );
+        assert_eq!(cli.is_ok(), ok, "{text}: {cli:?}");
+        match (cli, plan) {
+            (Ok(spec), Ok(plan)) => {
+                let Sources::Assemble(s) = &plan.images[0].sources else {
+                    panic!("{text}")
+                };
+                assert_eq!(s[0].platform(), spec.platform.as_ref(), "{text}");
+            }
+            (Err(e), Err(problems)) => {
+                assert!(
+                    problems.iter().any(|p| p.message == e.message),
+                    "{text}: {e:?} vs {problems:?}"
+                );
+            }
+            (cli, plan) => panic!("{text}: {cli:?} vs {:?}", plan.map(|_| ())),
+        }
+    }
+}
+
+/// Every command reads the scheme the same way: a layout command or `import` given a
+/// registry reference, or a plan given an archive source, says what it was given
+/// (credentials unseen) and exits 2 / reports a plan problem, writing nothing.
+#[test]
+fn schemes_are_told_apart_everywhere() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = oix(&["inspect", "docker://u:hunter2@h.io/a:1"]).fails_with(2);
+    assert!(r.stderr.contains("is a registry reference"), "{}", r.stderr);
+    assert!(r.stderr.contains("oix pull"), "{}", r.stderr);
+    assert!(!r.stderr.contains("hunter2"), "{}", r.stderr);
+    let out = tmp.path().join("out");
+    let r = oix(&[
+        "import".to_string(),
+        "docker://h.io/a:1".to_string(),
+        "-o".to_string(),
+        out.display().to_string(),
+    ])
+    .fails_with(2);
+    assert!(r.stderr.contains("is a registry reference"), "{}", r.stderr);
+    assert!(!out.exists());
+    // Before, `oci-archive:rel.tar:1.0` in a plan was taken for a ref name of the
+    // working layout (the grammar allows ':' and '-').
+    let plan = tmp.path().join("plan.yaml");
+    fs::write(
+        &plan,
+        "version: 1\nlayout: ./work\nimages:\n  - name: app\n    source: oci-archive:rel.tar:1.0\n    tags: [t]\n",
+    )
+    .unwrap();
+    let r = oix(&[
+        "plan".to_string(),
+        "check".to_string(),
+        plan.display().to_string(),
+    ])
+    .fails_with(1);
+    assert!(
+        r.stderr.contains("an archive is not a source"),
+        "{}",
+        r.stderr
+    );
+}

@@ -10,6 +10,7 @@
 
 use crate::authoring::merge::Policy;
 use crate::error::{Error, Result};
+use crate::model::Platform;
 use crate::platform::PlatformSpec;
 use crate::reference::{split_tag, LayoutRef};
 use crate::registry::reference::{names_a_host, validate_host, validate_repo, RegistryRef};
@@ -175,14 +176,16 @@ pub enum SourceRef {
     Layout {
         text: String,
         reference: LayoutRef,
-        platform: Option<PlatformSpec>,
+        /// `=os/arch[/variant]`, as it will be recorded.
+        platform: Option<Platform>,
     },
     /// `docker://HOST/REPO:TAG` or `@DIGEST`, pulled into the working layout.
     Registry {
         text: String,
         url: String,
         host: String,
-        platform: Option<PlatformSpec>,
+        /// `=os/arch[/variant]`, as it will be recorded.
+        platform: Option<Platform>,
     },
 }
 
@@ -192,7 +195,7 @@ impl SourceRef {
             SourceRef::Layout { text, .. } | SourceRef::Registry { text, .. } => text,
         }
     }
-    pub fn platform(&self) -> Option<&PlatformSpec> {
+    pub fn platform(&self) -> Option<&Platform> {
         match self {
             SourceRef::Layout { platform, .. } | SourceRef::Registry { platform, .. } => {
                 platform.as_ref()
@@ -590,7 +593,8 @@ mod tests {
             panic!()
         };
         assert_eq!(s[0].text(), "fedora:b-amd64");
-        assert_eq!(s[1].platform().unwrap().short(), "linux/arm64");
+        // Recorded as written, as `oix index create SRC=linux/arm64/v8` records it.
+        assert_eq!(s[1].platform().unwrap().display(), "linux/arm64/v8");
         assert!(matches!(p.images[1].sources, Sources::One(_)));
     }
 

@@ -13,7 +13,9 @@ use crate::authoring::merge::Policy;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::platform::PlatformSpec;
-use crate::reference::{validate_ref_name, LayoutRef, Target};
+use crate::reference::{
+    shown_source, split_platform, validate_ref_name, LayoutRef, Scheme, Target,
+};
 use crate::registry::reference::RegistryRef;
 use serde_saphyr::Spanned;
 use std::collections::BTreeMap;
@@ -464,20 +466,21 @@ impl Resolver {
 
     /// Parse one source text (after `{name}` expansion).
     fn source(&self, text: &str, allow_platform: bool) -> Result<SourceRef> {
-        let (body, platform) = match text.rsplit_once('=') {
-            Some((r, p)) if p.contains('/') => {
-                if !allow_platform {
-                    return Err(Error::failure(format!(
-                        "source {text:?}: a platform override (=os/arch) applies to sources: entries"
-                    )));
-                }
-                let ps =
-                    PlatformSpec::parse(p).map_err(|e| e.context(format!("source {text:?}")))?;
-                (r, Some(ps))
-            }
-            _ => (text, None),
-        };
-        if body.starts_with("docker://") {
+        let (body, platform) = split_platform(text)?;
+        if platform.is_some() && !allow_platform {
+            return Err(Error::failure(format!(
+                "source {:?}: a platform override (=os/arch) applies to sources: entries",
+                shown_source(text)
+            )));
+        }
+        let (scheme, explicit, _) = Scheme::of(body);
+        if matches!(scheme, Scheme::OciArchive | Scheme::DockerArchive) {
+            return Err(Error::failure(format!(
+                "source {text:?}: an archive is not a source; plans read layouts and registries"
+            ))
+            .with_hint("import it into the working layout first (oix import FILE -o LAYOUT:REF) and name that ref"));
+        }
+        if scheme == Scheme::Registry {
             let (host, _) = parse_registry_ref(body).map_err(|e| {
                 let shown = crate::registry::reference::redact_reference(text);
                 e.context(format!("source {shown:?}"))
@@ -489,7 +492,7 @@ impl Resolver {
                 platform,
             });
         }
-        let reference = if body.starts_with("oci:")
+        let reference = if explicit
             || body.starts_with('/')
             || body.starts_with("./")
             || body.starts_with("../")
