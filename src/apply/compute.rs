@@ -69,7 +69,7 @@ impl<'a> Run<'a> {
                         path,
                         target: reference.target.clone(),
                     },
-                    platform: platform.clone(),
+                    platform: platform.as_deref().cloned(),
                     // Plans are checked by `oix plan check`; apply keeps its behaviour.
                     allow_unknown_platform: true,
                     force_platform: true,
@@ -127,7 +127,7 @@ impl<'a> Run<'a> {
                         path: self.plan.layout.clone(),
                         target: Target::Digest(d.digest()?),
                     },
-                    platform: platform.clone(),
+                    platform: platform.as_deref().cloned(),
                     // Plans are checked by `oix plan check`; apply keeps its behaviour.
                     allow_unknown_platform: true,
                     force_platform: true,

@@ -177,7 +177,7 @@ pub enum SourceRef {
         text: String,
         reference: LayoutRef,
         /// `=os/arch[/variant]`, as it will be recorded.
-        platform: Option<Platform>,
+        platform: Option<Box<Platform>>,
     },
     /// `docker://HOST/REPO:TAG` or `@DIGEST`, pulled into the working layout.
     Registry {
@@ -185,7 +185,7 @@ pub enum SourceRef {
         url: String,
         host: String,
         /// `=os/arch[/variant]`, as it will be recorded.
-        platform: Option<Platform>,
+        platform: Option<Box<Platform>>,
     },
 }
 
@@ -198,7 +198,7 @@ impl SourceRef {
     pub fn platform(&self) -> Option<&Platform> {
         match self {
             SourceRef::Layout { platform, .. } | SourceRef::Registry { platform, .. } => {
-                platform.as_ref()
+                platform.as_deref()
             }
         }
     }

@@ -467,6 +467,7 @@ impl Resolver {
     /// Parse one source text (after `{name}` expansion).
     fn source(&self, text: &str, allow_platform: bool) -> Result<SourceRef> {
         let (body, platform) = split_platform(text)?;
+        let platform = platform.map(Box::new);
         if platform.is_some() && !allow_platform {
             return Err(Error::failure(format!(
                 "source {:?}: a platform override (=os/arch) applies to sources: entries",
