@@ -283,6 +283,57 @@ pub fn new_ref_name(source_ref: &LayoutRef, given: &str) -> Result<String> {
     Ok(s.to_string())
 }
 
+/// How a `/`-separated name breaks a grammar of the form
+/// `component ::= alnum+ (separator alnum+)*`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Malformed {
+    EmptyComponent,
+    /// Neither an alphanumeric nor a separator of the grammar.
+    Character(char),
+    /// A component starts with a separator, or two separators meet.
+    SeparatorFirst,
+    /// A component ends with a separator.
+    SeparatorLast,
+}
+
+/// Check `/`-separated components, each alphanumerics (`alnum`) joined by separators
+/// (`separator` gives the length of the one that starts a slice, if any). The one
+/// scanner of the ref name (image-spec) and repository name (distribution-spec)
+/// grammars.
+pub(crate) fn check_components(
+    name: &str,
+    alnum: impl Fn(u8) -> bool,
+    separator: impl Fn(&[u8]) -> Option<usize>,
+) -> std::result::Result<(), Malformed> {
+    for comp in name.split('/') {
+        let b = comp.as_bytes();
+        if b.is_empty() {
+            return Err(Malformed::EmptyComponent);
+        }
+        let mut i = 0;
+        let mut need_alnum = true;
+        while i < b.len() {
+            if alnum(b[i]) {
+                need_alnum = false;
+                i += 1;
+                continue;
+            }
+            let Some(n) = separator(&b[i..]) else {
+                return Err(Malformed::Character(b[i] as char));
+            };
+            if need_alnum {
+                return Err(Malformed::SeparatorFirst);
+            }
+            need_alnum = true;
+            i += n;
+        }
+        if need_alnum {
+            return Err(Malformed::SeparatorLast);
+        }
+    }
+    Ok(())
+}
+
 /// Check a ref name against the image-spec grammar:
 /// `component ("/" component)*`, `component ::= alphanum (separator alphanum)*`,
 /// `separator ::= [-._:@+] | "--"`.
@@ -298,33 +349,19 @@ pub fn validate_ref_name(name: &str) -> Result<()> {
     if name.len() > 512 {
         return Err(bad("longer than 512 characters"));
     }
-    for comp in name.split('/') {
-        let b = comp.as_bytes();
-        if b.is_empty() {
-            return Err(bad("empty path component"));
-        }
-        let mut i = 0;
-        let mut need_alnum = true;
-        while i < b.len() {
-            if b[i].is_ascii_alphanumeric() {
-                need_alnum = false;
-                i += 1;
-            } else if need_alnum {
-                return Err(bad("a separator must sit between alphanumerics"));
-            } else if b[i] == b'-' && b.get(i + 1) == Some(&b'-') {
-                need_alnum = true;
-                i += 2;
-            } else if matches!(b[i], b'-' | b'.' | b'_' | b':' | b'@' | b'+') {
-                need_alnum = true;
-                i += 1;
-            } else {
-                return Err(bad(&format!("character {:?} is not allowed", b[i] as char)));
-            }
-        }
-        if need_alnum {
-            return Err(bad("must end with an alphanumeric"));
-        }
-    }
+    let separator = |b: &[u8]| match b {
+        [b'-', b'-', ..] => Some(2),
+        [b'-' | b'.' | b'_' | b':' | b'@' | b'+', ..] => Some(1),
+        _ => None,
+    };
+    check_components(name, |c| c.is_ascii_alphanumeric(), separator).map_err(|why| {
+        bad(&match why {
+            Malformed::EmptyComponent => "empty path component".to_string(),
+            Malformed::Character(c) => format!("character {c:?} is not allowed"),
+            Malformed::SeparatorFirst => "a separator must sit between alphanumerics".into(),
+            Malformed::SeparatorLast => "must end with an alphanumeric".into(),
+        })
+    })?;
     Ok(())
 }
 

@@ -8,6 +8,7 @@
 
 use crate::digest::{Algorithm, Digest};
 use crate::error::{Error, Result};
+use crate::reference::{check_components, Malformed};
 use std::fmt;
 
 /// Docker Hub's name in references and the host its API answers on.
@@ -163,44 +164,26 @@ pub fn validate_repo(repo: &str) -> Result<()> {
     if repo.is_empty() {
         return Err(bad("empty"));
     }
-    for comp in repo.split('/') {
-        let b = comp.as_bytes();
-        if b.is_empty() {
-            return Err(bad("empty path component"));
-        }
-        let mut i = 0;
-        let mut need_alnum = true;
-        while i < b.len() {
-            let c = b[i];
-            if c.is_ascii_lowercase() || c.is_ascii_digit() {
-                need_alnum = false;
-                i += 1;
-                continue;
+    let separator = |b: &[u8]| match b {
+        [b'.', ..] => Some(1),
+        [b'_', b'_', ..] => Some(2),
+        [b'_', ..] => Some(1),
+        [b'-', ..] => Some(b.iter().take_while(|c| **c == b'-').count()),
+        _ => None,
+    };
+    let lower = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+    check_components(repo, lower, separator).map_err(|why| {
+        bad(&match why {
+            Malformed::EmptyComponent => "empty path component".to_string(),
+            Malformed::Character(c) => format!(
+                "character {c:?} is not allowed (lowercase letters, digits, . _ __ - and /)"
+            ),
+            Malformed::SeparatorFirst => {
+                "separators must sit between lowercase alphanumerics".into()
             }
-            if need_alnum {
-                return Err(bad("separators must sit between lowercase alphanumerics"));
-            }
-            match c {
-                b'.' => i += 1,
-                b'_' => i += if b.get(i + 1) == Some(&b'_') { 2 } else { 1 },
-                b'-' => {
-                    while b.get(i) == Some(&b'-') {
-                        i += 1;
-                    }
-                }
-                _ => {
-                    return Err(bad(&format!(
-                        "character {:?} is not allowed (lowercase letters, digits, . _ __ - and /)",
-                        c as char
-                    )))
-                }
-            }
-            need_alnum = true;
-        }
-        if need_alnum {
-            return Err(bad("a component must end with a lowercase alphanumeric"));
-        }
-    }
+            Malformed::SeparatorLast => "a component must end with a lowercase alphanumeric".into(),
+        })
+    })?;
     Ok(())
 }
 
