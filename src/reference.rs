@@ -61,6 +61,14 @@ impl Scheme {
     }
 }
 
+/// A layout directory argument, `[oci:]PATH` (no ref): the path.
+pub fn layout_dir(arg: &std::path::Path) -> PathBuf {
+    match arg.to_str().map(Scheme::of) {
+        Some((Scheme::Layout, true, rest)) => PathBuf::from(rest),
+        _ => arg.to_path_buf(),
+    }
+}
+
 /// Any reference oix reads, by scheme: one parser for the command line, plan files
 /// and import/export.
 #[derive(Debug, Clone, PartialEq, Eq)]

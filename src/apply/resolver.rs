@@ -172,7 +172,7 @@ impl Resolver {
                 );
                 continue;
             }
-            if let Some(path) = d.url.strip_prefix("oci:") {
+            if let (Scheme::Layout, true, path) = Scheme::of(&d.url) {
                 if d.plain_http.is_some()
                     || d.ca_cert.is_some()
                     || d.authfile.is_some()
