@@ -87,10 +87,10 @@ impl<'a> Run<'a> {
                     None => {
                         let remote = self.remote(url, host);
                         // A digest-pinned source the layout holds needs no registry.
-                        let pinned = url
-                            .rsplit_once('@')
-                            .map(|(_, d)| d.to_string())
-                            .filter(|d| crate::Digest::parse(d).is_ok());
+                        let pinned = crate::registry::RegistryRef::parse(url)
+                            .ok()
+                            .and_then(|r| r.digest)
+                            .map(|d| d.to_string());
                         let d = match pinned {
                             Some(d) => d,
                             None => {
