@@ -314,3 +314,51 @@ fn schemes_are_told_apart_everywhere() {
         r.stderr
     );
 }
+
+/// Per-arch tags are checked as publishing makes them: a release tag that is legal
+/// alone but too long once `-{arch}` is added is refused by `plan check`, as push
+/// refuses it.
+#[test]
+fn plan_check_expands_arch_tags_as_publishing_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plan = tmp.path().join("plan.yaml");
+    let write = |tag: &str| {
+        fs::write(
+            &plan,
+            format!(
+                "version: 1\nlayout: ./work\ndestinations:\n  - url: docker://localhost:5000/stx\nimages:\n  - name: app\n    sources: ['app:a=linux/amd64', 'app:b=linux/arm64']\n    platforms: [linux/amd64, linux/arm64]\n    tags: ['{tag}']\n    arch_tags: '{{tag}}-{{arch}}'\n"
+            ),
+        )
+        .unwrap();
+    };
+    let check = || {
+        oix(&[
+            "plan".to_string(),
+            "check".to_string(),
+            plan.display().to_string(),
+        ])
+    };
+    write(&"a".repeat(122));
+    check().ok();
+    let long = "a".repeat(123);
+    write(&long);
+    let r = check().fails_with(1);
+    assert!(
+        r.stderr.contains(&format!("invalid tag \"{long}-amd64\"")),
+        "{}",
+        r.stderr
+    );
+    // What push says for the same tag.
+    let r = oix(&[
+        "push".to_string(),
+        "--dry-run".to_string(),
+        at(&fixtures().join("single"), ":latest"),
+        format!("docker://localhost:5000/stx/app:{long}-amd64"),
+    ])
+    .fails_with(2);
+    assert!(
+        r.stderr.contains(&format!("invalid tag \"{long}-amd64\"")),
+        "{}",
+        r.stderr
+    );
+}

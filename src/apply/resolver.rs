@@ -439,9 +439,35 @@ impl Resolver {
         }
         // Every registry target of the image, through the parser `push` and publishing
         // use: a plan accepted here is not refused there for its host, name or tag.
+        // Per-arch tags too, expanded for the listed platforms (or a sample one), as
+        // publishing expands them.
+        let mut all_tags = tags.clone();
+        if let Some(template) = &arch_tags {
+            let samples = if platforms.is_empty() {
+                vec![crate::model::Platform {
+                    os: "linux".into(),
+                    architecture: "arm64".into(),
+                    variant: Some("v8".into()),
+                    ..Default::default()
+                }]
+            } else {
+                platforms.iter().map(PlatformSpec::to_platform).collect()
+            };
+            for t in &tags {
+                for p in &samples {
+                    match names::expand_arch_tag(template, t, p) {
+                        Ok(x) => all_tags.push(x),
+                        Err(e) => {
+                            self.push(&site, e);
+                            return None;
+                        }
+                    }
+                }
+            }
+        }
         for d in destinations {
             if let Destination::Registry { .. } = d {
-                for t in &tags {
+                for t in &all_tags {
                     if let Err(e) = RegistryRef::parse(&d.target(&name, t)) {
                         self.push(&site, e);
                         return None;
