@@ -69,6 +69,38 @@ pub fn layout_dir(arg: &std::path::Path) -> PathBuf {
     }
 }
 
+/// The file an archive is written to (`export -o`): `FILE` or `oci-archive:FILE`. Other
+/// schemes are refused with the command that writes there.
+pub fn archive_output(arg: &std::path::Path) -> Result<PathBuf> {
+    let Some(text) = arg.to_str() else {
+        return Ok(arg.to_path_buf());
+    };
+    let refuse = |what: &str, hint: &str| {
+        Err(Error::usage(format!(
+            "output {:?} is {what}; export writes an oci-archive file",
+            shown_source(text)
+        ))
+        .with_hint(hint.to_string()))
+    };
+    match Scheme::of(text) {
+        (Scheme::Layout, false, _) => Ok(arg.to_path_buf()),
+        (Scheme::OciArchive, _, "") => refuse("an empty file name", "write -o FILE or -o oci-archive:FILE"),
+        (Scheme::OciArchive, _, file) => Ok(PathBuf::from(file)),
+        (Scheme::DockerArchive, ..) => refuse(
+            "a docker-archive",
+            "write -o FILE (an oci-archive, which docker load and podman load read too)",
+        ),
+        (Scheme::Layout, true, _) => refuse(
+            "a layout",
+            "to copy into another layout use `oix import LAYOUT:REF -o OTHER:REF` or `oix index add`",
+        ),
+        (Scheme::Registry, ..) => refuse(
+            "a registry reference",
+            "to copy to a registry use `oix push LAYOUT:REF docker://HOST/REPO:TAG`",
+        ),
+    }
+}
+
 /// Any reference oix reads, by scheme: one parser for the command line, plan files
 /// and import/export.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -489,6 +521,21 @@ mod tests {
             .unwrap_err()
             .message
             .contains("archive"));
+    }
+
+    #[test]
+    fn archive_outputs() {
+        let out = |s: &str| archive_output(std::path::Path::new(s));
+        assert_eq!(out("r.tar").unwrap(), PathBuf::from("r.tar"));
+        assert_eq!(out("oci-archive:r.tar").unwrap(), PathBuf::from("r.tar"));
+        for bad in [
+            "oci-archive:",
+            "docker-archive:r.tar",
+            "oci:dir",
+            "docker://h/r:1",
+        ] {
+            assert_eq!(out(bad).unwrap_err().kind, crate::Kind::Usage, "{bad}");
+        }
     }
 
     #[test]

@@ -362,3 +362,36 @@ fn plan_check_expands_arch_tags_as_publishing_does() {
         r.stderr
     );
 }
+
+/// `export -o` reads the scheme too: `oci-archive:FILE` writes FILE; a layout, registry
+/// or docker-archive destination is refused with the command that writes there.
+#[test]
+fn export_output_reads_the_scheme() {
+    let tmp = tempfile::tempdir().unwrap();
+    let single = fixtures().join("single");
+    let file = tmp.path().join("out.tar");
+    oix(&[
+        "export".to_string(),
+        at(&single, ":latest"),
+        "-o".to_string(),
+        format!("oci-archive:{}", file.display()),
+    ])
+    .ok();
+    assert!(file.is_file());
+    let t = tmp.path().display();
+    for (bad, says) in [
+        ("docker://h.io/a:1".to_string(), "oix push"),
+        (format!("oci:{t}/somewhere"), "oix import"),
+        (format!("docker-archive:{t}/d.tar"), "oci-archive"),
+    ] {
+        let r = oix(&[
+            "export".to_string(),
+            at(&single, ":latest"),
+            "-o".to_string(),
+            bad.clone(),
+        ])
+        .fails_with(2);
+        assert!(r.stderr.contains(says), "{bad}: {}", r.stderr);
+    }
+    assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 1);
+}
