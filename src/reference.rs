@@ -17,6 +17,150 @@ use crate::error::{Error, Result};
 use std::fmt;
 use std::path::PathBuf;
 
+/// The kind of store a reference names, told by its scheme prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// `oci:PATH` or a bare path: a layout directory.
+    Layout,
+    /// `oci-archive:FILE`.
+    OciArchive,
+    /// `docker-archive:FILE`.
+    DockerArchive,
+    /// `docker://HOST/REPO`.
+    Registry,
+}
+
+impl Scheme {
+    /// The prefixes, in the order they are tried.
+    const PREFIXES: [(&'static str, Scheme); 4] = [
+        ("docker://", Scheme::Registry),
+        ("oci-archive:", Scheme::OciArchive),
+        ("docker-archive:", Scheme::DockerArchive),
+        ("oci:", Scheme::Layout),
+    ];
+
+    /// The scheme of `input`, whether it was written, and the rest after the prefix.
+    /// A reference without a prefix is a layout path.
+    pub fn of(input: &str) -> (Scheme, bool, &str) {
+        for (prefix, scheme) in Scheme::PREFIXES {
+            if let Some(rest) = input.strip_prefix(prefix) {
+                return (scheme, true, rest);
+            }
+        }
+        (Scheme::Layout, false, input)
+    }
+
+    /// The prefix as written in references.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Scheme::Layout => "oci:",
+            Scheme::OciArchive => "oci-archive:",
+            Scheme::DockerArchive => "docker-archive:",
+            Scheme::Registry => "docker://",
+        }
+    }
+}
+
+/// A layout directory argument, `[oci:]PATH` (no ref): the path.
+pub fn layout_dir(arg: &std::path::Path) -> PathBuf {
+    match arg.to_str().map(Scheme::of) {
+        Some((Scheme::Layout, true, rest)) => PathBuf::from(rest),
+        _ => arg.to_path_buf(),
+    }
+}
+
+/// The file an archive is written to (`export -o`): `FILE` or `oci-archive:FILE`. Other
+/// schemes are refused with the command that writes there.
+pub fn archive_output(arg: &std::path::Path) -> Result<PathBuf> {
+    let Some(text) = arg.to_str() else {
+        return Ok(arg.to_path_buf());
+    };
+    let refuse = |what: &str, hint: &str| {
+        Err(Error::usage(format!(
+            "output {:?} is {what}; export writes an oci-archive file",
+            shown_source(text)
+        ))
+        .with_hint(hint.to_string()))
+    };
+    match Scheme::of(text) {
+        (Scheme::Layout, false, _) => Ok(arg.to_path_buf()),
+        (Scheme::OciArchive, _, "") => refuse("an empty file name", "write -o FILE or -o oci-archive:FILE"),
+        (Scheme::OciArchive, _, file) => Ok(PathBuf::from(file)),
+        (Scheme::DockerArchive, ..) => refuse(
+            "a docker-archive",
+            "write -o FILE (an oci-archive, which docker load and podman load read too)",
+        ),
+        (Scheme::Layout, true, _) => refuse(
+            "a layout",
+            "to copy into another layout use `oix import LAYOUT:REF -o OTHER:REF` or `oix index add`",
+        ),
+        (Scheme::Registry, ..) => refuse(
+            "a registry reference",
+            "to copy to a registry use `oix push LAYOUT:REF docker://HOST/REPO:TAG`",
+        ),
+    }
+}
+
+/// Any reference oix reads, by scheme: one parser for the command line, plan files
+/// and import/export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reference {
+    /// `[oci:]PATH[:REF|@DIGEST]`.
+    Layout(LayoutRef),
+    /// `oci-archive:FILE[:REF]` or `docker-archive:FILE[:REF]`: the file ends at the
+    /// first `:`.
+    Archive {
+        scheme: Scheme,
+        path: PathBuf,
+        name: Option<String>,
+    },
+    /// `docker://HOST[:PORT]/REPO[:TAG|@DIGEST]`.
+    Registry(crate::registry::RegistryRef),
+}
+
+impl Reference {
+    pub fn parse(input: &str) -> Result<Reference> {
+        match Scheme::of(input) {
+            (Scheme::Registry, ..) => Ok(Reference::Registry(crate::registry::RegistryRef::parse(
+                input,
+            )?)),
+            (scheme @ (Scheme::OciArchive | Scheme::DockerArchive), _, rest) => {
+                let (path, name) = Reference::split_archive(scheme, rest)?;
+                Ok(Reference::Archive { scheme, path, name })
+            }
+            (Scheme::Layout, ..) => Ok(Reference::Layout(LayoutRef::parse(input)?)),
+        }
+    }
+
+    /// An archive reference after its scheme prefix, `FILE[:REF]`, as (file, REF): the
+    /// file ends at the first `:`.
+    pub fn split_archive(scheme: Scheme, rest: &str) -> Result<(PathBuf, Option<String>)> {
+        let (path, name) = match rest.split_once(':') {
+            Some((p, n)) => (p, Some(n)),
+            None => (rest, None),
+        };
+        if path.is_empty() {
+            return Err(Error::usage(format!(
+                "invalid reference {:?}: empty file name",
+                format!("{}{rest}", scheme.prefix())
+            ))
+            .with_hint(format!("write {}FILE[:REF]", scheme.prefix())));
+        }
+        if let Some(n) = name {
+            validate_ref_name(n)?;
+        }
+        Ok((PathBuf::from(path), name.map(str::to_string)))
+    }
+
+    pub fn scheme(&self) -> Scheme {
+        match self {
+            Reference::Layout(_) => Scheme::Layout,
+            Reference::Archive { scheme, .. } => *scheme,
+            Reference::Registry(_) => Scheme::Registry,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     /// No REF given: the layout's only top-level entry.
@@ -51,12 +195,16 @@ impl LayoutRef {
                 "write LAYOUT, LAYOUT:REF or LAYOUT@sha256:<hex> (an `oci:` prefix is allowed)",
             )
         };
-        let s = input.strip_prefix("oci:").unwrap_or(input);
-        if s.is_empty() {
-            return Err(usage("empty layout path"));
-        }
-        for scheme in ["oci-archive:", "docker-archive:"] {
-            if let Some(rest) = s.strip_prefix(scheme) {
+        let s = match Scheme::of(input) {
+            (Scheme::Layout, _, rest) => rest,
+            (Scheme::Registry, ..) => {
+                return Err(Error::usage(format!(
+                    "{:?} is a registry reference, not a layout; this command reads layouts",
+                    crate::registry::reference::redact_reference(input)
+                ))
+                .with_hint("bring it in first: `oix pull docker://HOST/REPO:TAG LAYOUT:REF`, then use LAYOUT:REF"));
+            }
+            (_, _, rest) => {
                 let file = rest.split(':').next().unwrap_or(rest);
                 return Err(Error::usage(format!(
                     "{input:?} is an archive, not a layout; this command reads layouts"
@@ -65,6 +213,9 @@ impl LayoutRef {
                     "bring it in first: `oix import {file} -o LAYOUT`, then use LAYOUT:REF"
                 )));
             }
+        };
+        if s.is_empty() {
+            return Err(usage("empty layout path"));
         }
         // LAYOUT@alg:enc — the digest form, recognized when the tail after the last '@'
         // is a valid digest.
@@ -172,6 +323,57 @@ pub fn new_ref_name(source_ref: &LayoutRef, given: &str) -> Result<String> {
     Ok(s.to_string())
 }
 
+/// How a `/`-separated name breaks a grammar of the form
+/// `component ::= alnum+ (separator alnum+)*`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Malformed {
+    EmptyComponent,
+    /// Neither an alphanumeric nor a separator of the grammar.
+    Character(char),
+    /// A component starts with a separator, or two separators meet.
+    SeparatorFirst,
+    /// A component ends with a separator.
+    SeparatorLast,
+}
+
+/// Check `/`-separated components, each alphanumerics (`alnum`) joined by separators
+/// (`separator` gives the length of the one that starts a slice, if any). The one
+/// scanner of the ref name (image-spec) and repository name (distribution-spec)
+/// grammars.
+pub(crate) fn check_components(
+    name: &str,
+    alnum: impl Fn(u8) -> bool,
+    separator: impl Fn(&[u8]) -> Option<usize>,
+) -> std::result::Result<(), Malformed> {
+    for comp in name.split('/') {
+        let b = comp.as_bytes();
+        if b.is_empty() {
+            return Err(Malformed::EmptyComponent);
+        }
+        let mut i = 0;
+        let mut need_alnum = true;
+        while i < b.len() {
+            if alnum(b[i]) {
+                need_alnum = false;
+                i += 1;
+                continue;
+            }
+            let Some(n) = separator(&b[i..]) else {
+                return Err(Malformed::Character(b[i] as char));
+            };
+            if need_alnum {
+                return Err(Malformed::SeparatorFirst);
+            }
+            need_alnum = true;
+            i += n;
+        }
+        if need_alnum {
+            return Err(Malformed::SeparatorLast);
+        }
+    }
+    Ok(())
+}
+
 /// Check a ref name against the image-spec grammar:
 /// `component ("/" component)*`, `component ::= alphanum (separator alphanum)*`,
 /// `separator ::= [-._:@+] | "--"`.
@@ -187,34 +389,57 @@ pub fn validate_ref_name(name: &str) -> Result<()> {
     if name.len() > 512 {
         return Err(bad("longer than 512 characters"));
     }
-    for comp in name.split('/') {
-        let b = comp.as_bytes();
-        if b.is_empty() {
-            return Err(bad("empty path component"));
-        }
-        let mut i = 0;
-        let mut need_alnum = true;
-        while i < b.len() {
-            if b[i].is_ascii_alphanumeric() {
-                need_alnum = false;
-                i += 1;
-            } else if need_alnum {
-                return Err(bad("a separator must sit between alphanumerics"));
-            } else if b[i] == b'-' && b.get(i + 1) == Some(&b'-') {
-                need_alnum = true;
-                i += 2;
-            } else if matches!(b[i], b'-' | b'.' | b'_' | b':' | b'@' | b'+') {
-                need_alnum = true;
-                i += 1;
-            } else {
-                return Err(bad(&format!("character {:?} is not allowed", b[i] as char)));
-            }
-        }
-        if need_alnum {
-            return Err(bad("must end with an alphanumeric"));
-        }
-    }
+    let separator = |b: &[u8]| match b {
+        [b'-', b'-', ..] => Some(2),
+        [b'-' | b'.' | b'_' | b':' | b'@' | b'+', ..] => Some(1),
+        _ => None,
+    };
+    check_components(name, |c| c.is_ascii_alphanumeric(), separator).map_err(|why| {
+        bad(&match why {
+            Malformed::EmptyComponent => "empty path component".to_string(),
+            Malformed::Character(c) => format!("character {c:?} is not allowed"),
+            Malformed::SeparatorFirst => "a separator must sit between alphanumerics".into(),
+            Malformed::SeparatorLast => "must end with an alphanumeric".into(),
+        })
+    })?;
     Ok(())
+}
+
+/// Split a source argument `SRC[=os/arch[/variant]]` into the source and its platform
+/// override, parsed as it will be recorded ([`crate::platform::parse_to_record`]). The
+/// `=` form is recognized when what follows the last `=` holds a `/` (ref names never
+/// hold `=`, digests never `/`). The one parser of the form, for `index create`,
+/// `index add`, `merge` and plan files.
+pub fn split_platform(text: &str) -> Result<(&str, Option<crate::model::Platform>)> {
+    match text.rsplit_once('=') {
+        Some((source, p)) if p.contains('/') => {
+            let platform = crate::platform::parse_to_record(p)
+                .map_err(|e| e.context(format!("source {:?}", shown_source(text))))?;
+            Ok((source, Some(platform)))
+        }
+        _ => Ok((text, None)),
+    }
+}
+
+/// A source argument as it may be shown: a `docker://` one with any credentials in
+/// it redacted ([`crate::registry::reference::redact_reference`]).
+pub fn shown_source(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.starts_with("docker://") {
+        crate::registry::reference::redact_reference(text)
+    } else {
+        text.into()
+    }
+}
+
+/// Split a full image name at its tag: the tag is after the last `:` that follows the
+/// last `/` (`host:5000/repo:tag` is `("host:5000/repo", Some("tag"))`,
+/// `host:5000/repo` has no tag). The one place this rule is written.
+pub fn split_tag(name: &str) -> (&str, Option<&str>) {
+    let last_slash = name.rfind('/').map(|i| i + 1).unwrap_or(0);
+    match name[last_slash..].rfind(':') {
+        Some(i) => (&name[..last_slash + i], Some(&name[last_slash + i + 1..])),
+        None => (name, None),
+    }
 }
 
 /// How a ref.name matched a wanted REF.
@@ -230,11 +455,8 @@ pub fn match_ref_name(have: &str, want: &str) -> Option<NameMatch> {
     if have == want {
         return Some(NameMatch::Exact);
     }
-    // Full name convention: the tag is after the last ':' that follows the last '/'.
-    let last_slash = have.rfind('/').map(|i| i + 1).unwrap_or(0);
-    let (_, tail) = have.split_at(last_slash);
-    let colon = tail.rfind(':')?;
-    let tag = &tail[colon + 1..];
+    // Full name convention: `host/repo:tag`.
+    let tag = split_tag(have).1?;
     if tag == want {
         return Some(NameMatch::FullName);
     }
@@ -253,6 +475,84 @@ mod tests {
     use super::*;
 
     const D: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+    #[test]
+    fn one_parser_by_scheme() {
+        let r = |s: &str| Reference::parse(s).unwrap();
+        assert_eq!(
+            r("out:1.0"),
+            Reference::Layout(LayoutRef::parse("out:1.0").unwrap())
+        );
+        assert_eq!(r("oci:out").scheme(), Scheme::Layout);
+        assert_eq!(
+            r("oci-archive:rel.tar:1.0"),
+            Reference::Archive {
+                scheme: Scheme::OciArchive,
+                path: "rel.tar".into(),
+                name: Some("1.0".into())
+            }
+        );
+        assert_eq!(r("docker-archive:d.tar").scheme(), Scheme::DockerArchive);
+        let Reference::Registry(g) = r("docker://[::1]:5000/a:1") else {
+            panic!()
+        };
+        assert_eq!(
+            (g.host.as_str(), g.tag.as_deref()),
+            ("[::1]:5000", Some("1"))
+        );
+        for bad in [
+            "oci-archive:",
+            "oci-archive::x",
+            "docker-archive:f:bad name",
+            "docker://h.io:0/a",
+            "oci:",
+        ] {
+            assert_eq!(
+                Reference::parse(bad).unwrap_err().kind,
+                crate::Kind::Usage,
+                "{bad}"
+            );
+        }
+        // A layout command given another scheme says what it is, credentials unseen.
+        let e = LayoutRef::parse("docker://u:pw@h.io/a:1").unwrap_err();
+        assert!(e.message.contains("registry reference"), "{}", e.message);
+        assert!(!e.message.contains("pw"), "{}", e.message);
+        assert!(LayoutRef::parse("oci-archive:x.tar")
+            .unwrap_err()
+            .message
+            .contains("archive"));
+    }
+
+    #[test]
+    fn archive_outputs() {
+        let out = |s: &str| archive_output(std::path::Path::new(s));
+        assert_eq!(out("r.tar").unwrap(), PathBuf::from("r.tar"));
+        assert_eq!(out("oci-archive:r.tar").unwrap(), PathBuf::from("r.tar"));
+        for bad in [
+            "oci-archive:",
+            "docker-archive:r.tar",
+            "oci:dir",
+            "docker://h/r:1",
+        ] {
+            assert_eq!(out(bad).unwrap_err().kind, crate::Kind::Usage, "{bad}");
+        }
+    }
+
+    #[test]
+    fn split_tag_and_platform() {
+        assert_eq!(split_tag("h:5000/r:t"), ("h:5000/r", Some("t")));
+        assert_eq!(split_tag("h:5000/r"), ("h:5000/r", None));
+        assert_eq!(split_tag("r:t"), ("r", Some("t")));
+        assert_eq!(split_tag("a/b:c/d"), ("a/b:c/d", None));
+        let (src, p) = split_platform("L:1.0=linux/arm64/v8").unwrap();
+        assert_eq!(
+            (src, p.unwrap().display()),
+            ("L:1.0", "linux/arm64/v8".to_string())
+        );
+        assert_eq!(split_platform("L:a=b").unwrap(), ("L:a=b", None));
+        let e = split_platform("docker://u:pw@h/r:1=linux/").unwrap_err();
+        assert!(!e.message.contains("pw"), "{}", e.message);
+    }
 
     #[test]
     fn existing_names_are_taken_exactly() {

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::graph;
 use crate::layout::Layout;
 use crate::model::{Descriptor, Index};
-use crate::reference::{match_ref_name, LayoutRef, NameMatch, Target};
+use crate::reference::{match_ref_name, split_tag, LayoutRef, NameMatch, Target};
 use crate::text;
 use std::collections::HashMap;
 
@@ -280,13 +280,11 @@ impl Names {
 /// keys for which [`match_ref_name`]`(have, key)` is `Some`.
 fn name_keys(have: &str) -> Vec<(&str, NameMatch)> {
     let mut keys = vec![(have, NameMatch::Exact)];
-    let last_slash = have.rfind('/').map(|i| i + 1).unwrap_or(0);
-    let tail = &have[last_slash..];
-    let Some(colon) = tail.rfind(':') else {
+    let Some(tag) = split_tag(have).1 else {
         return keys;
     };
     // The tag holds no ':', a `repo:tag` tail does: no key is listed twice.
-    keys.push((&tail[colon + 1..], NameMatch::FullName));
+    keys.push((tag, NameMatch::FullName));
     for (i, b) in have.bytes().enumerate() {
         if b == b'/' && have[i + 1..].contains(':') {
             keys.push((&have[i + 1..], NameMatch::FullName));

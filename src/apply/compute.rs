@@ -69,7 +69,7 @@ impl<'a> Run<'a> {
                         path,
                         target: reference.target.clone(),
                     },
-                    platform: platform.as_ref().map(PlatformSpec::to_platform),
+                    platform: platform.as_deref().cloned(),
                     // Plans are checked by `oix plan check`; apply keeps its behaviour.
                     allow_unknown_platform: true,
                     force_platform: true,
@@ -87,10 +87,10 @@ impl<'a> Run<'a> {
                     None => {
                         let remote = self.remote(url, host);
                         // A digest-pinned source the layout holds needs no registry.
-                        let pinned = url
-                            .rsplit_once('@')
-                            .map(|(_, d)| d.to_string())
-                            .filter(|d| crate::Digest::parse(d).is_ok());
+                        let pinned = crate::registry::RegistryRef::parse(url)
+                            .ok()
+                            .and_then(|r| r.digest)
+                            .map(|d| d.to_string());
                         let d = match pinned {
                             Some(d) => d,
                             None => {
@@ -127,7 +127,7 @@ impl<'a> Run<'a> {
                         path: self.plan.layout.clone(),
                         target: Target::Digest(d.digest()?),
                     },
-                    platform: platform.as_ref().map(PlatformSpec::to_platform),
+                    platform: platform.as_deref().cloned(),
                     // Plans are checked by `oix plan check`; apply keeps its behaviour.
                     allow_unknown_platform: true,
                     force_platform: true,

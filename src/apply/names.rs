@@ -3,62 +3,18 @@
 //!
 //! - tag: `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`;
 //! - repository name: `/`-separated components, each `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`;
-//! - registry host: `host[:port]`, DNS labels or an IPv4 address or `[IPv6]`.
+//! - registry host: `host[:port]`, DNS labels or an IPv4 address or `[IPv6]`, the port
+//!   1-65535.
+//!
+//! They are the checks of [`crate::registry::reference`], the parser `push` uses, so a
+//! plan that `oix plan check` accepts is not refused later for its names.
 //!
 //! A release tag also becomes the layout ref `NAME:TAG`, which must satisfy the
 //! image-spec ref grammar ([`crate::reference::validate_ref_name`]) as well.
 
 use crate::error::{Error, Result};
 pub use crate::registry::ops::expand_arch_tag;
-pub use crate::registry::reference::{validate_repo, validate_tag};
-
-/// `host[:port]`: DNS labels (letters, digits, inner `-`), an IPv4 address, or `[IPv6]`.
-pub fn validate_host(host: &str) -> Result<()> {
-    let bad = |why: &str| Error::usage(format!("invalid registry host {host:?}: {why}"));
-    let (name, port) = if let Some(rest) = host.strip_prefix('[') {
-        let (v6, after) = rest
-            .split_once(']')
-            .ok_or_else(|| bad("unclosed '[' of an IPv6 address"))?;
-        if v6.is_empty() || !v6.bytes().all(|c| c.is_ascii_hexdigit() || c == b':') {
-            return Err(bad("not an IPv6 address"));
-        }
-        match after {
-            "" => return Ok(()),
-            p => (
-                "",
-                Some(p.strip_prefix(':').ok_or_else(|| bad("junk after ']'"))?),
-            ),
-        }
-    } else {
-        match host.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (host, None),
-        }
-    };
-    if let Some(p) = port {
-        if p.is_empty() || p.len() > 5 || !p.bytes().all(|c| c.is_ascii_digit()) {
-            return Err(bad("the port must be a number"));
-        }
-    }
-    if host.starts_with('[') {
-        return Ok(());
-    }
-    if name.is_empty() {
-        return Err(bad("empty host name"));
-    }
-    for label in name.split('.') {
-        let b = label.as_bytes();
-        let ok = !b.is_empty()
-            && b.len() <= 63
-            && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
-            && b[0] != b'-'
-            && b[b.len() - 1] != b'-';
-        if !ok {
-            return Err(bad(&format!("{label:?} is not a host name label")));
-        }
-    }
-    Ok(())
-}
+pub use crate::registry::reference::{validate_host, validate_repo, validate_tag};
 
 /// The placeholders a per-arch tag template may use.
 pub const ARCH_TAG_PLACEHOLDERS: &[&str] = &["{tag}", "{os}", "{arch}", "{variant}"];
@@ -144,7 +100,9 @@ mod tests {
         ] {
             validate_host(ok).unwrap();
         }
-        for bad in ["", "a..b", "-a.b", "a:b", "host:", "[::1", "a_b.c"] {
+        for bad in [
+            "", "a..b", "-a.b", "a:b", "host:", "[::1", "a_b.c", "h:0", "h:65536", "h:99999",
+        ] {
             assert!(validate_host(bad).is_err(), "{bad}");
         }
     }

@@ -8,12 +8,12 @@
 //! URLs checked. Every problem found is reported with `FILE:LINE:COLUMN` and the image
 //! entry it belongs to; a plan with any problem is not applied at all.
 
-use super::names;
 use crate::authoring::merge::Policy;
-use crate::digest::Digest;
 use crate::error::{Error, Result};
+use crate::model::Platform;
 use crate::platform::PlatformSpec;
-use crate::reference::LayoutRef;
+use crate::reference::{split_tag, LayoutRef};
+use crate::registry::reference::{names_a_host, validate_host, validate_repo, RegistryRef};
 use serde::Deserialize;
 use serde_saphyr::{MessageFormatter, Spanned};
 use std::collections::BTreeMap;
@@ -176,14 +176,16 @@ pub enum SourceRef {
     Layout {
         text: String,
         reference: LayoutRef,
-        platform: Option<PlatformSpec>,
+        /// `=os/arch[/variant]`, as it will be recorded.
+        platform: Option<Box<Platform>>,
     },
     /// `docker://HOST/REPO:TAG` or `@DIGEST`, pulled into the working layout.
     Registry {
         text: String,
         url: String,
         host: String,
-        platform: Option<PlatformSpec>,
+        /// `=os/arch[/variant]`, as it will be recorded.
+        platform: Option<Box<Platform>>,
     },
 }
 
@@ -193,10 +195,10 @@ impl SourceRef {
             SourceRef::Layout { text, .. } | SourceRef::Registry { text, .. } => text,
         }
     }
-    pub fn platform(&self) -> Option<&PlatformSpec> {
+    pub fn platform(&self) -> Option<&Platform> {
         match self {
             SourceRef::Layout { platform, .. } | SourceRef::Registry { platform, .. } => {
-                platform.as_ref()
+                platform.as_deref()
             }
         }
     }
@@ -531,7 +533,7 @@ pub fn parse_registry_prefix(url: &str) -> Result<(String, String)> {
         Some((h, p)) => (h, p),
         None => (rest, ""),
     };
-    names::validate_host(host).map_err(|e| bad(&e.message))?;
+    validate_host(host).map_err(|e| bad(&e.message))?;
     if rest.contains('@') {
         return Err(bad("a destination names no digest"));
     }
@@ -540,51 +542,32 @@ pub fn parse_registry_prefix(url: &str) -> Result<(String, String)> {
         if last.contains(':') {
             return Err(bad("a destination names no tag; tags come from each image"));
         }
-        names::validate_repo(prefix).map_err(|e| bad(&e.message))?;
+        validate_repo(prefix).map_err(|e| bad(&e.message))?;
     }
     Ok((host.to_string(), prefix.to_string()))
 }
 
-/// `docker://HOST[:PORT]/REPO[:TAG|@DIGEST]` → (host, repository). The host must be
-/// explicit (contain `.` or `:`, or be `localhost`).
+/// `docker://HOST[:PORT]/REPO[:TAG|@DIGEST]` → (host, repository): the reference
+/// [`RegistryRef::parse`] takes, with the host written explicitly (containing `.` or
+/// `:`, or `localhost`) and a tag or digest named.
 pub fn parse_registry_ref(url: &str) -> Result<(String, String)> {
-    crate::registry::reference::refuse_userinfo(url)?;
+    let r = RegistryRef::parse(url)?;
     let bad = |why: String| {
         Error::failure(format!("invalid registry reference {url:?}: {why}"))
             .with_hint("write docker://HOST[:PORT]/REPO:TAG or docker://HOST/REPO@sha256:<hex>")
     };
-    let s = url
-        .strip_prefix("docker://")
-        .ok_or_else(|| bad("it must start with docker://".into()))?;
-    let (rest, digest) = match s.rsplit_once('@') {
-        Some((r, d)) => (r, Some(d)),
-        None => (s, None),
-    };
-    if let Some(d) = digest {
-        Digest::parse(d).map_err(|e| bad(e.message))?;
-    }
-    let last_slash = rest.rfind('/').map(|i| i + 1).unwrap_or(0);
-    let (name, tag) = match rest[last_slash..].rfind(':') {
-        Some(i) => (&rest[..last_slash + i], Some(&rest[last_slash + i + 1..])),
-        None => (rest, None),
-    };
-    if let Some(t) = tag {
-        names::validate_tag(t).map_err(|e| bad(e.message))?;
-    }
-    if tag.is_none() && digest.is_none() {
+    if r.tag.is_none() && r.digest.is_none() {
         return Err(bad("name the tag or digest to pull".into()));
     }
-    let (host, repo) = name
-        .split_once('/')
-        .ok_or_else(|| bad("no repository after the host".into()))?;
-    if !(host.contains('.') || host.contains(':') || host == "localhost") {
-        return Err(bad(format!(
+    let written = url.strip_prefix("docker://").unwrap_or(url);
+    let name = split_tag(written.rsplit_once('@').map_or(written, |(n, _)| n)).0;
+    match name.split_once('/') {
+        None => Err(bad("no repository after the host".into())),
+        Some((host, _)) if !names_a_host(host) => Err(bad(format!(
             "{host:?} is not a registry host; write the host explicitly (docker.io/{name})"
-        )));
+        ))),
+        Some(_) => Ok((r.host, r.repo)),
     }
-    names::validate_host(host).map_err(|e| bad(e.message))?;
-    names::validate_repo(repo).map_err(|e| bad(e.message))?;
-    Ok((host.to_string(), repo.to_string()))
 }
 
 #[cfg(test)]
@@ -610,7 +593,8 @@ mod tests {
             panic!()
         };
         assert_eq!(s[0].text(), "fedora:b-amd64");
-        assert_eq!(s[1].platform().unwrap().short(), "linux/arm64");
+        // Recorded as written, as `oix index create SRC=linux/arm64/v8` records it.
+        assert_eq!(s[1].platform().unwrap().display(), "linux/arm64/v8");
         assert!(matches!(p.images[1].sources, Sources::One(_)));
     }
 

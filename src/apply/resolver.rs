@@ -13,7 +13,10 @@ use crate::authoring::merge::Policy;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::platform::PlatformSpec;
-use crate::reference::{validate_ref_name, LayoutRef, Target};
+use crate::reference::{
+    shown_source, split_platform, validate_ref_name, LayoutRef, Scheme, Target,
+};
+use crate::registry::reference::RegistryRef;
 use serde_saphyr::Spanned;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -169,7 +172,7 @@ impl Resolver {
                 );
                 continue;
             }
-            if let Some(path) = d.url.strip_prefix("oci:") {
+            if let (Scheme::Layout, true, path) = Scheme::of(&d.url) {
                 if d.plain_http.is_some()
                     || d.ca_cert.is_some()
                     || d.authfile.is_some()
@@ -434,6 +437,44 @@ impl Resolver {
         if self.problems.len() > before {
             return None;
         }
+        // Every registry target of the image, through the parser `push` and publishing
+        // use: a plan accepted here is not refused there for its host, name or tag.
+        // Per-arch tags too, expanded for the listed platforms (or a sample one), as
+        // publishing expands them.
+        let mut all_tags = tags.clone();
+        if let Some(template) = &arch_tags {
+            let samples = if platforms.is_empty() {
+                vec![crate::model::Platform {
+                    os: "linux".into(),
+                    architecture: "arm64".into(),
+                    variant: Some("v8".into()),
+                    ..Default::default()
+                }]
+            } else {
+                platforms.iter().map(PlatformSpec::to_platform).collect()
+            };
+            for t in &tags {
+                for p in &samples {
+                    match names::expand_arch_tag(template, t, p) {
+                        Ok(x) => all_tags.push(x),
+                        Err(e) => {
+                            self.push(&site, e);
+                            return None;
+                        }
+                    }
+                }
+            }
+        }
+        for d in destinations {
+            if let Destination::Registry { .. } = d {
+                for t in &all_tags {
+                    if let Err(e) = RegistryRef::parse(&d.target(&name, t)) {
+                        self.push(&site, e);
+                        return None;
+                    }
+                }
+            }
+        }
         Some(Image {
             index,
             position,
@@ -451,20 +492,22 @@ impl Resolver {
 
     /// Parse one source text (after `{name}` expansion).
     fn source(&self, text: &str, allow_platform: bool) -> Result<SourceRef> {
-        let (body, platform) = match text.rsplit_once('=') {
-            Some((r, p)) if p.contains('/') => {
-                if !allow_platform {
-                    return Err(Error::failure(format!(
-                        "source {text:?}: a platform override (=os/arch) applies to sources: entries"
-                    )));
-                }
-                let ps =
-                    PlatformSpec::parse(p).map_err(|e| e.context(format!("source {text:?}")))?;
-                (r, Some(ps))
-            }
-            _ => (text, None),
-        };
-        if body.starts_with("docker://") {
+        let (body, platform) = split_platform(text)?;
+        let platform = platform.map(Box::new);
+        if platform.is_some() && !allow_platform {
+            return Err(Error::failure(format!(
+                "source {:?}: a platform override (=os/arch) applies to sources: entries",
+                shown_source(text)
+            )));
+        }
+        let (scheme, explicit, _) = Scheme::of(body);
+        if matches!(scheme, Scheme::OciArchive | Scheme::DockerArchive) {
+            return Err(Error::failure(format!(
+                "source {text:?}: an archive is not a source; plans read layouts and registries"
+            ))
+            .with_hint("import it into the working layout first (oix import FILE -o LAYOUT:REF) and name that ref"));
+        }
+        if scheme == Scheme::Registry {
             let (host, _) = parse_registry_ref(body).map_err(|e| {
                 let shown = crate::registry::reference::redact_reference(text);
                 e.context(format!("source {shown:?}"))
@@ -476,7 +519,7 @@ impl Resolver {
                 platform,
             });
         }
-        let reference = if body.starts_with("oci:")
+        let reference = if explicit
             || body.starts_with('/')
             || body.starts_with("./")
             || body.starts_with("../")

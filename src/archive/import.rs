@@ -26,7 +26,7 @@ use crate::error::{Error, IoContext, Kind, Result};
 use crate::graph::{self, Role};
 use crate::layout::{Layout, Presence};
 use crate::model::{self, Descriptor, Index};
-use crate::reference::{validate_ref_name, LayoutRef, Target};
+use crate::reference::{validate_ref_name, LayoutRef, Reference, Scheme, Target};
 use crate::resolve;
 use crate::tags::{self, TagChange};
 use serde::Serialize;
@@ -53,26 +53,29 @@ pub fn parse_source(s: &str) -> Result<(ImportSource, Option<String>)> {
     if s == "-" {
         return Ok((ImportSource::Stdin, None));
     }
-    let archive = |rest: &str| -> Result<(ImportSource, Option<String>)> {
+    // A file whose name holds a ':' is that file; otherwise FILE ends at the first ':'.
+    let archive = |scheme: Scheme, rest: &str| -> Result<(ImportSource, Option<String>)> {
         if Path::new(rest).is_file() {
             return Ok((ImportSource::Archive(rest.into()), None));
         }
-        match rest.split_once(':') {
-            Some((p, name)) if !p.is_empty() => {
-                validate_ref_name(name)?;
-                Ok((ImportSource::Archive(p.into()), Some(name.to_string())))
-            }
-            _ => Ok((ImportSource::Archive(rest.into()), None)),
-        }
+        let (path, name) = Reference::split_archive(scheme, rest)?;
+        Ok((ImportSource::Archive(path), name))
     };
-    if let Some(rest) = s
-        .strip_prefix("oci-archive:")
-        .or_else(|| s.strip_prefix("docker-archive:"))
-    {
-        return archive(rest);
-    }
-    if s.starts_with("oci:") {
-        return Ok((ImportSource::Layout(LayoutRef::parse(s)?), None));
+    match Scheme::of(s) {
+        (scheme @ (Scheme::OciArchive | Scheme::DockerArchive), _, rest) => {
+            return archive(scheme, rest)
+        }
+        (Scheme::Layout, true, _) => {
+            return Ok((ImportSource::Layout(LayoutRef::parse(s)?), None));
+        }
+        (Scheme::Registry, ..) => {
+            return Err(Error::usage(format!(
+                "import source {:?} is a registry reference; import reads archives and layouts",
+                crate::registry::reference::redact_reference(s)
+            ))
+            .with_hint("pull it instead: `oix pull docker://HOST/REPO:TAG LAYOUT:REF`"))
+        }
+        (Scheme::Layout, false, _) => {}
     }
     let p = Path::new(s);
     if p.is_dir() {
@@ -86,7 +89,7 @@ pub fn parse_source(s: &str) -> Result<(ImportSource, Option<String>)> {
         return Ok((ImportSource::Layout(LayoutRef::parse(s)?), None));
     }
     if Path::new(head).is_file() {
-        return archive(s);
+        return archive(Scheme::OciArchive, s);
     }
     Err(
         Error::usage(format!("import source {s:?}: no such file or directory"))

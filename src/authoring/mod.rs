@@ -50,26 +50,13 @@ pub struct SourceSpec {
 }
 
 impl SourceSpec {
-    /// Parse `SRC[=PLATFORM]`. The `=` form is recognized when what follows the last
-    /// `=` parses as a platform (ref names and digests of sha256/sha512 never hold `=`).
+    /// Parse `SRC[=PLATFORM]` ([`crate::reference::split_platform`]).
     pub fn parse(text: &str) -> Result<SourceSpec> {
-        if let Some((r, p)) = text.rsplit_once('=') {
-            if p.contains('/') {
-                let platform =
-                    parse_to_record(p).map_err(|e| e.context(format!("source {text:?}")))?;
-                return Ok(SourceSpec {
-                    text: text.to_string(),
-                    reference: LayoutRef::parse(r)?,
-                    platform: Some(platform),
-                    allow_unknown_platform: false,
-                    force_platform: false,
-                });
-            }
-        }
+        let (source, platform) = crate::reference::split_platform(text)?;
         Ok(SourceSpec {
             text: text.to_string(),
-            reference: LayoutRef::parse(text)?,
-            platform: None,
+            reference: LayoutRef::parse(source)?,
+            platform,
             allow_unknown_platform: false,
             force_platform: false,
         })

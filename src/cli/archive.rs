@@ -153,6 +153,7 @@ pub struct ExportArgs {
 }
 
 pub fn export_cmd(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
+    let output = crate::reference::archive_output(&a.output)?;
     let mut path = None;
     let mut targets = Vec::new();
     for s in &a.references {
@@ -166,13 +167,11 @@ pub fn export_cmd(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
         targets.push(r.target);
     }
     let layout = ctx.open(path.as_deref().expect("clap requires one reference"))?;
-    let to_stdout = a.output.as_os_str() == "-";
+    let to_stdout = output.as_os_str() == "-";
     let compression = match &a.compression {
         Some(c) => Compression::parse(c)?,
         None if to_stdout => Compression::None,
-        None => {
-            Compression::from_file_name(&a.output.to_string_lossy()).unwrap_or(Compression::None)
-        }
+        None => Compression::from_file_name(&output.to_string_lossy()).unwrap_or(Compression::None),
     };
     let mut compress = CompressOptions::new(compression);
     compress.level = a.level;
@@ -188,7 +187,7 @@ pub fn export_cmd(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
             .map_err(|e| Error::new(Kind::Io, format!("writing stdout: {e}")))?;
         report
     } else {
-        export_to_file(&layout, &targets, &opts, &a.output)?
+        export_to_file(&layout, &targets, &opts, &output)?
     };
     if ctx.json {
         if to_stdout {
@@ -201,7 +200,7 @@ pub fn export_cmd(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
         lines.push(format!(
             "{} {} ({}, {} blobs, {})",
             report.digest,
-            a.output.display(),
+            output.display(),
             report.compression,
             report.blobs,
             output::human_size(report.size as i64)

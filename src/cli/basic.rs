@@ -19,12 +19,7 @@ pub struct InitArgs {
 }
 
 pub fn init(ctx: &Ctx, a: InitArgs) -> Result<i32> {
-    let path = a
-        .layout
-        .to_str()
-        .and_then(|s| s.strip_prefix("oci:"))
-        .map(PathBuf::from);
-    let path = path.unwrap_or(a.layout);
+    let path = crate::reference::layout_dir(&a.layout);
     let (layout, created) = Layout::init(&path)?;
     if ctx.json {
         output::json(&serde_json::json!({"layout": layout.root(), "created": created}));

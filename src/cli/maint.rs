@@ -5,10 +5,10 @@ use super::{output, Ctx};
 use crate::error::{Error, Result};
 use crate::{fsck, gc};
 use clap::Args;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn layout_path(s: &str) -> PathBuf {
-    PathBuf::from(s.strip_prefix("oci:").unwrap_or(s))
+    crate::reference::layout_dir(Path::new(s))
 }
 
 #[derive(Debug, Args)]

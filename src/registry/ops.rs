@@ -171,9 +171,7 @@ fn tag_for_ref(name: &str) -> Result<String> {
     if validate_tag(name).is_ok() {
         return Ok(name.to_string());
     }
-    let last_slash = name.rfind('/').map(|i| i + 1).unwrap_or(0);
-    if let Some(i) = name[last_slash..].rfind(':') {
-        let t = &name[last_slash + i + 1..];
+    if let (_, Some(t)) = crate::reference::split_tag(name) {
         if validate_tag(t).is_ok() {
             return Ok(t.to_string());
         }

@@ -6,8 +6,9 @@
 //! without `.` or `:` that is not `localhost` is a Docker Hub short name
 //! (`docker://alpine` is `docker.io/library/alpine`).
 
-use crate::digest::Digest;
+use crate::digest::{Algorithm, Digest};
 use crate::error::{Error, Result};
+use crate::reference::{check_components, Malformed};
 use std::fmt;
 
 /// Docker Hub's name in references and the host its API answers on.
@@ -46,8 +47,14 @@ pub fn redact_reference(input: &str) -> std::borrow::Cow<'_, str> {
     };
     let authority_end = rest.find('/').unwrap_or(rest.len());
     match rest[..authority_end].rfind('@') {
-        // `docker://alpine@sha256:...` (a Hub short name with a digest) holds no user.
-        Some(at) if authority_end == rest.len() && Digest::parse(&rest[at + 1..]).is_ok() => {
+        // `docker://alpine@sha256:...` (a Hub short name with a digest) holds no user. Only
+        // a registered algorithm tells it from `user:password@host:port`, whose
+        // `host:port` is a digest by the grammar.
+        Some(at)
+            if authority_end == rest.len()
+                && Digest::parse(&rest[at + 1..])
+                    .is_ok_and(|d| !matches!(d.algorithm(), Algorithm::Other(_))) =>
+        {
             input.into()
         }
         Some(at) => format!("{scheme}***{}", &rest[at..]).into(),
@@ -84,19 +91,12 @@ impl RegistryRef {
             Some((r, d)) => (r, Some(Digest::parse(d).map_err(|e| usage(e.message))?)),
             None => (s, None),
         };
-        // The tag is after the last ':' that follows the last '/'.
-        let last_slash = rest.rfind('/').map(|i| i + 1).unwrap_or(0);
-        let (name, tag) = match rest[last_slash..].rfind(':') {
-            Some(i) => (&rest[..last_slash + i], Some(&rest[last_slash + i + 1..])),
-            None => (rest, None),
-        };
+        let (name, tag) = crate::reference::split_tag(rest);
         if let Some(t) = tag {
             validate_tag(t).map_err(|e| usage(e.message))?;
         }
         let (host, repo) = match name.split_once('/') {
-            Some((h, r)) if h.contains('.') || h.contains(':') || h == "localhost" => {
-                (h.to_string(), r.to_string())
-            }
+            Some((h, r)) if names_a_host(h) => (h.to_string(), r.to_string()),
             Some(_) => (DOCKER_HUB.to_string(), name.to_string()),
             None => (DOCKER_HUB.to_string(), format!("library/{name}")),
         };
@@ -153,7 +153,8 @@ pub fn validate_tag(tag: &str) -> Result<()> {
     } else {
         Err(Error::usage(format!(
             "invalid tag {tag:?}: a tag is 1 to 128 of [A-Za-z0-9_.-] and does not start with . or -"
-        )))
+        ))
+        .with_hint("write e.g. 1.0, v2.1-rc1 or 1.0_build5 (a '+' of a version is written '_')"))
     }
 }
 
@@ -163,69 +164,59 @@ pub fn validate_repo(repo: &str) -> Result<()> {
     if repo.is_empty() {
         return Err(bad("empty"));
     }
-    for comp in repo.split('/') {
-        let b = comp.as_bytes();
-        if b.is_empty() {
-            return Err(bad("empty path component"));
-        }
-        let mut i = 0;
-        let mut need_alnum = true;
-        while i < b.len() {
-            let c = b[i];
-            if c.is_ascii_lowercase() || c.is_ascii_digit() {
-                need_alnum = false;
-                i += 1;
-                continue;
+    let separator = |b: &[u8]| match b {
+        [b'.', ..] => Some(1),
+        [b'_', b'_', ..] => Some(2),
+        [b'_', ..] => Some(1),
+        [b'-', ..] => Some(b.iter().take_while(|c| **c == b'-').count()),
+        _ => None,
+    };
+    let lower = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+    check_components(repo, lower, separator).map_err(|why| {
+        bad(&match why {
+            Malformed::EmptyComponent => "empty path component".to_string(),
+            Malformed::Character(c) => format!(
+                "character {c:?} is not allowed (lowercase letters, digits, . _ __ - and /)"
+            ),
+            Malformed::SeparatorFirst => {
+                "separators must sit between lowercase alphanumerics".into()
             }
-            if need_alnum {
-                return Err(bad("separators must sit between lowercase alphanumerics"));
-            }
-            match c {
-                b'.' => i += 1,
-                b'_' => i += if b.get(i + 1) == Some(&b'_') { 2 } else { 1 },
-                b'-' => {
-                    while b.get(i) == Some(&b'-') {
-                        i += 1;
-                    }
-                }
-                _ => {
-                    return Err(bad(&format!(
-                        "character {:?} is not allowed (lowercase letters, digits, . _ __ - and /)",
-                        c as char
-                    )))
-                }
-            }
-            need_alnum = true;
-        }
-        if need_alnum {
-            return Err(bad("a component must end with a lowercase alphanumeric"));
-        }
-    }
+            Malformed::SeparatorLast => "a component must end with a lowercase alphanumeric".into(),
+        })
+    })?;
     Ok(())
 }
 
-fn validate_host(host: &str) -> Result<()> {
+/// Is `first`, the first `/`-separated part of a reference, a registry host? It is
+/// when it holds a `.` or a `:` or is `localhost`; otherwise the reference is a Docker
+/// Hub short name (`alpine`, `user/img`).
+pub fn names_a_host(first: &str) -> bool {
+    first.contains('.') || first.contains(':') || first == "localhost"
+}
+
+/// `host[:port]`: DNS labels (letters, digits, inner `-`), an IPv4
+/// address, or a bracketed IPv6 address (`[::1]`); the port, when given, is 1-65535.
+/// The one host check of every reference oix reads (command line and plan files).
+pub fn validate_host(host: &str) -> Result<()> {
     let bad = |why: &str| Error::usage(format!("invalid registry host {host:?}: {why}"));
     let (name, port) = if let Some(rest) = host.strip_prefix('[') {
-        let (addr, after) = rest.split_once(']').ok_or_else(|| bad("unclosed '['"))?;
-        if addr.is_empty()
-            || !addr
-                .bytes()
-                .all(|c| c.is_ascii_hexdigit() || c == b':' || c == b'.')
-        {
-            return Err(bad("bad IPv6 address"));
+        let (v6, after) = rest
+            .split_once(']')
+            .ok_or_else(|| bad("unclosed '[' of an IPv6 address"))?;
+        if v6.parse::<std::net::Ipv6Addr>().is_err() {
+            return Err(bad("not an IPv6 address"));
         }
         match after {
-            "" => ("x", None),
+            "" => (None, None),
             p => (
-                "x",
+                None,
                 Some(p.strip_prefix(':').ok_or_else(|| bad("junk after ']'"))?),
             ),
         }
     } else {
         match host.rsplit_once(':') {
-            Some((n, p)) => (n, Some(p)),
-            None => (host, None),
+            Some((n, p)) => (Some(n), Some(p)),
+            None => (Some(host), None),
         }
     };
     if let Some(p) = port {
@@ -236,14 +227,26 @@ fn validate_host(host: &str) -> Result<()> {
             return Err(bad("the port must be 1-65535"));
         }
     }
-    if name.is_empty()
-        || !name
-            .bytes()
-            .all(|c| c.is_ascii_alphanumeric() || c == b'.' || c == b'-')
-        || name.starts_with(['.', '-'])
-        || name.ends_with(['.', '-'])
-    {
-        return Err(bad("a host name is letters, digits, '.' and '-'"));
+    let Some(name) = name else {
+        return Ok(());
+    };
+    if name.is_empty() {
+        return Err(bad("empty host name"));
+    }
+    for label in name.split('.') {
+        let b = label.as_bytes();
+        // No length limit per label here: a label over 63 characters is left to the
+        // resolver, which refuses it without a query (tests/registry_edges.rs relies on
+        // that to test an unresolvable host without traffic).
+        let ok = !b.is_empty()
+            && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+            && b[0] != b'-'
+            && b[b.len() - 1] != b'-';
+        if !ok {
+            return Err(bad(&format!(
+                "{label:?} is not a host name label (letters, digits and inner '-')"
+            )));
+        }
     }
     Ok(())
 }
@@ -269,6 +272,11 @@ mod tests {
         assert_eq!(
             redact_reference("docker://u:hunter2@alpine"),
             "docker://***@alpine"
+        );
+        // `127.0.0.1:5000` is a digest by the grammar, of no registered algorithm.
+        assert_eq!(
+            redact_reference("docker://u:hunter2@127.0.0.1:5000"),
+            "docker://***@127.0.0.1:5000"
         );
         let e = RegistryRef::parse("docker://u:hunter2@h.io/r:1").unwrap_err();
         assert!(!format!("{} {:?}", e.message, e.hint).contains("hunter2"));
