@@ -33,3 +33,4 @@ pub mod select;
 pub mod store;
 pub mod tags;
 pub mod text;
+pub mod verify;
