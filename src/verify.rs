@@ -98,20 +98,23 @@ pub struct Mismatched {
 }
 
 impl Mismatched {
-    /// What was wrong, without naming the content: `content hashes to sha256:…`.
+    /// What was wrong, without naming the content: `hashes to sha256:…`.
     pub fn detail(&self) -> String {
         let want = self.expect.size.unwrap_or(0);
         match &self.mismatch {
-            Mismatch::Short { got } => format!("{got} bytes, its descriptor says {want}"),
-            Mismatch::Long => format!("more than the {want} bytes its descriptor says"),
-            Mismatch::Digest { got } => format!("content hashes to {got}"),
+            Mismatch::Short { got } => {
+                format!("is {got} bytes, not the {want} bytes its descriptor says")
+            }
+            Mismatch::Long => format!("is larger than the {want} bytes its descriptor says"),
+            Mismatch::Digest { got } => format!("hashes to {got}"),
         }
     }
 }
 
+/// `blob sha256:… in ./src (path) hashes to sha256:…`
 impl fmt::Display for Mismatched {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.expect.what, self.detail())
+        write!(f, "{} {}", self.expect.what, self.detail())
     }
 }
 
@@ -313,15 +316,15 @@ mod tests {
             (
                 b"hell",
                 Mismatch::Short { got: 4 },
-                "4 bytes, its descriptor says 5",
+                "is 4 bytes, not the 5 bytes its",
             ),
-            (b"hello!", Mismatch::Long, "more than the 5 bytes"),
+            (b"hello!", Mismatch::Long, "is larger than the 5 bytes its"),
             (
                 b"HELLO",
                 Mismatch::Digest {
                     got: Digest::sha256_of(b"HELLO"),
                 },
-                "content hashes to sha256:",
+                "hashes to sha256:",
             ),
         ];
         for (content, want, text) in cases {
@@ -332,7 +335,7 @@ mod tests {
             assert_eq!(err.kind(), io::ErrorKind::InvalidData);
             let err = from_io(err, |e| Error::failure(e.to_string()));
             assert!(
-                err.message.starts_with("blob X in ./src: "),
+                err.message.starts_with("blob X in ./src "),
                 "{}",
                 err.message
             );

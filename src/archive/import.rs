@@ -297,7 +297,7 @@ pub(crate) fn ingest<R: Read + Send>(
                         VerifyingReader::new(&mut entry, expect)
                             .finish()
                             .map_err(|e| match verify::mismatch_in(&e) {
-                                Some(m) => refuse(m.detail()),
+                                Some(m) => refuse(format!("its content {}", m.detail())),
                                 None => io_fail(&e, "reading a blob"),
                             })?;
                         st.present += 1;

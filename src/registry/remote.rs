@@ -566,7 +566,8 @@ impl Source for Registry {
                 model::MAX_MANIFEST_SIZE
             )));
         }
-        let expect = Expect::blob(&d, size).named(self.what(&d));
+        let expect =
+            Expect::blob(&d, size).named(format!("{d} from {}", self.reference.repository()));
         let bytes = match self.cached(&d.to_string()) {
             Some(b) => b,
             None if desc.is_manifest() || desc.is_index() => self.get_manifest(&d.to_string())?.1,
