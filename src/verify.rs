@@ -93,7 +93,7 @@ pub enum Mismatch {
 /// A verification that failed: the expectation and what was found.
 #[derive(Debug, Clone)]
 pub struct Mismatched {
-    pub expect: Expect,
+    pub expect: Box<Expect>,
     pub mismatch: Mismatch,
 }
 
@@ -213,7 +213,7 @@ impl<R> VerifyingReader<R> {
 
     fn mismatched(&self, mismatch: Mismatch) -> Mismatched {
         Mismatched {
-            expect: self.expect.clone(),
+            expect: Box::new(self.expect.clone()),
             mismatch,
         }
     }
