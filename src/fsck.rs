@@ -24,6 +24,7 @@ use crate::error::{Error, Kind, Result};
 use crate::graph::{self, Role, Severity};
 use crate::layout::{Layout, BLOBS_DIR};
 use crate::model::{self, Document, ImageConfig};
+use crate::verify::{self, Expect, Mismatch, Mismatched, VerifyingReader};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
@@ -238,10 +239,10 @@ fn check_blob(
     if quick {
         return BlobState::Ok { hashed: 0 };
     }
-    let Some(mut h) = digest.hasher() else {
+    if !digest.is_verifiable() {
         return BlobState::Ok { hashed: 0 };
-    };
-    let mut f = match fs::File::open(&path) {
+    }
+    let f = match fs::File::open(&path) {
         Ok(f) => f,
         Err(e) => {
             return BlobState::Bad {
@@ -251,35 +252,41 @@ fn check_blob(
             }
         }
     };
-    let mut hashed = 0u64;
+    // The verifying reader hashes in place, in this thread's buffer.
+    let mut r = VerifyingReader::new(f, Expect::new(digest, size));
     loop {
-        match f.read(buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                h.update(&buf[..n]);
-                hashed += n as u64;
-            }
+        match r.read(buf) {
+            Ok(0) => return BlobState::Ok { hashed: r.seen() },
+            Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => {
-                return BlobState::Bad {
-                    code: "unreadable",
-                    message: format!("reading blob {digest}: {e}"),
-                    hashed,
-                }
+                let hashed = r.seen();
+                return match verify::mismatch_in(&e) {
+                    Some(Mismatched {
+                        mismatch: Mismatch::Digest { got },
+                        ..
+                    }) => BlobState::Bad {
+                        code: "digest-mismatch",
+                        message: format!(
+                            "blob {digest} hashes to {got} (corrupt, or stored under a wrong name)"
+                        ),
+                        hashed,
+                    },
+                    // The file changed size after it was measured above.
+                    Some(m) => BlobState::Bad {
+                        code: "size-mismatch",
+                        message: m.to_string(),
+                        hashed,
+                    },
+                    None => BlobState::Bad {
+                        code: "unreadable",
+                        message: format!("reading blob {digest}: {e}"),
+                        hashed,
+                    },
+                };
             }
         }
     }
-    let got = h.finish();
-    if &got != digest {
-        return BlobState::Bad {
-            code: "digest-mismatch",
-            message: format!(
-                "blob {digest} hashes to {got} (corrupt, or stored under a wrong name)"
-            ),
-            hashed,
-        };
-    }
-    BlobState::Ok { hashed }
 }
 
 /// Run every check on `layout`.

@@ -17,6 +17,7 @@
 use crate::digest::{Digest, HashingWriter};
 use crate::error::{Error, IoContext, Kind, PathWriter, Result};
 use crate::model::{self, Descriptor, Document, Index};
+use crate::verify::{self, Expect, VerifyingReader};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
@@ -361,34 +362,12 @@ impl Layout {
                 "{digest}: descriptor size {size} exceeds the limit of {limit} bytes for this kind of document"
             )));
         }
-        let mut f = self.open_blob(&digest)?;
-        let mut buf = Vec::with_capacity(size as usize);
-        (&mut f)
-            .take(size + 1)
-            .read_to_end(&mut buf)
-            .at("reading", &self.blob_path(&digest))?;
-        if buf.len() as u64 != size {
-            let got = if buf.len() as u64 > size {
-                "larger than".to_string()
-            } else {
-                format!("{} bytes, not", buf.len())
-            };
-            return Err(Error::corrupt(format!(
-                "blob {digest} is {got} the {size} bytes its descriptor says"
-            ))
-            .with_hint("the blob is truncated or was replaced; run `oix fsck`"));
-        }
-        if let Some(mut h) = digest.hasher() {
-            h.update(&buf);
-            let got = h.finish();
-            if got != digest {
-                return Err(
-                    Error::corrupt(format!("blob {digest}: content hashes to {got}"))
-                        .with_hint("the blob is corrupt; run `oix fsck`"),
-                );
-            }
-        }
-        Ok(buf)
+        let f = self.open_blob(&digest)?;
+        let path = self.blob_path(&digest);
+        let expect = Expect::blob(&digest, size)
+            .hint("the blob is corrupt, truncated or was replaced; run `oix fsck`");
+        verify::read_all(f, expect)
+            .map_err(|e| verify::from_io(e, |e| Error::io("reading", &path, e)))
     }
 
     /// Read and parse the manifest or index `desc` points to (`None` for other types).
@@ -524,44 +503,36 @@ impl Layout {
         expect: Option<(&Digest, u64)>,
     ) -> Result<(Digest, u64)> {
         self.enter_writer()?;
-        let hasher = match expect {
-            Some((d, _)) => d.hasher().ok_or_else(|| {
-                Error::failure(format!(
-                    "cannot verify {d}: algorithm {} is not supported",
-                    d.algorithm().as_str()
-                ))
-                .with_hint("oix verifies sha256 and sha512 content")
-            })?,
-            None => crate::digest::Hasher::sha256(),
+        let expect = match expect {
+            Some((d, size)) => Some(
+                Expect::blob(d, size)
+                    .hint("the source is corrupt or was modified in transit")
+                    .require_verifiable()?,
+            ),
+            None => None,
         };
         let tmp = self.temp_file()?;
         let path = tmp.path().to_path_buf();
-        let mut w = HashingWriter::new(
-            io::BufWriter::with_capacity(1 << 20, PathWriter::new(tmp, &path)),
-            hasher,
-        );
-        let limit = expect.map(|(_, s)| s + 1).unwrap_or(u64::MAX);
-        io::copy(&mut reader.take(limit), &mut w)
-            .map_err(|e| Error::from_io(e, |e| Error::failure(format!("writing blob: {e}"))))?;
-        let (buf, digest, size) = w.finish();
-        let tmp = buf
+        let mut w = io::BufWriter::with_capacity(1 << 20, PathWriter::new(tmp, &path));
+        let failed = |e| verify::from_io(e, |e| Error::failure(format!("writing blob: {e}")));
+        let (digest, size) = match expect {
+            Some(expect) => {
+                let mut r = VerifyingReader::new(reader, expect);
+                io::copy(&mut r, &mut w).map_err(failed)?;
+                let e = r.expect();
+                (e.digest.clone(), r.seen())
+            }
+            None => {
+                let mut hw = HashingWriter::new(&mut w, crate::digest::Hasher::sha256());
+                io::copy(reader, &mut hw).map_err(failed)?;
+                let (_, digest, size) = hw.finish();
+                (digest, size)
+            }
+        };
+        let tmp = w
             .into_inner()
             .map_err(|e| Error::write(&path, e.into_error()))?
             .into_inner();
-        if let Some((want, want_size)) = expect {
-            if size != want_size {
-                return Err(Error::corrupt(format!(
-                    "blob {want}: received {}{size} bytes, the descriptor says {want_size}",
-                    if size > want_size { "more than " } else { "" }
-                )));
-            }
-            if &digest != want {
-                return Err(
-                    Error::corrupt(format!("blob {want}: content hashes to {digest}"))
-                        .with_hint("the source is corrupt or was modified in transit"),
-                );
-            }
-        }
         self.persist_blob(tmp, &digest, size, false)?;
         Ok((digest, size))
     }
@@ -632,25 +603,30 @@ impl Layout {
             )));
         }
         // A digest oix cannot compute (fsck warns about those) is size-checked only.
-        let verify = !self.trust_sources && digest.is_verifiable();
-        let mismatch = |got: &Digest| {
-            Error::corrupt(format!(
-                "blob {digest} in {} hashes to {got} ({}); nothing was written to {}",
+        let mut expect = Expect::blob(&digest, size)
+            .named(format!(
+                "blob {digest} in {} ({})",
                 src.root.display(),
-                src_path.display(),
-                self.root.display()
+                src_path.display()
             ))
-            .with_hint(format!(
-                "the source layout is corrupt or was modified; run `oix fsck {}`",
+            .hint(format!(
+                "the source layout is corrupt or was modified (nothing was written to {}); run `oix fsck {}`",
+                self.root.display(),
                 src.root.display()
-            ))
+            ));
+        if self.trust_sources {
+            expect = expect.sizes_only();
+        }
+        let verify = expect.hash && digest.is_verifiable();
+        let check = |r: &mut File, path: &Path| -> Result<()> {
+            VerifyingReader::new(r, expect.clone())
+                .finish()
+                .map_err(|e| verify::from_io(e, |e| Error::io("reading", path, e)))?;
+            Ok(())
         };
         if linkable(&src_meta) {
             if verify {
-                let (got, n) = hash_reader(&mut src_file, &digest, &src_path)?;
-                if got != digest || n != size {
-                    return Err(mismatch(&got));
-                }
+                check(&mut src_file, &src_path)?;
             }
             let canon = fs::canonicalize(&src_path).at("resolving", &src_path)?;
             if let Some(tmp) = self.link_verified(&canon, &src_meta)? {
@@ -669,38 +645,24 @@ impl Layout {
         if rustix::fs::ioctl_ficlone(tmp.as_file(), &src_file).is_ok() {
             if verify {
                 let mut clone = File::open(tmp.path()).at("reading", tmp.path())?;
-                let (got, n) = hash_reader(&mut clone, &digest, tmp.path())?;
-                if got != digest || n != size {
-                    return Err(mismatch(&got));
-                }
+                check(&mut clone, tmp.path())?;
             }
             return pending(self.seal_temp(tmp)?, Transfer::Copy);
         }
-        let hasher = digest.hasher().filter(|_| verify);
         let tmp_path = tmp.path().to_path_buf();
         let mut w = io::BufWriter::with_capacity(1 << 20, tmp);
-        let (got, n) = copy_hashing(&mut src_file, &mut w, hasher, size + 1).map_err(|e| {
-            if crate::error::is_no_space(&e) {
-                Error::write(&tmp_path, e)
-            } else {
-                Error::new(Kind::Io, format!("copying {}: {e}", src_path.display()))
-            }
+        io::copy(&mut VerifyingReader::new(&mut src_file, expect), &mut w).map_err(|e| {
+            verify::from_io(e, |e| {
+                if crate::error::is_no_space(&e) {
+                    Error::write(&tmp_path, e)
+                } else {
+                    Error::new(Kind::Io, format!("copying {}: {e}", src_path.display()))
+                }
+            })
         })?;
         let tmp = w
             .into_inner()
             .map_err(|e| Error::write(&tmp_path, e.into_error()))?;
-        if n != size {
-            return Err(Error::corrupt(format!(
-                "blob {digest} in {} changed size while it was copied ({})",
-                src.root.display(),
-                src_path.display()
-            )));
-        }
-        if let Some(got) = got {
-            if got != digest {
-                return Err(mismatch(&got));
-            }
-        }
         pending(self.seal_temp(tmp)?, Transfer::Copy)
     }
 
@@ -771,18 +733,18 @@ impl Layout {
             )));
         }
         // A link is never sealed: its target's seal says nothing about the link.
-        if (!is_link && sealed(&meta)) || digest.hasher().is_none() {
+        if (!is_link && sealed(&meta)) || !digest.is_verifiable() {
             return Ok(Presence::Intact);
         }
-        let mut f = File::open(&path).at("opening", &path)?;
-        let (got, n) = hash_reader(&mut f, digest, &path)?;
-        if &got != digest || n != size {
-            return Ok(Presence::Damaged(format!(
-                "{} hashes to {got}",
-                path.display()
-            )));
+        let f = File::open(&path).at("opening", &path)?;
+        let expect = Expect::blob(digest, size).named(path.display().to_string());
+        match VerifyingReader::new(f, expect).finish() {
+            Ok(_) => Ok(Presence::Intact),
+            Err(e) => match verify::mismatch_in(&e) {
+                Some(m) => Ok(Presence::Damaged(m.to_string())),
+                None => Err(Error::io("reading", &path, e)),
+            },
         }
-        Ok(Presence::Intact)
     }
 
     /// Trust the blobs of other layouts this handle copies from (`--trust-source`):
@@ -1322,44 +1284,6 @@ fn linkable(meta: &fs::Metadata) -> bool {
 fn sealed(meta: &fs::Metadata) -> bool {
     use std::os::unix::fs::MetadataExt;
     meta.file_type().is_file() && meta.uid() == euid() && meta.mode() & 0o7777 == BLOB_MODE
-}
-
-/// Hash everything `r` yields with `digest`'s algorithm (sha256 when it has none oix
-/// knows): the digest and the byte count.
-fn hash_reader(r: &mut dyn Read, digest: &Digest, path: &Path) -> Result<(Digest, u64)> {
-    let hasher = digest
-        .hasher()
-        .unwrap_or_else(crate::digest::Hasher::sha256);
-    let (got, n) = copy_hashing(r, &mut io::sink(), Some(hasher), u64::MAX).at("reading", path)?;
-    let got = got.ok_or_else(|| Error::failure(format!("{}: not hashed", path.display())))?;
-    Ok((got, n))
-}
-
-/// Copy at most `limit` bytes of `r` into `w`, hashing them when `hasher` is given.
-fn copy_hashing(
-    r: &mut dyn Read,
-    w: &mut dyn Write,
-    mut hasher: Option<crate::digest::Hasher>,
-    limit: u64,
-) -> io::Result<(Option<Digest>, u64)> {
-    let mut buf = vec![0u8; 1 << 20];
-    let mut r = r.take(limit);
-    let mut n = 0u64;
-    loop {
-        let got = match r.read(&mut buf) {
-            Ok(0) => break,
-            Ok(k) => k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if let Some(h) = hasher.as_mut() {
-            h.update(&buf[..got]);
-        }
-        w.write_all(&buf[..got])?;
-        n += got as u64;
-    }
-    w.flush()?;
-    Ok((hasher.map(|h| h.finish()), n))
 }
 
 fn replace_failed(dst: &Path, e: io::Error) -> Error {

@@ -34,3 +34,4 @@ pub mod store;
 pub mod subset;
 pub mod tags;
 pub mod text;
+pub mod verify;

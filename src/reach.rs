@@ -105,11 +105,9 @@ fn claim(layout: &Layout, digest: &Digest, size: u64) -> Option<Claim> {
         None if v.get("manifests").is_some() => model::media::OCI_INDEX.to_string(),
         None => model::media::OCI_MANIFEST.to_string(),
     };
-    let broken = digest.hasher().and_then(|mut h| {
-        h.update(&bytes);
-        let got = h.finish();
-        (&got != digest).then(|| format!("its content hashes to {got} (misnamed)"))
-    });
+    let broken = crate::verify::verify(&bytes, &crate::verify::Expect::new(digest, None))
+        .err()
+        .map(|m| format!("its {} (misnamed)", m.detail()));
     Some(Claim {
         descriptor: Descriptor::new(&media_type, digest, bytes.len() as u64),
         subject,

@@ -17,7 +17,8 @@ pub trait Source: Sync {
     fn describe(&self) -> String;
     /// Whether the store holds this blob.
     fn contains(&self, digest: &Digest) -> Result<bool>;
-    /// Stream a blob's bytes; the reader yields exactly the stored content (callers verify).
+    /// Stream a blob's bytes; the reader yields exactly the stored content (callers verify,
+    /// with a [`crate::verify::VerifyingReader`] or through a verifying [`Sink`]).
     fn open(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send + '_>>;
     /// A manifest, index or config, read whole and verified (at most 4 MiB).
     fn read_small(&self, desc: &Descriptor) -> Result<Vec<u8>>;

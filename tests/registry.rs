@@ -1066,3 +1066,43 @@ fn repush_says_all_present_and_pull_defaults_the_ref() {
     let ls = oix_json(&["ls", mirror.to_str().unwrap()]);
     assert_eq!(ls[0]["ref"], "latest", "{ls}");
 }
+
+/// A one-shot stream handed to the registry store is verified before anything is
+/// uploaded (issue 13, item 5: one verifying reader for every reader of content): the
+/// error names the blob and what its content hashes to, and the registry never holds it.
+#[test]
+fn a_stream_is_verified_before_it_is_uploaded() {
+    if !tools_present() {
+        return;
+    }
+    use oix::store::Sink;
+    let reg = RegistryServer::start(None, Auth::None);
+    let target = format!("docker://{}/t/verify:v1", reg.host());
+    let r = oix::registry::RegistryRef::parse(&target).unwrap();
+    let mut opts = oix::registry::RegistryOptions {
+        push: true,
+        ..Default::default()
+    };
+    opts.transport.plain_http = true;
+    let registry = oix::registry::Registry::new(&r, &opts).unwrap();
+    let right = b"the content its descriptor names";
+    let wrong = b"THE CONTENT ITS DESCRIPTOR NAMES";
+    let d = oix::Digest::sha256_of(right);
+    let desc = Descriptor::new(media::OCI_LAYER_TAR, &d, right.len() as u64);
+    let e = registry.put_blob(&desc, &mut &wrong[..]).unwrap_err();
+    let got = oix::Digest::sha256_of(wrong);
+    assert!(
+        e.message.contains(&d.to_string()) && e.message.contains(&format!("hashes to {got}")),
+        "{}",
+        e.message
+    );
+    let e = registry.put_blob(&desc, &mut &right[..5]).unwrap_err();
+    assert!(
+        e.message.contains("is 5 bytes, not the 32"),
+        "{}",
+        e.message
+    );
+    assert!(!registry.has_blob(&d).unwrap(), "nothing was uploaded");
+    registry.put_blob(&desc, &mut &right[..]).unwrap();
+    assert!(registry.has_blob(&d).unwrap());
+}

@@ -311,7 +311,7 @@ fn write_blob_verifies_before_the_blob_is_visible() {
     let e = l
         .write_blob(&mut &b"right!"[..], Some((&want, 5)))
         .unwrap_err();
-    assert!(e.message.contains("more than"), "{}", e.message);
+    assert!(e.message.contains("larger than"), "{}", e.message);
     assert!(!l.has_blob(&want));
     l.write_blob(&mut &b"right"[..], Some((&want, 5))).unwrap();
     assert!(l.has_blob(&want));

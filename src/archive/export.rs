@@ -22,6 +22,7 @@ use crate::error::{Error, IoContext, PathWriter, Result};
 use crate::graph::{self, Role};
 use crate::layout::{owned_temp_prefix, remove_stale_temps, Layout};
 use crate::model::{self, Descriptor, Index};
+use crate::verify::{self, Expect, VerifyingReader};
 
 /// The kind of [`owned_temp_prefix`] an export's temp file has.
 const EXPORT_TEMP: &str = "export";
@@ -91,22 +92,6 @@ impl Source for Overlay<'_> {
             Some(b) => Ok(b.clone()),
             None => self.layout.read_blob(desc, model::MAX_MANIFEST_SIZE),
         }
-    }
-}
-
-/// Reads through and hashes what it reads.
-struct HashingReader<R> {
-    inner: R,
-    hasher: Option<Hasher>,
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if let Some(h) = &mut self.hasher {
-            h.update(&buf[..n]);
-        }
-        Ok(n)
     }
 }
 
@@ -272,20 +257,15 @@ pub fn export<W: Write + Send>(
                     Box::new(f)
                 }
             };
-            let mut hr = HashingReader {
-                inner: reader,
-                hasher: d.hasher(),
-            };
-            tw.append(&e, Some(&mut hr)).map_err(|err| {
-                Error::failure(format!("writing blob {d} into the archive: {err}"))
-            })?;
-            if let Some(h) = hr.hasher.take() {
-                let got = h.finish();
-                if got != *d {
-                    return Err(Error::corrupt(format!("blob {d}: content hashes to {got}"))
-                        .with_hint("the layout is corrupt; run `oix fsck`"));
-                }
-            }
+            let expect = Expect::blob(d, *size).hint("the layout is corrupt; run `oix fsck`");
+            let mut hr = VerifyingReader::new(reader, expect);
+            tw.append(&e, Some(&mut hr))
+                .and_then(|()| hr.finish())
+                .map_err(|err| {
+                    verify::from_io(err, |err| {
+                        Error::failure(format!("writing blob {d} into the archive: {err}"))
+                    })
+                })?;
             blob_bytes += size;
         }
         tw.finish().map_err(werr)?;

@@ -29,6 +29,7 @@ use crate::model::{self, Descriptor, Index};
 use crate::reference::{validate_ref_name, LayoutRef, Reference, Scheme, Target};
 use crate::resolve;
 use crate::tags::{self, TagChange};
+use crate::verify::{self, Expect, VerifyingReader};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Read};
@@ -295,23 +296,13 @@ pub(crate) fn ingest<R: Read + Send>(
                     if presence == Presence::Intact {
                         // Already here, but the archive's copy is still checked: a
                         // corrupt archive is reported, never silently accepted.
-                        let mut h = digest.hasher().expect("verifiable, checked above");
-                        let mut buf = vec![0u8; 256 * 1024];
-                        let mut got = 0u64;
-                        loop {
-                            let n = entry
-                                .read(&mut buf)
-                                .map_err(|e| io_fail(&e, "reading a blob"))?;
-                            if n == 0 {
-                                break;
-                            }
-                            h.update(&buf[..n]);
-                            got += n as u64;
-                        }
-                        let actual = h.finish();
-                        if got != size || actual != digest {
-                            return Err(refuse(format!("content hashes to {actual}")));
-                        }
+                        let expect = Expect::blob(&digest, size);
+                        VerifyingReader::new(&mut entry, expect)
+                            .finish()
+                            .map_err(|e| match verify::mismatch_in(&e) {
+                                Some(m) => refuse(format!("its content {}", m.detail())),
+                                None => io_fail(&e, "reading a blob"),
+                            })?;
                         st.present += 1;
                     } else {
                         // A damaged file under the blob's name is replaced by the

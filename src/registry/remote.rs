@@ -21,6 +21,7 @@ use crate::error::{Error, RegistryCode, Result};
 use crate::layout::Transfer;
 use crate::model::{self, media, Descriptor};
 use crate::store::{Sink, Source};
+use crate::verify::{self, Expect};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::io::{self, Read, Seek};
@@ -284,16 +285,10 @@ impl Registry {
             .map_err(|e| Error::remote(format!("reading manifest {what}: {e}")))?;
         let digest = match Digest::parse(reference) {
             Ok(want) => {
-                let mut h = want.hasher().ok_or_else(|| {
-                    Error::failure(format!("{what}: cannot verify digest algorithm"))
-                })?;
-                h.update(&bytes);
-                let got = h.finish();
-                if got != want {
-                    return Err(Error::corrupt(format!(
-                        "{what}: the registry sent content that hashes to {got}"
-                    )));
-                }
+                let expect = Expect::new(&want, None)
+                    .named(format!("manifest {what} as the registry sent it"))
+                    .require_verifiable()?;
+                verify::verify(&bytes, &expect)?;
                 want
             }
             Err(_) => Digest::sha256_of(&bytes),
@@ -571,35 +566,18 @@ impl Source for Registry {
                 model::MAX_MANIFEST_SIZE
             )));
         }
+        let expect =
+            Expect::blob(&d, size).named(format!("{d} from {}", self.reference.repository()));
         let bytes = match self.cached(&d.to_string()) {
             Some(b) => b,
             None if desc.is_manifest() || desc.is_index() => self.get_manifest(&d.to_string())?.1,
-            None => {
-                let mut buf = Vec::new();
-                self.open(desc)?
-                    .take(size + 1)
-                    .read_to_end(&mut buf)
-                    .map_err(|e| Error::remote(format!("reading blob {}: {e}", self.what(&d))))?;
-                buf
-            }
+            None => verify::read_all(self.open(desc)?, expect.clone()).map_err(|e| {
+                verify::from_io(e, |e| {
+                    Error::remote(format!("reading blob {}: {e}", self.what(&d)))
+                })
+            })?,
         };
-        if bytes.len() as u64 != size {
-            return Err(Error::corrupt(format!(
-                "{}: {} bytes, the descriptor says {size}",
-                self.what(&d),
-                bytes.len()
-            )));
-        }
-        if let Some(mut h) = d.hasher() {
-            h.update(&bytes);
-            let got = h.finish();
-            if got != d {
-                return Err(Error::corrupt(format!(
-                    "{}: content hashes to {got}",
-                    self.what(&d)
-                )));
-            }
-        }
+        verify::verify(&bytes, &expect)?;
         Ok(bytes)
     }
 }
@@ -620,19 +598,13 @@ impl Sink for Registry {
     /// from there. The graph copy never comes here: it uses [`Sink::transfer`], which
     /// re-opens the source for each attempt and streams.
     fn put_blob(&self, desc: &Descriptor, reader: &mut dyn Read) -> Result<()> {
-        let size = desc.size()?;
-        let mut buf = Vec::new();
-        reader
-            .take(size + 1)
-            .read_to_end(&mut buf)
-            .map_err(|e| Error::remote(format!("reading {}: {e}", desc.digest)))?;
-        if buf.len() as u64 != size {
-            return Err(Error::corrupt(format!(
-                "blob {}: the stream holds {} bytes, the descriptor says {size}",
-                desc.digest,
-                buf.len()
-            )));
-        }
+        let d = desc.digest()?;
+        let expect = Expect::blob(&d, desc.size()?).named(format!("blob {d} to push"));
+        let buf = verify::read_all(reader, expect).map_err(|e| {
+            verify::from_io(e, |e| {
+                Error::remote(format!("reading {}: {e}", desc.digest))
+            })
+        })?;
         let open = |offset: u64| -> Result<Box<dyn Read + Send + '_>> {
             let start = (offset as usize).min(buf.len());
             Ok(Box::new(io::Cursor::new(&buf[start..])))
