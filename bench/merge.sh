@@ -5,7 +5,7 @@
 #   skopeo: one `skopeo copy` per arch into a new layout, then writing the index
 #           (the index step uses `oix index create` in the skopeo-filled layout, which
 #            only links what is already there; skopeo has no index-assembly command)
-# Usage: bench/merge.sh [WORKDIR]
+# Usage: [RUNS=5] bench/merge.sh [WORKDIR]
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 work=${1:-$(mktemp -d /tmp/oix-bench-merge.XXXXXX)}
@@ -41,7 +41,7 @@ echo "sources: $(du -sh "$work"/src-* | tr '\n' ' ')"
 srcs=""; for a in $arches; do srcs="$srcs $work/src-$a:img"; done
 sk="skopeo --insecure-policy"
 skopeo_job="for a in $arches; do $sk copy -q oci:$work/src-\$a:img oci:$work/sk:\$a; done && $oix index create $work/sk:latest $(for a in $arches; do printf '%s ' "$work/sk:$a"; done) >/dev/null"
-hyperfine --runs 5 --export-markdown "$work/merge.md" \
+hyperfine --runs "${RUNS:-5}" --export-markdown "$work/merge.md" \
   --prepare "rm -rf $work/out" -n 'oix merge (4 x 1 GiB)' "$oix merge $work/out:latest $srcs --policy union" \
   --prepare "rm -rf $work/sk" -n 'skopeo copy x4 + index' "$skopeo_job"
 "$oix" fsck --quick "$work/out"
