@@ -1,0 +1,508 @@
+//! The edit pipeline of `index create`, `index add` and `merge`: placing members
+//! ([`MemberList`]), composing the index, reading DEST:REF as it is, copying the members
+//! in and the one transaction that writes the new index; plus the annotation flags
+//! these commands share. Split from the module root, which resolves sources into members.
+
+use super::diff;
+use super::{image_member, members_of_index, resolve_sources, Expand, Member, Slot, SourceSpec};
+use crate::error::{Error, Result};
+use crate::layout::Layout;
+use crate::model::{media, Descriptor, Document, Index};
+use crate::reference::{LayoutRef, Target};
+use crate::resolve;
+use crate::tags;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+/// What `index add` does when an entry for the same platform exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AddMode {
+    /// Replace the existing entry (and its attestations) in place.
+    Replace,
+    /// Keep both.
+    Append,
+    /// Refuse (exit 5).
+    Fail,
+}
+
+/// A member list with the first member of each slot indexed, so that placing k members
+/// into a list of M costs O(M + k), not O(M·k).
+#[derive(Debug, Clone, Default)]
+pub struct MemberList {
+    list: Vec<Member>,
+    first: HashMap<Slot, usize>,
+}
+
+impl MemberList {
+    pub fn new() -> MemberList {
+        MemberList::default()
+    }
+
+    /// The members in order.
+    pub fn members(&self) -> &[Member] {
+        &self.list
+    }
+
+    pub fn into_vec(self) -> Vec<Member> {
+        self.list
+    }
+
+    /// Whether a member takes the slot of `m` (same platform key, or same digest).
+    pub fn has_slot_of(&self, m: &Member) -> bool {
+        self.first.contains_key(&m.slot())
+    }
+
+    /// Append `m` whatever the list holds.
+    pub fn push(&mut self, m: Member) {
+        self.first.entry(m.slot()).or_insert(self.list.len());
+        self.list.push(m);
+    }
+
+    /// Place `m` per `mode`: it replaces the first member of its slot in place (Replace),
+    /// is refused when that member differs (Fail), or is appended (Append, or a new
+    /// slot). Never two members for one slot unless Append.
+    pub fn upsert(&mut self, m: Member, mode: AddMode) -> Result<()> {
+        if mode != AddMode::Append {
+            if let Some(&i) = self.first.get(&m.slot()) {
+                if mode == AddMode::Fail && self.list[i].descriptor != m.descriptor {
+                    return Err(Error::refused(format!(
+                        "an entry for {} already exists ({}); --mode fail refuses to replace it with {} from {}",
+                        m.label(),
+                        self.list[i].descriptor.digest,
+                        m.descriptor.digest,
+                        m.origin
+                    ))
+                    .with_hint("use --mode replace to replace it or --mode append to keep both"));
+                }
+                // Same slot: the index stays valid.
+                self.list[i] = m;
+                return Ok(());
+            }
+        }
+        self.push(m);
+        Ok(())
+    }
+}
+
+impl From<Vec<Member>> for MemberList {
+    fn from(members: Vec<Member>) -> MemberList {
+        let mut l = MemberList {
+            list: Vec::with_capacity(members.len()),
+            first: HashMap::with_capacity(members.len()),
+        };
+        for m in members {
+            l.push(m);
+        }
+        l
+    }
+}
+
+/// The index document for `members`: runnable entries in order, then attestations in
+/// the order of their subjects. `base` carries over fields of an existing index.
+pub fn compose(
+    base: Option<&Index>,
+    members: &[Member],
+    annotations: &BTreeMap<String, String>,
+) -> Index {
+    let mut idx = base.cloned().unwrap_or_default();
+    idx.schema_version = 2;
+    idx.media_type = Some(media::OCI_INDEX.to_string());
+    idx.manifests = members.iter().map(|m| m.descriptor.clone()).collect();
+    idx.manifests
+        .extend(members.iter().flat_map(|m| m.attestations.iter().cloned()));
+    for (k, v) in annotations {
+        idx.annotations.insert(k.clone(), v.clone());
+    }
+    idx
+}
+
+/// DEST:REF as it is now: the top-level entry and, for an index, its document.
+pub struct Current {
+    pub entry: Descriptor,
+    pub index: Option<Index>,
+}
+
+/// Find DEST:REF (exact ref.name) in `idx`. Several entries sharing the name are an
+/// implicit multi-arch set, which the editing commands refuse to guess about.
+pub fn current(layout: &Layout, idx: &Index, name: &str) -> Result<Option<Current>> {
+    let hits: Vec<&Descriptor> = idx
+        .manifests
+        .iter()
+        .filter(|d| d.ref_name() == Some(name))
+        .collect();
+    current_of(layout, name, hits)
+}
+
+/// [`current`] through an index.json already indexed (callers looking up many refs).
+pub fn current_in(layout: &Layout, names: &resolve::Names, name: &str) -> Result<Option<Current>> {
+    current_of(layout, name, names.exact(name))
+}
+
+fn current_of(layout: &Layout, name: &str, hits: Vec<&Descriptor>) -> Result<Option<Current>> {
+    match hits.as_slice() {
+        [] => Ok(None),
+        [d] => {
+            let index = if d.is_index() {
+                match layout.read_document(d)? {
+                    (_, Some(Document::Index(i))) => Some(i),
+                    _ => None,
+                }
+            } else {
+                None
+            };
+            Ok(Some(Current {
+                entry: (*d).clone(),
+                index,
+            }))
+        }
+        _ => Err(Error::ambiguous(format!(
+            "{} top-level entries are named {name:?} (an implicit multi-arch set)",
+            hits.len()
+        ))
+        .with_hint(format!(
+            "turn them into one index first: oix fold LAYOUT:{name}"
+        ))),
+    }
+}
+
+/// The members of the current DEST:REF: an index's entries, or an image as one member.
+pub fn current_members(layout: &Layout, cur: &Option<Current>, dest: &str) -> Result<Vec<Member>> {
+    match cur {
+        None => Ok(Vec::new()),
+        Some(Current { index: Some(i), .. }) => members_of_index(layout, i, dest),
+        Some(Current { entry, index: None }) if entry.is_manifest() => {
+            Ok(vec![image_member(layout, entry, None, dest)?])
+        }
+        Some(Current { entry, .. }) => Err(Error::failure(format!(
+            "{dest} points at {} ({}), which is neither an image nor an index",
+            entry.digest, entry.media_type
+        ))),
+    }
+}
+
+/// Computes an edit's member list from DEST:REF as it is (planned once, then re-run
+/// under the lock).
+pub type BuildFn<'a> = dyn Fn(&Layout, Option<&Current>) -> Result<Vec<Member>> + 'a;
+
+/// The result of an edit.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Outcome {
+    #[serde(rename = "ref")]
+    pub ref_name: String,
+    pub digest: String,
+    #[serde(rename = "mediaType")]
+    pub media_type: String,
+    pub size: i64,
+    /// Whether index.json changed (false on a no-op, and always with --dry-run).
+    pub changed: bool,
+    pub dry_run: bool,
+    pub diff: diff::Diff,
+}
+
+/// Copy every member's graph into `dest` (hard links where possible).
+pub fn import_members(dest: &Layout, members: &[Member]) -> Result<()> {
+    let mut by_layout: BTreeMap<&PathBuf, Vec<Descriptor>> = BTreeMap::new();
+    let mut local: Vec<Descriptor> = Vec::new();
+    for m in members {
+        if m.layout.as_path() == dest.root() {
+            // Nothing to copy, but the graph must be whole all the same: a new index
+            // must not list a broken descriptor (invalid digest, link out of the
+            // layout, oversized manifest) that a copy would have refused.
+            local.push(m.descriptor.clone());
+            local.extend(m.attestations.iter().cloned());
+            continue;
+        }
+        let e = by_layout.entry(&m.layout).or_default();
+        e.push(m.descriptor.clone());
+        e.extend(m.attestations.iter().cloned());
+    }
+    if !local.is_empty() {
+        // Referenced from here on: keep gc out until the transaction is written.
+        dest.enter_writer()?;
+        let w = crate::graph::walk(dest, &local);
+        if let Some(e) = w.first_error(&format!("cannot use {}", dest.root().display())) {
+            return Err(e);
+        }
+    }
+    // One copy for all the sources: a corrupt blob in any of them leaves dest unchanged.
+    let srcs: Vec<(Layout, Vec<Descriptor>)> = by_layout
+        .into_iter()
+        .map(|(path, roots)| Ok((Layout::open(path)?, roots)))
+        .collect::<Result<_>>()?;
+    let pairs: Vec<(&dyn crate::store::Source, &[Descriptor])> = srcs
+        .iter()
+        .map(|(l, r)| (l as &dyn crate::store::Source, r.as_slice()))
+        .collect();
+    crate::copy::copy_graphs(&pairs, dest, &Default::default())?;
+    Ok(())
+}
+
+/// Plan and apply one edit of DEST:REF. `build` computes the new member list from the
+/// current one; it runs once to plan (no writes) and, unless `dry_run`, once more under
+/// the index lock. Annotations are merged onto the index document.
+pub fn edit_index(
+    dest: &Layout,
+    name: &str,
+    annotations: &BTreeMap<String, String>,
+    dry_run: bool,
+    import: &[Member],
+    build: &BuildFn,
+) -> Result<Outcome> {
+    edit_index_with(dest, name, annotations, dry_run, import, build, true)
+}
+
+/// [`edit_index`], choosing whether an existing index's other fields (annotations,
+/// unknown fields) are kept (`keep_base`) or the index is written afresh.
+pub fn edit_index_with(
+    dest: &Layout,
+    name: &str,
+    annotations: &BTreeMap<String, String>,
+    dry_run: bool,
+    import: &[Member],
+    build: &BuildFn,
+    keep_base: bool,
+) -> Result<Outcome> {
+    crate::reference::validate_ref_name(name)?;
+    let plan = |idx: &Index| -> Result<(Option<Current>, Index)> {
+        let cur = current(dest, idx, name)?;
+        let members = build(dest, cur.as_ref())?;
+        let base = cur
+            .as_ref()
+            .and_then(|c| c.index.as_ref())
+            .filter(|_| keep_base);
+        Ok((
+            cur.as_ref().map(|c| Current {
+                entry: c.entry.clone(),
+                index: c.index.clone(),
+            }),
+            compose(base, &members, annotations),
+        ))
+    };
+    let (idx_now, _) = dest.read_index()?;
+    let (cur, planned) = plan(&idx_now)?;
+    let describe = |new: &Index, cur: &Option<Current>, changed: bool, dry: bool| {
+        let bytes = new.to_bytes();
+        let digest = crate::Digest::sha256_of(&bytes);
+        let before: Vec<Descriptor> = match cur {
+            Some(Current { index: Some(i), .. }) => i.manifests.clone(),
+            Some(Current { entry, .. }) => vec![entry.clone()],
+            None => Vec::new(),
+        };
+        let before_ann = cur
+            .as_ref()
+            .and_then(|c| c.index.as_ref())
+            .map(|i| i.annotations.clone())
+            .unwrap_or_default();
+        Outcome {
+            ref_name: name.to_string(),
+            digest: digest.to_string(),
+            media_type: media::OCI_INDEX.to_string(),
+            size: bytes.len() as i64,
+            changed,
+            dry_run: dry,
+            diff: diff::diff_entries(dest, &before, &new.manifests, &before_ann, &new.annotations),
+        }
+    };
+    if dry_run {
+        return Ok(describe(&planned, &cur, false, true));
+    }
+    import_members(dest, import)?;
+    let ((new, cur), changed) = dest.transact(|idx| {
+        let (cur, new) = plan(idx)?;
+        let bytes = new.to_bytes();
+        let digest = dest.write_blob_bytes(&bytes)?;
+        let mut entry = Descriptor::new(media::OCI_INDEX, &digest, bytes.len() as u64);
+        if let Some(c) = &cur {
+            // Keep what else the ref's descriptor carried (annotations, unknown fields).
+            entry.annotations = c.entry.annotations.clone();
+            entry.extra = c.entry.extra.clone();
+        }
+        tags::set_ref(idx, &entry, name)?;
+        Ok((new, cur))
+    })?;
+    Ok(describe(&new, &cur, changed, false))
+}
+
+/// Resolve `dest` (LAYOUT:REF) into its layout and ref name. With `create`, a missing
+/// layout is created on the first write and only kept if the edit commits
+/// ([`Layout::open_or_create`]).
+pub fn open_dest(
+    dest: &str,
+    lock_timeout: std::time::Duration,
+    create: bool,
+) -> Result<(Layout, String)> {
+    let r = LayoutRef::parse(dest)?;
+    let name = match &r.target {
+        Target::Name(n) => n.clone(),
+        _ => {
+            return Err(
+                Error::usage(format!("{dest}: the destination must be LAYOUT:REF"))
+                    .with_hint("name the ref to create or edit, e.g. ./out:latest"),
+            )
+        }
+    };
+    let layout = if create {
+        Layout::open_or_create(&r.path)?
+    } else {
+        Layout::open(&r.path)?
+    };
+    Ok((layout.with_lock_timeout(lock_timeout), name))
+}
+
+/// Options shared by the index-editing commands.
+#[derive(Debug, Clone, Default)]
+pub struct EditOptions {
+    /// Annotations to set on the index document.
+    pub annotations: BTreeMap<String, String>,
+    pub dry_run: bool,
+    /// Inline the entries of index sources instead of nesting them.
+    pub flatten: bool,
+}
+
+fn resolve_all(sources: &[SourceSpec], flatten: bool) -> Result<Vec<Member>> {
+    let expand = if flatten {
+        Expand::Flatten
+    } else {
+        Expand::Nest
+    };
+    resolve_sources(sources, expand)
+}
+
+/// `oix index create DEST:REF SRC…`: a new index from the sources (REF moves to it).
+pub fn create(
+    dest: &Layout,
+    name: &str,
+    sources: &[SourceSpec],
+    opts: &EditOptions,
+) -> Result<Outcome> {
+    let incoming = resolve_all(sources, opts.flatten)?;
+    let build = |_: &Layout, _: Option<&Current>| -> Result<Vec<Member>> {
+        let mut list = MemberList::new();
+        for m in &incoming {
+            list.upsert(m.clone(), AddMode::Fail).map_err(|e| {
+                Error::usage(format!(
+                    "two sources give the platform {}: {}",
+                    m.label(),
+                    e.message
+                ))
+                .with_hint("drop one, or use `oix index add --mode append` to keep both on purpose")
+            })?;
+        }
+        Ok(list.into_vec())
+    };
+    // A fresh index: nothing of the previous REF is carried over.
+    let fresh = |l: &Layout, _: Option<&Current>| build(l, None);
+    edit_index_fresh(dest, name, opts, &incoming, &fresh)
+}
+
+fn edit_index_fresh(
+    dest: &Layout,
+    name: &str,
+    opts: &EditOptions,
+    import: &[Member],
+    build: &BuildFn,
+) -> Result<Outcome> {
+    edit_index_with(
+        dest,
+        name,
+        &opts.annotations,
+        opts.dry_run,
+        import,
+        build,
+        false,
+    )
+}
+
+/// `oix index add DEST:REF SRC…`: upsert each source keyed on its platform; creates
+/// DEST:REF when missing. An image DEST:REF becomes an index holding it first.
+pub fn add(
+    dest: &Layout,
+    name: &str,
+    sources: &[SourceSpec],
+    mode: AddMode,
+    opts: &EditOptions,
+) -> Result<Outcome> {
+    let incoming = resolve_all(sources, opts.flatten)?;
+    let build = |layout: &Layout, cur: Option<&Current>| -> Result<Vec<Member>> {
+        let cur_owned = cur.map(|c| Current {
+            entry: c.entry.clone(),
+            index: c.index.clone(),
+        });
+        let mut list = MemberList::from(current_members(layout, &cur_owned, name)?);
+        for m in &incoming {
+            list.upsert(m.clone(), mode)?;
+        }
+        Ok(list.into_vec())
+    };
+    edit_index(
+        dest,
+        name,
+        &opts.annotations,
+        opts.dry_run,
+        &incoming,
+        &build,
+    )
+}
+
+/// Parse `key=value` annotation arguments.
+pub fn parse_annotations(args: &[String]) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for a in args {
+        let (k, v) = a.split_once('=').ok_or_else(|| {
+            Error::usage(format!("annotation {a:?} is not key=value"))
+                .with_hint("write --annotation org.opencontainers.image.version=1.2")
+        })?;
+        if k.is_empty() {
+            return Err(Error::usage(format!("annotation {a:?} has an empty key")));
+        }
+        out.insert(k.to_string(), v.to_string());
+    }
+    Ok(out)
+}
+
+/// The `org.opencontainers.image.created` value to write, if any: `--created TIME`
+/// (RFC 3339, or `now`), else SOURCE_DATE_EPOCH, else none (reproducible by default).
+pub fn created_annotation(flag: Option<&str>) -> Result<Option<String>> {
+    let from_epoch = |secs: i64| rfc3339_utc(secs);
+    match flag {
+        Some("now") => {
+            let secs = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0);
+            Ok(Some(from_epoch(secs)))
+        }
+        Some(t) => {
+            let ok = t.len() >= 20
+                && t.as_bytes()[4] == b'-'
+                && t.as_bytes()[7] == b'-'
+                && matches!(t.as_bytes()[10], b'T' | b't')
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b':' | b'.' | b'+'));
+            if !ok {
+                return Err(
+                    Error::usage(format!("--created {t:?} is not an RFC 3339 time"))
+                        .with_hint("write e.g. 2024-05-01T12:00:00Z, or `now`"),
+                );
+            }
+            Ok(Some(t.to_string()))
+        }
+        None => match std::env::var("SOURCE_DATE_EPOCH") {
+            Ok(v) if !v.trim().is_empty() => {
+                let secs: i64 = v.trim().parse().map_err(|_| {
+                    Error::usage(format!(
+                        "SOURCE_DATE_EPOCH={v:?} is not a number of seconds"
+                    ))
+                })?;
+                Ok(Some(from_epoch(secs)))
+            }
+            _ => Ok(None),
+        },
+    }
+}
+
+/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (the one implementation lives with
+/// the build's config writer).
+pub fn rfc3339_utc(secs: i64) -> String {
+    crate::build::config::rfc3339(secs)
+}

@@ -1,0 +1,258 @@
+//! `index rm` and `annotate`: edits of the entries a selector picks inside an index,
+//! through the document rewriter ([`super::rewrite`]).
+
+use super::rewrite;
+use crate::error::{Error, Result};
+use crate::layout::Layout;
+use crate::model::Index;
+use crate::reference::{LayoutRef, Target};
+use crate::resolve;
+use std::collections::BTreeMap;
+
+/// The result of `index rm` or `annotate`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EditReport {
+    /// The top-level entry edited (its ref name, or its digest when unnamed).
+    pub target: String,
+    /// Its digest after the edit.
+    pub digest: String,
+    pub changed: bool,
+    pub dry_run: bool,
+    /// Entries removed (`index rm`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<String>,
+    /// Entries annotated (`annotate` with a selector): the selector's picks.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub annotated: Vec<String>,
+    /// Every document rewritten, innermost last.
+    pub rewritten: Vec<rewrite::Rewritten>,
+}
+
+/// Group matches by the document that lists them: (container path, positions).
+fn by_container(matches: &[crate::select::Match]) -> Result<Vec<(Vec<usize>, Vec<usize>)>> {
+    let mut groups: BTreeMap<Vec<usize>, Vec<usize>> = BTreeMap::new();
+    let mut seen: std::collections::HashSet<Vec<usize>> = std::collections::HashSet::new();
+    for m in matches {
+        if m.path.is_empty() {
+            return Err(Error::usage(format!(
+                "{} is not an index entry",
+                m.descriptor.digest
+            )));
+        }
+        let pos: Vec<usize> = m.path.iter().map(|s| s.position).collect();
+        let (last, container) = pos.split_last().expect("non-empty");
+        let last = *last;
+        let container = container.to_vec();
+        if seen.insert(pos) {
+            groups.entry(container).or_default().push(last);
+        }
+    }
+    // Deepest containers first: editing inside never moves the positions above.
+    let mut v: Vec<_> = groups.into_iter().collect();
+    v.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+    Ok(v)
+}
+
+fn default_all(selector: &crate::select::Selector, given: bool) -> crate::select::Selector {
+    if given {
+        selector.clone()
+    } else {
+        selector
+            .clone()
+            .on_ambiguity(crate::select::OnAmbiguity::All)
+    }
+}
+
+/// An edit of index.json (and the documents below it): returns what it rewrote and the
+/// digests it removed; `write` false computes without storing (dry run).
+type EditFn<'a> = dyn Fn(&mut Index, bool) -> Result<(Vec<rewrite::Rewritten>, Vec<String>)> + 'a;
+
+/// Run `edit` on index.json: under the lock, or on a copy for a dry run.
+fn run_edit(
+    layout: &Layout,
+    dry_run: bool,
+    edit: &EditFn,
+) -> Result<(Index, Vec<rewrite::Rewritten>, Vec<String>, bool)> {
+    if dry_run {
+        let (mut idx, _) = layout.read_index()?;
+        let (rw, removed) = edit(&mut idx, false)?;
+        return Ok((idx, rw, removed, false));
+    }
+    let ((idx, rw, removed), changed) = layout.transact(|idx| {
+        let (rw, removed) = edit(idx, true)?;
+        Ok((idx.clone(), rw, removed))
+    })?;
+    Ok((idx, rw, removed, changed))
+}
+
+fn report(
+    target: &LayoutRef,
+    idx: &Index,
+    top: Option<usize>,
+    rw: Vec<rewrite::Rewritten>,
+    removed: Vec<String>,
+    changed: bool,
+    dry_run: bool,
+) -> EditReport {
+    let digest = top
+        .and_then(|p| idx.manifests.get(p))
+        .map(|d| d.digest.clone())
+        .unwrap_or_default();
+    let name = match &target.target {
+        Target::Name(n) => n.clone(),
+        _ => digest.clone(),
+    };
+    EditReport {
+        target: name,
+        digest,
+        changed: changed || (dry_run && !rw.is_empty()),
+        dry_run,
+        removed,
+        annotated: Vec::new(),
+        rewritten: rw,
+    }
+}
+
+/// `oix index rm LAYOUT:REF SELECTOR…`: remove the chosen entries (all matches unless
+/// `--on-ambiguity` says otherwise) with their attestations.
+pub fn remove(
+    layout: &Layout,
+    r: &LayoutRef,
+    selector: &crate::select::Selector,
+    ambiguity_given: bool,
+    dry_run: bool,
+) -> Result<EditReport> {
+    if !selector.has_filters() {
+        return Err(
+            Error::usage("index rm needs a selector (--platform or --where)")
+                .with_hint("to drop the whole ref use `oix untag`"),
+        );
+    }
+    let sel = default_all(selector, ambiguity_given);
+    let edit = |idx: &mut Index, write: bool| -> Result<(Vec<rewrite::Rewritten>, Vec<String>)> {
+        let found = sel.select(layout, r)?;
+        let removed: Vec<String> = found
+            .matches
+            .iter()
+            .map(|m| m.descriptor.digest.clone())
+            .collect();
+        let mut all = Vec::new();
+        let mut pending = rewrite::Pending::new();
+        for (container, positions) in by_container(&found.matches)? {
+            if container.is_empty() {
+                return Err(Error::usage(format!(
+                    "{r} names top-level entries; index rm removes entries of an index"
+                ))
+                .with_hint("remove top-level refs with `oix untag`"));
+            }
+            all.extend(rewrite::rewrite_with(
+                layout,
+                idx,
+                &container,
+                &rewrite::Change::RemoveEntries { positions },
+                write,
+                &mut pending,
+            )?);
+        }
+        Ok((all, removed))
+    };
+    let top = top_position(layout, r)?;
+    let (idx, rw, removed, changed) = run_edit(layout, dry_run, &edit)?;
+    Ok(report(r, &idx, top, rw, removed, changed, dry_run))
+}
+
+/// The index.json position of the top-level entry `r` names, when it names one.
+fn top_position(layout: &Layout, r: &LayoutRef) -> Result<Option<usize>> {
+    let (idx, _) = layout.read_index()?;
+    let c = resolve::candidates(layout, &idx, &r.target)?;
+    Ok(match c.as_slice() {
+        [one] => one.top_level,
+        _ => None,
+    })
+}
+
+/// `oix annotate`: without a selector, the document REF names; with one, the chosen
+/// descriptors; with `manifest`, inside the chosen documents.
+pub fn annotate(
+    layout: &Layout,
+    r: &LayoutRef,
+    selector: Option<(&crate::select::Selector, bool)>,
+    manifest: bool,
+    set: &BTreeMap<String, String>,
+    unset: &[String],
+    dry_run: bool,
+) -> Result<EditReport> {
+    if set.is_empty() && unset.is_empty() {
+        return Err(Error::usage(
+            "annotate needs --set KEY=VALUE or --unset KEY",
+        ));
+    }
+    let top = top_position(layout, r)?;
+    let edit = |idx: &mut Index, write: bool| -> Result<(Vec<rewrite::Rewritten>, Vec<String>)> {
+        let mut all = Vec::new();
+        let mut picked = Vec::new();
+        let mut pending = rewrite::Pending::new();
+        match selector.filter(|(s, _)| s.has_filters()) {
+            None => {
+                let pos = top.ok_or_else(|| {
+                    Error::usage(format!("{r} does not name one top-level entry")).with_hint(
+                        "name a ref (LAYOUT:REF), or select entries with --platform/--where",
+                    )
+                })?;
+                let change = rewrite::Change::Annotate {
+                    set: set.clone(),
+                    unset: unset.to_vec(),
+                };
+                all.extend(rewrite::rewrite(layout, idx, &[pos], &change, write)?);
+            }
+            Some((s, given)) => {
+                let found = default_all(s, given).select(layout, r)?;
+                picked.extend(found.matches.iter().map(|m| m.descriptor.digest.clone()));
+                if manifest {
+                    let mut paths: Vec<Vec<usize>> = found
+                        .matches
+                        .iter()
+                        .map(|m| m.path.iter().map(|s| s.position).collect())
+                        .collect();
+                    paths.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+                    paths.dedup();
+                    for p in paths {
+                        let change = rewrite::Change::Annotate {
+                            set: set.clone(),
+                            unset: unset.to_vec(),
+                        };
+                        all.extend(rewrite::rewrite_with(
+                            layout,
+                            idx,
+                            &p,
+                            &change,
+                            write,
+                            &mut pending,
+                        )?);
+                    }
+                } else {
+                    for (container, positions) in by_container(&found.matches)? {
+                        let change = rewrite::Change::AnnotateEntries {
+                            positions,
+                            set: set.clone(),
+                            unset: unset.to_vec(),
+                        };
+                        all.extend(rewrite::rewrite_with(
+                            layout,
+                            idx,
+                            &container,
+                            &change,
+                            write,
+                            &mut pending,
+                        )?);
+                    }
+                }
+            }
+        }
+        Ok((all, picked))
+    };
+    let (idx, rw, picked, changed) = run_edit(layout, dry_run, &edit)?;
+    let mut rep = report(r, &idx, top, rw, Vec::new(), changed, dry_run);
+    rep.annotated = picked;
+    Ok(rep)
+}
