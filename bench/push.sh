@@ -5,6 +5,9 @@
 # then, side by side in one run:
 #   cold:    a fresh registry for each run; `oix push` vs `skopeo copy --all --preserve-digests`
 #   re-push: the same layout again to the registry that already holds it
+#   floor:   curl, a fresh registry each run: every blob of the layout as one monolithic
+#            upload (POST for a session, PUT of the whole file with ?digest=), 4 at a
+#            time (issue 18 §3: what the registry itself can ingest here)
 # Prints a Markdown table; record it in bench/RESULTS.md under "## Push (issue 6)".
 #
 # Usage: bench/push.sh [RUNS] [MIB_PER_LAYER]   (defaults: 5 runs, 2 layers x 128 MiB per arch)
@@ -92,7 +95,19 @@ elapsed() { python3 -c "print(f'{$2 - $1:.3f}')"; }
 
 OIX_CMD=("$OIX" push "$L:v1" DEST --plain-http --jobs 4)
 SKO_CMD=(skopeo copy -q --all --preserve-digests --dest-tls-verify=false "oci:$L:v1" DEST)
-declare -a oc os orp srp
+# One blob as one monolithic upload: POST for a session, PUT the whole file.
+curl_upload() { # HOST FILE
+  local host=$1 f=$2 dg loc sep
+  dg=sha256:$(basename "$f")
+  loc=$(curl -sS -o /dev/null -D - -X POST "http://$host/v2/bench/app/blobs/uploads/" |
+    tr -d '\r' | awk 'tolower($1)=="location:" {print $2}')
+  case $loc in http*) ;; *) loc=http://$host$loc ;; esac
+  case $loc in *\?*) sep='&' ;; *) sep='?' ;; esac
+  curl -sS -f -o /dev/null -X PUT -H 'Content-Type: application/octet-stream' \
+    -T "$f" "$loc${sep}digest=$dg"
+}
+export -f curl_upload
+declare -a oc os orp srp cf
 for r in $(seq "$RUNS"); do
   sync
   start_registry; d=docker://$HOST/bench/app:v1
@@ -105,11 +120,14 @@ for r in $(seq "$RUNS"); do
   os+=("$(elapsed "$t0" "$t1")")
   t0=$(now); skopeo copy -q --all --preserve-digests --dest-tls-verify=false "oci:$L:v1" "$d" >/dev/null; t1=$(now)
   srp+=("$(elapsed "$t0" "$t1")")
-  echo "run $r: oix cold ${oc[-1]}s re ${orp[-1]}s | skopeo cold ${os[-1]}s re ${srp[-1]}s" >&2
+  start_registry
+  t0=$(now); find "$L/blobs/sha256" -type f -print0 | xargs -0 -P4 -n1 bash -c 'curl_upload "$0" "$1"' "$HOST"; t1=$(now)
+  cf+=("$(elapsed "$t0" "$t1")")
+  echo "run $r: oix cold ${oc[-1]}s re ${orp[-1]}s | skopeo cold ${os[-1]}s re ${srp[-1]}s | curl floor ${cf[-1]}s" >&2
 done
 pkill_reg
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-mo=$(median "${oc[@]}"); ms=$(median "${os[@]}"); mro=$(median "${orp[@]}"); mrs=$(median "${srp[@]}")
+mo=$(median "${oc[@]}"); ms=$(median "${os[@]}"); mro=$(median "${orp[@]}"); mrs=$(median "${srp[@]}"); mcf=$(median "${cf[@]}")
 echo
 echo "Layout: 4 arches (linux/amd64, arm64, ppc64le, s390x), 8 layers of $MIB MiB random data, $((TOTAL / 1024 / 1024)) MiB of blobs; $RUNS runs, median."
 echo
@@ -118,5 +136,7 @@ echo "|---|---|---|---|"
 echo "| cold push (fresh registry) | $mo | $ms | $(python3 -c "print(f'{$ms/$mo:.2f}x')") |"
 echo "| re-push, unchanged layout | $mro | $mrs | $(python3 -c "print(f'{$mrs/$mro:.2f}x')") |"
 echo
+echo "Floor (curl, every blob as one monolithic upload, 4 at a time, fresh registry): $mcf s; oix cold push is $(python3 -c "print(f'{$mo/$mcf:.2f}x')") the floor, skopeo $(python3 -c "print(f'{$ms/$mcf:.2f}x')")."
+echo
 echo "Commands: \`${OIX_CMD[*]}\` vs \`${SKO_CMD[*]}\` (DEST = docker://127.0.0.1:PORT/bench/app:v1)."
-echo "All runs: oix cold ${oc[*]}; skopeo cold ${os[*]}; oix re-push ${orp[*]}; skopeo re-copy ${srp[*]}"
+echo "All runs: oix cold ${oc[*]}; skopeo cold ${os[*]}; oix re-push ${orp[*]}; skopeo re-copy ${srp[*]}; curl floor ${cf[*]}"
