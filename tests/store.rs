@@ -1,28 +1,12 @@
 //! Library-level tests of the layout store, transactions, the graph copy, fsck and gc.
 
+mod common;
+
+use common::tiny_image as image;
 use oix::model::{media, Descriptor, Index};
 use oix::{fsck, gc, Layout};
 use std::fs;
 use std::path::Path;
-
-/// Write a tiny image (config + one layer + manifest) and return its manifest descriptor.
-fn image(l: &Layout, arch: &str, layer: &[u8]) -> Descriptor {
-    let layer_d = l.write_blob_bytes(layer).unwrap();
-    let cfg = format!(
-        r#"{{"architecture":"{arch}","os":"linux","rootfs":{{"type":"layers","diff_ids":["{layer_d}"]}}}}"#
-    );
-    let cfg_d = l.write_blob_bytes(cfg.as_bytes()).unwrap();
-    let man = format!(
-        r#"{{"schemaVersion":2,"mediaType":"{}","config":{{"mediaType":"{}","digest":"{cfg_d}","size":{}}},"layers":[{{"mediaType":"{}","digest":"{layer_d}","size":{}}}]}}"#,
-        media::OCI_MANIFEST,
-        media::OCI_CONFIG,
-        cfg.len(),
-        media::OCI_LAYER_TAR,
-        layer.len()
-    );
-    let man_d = l.write_blob_bytes(man.as_bytes()).unwrap();
-    Descriptor::new(media::OCI_MANIFEST, &man_d, man.len() as u64)
-}
 
 fn tagged(l: &Layout, d: &Descriptor, name: &str) {
     oix::tags::tag(l, d, &[name.to_string()]).unwrap();

@@ -382,27 +382,6 @@ fn pull_replaces_a_wrong_file_under_a_blob_name() {
 
 // ---- gc and fsck agree (section 6) ----
 
-fn image(l: &Layout, arch: &str, layer: &[u8]) -> (Descriptor, Descriptor) {
-    let layer_d = l.write_blob_bytes(layer).unwrap();
-    let cfg = format!(
-        r#"{{"architecture":"{arch}","os":"linux","rootfs":{{"type":"layers","diff_ids":["{layer_d}"]}}}}"#
-    );
-    let cfg_d = l.write_blob_bytes(cfg.as_bytes()).unwrap();
-    let man = format!(
-        r#"{{"schemaVersion":2,"mediaType":"{}","config":{{"mediaType":"{}","digest":"{cfg_d}","size":{}}},"layers":[{{"mediaType":"{}","digest":"{layer_d}","size":{}}}]}}"#,
-        media::OCI_MANIFEST,
-        media::OCI_CONFIG,
-        cfg.len(),
-        media::OCI_LAYER_TAR,
-        layer.len()
-    );
-    let man_d = l.write_blob_bytes(man.as_bytes()).unwrap();
-    (
-        Descriptor::new(media::OCI_MANIFEST, &man_d, man.len() as u64),
-        Descriptor::new(media::OCI_LAYER_TAR, &layer_d, layer.len() as u64),
-    )
-}
-
 /// A referrer manifest (an artifact with one layer) whose subject is `subject`;
 /// returns its bytes (not stored).
 fn referrer_bytes(subject: &Descriptor, layer: &Descriptor) -> Vec<u8> {
@@ -426,7 +405,7 @@ fn check(l: &Layout) -> fsck::Report {
 fn gc_then_fsck_is_clean_with_misnamed_and_incomplete_referrers() {
     let t = tempfile::tempdir().unwrap();
     let l = Layout::init(t.path().join("l")).unwrap().0;
-    let (img, _) = image(&l, "amd64", b"the image layer");
+    let img = tiny_image(&l, "amd64", b"the image layer");
     oix::tags::tag(&l, &img, &["v1".to_string()]).unwrap();
     l.write_blob_bytes(b"{}").unwrap(); // the empty config every referrer uses
 
@@ -480,7 +459,7 @@ fn gc_then_fsck_is_clean_with_misnamed_and_incomplete_referrers() {
 fn fsck_checks_the_blobs_of_referrers() {
     let t = tempfile::tempdir().unwrap();
     let l = Layout::init(t.path().join("l")).unwrap().0;
-    let (img, _) = image(&l, "amd64", b"the image layer");
+    let img = tiny_image(&l, "amd64", b"the image layer");
     oix::tags::tag(&l, &img, &["v1".to_string()]).unwrap();
     l.write_blob_bytes(b"{}").unwrap();
     let sig = l.write_blob_bytes(b"signature").unwrap();

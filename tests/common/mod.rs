@@ -373,3 +373,22 @@ pub fn arch_image(dir: &Path, name: &str, platform: &str, salt: &str) -> String 
     oix::tags::tag(&l, &d, &[name.to_string()]).unwrap();
     md.to_string()
 }
+
+/// Write a tiny image (config + one layer + manifest) and return its manifest descriptor.
+pub fn tiny_image(l: &oix::Layout, arch: &str, layer: &[u8]) -> oix::model::Descriptor {
+    let layer_d = l.write_blob_bytes(layer).unwrap();
+    let cfg = format!(
+        r#"{{"architecture":"{arch}","os":"linux","rootfs":{{"type":"layers","diff_ids":["{layer_d}"]}}}}"#
+    );
+    let cfg_d = l.write_blob_bytes(cfg.as_bytes()).unwrap();
+    let man = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{}","config":{{"mediaType":"{}","digest":"{cfg_d}","size":{}}},"layers":[{{"mediaType":"{}","digest":"{layer_d}","size":{}}}]}}"#,
+        oix::model::media::OCI_MANIFEST,
+        oix::model::media::OCI_CONFIG,
+        cfg.len(),
+        oix::model::media::OCI_LAYER_TAR,
+        layer.len()
+    );
+    let man_d = l.write_blob_bytes(man.as_bytes()).unwrap();
+    oix::model::Descriptor::new(oix::model::media::OCI_MANIFEST, &man_d, man.len() as u64)
+}
