@@ -9,17 +9,18 @@ declare -A PACKAGE=(
     [umoci]=umoci
     [docker-registry]=docker-registry
     [openssl]=openssl
+    [man]=man-db
 )
 
 missing=()
-for cmd in skopeo umoci docker-registry openssl; do
+for cmd in skopeo umoci docker-registry openssl man; do
     if ! command -v "$cmd" >/dev/null 2>&1; then
         missing+=("${PACKAGE[$cmd]}")
     fi
 done
 
 if [ "${#missing[@]}" -eq 0 ]; then
-    echo "install-test-deps: skopeo, umoci, docker-registry and openssl are present"
+    echo "install-test-deps: skopeo, umoci, docker-registry, openssl and man are present"
     exit 0
 fi
 
@@ -46,7 +47,7 @@ export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
     apt-get install -y -q --no-install-recommends "${missing[@]}"
 
-for cmd in skopeo umoci docker-registry openssl; do
+for cmd in skopeo umoci docker-registry openssl man; do
     if ! command -v "$cmd" >/dev/null 2>&1; then
         echo "install-test-deps: error: $cmd is still missing after apt-get install" >&2
         exit 1
