@@ -29,6 +29,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use ureq::http::Method;
 
+mod names;
 mod upload;
 
 /// Every manifest type oix handles, for `Accept`.
@@ -348,6 +349,11 @@ impl Registry {
                 .with_hint("the registry changed the manifest; it must store the exact bytes"));
             }
         }
+        // Naming it again (another tag) then needs no GET.
+        self.manifests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(d.to_string(), bytes.to_vec());
         Ok(())
     }
 

@@ -22,7 +22,7 @@ use oix::Layout;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
 /// Whether `tool` is installed. Missing tools fail the test under CI and print `SKIP`
@@ -85,7 +85,7 @@ impl RegistryServer {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let mut cfg = format!(
-            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: oix-test-secret\n",
+            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: oix-test-secret\n",
             dir.path().join("data").display()
         );
         if let Some((cert, key)) = tls {
@@ -114,10 +114,11 @@ impl RegistryServer {
         let cfg_path = dir.path().join("config.yml");
         std::fs::write(&cfg_path, cfg).unwrap();
         let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
+        let access = std::fs::File::create(dir.path().join("access.log")).unwrap();
         let child = Command::new("docker-registry")
             .arg("serve")
             .arg(&cfg_path)
-            .stdout(Stdio::null())
+            .stdout(access)
             .stderr(log)
             .spawn()
             .expect("starting docker-registry");
@@ -158,6 +159,32 @@ impl RegistryServer {
 
     pub fn host(&self) -> String {
         format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Every request the registry served so far, from its access log, as
+    /// `(method, path)` in order (the path without its query).
+    pub fn requests(&self) -> Vec<(String, String)> {
+        // The log is written as requests finish; give the last line a moment.
+        std::thread::sleep(Duration::from_millis(100));
+        let text = std::fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default();
+        text.lines()
+            .filter_map(|l| {
+                let req = l.split('"').nth(1)?;
+                let mut parts = req.split(' ');
+                let method = parts.next()?.to_string();
+                let path = parts.next()?;
+                Some((method, path.split('?').next().unwrap_or(path).to_string()))
+            })
+            .collect()
+    }
+
+    /// How many requests since `since` (a [`RegistryServer::requests`] length) match
+    /// `method` and a path containing `part` (e.g. `("GET", "/blobs/sha256:")`).
+    pub fn count(&self, since: usize, method: &str, part: &str) -> usize {
+        self.requests()[since..]
+            .iter()
+            .filter(|(m, p)| m == method && p.contains(part))
+            .count()
     }
 
     /// Blob digests linked into a repository (the registry's storage view).
