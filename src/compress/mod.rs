@@ -137,9 +137,7 @@ impl CompressOptions {
 
 /// Worker threads for compression: the machine's cores.
 pub fn default_jobs() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
+    crate::pool::default_jobs()
 }
 
 /// A compressing writer; [`Encoder::finish`] flushes the trailer and returns the inner writer.
@@ -292,6 +290,35 @@ mod tests {
                 "jobs={jobs}"
             );
         }
+    }
+
+    /// The blocks are deflated as tasks on the shared pool (issue 13): the bytes are the
+    /// same for 1, 2 and 7 threads, also with more blocks than may be in flight (so the
+    /// writer waits on the pool), and when the writer itself runs on a worker of the
+    /// pool its blocks wait in (it helps run them instead of waiting forever).
+    #[test]
+    fn gzip_on_the_pool_is_the_same_for_1_2_and_7_jobs() {
+        // 4 × 7 + 4 blocks may be in flight with 7 jobs; go well past that.
+        let data = sample(40 * GZ_BLOCK + 12_345);
+        let one = compress(&data, Compression::Gzip, 1, 1 << 20);
+        for jobs in [2, 7] {
+            assert_eq!(
+                compress(&data, Compression::Gzip, jobs, 300_001),
+                one,
+                "jobs={jobs}"
+            );
+        }
+        for jobs in [1, 2] {
+            let on_worker =
+                crate::pool::install(jobs, || compress(&data, Compression::Gzip, jobs, 1 << 20))
+                    .unwrap();
+            assert_eq!(on_worker, one, "written from a worker of the {jobs}-pool");
+        }
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&one[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        assert!(out == data, "round trip");
     }
 
     #[test]
