@@ -6,6 +6,7 @@ use flate2::{Compress, Crc, FlushCompress};
 use rayon::ThreadPool;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc;
 use std::sync::Arc;
 
@@ -80,7 +81,9 @@ impl<W: Write> ParGzip<W> {
         self.pool.spawn(move || {
             let mut crc = Crc::new();
             crc.update(&data);
-            let out = deflate_block(level, &data, &dict);
+            // A panic would abort the process from a pool task: make it this block's error.
+            let out = catch_unwind(AssertUnwindSafe(|| deflate_block(level, &data, &dict)))
+                .unwrap_or_else(|_| Err(io::Error::other("compressing a gzip block panicked")));
             // The writer is gone (an error, or dropped): nobody wants the block.
             let _ = done.send(Done {
                 seq,
