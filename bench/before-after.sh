@@ -12,6 +12,9 @@
 #           jobs) on a private copy of TREE (default /usr/share, as bench/build.sh)
 #   select  the queries of bench/select.sh on its two layouts (N entries at top level;
 #           one ref naming an N-entry index), each timed over REPS invocations
+#   push    `oix push LAYOUT:v1 docker://127.0.0.1:PORT/bench/app:v1 --plain-http --jobs 4`
+#           of a 4-arch layout (2 random layers of MIB MiB per arch, as bench/push.sh),
+#           cold (a fresh docker-registry on loopback for each push) and again (re-push)
 # Prints a Markdown table (median wall, median CPU user+sys, peak RSS) and the ratios
 # after/before (target: within 5%). On a shared machine compare the columns of one run,
 # not runs with each other; the load average before and after is printed.
@@ -19,20 +22,21 @@
 # Usage: bench/before-after.sh [options]
 #   -r REV            the BEFORE revision (default 17d8d28: main before the pool)
 #   -n RUNS           rounds (default 5)
-#   --only LIST       comma-separated subset of fsck,build,select (default: all)
+#   --only LIST       comma-separated subset of fsck,build,select,push (default: all)
 #   --fsck-mib N      size of the big fsck blob in MiB (default 512; 1 GiB in all)
 #   --small N         small fsck blobs (default 2000)
 #   --tree DIR        the tree `oix build` packs (default /usr/share)
 #   --entries N       entries of the select layouts (default 10000; a multiple of 10)
 #   --reps N          invocations per select measurement (default 20)
+#   --push-mib N      size of each pushed layer in MiB (default 128: 1 GiB in all)
 #   --work DIR        keep fixtures and binaries there (reused by a later run)
 #   --before-bin F    use this binary as BEFORE instead of building REV
 #   --after-bin F     use this binary as AFTER instead of building this tree
 # A quick smoke run: bench/before-after.sh -n 2 --fsck-mib 8 --small 50 \
-#                      --tree /usr/share/doc --entries 200 --reps 3
+#                      --tree /usr/share/doc --entries 200 --reps 3 --push-mib 4
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-REV=17d8d28 RUNS=5 ONLY=fsck,build,select FSCK_MIB=512 SMALL=2000 TREE=/usr/share
+REV=17d8d28 RUNS=5 ONLY=fsck,build,select,push FSCK_MIB=512 PUSH_MIB=128 SMALL=2000 TREE=/usr/share
 ENTRIES=10000 REPS=20 WORK= BEFORE_BIN= AFTER_BIN=
 while [ $# -gt 0 ]; do
     case $1 in
@@ -44,6 +48,7 @@ while [ $# -gt 0 ]; do
         --tree) TREE=$2; shift 2 ;;
         --entries) ENTRIES=$2; shift 2 ;;
         --reps) REPS=$2; shift 2 ;;
+        --push-mib) PUSH_MIB=$2; shift 2 ;;
         --work) WORK=$2; shift 2 ;;
         --before-bin) BEFORE_BIN=$2; shift 2 ;;
         --after-bin) AFTER_BIN=$2; shift 2 ;;
@@ -55,11 +60,20 @@ want() { [[ ",$ONLY," == *",$1,"* ]]; }
 for t in python3 openssl git cargo; do
     command -v "$t" >/dev/null || { echo "missing $t" >&2; exit 1; }
 done
+if want push; then
+    command -v docker-registry >/dev/null || { echo "missing docker-registry (apt-get install docker-registry)" >&2; exit 1; }
+fi
 
 if [ -z "$WORK" ]; then
     WORK=$(mktemp -d "${TMPDIR:-/tmp}/oix-bench-ba.XXXXXX")
-    trap 'rm -rf "$WORK"; git -C "$ROOT" worktree prune' EXIT
+    TEMP_WORK=1
 fi
+REG_PID= REG_DIR=
+cleanup() {
+    if declare -F stop_registry >/dev/null; then stop_registry; fi
+    if [ -n "${TEMP_WORK:-}" ]; then rm -rf "$WORK"; git -C "$ROOT" worktree prune; fi
+}
+trap cleanup EXIT
 rm -rf "$WORK/times"
 mkdir -p "$WORK/bin" "$WORK/times" "$WORK/out"
 
@@ -165,6 +179,64 @@ open(f"{L}/index.json", "wb").write(index([{"mediaType": "application/vnd.oci.im
     "digest": bd, "size": bs, "annotations": {"org.opencontainers.image.ref.name": "big"}}]))
 PY
 fi
+PL=$WORK/push-layout
+if want push && [ ! -f "$PL/index.json" ]; then
+    rm -rf "$PL"; "$AFTER_BIN" init "$PL" >/dev/null
+    python3 - "$PL" "$PUSH_MIB" <<'PY'
+import hashlib, json, os, sys
+L, mib = sys.argv[1], int(sys.argv[2])
+def put(data, media):
+    d = hashlib.sha256(data).hexdigest()
+    with open(os.path.join(L, "blobs", "sha256", d), "wb") as f:
+        f.write(data)
+    return {"mediaType": media, "digest": "sha256:" + d, "size": len(data)}
+def compact(o):
+    return json.dumps(o, separators=(",", ":")).encode()
+entries = []
+for arch in ["amd64", "arm64", "ppc64le", "s390x"]:
+    layers = [put(os.urandom(mib << 20), "application/vnd.oci.image.layer.v1.tar+gzip") for _ in range(2)]
+    cfg = put(compact({"architecture": arch, "os": "linux", "rootfs": {"type": "layers", "diff_ids": [l["digest"] for l in layers]}}),
+              "application/vnd.oci.image.config.v1+json")
+    m = put(compact({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "config": cfg, "layers": layers}),
+            "application/vnd.oci.image.manifest.v1+json")
+    m["platform"] = {"architecture": arch, "os": "linux"}
+    entries.append(m)
+idx = put(compact({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": entries}),
+          "application/vnd.oci.image.index.v1+json")
+idx["annotations"] = {"org.opencontainers.image.ref.name": "v1"}
+with open(os.path.join(L, "index.json"), "wb") as f:
+    f.write(compact({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [idx]}))
+PY
+fi
+
+# A fresh docker-registry on a free loopback port (REG_HOST); stop_registry ends it.
+start_registry() {
+    if declare -F stop_registry >/dev/null; then stop_registry; fi
+    local port
+    REG_DIR=$WORK/registry
+    rm -rf "$REG_DIR"; mkdir -p "$REG_DIR"
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    cat > "$REG_DIR/config.yml" <<YML
+version: 0.1
+log: {level: error, accesslog: {disabled: true}}
+storage: {filesystem: {rootdirectory: $REG_DIR/data}}
+http: {addr: "127.0.0.1:$port"}
+YML
+    docker-registry serve "$REG_DIR/config.yml" > "$REG_DIR/log" 2>&1 &
+    REG_PID=$!
+    REG_HOST=127.0.0.1:$port
+    for _ in $(seq 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+        sleep 0.05
+    done
+    echo "the registry did not start: $(cat "$REG_DIR/log")" >&2; exit 1
+}
+stop_registry() {
+    if [ -n "$REG_PID" ]; then
+        kill "$REG_PID" 2>/dev/null || true; wait "$REG_PID" 2>/dev/null || true
+        REG_PID=; rm -rf "$REG_DIR"
+    fi
+}
 
 # ---- timing ----
 # timeit NAME REPS CMD...: run CMD REPS times (it must succeed); append "wall cpu rss" per
@@ -218,6 +290,13 @@ round() { # round WHICH BIN
         timeit "build-gzip/$who" 1 "$bin" build "$BT" -o "$WORK/out/$who:t" --platform linux/amd64
         rm -rf "$WORK/out/$who"
     fi
+    if want push; then
+        sync
+        start_registry
+        timeit "push-cold/$who" 1 "$bin" push "$PL:v1" "docker://$REG_HOST/bench/app:v1" --plain-http --jobs 4
+        timeit "push-again/$who" 1 "$bin" push "$PL:v1" "docker://$REG_HOST/bench/app:v1" --plain-http --jobs 4
+        stop_registry
+    fi
     if want select; then
         for s in "${SELECTS[@]}"; do
             read -ra args <<< "$(select_args "$s")"   # split on spaces, no globbing
@@ -237,7 +316,9 @@ if want build; then
     tar -cf - -C "$BT" . | wc -c > /dev/null   # warm the page cache
 fi
 want select && echo "select layouts: $ENTRIES entries, $REPS invocations per measurement"
-mkdir -p "$WORK/times/fsck-j1" "$WORK/times/fsck-j2" "$WORK/times/build-gzip" "$WORK/times/openssl"
+want push && echo "push layout: 4 arches x 2 layers of $PUSH_MIB MiB, $(( $(du -sb "$PL/blobs" | cut -f1) >> 20 )) MiB"
+mkdir -p "$WORK/times/fsck-j1" "$WORK/times/fsck-j2" "$WORK/times/build-gzip" "$WORK/times/openssl" \
+    "$WORK/times/push-cold" "$WORK/times/push-again"
 for s in "${SELECTS[@]}"; do mkdir -p "$WORK/times/select-${s%%|*}"; done
 for i in $(seq "$RUNS"); do
     echo "round $i/$RUNS" >&2
@@ -261,6 +342,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
 benches=()
 want fsck && benches+=(fsck-j1 fsck-j2)
 want build && benches+=(build-gzip)
+want push && benches+=(push-cold push-again)
 if want select; then for s in "${SELECTS[@]}"; do benches+=("select-${s%%|*}"); done; fi
 
 echo
