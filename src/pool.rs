@@ -13,6 +13,9 @@
 //! - Built once: threads start on the first call of a size and are reused, so a library
 //!   caller that checks many layouts, push's prefetch followed by its copy, or a build
 //!   starting one gzip stream per layer, pay for thread start-up once, not per call.
+//! - Shared by size: two calls with the same `jobs` running at once from two threads of
+//!   a library caller share that pool's threads (the bound holds for the process, not
+//!   per call); different sizes get different pools.
 //! - Not rayon's global pool: its size is fixed by the first user (or
 //!   `RAYON_NUM_THREADS`), and oix needs more than one size in one command.
 //!

@@ -4,12 +4,13 @@
 //! Output bytes depend only on the input, the format and the level, never on the number
 //! of threads, so builds and exports are reproducible on any machine:
 //! - gzip is compressed in parallel, pigz style: the input is cut into fixed 512 KiB
-//!   blocks, each deflated by a worker with the previous 32 KiB as its dictionary and
-//!   ended with a sync flush; the blocks are concatenated in order, followed by an empty
-//!   final block and the gzip trailer (CRC-32 combined from the per-block CRCs).
+//!   blocks, each deflated as a task on the pool of `jobs` threads ([`crate::pool`])
+//!   with the previous 32 KiB as its dictionary and ended with a sync flush; the blocks
+//!   are concatenated in order, followed by an empty final block and the gzip trailer
+//!   (CRC-32 combined from the per-block CRCs).
 //! - zstd always runs in libzstd's multithreaded mode (at least one worker) with a fixed
 //!   job size; its output is the same for any worker count (single-threaded mode would
-//!   differ).
+//!   differ). Its workers are libzstd's own threads, not the pool's.
 //!
 //! Memory stays bounded: at most `4 × jobs + 4` gzip blocks (512 KiB each) are in flight.
 //!
