@@ -29,7 +29,8 @@
 #   --entries N       entries of the select layouts (default 10000; a multiple of 10)
 #   --reps N          invocations per select measurement (default 20)
 #   --push-mib N      size of each pushed layer in MiB (default 128: 1 GiB in all)
-#   --work DIR        keep fixtures and binaries there (reused by a later run)
+#   --work DIR        keep fixtures and binaries there (a later run reuses the fixtures
+#                     as they are: remove them to change their sizes)
 #   --before-bin F    use this binary as BEFORE instead of building REV
 #   --after-bin F     use this binary as AFTER instead of building this tree
 # A quick smoke run: bench/before-after.sh -n 2 --fsck-mib 8 --small 50 \
@@ -71,7 +72,8 @@ fi
 REG_PID= REG_DIR=
 cleanup() {
     if declare -F stop_registry >/dev/null; then stop_registry; fi
-    if [ -n "${TEMP_WORK:-}" ]; then rm -rf "$WORK"; git -C "$ROOT" worktree prune; fi
+    if [ -d "$WORK/before-src" ]; then git -C "$ROOT" worktree remove --force "$WORK/before-src"; fi
+    if [ -n "${TEMP_WORK:-}" ]; then rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 rm -rf "$WORK/times"
@@ -244,7 +246,7 @@ stop_registry() {
 timeit() {
     local name=$1 reps=$2; shift 2
     python3 - "$reps" "$@" >> "$WORK/times/$name" <<'PY'
-import os, subprocess, sys, time
+import os, subprocess, sys, tempfile, time
 # Per invocation, from wait4: the child's own CPU and peak RSS (with what it waited for),
 # nothing of this interpreter (whose start-up may run helpers of its own).
 reps, cmd = int(sys.argv[1]), sys.argv[2:]
@@ -252,11 +254,14 @@ wall = cpu = 0.0
 rss = 0
 for _ in range(reps):
     t = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+    err = tempfile.TemporaryFile()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
     _, status, ru = os.wait4(p.pid, 0)
     wall += time.perf_counter() - t
     p.returncode = code = os.waitstatus_to_exitcode(status)
     if code != 0:
+        err.seek(0)
+        sys.stderr.write(err.read().decode(errors="replace"))
         sys.exit(f"failed with exit code {code}: {' '.join(cmd)}")
     cpu += ru.ru_utime + ru.ru_stime
     rss = max(rss, ru.ru_maxrss)
@@ -288,6 +293,8 @@ round() { # round WHICH BIN
     if want build; then
         rm -rf "$WORK/out/$who"
         timeit "build-gzip/$who" 1 "$bin" build "$BT" -o "$WORK/out/$who:t" --platform linux/amd64
+        python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["manifests"][0]["digest"])' \
+            "$WORK/out/$who/index.json" >> "$WORK/times/build-digests"
         rm -rf "$WORK/out/$who"
     fi
     if want push; then
@@ -364,5 +371,12 @@ if want fsck; then
     printf '| openssl dgst -sha256 (1 core, the peer) | %s | | | %s | | | |\n' "$(ms "$o")" "$(ms "$(col openssl/peer 2)")"
     echo
     echo "fsck --jobs 2 vs openssl: before $(ratio "$o" "$(col fsck-j2/before 1)")x, after $(ratio "$o" "$(col fsck-j2/after 1)")x (target >= 1.7x)"
+fi
+if want build; then
+    if [ "$(sort -u "$WORK/times/build-digests" | wc -l)" = 1 ]; then
+        echo "build: BEFORE and AFTER wrote the same image ($(head -1 "$WORK/times/build-digests")) in every round"
+    else
+        echo "build: the images differ between binaries or rounds: $(sort -u "$WORK/times/build-digests" | tr '\n' ' ')"
+    fi
 fi
 echo "slowest after/before (wall): $worst_name $worst (target <= 1.05)"
