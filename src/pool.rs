@@ -165,4 +165,57 @@ mod tests {
         // The pool survives it.
         assert_eq!(install(2, || 7).unwrap(), 7);
     }
+
+    /// One scheme stays one: threads are started here only, apart from the two dedicated
+    /// I/O threads the module docs name. A new `ThreadPoolBuilder` or worker thread
+    /// elsewhere in src/ fails this test; use [`install`], [`map_dynamic`] or [`get`].
+    #[test]
+    fn no_thread_is_started_outside_the_pool() {
+        const STARTS: [&str; 4] = [
+            "ThreadPoolBuilder",
+            "thread::spawn",
+            "thread::Builder",
+            "thread::scope",
+        ];
+        const DEDICATED: [(&str, &str); 2] = [
+            ("compress/pipeline.rs", "thread::scope"),
+            ("registry/auth.rs", "thread::spawn"),
+        ];
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut found = Vec::new();
+        let mut dirs = vec![src.clone()];
+        while let Some(dir) = dirs.pop() {
+            for e in std::fs::read_dir(&dir).unwrap() {
+                let path = e.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                    continue;
+                }
+                let rel = path
+                    .strip_prefix(&src)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                if rel == "pool.rs" || !rel.ends_with(".rs") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                for (n, line) in text.lines().enumerate() {
+                    if line.trim_start().starts_with("//") {
+                        continue;
+                    }
+                    for start in STARTS {
+                        if line.contains(start) && !DEDICATED.contains(&(rel.as_str(), start)) {
+                            found.push(format!("src/{rel}:{}: {}", n + 1, line.trim()));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            found.is_empty(),
+            "threads started outside src/pool.rs:\n{}",
+            found.join("\n")
+        );
+    }
 }
