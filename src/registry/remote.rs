@@ -204,22 +204,17 @@ impl Registry {
     /// them without asking again.
     pub fn prefetch_blobs(&self, descs: &[Descriptor], threads: usize) -> Result<()> {
         use rayon::prelude::*;
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads.max(1))
-            .build()
-            .map_err(|e| Error::failure(format!("starting threads: {e}")))?;
-        let found: Vec<String> = pool
-            .install(|| {
-                descs
-                    .par_iter()
-                    .map(|d| -> Result<Option<String>> {
-                        Ok(self.has_blob(&d.digest()?)?.then(|| d.digest.clone()))
-                    })
-                    .collect::<Result<Vec<_>>>()
-            })?
-            .into_iter()
-            .flatten()
-            .collect();
+        let found: Vec<String> = crate::pool::install(threads, || {
+            descs
+                .par_iter()
+                .map(|d| -> Result<Option<String>> {
+                    Ok(self.has_blob(&d.digest()?)?.then(|| d.digest.clone()))
+                })
+                .collect::<Result<Vec<_>>>()
+        })??
+        .into_iter()
+        .flatten()
+        .collect();
         self.present
             .lock()
             .unwrap_or_else(|p| p.into_inner())
