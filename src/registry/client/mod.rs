@@ -31,12 +31,13 @@ use std::sync::Mutex;
 use std::time::Duration;
 use ureq::http::{self, Method, Response};
 
+pub mod certs;
 mod challenge;
 mod errors;
 mod transport;
 
 pub(crate) use errors::*;
-use transport::{agent, nonzero};
+use transport::{agent, env_proxy, host_tls, nonzero};
 
 pub type HttpResponse = Response<ureq::Body>;
 
@@ -49,8 +50,17 @@ pub struct TransportOptions {
     pub insecure: bool,
     /// Extra CA certificates (PEM files) trusted besides the system roots.
     pub ca_certs: Vec<PathBuf>,
+    /// `--cert-dir`: the certs.d directory to use instead of the default
+    /// `…/certs.d/HOST[:PORT]` lookups ([`certs`]).
+    pub cert_dir: Option<PathBuf>,
+    /// `--client-cert`: a client certificate (PEM) for mutual TLS, with `client_key`.
+    pub client_cert: Option<PathBuf>,
+    /// `--client-key`: the private key (PEM) of `client_cert`.
+    pub client_key: Option<PathBuf>,
     /// Only this auth file (containers auth.json or docker config.json).
     pub authfile: Option<PathBuf>,
+    /// `--creds`: credentials for this run, used instead of any auth file.
+    pub credentials: Option<auth::Credentials>,
     /// Attempts per request after transient failures (5xx, 429, dropped connections).
     pub retries: u32,
     /// Base delay of the exponential backoff.
@@ -136,6 +146,8 @@ pub struct Client {
     idle_timeout: Duration,
     /// `--ca-cert` files were given (for the hints of certificate errors).
     ca_given: bool,
+    /// The TLS material used (certs.d directory, client pair), for hints.
+    tls: certs::HostTls,
     /// Transient failures retried so far (for the summary).
     pub retried: AtomicU64,
 }
@@ -170,8 +182,17 @@ impl Client {
             .timeout_per_read(Some(nonzero(opts.idle_timeout)))
             .timeout_per_write(Some(nonzero(opts.idle_timeout)))
             .max_redirects(10);
-        let agent = agent(config, opts)?;
-        let creds = auth::lookup(host, repo, opts.authfile.as_deref(), opts.idle_timeout)?;
+        let config = config.proxy(env_proxy(!opts.plain_http)?);
+        let tls = host_tls(host, opts)?;
+        let agent = agent(config, opts, &tls)?;
+        let creds = match &opts.credentials {
+            Some(c) => Some(Found {
+                credentials: c.clone(),
+                origin: "--creds".into(),
+                basic: None,
+            }),
+            None => auth::lookup(host, repo, opts.authfile.as_deref(), opts.idle_timeout)?,
+        };
         let scheme = if opts.plain_http { "http" } else { "https" };
         Ok(Client {
             agent,
@@ -186,6 +207,7 @@ impl Client {
             backoff: opts.backoff,
             connect_timeout: opts.connect_timeout,
             ca_given: !opts.ca_certs.is_empty() && !opts.insecure,
+            tls,
             idle_timeout: opts.idle_timeout,
             retried: AtomicU64::new(0),
         })
@@ -398,7 +420,7 @@ impl Client {
             ))
             .with_hint(match self.credential_origin() {
                 Some(o) => format!("check the credentials from {o}"),
-                None => "log in (skopeo login / docker login) or pass --authfile".into(),
+                None => "log in (oix login HOST, or skopeo/docker login), pass --authfile, or --creds USER".into(),
             })),
             _ => Err(Error::remote(format!("{url}: unexpected status {status}"))
                 .with_hint("is this an OCI distribution registry?")),
