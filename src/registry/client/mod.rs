@@ -59,8 +59,9 @@ pub struct TransportOptions {
     pub client_key: Option<PathBuf>,
     /// Only this auth file (containers auth.json or docker config.json).
     pub authfile: Option<PathBuf>,
-    /// `--creds`: credentials for this run, used instead of any auth file.
-    pub credentials: Option<auth::Credentials>,
+    /// `--creds` (or `oix login`'s): credentials for this run, used instead of any
+    /// auth file, with where they came from (for messages; never the secret).
+    pub credentials: Option<Found>,
     /// Attempts per request after transient failures (5xx, 429, dropped connections).
     pub retries: u32,
     /// Base delay of the exponential backoff.
@@ -88,12 +89,26 @@ impl TransportOptions {
         }
     }
 
+    /// The TLS material for `host` (`HOST[:PORT]`): `--ca-cert` and certs.d CA files,
+    /// the client certificate pair (see [`certs`]).
+    pub fn host_tls(&self, host: &str) -> Result<certs::HostTls> {
+        host_tls(host, self)
+    }
+
     /// `--timeout SECONDS`: the connect and the idle timeout both become `t`.
     pub fn with_timeout(mut self, t: Duration) -> Self {
         self.connect_timeout = t;
         self.idle_timeout = t;
         self
     }
+}
+
+/// `oix login`: check `opts.credentials` against the registry at `host` (`HOST[:PORT]`;
+/// Docker Hub's `docker.io` is reached at its API host).
+pub fn verify_login(host: &str, opts: &TransportOptions) -> Result<()> {
+    use super::reference::{DOCKER_HUB, DOCKER_HUB_API};
+    let api = if host == DOCKER_HUB { DOCKER_HUB_API } else { host };
+    Client::new(api, host, "", Vec::new(), opts, 1)?.check_login()
 }
 
 /// A failure that may or may not be worth another attempt.
@@ -186,11 +201,7 @@ impl Client {
         let tls = host_tls(host, opts)?;
         let agent = agent(config, opts, &tls)?;
         let creds = match &opts.credentials {
-            Some(c) => Some(Found {
-                credentials: c.clone(),
-                origin: "--creds".into(),
-                basic: None,
-            }),
+            Some(f) => Some(f.clone()),
             None => auth::lookup(host, repo, opts.authfile.as_deref(), opts.idle_timeout)?,
         };
         let scheme = if opts.plain_http { "http" } else { "https" };
@@ -384,6 +395,31 @@ impl Client {
         body: Option<&[u8]>,
     ) -> Result<HttpResponse> {
         self.with_retries(|_| self.send_authed(method.clone(), url, headers, body))
+    }
+
+    /// `oix login`: `GET /v2/`, answering the registry's challenge with the client's
+    /// credentials (Basic, or a token from the realm); Ok when the registry accepts them.
+    pub fn check_login(&self) -> Result<()> {
+        let url = format!("{}/v2/", self.base);
+        let mut resp = self.with_retries(|_| self.send_authed(Method::GET, &url, &[], None))?;
+        let status = resp.status().as_u16();
+        if (200..300).contains(&status) {
+            drain(&mut resp);
+            return Ok(());
+        }
+        if matches!(status, 401 | 403) {
+            drain(&mut resp);
+            return Err(Error::remote(format!(
+                "{}: the registry refused the credentials ({status})",
+                self.host
+            ))
+            .with_hint(format!(
+                "check the user name and password ({}); nothing was stored",
+                self.credential_origin().unwrap_or("none given")
+            )));
+        }
+        Err(response_error(&mut resp, &format!("GET {url}"))
+            .with_hint("is this an OCI distribution registry?"))
     }
 
     /// `GET /v2/`: checks that a registry answers and settles authentication before the
