@@ -66,8 +66,9 @@ fn parse_key(input: &str) -> Result<(String, String)> {
         None => (s, None),
     };
     crate::registry::reference::validate_host(host).map_err(|e| {
-        Error::usage(format!("{}: {}", escape(input), e.message))
-            .with_hint("give the registry as HOST[:PORT], e.g. registry.example.com or localhost:5000")
+        Error::usage(format!("{}: {}", escape(input), e.message)).with_hint(
+            "give the registry as HOST[:PORT], e.g. registry.example.com or localhost:5000",
+        )
     })?;
     if let Some(n) = ns {
         crate::registry::reference::validate_repo(n)
@@ -118,10 +119,10 @@ fn trim_line(mut s: String) -> String {
 /// A password for `what`: asked for without echo when stdin is a terminal.
 fn password_from_terminal(what: &str, hint: &str) -> Result<String> {
     if !std::io::stdin().is_terminal() {
-        return Err(
-            Error::usage(format!("{what}: no password given and standard input is not a terminal"))
-                .with_hint(hint.to_string()),
-        );
+        return Err(Error::usage(format!(
+            "{what}: no password given and standard input is not a terminal"
+        ))
+        .with_hint(hint.to_string()));
     }
     read_hidden("Password: ")
 }

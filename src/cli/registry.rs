@@ -484,7 +484,9 @@ fn push_via_skopeo(
             Some(d)
         }
         (Some(_), true) => {
-            transport.authfile = Some(PathBuf::from("<temp auth file with the --creds credentials>"));
+            transport.authfile = Some(PathBuf::from(
+                "<temp auth file with the --creds credentials>",
+            ));
             None
         }
         (None, _) => None,

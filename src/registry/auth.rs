@@ -141,7 +141,11 @@ pub fn login_file(authfile: Option<&Path>) -> Result<PathBuf> {
     if let Some(f) = authfile {
         return Ok(f.to_path_buf());
     }
-    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     if let Some(p) = env("REGISTRY_AUTH_FILE") {
         return Ok(p);
     }
@@ -289,7 +293,10 @@ pub fn store_login(path: &Path, key: &str, username: &str, password: &str) -> Re
 pub fn remove_login(path: &Path, key: Option<&str>) -> Result<Vec<String>> {
     let (mut map, existed) = read_auth_object(path)?;
     let removed: Vec<String> = match (key, map.get_mut("auths").and_then(|a| a.as_object_mut())) {
-        (Some(k), Some(auths)) => auths.remove(k).map(|_| vec![k.to_string()]).unwrap_or_default(),
+        (Some(k), Some(auths)) => auths
+            .remove(k)
+            .map(|_| vec![k.to_string()])
+            .unwrap_or_default(),
         (None, Some(auths)) => {
             let keys: Vec<String> = auths.keys().cloned().collect();
             auths.clear();
@@ -316,9 +323,14 @@ pub fn remove_login(path: &Path, key: Option<&str>) -> Result<Vec<String>> {
 
 /// A private temp auth file (mode 0600 in a 0700 directory) holding `credentials` for
 /// `host`: how `--creds` reaches a skopeo child without appearing in its arguments.
-pub fn temp_auth_file(host: &str, credentials: &Credentials) -> Result<(tempfile::TempDir, PathBuf)> {
+pub fn temp_auth_file(
+    host: &str,
+    credentials: &Credentials,
+) -> Result<(tempfile::TempDir, PathBuf)> {
     let Credentials::Basic { username, password } = credentials else {
-        return Err(Error::usage("only a user and password can be handed to skopeo"));
+        return Err(Error::usage(
+            "only a user and password can be handed to skopeo",
+        ));
     };
     let dir = tempfile::Builder::new()
         .prefix("oix-auth-")

@@ -90,12 +90,18 @@ pub struct CertsDir {
 /// without its `.key`, or a `.key` without its `.cert`, is an error naming both).
 pub fn read_certs_dir(dir: &Path) -> Result<CertsDir> {
     let rd = std::fs::read_dir(dir).map_err(|e| {
-        Error::usage(format!("cannot read certificate directory {}: {e}", dir.display()))
+        Error::usage(format!(
+            "cannot read certificate directory {}: {e}",
+            dir.display()
+        ))
     })?;
     let mut names: Vec<String> = Vec::new();
     for e in rd {
         let e = e.map_err(|e| {
-            Error::usage(format!("cannot read certificate directory {}: {e}", dir.display()))
+            Error::usage(format!(
+                "cannot read certificate directory {}: {e}",
+                dir.display()
+            ))
         })?;
         if let Ok(n) = e.file_name().into_string() {
             names.push(n);
@@ -135,7 +141,10 @@ pub fn read_certs_dir(dir: &Path) -> Result<CertsDir> {
 /// The certs.d directory for `host_port`: `cert_dir` itself when given, else the first
 /// `ROOT/HOST[:PORT]` that exists under [`default_roots`]. Returns it (if any) and the
 /// places looked in.
-pub fn find_dir(host_port: &str, cert_dir: Option<&Path>) -> Result<(Option<PathBuf>, Vec<PathBuf>)> {
+pub fn find_dir(
+    host_port: &str,
+    cert_dir: Option<&Path>,
+) -> Result<(Option<PathBuf>, Vec<PathBuf>)> {
     if let Some(d) = cert_dir {
         if !d.is_dir() {
             return Err(Error::usage(format!(
@@ -235,11 +244,17 @@ mod tests {
         assert_eq!(c.pairs, vec![(d.join("client.cert"), d.join("client.key"))]);
         std::fs::write(d.join("other.cert"), "x").unwrap();
         let e = read_certs_dir(d).unwrap_err();
-        assert!(e.message.contains("other.cert has no key other.key"), "{e:?}");
+        assert!(
+            e.message.contains("other.cert has no key other.key"),
+            "{e:?}"
+        );
         std::fs::remove_file(d.join("other.cert")).unwrap();
         std::fs::write(d.join("lone.key"), "x").unwrap();
         let e = read_certs_dir(d).unwrap_err();
-        assert!(e.message.contains("lone.key has no client certificate"), "{e:?}");
+        assert!(
+            e.message.contains("lone.key has no client certificate"),
+            "{e:?}"
+        );
     }
 
     #[test]

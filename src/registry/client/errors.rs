@@ -69,6 +69,15 @@ impl Client {
             (self.plain_http, self.connect_timeout, self.idle_timeout);
         let host = url_host(url);
         let msg = format!("{what}: {e}");
+        // Through a proxy from the environment, connection failures say so.
+        let proxied = self.proxy.as_ref().filter(|(p, _)| {
+            url.parse::<ureq::http::Uri>()
+                .is_ok_and(|u| !p.is_no_proxy(&u))
+        });
+        let msg = match proxied {
+            Some((_, note)) => format!("{msg} (through the proxy {note})"),
+            None => msg,
+        };
         if let ureq::Error::Timeout(t) = &e {
             let why = match t {
                 ureq::Timeout::Resolve => format!(
@@ -130,7 +139,14 @@ impl Client {
                 None,
             ),
             ureq::Error::Io(_) | ureq::Error::ConnectionFailed | ureq::Error::Protocol(_) => {
-                Fail::Retry(Error::remote(msg), None)
+                let e = Error::remote(msg);
+                Fail::Retry(
+                    match proxied {
+                        Some(_) => e.with_hint("check that the proxy is up and lets CONNECT through to the registry, or list the registry's host in NO_PROXY"),
+                        None => e,
+                    },
+                    None,
+                )
             }
             ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_) => {
                 if plain_http {
@@ -186,7 +202,11 @@ impl Client {
         } else {
             msg
         });
-        let certs_d = self.tls.dir.as_ref().filter(|_| !self.tls.ca_files.is_empty());
+        let certs_d = self
+            .tls
+            .dir
+            .as_ref()
+            .filter(|_| !self.tls.ca_files.is_empty());
         e = if let (Some(d), false) = (certs_d, self.ca_given) {
             e.with_hint(format!("the registry's certificate is neither one of the *.crt files of {} nor signed by one of them (or does not name this host): check that they hold the registry's CA; --insecure skips verification", d.display()))
         } else if self.ca_given {

@@ -107,7 +107,11 @@ impl TransportOptions {
 /// Docker Hub's `docker.io` is reached at its API host).
 pub fn verify_login(host: &str, opts: &TransportOptions) -> Result<()> {
     use super::reference::{DOCKER_HUB, DOCKER_HUB_API};
-    let api = if host == DOCKER_HUB { DOCKER_HUB_API } else { host };
+    let api = if host == DOCKER_HUB {
+        DOCKER_HUB_API
+    } else {
+        host
+    };
     Client::new(api, host, "", Vec::new(), opts, 1)?.check_login()
 }
 
@@ -163,6 +167,8 @@ pub struct Client {
     ca_given: bool,
     /// The TLS material used (certs.d directory, client pair), for hints.
     tls: certs::HostTls,
+    /// The proxy from the environment and its description, for messages.
+    proxy: Option<(ureq::Proxy, String)>,
     /// Transient failures retried so far (for the summary).
     pub retried: AtomicU64,
 }
@@ -197,7 +203,8 @@ impl Client {
             .timeout_per_read(Some(nonzero(opts.idle_timeout)))
             .timeout_per_write(Some(nonzero(opts.idle_timeout)))
             .max_redirects(10);
-        let config = config.proxy(env_proxy(!opts.plain_http)?);
+        let proxy = env_proxy(!opts.plain_http)?;
+        let config = config.proxy(proxy.as_ref().map(|(p, _)| p.clone()));
         let tls = host_tls(host, opts)?;
         let agent = agent(config, opts, &tls)?;
         let creds = match &opts.credentials {
@@ -219,6 +226,7 @@ impl Client {
             connect_timeout: opts.connect_timeout,
             ca_given: !opts.ca_certs.is_empty() && !opts.insecure,
             tls,
+            proxy,
             idle_timeout: opts.idle_timeout,
             retried: AtomicU64::new(0),
         })

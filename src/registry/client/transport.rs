@@ -57,8 +57,9 @@ fn root_certs(extra: &[PathBuf]) -> Result<(Vec<Certificate<'static>>, Vec<Certi
     }
     let mut given = Vec::new();
     for f in extra {
-        let bytes = std::fs::read(f)
-            .map_err(|e| Error::usage(format!("cannot read CA certificate {}: {e}", f.display())))?;
+        let bytes = std::fs::read(f).map_err(|e| {
+            Error::usage(format!("cannot read CA certificate {}: {e}", f.display()))
+        })?;
         if add_pem(&mut given, &bytes, &f.display().to_string(), true)? == 0 {
             return Err(Error::usage(format!(
                 "CA certificate {}: no PEM certificate in the file",
@@ -175,7 +176,11 @@ pub(super) fn agent(
     let pinned = given.iter().map(der).collect();
     let client = match client {
         Some((chain, (_, key))) => {
-            let file = tls.client.as_ref().map(|(c, _)| c.clone()).unwrap_or_default();
+            let file = tls
+                .client
+                .as_ref()
+                .map(|(c, _)| c.clone())
+                .unwrap_or_default();
             Some((chain.iter().map(der).collect(), key, file))
         }
         None => None,
@@ -200,7 +205,8 @@ pub(super) fn agent(
 /// that are reached directly (exact names and addresses, `.suffix`, `*.suffix`, `*`).
 /// ureq's own default would take `ALL_PROXY`, then `HTTPS_PROXY`, then `HTTP_PROXY`
 /// whatever the scheme. The proxy is spoken to with `CONNECT` (TLS runs end to end).
-pub(super) fn env_proxy(https: bool) -> Result<Option<Proxy>> {
+/// Returns the proxy and, for messages, `HOST:PORT from $NAME` (never its password).
+pub(super) fn env_proxy(https: bool) -> Result<Option<(Proxy, String)>> {
     let names: &[&str] = if https {
         &["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]
     } else {
@@ -242,7 +248,14 @@ pub(super) fn env_proxy(https: bool) -> Result<Option<Proxy>> {
             let port: u16 = p.parse().map_err(|_| bad("the port is not a number"))?;
             (h, port)
         }
-        _ => (hostport, if protocol == ProxyProtocol::Https { 443 } else { 80 }),
+        _ => (
+            hostport,
+            if protocol == ProxyProtocol::Https {
+                443
+            } else {
+                80
+            },
+        ),
     };
     if host.is_empty() {
         return Err(bad("no host"));
@@ -263,7 +276,10 @@ pub(super) fn env_proxy(https: bool) -> Result<Option<Proxy>> {
             break;
         }
     }
-    b.build().map(Some).map_err(|_| bad("ureq refused it"))
+    let note = format!("{host}:{port} from ${name}");
+    b.build()
+        .map(|p| Some((p, note)))
+        .map_err(|_| bad("ureq refused it"))
 }
 
 /// Ureq rejects zero durations as "already expired"; keep a tiny floor.
