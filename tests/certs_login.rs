@@ -698,3 +698,70 @@ fn proxies_from_the_environment_and_no_proxy() {
         text(&out)
     );
 }
+
+#[test]
+fn login_against_a_token_service() {
+    if !tools_present() {
+        return;
+    }
+    use common_registry::token::{self, TokenServer};
+    let ts = TokenServer::start("tok-user", "tok-Pa55");
+    let reg = RegistryServer::start(
+        None,
+        Auth::Token {
+            realm: ts.realm(),
+            service: token::SERVICE.into(),
+            issuer: token::ISSUER.into(),
+            rootcertbundle: ts.cert.clone(),
+        },
+    );
+    let h = reg.host();
+    let work = tempfile::tempdir().unwrap();
+    let l = layout(work.path());
+    let auth = work.path().join("auth.json");
+    let login = |password: &str| {
+        let mut child = oix()
+            .args([
+                "login",
+                &h,
+                "-u",
+                "tok-user",
+                "--password-stdin",
+                "--plain-http",
+            ])
+            .arg("--authfile")
+            .arg(&auth)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(password.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(!text(&out).contains(password), "{}", text(&out));
+        out
+    };
+    let out = login("wrong-Pa55");
+    show("token service refuses", &out);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(!auth.exists(), "a refused login wrote the auth file");
+    let out = login("tok-Pa55");
+    ok(&out, "login with a token service");
+    let out = oix()
+        .args([
+            "push",
+            &l,
+            &format!("docker://{h}/tok/app:v1"),
+            "--plain-http",
+        ])
+        .arg("--authfile")
+        .arg(&auth)
+        .output()
+        .unwrap();
+    ok(&out, "push with the stored login");
+}

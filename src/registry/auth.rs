@@ -682,6 +682,94 @@ mod tests {
     use super::*;
 
     #[test]
+    fn login_entries_are_stored_and_removed_keeping_the_rest() {
+        use std::os::unix::fs::PermissionsExt;
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("sub/auth.json");
+        assert_eq!(
+            store_login(&p, "r.example:5000", "u", "p:w").unwrap(),
+            Stored::Created
+        );
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            std::fs::metadata(p.parent().unwrap())
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o700
+        );
+        let found = from_config(&std::fs::read(&p).unwrap(), "f", "r.example:5000", "a/b")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            found.credentials,
+            Credentials::Basic {
+                username: "u".into(),
+                password: "p:w".into()
+            }
+        );
+        // Other keys and entries keep their order and values; an old token is replaced.
+        std::fs::write(
+            &p,
+            r#"{"zz":1.5,"auths":{"b.example":{"auth":"eDp5","email":"e"},"r.example:5000":{"identitytoken":"T"}},"aa":[1,2]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            store_login(&p, "r.example:5000", "u", "pw").unwrap(),
+            Stored::Updated
+        );
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["zz", "auths", "aa"]);
+        assert_eq!(v["zz"], 1.5);
+        assert_eq!(v["auths"]["b.example"]["email"], "e");
+        assert!(v["auths"]["r.example:5000"].get("identitytoken").is_none());
+        let before = std::fs::read(&p).unwrap();
+        assert_eq!(
+            store_login(&p, "r.example:5000", "u", "pw").unwrap(),
+            Stored::Unchanged
+        );
+        assert_eq!(std::fs::read(&p).unwrap(), before);
+        assert_eq!(
+            remove_login(&p, Some("r.example:5000")).unwrap(),
+            ["r.example:5000"]
+        );
+        let e = remove_login(&p, Some("r.example:5000")).unwrap_err();
+        assert_eq!(e.kind, Kind::NoMatch);
+        assert_eq!(remove_login(&p, None).unwrap(), ["b.example"]);
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+        assert_eq!(v["auths"], serde_json::json!({}));
+        assert_eq!(v["aa"], serde_json::json!([1, 2]));
+    }
+
+    #[test]
+    fn login_refuses_unreadable_files_and_helper_hosts() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("auth.json");
+        std::fs::write(&p, "{not json").unwrap();
+        let e = store_login(&p, "h", "u", "secret-pw").unwrap_err();
+        assert_eq!(e.kind, Kind::Corrupt);
+        assert!(!format!("{e:?}").contains("secret-pw"));
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "{not json");
+        std::fs::write(&p, r#"{"auths":[]}"#).unwrap();
+        assert_eq!(
+            store_login(&p, "h", "u", "p").unwrap_err().kind,
+            Kind::Corrupt
+        );
+        std::fs::write(&p, r#"{"credHelpers":{"h":"pass"}}"#).unwrap();
+        let e = store_login(&p, "h", "u", "p").unwrap_err();
+        assert!(e.message.contains("docker-credential-pass"), "{e:?}");
+        assert_eq!(
+            std::fs::read_to_string(&p).unwrap(),
+            r#"{"credHelpers":{"h":"pass"}}"#
+        );
+    }
+
+    #[test]
     fn parses_challenges() {
         let c = parse_challenge(
             r#"Bearer realm="https://auth.example.com/token",service="registry.example.com",scope="repository:a/b:pull,push""#,
