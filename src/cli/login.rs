@@ -27,6 +27,14 @@ Credentials never appear in output, errors or --json.
 Exit 1 when the registry refuses the credentials (nothing is written), 2 for bad
 arguments or no way to read the password.";
 
+pub const LOGOUT_HELP: &str = "\
+Edits the auth file oix login writes (--authfile, else $REGISTRY_AUTH_FILE, else
+$XDG_RUNTIME_DIR/containers/auth.json, else /run/containers/UID/auth.json): removes the
+auths entry of HOST exactly as it was stored, or with --all every auths entry; other
+keys (credHelpers, credsStore, ...) are kept. The file is replaced atomically.
+
+Exit 3 when the file has no entry for HOST (nothing is written).";
+
 #[derive(Debug, Args)]
 pub struct LoginArgs {
     /// HOST[:PORT], or HOST[:PORT]/NAMESPACE for credentials used only below that

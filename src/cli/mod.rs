@@ -104,6 +104,7 @@ pub enum Command {
     #[command(after_long_help = login::LOGIN_HELP)]
     Login(login::LoginArgs),
     /// Remove stored credentials for a registry (or all of them) from the auth file.
+    #[command(after_long_help = login::LOGOUT_HELP)]
     Logout(login::LogoutArgs),
     /// Carry out a release plan: create release tags, annotate, assemble, push; idempotent.
     #[command(after_long_help = apply::APPLY_HELP)]
