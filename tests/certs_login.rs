@@ -270,6 +270,53 @@ fn mutual_tls_with_certs_d_pair_and_client_flags() {
         .output()
         .unwrap();
     ok(&out, "push --via skopeo with a certs.d client pair");
+
+    // oix apply: the same lookups, and --client-cert/--client-key on its command line.
+    let plan = work.path().join("plan.yaml");
+    std::fs::write(
+        &plan,
+        format!(
+            "version: 1\nlayout: ./src\ndestinations:\n  - url: docker://{h}/mtls/applied\n    ca_cert: {ca}\nimages:\n  - name: app\n    source: \"v1\"\n    tags: [rel]\n"
+        ),
+    )
+    .unwrap();
+    let out = oix()
+        .env("OIX_CERTS_D_ROOTS", &empty)
+        .arg("apply")
+        .arg(&plan)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("requires a client certificate"),
+        "{}",
+        text(&out)
+    );
+    let out = oix()
+        .env("OIX_CERTS_D_ROOTS", &empty)
+        .arg("apply")
+        .arg(&plan)
+        .arg("--client-cert")
+        .arg(&cert)
+        .arg("--client-key")
+        .arg(&key)
+        .output()
+        .unwrap();
+    ok(&out, "apply --client-cert");
+    std::fs::write(
+        &plan,
+        format!(
+            "version: 1\nlayout: ./src\ndestinations:\n  - url: docker://{h}/mtls/applied2\nimages:\n  - name: app\n    source: \"v1\"\n    tags: [rel]\n"
+        ),
+    )
+    .unwrap();
+    let out = oix()
+        .env("OIX_CERTS_D_ROOTS", &root)
+        .arg("apply")
+        .arg(&plan)
+        .output()
+        .unwrap();
+    ok(&out, "apply with certs.d");
 }
 
 /// A `skopeo` on PATH that records its arguments, then runs the real one.
