@@ -564,6 +564,65 @@ fn login_push_logout_and_creds() {
     assert!(handed.contains(&h), "{handed}");
     let mode = std::fs::read_to_string(format!("{}.mode", log.display())).unwrap();
     assert_eq!(mode.trim(), "600");
+
+    // On a terminal (a pty made by script(1)), login asks for the user name and the
+    // password; the password is not echoed.
+    if require("script") {
+        let tty_auth = work.path().join("tty-auth.json");
+        let cmd = format!(
+            "{} login {h} --ca-cert {ca} --authfile {}",
+            env!("CARGO_BIN_EXE_oix"),
+            tty_auth.display()
+        );
+        let mut child = std::process::Command::new("script")
+            .args(["-q", "-e", "-c", &cmd, "/dev/null"])
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let seen = Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+        let s2 = seen.clone();
+        let reader = std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                s2.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        let wait_for = |what: &str| {
+            let start = std::time::Instant::now();
+            while !String::from_utf8_lossy(&seen.lock().unwrap()).contains(what) {
+                assert!(
+                    start.elapsed() < std::time::Duration::from_secs(30),
+                    "no {what:?} prompt: {}",
+                    String::from_utf8_lossy(&seen.lock().unwrap())
+                );
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        };
+        wait_for("Username: ");
+        stdin.write_all(b"tester\n").unwrap();
+        wait_for("Password: ");
+        stdin.write_all(format!("{secret}\n").as_bytes()).unwrap();
+        wait_for("logged in to");
+        drop(stdin);
+        let status = child.wait().unwrap();
+        reader.join().unwrap();
+        let screen = String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
+        assert!(status.success(), "{screen}");
+        assert!(
+            !screen.contains(secret),
+            "the password was echoed: {screen}"
+        );
+        assert!(screen.contains("tester"), "{screen}");
+        assert!(tty_auth.exists());
+    }
 }
 
 /// A tiny HTTP CONNECT proxy on loopback that counts the tunnels it opens and forwards

@@ -94,13 +94,15 @@ fn read_hidden(prompt: &str) -> Result<String> {
     let mut quiet = orig.clone();
     quiet.local_modes.remove(LocalModes::ECHO);
     quiet.local_modes.insert(LocalModes::ECHONL);
+    // Echo goes off before the prompt shows, and typed-ahead input is kept (`Now`, not
+    // `Flush`), so a password typed right after the prompt is neither shown nor lost.
+    tcsetattr(&stdin, OptionalActions::Now, &quiet)
+        .map_err(|e| Error::usage(format!("cannot turn off the terminal's echo: {e}")))?;
     let _ = write!(std::io::stderr(), "{prompt}");
     let _ = std::io::stderr().flush();
-    tcsetattr(&stdin, OptionalActions::Flush, &quiet)
-        .map_err(|e| Error::usage(format!("cannot turn off the terminal's echo: {e}")))?;
     let mut line = String::new();
     let r = stdin.lock().read_line(&mut line);
-    let _ = tcsetattr(&stdin, OptionalActions::Flush, &orig);
+    let _ = tcsetattr(&stdin, OptionalActions::Now, &orig);
     r.map_err(|e| Error::usage(format!("reading the password: {e}")))?;
     Ok(trim_line(line))
 }
