@@ -117,6 +117,29 @@ fn private_ca_found_through_certs_d_and_cert_dir() {
         .unwrap();
     ok(&out, "pull with --cert-dir");
 
+    // login to a registry that asks for no credentials: stored, with a warning.
+    let auth = work.path().join("auth.json");
+    let mut child = oix()
+        .env("OIX_CERTS_D_ROOTS", &root)
+        .args(["--json", "login", &h, "-u", "anyone", "--password-stdin"])
+        .arg("--authfile")
+        .arg(&auth)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"pw\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    ok(&out, "login without auth");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["checked"], false);
+    assert!(
+        text(&out).contains("could not be checked"),
+        "{}",
+        text(&out)
+    );
+
     // A .cert without its .key is a usage error naming both; nothing is contacted.
     std::fs::write(dir.join("client.cert"), "x").unwrap();
     let out = oix()

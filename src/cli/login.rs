@@ -210,7 +210,13 @@ pub fn login(ctx: &Ctx, a: LoginArgs) -> Result<i32> {
         },
         format!("oix login (user {})", escape(&username)),
     ));
-    crate::registry::client::verify_login(&host, &t)?;
+    let checked = crate::registry::client::verify_login(&host, &t)?;
+    if !checked {
+        output::warning(&format!(
+            "{} asks for no credentials: they are stored but could not be checked",
+            escape(&host)
+        ));
+    }
     let stored = auth::store_login(&path, &key, &username, &password)?;
     let action = match stored {
         Stored::Created => "created",
@@ -223,6 +229,7 @@ pub fn login(ctx: &Ctx, a: LoginArgs) -> Result<i32> {
             "username": username,
             "authfile": path,
             "action": action,
+            "checked": checked,
         }));
     } else {
         outln!(

@@ -104,8 +104,9 @@ impl TransportOptions {
 }
 
 /// `oix login`: check `opts.credentials` against the registry at `host` (`HOST[:PORT]`;
-/// Docker Hub's `docker.io` is reached at its API host).
-pub fn verify_login(host: &str, opts: &TransportOptions) -> Result<()> {
+/// Docker Hub's `docker.io` is reached at its API host). `Ok(false)`: the registry
+/// answered without asking for credentials, so they could not be checked.
+pub fn verify_login(host: &str, opts: &TransportOptions) -> Result<bool> {
     use super::reference::{DOCKER_HUB, DOCKER_HUB_API};
     let api = if host == DOCKER_HUB {
         DOCKER_HUB_API
@@ -406,14 +407,21 @@ impl Client {
     }
 
     /// `oix login`: `GET /v2/`, answering the registry's challenge with the client's
-    /// credentials (Basic, or a token from the realm); Ok when the registry accepts them.
-    pub fn check_login(&self) -> Result<()> {
+    /// credentials (Basic, or a token from the realm); Ok when the registry accepts them,
+    /// with whether it asked for credentials at all (`false`: they were not checked).
+    pub fn check_login(&self) -> Result<bool> {
         let url = format!("{}/v2/", self.base);
         let mut resp = self.with_retries(|_| self.send_authed(Method::GET, &url, &[], None))?;
         let status = resp.status().as_u16();
         if (200..300).contains(&status) {
             drain(&mut resp);
-            return Ok(());
+            let challenged = self
+                .auth
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .header
+                .is_some();
+            return Ok(challenged);
         }
         if matches!(status, 401 | 403) {
             drain(&mut resp);
