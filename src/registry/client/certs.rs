@@ -164,7 +164,11 @@ pub fn find_dir(
     for root in default_roots() {
         let p = root.join(host_port);
         match std::fs::metadata(&p) {
-            Ok(m) if m.is_dir() => return Ok((Some(p), looked_with(looked, &root, host_port))),
+            Ok(m) if m.is_dir() => {
+                looked.push(p.clone());
+                return Ok((Some(p), looked));
+            }
+            // Missing or not readable: on to the next root, as containers/image does.
             Ok(_) => looked.push(p),
             Err(e)
                 if matches!(
@@ -183,11 +187,6 @@ pub fn find_dir(
         }
     }
     Ok((None, looked))
-}
-
-fn looked_with(mut looked: Vec<PathBuf>, root: &Path, host_port: &str) -> Vec<PathBuf> {
-    looked.push(root.join(host_port));
-    looked
 }
 
 /// Everything TLS needs for `host_port`: the `--ca-cert` files plus the certs.d CAs, and
