@@ -9,6 +9,7 @@ mod archive;
 mod basic;
 mod build;
 mod index;
+mod login;
 mod maint;
 pub mod output;
 mod registry;
@@ -99,6 +100,12 @@ pub enum Command {
     Push(registry::PushArgs),
     /// Pull an image or index from a registry into a layout.
     Pull(registry::PullArgs),
+    /// Check credentials against a registry and store them in the containers auth file.
+    #[command(after_long_help = login::LOGIN_HELP)]
+    Login(login::LoginArgs),
+    /// Remove stored credentials for a registry (or all of them) from the auth file.
+    #[command(after_long_help = login::LOGOUT_HELP)]
+    Logout(login::LogoutArgs),
     /// Carry out a release plan: create release tags, annotate, assemble, push; idempotent.
     #[command(after_long_help = apply::APPLY_HELP)]
     Apply(apply::ApplyArgs),
@@ -181,6 +188,8 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Fold(a) => select::fold(&ctx, a),
         Command::Push(a) => registry::push(&ctx, a),
         Command::Pull(a) => registry::pull(&ctx, a),
+        Command::Login(a) => login::login(&ctx, a),
+        Command::Logout(a) => login::logout(&ctx, a),
         Command::Apply(a) => apply::apply(&ctx, a),
         Command::Plan(c) => apply::plan(&ctx, c),
         Command::Build(a) => build::build(&ctx, *a),

@@ -82,6 +82,20 @@ pub struct RegistryServer {
 impl RegistryServer {
     /// Start `docker-registry serve` with a temp storage dir and wait for it to listen.
     pub fn start(tls: Option<(&Path, &Path)>, auth: Auth) -> RegistryServer {
+        Self::start_with(tls, None, auth)
+    }
+
+    /// [`RegistryServer::start`] with TLS that demands a client certificate signed by
+    /// the CA of `clientca` (distribution's `http.tls.clientcas`).
+    pub fn start_mtls(cert: &Path, key: &Path, clientca: &Path, auth: Auth) -> RegistryServer {
+        Self::start_with(Some((cert, key)), Some(clientca), auth)
+    }
+
+    fn start_with(
+        tls: Option<(&Path, &Path)>,
+        clientca: Option<&Path>,
+        auth: Auth,
+    ) -> RegistryServer {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let mut cfg = format!(
@@ -94,6 +108,9 @@ impl RegistryServer {
                 cert.display(),
                 key.display()
             ));
+            if let Some(ca) = clientca {
+                cfg.push_str(&format!("    clientcas:\n      - {}\n", ca.display()));
+            }
         }
         match &auth {
             Auth::None => {}
@@ -300,6 +317,76 @@ pub fn make_pki() -> Pki {
         key: p("server.key"),
         dir,
     }
+}
+
+/// A client certificate (`extendedKeyUsage=clientAuth`) signed by the CA of `pki`, its
+/// key written by openssl as `key_kind` says: `"pkcs8-ec"` (`openssl req -newkey ec`,
+/// BEGIN PRIVATE KEY), `"sec1-ec"` (`openssl ecparam -genkey`, BEGIN EC PRIVATE KEY) or
+/// `"pkcs1-rsa"` (`openssl genrsa -traditional`, BEGIN RSA PRIVATE KEY). Returns
+/// (certificate, key) in `dir`, named `NAME.cert`/`NAME.key`.
+pub fn make_client_cert(pki: &Pki, dir: &Path, name: &str, key_kind: &str) -> (PathBuf, PathBuf) {
+    let key = dir.join(format!("{name}.key"));
+    let cert = dir.join(format!("{name}.cert"));
+    let csr = dir.join(format!("{name}.csr"));
+    match key_kind {
+        "pkcs8-ec" => {
+            run(Command::new("openssl")
+                .args([
+                    "genpkey",
+                    "-algorithm",
+                    "EC",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1",
+                    "-out",
+                ])
+                .arg(&key));
+        }
+        "sec1-ec" => {
+            run(Command::new("openssl")
+                .args([
+                    "ecparam",
+                    "-genkey",
+                    "-name",
+                    "prime256v1",
+                    "-noout",
+                    "-out",
+                ])
+                .arg(&key));
+        }
+        "pkcs1-rsa" => {
+            run(Command::new("openssl")
+                .args(["genrsa", "-traditional", "-out"])
+                .arg(&key)
+                .arg("2048"));
+        }
+        other => panic!("unknown key kind {other}"),
+    }
+    run(Command::new("openssl")
+        .args(["req", "-new", "-subj", &format!("/CN={name}"), "-key"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&csr));
+    let ext = dir.join(format!("{name}.ext"));
+    std::fs::write(
+        &ext,
+        "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n",
+    )
+    .unwrap();
+    run(Command::new("openssl")
+        .args(["x509", "-req", "-days", "2", "-in"])
+        .arg(&csr)
+        .arg("-CA")
+        .arg(&pki.ca)
+        .arg("-CAkey")
+        .arg(pki.dir.path().join("ca.key"))
+        .arg("-CAcreateserial")
+        .arg("-out")
+        .arg(&cert)
+        .arg("-extfile")
+        .arg(&ext));
+    let _ = std::fs::remove_file(&csr);
+    let _ = std::fs::remove_file(&ext);
+    (cert, key)
 }
 
 /// An htpasswd file (bcrypt) with one user.
