@@ -27,6 +27,7 @@ pub mod fsck;
 pub mod gc;
 pub mod inspect;
 pub mod platform;
+pub mod publish;
 pub mod reach;
 pub mod registry;
 pub mod select;

@@ -11,6 +11,7 @@ mod build;
 mod index;
 mod maint;
 pub mod output;
+mod publish;
 mod registry;
 mod select;
 
@@ -99,6 +100,9 @@ pub enum Command {
     Push(registry::PushArgs),
     /// Pull an image or index from a registry into a layout.
     Pull(registry::PullArgs),
+    /// Push this arch's image under its per-arch tag, then converge the release tag.
+    #[command(after_long_help = publish::PUBLISH_HELP)]
+    Publish(publish::PublishArgs),
     /// Carry out a release plan: create release tags, annotate, assemble, push; idempotent.
     #[command(after_long_help = apply::APPLY_HELP)]
     Apply(apply::ApplyArgs),
@@ -181,6 +185,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Fold(a) => select::fold(&ctx, a),
         Command::Push(a) => registry::push(&ctx, a),
         Command::Pull(a) => registry::pull(&ctx, a),
+        Command::Publish(a) => publish::publish(&ctx, a),
         Command::Apply(a) => apply::apply(&ctx, a),
         Command::Plan(c) => apply::plan(&ctx, c),
         Command::Build(a) => build::build(&ctx, *a),
