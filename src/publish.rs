@@ -217,6 +217,9 @@ pub struct EntryReport {
     pub from: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub arch_tag: Option<String>,
+    /// For a carried entry: the release it was carried from (`TAG@DIGEST`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub carried_from: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -432,7 +435,19 @@ fn desired(view: &View, opts: &PublishOptions) -> Result<Desired> {
         &opts.expect,
         &from,
     )
-    .map_err(|e| e.context(format!("{} by the per-arch tags", opts.tag)))?;
+    .map_err(|e| {
+        let refused = e.kind == crate::error::Kind::Refused;
+        let e = e.context(format!("{} (the sources are its per-arch tags)", opts.tag));
+        if refused {
+            e.with_hint(format!(
+                "{} was not changed (this arch's per-arch tag is set); publish the missing \
+                 platforms, or use --policy keep-missing to carry their last entries",
+                opts.tag
+            ))
+        } else {
+            e
+        }
+    })?;
     // The bytes depend on the set of entries only: platforms in order, then unkeyed
     // entries by digest.
     members.sort_by(|a, b| match (&a.key, &b.key) {
@@ -474,6 +489,10 @@ fn entries_report(view: &View, d: &Desired) -> Vec<EntryReport> {
                     None => "kept",
                 },
                 arch_tag: tag.map(|t| t.to_string()),
+                carried_from: tag
+                    .is_none()
+                    .then(|| m.descriptor.annotations.get(CARRIED_FROM).cloned())
+                    .flatten(),
             }
         })
         .collect()

@@ -306,7 +306,34 @@ fn rounds(scratch: &Path, rel: &dyn Release, rounds: usize) -> BTreeMap<String, 
         assert!(o.stderr.contains("linux/s390x"), "{}", o.stderr);
     }
     assert_eq!(sha256(&rel.tag_bytes()), sha256(&before), "TAG untouched");
-    newest
+
+    // require-all in a round where every arch builds: a publisher that looks before
+    // the last per-arch tag exists refuses (exit 5, TAG untouched by it); the last one
+    // sees all four and moves TAG (docs/publish.md).
+    let full = rounds + 2;
+    let builds: Vec<(&'static str, PathBuf, String)> = ARCHES
+        .iter()
+        .map(|a| {
+            let (p, d) = build(scratch, a, full);
+            (*a, p, d)
+        })
+        .collect();
+    let pairs: Vec<(&'static str, PathBuf)> =
+        builds.iter().map(|(a, p, _)| (*a, p.clone())).collect();
+    let out = race(
+        scratch,
+        &rel.dest(),
+        &format!("r{full}"),
+        &pairs,
+        &["--policy", "require-all", "--expect", "linux/amd64,linux/arm64,linux/ppc64le,linux/s390x"],
+    );
+    assert!(out.iter().all(|o| o.code == 0 || o.code == 5));
+    assert!(out.iter().any(|o| o.code == 0), "the last publisher assembles TAG");
+    let got = entries(&serde_json::from_slice(&rel.tag_bytes()).unwrap());
+    for (a, _, d) in &builds {
+        assert_eq!(&got[*a], &(d.clone(), None), "{a}");
+    }
+    builds.into_iter().map(|(a, _, d)| (a.to_string(), d)).collect()
 }
 
 #[test]
@@ -341,11 +368,11 @@ fn four_publishers_converge_on_the_registry_round_after_round() {
     );
     let published = entries(&serde_json::from_slice(&rel.tag_bytes()).unwrap());
     assert_eq!(copied, published);
+    assert_eq!(copied["s390x"].0, newest["s390x"]);
     assert_eq!(
         copied["amd64"].0,
-        reg_tag_digest(&reg, "tripleo/nova", &format!("rel-r{n}-amd64"))
+        reg_tag_digest(&reg, "tripleo/nova", &format!("rel-r{}-amd64", n + 2))
     );
-    assert_eq!(copied["s390x"].0, newest["s390x"]);
 }
 
 fn reg_tag_digest(reg: &RegistryServer, repo: &str, tag: &str) -> String {
@@ -364,4 +391,203 @@ fn four_publishers_converge_on_a_shared_layout() {
     };
     rounds(t.path(), &rel, 5);
     common::assert_fsck_clean(&rel.path);
+}
+
+/// A layout with a meddling neighbour: right after each write of TAG (while `times`
+/// lasts), another "publisher" with an older view puts TAG back to `stale`.
+struct Meddler {
+    inner: Layout,
+    tag: String,
+    stale: oix::model::Descriptor,
+    times: std::sync::atomic::AtomicU32,
+}
+
+impl oix::store::Source for Meddler {
+    fn describe(&self) -> String {
+        oix::store::Source::describe(&self.inner)
+    }
+    fn contains(&self, d: &oix::Digest) -> oix::Result<bool> {
+        self.inner.contains(d)
+    }
+    fn open(
+        &self,
+        d: &oix::model::Descriptor,
+    ) -> oix::Result<Box<dyn std::io::Read + Send + '_>> {
+        oix::store::Source::open(&self.inner, d)
+    }
+    fn read_small(&self, d: &oix::model::Descriptor) -> oix::Result<Vec<u8>> {
+        self.inner.read_small(d)
+    }
+}
+
+impl oix::store::Sink for Meddler {
+    fn describe(&self) -> String {
+        oix::store::Sink::describe(&self.inner)
+    }
+    fn has(&self, d: &oix::model::Descriptor) -> oix::Result<bool> {
+        self.inner.has(d)
+    }
+    fn put_blob(
+        &self,
+        d: &oix::model::Descriptor,
+        r: &mut dyn std::io::Read,
+    ) -> oix::Result<()> {
+        self.inner.put_blob(d, r)
+    }
+    fn put_manifest(&self, d: &oix::model::Descriptor, b: &[u8]) -> oix::Result<()> {
+        self.inner.put_manifest(d, b)
+    }
+}
+
+impl Names for Meddler {
+    fn list_names(&self) -> oix::Result<Vec<String>> {
+        self.inner.list_names()
+    }
+    fn resolve_name(&self, n: &str) -> oix::Result<Option<oix::model::Descriptor>> {
+        self.inner.resolve_name(n)
+    }
+    fn set_names(&self, names: &[String], d: &oix::model::Descriptor) -> oix::Result<()> {
+        self.inner.set_names(names, d)?;
+        use std::sync::atomic::Ordering::SeqCst;
+        if names == [self.tag.clone()]
+            && self
+                .times
+                .fetch_update(SeqCst, SeqCst, |t| t.checked_sub(1))
+                .is_ok()
+        {
+            self.inner.set_names(names, &self.stale)?;
+        }
+        Ok(())
+    }
+    fn remove_names(&self, names: &[String]) -> oix::Result<()> {
+        self.inner.remove_names(names)
+    }
+}
+
+fn meddled(dir: &Path, times: u32, max_retries: u32) -> (oix::Result<oix::publish::PublishReport>, u32, Meddler) {
+    let dest = Layout::init(dir.join("dest")).unwrap().0;
+    // The stale view: an index of an old arm64 image only.
+    let old = tiny_image(&dest, "arm64", b"old arm64");
+    let idx = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{}","manifests":[{{"mediaType":"{}","digest":"{}","size":{},"platform":{{"architecture":"arm64","os":"linux"}}}}]}}"#,
+        oix::model::media::OCI_INDEX,
+        old.media_type,
+        old.digest,
+        old.size
+    );
+    let stale_d = dest.write_blob_bytes(idx.as_bytes()).unwrap();
+    let stale = oix::model::Descriptor::new(oix::model::media::OCI_INDEX, &stale_d, idx.len() as u64);
+    let m = Meddler {
+        inner: dest,
+        tag: "rel".into(),
+        stale,
+        times: times.into(),
+    };
+    let (src_path, _) = build(dir, "amd64", 0);
+    let src = Layout::open(&src_path).unwrap();
+    let img = src.resolve_name("img").unwrap().unwrap();
+    let opts = oix::publish::PublishOptions {
+        tag: "rel".into(),
+        arch_tag: oix::publish::ArchTag::new("{tag}-{arch}", "rel", None).unwrap(),
+        policy: oix::authoring::merge::Policy::Union,
+        expect: vec![],
+        max_retries,
+        backoff: std::time::Duration::from_millis(1),
+        jobs: 1,
+        dry_run: false,
+    };
+    let mut heard = 0;
+    let r = oix::publish::publish(&src, &img, &m, &opts, &mut |_| heard += 1);
+    (r, heard, m)
+}
+
+#[test]
+fn an_overwritten_write_is_detected_and_repeated_within_the_bound() {
+    let t = tempfile::tempdir().unwrap();
+    // Overwritten twice: two retries, then TAG holds the amd64 image (and the stale
+    // arm64 entry, by union).
+    let (r, heard, m) = meddled(t.path(), 2, 5);
+    let r = r.unwrap();
+    assert_eq!((r.retries.len(), heard, r.writes), (2, 2, 3));
+    let now = m.inner.resolve_name("rel").unwrap().unwrap();
+    assert_eq!(now.digest, r.digest);
+    let idx: Value = serde_json::from_slice(&common::blob(m.inner.root(), &now.digest)).unwrap();
+    assert_eq!(entries(&idx).len(), 2, "{idx}");
+    // Overwritten every time: exit 1 after --max-retries, each retry reported.
+    let t = tempfile::tempdir().unwrap();
+    let (r, heard, _) = meddled(t.path(), 100, 3);
+    let e = r.unwrap_err();
+    assert_eq!((e.exit_code(), heard), (1, 3), "{}", e.message);
+    assert!(e.message.contains("did not settle after 3 retries"), "{}", e.message);
+}
+
+#[test]
+fn bad_input_is_refused_before_anything_is_written() {
+    let t = tempfile::tempdir().unwrap();
+    let (src, _) = build(t.path(), "amd64", 0);
+    let dest = t.path().join("dest");
+    Layout::init(&dest).unwrap();
+    let before = common::tree_hash(&dest);
+    let img = format!("{}:img", src.display());
+    let d = format!("{}:rel", dest.display());
+    let bare = format!("{}", dest.display());
+    let cases: Vec<Vec<&str>> = vec![
+        vec![&img, &d, "--arch-tag", "{tag}"],
+        vec![&img, &d, "--arch-tag", "{tag}-{arch}", "--build", "b1"],
+        vec![&img, &d, "--arch-tag", "{tag}-{build}-{arch}"],
+        vec![&img, &d, "--arch-tag", "{tag}-{build}-{arch}", "--build", "a/b"],
+        vec![&img, "oci-archive:x.tar:rel", "--arch-tag", "{tag}-{arch}"],
+        vec![&img, &bare, "--arch-tag", "{tag}-{arch}"],
+        vec![&img, &d, "--arch-tag", "{tag}-{arch}", "--expect", "linux//x/y/z"],
+    ];
+    for args in cases {
+        let mut c = oix_cmd(["publish"]);
+        c.args(&args);
+        let r = common::run(c);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        r.assert_error_message();
+    }
+    // An index is not one arch's image.
+    let idx_layout = t.path().join("idx");
+    common::oix(&["index", "create", &format!("{}:i", idx_layout.display()), &img]).ok();
+    let r = common::oix(&["publish", &format!("{}:i", idx_layout.display()), &d, "--arch-tag", "{tag}-{arch}"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(common::tree_hash(&dest), before, "nothing written");
+    // A destination layout that does not exist is not created by a refusal.
+    let r = common::oix(&["publish", &img, &format!("{}/none:rel", t.path().display()), "--arch-tag", "{tag}"]);
+    assert_eq!(r.code, 2);
+    assert!(!t.path().join("none").exists());
+}
+
+#[test]
+fn dry_run_writes_nothing_and_says_what_would_be_written() {
+    let t = tempfile::tempdir().unwrap();
+    let (a, _) = build(t.path(), "amd64", 0);
+    let (b, bd) = build(t.path(), "arm64", 0);
+    let dest = t.path().join("dest");
+    let d = format!("{}:rel", dest.display());
+    let publish = |src: &Path, extra: &[&str]| {
+        let mut args = vec!["publish".to_string(), format!("{}:img", src.display()), d.clone()];
+        args.extend(["--arch-tag", "{tag}-{arch}"].iter().map(|s| s.to_string()));
+        args.extend(extra.iter().map(|s| s.to_string()));
+        common::oix(&args)
+    };
+    let r = publish(&a, &[]).ok();
+    assert!(r.stdout_str().contains(":rel-amd64 (linux/amd64)"), "{}", r.stdout_str());
+    assert!(r.stdout_str().contains(" written"), "{}", r.stdout_str());
+    let before = common::tree_hash(&dest);
+    let r = publish(&b, &["--dry-run", "--json"]).ok();
+    let j = r.json();
+    assert_eq!(j["dry_run"], true);
+    assert_eq!(j["changed"], false);
+    assert_eq!(j["entries"].as_array().unwrap().len(), 2);
+    assert!(j["entries"].as_array().unwrap().iter().any(|e| e["digest"] == bd.as_str()));
+    assert_eq!(common::tree_hash(&dest), before, "a dry run writes nothing");
+    // The real run writes exactly the index the dry run announced.
+    let real = publish(&b, &["--json"]).ok().json();
+    assert_eq!(real["digest"], j["digest"]);
+    // Publishing the same build again changes nothing.
+    let again = publish(&b, &["--json"]).ok().json();
+    assert_eq!((again["changed"].clone(), again["digest"].clone()), (Value::Bool(false), real["digest"].clone()));
+    common::assert_fsck_clean(&dest);
 }

@@ -142,15 +142,22 @@ pub fn publish(ctx: &Ctx, a: PublishArgs) -> Result<i32> {
     );
     for e in &report.entries {
         let platform = e.platform.as_deref().unwrap_or("-");
-        match &e.arch_tag {
-            Some(t) => outln!(
+        match (&e.arch_tag, &e.carried_from) {
+            (Some(t), _) => outln!(
                 "  {} {} {} {}",
                 escape(platform),
                 e.digest,
                 e.from,
                 escape(t)
             ),
-            None => outln!("  {} {} {}", escape(platform), e.digest, e.from),
+            (None, Some(c)) => outln!(
+                "  {} {} {} from {}",
+                escape(platform),
+                e.digest,
+                e.from,
+                escape(c)
+            ),
+            (None, None) => outln!("  {} {} {}", escape(platform), e.digest, e.from),
         }
     }
     for t in &report.ignored {
