@@ -77,8 +77,8 @@ pub fn open_destination(
                 .with_hint("write LAYOUT:TAG (or oci:PATH:TAG)"));
             };
             crate::registry::reference::validate_tag(tag)?;
-            let layout = crate::layout::Layout::open_or_create(&l.path)?
-                .with_lock_timeout(lock_timeout);
+            let layout =
+                crate::layout::Layout::open_or_create(&l.path)?.with_lock_timeout(lock_timeout);
             Ok((Box::new(layout), tag.clone()))
         }
         Reference::Archive { .. } => Err(Error::usage(format!(
@@ -117,8 +117,10 @@ impl ArchTag {
                 return Err(usage("it contains {build} but no --build was given".into()))
             }
             (false, Some(_)) => {
-                return Err(usage("--build is given but the template has no {build}".into())
-                    .with_hint("write e.g. '{tag}-{build}-{arch}'"))
+                return Err(
+                    usage("--build is given but the template has no {build}".into())
+                        .with_hint("write e.g. '{tag}-{build}-{arch}'"),
+                )
             }
             (false, None) => template.to_string(),
         };
@@ -378,9 +380,11 @@ fn current_members(
         )));
     }
     let bytes = src.read_small(cur)?;
-    let Some(Document::Index(idx)) = Document::parse(&cur.media_type, &bytes, &cur.digest)?
-    else {
-        return Err(Error::corrupt(format!("{tag}: {} is not an index", cur.digest)));
+    let Some(Document::Index(idx)) = Document::parse(&cur.media_type, &bytes, &cur.digest)? else {
+        return Err(Error::corrupt(format!(
+            "{tag}: {} is not an index",
+            cur.digest
+        )));
     };
     let mut members: Vec<Member> = Vec::new();
     let mut first: HashMap<String, usize> = HashMap::new();
@@ -451,7 +455,9 @@ fn desired(view: &View, opts: &PublishOptions) -> Result<Desired> {
     // The bytes depend on the set of entries only: platforms in order, then unkeyed
     // entries by digest.
     members.sort_by(|a, b| match (&a.key, &b.key) {
-        (Some(x), Some(y)) => x.cmp(y).then_with(|| a.descriptor.digest.cmp(&b.descriptor.digest)),
+        (Some(x), Some(y)) => x
+            .cmp(y)
+            .then_with(|| a.descriptor.digest.cmp(&b.descriptor.digest)),
         (Some(_), None) => std::cmp::Ordering::Less,
         (None, Some(_)) => std::cmp::Ordering::Greater,
         (None, None) => a.descriptor.digest.cmp(&b.descriptor.digest),
@@ -539,7 +545,9 @@ pub fn publish(
             src.describe(),
             image.digest
         ))
-        .with_hint("the per-arch tag and the index entry are made from the config's os/architecture")
+        .with_hint(
+            "the per-arch tag and the index entry are made from the config's os/architecture",
+        )
     })?;
     let arch_tag = opts.arch_tag.expand(&platform)?;
     if arch_tag == opts.tag {
@@ -666,13 +674,19 @@ mod tests {
     #[test]
     fn templates_expand_and_match() {
         let t = ArchTag::new("{tag}-{arch}{variant}", "40", None).unwrap();
-        assert_eq!(t.expand(&p("linux", "arm", Some("v7"))).unwrap(), "40-armv7");
+        assert_eq!(
+            t.expand(&p("linux", "arm", Some("v7"))).unwrap(),
+            "40-armv7"
+        );
         assert!(t.may_match("40-amd64"));
         assert!(t.may_match("40-"));
         assert!(!t.may_match("41-amd64"));
         assert!(!t.may_match("40"));
         let b = ArchTag::new("{tag}-{build}-{os}-{arch}", "40", Some("r7")).unwrap();
-        assert_eq!(b.expand(&p("linux", "s390x", None)).unwrap(), "40-r7-linux-s390x");
+        assert_eq!(
+            b.expand(&p("linux", "s390x", None)).unwrap(),
+            "40-r7-linux-s390x"
+        );
         assert!(b.may_match("40-r7-linux-s390x"));
         assert!(!b.may_match("40-r6-linux-s390x"));
         assert!(ArchTag::new("{tag}", "40", None).is_err());

@@ -24,7 +24,11 @@ const TEMPLATE: &str = "{tag}-{build}-{arch}";
 fn build(dir: &Path, arch: &str, round: usize) -> (PathBuf, String) {
     let path = dir.join(format!("build-{arch}-{round}"));
     let l = Layout::init(&path).unwrap().0;
-    let d = tiny_image(&l, arch, format!("{arch} build of round {round}").as_bytes());
+    let d = tiny_image(
+        &l,
+        arch,
+        format!("{arch} build of round {round}").as_bytes(),
+    );
     l.set_names(&["img".into()], &d).unwrap();
     (path, d.digest)
 }
@@ -130,7 +134,10 @@ fn entries(index: &Value) -> BTreeMap<String, (String, Option<String>)> {
         let carried = e["annotations"]["dev.oix.merge.carried-from"]
             .as_str()
             .map(str::to_string);
-        let prev = m.insert(arch.clone(), (e["digest"].as_str().unwrap().to_string(), carried));
+        let prev = m.insert(
+            arch.clone(),
+            (e["digest"].as_str().unwrap().to_string(), carried),
+        );
         assert!(prev.is_none(), "two entries for {arch}: {index}");
     }
     m
@@ -272,7 +279,10 @@ fn rounds(scratch: &Path, rel: &dyn Release, rounds: usize) -> BTreeMap<String, 
     }
     let got = entries(&serde_json::from_slice(&rel.tag_bytes()).unwrap());
     let (d, carried) = &got["s390x"];
-    assert_eq!(d, &newest["s390x"], "the failed arch's last good entry is kept");
+    assert_eq!(
+        d, &newest["s390x"],
+        "the failed arch's last good entry is kept"
+    );
     assert_eq!(
         carried.as_deref(),
         Some(format!("rel@{before}").as_str()),
@@ -325,15 +335,26 @@ fn rounds(scratch: &Path, rel: &dyn Release, rounds: usize) -> BTreeMap<String, 
         &rel.dest(),
         &format!("r{full}"),
         &pairs,
-        &["--policy", "require-all", "--expect", "linux/amd64,linux/arm64,linux/ppc64le,linux/s390x"],
+        &[
+            "--policy",
+            "require-all",
+            "--expect",
+            "linux/amd64,linux/arm64,linux/ppc64le,linux/s390x",
+        ],
     );
     assert!(out.iter().all(|o| o.code == 0 || o.code == 5));
-    assert!(out.iter().any(|o| o.code == 0), "the last publisher assembles TAG");
+    assert!(
+        out.iter().any(|o| o.code == 0),
+        "the last publisher assembles TAG"
+    );
     let got = entries(&serde_json::from_slice(&rel.tag_bytes()).unwrap());
     for (a, _, d) in &builds {
         assert_eq!(&got[*a], &(d.clone(), None), "{a}");
     }
-    builds.into_iter().map(|(a, _, d)| (a.to_string(), d)).collect()
+    builds
+        .into_iter()
+        .map(|(a, _, d)| (a.to_string(), d))
+        .collect()
 }
 
 #[test]
@@ -409,10 +430,7 @@ impl oix::store::Source for Meddler {
     fn contains(&self, d: &oix::Digest) -> oix::Result<bool> {
         self.inner.contains(d)
     }
-    fn open(
-        &self,
-        d: &oix::model::Descriptor,
-    ) -> oix::Result<Box<dyn std::io::Read + Send + '_>> {
+    fn open(&self, d: &oix::model::Descriptor) -> oix::Result<Box<dyn std::io::Read + Send + '_>> {
         oix::store::Source::open(&self.inner, d)
     }
     fn read_small(&self, d: &oix::model::Descriptor) -> oix::Result<Vec<u8>> {
@@ -427,11 +445,7 @@ impl oix::store::Sink for Meddler {
     fn has(&self, d: &oix::model::Descriptor) -> oix::Result<bool> {
         self.inner.has(d)
     }
-    fn put_blob(
-        &self,
-        d: &oix::model::Descriptor,
-        r: &mut dyn std::io::Read,
-    ) -> oix::Result<()> {
+    fn put_blob(&self, d: &oix::model::Descriptor, r: &mut dyn std::io::Read) -> oix::Result<()> {
         self.inner.put_blob(d, r)
     }
     fn put_manifest(&self, d: &oix::model::Descriptor, b: &[u8]) -> oix::Result<()> {
@@ -464,7 +478,11 @@ impl Names for Meddler {
     }
 }
 
-fn meddled(dir: &Path, times: u32, max_retries: u32) -> (oix::Result<oix::publish::PublishReport>, u32, Meddler) {
+fn meddled(
+    dir: &Path,
+    times: u32,
+    max_retries: u32,
+) -> (oix::Result<oix::publish::PublishReport>, u32, Meddler) {
     let dest = Layout::init(dir.join("dest")).unwrap().0;
     // The stale view: an index of an old arm64 image only.
     let old = tiny_image(&dest, "arm64", b"old arm64");
@@ -476,7 +494,8 @@ fn meddled(dir: &Path, times: u32, max_retries: u32) -> (oix::Result<oix::publis
         old.size
     );
     let stale_d = dest.write_blob_bytes(idx.as_bytes()).unwrap();
-    let stale = oix::model::Descriptor::new(oix::model::media::OCI_INDEX, &stale_d, idx.len() as u64);
+    let stale =
+        oix::model::Descriptor::new(oix::model::media::OCI_INDEX, &stale_d, idx.len() as u64);
     let m = Meddler {
         inner: dest,
         tag: "rel".into(),
@@ -518,7 +537,11 @@ fn an_overwritten_write_is_detected_and_repeated_within_the_bound() {
     let (r, heard, _) = meddled(t.path(), 100, 3);
     let e = r.unwrap_err();
     assert_eq!((e.exit_code(), heard), (1, 3), "{}", e.message);
-    assert!(e.message.contains("did not settle after 3 retries"), "{}", e.message);
+    assert!(
+        e.message.contains("did not settle after 3 retries"),
+        "{}",
+        e.message
+    );
 }
 
 #[test]
@@ -535,10 +558,24 @@ fn bad_input_is_refused_before_anything_is_written() {
         vec![&img, &d, "--arch-tag", "{tag}"],
         vec![&img, &d, "--arch-tag", "{tag}-{arch}", "--build", "b1"],
         vec![&img, &d, "--arch-tag", "{tag}-{build}-{arch}"],
-        vec![&img, &d, "--arch-tag", "{tag}-{build}-{arch}", "--build", "a/b"],
+        vec![
+            &img,
+            &d,
+            "--arch-tag",
+            "{tag}-{build}-{arch}",
+            "--build",
+            "a/b",
+        ],
         vec![&img, "oci-archive:x.tar:rel", "--arch-tag", "{tag}-{arch}"],
         vec![&img, &bare, "--arch-tag", "{tag}-{arch}"],
-        vec![&img, &d, "--arch-tag", "{tag}-{arch}", "--expect", "linux//x/y/z"],
+        vec![
+            &img,
+            &d,
+            "--arch-tag",
+            "{tag}-{arch}",
+            "--expect",
+            "linux//x/y/z",
+        ],
     ];
     for args in cases {
         let mut c = oix_cmd(["publish"]);
@@ -549,12 +586,30 @@ fn bad_input_is_refused_before_anything_is_written() {
     }
     // An index is not one arch's image.
     let idx_layout = t.path().join("idx");
-    common::oix(&["index", "create", &format!("{}:i", idx_layout.display()), &img]).ok();
-    let r = common::oix(&["publish", &format!("{}:i", idx_layout.display()), &d, "--arch-tag", "{tag}-{arch}"]);
+    common::oix(&[
+        "index",
+        "create",
+        &format!("{}:i", idx_layout.display()),
+        &img,
+    ])
+    .ok();
+    let r = common::oix(&[
+        "publish",
+        &format!("{}:i", idx_layout.display()),
+        &d,
+        "--arch-tag",
+        "{tag}-{arch}",
+    ]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert_eq!(common::tree_hash(&dest), before, "nothing written");
     // A destination layout that does not exist is not created by a refusal.
-    let r = common::oix(&["publish", &img, &format!("{}/none:rel", t.path().display()), "--arch-tag", "{tag}"]);
+    let r = common::oix(&[
+        "publish",
+        &img,
+        &format!("{}/none:rel", t.path().display()),
+        "--arch-tag",
+        "{tag}",
+    ]);
     assert_eq!(r.code, 2);
     assert!(!t.path().join("none").exists());
 }
@@ -567,13 +622,21 @@ fn dry_run_writes_nothing_and_says_what_would_be_written() {
     let dest = t.path().join("dest");
     let d = format!("{}:rel", dest.display());
     let publish = |src: &Path, extra: &[&str]| {
-        let mut args = vec!["publish".to_string(), format!("{}:img", src.display()), d.clone()];
+        let mut args = vec![
+            "publish".to_string(),
+            format!("{}:img", src.display()),
+            d.clone(),
+        ];
         args.extend(["--arch-tag", "{tag}-{arch}"].iter().map(|s| s.to_string()));
         args.extend(extra.iter().map(|s| s.to_string()));
         common::oix(&args)
     };
     let r = publish(&a, &[]).ok();
-    assert!(r.stdout_str().contains(":rel-amd64 (linux/amd64)"), "{}", r.stdout_str());
+    assert!(
+        r.stdout_str().contains(":rel-amd64 (linux/amd64)"),
+        "{}",
+        r.stdout_str()
+    );
     assert!(r.stdout_str().contains(" written"), "{}", r.stdout_str());
     let before = common::tree_hash(&dest);
     let r = publish(&b, &["--dry-run", "--json"]).ok();
@@ -581,13 +644,20 @@ fn dry_run_writes_nothing_and_says_what_would_be_written() {
     assert_eq!(j["dry_run"], true);
     assert_eq!(j["changed"], false);
     assert_eq!(j["entries"].as_array().unwrap().len(), 2);
-    assert!(j["entries"].as_array().unwrap().iter().any(|e| e["digest"] == bd.as_str()));
+    assert!(j["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["digest"] == bd.as_str()));
     assert_eq!(common::tree_hash(&dest), before, "a dry run writes nothing");
     // The real run writes exactly the index the dry run announced.
     let real = publish(&b, &["--json"]).ok().json();
     assert_eq!(real["digest"], j["digest"]);
     // Publishing the same build again changes nothing.
     let again = publish(&b, &["--json"]).ok().json();
-    assert_eq!((again["changed"].clone(), again["digest"].clone()), (Value::Bool(false), real["digest"].clone()));
+    assert_eq!(
+        (again["changed"].clone(), again["digest"].clone()),
+        (Value::Bool(false), real["digest"].clone())
+    );
     common::assert_fsck_clean(&dest);
 }
