@@ -244,6 +244,8 @@ pub struct PublishReport {
     pub dry_run: bool,
     /// Writes of TAG by this publisher.
     pub writes: u32,
+    /// The index digests this publisher wrote, in order.
+    pub written: Vec<String>,
     pub retries: Vec<Retry>,
     pub entries: Vec<EntryReport>,
     /// Per-arch-looking tags that were not used (their image's platform does not
@@ -570,6 +572,7 @@ pub fn publish(
         changed: false,
         dry_run: opts.dry_run,
         writes: 0,
+        written: Vec::new(),
         retries: Vec::new(),
         entries: Vec::new(),
         ignored: Vec::new(),
@@ -643,6 +646,7 @@ pub fn publish(
         dest.put_manifest(&d.descriptor, &d.bytes)?;
         dest.set_names(std::slice::from_ref(&opts.tag), &d.descriptor)?;
         report.writes += 1;
+        report.written.push(d.descriptor.digest.clone());
         report.changed = true;
         wrote = Some(d.descriptor);
     }

@@ -112,13 +112,13 @@ fn retries(outcomes: &[Outcome]) -> usize {
         .sum()
 }
 
-/// Every index a publisher reports having written or wanted (final and retried ones).
+/// Every index a publisher wrote, and the one each confirmed.
 fn reported_indexes(outcomes: &[Outcome]) -> Vec<String> {
     let mut v = Vec::new();
     for j in outcomes.iter().filter_map(|o| o.json.as_ref()) {
         v.push(j["digest"].as_str().unwrap().to_string());
-        for r in j["retries"].as_array().unwrap() {
-            v.push(r["wrote"].as_str().unwrap().to_string());
+        for w in j["written"].as_array().unwrap() {
+            v.push(w.as_str().unwrap().to_string());
         }
     }
     v.sort();
