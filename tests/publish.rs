@@ -225,6 +225,11 @@ fn rounds(scratch: &Path, rel: &dyn Release, rounds: usize) -> BTreeMap<String, 
             assert_eq!(o.code, 0, "round {round} {}: {}", o.arch, o.stderr);
         }
         total_retries += retries(&out);
+        for o in &out {
+            // Each retry is also reported as it happens, on stderr.
+            let heard = o.stderr.lines().filter(|l| l.starts_with(r#"{"retry":"#)).count();
+            assert_eq!(heard, retries(std::slice::from_ref(o)), "{}", o.stderr);
+        }
         let bytes = rel.tag_bytes();
         let index: Value = serde_json::from_slice(&bytes).unwrap();
         let got = entries(&index);
@@ -371,6 +376,19 @@ fn four_publishers_converge_on_the_registry_round_after_round() {
     };
     let n = common::env_or("OIX_PUBLISH_ROUNDS", 25);
     let newest = rounds(t.path(), &rel, n);
+
+    // Publishing read manifests and configs, never a layer.
+    let layers: Vec<String> = (0..n + 3)
+        .flat_map(|r| ARCHES.iter().map(move |a| (r, a)))
+        .map(|(r, a)| sha256(format!("{a} build of round {r}").as_bytes()))
+        .collect();
+    let layer_gets: Vec<String> = reg
+        .requests()
+        .into_iter()
+        .filter(|(m, p)| m == "GET" && layers.iter().any(|l| p.ends_with(l.as_str())))
+        .map(|(_, p)| p)
+        .collect();
+    assert!(layer_gets.is_empty(), "layers downloaded: {layer_gets:?}");
 
     // The release as a whole: skopeo copies every arch, and the copy is a clean layout.
     let l = t.path().join("copied");
