@@ -227,7 +227,11 @@ fn rounds(scratch: &Path, rel: &dyn Release, rounds: usize) -> BTreeMap<String, 
         total_retries += retries(&out);
         for o in &out {
             // Each retry is also reported as it happens, on stderr.
-            let heard = o.stderr.lines().filter(|l| l.starts_with(r#"{"retry":"#)).count();
+            let heard = o
+                .stderr
+                .lines()
+                .filter(|l| l.starts_with(r#"{"retry":"#))
+                .count();
             assert_eq!(heard, retries(std::slice::from_ref(o)), "{}", o.stderr);
         }
         let bytes = rel.tag_bytes();
@@ -389,6 +393,10 @@ fn four_publishers_converge_on_the_registry_round_after_round() {
         .map(|(_, p)| p)
         .collect();
     assert!(layer_gets.is_empty(), "layers downloaded: {layer_gets:?}");
+    assert!(
+        reg.count(0, "GET", "/blobs/sha256:") > 0,
+        "configs are read (the log works)"
+    );
 
     // The release as a whole: skopeo copies every arch, and the copy is a clean layout.
     let l = t.path().join("copied");
