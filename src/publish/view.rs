@@ -261,3 +261,77 @@ pub(super) fn entries_report(view: &View, d: &Desired) -> Vec<EntryReport> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::authoring::merge::Policy;
+
+    fn entry(arch: &str, n: u8) -> (PlatformSpec, Descriptor) {
+        let p = Platform {
+            os: "linux".into(),
+            architecture: arch.into(),
+            ..Default::default()
+        };
+        let d = Descriptor::new(
+            media::OCI_MANIFEST,
+            &Digest::sha256_of(&[n]),
+            100 + n as u64,
+        );
+        (
+            PlatformSpec::from_platform(&p),
+            entry_descriptor(&d, Some(p)).unwrap(),
+        )
+    }
+
+    fn opts(policy: Policy) -> PublishOptions {
+        PublishOptions {
+            tag: "rel".into(),
+            arch_tag: super::super::ArchTag::new("{tag}-{arch}", "rel", None).unwrap(),
+            policy,
+            expect: Vec::new(),
+            max_retries: 0,
+            backoff: std::time::Duration::ZERO,
+            jobs: 1,
+            dry_run: false,
+        }
+    }
+
+    /// The index bytes depend on the entries only: not on the order TAG lists them in,
+    /// nor on which entries came from TAG rather than a per-arch tag.
+    #[test]
+    fn the_same_entries_give_the_same_bytes() {
+        let all = [entry("s390x", 1), entry("amd64", 2), entry("arm64", 3)];
+        let view = |existing: Vec<Member>, per_arch: &[(PlatformSpec, Descriptor)]| View {
+            current: None,
+            existing,
+            per_arch: per_arch
+                .iter()
+                .map(|(k, d)| (k.clone(), (format!("rel-{}", k.architecture), d.clone())))
+                .collect(),
+            ignored: Vec::new(),
+        };
+        let members = |es: &[(PlatformSpec, Descriptor)]| -> Vec<Member> {
+            es.iter()
+                .map(|(k, d)| member(d.clone(), Some(k.clone()), "rel"))
+                .collect()
+        };
+        let forward = view(members(&all[..2]), &all[2..]);
+        let mut reversed_list = members(&all[..2]);
+        reversed_list.reverse();
+        let reversed = view(reversed_list, &all[2..]);
+        let from_tags = view(Vec::new(), &all);
+        let o = opts(Policy::Union);
+        let a = desired(&forward, &o).unwrap();
+        let b = desired(&reversed, &o).unwrap();
+        let c = desired(&from_tags, &o).unwrap();
+        assert_eq!(a.bytes, b.bytes);
+        assert_eq!(a.bytes, c.bytes);
+        let archs: Vec<&str> = a
+            .members
+            .iter()
+            .map(|m| m.key.as_ref().unwrap().architecture.as_str())
+            .collect();
+        assert_eq!(archs, ["amd64", "arm64", "s390x"]);
+    }
+}

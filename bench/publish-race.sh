@@ -1,17 +1,26 @@
 #!/usr/bin/env bash
-# bench/publish_race.sh [naive|publish] [ROUNDS]: 4 per-arch pipelines (amd64, arm64,
-# ppc64le, s390x) finishing at the same moment, ROUNDS times, against a fresh CNCF
-# registry on loopback; prints how many arches the release tag lost.
+# Per-arch pipelines racing (issue 15 item 3): 4 pipelines (amd64, arm64, ppc64le, s390x)
+# finishing at the same moment, ROUNDS times, against a fresh CNCF registry on loopback;
+# prints how many arches the release tag lost.
 #   naive:   each pipeline does oix pull REL -> oix merge --policy union -> oix push REL
 #            (the "add to it if it exists" recipe of issue 15)
-#   publish: each pipeline does oix publish --arch-tag '{tag}-{arch}'
-# OIX=path/to/oix (default target/release/oix, else target/debug/oix).
+#   publish: each pipeline does oix publish --arch-tag '{tag}-{arch}' (docs/publish.md)
+#
+# Usage: bench/publish-race.sh [naive|publish|both] [ROUNDS]   (defaults: both, 5 rounds)
+# OIX=path/to/oix (default target/release/oix, built when missing).
 set -euo pipefail
-MODE=${1:-naive}
+MODE=${1:-both}
 ROUNDS=${2:-5}
-OIX=${OIX:-target/release/oix}
-[ -x "$OIX" ] || OIX=target/debug/oix
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+if [ "$MODE" = both ]; then
+  "$0" naive "$ROUNDS" | tail -n1
+  "$0" publish "$ROUNDS" | tail -n1
+  exit 0
+fi
+OIX=${OIX:-$ROOT/target/release/oix}
+[ -x "$OIX" ] || (cd "$ROOT" && cargo build --release -q)
 OIX=$(realpath "$OIX")
+"$OIX" publish --help >/dev/null 2>&1 || { echo "$OIX has no publish command: cargo build --release" >&2; exit 1; }
 W=$(mktemp -d)
 REG=
 cleanup() { [ -n "$REG" ] && kill "$REG" 2>/dev/null; rm -rf "$W"; }
