@@ -198,7 +198,8 @@ impl Release for LayoutRelease {
 /// every arch: after every round TAG lists every arch's newest digest, nothing carried.
 /// Then a round where s390x fails to build: keep-missing keeps its last good entry
 /// (marked carried-from); then one more where require-all --expect refuses, exit 5 from
-/// every publisher, TAG unchanged. Returns the per-arch digests of the last full round.
+/// every publisher, TAG unchanged; then a full round under require-all (TAG complete,
+/// early finishers may exit 5). Returns the per-arch digests of that last round.
 fn rounds(scratch: &Path, rel: &dyn Release, rounds: usize) -> BTreeMap<String, String> {
     let mut lost = 0;
     let mut total_retries = 0;
