@@ -28,6 +28,7 @@ pub mod gc;
 pub mod inspect;
 pub mod platform;
 pub mod pool;
+pub mod publish;
 pub mod reach;
 pub mod registry;
 pub mod select;

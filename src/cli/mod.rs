@@ -12,6 +12,7 @@ mod index;
 mod login;
 mod maint;
 pub mod output;
+mod publish;
 mod registry;
 mod select;
 
@@ -106,6 +107,9 @@ pub enum Command {
     /// Remove stored credentials for a registry (or all of them) from the auth file.
     #[command(after_long_help = login::LOGOUT_HELP)]
     Logout(login::LogoutArgs),
+    /// Push this arch's image under its per-arch tag, then converge the release tag.
+    #[command(after_long_help = publish::PUBLISH_HELP)]
+    Publish(publish::PublishArgs),
     /// Carry out a release plan: create release tags, annotate, assemble, push; idempotent.
     #[command(after_long_help = apply::APPLY_HELP)]
     Apply(apply::ApplyArgs),
@@ -190,6 +194,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Pull(a) => registry::pull(&ctx, a),
         Command::Login(a) => login::login(&ctx, a),
         Command::Logout(a) => login::logout(&ctx, a),
+        Command::Publish(a) => publish::publish(&ctx, a),
         Command::Apply(a) => apply::apply(&ctx, a),
         Command::Plan(c) => apply::plan(&ctx, c),
         Command::Build(a) => build::build(&ctx, *a),

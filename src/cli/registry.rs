@@ -121,7 +121,7 @@ pub(crate) fn parse_timeout(s: &str) -> std::result::Result<Duration, String> {
 }
 
 impl TransportArgs {
-    fn transport(&self) -> Result<TransportOptions> {
+    pub(crate) fn transport(&self) -> Result<TransportOptions> {
         if self.jobs == 0 || self.jobs > 64 {
             return Err(Error::usage("--jobs must be between 1 and 64"));
         }
