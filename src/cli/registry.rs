@@ -62,6 +62,19 @@ pub(crate) fn parse_timeout(s: &str) -> std::result::Result<Duration, String> {
 }
 
 impl TransportArgs {
+    /// Open `r` to read (manifests, configs, tags), configured as pull configures it.
+    pub(super) fn open_read(&self, r: &RegistryRef) -> Result<Registry> {
+        Registry::new(
+            r,
+            &RegistryOptions {
+                transport: self.transport()?,
+                jobs: self.jobs,
+                push: false,
+                ..Default::default()
+            },
+        )
+    }
+
     fn transport(&self) -> Result<TransportOptions> {
         if self.jobs == 0 || self.jobs > 64 {
             return Err(Error::usage("--jobs must be between 1 and 64"));

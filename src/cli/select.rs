@@ -1,10 +1,13 @@
 //! select, fold.
 
 use super::output::outln;
+use super::registry::TransportArgs;
 use super::{output, Ctx};
 use crate::error::{Error, Result};
-use crate::reference::LayoutRef;
+use crate::reference::{LayoutRef, Scheme};
+use crate::registry::RegistryRef;
 use crate::select::{fold, AmbiguityArgs, Match, OnAmbiguity, SelectorArgs};
+use crate::store::Names;
 use clap::Args;
 use std::io::Write;
 
@@ -85,7 +88,8 @@ EXAMPLES
 #[derive(Debug, Args)]
 #[command(after_long_help = SELECT_EXAMPLES)]
 pub struct SelectArgs {
-    /// LAYOUT, LAYOUT:REF or LAYOUT@DIGEST to select from.
+    /// LAYOUT, LAYOUT:REF or LAYOUT@DIGEST to select from, or a registry's
+    /// docker://HOST/REPO[:TAG|@DIGEST] (no tag: latest).
     pub reference: String,
     #[command(flatten)]
     pub selector: SelectorArgs,
@@ -97,6 +101,39 @@ pub struct SelectArgs {
     /// Print only the digests, one a line.
     #[arg(long, short)]
     pub quiet: bool,
+    #[command(flatten, next_help_heading = REGISTRY_HEADING)]
+    pub transport: TransportArgs,
+}
+
+/// The help heading of the registry flags of the read commands.
+pub(super) const REGISTRY_HEADING: &str = "Registry (for docker:// references)";
+
+/// The store a read command (ls, inspect, select, digest, diff) reads, and what the
+/// reference names in it.
+pub(super) struct Opened {
+    pub store: Box<dyn Names>,
+    pub r: LayoutRef,
+    /// The reference as given, when it names a registry.
+    pub registry: Option<RegistryRef>,
+}
+
+/// Open a layout (`[oci:]PATH[:REF|@DIGEST]`) or a registry (`docker://HOST/REPO[:TAG|@DIGEST]`)
+/// to read. Archives are refused as before, with the `oix import` line.
+pub(super) fn open_read(ctx: &Ctx, text: &str, transport: &TransportArgs) -> Result<Opened> {
+    if Scheme::of(text).0 == Scheme::Registry {
+        let rr = RegistryRef::parse(text)?;
+        return Ok(Opened {
+            store: Box::new(transport.open_read(&rr)?),
+            r: crate::select::registry_ref(&rr),
+            registry: Some(rr),
+        });
+    }
+    let r = LayoutRef::parse(text)?;
+    Ok(Opened {
+        store: Box::new(ctx.open(&r.path)?),
+        r,
+        registry: None,
+    })
 }
 
 /// Print warnings from the selector on stderr.
@@ -125,13 +162,12 @@ fn print_match(out: &mut impl Write, m: &Match) {
 }
 
 pub fn select(ctx: &Ctx, a: SelectArgs) -> Result<i32> {
-    let r = LayoutRef::parse(&a.reference)?;
-    let layout = ctx.open(&r.path)?;
+    let o = open_read(ctx, &a.reference, &a.transport)?;
     let mut selector = a.ambiguity.apply(a.selector.to_selector()?);
     if a.all {
         selector = selector.on_ambiguity(OnAmbiguity::All);
     }
-    let s = selector.select(&layout, &r)?;
+    let s = selector.select(&*o.store, &o.r)?;
     print_warnings(&s.warnings);
     if ctx.json {
         output::json(&serde_json::json!({

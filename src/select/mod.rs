@@ -565,6 +565,28 @@ impl Selector {
     }
 }
 
+/// What a registry reference names, in the terms the engine searches with: the store's
+/// name (`docker://host/repo`, shown in messages) and the tag or digest (a digest wins
+/// over a tag written with it; neither is `latest`, as for pull, skopeo and docker).
+pub fn registry_ref(r: &crate::registry::RegistryRef) -> LayoutRef {
+    let target = match (&r.digest, &r.tag) {
+        (Some(d), _) => Target::Digest(d.clone()),
+        (None, Some(t)) => Target::Name(t.clone()),
+        (None, None) => Target::Name("latest".into()),
+    };
+    LayoutRef {
+        path: r.repository().into(),
+        target,
+    }
+}
+
+/// The one descriptor a reference names, without reading content where the store can
+/// say it otherwise (a registry answers a HEAD): what `oix digest` prints.
+pub fn resolve(store: &dyn Names, r: &LayoutRef) -> Result<crate::resolve::Resolved> {
+    let top = top_level(store, r)?;
+    crate::resolve::resolve_in(store, &top, r)
+}
+
 /// The top-level entries a search starts from. A layout lists them in index.json. A
 /// store without an index.json (a registry) offers the one entry the reference names:
 /// what its name (or digest) resolves to now, under that name, so `docker://H/R:TAG` is
