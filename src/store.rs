@@ -11,6 +11,9 @@ use crate::layout::{Layout, Pending, Presence, Staged, Transfer};
 use crate::model::{self, Descriptor};
 use std::io::Read;
 
+pub mod open;
+pub use open::{open, Access, Connect, Opened, Store};
+
 /// The read side of a store.
 pub trait Source: Sync {
     /// A name for messages (`./out`, `docker://host/repo`).

@@ -5,8 +5,8 @@ use super::{output, Ctx};
 use crate::error::{Error, Result};
 use crate::reference::{LayoutRef, Target};
 use crate::registry::ops::{self, PullOptions, PushOptions};
-use crate::registry::remote::DEFAULT_CHUNK_SIZE;
-use crate::registry::{skopeo, Progress, Registry, RegistryOptions, RegistryRef, TransportOptions};
+use crate::registry::{skopeo, Progress, Registry, RegistryRef, TransportOptions};
+use crate::store::Connect;
 use crate::Layout;
 use clap::{Args, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -62,26 +62,18 @@ pub(crate) fn parse_timeout(s: &str) -> std::result::Result<Duration, String> {
 }
 
 impl TransportArgs {
-    fn transport(&self) -> Result<TransportOptions> {
-        if self.jobs == 0 || self.jobs > 64 {
-            return Err(Error::usage("--jobs must be between 1 and 64"));
+    /// The library's connection options (one mapping for every command).
+    pub fn connect(&self) -> Connect {
+        Connect {
+            authfile: self.authfile.clone(),
+            ca_certs: self.ca_cert.clone(),
+            insecure: self.insecure,
+            plain_http: self.plain_http,
+            retries: self.retries,
+            jobs: self.jobs,
+            timeout: self.timeout,
+            ..Connect::new()
         }
-        let mut t = TransportOptions::new();
-        if let Some(d) = self.timeout {
-            t = t.with_timeout(d);
-        }
-        t.authfile = self.authfile.clone();
-        t.ca_certs = self.ca_cert.clone();
-        t.insecure = self.insecure;
-        t.plain_http = self.plain_http;
-        t.retries = self.retries;
-        if let Some(ms) = std::env::var("OIX_RETRY_BACKOFF_MS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-        {
-            t.backoff = Duration::from_millis(ms);
-        }
-        Ok(t)
     }
 }
 
@@ -258,7 +250,17 @@ pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
     let src = LayoutRef::parse(&a.source)?;
     let dest = RegistryRef::parse(&a.destination)?;
     let layout = ctx.open(&src.path)?;
-    let transport = a.transport.transport()?;
+    let connect = Connect {
+        mount_from: a.mount_from.clone(),
+        chunk_size: a.chunk_size,
+        progress: if a.dry_run {
+            None
+        } else {
+            Bars::on_terminal("pushing")
+        },
+        ..a.transport.connect()
+    };
+    let transport = connect.transport()?;
     let opts = PushOptions {
         jobs: a.transport.jobs,
         force_recursive: a.force_recursive,
@@ -270,22 +272,7 @@ pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
     if a.via == Via::Skopeo {
         return push_via_skopeo(ctx, &a, &layout, &src, &dest, &plan, &transport);
     }
-    let progress = if a.dry_run {
-        None
-    } else {
-        Bars::on_terminal("pushing")
-    };
-    let registry = Registry::new(
-        &dest,
-        &RegistryOptions {
-            transport,
-            mount_from: a.mount_from.clone(),
-            chunk_size: a.chunk_size.unwrap_or(DEFAULT_CHUNK_SIZE),
-            jobs: a.transport.jobs,
-            push: true,
-            progress,
-        },
-    )?;
+    let registry = Registry::new(&dest, &connect.registry(true)?)?;
     if a.dry_run {
         let steps = ops::dry_run(&plan, &registry, a.transport.jobs)?;
         if ctx.json {
@@ -466,17 +453,11 @@ pub fn pull(ctx: &Ctx, a: PullArgs) -> Result<i32> {
         }
     };
     let layout = Layout::open_or_create(&dst.path)?.with_lock_timeout(ctx.lock_timeout);
-    let transport = a.transport.transport()?;
-    let registry = Registry::new(
-        &src,
-        &RegistryOptions {
-            transport,
-            jobs: a.transport.jobs,
-            push: false,
-            progress: Bars::on_terminal("pulling"),
-            ..Default::default()
-        },
-    )?;
+    let connect = Connect {
+        progress: Bars::on_terminal("pulling"),
+        ..a.transport.connect()
+    };
+    let registry = Registry::new(&src, &connect.registry(false)?)?;
     let summary = ops::pull(
         &registry,
         &layout,
