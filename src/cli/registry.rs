@@ -6,6 +6,8 @@ use crate::error::{Error, Result};
 use crate::reference::{LayoutRef, Target};
 use crate::registry::ops::{self, PullOptions, PushOptions};
 use crate::registry::{skopeo, Progress, Registry, RegistryRef, TransportOptions};
+use crate::copy::stores::{self, CopyRequest, CopyResult, PlanStep};
+use crate::reference::Reference;
 use crate::store::Connect;
 use crate::Layout;
 use clap::{Args, ValueEnum};
@@ -144,6 +146,55 @@ pub struct PullArgs {
     pub transport: TransportArgs,
 }
 
+pub const COPY_LONG_ABOUT: &str = "\
+Copy an image or index between any two stores: a layout (PATH[:REF|@DIGEST], oci:PATH) \
+and a registry (docker://HOST[:PORT]/REPO[:TAG|@DIGEST]), in any direction.
+
+Every blob is verified; blobs the destination holds are skipped; uploads run in \
+parallel (-j), resume after dropped connections and are retried. Between two registries \
+blobs stream through without touching disk; between two repositories of one registry a \
+cross-repository mount is tried first; within one repository a copy to a new tag sends \
+only the manifest. The destination's name (tag or ref) is set last, after everything it \
+reaches is there. Without a name in DEST the source's name is used.
+
+--platform/--where copy only the matching entries of an index: the index is rewritten \
+(attestations of kept entries stay), never copied sparse.";
+
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// LAYOUT[:REF|@DIGEST] or docker://HOST[:PORT]/REPO[:TAG|@DIGEST].
+    pub source: String,
+    /// LAYOUT[:REF] or docker://HOST[:PORT]/REPO[:TAG]; without a name, the source's.
+    pub destination: String,
+    /// Copy only these platforms of an index (OS/ARCH[/VARIANT], repeatable or
+    /// comma-separated): the index is rewritten to the matching entries.
+    #[arg(long, value_name = "PLATFORM", value_delimiter = ',')]
+    pub platform: Vec<String>,
+    /// Copy only the entries whose descriptor satisfies EXPR (repeatable, all must hold).
+    #[arg(long = "where", value_name = "EXPR")]
+    pub wheres: Vec<String>,
+    /// After copying, write the digest of the copied image or index to FILE (as skopeo:
+    /// the digest alone, no newline).
+    #[arg(long, value_name = "FILE")]
+    pub digestfile: Option<PathBuf>,
+    /// Print what would be copied, skipped and named; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also mount blobs from this repository of the destination registry (repeatable;
+    /// the source repository is tried first when both are on one registry).
+    #[arg(long, value_name = "REPO")]
+    pub mount_from: Vec<String>,
+    /// Size of one PATCH of a chunked upload (bytes, or with a K/M/G suffix).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub chunk_size: Option<u64>,
+    /// Check every blob and manifest even when the destination registry already holds
+    /// the image or index by digest.
+    #[arg(long)]
+    pub force_recursive: bool,
+    #[command(flatten)]
+    pub transport: TransportArgs,
+}
+
 fn parse_size(s: &str) -> std::result::Result<u64, String> {
     let s = s.trim();
     let (num, mult) = match s.char_indices().last() {
@@ -244,6 +295,97 @@ impl Progress for Bars {
             }
         }
     }
+}
+
+/// Print dry-run steps (push and copy).
+fn print_steps(steps: &[PlanStep], name_of: &dyn Fn(&str) -> String) {
+    for s in steps {
+        match s.kind {
+            "tag" => outln!(
+                "{} tag {}{}",
+                s.digest,
+                name_of(s.tag.as_deref().unwrap_or("")),
+                match (s.action, &s.previous) {
+                    ("move", Some(p)) => format!(" (move from {p})"),
+                    (act, _) => format!(" ({act})"),
+                }
+            ),
+            kind => outln!(
+                "{} {} {} {}",
+                s.digest,
+                s.action,
+                kind,
+                output::human_size(s.size)
+            ),
+        }
+    }
+}
+
+pub fn copy(ctx: &Ctx, a: CopyArgs) -> Result<i32> {
+    let src = Reference::parse(&a.source)?;
+    let dst = Reference::parse(&a.destination)?;
+    let connect = Connect {
+        mount_from: a.mount_from.clone(),
+        chunk_size: a.chunk_size,
+        lock_timeout: Some(ctx.lock_timeout),
+        progress: if a.dry_run {
+            None
+        } else {
+            Bars::on_terminal("copying")
+        },
+        ..a.transport.connect()
+    };
+    let req = CopyRequest {
+        platforms: a.platform.clone(),
+        wheres: a.wheres.clone(),
+        dry_run: a.dry_run,
+        force_recursive: a.force_recursive,
+    };
+    let shown_dst = crate::reference::shown_source(&a.destination).to_string();
+    match stores::copy(&src, &dst, &connect, &req)? {
+        CopyResult::DryRun {
+            source,
+            destination,
+            digest,
+            steps,
+        } => {
+            if ctx.json {
+                output::json(&serde_json::json!({
+                    "dry_run": true, "source": source, "destination": destination,
+                    "digest": digest, "steps": steps,
+                }));
+            } else {
+                print_steps(&steps, &|n| format!("{destination}:{n}"));
+            }
+        }
+        CopyResult::Done(summary) => {
+            if let Some(f) = &a.digestfile {
+                std::fs::write(f, summary.digest.as_bytes()).map_err(|e| {
+                    Error::io("writing the digest to", f, e)
+                })?;
+            }
+            if ctx.json {
+                output::json(&summary);
+            } else {
+                let named = match &summary.name {
+                    Some(n) => format!("{}:{}", summary.destination, n.name),
+                    None => shown_dst,
+                };
+                outln!("{} {}", summary.digest, named);
+                errln!(
+                    "copied {} blobs ({}), mounted {}, linked {}, {} already present, {} manifests, {:.1}s",
+                    summary.copied,
+                    output::human_size(summary.bytes as i64),
+                    summary.mounted,
+                    summary.linked,
+                    summary.present,
+                    summary.manifests.iter().filter(|m| m.outcome == "written").count(),
+                    summary.seconds
+                );
+            }
+        }
+    }
+    Ok(0)
 }
 
 pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
