@@ -2,12 +2,12 @@
 
 use super::output::{errln, outln};
 use super::{output, Ctx};
+use crate::copy::stores::{self, CopyRequest, CopyResult, PlanStep};
 use crate::error::{Error, Result};
+use crate::reference::Reference;
 use crate::reference::{LayoutRef, Target};
 use crate::registry::ops::{self, PullOptions, PushOptions};
 use crate::registry::{skopeo, Progress, Registry, RegistryRef, TransportOptions};
-use crate::copy::stores::{self, CopyRequest, CopyResult, PlanStep};
-use crate::reference::Reference;
 use crate::store::Connect;
 use crate::Layout;
 use clap::{Args, ValueEnum};
@@ -360,9 +360,8 @@ pub fn copy(ctx: &Ctx, a: CopyArgs) -> Result<i32> {
         }
         CopyResult::Done(summary) => {
             if let Some(f) = &a.digestfile {
-                std::fs::write(f, summary.digest.as_bytes()).map_err(|e| {
-                    Error::io("writing the digest to", f, e)
-                })?;
+                std::fs::write(f, summary.digest.as_bytes())
+                    .map_err(|e| Error::io("writing the digest to", f, e))?;
             }
             if ctx.json {
                 output::json(&summary);

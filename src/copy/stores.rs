@@ -486,10 +486,7 @@ pub fn copy(
             )));
         }
     }
-    let names: Vec<NamePlan> = dest_name
-        .iter()
-        .map(|n| NamePlan::new(n, &root))
-        .collect();
+    let names: Vec<NamePlan> = dest_name.iter().map(|n| NamePlan::new(n, &root)).collect();
     // Within one repository the registry holds the source's whole graph already (it
     // was just resolved there): only the name is sent, no blob is asked about.
     let retag = same_repository && !subsetting && !req.force_recursive;
