@@ -375,7 +375,7 @@ pub struct CopySummary {
 
 /// The result of [`copy`]: done, or the plan of a dry run.
 pub enum CopyResult {
-    Done(CopySummary),
+    Done(Box<CopySummary>),
     DryRun {
         source: String,
         destination: String,
@@ -515,7 +515,7 @@ pub fn copy(
         },
     )?;
     let r = out.report;
-    Ok(CopyResult::Done(CopySummary {
+    Ok(CopyResult::Done(Box::new(CopySummary {
         source: src.store.describe(),
         destination: dst.store.describe(),
         digest: root.digest.clone(),
@@ -531,7 +531,7 @@ pub fn copy(
         blobs: r.blobs,
         manifests: r.documents,
         seconds: start.elapsed().as_secs_f64(),
-    }))
+    })))
 }
 
 #[cfg(test)]
