@@ -98,9 +98,9 @@ pub fn ls(ctx: &Ctx, a: LsArgs) -> Result<i32> {
         .as_ref()
         .filter(|rr| rr.tag.is_none() && rr.digest.is_none())
     {
-        return ls_tags(ctx, &*o.store, rr, a.tree || selector.has_filters());
+        return ls_tags(ctx, o.names(), rr, a.tree || selector.has_filters());
     }
-    let (layout, r) = (&*o.store, o.r);
+    let (layout, r) = (o.store.names(), o.r);
     if selector.has_filters() {
         // Every match, at any depth; nothing matching is exit 3 with the nearest candidates.
         let s = selector.select_entries(layout, &r)?;
@@ -296,13 +296,13 @@ pub fn inspect(ctx: &Ctx, a: InspectArgs) -> Result<i32> {
     refuse_all(&a.ambiguity, "inspect")?;
     let o = open_read(ctx, &a.reference, &a.transport)?;
     let selector = a.ambiguity.apply(a.selector.to_selector()?);
-    let (m, warnings) = selector.select_one(&*o.store, &o.r)?;
+    let (m, warnings) = selector.select_one(o.names(), &o.r)?;
     print_warnings(&warnings);
     let resolved = resolve::Resolved {
         top_level: (m.path.len() == 1).then(|| m.path[0].position),
         descriptor: m.descriptor,
     };
-    let ins = view::inspect(&*o.store, &resolved, a.config)?;
+    let ins = view::inspect(o.names(), &resolved, a.config)?;
     if a.raw {
         if o.registry.is_some() && !a.config {
             // The registry's digest of these bytes (checked against them when read).
@@ -345,7 +345,7 @@ pub struct DigestArgs {
 /// head -n1`, without reading it). `--json`: `{"reference", "digest", "mediaType", "size"}`.
 pub fn digest(ctx: &Ctx, a: DigestArgs) -> Result<i32> {
     let o = open_read(ctx, &a.reference, &a.transport)?;
-    let d = select::resolve(&*o.store, &o.r)?.descriptor;
+    let d = select::resolve(o.names(), &o.r)?.descriptor;
     if ctx.json {
         output::json(&serde_json::json!({
             "reference": o.r.to_string(),

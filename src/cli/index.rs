@@ -341,7 +341,7 @@ pub struct DiffArgs {
 pub fn diff(ctx: &Ctx, a: DiffArgs) -> Result<i32> {
     let x = super::select::open_read(ctx, &a.a, &a.transport)?;
     let y = super::select::open_read(ctx, &a.b, &a.transport)?;
-    let d = diff::diff_stores((&*x.store, &x.r), (&*y.store, &y.r))?;
+    let d = diff::diff_stores((x.names(), &x.r), (y.names(), &y.r))?;
     if ctx.json {
         output::json(&d);
     } else {

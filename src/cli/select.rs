@@ -4,10 +4,10 @@ use super::output::outln;
 use super::registry::TransportArgs;
 use super::{output, Ctx};
 use crate::error::{Error, Result};
-use crate::reference::{LayoutRef, Scheme};
+use crate::reference::{LayoutRef, Reference};
 use crate::registry::RegistryRef;
 use crate::select::{fold, AmbiguityArgs, Match, OnAmbiguity, SelectorArgs};
-use crate::store::Names;
+use crate::store::{Access, Connect, Names, Store};
 use clap::Args;
 use std::io::Write;
 
@@ -111,28 +111,36 @@ pub(super) const REGISTRY_HEADING: &str = "Registry (for docker:// references)";
 /// The store a read command (ls, inspect, select, digest, diff) reads, and what the
 /// reference names in it.
 pub(super) struct Opened {
-    pub store: Box<dyn Names>,
+    pub store: Store,
     pub r: LayoutRef,
     /// The reference as given, when it names a registry.
     pub registry: Option<RegistryRef>,
 }
 
-/// Open a layout (`[oci:]PATH[:REF|@DIGEST]`) or a registry (`docker://HOST/REPO[:TAG|@DIGEST]`)
-/// to read. Archives are refused as before, with the `oix import` line.
-pub(super) fn open_read(ctx: &Ctx, text: &str, transport: &TransportArgs) -> Result<Opened> {
-    if Scheme::of(text).0 == Scheme::Registry {
-        let rr = RegistryRef::parse(text)?;
-        return Ok(Opened {
-            store: Box::new(transport.open_read(&rr)?),
-            r: crate::select::registry_ref(&rr),
-            registry: Some(rr),
-        });
+impl Opened {
+    pub fn names(&self) -> &dyn Names {
+        self.store.names()
     }
-    let r = LayoutRef::parse(text)?;
+}
+
+/// Open a layout (`[oci:]PATH[:REF|@DIGEST]`) or a registry
+/// (`docker://HOST/REPO[:TAG|@DIGEST]`) to read, through the one store opener.
+pub(super) fn open_read(ctx: &Ctx, text: &str, transport: &TransportArgs) -> Result<Opened> {
+    let reference = Reference::parse(text)?;
+    let connect = Connect {
+        lock_timeout: Some(ctx.lock_timeout),
+        ..transport.connect()
+    };
+    let opened = crate::store::open(&reference, Access::Read, &connect)?;
+    let (r, registry) = match reference {
+        Reference::Layout(l) => (l, None),
+        Reference::Registry(rr) => (crate::select::registry_ref(&rr), Some(rr)),
+        Reference::Archive { .. } => unreachable!("the opener refuses archives"),
+    };
     Ok(Opened {
-        store: Box::new(ctx.open(&r.path)?),
+        store: opened.store,
         r,
-        registry: None,
+        registry,
     })
 }
 
@@ -167,7 +175,7 @@ pub fn select(ctx: &Ctx, a: SelectArgs) -> Result<i32> {
     if a.all {
         selector = selector.on_ambiguity(OnAmbiguity::All);
     }
-    let s = selector.select(&*o.store, &o.r)?;
+    let s = selector.select(o.names(), &o.r)?;
     print_warnings(&s.warnings);
     if ctx.json {
         output::json(&serde_json::json!({

@@ -569,10 +569,9 @@ impl Selector {
 /// name (`docker://host/repo`, shown in messages) and the tag or digest (a digest wins
 /// over a tag written with it; neither is `latest`, as for pull, skopeo and docker).
 pub fn registry_ref(r: &crate::registry::RegistryRef) -> LayoutRef {
-    let target = match (&r.digest, &r.tag) {
-        (Some(d), _) => Target::Digest(d.clone()),
-        (None, Some(t)) => Target::Name(t.clone()),
-        (None, None) => Target::Name("latest".into()),
+    let target = match crate::store::open::registry_target(r) {
+        Target::Default => Target::Name("latest".into()),
+        t => t,
     };
     LayoutRef {
         path: r.repository().into(),
