@@ -440,3 +440,70 @@ fn ls_follows_link_pages() {
         json!(want)
     );
 }
+
+/// The read commands take push's registry flags: TLS with `--ca-cert`, credentials with
+/// `--authfile`; without them they fail as push does (exit 1, the flag named), secrets
+/// never shown.
+#[test]
+fn read_commands_take_the_registry_flags() {
+    if !tools_present() {
+        return;
+    }
+    let pki = make_pki();
+    let secret = "s3cr3t-Pa55";
+    let pw = htpasswd(pki.dir.path(), "tester", secret);
+    let reg = RegistryServer::start(Some((&pki.cert, &pki.key)), Auth::Htpasswd(pw));
+    let h = reg.host();
+    let work = tempfile::tempdir().unwrap();
+    let lay = work.path().join("rel");
+    let idx = release(&lay, "1.0", 6);
+    let l = format!("{}:1.0", lay.display());
+    let ca = pki.ca.to_str().unwrap().to_string();
+    let good = authfile(work.path(), &h, "tester", secret);
+    let good = good.to_str().unwrap().to_string();
+    let remote = format!("docker://{h}/t/app");
+    oix_json(&[
+        "push",
+        &l,
+        &format!("{remote}:1.0"),
+        "--ca-cert",
+        &ca,
+        "--authfile",
+        &good,
+    ]);
+    let flags = ["--ca-cert", ca.as_str(), "--authfile", good.as_str()];
+    let with = |args: &[&str]| -> Vec<String> {
+        args.iter().chain(&flags).map(|s| s.to_string()).collect()
+    };
+    let tag = format!("{remote}:1.0");
+    for args in [
+        with(&["ls", &remote]),
+        with(&["ls", &tag]),
+        with(&["inspect", &tag]),
+        with(&["select", &tag, "--platform", "linux/arm64"]),
+        with(&["digest", &tag]),
+        with(&["diff", &l, &tag]),
+    ] {
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, out, err) = oix_run(&a);
+        assert_eq!(code, 0, "{a:?}: {out}{err}");
+        if a[0] == "digest" {
+            assert_eq!(out, format!("{}\n", idx.digest));
+        }
+    }
+    for (args, want) in [
+        (
+            vec!["ls", tag.as_str(), "--authfile", good.as_str()],
+            "--ca-cert",
+        ),
+        (
+            vec!["digest", tag.as_str(), "--ca-cert", ca.as_str()],
+            "authentication required",
+        ),
+    ] {
+        let (code, out, err) = oix_run(&args);
+        assert_eq!(code, 1, "{args:?}: {out}{err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert!(!err.contains(secret) && !out.contains(secret));
+    }
+}
