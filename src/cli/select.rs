@@ -4,7 +4,7 @@ use super::output::outln;
 use super::registry::TransportArgs;
 use super::{output, Ctx};
 use crate::error::{Error, Result};
-use crate::reference::{LayoutRef, Reference};
+use crate::reference::{LayoutRef, Reference, Scheme};
 use crate::registry::RegistryRef;
 use crate::select::{fold, AmbiguityArgs, Match, OnAmbiguity, SelectorArgs};
 use crate::store::{Access, Connect, Names, Store};
@@ -126,7 +126,11 @@ impl Opened {
 /// Open a layout (`[oci:]PATH[:REF|@DIGEST]`) or a registry
 /// (`docker://HOST/REPO[:TAG|@DIGEST]`) to read, through the one store opener.
 pub(super) fn open_read(ctx: &Ctx, text: &str, transport: &TransportArgs) -> Result<Opened> {
-    let reference = Reference::parse(text)?;
+    let reference = match Scheme::of(text).0 {
+        // Archives are not stores yet: the layout parser's error says how to import one.
+        Scheme::OciArchive | Scheme::DockerArchive => Reference::Layout(LayoutRef::parse(text)?),
+        _ => Reference::parse(text)?,
+    };
     let connect = Connect {
         lock_timeout: Some(ctx.lock_timeout),
         ..transport.connect()
@@ -135,7 +139,9 @@ pub(super) fn open_read(ctx: &Ctx, text: &str, transport: &TransportArgs) -> Res
     let (r, registry) = match reference {
         Reference::Layout(l) => (l, None),
         Reference::Registry(rr) => (crate::select::registry_ref(&rr), Some(rr)),
-        Reference::Archive { .. } => unreachable!("the opener refuses archives"),
+        Reference::Archive { .. } => {
+            return Err(Error::usage(format!("{text}: archives are not read here")))
+        }
     };
     Ok(Opened {
         store: opened.store,
