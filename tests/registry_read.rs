@@ -176,6 +176,18 @@ fn read_commands_answer_on_a_registry_as_on_the_layout() {
         let (on_layout, on_registry) = both(args);
         assert_eq!(on_layout, on_registry, "oix {args:?}");
     }
+    // By digest, as LAYOUT@DIGEST (the same entries and content; only the layout knows
+    // that a name points at that digest, so its descriptor carries the ref.name).
+    let at_layout = format!("{l}@{}", idx.digest);
+    let at_registry = format!("{remote}@{}", idx.digest);
+    assert_eq!(
+        json_of(&["ls", &at_layout], &stores),
+        json_of(&["ls", &at_registry, "--plain-http"], &stores)
+    );
+    assert_eq!(
+        oix_json(&["inspect", &at_layout])["content"],
+        oix_json(&["inspect", &at_registry, "--plain-http"])["content"]
+    );
     // The derived platform and the attestation are there, as on the layout.
     let rows = oix_json(&["ls", &format!("{remote}:1.0"), "--plain-http"]);
     assert_eq!(rows.as_array().unwrap().len(), 4, "{rows}");
