@@ -906,6 +906,27 @@ mod tests {
     }
 
     #[test]
+    fn registry_references_name_a_tag_or_digest() {
+        let r = |s: &str| registry_ref(&crate::registry::RegistryRef::parse(s).unwrap());
+        let d = format!("sha256:{}", "a".repeat(64));
+        assert_eq!(
+            r("docker://h.io/a/b:1.0").target,
+            Target::Name("1.0".into())
+        );
+        assert_eq!(r("docker://h.io/a/b").target, Target::Name("latest".into()));
+        let both = r(&format!("docker://h.io/a/b:1.0@{d}"));
+        assert_eq!(
+            both.target,
+            Target::Digest(crate::Digest::parse(&d).unwrap())
+        );
+        // Messages name the store as users write it.
+        assert_eq!(
+            r("docker://h.io/a/b:1.0").to_string(),
+            "docker://h.io/a/b:1.0"
+        );
+    }
+
+    #[test]
     fn describe_says_what_was_asked() {
         let s = Selector::new()
             .platform(PlatformSpec::parse("linux/arm64").unwrap())
