@@ -41,6 +41,7 @@ const NOT_RUN: &[(&str, &str)] = &[
         "README.md",
         "oix push release:1.0 docker://registry.example.com/demo/app:1.0 --arch-tags '{tag}-{arch}'",
     ),
+    ("README.md", "oix ls docker://registry.example.com/demo/app"),
 ];
 
 /// README.md and every docs/*.md, in a stable order.

@@ -73,6 +73,8 @@ pub enum Command {
     Ls(basic::LsArgs),
     /// Show a manifest, index or config, pretty or as the exact stored bytes.
     Inspect(basic::InspectArgs),
+    /// Print the digest of the manifest or index a reference names (a registry: one HEAD).
+    Digest(basic::DigestArgs),
     /// Point one or more new refs at the content a reference names.
     Tag(basic::TagArgs),
     /// Remove refs from index.json (content stays until gc).
@@ -97,6 +99,9 @@ pub enum Command {
     /// Turn several top-level entries sharing one ref into one explicit index.
     #[command(long_about = select::FOLD_LONG_ABOUT)]
     Fold(select::FoldArgs),
+    /// Copy an image or index between any two stores (layouts, registries).
+    #[command(long_about = registry::COPY_LONG_ABOUT)]
+    Copy(registry::CopyArgs),
     /// Push a layout's image or index to a registry (docker://HOST/REPO[:TAG]).
     Push(registry::PushArgs),
     /// Pull an image or index from a registry into a layout.
@@ -180,6 +185,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Init(a) => basic::init(&ctx, a),
         Command::Ls(a) => basic::ls(&ctx, a),
         Command::Inspect(a) => basic::inspect(&ctx, a),
+        Command::Digest(a) => basic::digest(&ctx, a),
         Command::Tag(a) => basic::tag(&ctx, a),
         Command::Untag(a) => basic::untag(&ctx, a),
         Command::Fsck(a) => maint::fsck(&ctx, a),
@@ -190,6 +196,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Annotate(a) => index::annotate(&ctx, a),
         Command::Select(a) => select::select(&ctx, a),
         Command::Fold(a) => select::fold(&ctx, a),
+        Command::Copy(a) => registry::copy(&ctx, a),
         Command::Push(a) => registry::push(&ctx, a),
         Command::Pull(a) => registry::pull(&ctx, a),
         Command::Login(a) => login::login(&ctx, a),
