@@ -195,10 +195,6 @@ pub fn dry_run(
         r.client.ping()?;
     }
     let cp = super::plan(source, roots)?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(HEAD_THREADS.max(jobs))
-        .build()
-        .map_err(|e| Error::failure(format!("starting threads: {e}")))?;
     let step = |d: &Descriptor, kind: &'static str, yes: &'static str| -> Result<PlanStep> {
         Ok(PlanStep {
             action: if holds(dst, d)? { "skip" } else { yes },
@@ -209,13 +205,13 @@ pub fn dry_run(
             previous: None,
         })
     };
-    let mut steps: Vec<PlanStep> = pool.install(|| {
+    let mut steps: Vec<PlanStep> = crate::pool::install(HEAD_THREADS.max(jobs), || {
         cp.leaves
             .par_iter()
             .map(|d| step(d, "blob", "upload"))
             .chain(cp.documents.par_iter().map(|d| step(d, "manifest", "put")))
             .collect::<Result<Vec<_>>>()
-    })?;
+    })??;
     for n in names {
         let now = match dst {
             StoreRef::Layout(l) if !l.root().join("index.json").exists() => None,
