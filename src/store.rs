@@ -167,7 +167,12 @@ impl Names for Layout {
         Ok(crate::resolve::ref_names(&index))
     }
     fn resolve_name(&self, name: &str) -> Result<Option<Descriptor>> {
-        if let Ok(d) = crate::digest::Digest::parse(name) {
+        // A digest oix can verify; `NAME:TAG` also parses as a digest (of algorithm
+        // NAME), and is a name.
+        if let Some(d) = crate::digest::Digest::parse(name)
+            .ok()
+            .filter(|d| d.is_verifiable())
+        {
             return Ok(crate::resolve::stored_document(self, &d));
         }
         let (index, _) = self.read_index()?;

@@ -997,7 +997,8 @@ fn a_tag_moved_between_planning_and_writing_fails_that_image_alone() {
         fail_fast: false,
         no_push: true,
         lock_timeout: std::time::Duration::from_secs(10),
-        registry: &oix::apply::publish::NoRegistry,
+        jobs: 4,
+        timeout: None,
     };
     let run = oix::apply::Run::prepare(&p, &opts).unwrap();
     assert_eq!(run.planned().len(), 7);
@@ -1052,10 +1053,10 @@ fn a_digest_pinned_registry_source_already_in_the_layout_needs_no_registry() {
     apply(&plan, &["--detailed-exitcode"]).exits(6);
     assert_eq!(digest_of_ref(&out, "mirror:v1"), d);
     apply(&plan, &["--detailed-exitcode"]).exits(0);
-    // A tag (not pinned) has to ask the registry, which this build does not have.
+    // A tag (not pinned) has to ask the registry, which does not answer (loopback only).
     fs::write(
         &plan,
-        "version: 1\nlayout: ./out\nimages:\n  - name: mirror\n    source: docker://registry.example.com/upstream/mirror:1\n    tags: [v2]\n",
+        "version: 1\nlayout: ./out\nimages:\n  - name: mirror\n    source: docker://127.0.0.1:9/upstream/mirror:1\n    tags: [v2]\n",
     )
     .unwrap();
     let j = apply(&plan, &["--json"]).exits(1).json();

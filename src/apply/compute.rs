@@ -4,7 +4,7 @@
 //! only; [`Run::carry_out`](super::Run::carry_out) does the writing.
 
 use super::plan::{self, Destination, Image, SourceRef, Sources};
-use super::publish::{LayoutDestination, RemoteRef};
+use super::publish::{open_store, RemoteRef, StoreAt};
 use super::{
     annotate, contains, platforms_of, same_dir, tag_step, ImageReport, Opened, Prepared, Run, Step,
     Work,
@@ -94,9 +94,13 @@ impl<'a> Run<'a> {
                         let d = match pinned {
                             Some(d) => d,
                             None => {
-                                self.opts.registry.current_digest(&remote)?.ok_or_else(|| {
-                                    Error::no_match(format!("source {url}: the tag does not exist"))
-                                })?
+                                self.resolve_remote(&remote)?
+                                    .ok_or_else(|| {
+                                        Error::no_match(format!(
+                                            "source {url}: the tag does not exist"
+                                        ))
+                                    })?
+                                    .digest
                             }
                         };
                         let digest = crate::Digest::parse(&d).map_err(|e| {
@@ -232,16 +236,19 @@ impl<'a> Run<'a> {
                     let target = d.target(&img.name, t);
                     let now = match d {
                         Destination::Layout { path, .. } => {
-                            LayoutDestination::new(path, self.opts.lock_timeout)
-                                .current_digest(&d.repository(&img.name), t)?
+                            let repo = d.repository(&img.name);
+                            open_store(StoreAt::Layout(path), &self.settings())?
+                                .store
+                                .resolve_name(&format!("{repo}:{t}"))?
                         }
                         Destination::Registry { connection, .. } => {
-                            self.opts.registry.current_digest(&RemoteRef {
+                            self.resolve_remote(&RemoteRef {
                                 url: target.clone(),
                                 connection: connection.clone(),
                             })?
                         }
-                    };
+                    }
+                    .map(|d| d.digest);
                     let step = tag_step("push", target.clone(), &work.root.digest, now, force);
                     record_step(step, &mut conflicts, report);
                 }
@@ -327,6 +334,7 @@ impl<'a> Run<'a> {
                 vec![(layout.root().to_path_buf(), d)]
             },
             members: Vec::new(),
+            remotes: Vec::new(),
         })
     }
 
@@ -413,6 +421,7 @@ impl<'a> Run<'a> {
             new_doc: Some(bytes),
             copy_from: Vec::new(),
             members: incoming,
+            remotes: Vec::new(),
         })
     }
 }

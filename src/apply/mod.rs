@@ -36,7 +36,7 @@ use crate::platform::{entry_platform, Fallbacks, MatchMode, PlatformSpec};
 use crate::reference::LayoutRef;
 use crate::resolve;
 use plan::{Destination, Image, Plan, SourceRef, Sources};
-use publish::{LayoutDestination, Registry, RemoteRef};
+use publish::{open_store, RemoteRef, Settings, StoreAt};
 use serde::Serialize;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -48,7 +48,7 @@ pub use plan::load;
 pub use report::{ErrorInfo, ImageReport, Outcome, Report, Step, Summary};
 
 /// How to run a plan.
-pub struct Options<'a> {
+pub struct Options {
     /// Stop after computing the plan.
     pub dry_run: bool,
     /// Only these images (by name); empty = all.
@@ -62,8 +62,11 @@ pub struct Options<'a> {
     /// Do not contact or change destinations.
     pub no_push: bool,
     pub lock_timeout: Duration,
-    /// The registry client for `docker://` sources and destinations.
-    pub registry: &'a dyn Registry,
+    /// Parallel blob transfers to and from registries.
+    pub jobs: usize,
+    /// Connect and idle timeout for every registry (`oix apply --timeout`), over the
+    /// plan destinations' own `timeout`.
+    pub timeout: Option<Duration>,
 }
 
 /// What carrying out one image needs.
@@ -77,6 +80,9 @@ struct Work {
     copy_from: Vec<(PathBuf, Descriptor)>,
     /// Members of an assembled index, imported like `oix merge` does.
     members: Vec<Member>,
+    /// The registries the release's layers stay in (`docker://` sources with
+    /// `layers: remote`): destinations read from them what the layout lacks.
+    remotes: Vec<RemoteRef>,
 }
 
 /// An image after the prepare phase.
@@ -101,17 +107,20 @@ struct Opened {
 /// re-checks under the index lock that no release tag moved in between.
 pub struct Run<'a> {
     plan: &'a Plan,
-    opts: &'a Options<'a>,
+    opts: &'a Options,
     prepared: Vec<Prepared>,
     layouts: RefCell<BTreeMap<PathBuf, Rc<Opened>>>,
     /// A handle on the working layout holding the gc fence from the first write to the
     /// end of the run (see [`Run::writable`]).
     writer: RefCell<Option<Layout>>,
+    /// Registry repositories read this run (sources, destinations' tags), by
+    /// `HOST/REPO`: one connection (and token) each.
+    registries: RefCell<BTreeMap<String, std::sync::Arc<publish::Opened>>>,
 }
 
 impl<'a> Run<'a> {
     /// Compute every selected image's plan (no writes).
-    pub fn prepare(plan: &'a Plan, opts: &'a Options<'a>) -> Result<Run<'a>> {
+    pub fn prepare(plan: &'a Plan, opts: &'a Options) -> Result<Run<'a>> {
         for n in opts.only.iter().chain(&opts.skip) {
             if !plan.images.iter().any(|i| &i.name == n) {
                 let names: Vec<&str> = plan.images.iter().map(|i| i.name.as_str()).collect();
@@ -128,6 +137,7 @@ impl<'a> Run<'a> {
             prepared: Vec::new(),
             layouts: RefCell::new(BTreeMap::new()),
             writer: RefCell::new(None),
+            registries: RefCell::new(BTreeMap::new()),
         };
         let pulled = BTreeMap::new();
         let mut prepared = Vec::new();
@@ -256,6 +266,52 @@ impl<'a> Run<'a> {
         }
     }
 
+    fn settings(&self) -> Settings {
+        Settings {
+            jobs: self.opts.jobs.max(1),
+            timeout: self.opts.timeout,
+            lock_timeout: self.opts.lock_timeout,
+        }
+    }
+
+    /// The registry repository of `remote`, opened for reading once per run.
+    fn registry(&self, remote: &RemoteRef) -> Result<std::sync::Arc<publish::Opened>> {
+        let key = publish::repository_of(&remote.url)
+            .map(|(h, r)| format!("{h}/{r}"))
+            .unwrap_or_else(|| remote.url.clone());
+        if let Some(o) = self.registries.borrow().get(&key) {
+            return Ok(o.clone());
+        }
+        let at = StoreAt::Registry {
+            remote,
+            push: false,
+            mount_from: Vec::new(),
+        };
+        let o = std::sync::Arc::new(open_store(at, &self.settings())?);
+        self.registries.borrow_mut().insert(key, o.clone());
+        Ok(o)
+    }
+
+    /// What the tag or digest of `remote` names now (a HEAD; nothing downloaded).
+    fn resolve_remote(&self, remote: &RemoteRef) -> Result<Option<Descriptor>> {
+        self.registry(remote)?
+            .store
+            .resolve_name(&publish::wanted(&remote.url)?)
+    }
+
+    /// Fetch a `docker://` source into the working layout, verified, not named.
+    fn pull(&self, remote: &RemoteRef, layout: &Layout) -> Result<Descriptor> {
+        let reg = self.registry(remote)?;
+        let root = reg.store.resolve_name(&publish::wanted(&remote.url)?)?.ok_or_else(|| {
+            Error::no_match(format!("source {}: the tag does not exist", remote.url))
+        })?;
+        let opts = crate::copy::CopyOptions {
+            jobs: self.settings().jobs,
+        };
+        crate::copy::copy_graph(&*reg.store, layout, std::slice::from_ref(&root), &opts)?;
+        Ok(root)
+    }
+
     /// The working layout for writing (created when missing).
     fn writable(&self) -> Result<Layout> {
         let (l, created) = Layout::init(&self.plan.layout)?;
@@ -294,7 +350,7 @@ impl<'a> Run<'a> {
                 let mut pulled = BTreeMap::new();
                 let mut steps = Vec::new();
                 for (text, remote) in &pulls {
-                    let (root, _) = self.opts.registry.pull(remote, &layout)?;
+                    let root = self.pull(remote, &layout)?;
                     steps.push(Step {
                         kind: "pull",
                         action: "pull",
@@ -421,13 +477,29 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Push to every destination the tags it lacks (or, forced, has with other content).
+    /// Push to every destination the tags it lacks (or, forced, has with other content):
+    /// open the destination store, copy the release's graph, set the names.
     fn push(&self, work: &Work, report: &mut ImageReport) -> Result<()> {
         if self.opts.no_push || self.plan.destinations.is_empty() {
             return Ok(());
         }
         let img = self.image(report.index)?;
         let layout = self.writable()?;
+        let settings = self.settings();
+        let remotes = work
+            .remotes
+            .iter()
+            .map(|r| self.registry(r))
+            .collect::<Result<Vec<_>>>()?;
+        let with_remotes = publish::WithRemotes {
+            layout: &layout,
+            remotes,
+        };
+        let src: &dyn crate::store::Source = if with_remotes.remotes.is_empty() {
+            &layout
+        } else {
+            &with_remotes
+        };
         for d in &self.plan.destinations {
             let wanted: Vec<String> = img
                 .tags
@@ -444,30 +516,52 @@ impl<'a> Run<'a> {
             if wanted.is_empty() {
                 continue;
             }
-            let summary = match d {
+            let first = d.target(&img.name, &wanted[0]);
+            let repo = d.repository(&img.name);
+            let (dst, names) = match d {
                 Destination::Layout { path, .. } => {
-                    LayoutDestination::new(path, self.opts.lock_timeout).push(
+                    let name = |t: &str| format!("{repo}:{t}");
+                    let names = publish::names_for(
                         &layout,
                         &work.root,
-                        &d.repository(&img.name),
                         &wanted,
                         img.arch_tags.as_deref(),
-                    )?
+                        &name,
+                    )?;
+                    (open_store(StoreAt::Layout(path), &settings)?, names)
                 }
-                Destination::Registry { connection, .. } => self.opts.registry.push(
-                    &layout,
-                    &img.ref_name(&wanted[0]),
-                    &work.root,
-                    &RemoteRef {
-                        url: d.target(&img.name, &wanted[0]),
+                Destination::Registry { connection, .. } => {
+                    let name = |t: &str| t.to_string();
+                    let names = publish::names_for(
+                        &layout,
+                        &work.root,
+                        &wanted,
+                        img.arch_tags.as_deref(),
+                        &name,
+                    )?;
+                    let target = RemoteRef {
+                        url: first.clone(),
                         connection: connection.clone(),
-                    },
-                    &wanted,
-                    img.arch_tags.as_deref(),
-                )?,
+                    };
+                    // Blobs of sources on the same registry are mounted, not copied.
+                    let host = publish::repository_of(&first).map(|(h, _)| h);
+                    let mount_from = work
+                        .remotes
+                        .iter()
+                        .filter_map(|r| publish::repository_of(&r.url))
+                        .filter(|(h, r)| Some(h) == host.as_ref() && *r != repo)
+                        .map(|(_, r)| r)
+                        .collect();
+                    let at = StoreAt::Registry {
+                        remote: &target,
+                        push: true,
+                        mount_from,
+                    };
+                    (open_store(at, &settings)?, names)
+                }
             };
+            let summary = publish::publish(src, &work.root, &dst, &names, settings.jobs)?;
             // The summary goes with the first push step of this destination.
-            let first = d.target(&img.name, &wanted[0]);
             if let Some(s) = report
                 .steps
                 .iter_mut()

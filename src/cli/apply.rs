@@ -234,10 +234,8 @@ pub fn apply(ctx: &Ctx, a: ApplyArgs) -> Result<i32> {
         fail_fast: a.fail_fast,
         no_push: a.no_push,
         lock_timeout: ctx.lock_timeout,
-        registry: &crate::registry::publish::BuiltinRegistry {
-            timeout: a.timeout,
-            ..Default::default()
-        },
+        jobs: 4,
+        timeout: a.timeout,
     };
     let run = apply::Run::prepare(&plan, &opts)?;
     if !ctx.json {
