@@ -4,8 +4,10 @@
 //! schema (docs/plan.schema.json) against the parser's structs and the fixtures.
 
 mod common;
+mod common_registry;
 
 use common::*;
+use common_registry::{Auth, RegistryServer};
 use oix::apply::plan::{SourceRef, Sources};
 use oix::model::{media, Descriptor};
 use oix::reference::Target;
@@ -1061,4 +1063,152 @@ fn a_digest_pinned_registry_source_already_in_the_layout_needs_no_registry() {
     .unwrap();
     let j = apply(&plan, &["--json"]).exits(1).json();
     assert_eq!(j["images"][0]["outcome"], "failed");
+}
+
+// ---- Against the real registry (issue 14 item 3, issue 15 item 2) ----
+
+/// A registry for these tests; `None` (SKIP locally, a failure under CI) without the
+/// registry or skopeo.
+fn registry() -> Option<RegistryServer> {
+    if !(common_registry::require("docker-registry") && common_registry::require("skopeo")) {
+        return None;
+    }
+    Some(RegistryServer::start(None, Auth::None))
+}
+
+/// `oix push LAYOUT:REF docker://URL --plain-http`.
+fn push(layout: &Path, r: &str, url: &str) {
+    oix(&[
+        "push".to_string(),
+        format!("{}:{r}", layout.display()),
+        url.to_string(),
+        "--plain-http".to_string(),
+    ])
+    .ok();
+}
+
+/// The layer digests of the graph under a layout ref.
+fn layer_digests(dir: &Path, r: &str) -> Vec<String> {
+    let l = Layout::open(dir).unwrap();
+    let root = Descriptor::new(
+        media::OCI_MANIFEST,
+        &oix::Digest::parse(&digest_of_ref(dir, r)).unwrap(),
+        blob(dir, &digest_of_ref(dir, r)).len() as u64,
+    );
+    let root = if blob_json(dir, &root.digest)["manifests"].is_array() {
+        Descriptor::new(media::OCI_INDEX, &root.digest().unwrap(), root.size as u64)
+    } else {
+        root
+    };
+    oix::graph::walk(&l, &[root])
+        .nodes
+        .iter()
+        .filter(|n| n.role == oix::model::Role::Layer)
+        .map(|n| n.descriptor.digest.clone())
+        .collect()
+}
+
+/// GETs of any of `digests` as blobs since request `since`.
+fn blob_gets(reg: &RegistryServer, since: usize, digests: &[String]) -> usize {
+    reg.requests()[since..]
+        .iter()
+        .filter(|(m, p)| m == "GET" && digests.iter().any(|d| p.ends_with(&format!("/blobs/{d}"))))
+        .count()
+}
+
+/// The digest `skopeo inspect --raw` sees at a registry reference.
+fn registry_digest(url: &str) -> String {
+    let raw = common_registry::skopeo_raw(url, &["--tls-verify=false"]);
+    oix::Digest::sha256_of(&raw).to_string()
+}
+
+/// Issue 14 item 3: the StarlingX plan with its build tags in a registry promotes them
+/// registry to registry: the release tags appear, every blob is mounted from the build
+/// repository (no upload), no layer is downloaded, and the working layout holds the
+/// documents that record the release (not the layers). A second run changes nothing.
+#[test]
+fn starlingx_promotes_registry_to_registry_without_downloading_layers() {
+    let Some(reg) = registry() else { return };
+    let h = reg.host();
+    let (tmp, plan, out) = stx_setup();
+    let p = oix::apply::load(&plan).unwrap();
+    let mut layers = Vec::new();
+    for img in &p.images {
+        let Sources::One(src) = &img.sources else {
+            panic!("single sources")
+        };
+        let build = src.text().to_string();
+        layers.extend(layer_digests(&out, &build));
+        let tag = build.split_once(':').unwrap().1;
+        push(
+            &out,
+            &build,
+            &format!("docker://{h}/stx-build/{}:{tag}", img.name),
+        );
+    }
+    // A fresh machine: no working layout; sources and destination in the registry.
+    fs::remove_dir_all(&out).unwrap();
+    let text = fs::read_to_string(&plan)
+        .unwrap()
+        .replace(
+            "    source: ",
+            &format!("    source: docker://{h}/stx-build/"),
+        )
+        .replace(
+            "  - url: docker://docker.io/starlingx\n",
+            &format!("  - url: docker://{h}/starlingx\n    plain_http: true\n"),
+        );
+    fs::write(&plan, text).unwrap();
+    oix(&[
+        "plan".to_string(),
+        "check".to_string(),
+        plan.display().to_string(),
+    ])
+    .ok();
+    let since = reg.requests().len();
+    let j = apply(&plan, &["--json", "--detailed-exitcode"])
+        .exits(6)
+        .json();
+    assert_eq!(j["summary"]["changed"], 7, "{j}");
+    for img in &p.images {
+        let t = &img.tags[0];
+        let release = digest_of_ref(&out, &format!("{}:{t}", img.name));
+        assert_eq!(
+            registry_digest(&format!("docker://{h}/starlingx/{}:{t}", img.name)),
+            release,
+            "{}",
+            img.name
+        );
+        let rel = blob_json(&out, &release);
+        assert!(rel["annotations"][REVISION].is_string(), "{rel}");
+    }
+    assert_eq!(blob_gets(&reg, since, &layers), 0, "no layer downloaded");
+    assert_eq!(
+        reg.count(since, "PUT", "/blobs/uploads/"),
+        0,
+        "nothing uploaded"
+    );
+    assert_eq!(
+        reg.count(since, "PATCH", "/blobs/uploads/"),
+        0,
+        "nothing uploaded"
+    );
+    assert!(
+        reg.count(since, "POST", "/blobs/uploads/") >= layers.len(),
+        "mounted"
+    );
+    // The working layout records the release: documents and configs, no layers.
+    for l in &layers {
+        let hex = l.strip_prefix("sha256:").unwrap();
+        assert!(
+            !out.join("blobs/sha256").join(hex).exists(),
+            "{l} came to the layout"
+        );
+    }
+    // Again: nothing to do, nothing sent but HEADs.
+    let since = reg.requests().len();
+    apply(&plan, &["--detailed-exitcode"]).exits(0);
+    assert_eq!(reg.count(since, "PUT", "/"), 0);
+    assert_eq!(reg.count(since, "GET", "/blobs/"), 0);
+    drop(tmp);
 }

@@ -189,7 +189,7 @@ impl<'a> Run<'a> {
             };
             current.push((r, cur));
         }
-        let work = match &img.sources {
+        let mut work = match &img.sources {
             Sources::One(src) => {
                 let Some((spec, known)) = self.local_spec(src, w, pulled, report, pulls)? else {
                     return Ok(None);
@@ -209,6 +209,19 @@ impl<'a> Run<'a> {
                 self.assemble(img, specs, w, &current, report)?
             }
         };
+        if img.layers == plan::Layers::Remote {
+            let list: Vec<&SourceRef> = match &img.sources {
+                Sources::One(s) => vec![s],
+                Sources::Assemble(v) => v.iter().collect(),
+            };
+            work.remotes = list
+                .into_iter()
+                .filter_map(|s| match s {
+                    SourceRef::Registry { url, host, .. } => Some(self.remote(url, host)),
+                    SourceRef::Layout { .. } => None,
+                })
+                .collect();
+        }
         report.digest = Some(work.root.digest.clone());
         report.media_type = Some(work.root.media_type.clone());
         let force = self.opts.force || img.force;

@@ -299,16 +299,29 @@ impl<'a> Run<'a> {
             .resolve_name(&publish::wanted(&remote.url)?)
     }
 
-    /// Fetch a `docker://` source into the working layout, verified, not named.
-    fn pull(&self, remote: &RemoteRef, layout: &Layout) -> Result<Descriptor> {
+    /// Fetch a `docker://` source into the working layout, verified, not named: its
+    /// documents and configs, and with `layers: local` its layers.
+    fn pull(
+        &self,
+        remote: &RemoteRef,
+        layout: &Layout,
+        layers: plan::Layers,
+    ) -> Result<Descriptor> {
         let reg = self.registry(remote)?;
-        let root = reg.store.resolve_name(&publish::wanted(&remote.url)?)?.ok_or_else(|| {
-            Error::no_match(format!("source {}: the tag does not exist", remote.url))
-        })?;
+        let root = reg
+            .store
+            .resolve_name(&publish::wanted(&remote.url)?)?
+            .ok_or_else(|| {
+                Error::no_match(format!("source {}: the tag does not exist", remote.url))
+            })?;
         let opts = crate::copy::CopyOptions {
             jobs: self.settings().jobs,
         };
-        crate::copy::copy_graph(&*reg.store, layout, std::slice::from_ref(&root), &opts)?;
+        let roots = std::slice::from_ref(&root);
+        match layers {
+            plan::Layers::Local => crate::copy::copy_graph(&*reg.store, layout, roots, &opts)?,
+            plan::Layers::Remote => crate::copy::copy_documents(&*reg.store, layout, roots, &opts)?,
+        };
         Ok(root)
     }
 
@@ -347,10 +360,11 @@ impl<'a> Run<'a> {
                 (work, report)
             } else {
                 let layout = self.writable()?;
+                let layers = self.image(report.index)?.layers;
                 let mut pulled = BTreeMap::new();
                 let mut steps = Vec::new();
                 for (text, remote) in &pulls {
-                    let root = self.pull(remote, &layout)?;
+                    let root = self.pull(remote, &layout, layers)?;
                     steps.push(Step {
                         kind: "pull",
                         action: "pull",

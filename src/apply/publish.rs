@@ -151,7 +151,12 @@ pub(super) fn publish(
     // manifest only then): a promotion within one repository sends only the names.
     let root_present = dst.registry && Sink::has(store, root)?;
     if !root_present {
-        let report = copy_graph(src, store, std::slice::from_ref(root), &CopyOptions { jobs })?;
+        let report = copy_graph(
+            src,
+            store,
+            std::slice::from_ref(root),
+            &CopyOptions { jobs },
+        )?;
         sum.uploaded = report.copied + report.linked;
         sum.skipped = report.skipped;
         sum.bytes = report.bytes;
@@ -185,7 +190,9 @@ pub(super) fn names_for(
                     "the name {n} would name both {} and {}",
                     other.digest, d.digest
                 ))
-                .with_hint("make arch_tags distinguish the entries, e.g. {tag}-{os}-{arch}{variant}"));
+                .with_hint(
+                    "make arch_tags distinguish the entries, e.g. {tag}-{os}-{arch}{variant}",
+                ));
             }
             return Ok(());
         }
