@@ -65,6 +65,15 @@ impl Source for Overlay<'_> {
             None => self.base.open(desc),
         }
     }
+    fn open_at(&self, desc: &Descriptor, offset: u64) -> Result<Box<dyn Read + Send + '_>> {
+        match self.extra.get(&desc.digest) {
+            Some(b) => {
+                let start = (offset as usize).min(b.len());
+                Ok(Box::new(std::io::Cursor::new(&b[start..])))
+            }
+            None => self.base.open_at(desc, offset),
+        }
+    }
     fn read_small(&self, desc: &Descriptor) -> Result<Vec<u8>> {
         match self.extra.get(&desc.digest) {
             Some(b) if b.len() as i64 == desc.size => Ok(b.clone()),
