@@ -251,7 +251,7 @@ impl<'a> Run<'a> {
                         Destination::Layout { path, .. } => {
                             let repo = d.repository(&img.name);
                             open_store(StoreAt::Layout(path), &self.settings())?
-                                .store
+                                .names()
                                 .resolve_name(&format!("{repo}:{t}"))?
                         }
                         Destination::Registry { connection, .. } => {

@@ -115,7 +115,7 @@ pub struct Run<'a> {
     writer: RefCell<Option<Layout>>,
     /// Registry repositories read this run (sources, destinations' tags), by
     /// `HOST/REPO`: one connection (and token) each.
-    registries: RefCell<BTreeMap<String, std::sync::Arc<publish::Opened>>>,
+    registries: RefCell<BTreeMap<String, std::sync::Arc<crate::store::Store>>>,
 }
 
 impl<'a> Run<'a> {
@@ -275,7 +275,7 @@ impl<'a> Run<'a> {
     }
 
     /// The registry repository of `remote`, opened for reading once per run.
-    fn registry(&self, remote: &RemoteRef) -> Result<std::sync::Arc<publish::Opened>> {
+    fn registry(&self, remote: &RemoteRef) -> Result<std::sync::Arc<crate::store::Store>> {
         let key = publish::repository_of(&remote.url)
             .map(|(h, r)| format!("{h}/{r}"))
             .unwrap_or_else(|| remote.url.clone());
@@ -295,7 +295,7 @@ impl<'a> Run<'a> {
     /// What the tag or digest of `remote` names now (a HEAD; nothing downloaded).
     fn resolve_remote(&self, remote: &RemoteRef) -> Result<Option<Descriptor>> {
         self.registry(remote)?
-            .store
+            .names()
             .resolve_name(&publish::wanted(&remote.url)?)
     }
 
@@ -309,7 +309,7 @@ impl<'a> Run<'a> {
     ) -> Result<Descriptor> {
         let reg = self.registry(remote)?;
         let root = reg
-            .store
+            .names()
             .resolve_name(&publish::wanted(&remote.url)?)?
             .ok_or_else(|| {
                 Error::no_match(format!("source {}: the tag does not exist", remote.url))
@@ -319,8 +319,10 @@ impl<'a> Run<'a> {
         };
         let roots = std::slice::from_ref(&root);
         match layers {
-            plan::Layers::Local => crate::copy::copy_graph(&*reg.store, layout, roots, &opts)?,
-            plan::Layers::Remote => crate::copy::copy_documents(&*reg.store, layout, roots, &opts)?,
+            plan::Layers::Local => crate::copy::copy_graph(reg.source(), layout, roots, &opts)?,
+            plan::Layers::Remote => {
+                crate::copy::copy_documents(reg.source(), layout, roots, &opts)?
+            }
         };
         Ok(root)
     }

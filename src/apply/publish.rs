@@ -21,8 +21,9 @@ use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::model::Descriptor;
+use crate::reference::{LayoutRef, Reference, Target};
 use crate::registry::reference::RegistryRef;
-use crate::store::{Names, Sink, Source};
+use crate::store::{Access, Connect, Source, Store};
 use serde::Serialize;
 use std::io::Read;
 use std::path::Path;
@@ -51,10 +52,6 @@ pub struct PushSummary {
     pub tags: Vec<String>,
 }
 
-/// A store apply reads from, writes to and names in.
-pub trait Store: Names + Sink {}
-impl<T: Names + Sink> Store for T {}
-
 /// The settings apply opens registries with (`oix apply --timeout`, parallelism).
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -79,46 +76,42 @@ pub(super) enum StoreAt<'a> {
     },
 }
 
-/// An opened store, and whether it is a registry (whose manifests are accepted only
-/// with their whole graph present: a root it holds needs no copy).
-pub(super) struct Opened {
-    pub store: Box<dyn Store + Send>,
-    pub registry: bool,
-}
-
-/// Open a store. The one place apply opens stores.
-// To be replaced by the store opener of `oix copy` (crate::store::open) when it lands.
-pub(super) fn open_store(at: StoreAt<'_>, settings: &Settings) -> Result<Opened> {
-    match at {
-        StoreAt::Layout(path) => Ok(Opened {
-            store: Box::new(Layout::open_or_create(path)?.with_lock_timeout(settings.lock_timeout)),
-            registry: false,
-        }),
+/// Open a store through the one opener ([`crate::store::open`]), with the plan's
+/// connection settings: the one place apply opens stores.
+pub(super) fn open_store(at: StoreAt<'_>, settings: &Settings) -> Result<Store> {
+    let mut connect = Connect {
+        jobs: settings.jobs,
+        lock_timeout: Some(settings.lock_timeout),
+        ..Connect::new()
+    };
+    let (reference, access) = match at {
+        StoreAt::Layout(path) => (
+            Reference::Layout(LayoutRef {
+                path: path.to_path_buf(),
+                target: Target::Default,
+            }),
+            // A layout destination is created on the first write, not before.
+            Access::Write,
+        ),
         StoreAt::Registry {
             remote,
             push,
             mount_from,
         } => {
-            let r = RegistryRef::parse(&remote.url)?;
             let c = &remote.connection;
-            let mut o = crate::registry::RegistryOptions {
-                jobs: settings.jobs,
-                push,
-                mount_from,
-                ..Default::default()
-            };
-            o.transport.plain_http = c.plain_http;
-            o.transport.ca_certs.extend(c.ca_cert.iter().cloned());
-            o.transport.authfile = c.authfile.clone();
-            if let Some(t) = settings.timeout.or(c.timeout) {
-                o.transport = o.transport.with_timeout(t);
-            }
-            Ok(Opened {
-                store: Box::new(crate::registry::Registry::new(&r, &o)?),
-                registry: true,
-            })
+            connect.plain_http = c.plain_http;
+            connect.ca_certs = c.ca_cert.iter().cloned().collect();
+            connect.authfile = c.authfile.clone();
+            connect.timeout = settings.timeout.or(c.timeout);
+            connect.mount_from = mount_from;
+            let access = if push { Access::Write } else { Access::Read };
+            (
+                Reference::Registry(RegistryRef::parse(&remote.url)?),
+                access,
+            )
         }
-    }
+    };
+    Ok(crate::store::open(&reference, access, &connect)?.store)
 }
 
 /// The tag or digest a registry reference names (`latest` when it names neither).
@@ -141,30 +134,25 @@ pub(super) fn repository_of(url: &str) -> Option<(String, String)> {
 pub(super) fn publish(
     src: &dyn Source,
     root: &Descriptor,
-    dst: &Opened,
+    dst: &Store,
     names: &[(String, Descriptor)],
     jobs: usize,
 ) -> Result<PushSummary> {
-    let store = &*dst.store;
     let mut sum = PushSummary::default();
     // A registry holding the root by digest holds its whole graph (it accepts a
     // manifest only then): a promotion within one repository sends only the names.
-    let root_present = dst.registry && Sink::has(store, root)?;
+    let root_present = matches!(dst, Store::Registry(_)) && dst.sink().has(root)?;
     if !root_present {
-        let report = copy_graph(
-            src,
-            store,
-            std::slice::from_ref(root),
-            &CopyOptions { jobs },
-        )?;
-        sum.uploaded = report.copied + report.linked;
+        let opts = CopyOptions { jobs };
+        let report = copy_graph(src, dst.sink(), std::slice::from_ref(root), &opts)?;
+        sum.uploaded = report.copied + report.linked + report.mounted;
         sum.skipped = report.skipped;
         sum.bytes = report.bytes;
     }
     for (name, desc) in names {
-        let now = store.resolve_name(name)?;
+        let now = dst.names().resolve_name(name)?;
         if now.as_ref().map(|d| &d.digest) != Some(&desc.digest) {
-            store.set_names(std::slice::from_ref(name), desc)?;
+            dst.names().set_names(std::slice::from_ref(name), desc)?;
         }
         sum.tags.push(name.clone());
     }
@@ -239,17 +227,17 @@ fn bare(d: &Descriptor) -> Descriptor {
 /// remote`): a blob the layout has is read from it, any other from the remotes.
 pub(super) struct WithRemotes<'a> {
     pub layout: &'a Layout,
-    pub remotes: Vec<Arc<Opened>>,
+    pub remotes: Vec<Arc<Store>>,
 }
 
 impl WithRemotes<'_> {
     fn remote_for(&self, digest: &Digest) -> Result<&dyn Source> {
         match self.remotes.as_slice() {
-            [one] => Ok(&*one.store),
+            [one] => Ok(one.source()),
             many => {
                 for r in many {
-                    if r.store.contains(digest)? {
-                        return Ok(&*r.store);
+                    if r.source().contains(digest)? {
+                        return Ok(r.source());
                     }
                 }
                 Err(Error::not_found(format!(
@@ -270,7 +258,7 @@ impl Source for WithRemotes<'_> {
             return Ok(true);
         }
         for r in &self.remotes {
-            if r.store.contains(digest)? {
+            if r.source().contains(digest)? {
                 return Ok(true);
             }
         }
