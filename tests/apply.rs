@@ -1212,3 +1212,123 @@ fn starlingx_promotes_registry_to_registry_without_downloading_layers() {
     assert_eq!(reg.count(since, "GET", "/blobs/"), 0);
     drop(tmp);
 }
+
+/// A Fedora-style plan for `fedora-toolbox:40` publishing to `docker://HOST/fedora`,
+/// assembled from the per-arch builds `arches` of the compose under `policy`.
+fn fedora_registry_plan(dir: &Path, host: &str, arches: &[&str], policy: &str) -> PathBuf {
+    let sources: Vec<String> = arches
+        .iter()
+        .map(|a| format!("\"{{name}}:40-{a}\""))
+        .collect();
+    let plan = dir.join("fedora.yaml");
+    fs::write(
+        &plan,
+        format!(
+            "version: 1\nlayout: ./compose\ndefaults:\n  sources: [{}]\n  policy: {policy}\n  tags: [\"40\"]\n  arch_tags: \"{{tag}}-{{arch}}\"\n  force: true\ndestinations:\n  - url: docker://{host}/fedora\n    plain_http: true\nimages:\n  - name: fedora-toolbox\n",
+            sources.join(", ")
+        ),
+    )
+    .unwrap();
+    plan
+}
+
+const ARCHES: [(&str, &str); 4] = [
+    ("x86_64", "linux/amd64"),
+    ("aarch64", "linux/arm64"),
+    ("ppc64le", "linux/ppc64le"),
+    ("s390x", "linux/s390x"),
+];
+
+/// Issue 15 item 2: apply compares with the published release. Published: a 4-arch
+/// `fedora-toolbox:40`. On a fresh machine whose compose built 3 arches, require-all
+/// refuses (exit 5, naming s390x) and nothing at the registry changes; keep-missing
+/// publishes a hybrid whose s390x entry is the published one, with its provenance. No
+/// layer of the published release is downloaded.
+#[test]
+fn fedora_on_a_fresh_machine_compares_with_the_published_release() {
+    let Some(reg) = registry() else { return };
+    let h = reg.host();
+    // Machine A published all four arches last time.
+    let a = tempfile::tempdir().unwrap();
+    let compose_a = a.path().join("compose");
+    let mut old_layers = Vec::new();
+    for (arch, plat) in ARCHES {
+        let r = format!("fedora-toolbox:40-{arch}");
+        arch_image(&compose_a, &r, plat, "day1");
+        old_layers.extend(layer_digests(&compose_a, &r));
+    }
+    let all: Vec<&str> = ARCHES.iter().map(|(a, _)| *a).collect();
+    let plan_a = fedora_registry_plan(a.path(), &h, &all, "require-all");
+    apply(&plan_a, &["--detailed-exitcode"]).exits(6);
+    let url = format!("docker://{h}/fedora/fedora-toolbox:40");
+    let published = registry_digest(&url);
+    assert_eq!(published, digest_of_ref(&compose_a, "fedora-toolbox:40"));
+    let old_s390x = digest_of_ref(&compose_a, "fedora-toolbox:40-s390x");
+
+    // Machine B: a fresh compose where s390x failed to build.
+    let b = tempfile::tempdir().unwrap();
+    let compose_b = b.path().join("compose");
+    for (arch, plat) in &ARCHES[..3] {
+        arch_image(
+            &compose_b,
+            &format!("fedora-toolbox:40-{arch}"),
+            plat,
+            "day2",
+        );
+    }
+    let three = &all[..3];
+    let plan_b = fedora_registry_plan(b.path(), &h, three, "require-all");
+    let since = reg.requests().len();
+    let tree = tree_hash(b.path());
+    for args in [&["--dry-run", "--json"][..], &["--json"][..]] {
+        let r = apply(&plan_b, args).exits(5);
+        let j = r.json();
+        assert_eq!(j["images"][0]["outcome"], "refused", "{j}");
+        let msg = j["images"][0]["error"]["message"].as_str().unwrap();
+        assert!(msg.contains("linux/s390x"), "{msg}");
+        assert!(r.stderr.contains("linux/s390x"), "{}", r.stderr);
+        assert_eq!(tree_hash(b.path()), tree, "{args:?}: nothing written");
+    }
+    assert_eq!(registry_digest(&url), published, "the release is unchanged");
+    assert_eq!(reg.count(since, "PUT", "/"), 0);
+    assert_eq!(reg.count(since, "POST", "/"), 0);
+    assert_eq!(blob_gets(&reg, since, &old_layers), 0);
+
+    // keep-missing: a hybrid; s390x is the published entry, with its provenance.
+    let plan_b = fedora_registry_plan(b.path(), &h, three, "keep-missing");
+    let since = reg.requests().len();
+    apply(&plan_b, &["--detailed-exitcode"]).exits(6);
+    let hybrid = registry_digest(&url);
+    assert_ne!(hybrid, published);
+    assert_eq!(hybrid, digest_of_ref(&compose_b, "fedora-toolbox:40"));
+    let raw = common_registry::skopeo_raw(&url, &["--tls-verify=false"]);
+    let idx: Value = serde_json::from_slice(&raw).unwrap();
+    let entries = idx["manifests"].as_array().unwrap();
+    assert_eq!(entries.len(), 4, "{idx}");
+    let s390x = entries
+        .iter()
+        .find(|e| e["platform"]["architecture"] == "s390x")
+        .expect("s390x kept");
+    assert_eq!(s390x["digest"], old_s390x.as_str());
+    assert_eq!(
+        s390x["annotations"]["dev.oix.merge.carried-from"],
+        format!("fedora-toolbox:40@{published}")
+    );
+    for (arch, _) in &ARCHES[..3] {
+        let new = digest_of_ref(&compose_b, &format!("fedora-toolbox:40-{arch}"));
+        assert!(
+            entries.iter().any(|e| e["digest"] == new.as_str()),
+            "{arch}"
+        );
+    }
+    assert_eq!(
+        registry_digest(&format!("docker://{h}/fedora/fedora-toolbox:40-s390x")),
+        old_s390x
+    );
+    assert_eq!(blob_gets(&reg, since, &old_layers), 0, "no old layer read");
+    // Applied again: the same hybrid, nothing to do.
+    let since = reg.requests().len();
+    apply(&plan_b, &["--detailed-exitcode"]).exits(0);
+    assert_eq!(reg.count(since, "PUT", "/"), 0);
+    assert_eq!(registry_digest(&url), hybrid);
+}

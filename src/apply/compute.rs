@@ -189,12 +189,28 @@ impl<'a> Run<'a> {
             };
             current.push((r, cur));
         }
+        // The previous release the policy compares with: what the tags hold at the
+        // first docker:// destination when it holds any (the registry wins), else in
+        // the working layout (docs/plan.md, "The previous release").
+        let published = self.published(img)?;
+        let previous = match &published {
+            Some((tags, cache)) => Some(Previous {
+                layout: cache,
+                tags: tags.as_slice(),
+                published: true,
+            }),
+            None => w.map(|o| Previous {
+                layout: &o.layout,
+                tags: current.as_slice(),
+                published: false,
+            }),
+        };
         let mut work = match &img.sources {
             Sources::One(src) => {
                 let Some((spec, known)) = self.local_spec(src, w, pulled, report, pulls)? else {
                     return Ok(None);
                 };
-                self.single(img, &spec, known, w, &current, report)?
+                self.single(img, &spec, known, w, previous.as_ref(), report)?
             }
             Sources::Assemble(list) => {
                 let mut specs = Vec::new();
@@ -206,7 +222,7 @@ impl<'a> Run<'a> {
                 if !pulls.is_empty() {
                     return Ok(None);
                 }
-                self.assemble(img, specs, w, &current, report)?
+                self.assemble(img, specs, previous.as_ref(), report)?
             }
         };
         if img.layers == plan::Layers::Remote {
@@ -287,7 +303,7 @@ impl<'a> Run<'a> {
         spec: &SourceSpec,
         known: Option<Descriptor>,
         working: Option<&Opened>,
-        current: &[(String, Option<Current>)],
+        previous: Option<&Previous<'_>>,
         report: &mut ImageReport,
     ) -> Result<Work> {
         let ctx = |e: Error| e.context(format!("source {}", spec.text));
@@ -332,8 +348,8 @@ impl<'a> Run<'a> {
             report.from = Some(d.digest.clone());
         }
         if img.policy == merge::Policy::RequireAll {
-            if let Some(w) = working {
-                require_all_against_tags(&w.layout, &root.digest, &have, current)?;
+            if let Some(p) = previous {
+                require_all_against_tags(p.layout, &root.digest, &have, p.tags)?;
             }
         }
         let same_layout = spec.reference.path == self.plan.layout
@@ -348,6 +364,7 @@ impl<'a> Run<'a> {
             },
             members: Vec::new(),
             remotes: Vec::new(),
+            carried: Vec::new(),
         })
     }
 
@@ -356,8 +373,7 @@ impl<'a> Run<'a> {
         &self,
         img: &Image,
         specs: Vec<(SourceSpec, Option<Descriptor>)>,
-        working: Option<&Opened>,
-        current: &[(String, Option<Current>)],
+        previous: Option<&Previous<'_>>,
         report: &mut ImageReport,
     ) -> Result<Work> {
         let mut list = authoring::MemberList::new();
@@ -388,9 +404,9 @@ impl<'a> Run<'a> {
                 "nothing was written; build the missing parts, or use policy keep-missing to keep the previous ones",
             ));
         }
-        let members_now = |r: &str, c: &Current, w: &Opened| {
+        let members_now = |r: &str, c: &Current, l: &Layout| {
             authoring::current_members(
-                &w.layout,
+                l,
                 &Some(Current {
                     entry: c.entry.clone(),
                     index: c.index.clone(),
@@ -399,19 +415,23 @@ impl<'a> Run<'a> {
             )
         };
         // The previous release: the first tag that exists.
-        let base = current.iter().find_map(|(r, c)| Some((r, c.as_ref()?)));
-        let (existing, from) = match (base, working) {
-            (Some((r, c)), Some(w)) => (members_now(r, c, w)?, format!("{r}@{}", c.entry.digest)),
-            _ => (Vec::new(), String::new()),
+        let base = previous.and_then(|p| {
+            p.tags
+                .iter()
+                .find_map(|(r, c)| Some((r, c.as_ref()?, p.layout)))
+        });
+        let (existing, from) = match base {
+            Some((r, c, l)) => (members_now(r, c, l)?, format!("{r}@{}", c.entry.digest)),
+            None => (Vec::new(), String::new()),
         };
         let members = merge::apply_policy(img.policy, existing, &incoming, &img.platforms, &from)?;
         if img.policy == merge::Policy::RequireAll {
-            if let Some(w) = working {
-                for (r, c) in current.iter().skip(1) {
+            if let Some(p) = previous {
+                for (r, c) in p.tags.iter().skip(1) {
                     if let Some(c) = c {
                         merge::apply_policy(
                             merge::Policy::RequireAll,
-                            members_now(r, c, w)?,
+                            members_now(r, c, p.layout)?,
                             &incoming,
                             &[],
                             "",
@@ -421,6 +441,20 @@ impl<'a> Run<'a> {
                 }
             }
         }
+        // Entries carried from a published release whose documents are not in the
+        // working layout yet: stored with the index (documents and configs only).
+        let carried: Vec<Descriptor> = members
+            .iter()
+            .filter(|m| {
+                previous.is_some_and(|p| p.published && m.layout.as_path() == p.layout.root())
+            })
+            .filter(|m| {
+                !incoming
+                    .iter()
+                    .any(|i| i.descriptor.digest == m.descriptor.digest)
+            })
+            .flat_map(|m| std::iter::once(m.descriptor.clone()).chain(m.attestations.clone()))
+            .collect();
         let idx = authoring::compose(None, &members, &img.annotations);
         let bytes = idx.to_bytes();
         let digest = crate::Digest::sha256_of(&bytes);
@@ -435,7 +469,83 @@ impl<'a> Run<'a> {
             copy_from: Vec::new(),
             members: incoming,
             remotes: Vec::new(),
+            carried,
         })
+    }
+}
+
+/// The previous release of an image: what each release tag (`NAME:TAG`) holds now, and
+/// the layout holding those documents (the working layout, or the run's copy of a
+/// registry's documents).
+pub(super) struct Previous<'l> {
+    pub layout: &'l Layout,
+    pub tags: &'l [(String, Option<Current>)],
+    /// Read from a registry (the documents are in the run's cache, not in the working
+    /// layout).
+    pub published: bool,
+}
+
+impl<'a> Run<'a> {
+    /// The release tags of `img` at the first `docker://` destination, read from the
+    /// registry (a HEAD per tag; the documents and configs of those that exist, never
+    /// layers, into the run's document cache); `None` when there is no such
+    /// destination, with `--no-push`, or when none of the tags exists there.
+    fn published(&self, img: &Image) -> Result<Option<(Vec<(String, Option<Current>)>, &Layout)>> {
+        if self.opts.no_push {
+            return Ok(None);
+        }
+        let Some((d, connection)) = self.plan.destinations.iter().find_map(|d| match d {
+            Destination::Registry { connection, .. } => Some((d, connection)),
+            Destination::Layout { .. } => None,
+        }) else {
+            return Ok(None);
+        };
+        let mut tags = Vec::new();
+        let mut any = false;
+        for t in &img.tags {
+            let remote = RemoteRef {
+                url: d.target(&img.name, t),
+                connection: connection.clone(),
+            };
+            let cur = match self.resolve_remote(&remote)? {
+                None => None,
+                Some(desc) => {
+                    any = true;
+                    let cache = self.cache()?;
+                    let reg = self.registry(&remote)?;
+                    // Content is named by digest: what the working layout holds of it
+                    // already is read from there, the rest from the registry.
+                    let working = self.opened(&self.plan.layout)?;
+                    let local;
+                    let src: &dyn crate::store::Source = match &working {
+                        Some(w) => {
+                            local = super::publish::WithRemotes {
+                                layout: &w.layout,
+                                remotes: vec![reg.clone()],
+                            };
+                            &local
+                        }
+                        None => reg.source(),
+                    };
+                    crate::copy::copy_documents(
+                        src,
+                        cache,
+                        std::slice::from_ref(&desc),
+                        &crate::copy::CopyOptions {
+                            jobs: self.settings().jobs,
+                        },
+                    )
+                    .map_err(|e| e.context(format!("reading the published {}", remote.url)))?;
+                    let index = match cache.read_document(&desc)? {
+                        (_, Some(crate::model::Document::Index(i))) => Some(i),
+                        _ => None,
+                    };
+                    Some(Current { entry: desc, index })
+                }
+            };
+            tags.push((img.ref_name(t), cur));
+        }
+        Ok(any.then(|| (tags, self.cache().expect("opened above"))))
     }
 }
 

@@ -83,6 +83,9 @@ struct Work {
     /// The registries the release's layers stay in (`docker://` sources with
     /// `layers: remote`): destinations read from them what the layout lacks.
     remotes: Vec<RemoteRef>,
+    /// Entries carried over from a published release, whose documents are in the run's
+    /// document cache: stored in the working layout with the index.
+    carried: Vec<Descriptor>,
 }
 
 /// An image after the prepare phase.
@@ -116,6 +119,9 @@ pub struct Run<'a> {
     /// Registry repositories read this run (sources, destinations' tags), by
     /// `HOST/REPO`: one connection (and token) each.
     registries: RefCell<BTreeMap<String, std::sync::Arc<crate::store::Store>>>,
+    /// Documents and configs read from registries (published releases), in a layout
+    /// in a temporary directory: planning writes nothing to the working layout.
+    cache: std::cell::OnceCell<(tempfile::TempDir, Layout)>,
 }
 
 impl<'a> Run<'a> {
@@ -138,6 +144,7 @@ impl<'a> Run<'a> {
             layouts: RefCell::new(BTreeMap::new()),
             writer: RefCell::new(None),
             registries: RefCell::new(BTreeMap::new()),
+            cache: std::cell::OnceCell::new(),
         };
         let pulled = BTreeMap::new();
         let mut prepared = Vec::new();
@@ -327,6 +334,19 @@ impl<'a> Run<'a> {
         Ok(root)
     }
 
+    /// The run's document cache (see [`Run::cache`]'s field), created on first use.
+    fn cache(&self) -> Result<&Layout> {
+        if self.cache.get().is_none() {
+            let dir = tempfile::Builder::new()
+                .prefix("oix-apply-")
+                .tempdir()
+                .map_err(|e| Error::failure(format!("creating a temporary directory: {e}")))?;
+            let layout = Layout::init(dir.path().join("documents"))?.0;
+            let _ = self.cache.set((dir, layout));
+        }
+        Ok(&self.cache.get().expect("set above").1)
+    }
+
     /// The working layout for writing (created when missing).
     fn writable(&self) -> Result<Layout> {
         let (l, created) = Layout::init(&self.plan.layout)?;
@@ -419,6 +439,12 @@ impl<'a> Run<'a> {
         }
         if !work.members.is_empty() {
             authoring::import_members(&layout, &work.members)?;
+        }
+        if !work.carried.is_empty() {
+            let opts = crate::copy::CopyOptions {
+                jobs: self.settings().jobs,
+            };
+            crate::copy::copy_documents(self.cache()?, &layout, &work.carried, &opts)?;
         }
         if let Some(bytes) = &work.new_doc {
             let want = work.root.digest()?;
