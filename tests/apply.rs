@@ -1210,7 +1210,69 @@ fn starlingx_promotes_registry_to_registry_without_downloading_layers() {
     apply(&plan, &["--detailed-exitcode"]).exits(0);
     assert_eq!(reg.count(since, "PUT", "/"), 0);
     assert_eq!(reg.count(since, "GET", "/blobs/"), 0);
+    // `layers: local` asks for a self-contained working layout: everything is pulled.
+    fs::remove_dir_all(&out).unwrap();
+    let text = fs::read_to_string(&plan).unwrap().replace(
+        "destinations:\n",
+        "defaults:\n  layers: local\ndestinations:\n",
+    );
+    fs::write(&plan, text).unwrap();
+    let since = reg.requests().len();
+    apply(&plan, &["--detailed-exitcode"]).exits(6);
+    assert_eq!(blob_gets(&reg, since, &layers), layers.len());
+    assert_eq!(reg.count(since, "PUT", "/"), 0, "the registry had it all");
+    assert_fsck_clean(&out);
     drop(tmp);
+}
+
+/// Promotion within one repository sends only the tag (an image released as it is);
+/// to another registry the layers stream through from the source registry, not via the
+/// working layout.
+#[test]
+fn promotion_within_a_repository_and_across_registries() {
+    let Some(src) = registry() else { return };
+    let dst = RegistryServer::start(None, Auth::None);
+    let (hs, hd) = (src.host(), dst.host());
+    let tmp = tempfile::tempdir().unwrap();
+    let builds = tmp.path().join("builds");
+    arch_image(&builds, "app:b1", "linux/arm64", "across");
+    let layers = layer_digests(&builds, "app:b1");
+    push(&builds, "app:b1", &format!("docker://{hs}/app:b1"));
+    let plan = tmp.path().join("plan.yaml");
+    fs::write(
+        &plan,
+        format!(
+            "version: 1\nlayout: ./out\ndestinations:\n  - url: docker://{hs}\n    plain_http: true\n  - url: docker://{hd}/mirror\n    plain_http: true\nimages:\n  - name: app\n    source: docker://{hs}/app:b1\n    tags: ['1.0']\n    arch_tags: '{{tag}}-{{arch}}'\n"
+        ),
+    )
+    .unwrap();
+    let (s0, d0) = (src.requests().len(), dst.requests().len());
+    apply(&plan, &["--detailed-exitcode"]).exits(6);
+    let want = digest_of_ref(&builds, "app:b1");
+    assert_eq!(registry_digest(&format!("docker://{hs}/app:1.0")), want);
+    assert_eq!(
+        registry_digest(&format!("docker://{hs}/app:1.0-arm64")),
+        want
+    );
+    assert_eq!(
+        registry_digest(&format!("docker://{hd}/mirror/app:1.0")),
+        want
+    );
+    // The source repository: the tags, no blob written; the layer was read once, to
+    // stream it to the other registry.
+    assert_eq!(src.count(s0, "POST", "/blobs/uploads/"), 0);
+    assert_eq!(src.count(s0, "PUT", "/manifests/"), 2, "1.0 and 1.0-arm64");
+    assert_eq!(blob_gets(&src, s0, &layers), 1);
+    assert_eq!(
+        dst.count(d0, "PUT", "/blobs/uploads/"),
+        2,
+        "config and layer"
+    );
+    let out = tmp.path().join("out");
+    for l in &layers {
+        let hex = l.strip_prefix("sha256:").unwrap();
+        assert!(!out.join("blobs/sha256").join(hex).exists());
+    }
 }
 
 /// A Fedora-style plan for `fedora-toolbox:40` publishing to `docker://HOST/fedora`,

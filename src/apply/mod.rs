@@ -3,17 +3,21 @@
 //! For each image of the plan (see [`plan`] and docs/plan.md):
 //! 1. **Prepare** (pure reads): resolve the source(s); compute the released document —
 //!    the source as it is, the source with the plan's annotations set (new bytes, new
-//!    digest), or an index assembled from `sources:` under the image's merge policy;
+//!    digest), or an index assembled from `sources:` under the image's merge policy
+//!    against the previous release (what the first `docker://` destination's tags hold
+//!    now, read without layers; else the working layout's);
 //!    check the expected platforms and the policy; compare every release tag
 //!    `NAME:TAG` in the working layout and at every destination with the document's
 //!    digest. A tag that exists with other content is a conflict, refused unless
 //!    `--force` (or `force: true` on the image). Nothing is written in this phase, and
 //!    `--dry-run` stops after it.
-//! 2. **Carry out**: per image, pull `docker://` sources that the layout lacks, copy
-//!    content from other layouts and store the new document (blobs only); then set the
-//!    release tags of all these images in one [`Layout::transact`], each image all or
-//!    nothing after checking that none of its tags moved since step 1; then push each
-//!    image to its destinations.
+//! 2. **Carry out**: per image, fetch `docker://` sources that the layout lacks
+//!    (documents and configs; layers only with `layers: local`), copy content from
+//!    other layouts and store the new document (blobs only); then set the release tags
+//!    of all these images in one [`Layout::transact`], each image all or nothing after
+//!    checking that none of its tags moved since step 1; then publish each image to
+//!    its destinations through the one store ([`publish`]): copy the graph, set the
+//!    names.
 //!
 //! Images are independent: one refused or failed image does not stop the others
 //! (unless `fail_fast`). A second run over the same inputs finds every digest equal and
