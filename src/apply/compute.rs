@@ -474,6 +474,9 @@ impl<'a> Run<'a> {
     }
 }
 
+/// What each release tag `NAME:TAG` of an image names now.
+type TagsNow = Vec<(String, Option<Current>)>;
+
 /// The previous release of an image: what each release tag (`NAME:TAG`) holds now, and
 /// the layout holding those documents (the working layout, or the run's copy of a
 /// registry's documents).
@@ -490,7 +493,7 @@ impl<'a> Run<'a> {
     /// registry (a HEAD per tag; the documents and configs of those that exist, never
     /// layers, into the run's document cache); `None` when there is no such
     /// destination, with `--no-push`, or when none of the tags exists there.
-    fn published(&self, img: &Image) -> Result<Option<(Vec<(String, Option<Current>)>, &Layout)>> {
+    fn published(&self, img: &Image) -> Result<Option<(TagsNow, &Layout)>> {
         if self.opts.no_push {
             return Ok(None);
         }
