@@ -12,7 +12,7 @@ use crate::model::{self, Descriptor};
 use std::io::Read;
 
 pub mod open;
-pub use open::{open, Access, Connect, Opened, Store};
+pub use open::{open, Access, Connect, Opened, Store, StoreRef};
 
 /// The read side of a store.
 pub trait Source: Sync {

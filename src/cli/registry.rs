@@ -421,26 +421,7 @@ pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
                 &serde_json::json!({"dry_run": true, "destination": dest.repository(), "steps": steps}),
             );
         } else {
-            for s in &steps {
-                match s.kind {
-                    "tag" => outln!(
-                        "{} tag {}{}",
-                        s.digest,
-                        dest.with_tag(s.tag.as_deref().unwrap_or("")),
-                        match (s.action, &s.previous) {
-                            ("move", Some(p)) => format!(" (move from {p})"),
-                            (act, _) => format!(" ({act})"),
-                        }
-                    ),
-                    kind => outln!(
-                        "{} {} {} {}",
-                        s.digest,
-                        s.action,
-                        kind,
-                        output::human_size(s.size)
-                    ),
-                }
-            }
+            print_steps(&steps, &|t| dest.with_tag(t).to_string());
         }
         return Ok(0);
     }

@@ -18,7 +18,7 @@ use crate::model::{self, Descriptor, Index, Platform};
 use crate::reference::{LayoutRef, Reference, Target};
 use crate::registry::ops::Overlay;
 use crate::select::{EntryFilter, OnAmbiguity, Selector};
-use crate::store::{open, Access, Connect, Source, Store};
+use crate::store::{open, Access, Connect, Source, Store, StoreRef};
 use crate::{platform, resolve};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -90,12 +90,12 @@ pub fn run(
     source: &dyn Source,
     roots: &[Descriptor],
     names: &[NamePlan],
-    dst: &Store,
+    dst: StoreRef<'_>,
     opts: &RunOptions,
 ) -> Result<Outcome> {
     let mut todo = Vec::new();
     let mut roots_present = 0;
-    if let Store::Registry(r) = dst {
+    if let StoreRef::Registry(r) = dst {
         r.client.ping()?;
         for root in roots {
             if !opts.force_recursive
@@ -136,7 +136,7 @@ pub fn run(
         // A registry tag that already names the digest is left alone (one manifest
         // validation less); a layout entry is rewritten in place when its descriptor
         // differs (a no-op otherwise).
-        if action != "unchanged" || matches!(dst, Store::Layout(_)) {
+        if action != "unchanged" || matches!(dst, StoreRef::Layout(_)) {
             dst.names()
                 .set_names(std::slice::from_ref(&n.name), &n.descriptor)?;
         }
@@ -173,13 +173,13 @@ pub struct PlanStep {
 
 /// Whether `dst` holds `d`, asked without writing anything (a layout not created yet
 /// holds nothing).
-fn holds(dst: &Store, d: &Descriptor) -> Result<bool> {
+fn holds(dst: StoreRef<'_>, d: &Descriptor) -> Result<bool> {
     match dst {
-        Store::Layout(l) => Ok(l.has_blob(&d.digest()?)),
-        Store::Registry(r) if d.is_manifest() || d.is_index() => {
+        StoreRef::Layout(l) => Ok(l.has_blob(&d.digest()?)),
+        StoreRef::Registry(r) if d.is_manifest() || d.is_index() => {
             Ok(r.head_manifest(&d.digest)?.is_some())
         }
-        Store::Registry(r) => r.has_blob(&d.digest()?),
+        StoreRef::Registry(r) => r.has_blob(&d.digest()?),
     }
 }
 
@@ -188,10 +188,10 @@ pub fn dry_run(
     source: &dyn Source,
     roots: &[Descriptor],
     names: &[NamePlan],
-    dst: &Store,
+    dst: StoreRef<'_>,
     jobs: usize,
 ) -> Result<Vec<PlanStep>> {
-    if let Store::Registry(r) = dst {
+    if let StoreRef::Registry(r) = dst {
         r.client.ping()?;
     }
     let cp = super::plan(source, roots)?;
@@ -218,7 +218,7 @@ pub fn dry_run(
     })?;
     for n in names {
         let now = match dst {
-            Store::Layout(l) if !l.root().join("index.json").exists() => None,
+            StoreRef::Layout(l) if !l.root().join("index.json").exists() => None,
             _ => dst.names().resolve_name(&n.name)?.map(|d| d.digest),
         };
         let (action, previous) = match now {
@@ -375,7 +375,7 @@ pub struct CopySummary {
 
 /// The result of [`copy`]: done, or the plan of a dry run.
 pub enum CopyResult {
-    Done(CopySummary),
+    Done(Box<CopySummary>),
     DryRun {
         source: String,
         destination: String,
@@ -496,7 +496,7 @@ pub fn copy(
         std::slice::from_ref(&root)
     };
     if req.dry_run {
-        let steps = dry_run(&source, roots, &names, &dst.store, connect.jobs)?;
+        let steps = dry_run(&source, roots, &names, dst.store.as_ref(), connect.jobs)?;
         return Ok(CopyResult::DryRun {
             source: src.store.describe(),
             destination: dst.store.describe(),
@@ -508,14 +508,14 @@ pub fn copy(
         &source,
         roots,
         &names,
-        &dst.store,
+        dst.store.as_ref(),
         &RunOptions {
             jobs: connect.jobs,
             force_recursive: req.force_recursive,
         },
     )?;
     let r = out.report;
-    Ok(CopyResult::Done(CopySummary {
+    Ok(CopyResult::Done(Box::new(CopySummary {
         source: src.store.describe(),
         destination: dst.store.describe(),
         digest: root.digest.clone(),
@@ -531,5 +531,80 @@ pub fn copy(
         blobs: r.blobs,
         manifests: r.documents,
         seconds: start.elapsed().as_secs_f64(),
-    }))
+    })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::digest::Digest;
+    use crate::layout::Layout;
+
+    #[test]
+    fn subsets_keep_attestations_of_kept_entries() {
+        let d = |n: u8| format!("sha256:{}", format!("{n:02x}").repeat(32));
+        let idx = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [
+                {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": d(1), "size": 1,
+                 "platform": {"os": "linux", "architecture": "amd64"}},
+                {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": d(2), "size": 1,
+                 "platform": {"os": "linux", "architecture": "arm64"}},
+                {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": d(3), "size": 1,
+                 "platform": {"os": "unknown", "architecture": "unknown"},
+                 "annotations": {"vnd.docker.reference.type": "attestation-manifest",
+                                 "vnd.docker.reference.digest": d(2)}}
+            ],
+            "x-extra": true
+        });
+        let bytes = serde_json::to_vec(&idx).unwrap();
+        let root = Descriptor::new(
+            model::media::OCI_INDEX,
+            &Digest::sha256_of(&bytes),
+            bytes.len() as u64,
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let (layout, _) = Layout::init(dir.path().join("l")).unwrap();
+        let mut source = Overlay::new(&layout);
+        let mut subset_index =
+            |bytes: &[u8],
+             what: &str,
+             keep: &dyn Fn(&Descriptor) -> bool,
+             filter: &str,
+             of: &dyn Fn(&Descriptor) -> Option<Platform>| {
+                subset_root(&mut source, &root, bytes, what, keep, filter, of)
+                    .map(|kept| kept.map(|k| source.read_small(&k).unwrap()))
+            };
+        let of = |d: &Descriptor| d.platform.as_deref().cloned();
+        let filter = |p: &[&str], w: &[&str]| {
+            let p: Vec<String> = p.iter().map(|s| s.to_string()).collect();
+            let w: Vec<String> = w.iter().map(|s| s.to_string()).collect();
+            EntryFilter::parse(&p, &w).unwrap()
+        };
+        let mut sub = |f: EntryFilter| {
+            let keep = |d: &Descriptor| f.keeps(d, of(d).as_ref());
+            subset_index(&bytes, "t", &keep, &f.describe(), &of)
+        };
+        let out = sub(filter(&["linux/arm64"], &[])).unwrap().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let digests: Vec<&str> = v["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["digest"].as_str().unwrap())
+            .collect();
+        assert_eq!(digests, vec![d(2).as_str(), d(3).as_str()]);
+        assert_eq!(v["x-extra"], true);
+        let all = filter(&["linux/arm64", "linux/amd64"], &[]);
+        assert!(sub(all).unwrap().is_none());
+        // --where alone, on the descriptors' own fields and annotations.
+        let w = filter(&[], &["mediaType~=manifest"]);
+        assert!(sub(w.clone()).unwrap().is_none());
+        let w = filter(&[], &["org.example.missing"]);
+        assert!(sub(w.clone()).is_err());
+        let none = filter(&["linux/s390x"], &[]);
+        let e = sub(none).unwrap_err();
+        assert_eq!(e.kind, crate::error::Kind::NoMatch);
+    }
 }

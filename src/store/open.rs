@@ -158,6 +158,38 @@ impl Store {
     }
 }
 
+/// A borrowed [`Store`]: what copies write to when the caller holds the store itself.
+#[derive(Clone, Copy)]
+pub enum StoreRef<'a> {
+    Layout(&'a Layout),
+    Registry(&'a Registry),
+}
+
+impl<'a> StoreRef<'a> {
+    pub fn names(self) -> &'a dyn Names {
+        match self {
+            StoreRef::Layout(l) => l,
+            StoreRef::Registry(r) => r,
+        }
+    }
+    pub fn sink(self) -> &'a dyn Sink {
+        match self {
+            StoreRef::Layout(l) => l,
+            StoreRef::Registry(r) => r,
+        }
+    }
+}
+
+impl Store {
+    /// Borrowed, for [`crate::copy::stores::run`].
+    pub fn as_ref(&self) -> StoreRef<'_> {
+        match self {
+            Store::Layout(l) => StoreRef::Layout(l),
+            Store::Registry(r) => StoreRef::Registry(r),
+        }
+    }
+}
+
 /// A store opened from a reference, and what the reference asks for in it.
 pub struct Opened {
     pub store: Store,
