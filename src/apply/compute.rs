@@ -49,6 +49,7 @@ impl<'a> Run<'a> {
         src: &SourceRef,
         working: Option<&Opened>,
         pulled: &BTreeMap<String, Descriptor>,
+        layers: plan::Layers,
         report: &mut ImageReport,
         pulls: &mut Vec<(String, RemoteRef)>,
     ) -> Result<Option<(SourceSpec, Option<Descriptor>)>> {
@@ -106,8 +107,12 @@ impl<'a> Run<'a> {
                         let digest = crate::Digest::parse(&d).map_err(|e| {
                             e.context(format!("source {url}: the registry's digest"))
                         })?;
-                        let local =
-                            working.and_then(|w| resolve::stored_document(&w.layout, &digest));
+                        // With `layers: local` the graph must be whole here (a run
+                        // with `layers: remote` may have brought the documents only).
+                        let local = working.and_then(|w| {
+                            resolve::stored_document(&w.layout, &digest)
+                                .filter(|d| layers == plan::Layers::Remote || whole(&w.layout, d))
+                        });
                         if local.is_none() {
                             report.steps.push(Step {
                                 kind: "pull",
@@ -207,7 +212,9 @@ impl<'a> Run<'a> {
         };
         let mut work = match &img.sources {
             Sources::One(src) => {
-                let Some((spec, known)) = self.local_spec(src, w, pulled, report, pulls)? else {
+                let Some((spec, known)) =
+                    self.local_spec(src, w, pulled, img.layers, report, pulls)?
+                else {
                     return Ok(None);
                 };
                 self.single(img, &spec, known, w, previous.as_ref(), report)?
@@ -215,7 +222,7 @@ impl<'a> Run<'a> {
             Sources::Assemble(list) => {
                 let mut specs = Vec::new();
                 for s in list {
-                    if let Some(x) = self.local_spec(s, w, pulled, report, pulls)? {
+                    if let Some(x) = self.local_spec(s, w, pulled, img.layers, report, pulls)? {
                         specs.push(x);
                     }
                 }
@@ -550,6 +557,15 @@ impl<'a> Run<'a> {
         }
         Ok(any.then(|| (tags, self.cache().expect("opened above"))))
     }
+}
+
+/// Whether every blob of the graph under `d` is in `layout`.
+fn whole(layout: &Layout, d: &Descriptor) -> bool {
+    crate::copy::plan(layout, std::slice::from_ref(d)).is_ok_and(|p| {
+        p.leaves
+            .iter()
+            .all(|l| l.digest().is_ok_and(|x| layout.has_blob(&x)))
+    })
 }
 
 /// require-all: moving a tag must not drop a platform that tag has now.
