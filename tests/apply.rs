@@ -1182,6 +1182,17 @@ fn starlingx_promotes_registry_to_registry_without_downloading_layers() {
         let rel = blob_json(&out, &release);
         assert!(rel["annotations"][REVISION].is_string(), "{rel}");
     }
+    let reqs = reg.requests()[since..].to_vec();
+    let of = |m: &str| reqs.iter().filter(|(x, _)| x == m).count();
+    eprintln!(
+        "StarlingX promotion, 7 images: {} requests (HEAD {}, GET {}, POST {}, PUT {}), {} layers mounted",
+        reqs.len(),
+        of("HEAD"),
+        of("GET"),
+        of("POST"),
+        of("PUT"),
+        layers.len()
+    );
     assert_eq!(blob_gets(&reg, since, &layers), 0, "no layer downloaded");
     assert_eq!(
         reg.count(since, "PUT", "/blobs/uploads/"),
