@@ -84,6 +84,16 @@ pub struct CopyPlan {
 /// Walk `roots` in `src` and split the graph into leaves and documents; fails when the
 /// source is incomplete. `copy_graph` executes exactly this plan; `--dry-run`s print it.
 pub fn plan(src: &dyn Source, roots: &[Descriptor]) -> Result<CopyPlan> {
+    plan_with(src, roots, true)
+}
+
+/// [`plan`] without the layers: the documents and the configs (and other non-layer
+/// blobs), what a layout needs to read a graph's structure and platforms.
+pub fn plan_documents(src: &dyn Source, roots: &[Descriptor]) -> Result<CopyPlan> {
+    plan_with(src, roots, false)
+}
+
+fn plan_with(src: &dyn Source, roots: &[Descriptor], layers: bool) -> Result<CopyPlan> {
     let walk = graph::walk(src, roots);
     if let Some(e) = walk.first_error(&format!("cannot copy from {}", src.describe())) {
         return Err(e);
@@ -95,6 +105,7 @@ pub fn plan(src: &dyn Source, roots: &[Descriptor]) -> Result<CopyPlan> {
         .nodes
         .iter()
         .filter(|n| n.document.is_none() && n.role != Role::Subject)
+        .filter(|n| layers || n.role != Role::Layer)
         .filter(|n| !(n.descriptor.is_index() || n.descriptor.is_manifest()))
         .map(|n| &n.descriptor)
         .filter(|d| seen.insert(d.digest.clone()))
@@ -131,9 +142,31 @@ pub fn copy_graphs(
         .iter()
         .map(|(src, roots)| plan(*src, roots))
         .collect::<Result<_>>()?;
+    execute(sources, &plans, dst, opts)
+}
+
+/// Copy the documents of the graph under `roots` and their configs, not the layers
+/// ([`plan_documents`]): a release read or recorded without downloading it.
+pub fn copy_documents(
+    src: &dyn Source,
+    dst: &dyn Sink,
+    roots: &[Descriptor],
+    opts: &CopyOptions,
+) -> Result<CopyReport> {
+    let plans = [plan_documents(src, roots)?];
+    execute(&[(src, roots)], &plans, dst, opts)
+}
+
+/// Carry out planned copies: every leaf staged, then committed, then the documents.
+fn execute(
+    sources: &[(&dyn Source, &[Descriptor])],
+    plans: &[CopyPlan],
+    dst: &dyn Sink,
+    opts: &CopyOptions,
+) -> Result<CopyReport> {
     let leaves: Vec<(&dyn Source, &Descriptor)> = sources
         .iter()
-        .zip(&plans)
+        .zip(plans)
         .flat_map(|((src, _), p)| p.leaves.iter().map(move |d| (*src, d)))
         .collect();
     // Two phases: every blob is verified and staged (in parallel), then all are made
@@ -173,7 +206,7 @@ pub fn copy_graphs(
         };
         report.blobs.push(Moved::new(d, outcome));
     }
-    for ((src, _), p) in sources.iter().zip(&plans) {
+    for ((src, _), p) in sources.iter().zip(plans) {
         // Which documents the destination already has: asked in parallel (for a
         // registry these are round trips); the writes stay sequential, children first.
         let present: Vec<bool> = crate::pool::install(opts.jobs, || {

@@ -12,7 +12,7 @@ use crate::model::{self, Descriptor};
 use std::io::Read;
 
 pub mod open;
-pub use open::{open, Access, Connect, Opened, Store, StoreRef};
+pub use open::{open, Access, Connect, Opened, TlsFiles, Store, StoreRef};
 
 /// The read side of a store.
 pub trait Source: Sync {
@@ -205,7 +205,12 @@ impl Names for Layout {
         Ok(crate::resolve::ref_names(&index))
     }
     fn resolve_name(&self, name: &str) -> Result<Option<Descriptor>> {
-        if let Ok(d) = crate::digest::Digest::parse(name) {
+        // A digest oix can verify; `NAME:TAG` also parses as a digest (of algorithm
+        // NAME), and is a name.
+        if let Some(d) = crate::digest::Digest::parse(name)
+            .ok()
+            .filter(|d| d.is_verifiable())
+        {
             return Ok(crate::resolve::stored_document(self, &d));
         }
         let (index, _) = self.read_index()?;

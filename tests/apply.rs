@@ -4,8 +4,10 @@
 //! schema (docs/plan.schema.json) against the parser's structs and the fixtures.
 
 mod common;
+mod common_registry;
 
 use common::*;
+use common_registry::{Auth, RegistryServer};
 use oix::apply::plan::{SourceRef, Sources};
 use oix::model::{media, Descriptor};
 use oix::reference::Target;
@@ -997,7 +999,9 @@ fn a_tag_moved_between_planning_and_writing_fails_that_image_alone() {
         fail_fast: false,
         no_push: true,
         lock_timeout: std::time::Duration::from_secs(10),
-        registry: &oix::apply::publish::NoRegistry,
+        jobs: 4,
+        timeout: None,
+        tls: Default::default(),
     };
     let run = oix::apply::Run::prepare(&p, &opts).unwrap();
     assert_eq!(run.planned().len(), 7);
@@ -1052,12 +1056,353 @@ fn a_digest_pinned_registry_source_already_in_the_layout_needs_no_registry() {
     apply(&plan, &["--detailed-exitcode"]).exits(6);
     assert_eq!(digest_of_ref(&out, "mirror:v1"), d);
     apply(&plan, &["--detailed-exitcode"]).exits(0);
-    // A tag (not pinned) has to ask the registry, which this build does not have.
+    // A tag (not pinned) has to ask the registry, which does not answer (loopback only).
     fs::write(
         &plan,
-        "version: 1\nlayout: ./out\nimages:\n  - name: mirror\n    source: docker://registry.example.com/upstream/mirror:1\n    tags: [v2]\n",
+        "version: 1\nlayout: ./out\nimages:\n  - name: mirror\n    source: docker://127.0.0.1:9/upstream/mirror:1\n    tags: [v2]\n",
     )
     .unwrap();
     let j = apply(&plan, &["--json"]).exits(1).json();
     assert_eq!(j["images"][0]["outcome"], "failed");
+}
+
+// ---- Against the real registry (issue 14 item 3, issue 15 item 2) ----
+
+/// A registry for these tests; `None` (SKIP locally, a failure under CI) without the
+/// registry or skopeo.
+fn registry() -> Option<RegistryServer> {
+    if !(common_registry::require("docker-registry") && common_registry::require("skopeo")) {
+        return None;
+    }
+    Some(RegistryServer::start(None, Auth::None))
+}
+
+/// `oix push LAYOUT:REF docker://URL --plain-http`.
+fn push(layout: &Path, r: &str, url: &str) {
+    oix(&[
+        "push".to_string(),
+        format!("{}:{r}", layout.display()),
+        url.to_string(),
+        "--plain-http".to_string(),
+    ])
+    .ok();
+}
+
+/// The layer digests of the graph under a layout ref.
+fn layer_digests(dir: &Path, r: &str) -> Vec<String> {
+    let l = Layout::open(dir).unwrap();
+    let root = Descriptor::new(
+        media::OCI_MANIFEST,
+        &oix::Digest::parse(&digest_of_ref(dir, r)).unwrap(),
+        blob(dir, &digest_of_ref(dir, r)).len() as u64,
+    );
+    let root = if blob_json(dir, &root.digest)["manifests"].is_array() {
+        Descriptor::new(media::OCI_INDEX, &root.digest().unwrap(), root.size as u64)
+    } else {
+        root
+    };
+    oix::graph::walk(&l, &[root])
+        .nodes
+        .iter()
+        .filter(|n| n.role == oix::model::Role::Layer)
+        .map(|n| n.descriptor.digest.clone())
+        .collect()
+}
+
+/// GETs of any of `digests` as blobs since request `since`.
+fn blob_gets(reg: &RegistryServer, since: usize, digests: &[String]) -> usize {
+    reg.requests()[since..]
+        .iter()
+        .filter(|(m, p)| m == "GET" && digests.iter().any(|d| p.ends_with(&format!("/blobs/{d}"))))
+        .count()
+}
+
+/// The digest `skopeo inspect --raw` sees at a registry reference.
+fn registry_digest(url: &str) -> String {
+    let raw = common_registry::skopeo_raw(url, &["--tls-verify=false"]);
+    oix::Digest::sha256_of(&raw).to_string()
+}
+
+/// Issue 14 item 3: the StarlingX plan with its build tags in a registry promotes them
+/// registry to registry: the release tags appear, every blob is mounted from the build
+/// repository (no upload), no layer is downloaded, and the working layout holds the
+/// documents that record the release (not the layers). A second run changes nothing.
+#[test]
+fn starlingx_promotes_registry_to_registry_without_downloading_layers() {
+    let Some(reg) = registry() else { return };
+    let h = reg.host();
+    let (tmp, plan, out) = stx_setup();
+    let p = oix::apply::load(&plan).unwrap();
+    let mut layers = Vec::new();
+    for img in &p.images {
+        let Sources::One(src) = &img.sources else {
+            panic!("single sources")
+        };
+        let build = src.text().to_string();
+        layers.extend(layer_digests(&out, &build));
+        let tag = build.split_once(':').unwrap().1;
+        push(
+            &out,
+            &build,
+            &format!("docker://{h}/stx-build/{}:{tag}", img.name),
+        );
+    }
+    // A fresh machine: no working layout; sources and destination in the registry.
+    fs::remove_dir_all(&out).unwrap();
+    let text = fs::read_to_string(&plan)
+        .unwrap()
+        .replace(
+            "    source: ",
+            &format!("    source: docker://{h}/stx-build/"),
+        )
+        .replace(
+            "  - url: docker://docker.io/starlingx\n",
+            &format!("  - url: docker://{h}/starlingx\n    plain_http: true\n"),
+        );
+    fs::write(&plan, text).unwrap();
+    oix(&[
+        "plan".to_string(),
+        "check".to_string(),
+        plan.display().to_string(),
+    ])
+    .ok();
+    let since = reg.requests().len();
+    let j = apply(&plan, &["--json", "--detailed-exitcode"])
+        .exits(6)
+        .json();
+    assert_eq!(j["summary"]["changed"], 7, "{j}");
+    for img in &p.images {
+        let t = &img.tags[0];
+        let release = digest_of_ref(&out, &format!("{}:{t}", img.name));
+        assert_eq!(
+            registry_digest(&format!("docker://{h}/starlingx/{}:{t}", img.name)),
+            release,
+            "{}",
+            img.name
+        );
+        let rel = blob_json(&out, &release);
+        assert!(rel["annotations"][REVISION].is_string(), "{rel}");
+    }
+    let reqs = reg.requests()[since..].to_vec();
+    let of = |m: &str| reqs.iter().filter(|(x, _)| x == m).count();
+    eprintln!(
+        "StarlingX promotion, 7 images: {} requests (HEAD {}, GET {}, POST {}, PUT {}), {} layers mounted",
+        reqs.len(),
+        of("HEAD"),
+        of("GET"),
+        of("POST"),
+        of("PUT"),
+        layers.len()
+    );
+    assert_eq!(blob_gets(&reg, since, &layers), 0, "no layer downloaded");
+    assert_eq!(
+        reg.count(since, "PUT", "/blobs/uploads/"),
+        0,
+        "nothing uploaded"
+    );
+    assert_eq!(
+        reg.count(since, "PATCH", "/blobs/uploads/"),
+        0,
+        "nothing uploaded"
+    );
+    assert!(
+        reg.count(since, "POST", "/blobs/uploads/") >= layers.len(),
+        "mounted"
+    );
+    // The working layout records the release: documents and configs, no layers.
+    for l in &layers {
+        let hex = l.strip_prefix("sha256:").unwrap();
+        assert!(
+            !out.join("blobs/sha256").join(hex).exists(),
+            "{l} came to the layout"
+        );
+    }
+    // Again: nothing to do, nothing sent but HEADs.
+    let since = reg.requests().len();
+    apply(&plan, &["--detailed-exitcode"]).exits(0);
+    assert_eq!(reg.count(since, "PUT", "/"), 0);
+    assert_eq!(reg.count(since, "GET", "/blobs/"), 0);
+    // `layers: local` asks for a self-contained working layout: what the documents-only
+    // runs left out is pulled.
+    let text = fs::read_to_string(&plan).unwrap().replace(
+        "destinations:\n",
+        "defaults:\n  layers: local\ndestinations:\n",
+    );
+    fs::write(&plan, text).unwrap();
+    let since = reg.requests().len();
+    apply(&plan, &["--detailed-exitcode"]).exits(6);
+    assert_eq!(blob_gets(&reg, since, &layers), layers.len());
+    assert_eq!(reg.count(since, "PUT", "/"), 0, "the registry had it all");
+    assert_fsck_clean(&out);
+    drop(tmp);
+}
+
+/// Promotion within one repository sends only the tag (an image released as it is);
+/// to another registry the layers stream through from the source registry, not via the
+/// working layout.
+#[test]
+fn promotion_within_a_repository_and_across_registries() {
+    let Some(src) = registry() else { return };
+    let dst = RegistryServer::start(None, Auth::None);
+    let (hs, hd) = (src.host(), dst.host());
+    let tmp = tempfile::tempdir().unwrap();
+    let builds = tmp.path().join("builds");
+    arch_image(&builds, "app:b1", "linux/arm64", "across");
+    let layers = layer_digests(&builds, "app:b1");
+    push(&builds, "app:b1", &format!("docker://{hs}/app:b1"));
+    let plan = tmp.path().join("plan.yaml");
+    fs::write(
+        &plan,
+        format!(
+            "version: 1\nlayout: ./out\ndestinations:\n  - url: docker://{hs}\n    plain_http: true\n  - url: docker://{hd}/mirror\n    plain_http: true\nimages:\n  - name: app\n    source: docker://{hs}/app:b1\n    tags: ['1.0']\n    arch_tags: '{{tag}}-{{arch}}'\n"
+        ),
+    )
+    .unwrap();
+    let (s0, d0) = (src.requests().len(), dst.requests().len());
+    apply(&plan, &["--detailed-exitcode"]).exits(6);
+    let want = digest_of_ref(&builds, "app:b1");
+    assert_eq!(registry_digest(&format!("docker://{hs}/app:1.0")), want);
+    assert_eq!(
+        registry_digest(&format!("docker://{hs}/app:1.0-arm64")),
+        want
+    );
+    assert_eq!(
+        registry_digest(&format!("docker://{hd}/mirror/app:1.0")),
+        want
+    );
+    // The source repository: the tags, no blob written; the layer was read once, to
+    // stream it to the other registry.
+    assert_eq!(src.count(s0, "POST", "/blobs/uploads/"), 0);
+    assert_eq!(src.count(s0, "PUT", "/manifests/"), 2, "1.0 and 1.0-arm64");
+    assert_eq!(blob_gets(&src, s0, &layers), 1);
+    assert_eq!(
+        dst.count(d0, "PUT", "/blobs/uploads/"),
+        2,
+        "config and layer"
+    );
+    let out = tmp.path().join("out");
+    for l in &layers {
+        let hex = l.strip_prefix("sha256:").unwrap();
+        assert!(!out.join("blobs/sha256").join(hex).exists());
+    }
+}
+
+/// A Fedora-style plan for `fedora-toolbox:40` publishing to `docker://HOST/fedora`,
+/// assembled from the per-arch builds `arches` of the compose under `policy`.
+fn fedora_registry_plan(dir: &Path, host: &str, arches: &[&str], policy: &str) -> PathBuf {
+    let sources: Vec<String> = arches
+        .iter()
+        .map(|a| format!("\"{{name}}:40-{a}\""))
+        .collect();
+    let plan = dir.join("fedora.yaml");
+    fs::write(
+        &plan,
+        format!(
+            "version: 1\nlayout: ./compose\ndefaults:\n  sources: [{}]\n  policy: {policy}\n  tags: [\"40\"]\n  arch_tags: \"{{tag}}-{{arch}}\"\n  force: true\ndestinations:\n  - url: docker://{host}/fedora\n    plain_http: true\nimages:\n  - name: fedora-toolbox\n",
+            sources.join(", ")
+        ),
+    )
+    .unwrap();
+    plan
+}
+
+const ARCHES: [(&str, &str); 4] = [
+    ("x86_64", "linux/amd64"),
+    ("aarch64", "linux/arm64"),
+    ("ppc64le", "linux/ppc64le"),
+    ("s390x", "linux/s390x"),
+];
+
+/// Issue 15 item 2: apply compares with the published release. Published: a 4-arch
+/// `fedora-toolbox:40`. On a fresh machine whose compose built 3 arches, require-all
+/// refuses (exit 5, naming s390x) and nothing at the registry changes; keep-missing
+/// publishes a hybrid whose s390x entry is the published one, with its provenance. No
+/// layer of the published release is downloaded.
+#[test]
+fn fedora_on_a_fresh_machine_compares_with_the_published_release() {
+    let Some(reg) = registry() else { return };
+    let h = reg.host();
+    // Machine A published all four arches last time.
+    let a = tempfile::tempdir().unwrap();
+    let compose_a = a.path().join("compose");
+    let mut old_layers = Vec::new();
+    for (arch, plat) in ARCHES {
+        let r = format!("fedora-toolbox:40-{arch}");
+        arch_image(&compose_a, &r, plat, "day1");
+        old_layers.extend(layer_digests(&compose_a, &r));
+    }
+    let all: Vec<&str> = ARCHES.iter().map(|(a, _)| *a).collect();
+    let plan_a = fedora_registry_plan(a.path(), &h, &all, "require-all");
+    apply(&plan_a, &["--detailed-exitcode"]).exits(6);
+    let url = format!("docker://{h}/fedora/fedora-toolbox:40");
+    let published = registry_digest(&url);
+    assert_eq!(published, digest_of_ref(&compose_a, "fedora-toolbox:40"));
+    let old_s390x = digest_of_ref(&compose_a, "fedora-toolbox:40-s390x");
+
+    // Machine B: a fresh compose where s390x failed to build.
+    let b = tempfile::tempdir().unwrap();
+    let compose_b = b.path().join("compose");
+    for (arch, plat) in &ARCHES[..3] {
+        arch_image(
+            &compose_b,
+            &format!("fedora-toolbox:40-{arch}"),
+            plat,
+            "day2",
+        );
+    }
+    let three = &all[..3];
+    let plan_b = fedora_registry_plan(b.path(), &h, three, "require-all");
+    let since = reg.requests().len();
+    let tree = tree_hash(b.path());
+    for args in [&["--dry-run", "--json"][..], &["--json"][..]] {
+        let r = apply(&plan_b, args).exits(5);
+        let j = r.json();
+        assert_eq!(j["images"][0]["outcome"], "refused", "{j}");
+        let msg = j["images"][0]["error"]["message"].as_str().unwrap();
+        assert!(msg.contains("linux/s390x"), "{msg}");
+        assert!(r.stderr.contains("linux/s390x"), "{}", r.stderr);
+        assert_eq!(tree_hash(b.path()), tree, "{args:?}: nothing written");
+    }
+    assert_eq!(registry_digest(&url), published, "the release is unchanged");
+    assert_eq!(reg.count(since, "PUT", "/"), 0);
+    assert_eq!(reg.count(since, "POST", "/"), 0);
+    assert_eq!(blob_gets(&reg, since, &old_layers), 0);
+
+    // keep-missing: a hybrid; s390x is the published entry, with its provenance.
+    let plan_b = fedora_registry_plan(b.path(), &h, three, "keep-missing");
+    let since = reg.requests().len();
+    apply(&plan_b, &["--detailed-exitcode"]).exits(6);
+    let hybrid = registry_digest(&url);
+    assert_ne!(hybrid, published);
+    assert_eq!(hybrid, digest_of_ref(&compose_b, "fedora-toolbox:40"));
+    let raw = common_registry::skopeo_raw(&url, &["--tls-verify=false"]);
+    let idx: Value = serde_json::from_slice(&raw).unwrap();
+    let entries = idx["manifests"].as_array().unwrap();
+    assert_eq!(entries.len(), 4, "{idx}");
+    let s390x = entries
+        .iter()
+        .find(|e| e["platform"]["architecture"] == "s390x")
+        .expect("s390x kept");
+    assert_eq!(s390x["digest"], old_s390x.as_str());
+    assert_eq!(
+        s390x["annotations"]["dev.oix.merge.carried-from"],
+        format!("fedora-toolbox:40@{published}")
+    );
+    for (arch, _) in &ARCHES[..3] {
+        let new = digest_of_ref(&compose_b, &format!("fedora-toolbox:40-{arch}"));
+        assert!(
+            entries.iter().any(|e| e["digest"] == new.as_str()),
+            "{arch}"
+        );
+    }
+    assert_eq!(
+        registry_digest(&format!("docker://{h}/fedora/fedora-toolbox:40-s390x")),
+        old_s390x
+    );
+    assert_eq!(blob_gets(&reg, since, &old_layers), 0, "no old layer read");
+    // Applied again: the same hybrid, nothing to do.
+    let since = reg.requests().len();
+    apply(&plan_b, &["--detailed-exitcode"]).exits(0);
+    assert_eq!(reg.count(since, "PUT", "/"), 0);
+    assert_eq!(registry_digest(&url), hybrid);
 }

@@ -4,7 +4,7 @@
 //! only; [`Run::carry_out`](super::Run::carry_out) does the writing.
 
 use super::plan::{self, Destination, Image, SourceRef, Sources};
-use super::publish::{LayoutDestination, RemoteRef};
+use super::publish::{open_store, RemoteRef, StoreAt};
 use super::{
     annotate, contains, platforms_of, same_dir, tag_step, ImageReport, Opened, Prepared, Run, Step,
     Work,
@@ -49,6 +49,7 @@ impl<'a> Run<'a> {
         src: &SourceRef,
         working: Option<&Opened>,
         pulled: &BTreeMap<String, Descriptor>,
+        layers: plan::Layers,
         report: &mut ImageReport,
         pulls: &mut Vec<(String, RemoteRef)>,
     ) -> Result<Option<(SourceSpec, Option<Descriptor>)>> {
@@ -94,16 +95,24 @@ impl<'a> Run<'a> {
                         let d = match pinned {
                             Some(d) => d,
                             None => {
-                                self.opts.registry.current_digest(&remote)?.ok_or_else(|| {
-                                    Error::no_match(format!("source {url}: the tag does not exist"))
-                                })?
+                                self.resolve_remote(&remote)?
+                                    .ok_or_else(|| {
+                                        Error::no_match(format!(
+                                            "source {url}: the tag does not exist"
+                                        ))
+                                    })?
+                                    .digest
                             }
                         };
                         let digest = crate::Digest::parse(&d).map_err(|e| {
                             e.context(format!("source {url}: the registry's digest"))
                         })?;
-                        let local =
-                            working.and_then(|w| resolve::stored_document(&w.layout, &digest));
+                        // With `layers: local` the graph must be whole here (a run
+                        // with `layers: remote` may have brought the documents only).
+                        let local = working.and_then(|w| {
+                            resolve::stored_document(&w.layout, &digest)
+                                .filter(|d| layers == plan::Layers::Remote || whole(&w.layout, d))
+                        });
                         if local.is_none() {
                             report.steps.push(Step {
                                 kind: "pull",
@@ -185,26 +194,57 @@ impl<'a> Run<'a> {
             };
             current.push((r, cur));
         }
-        let work = match &img.sources {
+        // The previous release the policy compares with: what the tags hold at the
+        // first docker:// destination when it holds any (the registry wins), else in
+        // the working layout (docs/plan.md, "The previous release").
+        let published = self.published(img)?;
+        let previous = match &published {
+            Some((tags, cache)) => Some(Previous {
+                layout: cache,
+                tags: tags.as_slice(),
+                published: true,
+            }),
+            None => w.map(|o| Previous {
+                layout: &o.layout,
+                tags: current.as_slice(),
+                published: false,
+            }),
+        };
+        let mut work = match &img.sources {
             Sources::One(src) => {
-                let Some((spec, known)) = self.local_spec(src, w, pulled, report, pulls)? else {
+                let Some((spec, known)) =
+                    self.local_spec(src, w, pulled, img.layers, report, pulls)?
+                else {
                     return Ok(None);
                 };
-                self.single(img, &spec, known, w, &current, report)?
+                self.single(img, &spec, known, w, previous.as_ref(), report)?
             }
             Sources::Assemble(list) => {
                 let mut specs = Vec::new();
                 for s in list {
-                    if let Some(x) = self.local_spec(s, w, pulled, report, pulls)? {
+                    if let Some(x) = self.local_spec(s, w, pulled, img.layers, report, pulls)? {
                         specs.push(x);
                     }
                 }
                 if !pulls.is_empty() {
                     return Ok(None);
                 }
-                self.assemble(img, specs, w, &current, report)?
+                self.assemble(img, specs, previous.as_ref(), report)?
             }
         };
+        if img.layers == plan::Layers::Remote {
+            let list: Vec<&SourceRef> = match &img.sources {
+                Sources::One(s) => vec![s],
+                Sources::Assemble(v) => v.iter().collect(),
+            };
+            work.remotes = list
+                .into_iter()
+                .filter_map(|s| match s {
+                    SourceRef::Registry { url, host, .. } => Some(self.remote(url, host)),
+                    SourceRef::Layout { .. } => None,
+                })
+                .collect();
+        }
         report.digest = Some(work.root.digest.clone());
         report.media_type = Some(work.root.media_type.clone());
         let force = self.opts.force || img.force;
@@ -232,16 +272,19 @@ impl<'a> Run<'a> {
                     let target = d.target(&img.name, t);
                     let now = match d {
                         Destination::Layout { path, .. } => {
-                            LayoutDestination::new(path, self.opts.lock_timeout)
-                                .current_digest(&d.repository(&img.name), t)?
+                            let repo = d.repository(&img.name);
+                            open_store(StoreAt::Layout(path), &self.settings())?
+                                .names()
+                                .resolve_name(&format!("{repo}:{t}"))?
                         }
                         Destination::Registry { connection, .. } => {
-                            self.opts.registry.current_digest(&RemoteRef {
+                            self.resolve_remote(&RemoteRef {
                                 url: target.clone(),
                                 connection: connection.clone(),
                             })?
                         }
-                    };
+                    }
+                    .map(|d| d.digest);
                     let step = tag_step("push", target.clone(), &work.root.digest, now, force);
                     record_step(step, &mut conflicts, report);
                 }
@@ -267,7 +310,7 @@ impl<'a> Run<'a> {
         spec: &SourceSpec,
         known: Option<Descriptor>,
         working: Option<&Opened>,
-        current: &[(String, Option<Current>)],
+        previous: Option<&Previous<'_>>,
         report: &mut ImageReport,
     ) -> Result<Work> {
         let ctx = |e: Error| e.context(format!("source {}", spec.text));
@@ -312,8 +355,8 @@ impl<'a> Run<'a> {
             report.from = Some(d.digest.clone());
         }
         if img.policy == merge::Policy::RequireAll {
-            if let Some(w) = working {
-                require_all_against_tags(&w.layout, &root.digest, &have, current)?;
+            if let Some(p) = previous {
+                require_all_against_tags(p.layout, &root.digest, &have, p.tags)?;
             }
         }
         let same_layout = spec.reference.path == self.plan.layout
@@ -327,6 +370,8 @@ impl<'a> Run<'a> {
                 vec![(layout.root().to_path_buf(), d)]
             },
             members: Vec::new(),
+            remotes: Vec::new(),
+            carried: Vec::new(),
         })
     }
 
@@ -335,8 +380,7 @@ impl<'a> Run<'a> {
         &self,
         img: &Image,
         specs: Vec<(SourceSpec, Option<Descriptor>)>,
-        working: Option<&Opened>,
-        current: &[(String, Option<Current>)],
+        previous: Option<&Previous<'_>>,
         report: &mut ImageReport,
     ) -> Result<Work> {
         let mut list = authoring::MemberList::new();
@@ -367,9 +411,9 @@ impl<'a> Run<'a> {
                 "nothing was written; build the missing parts, or use policy keep-missing to keep the previous ones",
             ));
         }
-        let members_now = |r: &str, c: &Current, w: &Opened| {
+        let members_now = |r: &str, c: &Current, l: &Layout| {
             authoring::current_members(
-                &w.layout,
+                l,
                 &Some(Current {
                     entry: c.entry.clone(),
                     index: c.index.clone(),
@@ -378,19 +422,23 @@ impl<'a> Run<'a> {
             )
         };
         // The previous release: the first tag that exists.
-        let base = current.iter().find_map(|(r, c)| Some((r, c.as_ref()?)));
-        let (existing, from) = match (base, working) {
-            (Some((r, c)), Some(w)) => (members_now(r, c, w)?, format!("{r}@{}", c.entry.digest)),
-            _ => (Vec::new(), String::new()),
+        let base = previous.and_then(|p| {
+            p.tags
+                .iter()
+                .find_map(|(r, c)| Some((r, c.as_ref()?, p.layout)))
+        });
+        let (existing, from) = match base {
+            Some((r, c, l)) => (members_now(r, c, l)?, format!("{r}@{}", c.entry.digest)),
+            None => (Vec::new(), String::new()),
         };
         let members = merge::apply_policy(img.policy, existing, &incoming, &img.platforms, &from)?;
         if img.policy == merge::Policy::RequireAll {
-            if let Some(w) = working {
-                for (r, c) in current.iter().skip(1) {
+            if let Some(p) = previous {
+                for (r, c) in p.tags.iter().skip(1) {
                     if let Some(c) = c {
                         merge::apply_policy(
                             merge::Policy::RequireAll,
-                            members_now(r, c, w)?,
+                            members_now(r, c, p.layout)?,
                             &incoming,
                             &[],
                             "",
@@ -400,6 +448,20 @@ impl<'a> Run<'a> {
                 }
             }
         }
+        // Entries carried from a published release whose documents are not in the
+        // working layout yet: stored with the index (documents and configs only).
+        let carried: Vec<Descriptor> = members
+            .iter()
+            .filter(|m| {
+                previous.is_some_and(|p| p.published && m.layout.as_path() == p.layout.root())
+            })
+            .filter(|m| {
+                !incoming
+                    .iter()
+                    .any(|i| i.descriptor.digest == m.descriptor.digest)
+            })
+            .flat_map(|m| std::iter::once(m.descriptor.clone()).chain(m.attestations.clone()))
+            .collect();
         let idx = authoring::compose(None, &members, &img.annotations);
         let bytes = idx.to_bytes();
         let digest = crate::Digest::sha256_of(&bytes);
@@ -413,8 +475,97 @@ impl<'a> Run<'a> {
             new_doc: Some(bytes),
             copy_from: Vec::new(),
             members: incoming,
+            remotes: Vec::new(),
+            carried,
         })
     }
+}
+
+/// What each release tag `NAME:TAG` of an image names now.
+type TagsNow = Vec<(String, Option<Current>)>;
+
+/// The previous release of an image: what each release tag (`NAME:TAG`) holds now, and
+/// the layout holding those documents (the working layout, or the run's copy of a
+/// registry's documents).
+pub(super) struct Previous<'l> {
+    pub layout: &'l Layout,
+    pub tags: &'l [(String, Option<Current>)],
+    /// Read from a registry (the documents are in the run's cache, not in the working
+    /// layout).
+    pub published: bool,
+}
+
+impl<'a> Run<'a> {
+    /// The release tags of `img` at the first `docker://` destination, read from the
+    /// registry (a HEAD per tag; the documents and configs of those that exist, never
+    /// layers, into the run's document cache); `None` when there is no such
+    /// destination, with `--no-push`, or when none of the tags exists there.
+    fn published(&self, img: &Image) -> Result<Option<(TagsNow, &Layout)>> {
+        if self.opts.no_push {
+            return Ok(None);
+        }
+        let Some((d, connection)) = self.plan.destinations.iter().find_map(|d| match d {
+            Destination::Registry { connection, .. } => Some((d, connection)),
+            Destination::Layout { .. } => None,
+        }) else {
+            return Ok(None);
+        };
+        let mut tags = Vec::new();
+        let mut any = false;
+        for t in &img.tags {
+            let remote = RemoteRef {
+                url: d.target(&img.name, t),
+                connection: connection.clone(),
+            };
+            let cur = match self.resolve_remote(&remote)? {
+                None => None,
+                Some(desc) => {
+                    any = true;
+                    let cache = self.cache()?;
+                    let reg = self.registry(&remote)?;
+                    // Content is named by digest: what the working layout holds of it
+                    // already is read from there, the rest from the registry.
+                    let working = self.opened(&self.plan.layout)?;
+                    let local;
+                    let src: &dyn crate::store::Source = match &working {
+                        Some(w) => {
+                            local = super::publish::WithRemotes {
+                                layout: &w.layout,
+                                remotes: vec![reg.clone()],
+                            };
+                            &local
+                        }
+                        None => reg.source(),
+                    };
+                    crate::copy::copy_documents(
+                        src,
+                        cache,
+                        std::slice::from_ref(&desc),
+                        &crate::copy::CopyOptions {
+                            jobs: self.settings().jobs,
+                        },
+                    )
+                    .map_err(|e| e.context(format!("reading the published {}", remote.url)))?;
+                    let index = match cache.read_document(&desc)? {
+                        (_, Some(crate::model::Document::Index(i))) => Some(i),
+                        _ => None,
+                    };
+                    Some(Current { entry: desc, index })
+                }
+            };
+            tags.push((img.ref_name(t), cur));
+        }
+        Ok(any.then(|| (tags, self.cache().expect("opened above"))))
+    }
+}
+
+/// Whether every blob of the graph under `d` is in `layout`.
+fn whole(layout: &Layout, d: &Descriptor) -> bool {
+    crate::copy::plan(layout, std::slice::from_ref(d)).is_ok_and(|p| {
+        p.leaves
+            .iter()
+            .all(|l| l.digest().is_ok_and(|x| layout.has_blob(&x)))
+    })
 }
 
 /// require-all: moving a tag must not drop a platform that tag has now.

@@ -3,17 +3,21 @@
 //! For each image of the plan (see [`plan`] and docs/plan.md):
 //! 1. **Prepare** (pure reads): resolve the source(s); compute the released document —
 //!    the source as it is, the source with the plan's annotations set (new bytes, new
-//!    digest), or an index assembled from `sources:` under the image's merge policy;
+//!    digest), or an index assembled from `sources:` under the image's merge policy
+//!    against the previous release (what the first `docker://` destination's tags hold
+//!    now, read without layers; else the working layout's);
 //!    check the expected platforms and the policy; compare every release tag
 //!    `NAME:TAG` in the working layout and at every destination with the document's
 //!    digest. A tag that exists with other content is a conflict, refused unless
 //!    `--force` (or `force: true` on the image). Nothing is written in this phase, and
 //!    `--dry-run` stops after it.
-//! 2. **Carry out**: per image, pull `docker://` sources that the layout lacks, copy
-//!    content from other layouts and store the new document (blobs only); then set the
-//!    release tags of all these images in one [`Layout::transact`], each image all or
-//!    nothing after checking that none of its tags moved since step 1; then push each
-//!    image to its destinations.
+//! 2. **Carry out**: per image, fetch `docker://` sources that the layout lacks
+//!    (documents and configs; layers only with `layers: local`), copy content from
+//!    other layouts and store the new document (blobs only); then set the release tags
+//!    of all these images in one [`Layout::transact`], each image all or nothing after
+//!    checking that none of its tags moved since step 1; then publish each image to
+//!    its destinations through the one store ([`publish`]): copy the graph, set the
+//!    names.
 //!
 //! Images are independent: one refused or failed image does not stop the others
 //! (unless `fail_fast`). A second run over the same inputs finds every digest equal and
@@ -36,7 +40,7 @@ use crate::platform::{entry_platform, Fallbacks, MatchMode, PlatformSpec};
 use crate::reference::LayoutRef;
 use crate::resolve;
 use plan::{Destination, Image, Plan, SourceRef, Sources};
-use publish::{LayoutDestination, Registry, RemoteRef};
+use publish::{open_store, RemoteRef, Settings, StoreAt};
 use serde::Serialize;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -48,7 +52,7 @@ pub use plan::load;
 pub use report::{ErrorInfo, ImageReport, Outcome, Report, Step, Summary};
 
 /// How to run a plan.
-pub struct Options<'a> {
+pub struct Options {
     /// Stop after computing the plan.
     pub dry_run: bool,
     /// Only these images (by name); empty = all.
@@ -62,8 +66,13 @@ pub struct Options<'a> {
     /// Do not contact or change destinations.
     pub no_push: bool,
     pub lock_timeout: Duration,
-    /// The registry client for `docker://` sources and destinations.
-    pub registry: &'a dyn Registry,
+    /// Parallel blob transfers to and from registries.
+    pub jobs: usize,
+    /// Connect and idle timeout for every registry (`oix apply --timeout`), over the
+    /// plan destinations' own `timeout`.
+    pub timeout: Option<Duration>,
+    /// Certificate files for every registry (`--cert-dir`, `--client-cert`, `--client-key`).
+    pub tls: crate::store::TlsFiles,
 }
 
 /// What carrying out one image needs.
@@ -77,6 +86,12 @@ struct Work {
     copy_from: Vec<(PathBuf, Descriptor)>,
     /// Members of an assembled index, imported like `oix merge` does.
     members: Vec<Member>,
+    /// The registries the release's layers stay in (`docker://` sources with
+    /// `layers: remote`): destinations read from them what the layout lacks.
+    remotes: Vec<RemoteRef>,
+    /// Entries carried over from a published release, whose documents are in the run's
+    /// document cache: stored in the working layout with the index.
+    carried: Vec<Descriptor>,
 }
 
 /// An image after the prepare phase.
@@ -101,17 +116,23 @@ struct Opened {
 /// re-checks under the index lock that no release tag moved in between.
 pub struct Run<'a> {
     plan: &'a Plan,
-    opts: &'a Options<'a>,
+    opts: &'a Options,
     prepared: Vec<Prepared>,
     layouts: RefCell<BTreeMap<PathBuf, Rc<Opened>>>,
     /// A handle on the working layout holding the gc fence from the first write to the
     /// end of the run (see [`Run::writable`]).
     writer: RefCell<Option<Layout>>,
+    /// Registry repositories read this run (sources, destinations' tags), by
+    /// `HOST/REPO`: one connection (and token) each.
+    registries: RefCell<BTreeMap<String, std::sync::Arc<crate::store::Store>>>,
+    /// Documents and configs read from registries (published releases), in a layout
+    /// in a temporary directory: planning writes nothing to the working layout.
+    cache: std::cell::OnceCell<(tempfile::TempDir, Layout)>,
 }
 
 impl<'a> Run<'a> {
     /// Compute every selected image's plan (no writes).
-    pub fn prepare(plan: &'a Plan, opts: &'a Options<'a>) -> Result<Run<'a>> {
+    pub fn prepare(plan: &'a Plan, opts: &'a Options) -> Result<Run<'a>> {
         for n in opts.only.iter().chain(&opts.skip) {
             if !plan.images.iter().any(|i| &i.name == n) {
                 let names: Vec<&str> = plan.images.iter().map(|i| i.name.as_str()).collect();
@@ -128,6 +149,8 @@ impl<'a> Run<'a> {
             prepared: Vec::new(),
             layouts: RefCell::new(BTreeMap::new()),
             writer: RefCell::new(None),
+            registries: RefCell::new(BTreeMap::new()),
+            cache: std::cell::OnceCell::new(),
         };
         let pulled = BTreeMap::new();
         let mut prepared = Vec::new();
@@ -256,6 +279,81 @@ impl<'a> Run<'a> {
         }
     }
 
+    fn settings(&self) -> Settings {
+        Settings {
+            jobs: self.opts.jobs.max(1),
+            timeout: self.opts.timeout,
+            lock_timeout: self.opts.lock_timeout,
+            tls: self.opts.tls.clone(),
+        }
+    }
+
+    /// The registry repository of `remote`, opened for reading once per run.
+    fn registry(&self, remote: &RemoteRef) -> Result<std::sync::Arc<crate::store::Store>> {
+        let key = publish::repository_of(&remote.url)
+            .map(|(h, r)| format!("{h}/{r}"))
+            .unwrap_or_else(|| remote.url.clone());
+        if let Some(o) = self.registries.borrow().get(&key) {
+            return Ok(o.clone());
+        }
+        let at = StoreAt::Registry {
+            remote,
+            push: false,
+            mount_from: Vec::new(),
+        };
+        let o = std::sync::Arc::new(open_store(at, &self.settings())?);
+        self.registries.borrow_mut().insert(key, o.clone());
+        Ok(o)
+    }
+
+    /// What the tag or digest of `remote` names now (a HEAD; nothing downloaded).
+    fn resolve_remote(&self, remote: &RemoteRef) -> Result<Option<Descriptor>> {
+        self.registry(remote)?
+            .names()
+            .resolve_name(&publish::wanted(&remote.url)?)
+    }
+
+    /// Fetch a `docker://` source into the working layout, verified, not named: its
+    /// documents and configs, and with `layers: local` its layers.
+    fn pull(
+        &self,
+        remote: &RemoteRef,
+        layout: &Layout,
+        layers: plan::Layers,
+    ) -> Result<Descriptor> {
+        let reg = self.registry(remote)?;
+        let root = reg
+            .names()
+            .resolve_name(&publish::wanted(&remote.url)?)?
+            .ok_or_else(|| {
+                Error::no_match(format!("source {}: the tag does not exist", remote.url))
+            })?;
+        let opts = crate::copy::CopyOptions {
+            jobs: self.settings().jobs,
+        };
+        let roots = std::slice::from_ref(&root);
+        match layers {
+            plan::Layers::Local => crate::copy::copy_graph(reg.source(), layout, roots, &opts)?,
+            plan::Layers::Remote => {
+                crate::copy::copy_documents(reg.source(), layout, roots, &opts)?
+            }
+        };
+        Ok(root)
+    }
+
+    /// The run's document cache (see [`Run::cache`]'s field), created on first use.
+    fn cache(&self) -> Result<&Layout> {
+        if self.cache.get().is_none() {
+            let dir = tempfile::Builder::new()
+                .prefix("oix-apply-")
+                .tempdir()
+                .map_err(|e| Error::failure(format!("creating a temporary directory: {e}")))?;
+            let layout = Layout::init(dir.path().join("documents"))?.0;
+            let _ = self.cache.set((dir, layout));
+        }
+        Ok(&self.cache.get().expect("set above").1)
+    }
+
     /// The working layout for writing (created when missing).
     fn writable(&self) -> Result<Layout> {
         let (l, created) = Layout::init(&self.plan.layout)?;
@@ -291,10 +389,11 @@ impl<'a> Run<'a> {
                 (work, report)
             } else {
                 let layout = self.writable()?;
+                let layers = self.image(report.index)?.layers;
                 let mut pulled = BTreeMap::new();
                 let mut steps = Vec::new();
                 for (text, remote) in &pulls {
-                    let (root, _) = self.opts.registry.pull(remote, &layout)?;
+                    let root = self.pull(remote, &layout, layers)?;
                     steps.push(Step {
                         kind: "pull",
                         action: "pull",
@@ -347,6 +446,12 @@ impl<'a> Run<'a> {
         }
         if !work.members.is_empty() {
             authoring::import_members(&layout, &work.members)?;
+        }
+        if !work.carried.is_empty() {
+            let opts = crate::copy::CopyOptions {
+                jobs: self.settings().jobs,
+            };
+            crate::copy::copy_documents(self.cache()?, &layout, &work.carried, &opts)?;
         }
         if let Some(bytes) = &work.new_doc {
             let want = work.root.digest()?;
@@ -421,13 +526,29 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Push to every destination the tags it lacks (or, forced, has with other content).
+    /// Push to every destination the tags it lacks (or, forced, has with other content):
+    /// open the destination store, copy the release's graph, set the names.
     fn push(&self, work: &Work, report: &mut ImageReport) -> Result<()> {
         if self.opts.no_push || self.plan.destinations.is_empty() {
             return Ok(());
         }
         let img = self.image(report.index)?;
         let layout = self.writable()?;
+        let settings = self.settings();
+        let remotes = work
+            .remotes
+            .iter()
+            .map(|r| self.registry(r))
+            .collect::<Result<Vec<_>>>()?;
+        let with_remotes = publish::WithRemotes {
+            layout: &layout,
+            remotes,
+        };
+        let src: &dyn crate::store::Source = if with_remotes.remotes.is_empty() {
+            &layout
+        } else {
+            &with_remotes
+        };
         for d in &self.plan.destinations {
             let wanted: Vec<String> = img
                 .tags
@@ -444,30 +565,52 @@ impl<'a> Run<'a> {
             if wanted.is_empty() {
                 continue;
             }
-            let summary = match d {
+            let first = d.target(&img.name, &wanted[0]);
+            let repo = d.repository(&img.name);
+            let (dst, names) = match d {
                 Destination::Layout { path, .. } => {
-                    LayoutDestination::new(path, self.opts.lock_timeout).push(
+                    let name = |t: &str| format!("{repo}:{t}");
+                    let names = publish::names_for(
                         &layout,
                         &work.root,
-                        &d.repository(&img.name),
                         &wanted,
                         img.arch_tags.as_deref(),
-                    )?
+                        &name,
+                    )?;
+                    (open_store(StoreAt::Layout(path), &settings)?, names)
                 }
-                Destination::Registry { connection, .. } => self.opts.registry.push(
-                    &layout,
-                    &img.ref_name(&wanted[0]),
-                    &work.root,
-                    &RemoteRef {
-                        url: d.target(&img.name, &wanted[0]),
+                Destination::Registry { connection, .. } => {
+                    let name = |t: &str| t.to_string();
+                    let names = publish::names_for(
+                        &layout,
+                        &work.root,
+                        &wanted,
+                        img.arch_tags.as_deref(),
+                        &name,
+                    )?;
+                    let target = RemoteRef {
+                        url: first.clone(),
                         connection: connection.clone(),
-                    },
-                    &wanted,
-                    img.arch_tags.as_deref(),
-                )?,
+                    };
+                    // Blobs of sources on the same registry are mounted, not copied.
+                    let host = publish::repository_of(&first).map(|(h, _)| h);
+                    let mount_from = work
+                        .remotes
+                        .iter()
+                        .filter_map(|r| publish::repository_of(&r.url))
+                        .filter(|(h, r)| Some(h) == host.as_ref() && *r != repo)
+                        .map(|(_, r)| r)
+                        .collect();
+                    let at = StoreAt::Registry {
+                        remote: &target,
+                        push: true,
+                        mount_from,
+                    };
+                    (open_store(at, &settings)?, names)
+                }
             };
+            let summary = publish::publish(src, &work.root, &dst, &names, settings.jobs)?;
             // The summary goes with the first push step of this destination.
-            let first = d.target(&img.name, &wanted[0]);
             if let Some(s) = report
                 .steps
                 .iter_mut()

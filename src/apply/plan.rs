@@ -61,6 +61,8 @@ pub struct ImageSpec {
     pub annotations: Option<BTreeMap<String, String>>,
     #[serde(default)]
     pub force: Option<bool>,
+    #[serde(default)]
+    pub layers: Option<Layers>,
 }
 
 /// `defaults:`: any image key but `name`.
@@ -85,6 +87,8 @@ pub struct ImageDefaults {
     pub annotations: Option<BTreeMap<String, String>>,
     #[serde(default)]
     pub force: Option<bool>,
+    #[serde(default)]
+    pub layers: Option<Layers>,
 }
 
 /// One entry of `destinations:` as written.
@@ -303,6 +307,22 @@ pub struct Image {
     /// `src_ref` annotations.
     pub annotations: BTreeMap<String, String>,
     pub force: bool,
+    /// Where the layers of `docker://` sources go (see [`Layers`]).
+    pub layers: Layers,
+}
+
+/// `layers:` — whether the layers of a `docker://` source are fetched into the working
+/// layout. Sources in layouts are not affected.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Layers {
+    /// Only the documents (index, manifests, configs) come to the working layout: enough
+    /// to compute and record the release; destinations get the layers from the source
+    /// registry (mounted on the same registry, streamed through otherwise).
+    #[default]
+    Remote,
+    /// The whole graph is pulled into the working layout (a self-contained layout).
+    Local,
 }
 
 impl Image {

@@ -1,22 +1,34 @@
-//! The destination step of `oix apply`, behind one boundary.
+//! The destination step of `oix apply`, through the one store.
 //!
-//! [`Registry`] is everything apply needs from a registry client: what a tag names now,
-//! pulling an image or index into the working layout, and pushing a layout ref with its
-//! tags. The CLI passes the built-in distribution client; a build without one passes
-//! [`NoRegistry`], which refuses `docker://` sources and destinations with a clear error.
+//! Every place a plan names — the working layout, an `oci:PATH` destination, a
+//! `docker://` source or destination — is opened as a store ([`open_store`], the one
+//! place apply opens stores) with naming ([`Names`]) and writing ([`Sink`]). Publishing
+//! an image is then the same three steps for every kind of destination
+//! ([`publish`]): copy the release's graph with [`copy_graph`], set the per-arch names,
+//! then the release names (the tag-last rule: a name never points at content whose
+//! graph is not all there, and a failure before the last step leaves the release tag
+//! where it was). What a name holds now is [`Names::resolve_name`].
 //!
-//! Layout destinations (`oci:PATH`) are handled here, by [`LayoutDestination`], with the
-//! layout store's own copy and transaction.
+//! A release promoted from a registry need not have its layers in the working layout
+//! (`layers: remote`, docs/plan.md): the copy then reads documents from the working
+//! layout and layers from the source registry ([`WithRemotes`]), streamed through; on
+//! the same registry the destination mounts them from the source repository instead.
 
 use super::names::expand_arch_tag;
 use super::plan::Connection;
 use crate::copy::{copy_graph, CopyOptions};
+use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::model::Descriptor;
-use crate::tags;
+use crate::reference::{LayoutRef, Reference, Target};
+use crate::registry::reference::RegistryRef;
+use crate::store::{Access, Connect, Source, Store};
 use serde::Serialize;
-use std::path::{Path, PathBuf};
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// A `docker://` reference with the settings to reach its registry.
 #[derive(Debug, Clone, Serialize)]
@@ -30,186 +42,243 @@ pub struct RemoteRef {
 /// What a push did.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct PushSummary {
-    /// Blobs (layers, configs) uploaded or copied.
+    /// Blobs (layers, configs) uploaded, copied, linked or mounted.
     pub uploaded: u64,
-    /// Blobs the destination already had.
+    /// Blobs and documents the destination already had.
     pub skipped: u64,
-    /// Bytes uploaded.
+    /// Bytes uploaded or copied.
     pub bytes: u64,
-    /// Tags set, main and per-arch (`REPO:TAG` relative to the destination).
+    /// Names set, per-arch and main (`NAME:TAG` in a layout, `TAG` in a registry).
     pub tags: Vec<String>,
 }
 
-/// What a pull did.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
-pub struct PullSummary {
-    pub downloaded: u64,
-    pub skipped: u64,
-    pub bytes: u64,
+/// The settings apply opens registries with (`oix apply --timeout`, parallelism).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Parallel blob transfers.
+    pub jobs: usize,
+    /// Connect and idle timeout for every registry, over the plan's own `timeout`.
+    pub timeout: Option<Duration>,
+    pub lock_timeout: Duration,
+    /// Certificate files for every registry.
+    pub tls: crate::store::TlsFiles,
 }
 
-/// The registry operations `oix apply` uses.
-pub trait Registry {
-    /// The digest the tag (or digest) of `target` names now, `None` when the tag does
-    /// not exist. A HEAD of the manifest; nothing is downloaded.
-    fn current_digest(&self, target: &RemoteRef) -> Result<Option<String>>;
-
-    /// Fetch `source` (its manifest or index and everything it references) into
-    /// `layout`, verifying every blob, without naming it in index.json. Returns the
-    /// root descriptor (mediaType, digest, size).
-    fn pull(&self, source: &RemoteRef, layout: &Layout) -> Result<(Descriptor, PullSummary)>;
-
-    /// Push the graph of the layout ref `ref_name` (whose descriptor is `root`) to the
-    /// repository of `target` (its tag is ignored), then set each of `tags` to it; with
-    /// `arch_tags`, also tag each child manifest of an index with the template expanded
-    /// per tag (`{tag}`, `{os}`, `{arch}`, `{variant}`). Blobs the registry has are
-    /// skipped. No tag is set before the whole graph is in the registry.
-    fn push(
-        &self,
-        layout: &Layout,
-        ref_name: &str,
-        root: &Descriptor,
-        target: &RemoteRef,
-        tags: &[String],
-        arch_tags: Option<&str>,
-    ) -> Result<PushSummary>;
+/// Where a store is.
+pub(super) enum StoreAt<'a> {
+    /// A layout directory (created on the first write).
+    Layout(&'a Path),
+    /// A registry repository (the reference's tag or digest is ignored here).
+    Registry {
+        remote: &'a RemoteRef,
+        /// Whether apply will write (token scope `push`).
+        push: bool,
+        /// Repositories on the same registry to mount blobs from.
+        mount_from: Vec<String>,
+    },
 }
 
-/// The registry client of a build that has none: every call fails with one clear error.
-pub struct NoRegistry;
+/// Open a store through the one opener ([`crate::store::open`]), with the plan's
+/// connection settings: the one place apply opens stores.
+pub(super) fn open_store(at: StoreAt<'_>, settings: &Settings) -> Result<Store> {
+    let mut connect = Connect {
+        jobs: settings.jobs,
+        lock_timeout: Some(settings.lock_timeout),
+        tls: settings.tls.clone(),
+        ..Connect::new()
+    };
+    let (reference, access) = match at {
+        StoreAt::Layout(path) => (
+            Reference::Layout(LayoutRef {
+                path: path.to_path_buf(),
+                target: Target::Default,
+            }),
+            // A layout destination is created on the first write, not before.
+            Access::Write,
+        ),
+        StoreAt::Registry {
+            remote,
+            push,
+            mount_from,
+        } => {
+            let c = &remote.connection;
+            connect.plain_http = c.plain_http;
+            connect.ca_certs = c.ca_cert.iter().cloned().collect();
+            connect.authfile = c.authfile.clone();
+            connect.timeout = settings.timeout.or(c.timeout);
+            connect.mount_from = mount_from;
+            let access = if push { Access::Write } else { Access::Read };
+            (
+                Reference::Registry(RegistryRef::parse(&remote.url)?),
+                access,
+            )
+        }
+    };
+    Ok(crate::store::open(&reference, access, &connect)?.store)
+}
 
-impl NoRegistry {
-    fn refuse(what: &str) -> Error {
-        Error::failure(format!(
-            "{what}: this build of oix has no registry client for docker:// references"
-        ))
-        .with_hint("apply with --no-push to carry out the layout steps only, or use a layout destination (oci:PATH)")
+/// The tag or digest a registry reference names (`latest` when it names neither).
+pub(super) fn wanted(url: &str) -> Result<String> {
+    let r = RegistryRef::parse(url)?;
+    Ok(match (&r.digest, &r.tag) {
+        (Some(d), _) => d.to_string(),
+        (None, Some(t)) => t.clone(),
+        (None, None) => "latest".into(),
+    })
+}
+
+/// The repository of a registry reference and its host, for mounts.
+pub(super) fn repository_of(url: &str) -> Option<(String, String)> {
+    RegistryRef::parse(url).ok().map(|r| (r.host, r.repo))
+}
+
+/// The release's graph into `dst`, then its names: `names` in order (per-arch names
+/// first, the release names last), each left alone when it already names its content.
+pub(super) fn publish(
+    src: &dyn Source,
+    root: &Descriptor,
+    dst: &Store,
+    names: &[(String, Descriptor)],
+    jobs: usize,
+) -> Result<PushSummary> {
+    let mut sum = PushSummary::default();
+    // A registry holding the root by digest holds its whole graph (it accepts a
+    // manifest only then): a promotion within one repository sends only the names.
+    let root_present = matches!(dst, Store::Registry(_)) && dst.sink().has(root)?;
+    if !root_present {
+        let opts = CopyOptions { jobs };
+        let report = copy_graph(src, dst.sink(), std::slice::from_ref(root), &opts)?;
+        sum.uploaded = report.copied + report.linked + report.mounted;
+        sum.skipped = report.skipped;
+        sum.bytes = report.bytes;
     }
+    for (name, desc) in names {
+        let now = dst.names().resolve_name(name)?;
+        if now.as_ref().map(|d| &d.digest) != Some(&desc.digest) {
+            dst.names().set_names(std::slice::from_ref(name), desc)?;
+        }
+        sum.tags.push(name.clone());
+    }
+    Ok(sum)
 }
 
-impl Registry for NoRegistry {
-    fn current_digest(&self, target: &RemoteRef) -> Result<Option<String>> {
-        Err(Self::refuse(&target.url))
-    }
-    fn pull(&self, source: &RemoteRef, _: &Layout) -> Result<(Descriptor, PullSummary)> {
-        Err(Self::refuse(&source.url))
-    }
-    fn push(
-        &self,
-        _: &Layout,
-        _: &str,
-        _: &Descriptor,
-        target: &RemoteRef,
-        _: &[String],
-        _: Option<&str>,
-    ) -> Result<PushSummary> {
-        Err(Self::refuse(&target.url))
-    }
-}
-
-/// The child manifests of `root` that carry a platform (for per-arch tags).
-pub fn platform_children(layout: &Layout, root: &Descriptor) -> Result<Vec<Descriptor>> {
-    Ok(crate::graph::entries_of(layout, root)?
-        .into_iter()
-        .filter(|d| d.is_manifest() && d.platform.is_some() && !d.is_attestation())
-        .collect())
-}
-
-/// The per-arch tags of `tag` for `root`: (tag, child descriptor).
-pub fn arch_tags_for(
+/// The runnable images of `root` with their per-arch tags for each of `tags`, then the
+/// tags themselves: the names [`publish`] sets. An image (a manifest root) is its own
+/// per-arch entry; an entry's platform comes from its descriptor or, failing that, its
+/// config. `name` makes a name of a tag (`NAME:TAG` in a layout, `TAG` in a registry).
+pub(super) fn names_for(
     layout: &Layout,
     root: &Descriptor,
-    template: &str,
-    tag: &str,
+    tags: &[String],
+    arch_tags: Option<&str>,
+    name: &dyn Fn(&str) -> String,
 ) -> Result<Vec<(String, Descriptor)>> {
     let mut out: Vec<(String, Descriptor)> = Vec::new();
-    for c in platform_children(layout, root)? {
-        let Some(p) = &c.platform else { continue };
-        let t = expand_arch_tag(template, tag, p)?;
-        if let Some((_, other)) = out.iter().find(|(x, _)| *x == t) {
-            if other.digest != c.digest {
+    let mut push = |n: String, d: Descriptor| -> Result<()> {
+        if let Some((_, other)) = out.iter().find(|(x, _)| *x == n) {
+            if other.digest != d.digest {
                 return Err(Error::failure(format!(
-                    "arch_tags {template:?} gives {t} to two entries ({} and {}); add {{variant}} or {{os}}",
-                    other.digest, c.digest
-                )));
+                    "the name {n} would name both {} and {}",
+                    other.digest, d.digest
+                ))
+                .with_hint(
+                    "make arch_tags distinguish the entries, e.g. {tag}-{os}-{arch}{variant}",
+                ));
             }
-            continue;
+            return Ok(());
         }
-        out.push((t, c));
+        out.push((n, d));
+        Ok(())
+    };
+    if let Some(template) = arch_tags {
+        let children: Vec<Descriptor> = if root.is_index() {
+            crate::graph::entries_of(layout, root)?
+                .into_iter()
+                .filter(|d| d.is_manifest() && !d.is_attestation())
+                .collect()
+        } else {
+            vec![root.clone()]
+        };
+        for t in tags {
+            for c in &children {
+                let Some(p) = crate::platform::entry_platform(layout, c) else {
+                    return Err(Error::failure(format!(
+                        "arch_tags: entry {} has no platform (none in its descriptor or config)",
+                        c.digest
+                    )));
+                };
+                let at = expand_arch_tag(template, t, &p.platform)?;
+                push(name(&at), bare(c))?;
+            }
+        }
+    }
+    for t in tags {
+        push(name(t), bare(root))?;
     }
     Ok(out)
 }
 
-/// An `oci:PATH` destination: the image's graph is copied into that layout (hard links
-/// where possible) and tagged there as `NAME:TAG` (and `NAME:ARCHTAG` per child), all
-/// tags of one push in one transaction.
-pub struct LayoutDestination {
-    pub path: PathBuf,
-    pub lock_timeout: std::time::Duration,
+/// A descriptor as a name points at it: no platform, no annotations.
+fn bare(d: &Descriptor) -> Descriptor {
+    let mut d = d.clone();
+    d.platform = None;
+    d.annotations.clear();
+    d
 }
 
-impl LayoutDestination {
-    pub fn new(path: &Path, lock_timeout: std::time::Duration) -> LayoutDestination {
-        LayoutDestination {
-            path: path.to_path_buf(),
-            lock_timeout,
-        }
-    }
+/// The working layout with the registries a release's layers stay in (`layers:
+/// remote`): a blob the layout has is read from it, any other from the remotes.
+pub(super) struct WithRemotes<'a> {
+    pub layout: &'a Layout,
+    pub remotes: Vec<Arc<Store>>,
+}
 
-    /// What `NAME:TAG` names in the destination now (exact ref name), if it exists.
-    pub fn current_digest(&self, repo: &str, tag: &str) -> Result<Option<String>> {
-        if !self.path.join(crate::layout::OCI_LAYOUT_FILE).exists() {
-            return Ok(None);
-        }
-        let layout = Layout::open(&self.path)?;
-        let (idx, _) = layout.read_index()?;
-        let name = format!("{repo}:{tag}");
-        let cur = crate::authoring::current(&layout, &idx, &name)?;
-        Ok(cur.map(|c| c.entry.digest))
-    }
-
-    /// Copy `root`'s graph from `layout` and set the tags (created when missing).
-    pub fn push(
-        &self,
-        layout: &Layout,
-        root: &Descriptor,
-        repo: &str,
-        tag_list: &[String],
-        arch_tags: Option<&str>,
-    ) -> Result<PushSummary> {
-        let dest = Layout::init(&self.path)?
-            .0
-            .with_lock_timeout(self.lock_timeout);
-        let report = copy_graph(
-            layout,
-            &dest,
-            std::slice::from_ref(root),
-            &CopyOptions::default(),
-        )?;
-        let mut names: Vec<(String, Descriptor)> = Vec::new();
-        let mut entry = root.clone();
-        entry.annotations.remove(crate::model::annotation::REF_NAME);
-        for t in tag_list {
-            if let Some(tpl) = arch_tags {
-                for (at, child) in arch_tags_for(layout, root, tpl, t)? {
-                    let mut c = child.clone();
-                    c.annotations.remove(crate::model::annotation::REF_NAME);
-                    names.push((format!("{repo}:{at}"), c));
+impl WithRemotes<'_> {
+    fn remote_for(&self, digest: &Digest) -> Result<&dyn Source> {
+        match self.remotes.as_slice() {
+            [one] => Ok(one.source()),
+            many => {
+                for r in many {
+                    if r.source().contains(digest)? {
+                        return Ok(r.source());
+                    }
                 }
+                Err(Error::not_found(format!(
+                    "blob {digest} is neither in {} nor in the source registries",
+                    self.layout.root().display()
+                )))
             }
-            names.push((format!("{repo}:{t}"), entry.clone()));
         }
-        dest.transact(|idx| {
-            for (n, d) in &names {
-                tags::set_ref(idx, d, n)?;
+    }
+}
+
+impl Source for WithRemotes<'_> {
+    fn describe(&self) -> String {
+        Source::describe(self.layout)
+    }
+    fn contains(&self, digest: &Digest) -> Result<bool> {
+        if self.layout.has_blob(digest) {
+            return Ok(true);
+        }
+        for r in &self.remotes {
+            if r.source().contains(digest)? {
+                return Ok(true);
             }
-            Ok(())
-        })?;
-        Ok(PushSummary {
-            uploaded: report.copied + report.linked,
-            skipped: report.skipped,
-            bytes: report.bytes,
-            tags: names.into_iter().map(|(n, _)| n).collect(),
-        })
+        }
+        Ok(false)
+    }
+    fn open(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send + '_>> {
+        let d = desc.digest()?;
+        if self.layout.has_blob(&d) {
+            return self.layout.open(desc);
+        }
+        self.remote_for(&d)?.open(desc)
+    }
+    fn read_small(&self, desc: &Descriptor) -> Result<Vec<u8>> {
+        let d = desc.digest()?;
+        if self.layout.has_blob(&d) {
+            return self.layout.read_small(desc);
+        }
+        self.remote_for(&d)?.read_small(desc)
     }
 }

@@ -434,6 +434,7 @@ impl Resolver {
             }
         }
         let force = spec.force.or(defaults.force).unwrap_or(false);
+        let layers = spec.layers.or(defaults.layers).unwrap_or_default();
         if self.problems.len() > before {
             return None;
         }
@@ -487,6 +488,7 @@ impl Resolver {
             src_ref,
             annotations,
             force,
+            layers,
         })
     }
 

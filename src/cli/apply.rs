@@ -236,15 +236,9 @@ pub fn apply(ctx: &Ctx, a: ApplyArgs) -> Result<i32> {
         fail_fast: a.fail_fast,
         no_push: a.no_push,
         lock_timeout: ctx.lock_timeout,
-        registry: &crate::registry::publish::BuiltinRegistry {
-            timeout: a.timeout,
-            tls: {
-                let mut t = crate::registry::TransportOptions::default();
-                a.tls.apply(&mut t);
-                t
-            },
-            ..Default::default()
-        },
+        jobs: 4,
+        timeout: a.timeout,
+        tls: a.tls.files(),
     };
     let run = apply::Run::prepare(&plan, &opts)?;
     if !ctx.json {

@@ -69,6 +69,15 @@ pub struct TlsArgs {
 }
 
 impl TlsArgs {
+    /// The library's certificate options.
+    pub(crate) fn files(&self) -> crate::store::TlsFiles {
+        crate::store::TlsFiles {
+            cert_dir: self.cert_dir.clone(),
+            client_cert: self.client_cert.clone(),
+            client_key: self.client_key.clone(),
+        }
+    }
+
     pub(crate) fn apply(&self, t: &mut TransportOptions) {
         t.cert_dir = self.cert_dir.clone();
         t.client_cert = self.client_cert.clone();
@@ -129,9 +138,7 @@ impl TransportArgs {
         Ok(Connect {
             authfile: c.authfile.clone(),
             ca_certs: c.ca_cert.clone(),
-            cert_dir: c.tls.cert_dir.clone(),
-            client_cert: c.tls.client_cert.clone(),
-            client_key: c.tls.client_key.clone(),
+            tls: c.tls.files(),
             credentials: match &self.creds {
                 Some(text) => Some(super::login::parse_creds(text)?),
                 None => None,

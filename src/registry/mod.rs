@@ -10,7 +10,6 @@
 pub mod auth;
 pub mod client;
 pub mod ops;
-pub mod publish;
 pub mod reference;
 pub mod remote;
 pub mod skopeo;

@@ -34,11 +34,8 @@ pub struct Connect {
     pub authfile: Option<PathBuf>,
     /// `--ca-cert`: extra trusted certificates (PEM files).
     pub ca_certs: Vec<PathBuf>,
-    /// `--cert-dir`: a certs.d directory (else the default certs.d roots are looked in).
-    pub cert_dir: Option<PathBuf>,
-    /// `--client-cert`/`--client-key`: a client certificate for mutual TLS.
-    pub client_cert: Option<PathBuf>,
-    pub client_key: Option<PathBuf>,
+    /// `--cert-dir`, `--client-cert`, `--client-key`.
+    pub tls: TlsFiles,
     /// `--creds`: credentials for this run instead of any auth file.
     pub credentials: Option<crate::registry::auth::Found>,
     /// `--insecure`: TLS without verifying the certificate.
@@ -61,6 +58,16 @@ pub struct Connect {
     pub progress: Option<Arc<dyn Progress>>,
 }
 
+/// Certificate files for one registry connection.
+#[derive(Debug, Clone, Default)]
+pub struct TlsFiles {
+    /// A certs.d directory (else the default certs.d roots are looked in).
+    pub cert_dir: Option<PathBuf>,
+    /// A client certificate and its key for mutual TLS.
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+}
+
 impl Default for Connect {
     fn default() -> Self {
         Connect::new()
@@ -73,9 +80,7 @@ impl Connect {
         Connect {
             authfile: None,
             ca_certs: Vec::new(),
-            cert_dir: None,
-            client_cert: None,
-            client_key: None,
+            tls: TlsFiles::default(),
             credentials: None,
             insecure: false,
             plain_http: false,
@@ -101,9 +106,9 @@ impl Connect {
         }
         t.authfile = self.authfile.clone();
         t.ca_certs = self.ca_certs.clone();
-        t.cert_dir = self.cert_dir.clone();
-        t.client_cert = self.client_cert.clone();
-        t.client_key = self.client_key.clone();
+        t.cert_dir = self.tls.cert_dir.clone();
+        t.client_cert = self.tls.client_cert.clone();
+        t.client_key = self.tls.client_key.clone();
         t.credentials = self.credentials.clone();
         t.insecure = self.insecure;
         t.plain_http = self.plain_http;
