@@ -4,13 +4,17 @@
 //! platform subset registry to registry, dry runs and bad input. The registries' access
 //! logs prove what was (not) sent.
 
+mod common;
 mod common_registry;
 
+use common_registry::proxy::{FaultProxy, Faults};
 use common_registry::*;
 use oix::model::{media, Descriptor, Index};
+use oix::store::Names;
 use oix::Layout;
 use std::path::Path;
 use std::process::Output;
+use std::sync::atomic::Ordering;
 
 const PLATFORMS: &[(&str, &str, Option<&str>)] = &[
     ("linux", "amd64", None),
@@ -437,4 +441,68 @@ fn bad_input_is_a_clear_error_and_writes_nothing() {
     );
     // Archives are not stores yet: a usage error that names the commands to use.
     check(&["copy", "oci-archive:x.tar", &d], 2, "oix import");
+}
+
+#[test]
+fn a_registry_to_registry_upload_resumes_reading_the_rest_with_a_range_request() {
+    if !tools_present() {
+        return;
+    }
+    let a = RegistryServer::start(None, Auth::None);
+    let b = RegistryServer::start(None, Auth::None);
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("l");
+    let l = Layout::init(&dir).unwrap().0;
+    let img = common::tiny_image(&l, "amd64", &random_bytes(5, 3000));
+    l.set_names(&["1".into()], &img).unwrap();
+    let ra = format!("docker://{}/app:1", a.host());
+    ok(&["copy", &format!("{}:1", dir.display()), &ra, "--plain-http"]);
+    // 1000-byte PATCHes, one blob at a time; the second PATCH of the layer is dropped
+    // before its body arrives: the destination holds 1000 bytes and the upload goes on
+    // from there, reading only the rest from the source registry.
+    let proxy = FaultProxy::start(
+        b.port,
+        Faults {
+            drop_nth_patch: Some(2),
+            ..Default::default()
+        },
+    );
+    let since = a.requests().len();
+    let v = oix_json(&[
+        "copy",
+        &ra,
+        &format!("docker://127.0.0.1:{}/app:1", proxy.port),
+        "--plain-http",
+        "--chunk-size",
+        "1000",
+        "-j",
+        "1",
+    ]);
+    assert_eq!(proxy.counters.dropped.load(Ordering::Relaxed), 1);
+    assert_eq!(v["resumed"], 1, "{v}");
+    assert_eq!(v["restarted"], 0, "{v}");
+    // Each PATCH reads its chunk from the source at its offset: a `Range` request (206)
+    // after the first, never a whole download (200) thrown away up to the offset.
+    let log = std::fs::read_to_string(a.dir.path().join("access.log")).unwrap();
+    let layer = format!("\"GET /v2/app/blobs/{} ", img_layer(&l, &img));
+    let gets: Vec<&str> = log
+        .lines()
+        .skip(since)
+        .filter(|l| l.contains(&layer))
+        .collect();
+    let whole = gets.iter().filter(|l| l.contains("\" 200 ")).count();
+    let ranged = gets.iter().filter(|l| l.contains("\" 206 ")).count();
+    assert_eq!(whole, 1, "{gets:#?}");
+    assert!(ranged >= 2, "the resumed chunk and the rest: {gets:#?}");
+    let raw = skopeo_raw(
+        &format!("docker://{}/app:1", b.host()),
+        &["--tls-verify=false"],
+    );
+    assert_eq!(oix::Digest::sha256_of(&raw).to_string(), img.digest);
+}
+
+/// The digest of the one layer of the image `img` in `l`.
+fn img_layer(l: &Layout, img: &Descriptor) -> String {
+    let m: serde_json::Value = serde_json::from_slice(&l.read_blob(img, 1 << 20).unwrap()).unwrap();
+    m["layers"][0]["digest"].as_str().unwrap().to_string()
 }

@@ -370,6 +370,11 @@ pub struct CopySummary {
     pub present: u64,
     /// Bytes of blobs copied (links, mounts and present blobs move none).
     pub bytes: u64,
+    /// Requests retried after transient failures (both registries).
+    pub retries: u64,
+    /// Uploads to a registry continued from its upload status / started over.
+    pub resumed: u64,
+    pub restarted: u64,
     pub seconds: f64,
 }
 
@@ -515,6 +520,17 @@ pub fn copy(
         },
     )?;
     let r = out.report;
+    let retried = |s: &Store| match s {
+        Store::Registry(r) => r.client.retried.load(std::sync::atomic::Ordering::Relaxed),
+        Store::Layout(_) => 0,
+    };
+    let (resumed, restarted) = match &dst.store {
+        Store::Registry(r) => {
+            let s = r.snapshot();
+            (s.resumed, s.restarted)
+        }
+        Store::Layout(_) => (0, 0),
+    };
     Ok(CopyResult::Done(Box::new(CopySummary {
         source: src.store.describe(),
         destination: dst.store.describe(),
@@ -530,6 +546,9 @@ pub fn copy(
         bytes: r.bytes,
         blobs: r.blobs,
         manifests: r.documents,
+        retries: retried(&src.store) + retried(&dst.store),
+        resumed,
+        restarted,
         seconds: start.elapsed().as_secs_f64(),
     })))
 }
