@@ -506,3 +506,75 @@ fn img_layer(l: &Layout, img: &Descriptor) -> String {
     let m: serde_json::Value = serde_json::from_slice(&l.read_blob(img, 1 << 20).unwrap()).unwrap();
     m["layers"][0]["digest"].as_str().unwrap().to_string()
 }
+
+#[test]
+fn registry_subsets_go_through_the_selector_and_read_platforms_from_configs() {
+    if !tools_present() {
+        return;
+    }
+    let reg = RegistryServer::start(None, Auth::None);
+    let work = tempfile::tempdir().unwrap();
+    let src = work.path().join("src");
+    let idx = build_multiarch(&src, "v1", PLATFORMS, 20_000, 12);
+    // The same index without platforms in its descriptors: only the configs say them.
+    let l = Layout::open(&src).unwrap();
+    let mut index: Index = serde_json::from_slice(&l.read_blob(&idx, 1 << 20).unwrap()).unwrap();
+    for m in &mut index.manifests {
+        m.platform = None;
+    }
+    let arm64 = index.manifests[1].digest.clone();
+    let bytes = index.to_bytes();
+    let d = l.write_blob_bytes(&bytes).unwrap();
+    let bare = Descriptor::new(media::OCI_INDEX, &d, bytes.len() as u64);
+    l.transact(|i| {
+        oix::tags::set_ref(i, &bare, "bare")?;
+        Ok(())
+    })
+    .unwrap();
+    let r = format!("docker://{}/app:bare", reg.host());
+    ok(&[
+        "copy",
+        &format!("{}:bare", src.display()),
+        &r,
+        "--plain-http",
+    ]);
+    let entries = |dir: &Path, tag: &str| manifest_digests(dir, tag)[1..].to_vec();
+    // copy and pull pick the same entry, found through its config.
+    let c = work.path().join("c");
+    ok(&[
+        "copy",
+        &r,
+        &format!("{}:arm", c.display()),
+        "--plain-http",
+        "--platform",
+        "linux/arm64",
+    ]);
+    assert_eq!(entries(&c, "arm"), std::slice::from_ref(&arm64));
+    let p = work.path().join("p");
+    ok(&[
+        "pull",
+        &r,
+        &format!("{}:arm", p.display()),
+        "--plain-http",
+        "--platform",
+        "linux/arm64",
+    ]);
+    assert_eq!(entries(&p, "arm"), [arm64]);
+    assert_eq!(manifest_digests(&c, "arm"), manifest_digests(&p, "arm"));
+    // Nothing matches: exit 3 naming the filter, nothing written.
+    let o = out(&[
+        "copy",
+        &r,
+        &format!("{}:s390x", work.path().join("none").display()),
+        "--plain-http",
+        "--platform",
+        "linux/s390x",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!work.path().join("none").exists());
+}

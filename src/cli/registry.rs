@@ -586,7 +586,7 @@ pub fn pull(ctx: &Ctx, a: PullArgs) -> Result<i32> {
         &ref_name,
         &PullOptions {
             jobs: a.transport.jobs,
-            filter: crate::select::args::entry_filter(&a.platform, &a.wheres)?,
+            selector: crate::select::args::subset_selector(&a.platform, &a.wheres)?,
         },
     )?;
     if ctx.json {

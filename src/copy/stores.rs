@@ -17,8 +17,8 @@ use crate::error::{Error, Result};
 use crate::model::{self, Descriptor, Index, Platform};
 use crate::reference::{LayoutRef, Reference, Target};
 use crate::registry::ops::Overlay;
-use crate::select::{EntryFilter, OnAmbiguity, Selector};
-use crate::store::{open, Access, Connect, Source, Store, StoreRef};
+use crate::select::{OnAmbiguity, Selector};
+use crate::store::{open, Access, Connect, Names, Source, Store, StoreRef};
 use crate::{platform, resolve};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -278,24 +278,25 @@ pub(crate) fn subset_root(
     )))
 }
 
-/// The `--platform`/`--where` subset of `root`, which `r` names in `layout`: the
-/// selector picks (docs/selection.md), and the indexes on the way to a pick are
-/// rewritten to list what leads to picks (a picked index is kept whole). A single
-/// manifest stays as it is when picked.
-pub fn subset_in_layout(
+/// The `--platform`/`--where` subset of `root`, which `r` names in `store` (a layout,
+/// or a registry through [`crate::select::registry_ref`]): the one selector picks
+/// (docs/selection.md), and the indexes on the way to a pick are rewritten to list what
+/// leads to picks (a picked index is kept whole). A single manifest stays as it is when
+/// picked. Push, pull and copy all subset here.
+pub fn subset_selected(
     source: &mut Overlay<'_>,
-    layout: &crate::layout::Layout,
+    store: &dyn Names,
     r: &LayoutRef,
     root: &Descriptor,
     selector: &Selector,
 ) -> Result<Descriptor> {
     let all = selector.clone().on_ambiguity(OnAmbiguity::All);
-    let found = all.choose(all.find(layout, r)?, r)?;
+    let found = all.choose(all.find(store, r)?, r)?;
     if !root.is_index() {
         return Ok(root.clone());
     }
-    let bytes = layout.read_blob(root, model::MAX_MANIFEST_SIZE)?;
-    let of = |d: &Descriptor| platform::entry_platform(layout, d).map(|e| e.platform);
+    let bytes = store.read_small(root)?;
+    let of = |d: &Descriptor| platform::entry_platform(store, d).map(|e| e.platform);
     let picked: HashSet<&str> = found
         .matches
         .iter()
@@ -305,29 +306,6 @@ pub fn subset_in_layout(
     let what = root.digest.clone();
     Ok(
         subset_root(source, root, &bytes, &what, &keep, &all.describe(), &of)?
-            .unwrap_or_else(|| root.clone()),
-    )
-}
-
-/// The `--platform`/`--where` subset of an index read from a store that is not a layout
-/// (a registry): entries are judged by their descriptors ([`EntryFilter`]).
-pub fn subset_entries(
-    source: &mut Overlay<'_>,
-    root: &Descriptor,
-    what: &str,
-    filter: &EntryFilter,
-) -> Result<Descriptor> {
-    if !root.is_index() {
-        return Err(Error::usage(format!(
-            "--platform/--where select entries of an index; {what} is a single manifest ({})",
-            root.media_type
-        )));
-    }
-    let bytes = source.read_small(root)?;
-    let of = |d: &Descriptor| d.platform.as_deref().cloned();
-    let keep = |d: &Descriptor| filter.keeps(d, of(d).as_ref());
-    Ok(
-        subset_root(source, root, &bytes, what, &keep, &filter.describe(), &of)?
             .unwrap_or_else(|| root.clone()),
     )
 }
@@ -471,16 +449,16 @@ pub fn copy(
     let root = if !subsetting {
         root
     } else {
-        match (&src.store, src_ref) {
-            (Store::Layout(l), Reference::Layout(r)) => {
-                let selector = crate::select::args::subset_selector(&req.platforms, &req.wheres)?;
-                subset_in_layout(&mut source, l, r, &root, &selector)?
-            }
-            _ => {
-                let filter = EntryFilter::parse(&req.platforms, &req.wheres)?;
-                subset_entries(&mut source, &root, &src.store.describe(), &filter)?
-            }
-        }
+        let selector = crate::select::args::subset_selector(&req.platforms, &req.wheres)?;
+        let r = match src_ref {
+            Reference::Layout(r) => r.clone(),
+            Reference::Registry(r) => crate::select::registry_ref(r),
+            Reference::Archive { path, name, .. } => LayoutRef {
+                path: path.clone(),
+                target: name.clone().map(Target::Name).unwrap_or(Target::Default),
+            },
+        };
+        subset_selected(&mut source, src.store.names(), &r, &root, &selector)?
     };
     if let Target::Digest(d) = &dst.target {
         if d.to_string() != root.digest {
@@ -558,6 +536,7 @@ mod tests {
     use super::*;
     use crate::digest::Digest;
     use crate::layout::Layout;
+    use crate::select::EntryFilter;
 
     #[test]
     fn subsets_keep_attestations_of_kept_entries() {
