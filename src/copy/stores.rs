@@ -414,8 +414,11 @@ pub fn copy(
     req: &CopyRequest,
 ) -> Result<CopyResult> {
     let start = Instant::now();
+    // Progress is drawn by the side that uploads (a registry destination); a source
+    // registry reporting the same blobs' reads would count them twice.
     let src_connect = Connect {
         mount_from: Vec::new(),
+        progress: None,
         ..connect.clone()
     };
     let src = open(src_ref, Access::Read, &src_connect)?;
