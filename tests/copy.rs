@@ -578,3 +578,57 @@ fn registry_subsets_go_through_the_selector_and_read_platforms_from_configs() {
     );
     assert!(!work.path().join("none").exists());
 }
+
+#[test]
+fn a_plain_http_source_and_a_tls_destination_take_per_side_flags() {
+    if !tools_present() {
+        return;
+    }
+    let pki = make_pki();
+    let secret = "s1de-Pa55";
+    let pw = htpasswd(pki.dir.path(), "copier", secret);
+    let plain = RegistryServer::start(None, Auth::None);
+    let tls = RegistryServer::start(Some((&pki.cert, &pki.key)), Auth::Htpasswd(pw));
+    let work = tempfile::tempdir().unwrap();
+    let auth = authfile(work.path(), &tls.host(), "copier", secret);
+    let src = work.path().join("src");
+    let idx = attested_index(&src, "v1", 13);
+    let from = format!("docker://{}/app:v1", plain.host());
+    let to = format!("docker://{}/app:v1", tls.host());
+    ok(&[
+        "copy",
+        &format!("{}:v1", src.display()),
+        &from,
+        "--plain-http",
+    ]);
+    let ca = pki.ca.to_str().unwrap();
+    let a = auth.to_str().unwrap();
+    // One --plain-http would speak HTTP to the TLS registry too: refused there.
+    let o = out(&[
+        "copy",
+        &from,
+        &to,
+        "--plain-http",
+        "--ca-cert",
+        ca,
+        "--authfile",
+        a,
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let v = oix_json(&[
+        "copy",
+        &from,
+        &to,
+        "--src-plain-http",
+        "--ca-cert",
+        ca,
+        "--authfile",
+        a,
+    ]);
+    assert_eq!(v["digest"], idx.digest.as_str());
+    let creds = format!("--creds=copier:{secret}");
+    assert_eq!(
+        registry_graph(&to, &["--tls-verify=false", &creds]),
+        manifest_digests(&src, "v1")
+    );
+}

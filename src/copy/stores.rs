@@ -406,11 +406,14 @@ fn destination_name(
     }
 }
 
-/// `oix copy SRC DEST`: see the module documentation.
+/// `oix copy SRC DEST`: see the module documentation. `connect` reaches the
+/// destination (its `jobs`, `mount_from`, `chunk_size` and `progress` apply there), and
+/// the source unless `src_connect` is given for it.
 pub fn copy(
     src_ref: &Reference,
     dst_ref: &Reference,
     connect: &Connect,
+    src_connect: Option<&Connect>,
     req: &CopyRequest,
 ) -> Result<CopyResult> {
     let start = Instant::now();
@@ -419,7 +422,7 @@ pub fn copy(
     let src_connect = Connect {
         mount_from: Vec::new(),
         progress: None,
-        ..connect.clone()
+        ..src_connect.unwrap_or(connect).clone()
     };
     let src = open(src_ref, Access::Read, &src_connect)?;
     let mut dst_connect = connect.clone();
