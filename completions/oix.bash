@@ -443,7 +443,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__copy)
-            opts="-j -h -V --platform --where --digestfile --dry-run --mount-from --chunk-size --force-recursive --authfile --ca-cert --cert-dir --client-cert --client-key --insecure --plain-http --timeout --creds --retries --jobs --json --lock-timeout --help --version"
+            opts="-j -h -V --platform --where --digestfile --dry-run --mount-from --chunk-size --force-recursive --src-plain-http --dest-plain-http --src-insecure --dest-insecure --authfile --ca-cert --cert-dir --client-cert --client-key --insecure --plain-http --timeout --creds --retries --jobs --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -328,6 +328,10 @@ complete -c oix -n "__fish_oix_using_subcommand copy" -s j -l jobs -d 'Parallel 
 complete -c oix -n "__fish_oix_using_subcommand copy" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
 complete -c oix -n "__fish_oix_using_subcommand copy" -l dry-run -d 'Print what would be copied, skipped and named; write nothing'
 complete -c oix -n "__fish_oix_using_subcommand copy" -l force-recursive -d 'Check every blob and manifest even when the destination registry already holds the image or index by digest'
+complete -c oix -n "__fish_oix_using_subcommand copy" -l src-plain-http -d 'Speak plain HTTP to the source registry only (--plain-http: to both)'
+complete -c oix -n "__fish_oix_using_subcommand copy" -l dest-plain-http -d 'Speak plain HTTP to the destination registry only'
+complete -c oix -n "__fish_oix_using_subcommand copy" -l src-insecure -d 'Use TLS without verifying the source registry\'s certificate (--insecure: both)'
+complete -c oix -n "__fish_oix_using_subcommand copy" -l dest-insecure -d 'Use TLS without verifying the destination registry\'s certificate'
 complete -c oix -n "__fish_oix_using_subcommand copy" -l insecure -d 'Use TLS without verifying the registry\'s certificate'
 complete -c oix -n "__fish_oix_using_subcommand copy" -l plain-http -d 'Speak plain HTTP to the registry (no TLS)'
 complete -c oix -n "__fish_oix_using_subcommand copy" -l json -d 'Print machine-readable JSON on stdout'
