@@ -28,6 +28,7 @@ pub mod gc;
 pub mod inspect;
 pub mod platform;
 pub mod reach;
+pub mod referrers;
 pub mod registry;
 pub mod select;
 pub mod store;

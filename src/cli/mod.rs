@@ -11,6 +11,7 @@ mod build;
 mod index;
 mod maint;
 pub mod output;
+mod referrers;
 mod registry;
 mod select;
 
@@ -111,6 +112,10 @@ pub enum Command {
     Import(archive::ImportArgs),
     /// Export refs as a reproducible oci-archive holding only the blobs they reach.
     Export(archive::ExportArgs),
+    /// List the referrers of an image or index (signatures, SBOMs, attestations).
+    Referrers(referrers::ReferrersArgs),
+    /// Attach files to an image or index as an OCI 1.1 artifact (a referrer).
+    Attach(referrers::AttachArgs),
 }
 
 /// Global settings every command receives.
@@ -186,6 +191,8 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Build(a) => build::build(&ctx, *a),
         Command::Import(a) => archive::import_cmd(&ctx, a),
         Command::Export(a) => archive::export_cmd(&ctx, a),
+        Command::Referrers(a) => referrers::referrers(&ctx, a),
+        Command::Attach(a) => referrers::attach(&ctx, a),
     }
 }
 
