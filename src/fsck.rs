@@ -688,7 +688,15 @@ fn check_configs(layout: &Layout, walk: &graph::Walk, bad: &HashMap<String, ()>,
             .and_then(|r| r.get("type"))
             .and_then(|t| t.as_str())
             == Some("layers");
-        if config.os.is_empty() || config.architecture.is_empty() || !rootfs_ok {
+        // Required means present: cosign's signature configs carry `"os":""` and
+        // `"architecture":""`, which the image-spec allows (a referrer has no platform).
+        let present = |k: &str| {
+            serde_json::from_slice::<serde_json::Value>(&bytes)
+                .ok()
+                .is_some_and(|v| v.get(k).is_some_and(|x| x.is_string()))
+        };
+        let named = |v: &str, k: &str| !v.is_empty() || present(k);
+        if !named(&config.os, "os") || !named(&config.architecture, "architecture") || !rootfs_ok {
             cx.add(
                 Level::Error,
                 "invalid-config",

@@ -174,24 +174,34 @@ pub struct TreeRow<'a> {
 /// The parts of a document a referrer listing needs.
 struct Info {
     subject: Option<String>,
+    /// The document's own `artifactType`.
     artifact_type: Option<String>,
+    /// A manifest's config media type.
+    config_type: Option<String>,
     annotations: BTreeMap<String, String>,
+}
+
+impl Info {
+    /// The referrers API rule: artifactType, else the config's media type.
+    fn shown_type(&self) -> Option<String> {
+        self.artifact_type
+            .clone()
+            .or_else(|| self.config_type.clone())
+    }
 }
 
 fn info(doc: &Document) -> Info {
     match doc {
         Document::Manifest(m) => Info {
             subject: m.subject.as_ref().map(|s| s.digest.clone()),
-            // The referrers API rule: artifactType, else the config's media type.
-            artifact_type: m
-                .artifact_type
-                .clone()
-                .or_else(|| Some(m.config.media_type.clone())),
+            artifact_type: m.artifact_type.clone(),
+            config_type: Some(m.config.media_type.clone()),
             annotations: m.annotations.clone(),
         },
         Document::Index(i) => Info {
             subject: i.subject.as_ref().map(|s| s.digest.clone()),
             artifact_type: i.artifact_type.clone(),
+            config_type: None,
             annotations: i.annotations.clone(),
         },
     }
@@ -207,7 +217,7 @@ fn read_info(layout: &Layout, d: &Descriptor) -> Result<Option<Info>> {
 fn pulled_up(base: &Descriptor, info: &Info) -> Descriptor {
     let mut d = base.clone();
     d.annotations = info.annotations.clone();
-    d.artifact_type = info.artifact_type.clone();
+    d.artifact_type = info.shown_type();
     d.platform = None;
     d
 }
@@ -301,10 +311,13 @@ pub fn scan_index(layout: &Layout, index: &Index, unlisted: bool) -> Result<Scan
         let name = e.ref_name();
         if let Some((subject, at)) = name.filter(|_| e.is_manifest()).and_then(cosign_subject) {
             // cosign's legacy tag: the subject is in the name.
+            // Its config is an image config: the kind is in the tag's suffix.
             let mut d = e.clone();
             d.annotations.remove(annotation::REF_NAME);
+            d.artifact_type = None;
             if let Ok(Some(i)) = read_info(layout, e) {
                 d = pulled_up(e, &i);
+                d.artifact_type = i.artifact_type.clone();
             }
             d.artifact_type.get_or_insert_with(|| at.to_string());
             s.add(&subject.to_string(), d, Found::CosignTag, name);
@@ -403,7 +416,7 @@ fn fallback_entries(
                 // fill them in when a writer left them out.
                 let mut desc = d.clone();
                 if desc.artifact_type.is_none() {
-                    desc.artifact_type = i.artifact_type.clone();
+                    desc.artifact_type = i.shown_type();
                 }
                 if desc.annotations.is_empty() {
                     desc.annotations = i.annotations.clone();

@@ -45,9 +45,14 @@ pub struct LsArgs {
     /// matches come from different indexes: the entry's position in index.json, then in
     /// each nested index (`0/2/1`).
     pub reference: String,
-    /// Walk nested indexes, manifests, configs and layers.
+    /// Walk nested indexes, manifests, configs and layers; the referrers of each index
+    /// and manifest (signatures, SBOMs, attestations) are listed under it.
     #[arg(long)]
     pub tree: bool,
+    /// Count each entry's referrers (recursively) in a REFERRERS column; with --json,
+    /// list them (`oix referrers` shows one subject's in full).
+    #[arg(long)]
+    pub referrers: bool,
     #[command(flatten)]
     pub selector: SelectorArgs,
 }
@@ -59,6 +64,28 @@ struct Row {
     entry: view::Entry,
     #[serde(skip_serializing_if = "Option::is_none")]
     path: Option<Vec<Step>>,
+    /// With --referrers: the entry's referrers, recursively.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    referrers: Option<Vec<serde_json::Value>>,
+}
+
+/// With `ls --referrers`, fill in each row's referrers.
+fn add_referrers(layout: &Layout, rows: &mut [Row], on: bool) -> Result<()> {
+    if !on {
+        return Ok(());
+    }
+    let scan = crate::referrers::scan(layout, true)?;
+    let all = crate::referrers::ArtifactFilter::default();
+    for r in rows {
+        let found = scan.tree(&r.entry.digest, &all, true);
+        r.referrers = Some(
+            found
+                .iter()
+                .map(|f| serde_json::to_value(f).unwrap_or_default())
+                .collect(),
+        );
+    }
+    Ok(())
 }
 
 fn print_tree(out: &mut impl Write, nodes: &[view::TreeNode], indent: usize) {
@@ -78,6 +105,9 @@ fn print_tree(out: &mut impl Write, nodes: &[view::TreeNode], indent: usize) {
                 if p.derived { " (derived)" } else { "" }
             ));
         }
+        if let Some(t) = &n.artifact_type {
+            line.push_str(&format!(" artifactType={t}"));
+        }
         if let Some(r) = &n.ref_name {
             line.push_str(&format!(" ref={r}"));
         }
@@ -95,8 +125,10 @@ pub fn ls(ctx: &Ctx, a: LsArgs) -> Result<i32> {
         print_warnings(&s.warnings);
         if a.tree {
             let mut trees = Vec::new();
+            let scan = crate::referrers::scan(&layout, true)?;
             for m in &s.matches {
-                trees.push((m, view::tree(&layout, std::slice::from_ref(&m.descriptor))?));
+                let roots = std::slice::from_ref(&m.descriptor);
+                trees.push((m, view::tree_with_referrers(&layout, roots, &scan)?));
             }
             if ctx.json {
                 let v: Vec<serde_json::Value> = trees
@@ -113,14 +145,16 @@ pub fn ls(ctx: &Ctx, a: LsArgs) -> Result<i32> {
             }
             return Ok(0);
         }
-        let rows: Vec<Row> = s
+        let mut rows: Vec<Row> = s
             .matches
             .iter()
             .map(|m| Row {
                 entry: view::describe(&layout, &m.descriptor),
                 path: Some(m.path.clone()),
+                referrers: None,
             })
             .collect();
+        add_referrers(&layout, &mut rows, a.referrers)?;
         print_rows(ctx, &rows);
         return Ok(0);
     }
@@ -136,7 +170,8 @@ pub fn ls(ctx: &Ctx, a: LsArgs) -> Result<i32> {
                 s.matches.into_iter().map(|m| m.descriptor).collect()
             }
         };
-        let nodes = view::tree(&layout, &roots)?;
+        let scan = crate::referrers::scan(&layout, true)?;
+        let nodes = view::tree_with_referrers(&layout, &roots, &scan)?;
         if ctx.json {
             output::json(&nodes);
         } else {
@@ -152,13 +187,15 @@ pub fn ls(ctx: &Ctx, a: LsArgs) -> Result<i32> {
         print_warnings(&members.warnings);
         members.entries.into_iter().map(|m| m.descriptor).collect()
     };
-    let rows: Vec<Row> = descriptors
+    let mut rows: Vec<Row> = descriptors
         .iter()
         .map(|d| Row {
             entry: view::describe(&layout, d),
             path: None,
+            referrers: None,
         })
         .collect();
+    add_referrers(&layout, &mut rows, a.referrers)?;
     print_rows(ctx, &rows);
     Ok(0)
 }
@@ -210,6 +247,9 @@ fn print_rows(ctx: &Ctx, rows: &[Row]) {
                 },
                 output::human_size(e.size),
             ];
+            if let Some(r) = &row.referrers {
+                cells.push(r.len().to_string());
+            }
             if with_path {
                 cells.push(
                     row.path
@@ -226,6 +266,9 @@ fn print_rows(ctx: &Ctx, rows: &[Row]) {
         })
         .collect();
     let mut header = vec!["REF", "DIGEST", "TYPE", "PLATFORMS", "SIZE"];
+    if rows.iter().any(|r| r.referrers.is_some()) {
+        header.push("REFERRERS");
+    }
     if with_path {
         header.push("PATH");
     }
