@@ -22,6 +22,9 @@ _oix() {
             oix,apply)
                 cmd="oix__subcmd__apply"
                 ;;
+            oix,attach)
+                cmd="oix__subcmd__attach"
+                ;;
             oix,build)
                 cmd="oix__subcmd__build"
                 ;;
@@ -70,6 +73,9 @@ _oix() {
             oix,push)
                 cmd="oix__subcmd__push"
                 ;;
+            oix,referrers)
+                cmd="oix__subcmd__referrers"
+                ;;
             oix,select)
                 cmd="oix__subcmd__select"
                 ;;
@@ -84,6 +90,9 @@ _oix() {
                 ;;
             oix__subcmd__help,apply)
                 cmd="oix__subcmd__help__subcmd__apply"
+                ;;
+            oix__subcmd__help,attach)
+                cmd="oix__subcmd__help__subcmd__attach"
                 ;;
             oix__subcmd__help,build)
                 cmd="oix__subcmd__help__subcmd__build"
@@ -132,6 +141,9 @@ _oix() {
                 ;;
             oix__subcmd__help,push)
                 cmd="oix__subcmd__help__subcmd__push"
+                ;;
+            oix__subcmd__help,referrers)
+                cmd="oix__subcmd__help__subcmd__referrers"
                 ;;
             oix__subcmd__help,select)
                 cmd="oix__subcmd__help__subcmd__select"
@@ -197,7 +209,7 @@ _oix() {
 
     case "${cmd}" in
         oix)
-            opts="-h -V --json --lock-timeout --help --version init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan build import export help"
+            opts="-h -V --json --lock-timeout --help --version init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan build import export referrers attach help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -280,6 +292,32 @@ _oix() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oix__subcmd__attach)
+            opts="-h -V --artifact-type --annotation --json --lock-timeout --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --artifact-type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --annotation)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -527,7 +565,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__help)
-            opts="init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan build import export help"
+            opts="init ls inspect tag untag fsck gc index merge diff annotate select fold push pull apply plan build import export referrers attach help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -555,6 +593,20 @@ _oix() {
             return 0
             ;;
         oix__subcmd__help__subcmd__apply)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oix__subcmd__help__subcmd__attach)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -835,6 +887,20 @@ _oix() {
             return 0
             ;;
         oix__subcmd__help__subcmd__push)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oix__subcmd__help__subcmd__referrers)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1179,7 +1245,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__ls)
-            opts="-h -V --tree --platform --where --match --fallback --scope --inherit --json --lock-timeout --help --version"
+            opts="-h -V --tree --referrers --platform --where --match --fallback --scope --inherit --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1450,6 +1516,28 @@ _oix() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oix__subcmd__referrers)
+            opts="-r -h -V --artifact-type --recursive --json --lock-timeout --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --artifact-type)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

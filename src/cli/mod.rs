@@ -78,7 +78,7 @@ pub enum Command {
     Untag(basic::UntagArgs),
     /// Verify a layout: every referenced blob present, sized and hashed right; documents valid.
     Fsck(maint::FsckArgs),
-    /// Remove blobs that nothing in index.json reaches, and stale temp files.
+    /// Remove blobs that nothing in index.json reaches, referrers of subjects that are gone, and stale temp files.
     Gc(maint::GcArgs),
     /// Create and edit multi-arch indexes inside a layout.
     #[command(subcommand)]
