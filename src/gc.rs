@@ -64,7 +64,7 @@ pub fn gc(layout: &Layout, dry_run: bool) -> Result<GcReport> {
     // Referrers of subjects the layout no longer has: their index.json entries
     // (referrers indexes, cosign tags, untagged referrers) go first, in one transaction
     // under the locks gc holds, and then their blobs with the rest of the garbage.
-    let stale = crate::referrers::stale_entries(layout, &index, &stored);
+    let (stale, known) = crate::referrers::stale_entries_and_reach(layout, &index, &stored);
     let entries_removed: Vec<String> = stale
         .iter()
         .map(|&i| {
@@ -84,7 +84,8 @@ pub fn gc(layout: &Layout, dry_run: bool) -> Result<GcReport> {
     let before = index.clone();
     pruned(&mut index);
     // The same rule fsck checks by: index.json's graph plus whole referrers of it.
-    let reach = reach::reachable(layout, &index.manifests, &stored);
+    // (Already computed over exactly these entries when the layout holds referrers.)
+    let reach = known.unwrap_or_else(|| reach::reachable(layout, &index.manifests, &stored));
     if let Some(e) = reach.walk.first_error("gc refuses to sweep") {
         return Err(e.with_hint(
             "the reachable set is unknown while the graph is broken; run `oix fsck` and repair first",

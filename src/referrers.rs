@@ -474,6 +474,16 @@ enum Hangs {
 /// nothing changes: a referrer of a referrer counts; a cycle of referrers reaching only
 /// each other is stale). `gc` drops them; fsck warns about them (`orphan-referrer`).
 pub fn stale_entries(layout: &Layout, index: &Index, stored: &[(Digest, u64)]) -> Vec<usize> {
+    stale_entries_and_reach(layout, index, stored).0
+}
+
+/// [`stale_entries`], with the reachable set of the entries that are not stale when it
+/// had to compute it (the set `gc` keeps: callers need not walk the graph again).
+pub fn stale_entries_and_reach(
+    layout: &Layout,
+    index: &Index,
+    stored: &[(Digest, u64)],
+) -> (Vec<usize>, Option<crate::reach::Reach>) {
     let mut holders: Vec<(usize, Hangs)> = Vec::new();
     let mut roots: Vec<Descriptor> = Vec::new();
     for (i, e) in index.manifests.iter().enumerate() {
@@ -499,9 +509,9 @@ pub fn stale_entries(layout: &Layout, index: &Index, stored: &[(Digest, u64)]) -
         }
     }
     if holders.is_empty() {
-        return Vec::new();
+        return (Vec::new(), None);
     }
-    loop {
+    let reach = loop {
         let reach = crate::reach::reachable(layout, &roots, stored);
         let digests: HashSet<String> = reach
             .walk
@@ -519,14 +529,14 @@ pub fn stale_entries(layout: &Layout, index: &Index, stored: &[(Digest, u64)]) -
             Hangs::Digest(d) => digests.contains(d),
         });
         holders = rest;
-        if live.is_empty() || holders.is_empty() {
-            break;
+        if live.is_empty() {
+            break reach;
         }
         roots.extend(live.iter().map(|(i, _)| index.manifests[*i].clone()));
-    }
+    };
     let mut stale: Vec<usize> = holders.into_iter().map(|(i, _)| i).collect();
     stale.sort_unstable();
-    stale
+    (stale, Some(reach))
 }
 
 /// A file to attach and the media type of its layer.
