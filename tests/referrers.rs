@@ -930,3 +930,59 @@ fn skopeo_and_umoci_read_a_layout_with_attached_artifacts() {
     assert_eq!(referrers(&["-r", &at(&l, ":v1")]).len(), 2);
     assert_fsck_clean(&l);
 }
+
+/// Concurrent attaches to one subject: every one is listed afterwards (each is one
+/// index.json transaction re-reading the referrers index under the lock).
+#[test]
+fn concurrent_attaches_to_one_subject_are_all_listed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let l = tmp.path().join("l");
+    image(&l);
+    let children: Vec<_> = (0..8)
+        .map(|i| {
+            let f = file(tmp.path(), &format!("f{i}.txt"), &format!("file {i}"));
+            oix_cmd(["attach", &at(&l, ":v1"), "--artifact-type", NOTES, &f])
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    assert_eq!(referrers(&[&at(&l, ":v1")]).len(), 8);
+    assert_fsck_clean(&l);
+}
+
+/// Annotations from outside reach the terminal escaped (human output), exact in --json.
+#[test]
+fn referrer_annotations_are_escaped_for_the_terminal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let l = tmp.path().join("l");
+    image(&l);
+    let f = file(tmp.path(), "a.txt", "a");
+    let evil = "x\u{1b}]0;pwned\u{7}\u{1b}[2J";
+    attach(
+        &at(&l, ":v1"),
+        NOTES,
+        &[&f],
+        &["--annotation", &format!("k={evil}")],
+    );
+    for args in [
+        vec!["referrers", "-r"],
+        vec!["ls", "--tree"],
+        vec!["ls", "--referrers"],
+    ] {
+        let mut a = args.clone();
+        let target = if args[0] == "ls" && args[1] == "--referrers" {
+            l.display().to_string()
+        } else {
+            at(&l, ":v1")
+        };
+        a.push(&target);
+        let out = oix(&a).ok();
+        assert!(!out.stdout.contains(&0x1b), "{a:?}: raw ESC on stdout");
+    }
+    let rows = referrers(&[&at(&l, ":v1")]);
+    assert_eq!(rows[0]["descriptor"]["annotations"]["k"], evil);
+}
