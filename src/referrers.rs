@@ -331,16 +331,13 @@ pub fn scan_index(layout: &Layout, index: &Index, unlisted: bool) -> Result<Scan
         if !(e.is_manifest() || e.is_index()) {
             continue;
         }
-        match read_info(layout, e) {
-            Ok(Some(i)) => {
-                if let Some(subject) = &i.subject {
-                    let mut d = pulled_up(e, &i);
-                    d.annotations.remove(annotation::REF_NAME);
-                    s.add(subject, d, Found::Entry, name);
-                }
+        // Unreadable entries are fsck's to report (missing-blob, invalid-document).
+        if let Ok(Some(i)) = read_info(layout, e) {
+            if let Some(subject) = &i.subject {
+                let mut d = pulled_up(e, &i);
+                d.annotations.remove(annotation::REF_NAME);
+                s.add(subject, d, Found::Entry, name);
             }
-            // Unreadable entries are fsck's to report (missing-blob, invalid-document).
-            Ok(None) | Err(_) => {}
         }
     }
     if unlisted {

@@ -745,14 +745,14 @@ fn hostile_referrer_cycle_ends() {
     )
     .ok()
     .json();
-    assert_eq!(digests(rows["referrers"].as_array().unwrap()), [b.clone()]);
+    assert_eq!(digests(rows["referrers"].as_array().unwrap()), [b.as_str()]);
     let rows: Value = bounded(
         &["--json", "referrers", "-r", &at(&l, &format!("@{b}"))],
         60,
     )
     .ok()
     .json();
-    assert_eq!(digests(rows["referrers"].as_array().unwrap()), [a.clone()]);
+    assert_eq!(digests(rows["referrers"].as_array().unwrap()), [a.as_str()]);
     bounded(&["ls", "--tree", &ls], 60).ok();
     bounded(&["ls", "--referrers", &ls], 60).ok();
     let f = bounded(&["--json", "fsck", &ls], 60).ok().json();
