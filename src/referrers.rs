@@ -66,31 +66,56 @@ pub fn fallback_tag(d: &Digest) -> String {
 }
 
 /// The subject a cosign tag (`sha256-<hex>.sig|.att|.sbom`) names, with the
-/// `artifactType` cosign uses for that kind.
+/// `artifactType` cosign uses for that kind. Only a full 64-digit lower-case hex part
+/// counts, so an ordinary tag such as `release-1.sig` is never taken for one.
 pub fn cosign_subject(name: &str) -> Option<(Digest, &'static str)> {
     let (stem, at) = COSIGN_SUFFIXES
         .iter()
         .find_map(|(suffix, at)| name.strip_suffix(suffix).map(|s| (s, *at)))?;
+    if !looks_like_fallback_tag(stem) {
+        return None;
+    }
     let (alg, enc) = stem.split_once('-')?;
     Some((Digest::parse(&format!("{alg}:{enc}")).ok()?, at))
 }
 
-/// Could `name` be a referrers tag (`<alg>-<encoded>`)? Which subject it is for is
-/// decided by the referrers it lists, since the encoded part may be truncated.
+/// Could `name` be a referrers tag (`<alg>-<64 hex digits>`, the encoded part of a
+/// sha256 digest, or the truncated one of a longer digest)? Which subject it is for is
+/// decided by the referrers it lists. Ordinary tags (`own-4`, `v1-2.3`) are not.
 fn looks_like_fallback_tag(name: &str) -> bool {
     let Some((alg, enc)) = name.split_once('-') else {
         return false;
     };
     !alg.is_empty()
         && alg.len() <= 32
-        && !enc.is_empty()
-        && enc.len() <= 64
         && alg
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._".contains(c))
+        && enc.len() == 64
         && enc
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-=".contains(c))
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+}
+
+/// Does the referrers tag `tag` name a digest whose content is in the layout (then an
+/// index under that name claims to list its referrers, and what it lists is checked)?
+fn names_present_content(layout: &Layout, tag: &str) -> bool {
+    tag.split_once('-')
+        .and_then(|(alg, enc)| Digest::parse(&format!("{alg}:{enc}")).ok())
+        .is_some_and(|d| layout.has_blob(&d))
+}
+
+/// Is the index `e`, named `tag`, a referrers index: does it list at least one
+/// manifest whose subject's fallback tag is `tag`? (An empty index, or an image index
+/// that happens to carry such a name, is an ordinary entry and never dropped by gc.)
+fn is_referrers_index(layout: &Layout, e: &Descriptor, tag: &str) -> bool {
+    let Ok((_, Some(Document::Index(idx)))) = layout.read_document(e) else {
+        return false;
+    };
+    idx.manifests.iter().any(|d| {
+        matches!(read_info(layout, d), Ok(Some(Info { subject: Some(s), .. }))
+            if Digest::parse(&s).is_ok_and(|sd| fallback_tag(&sd) == tag))
+    })
 }
 
 /// Which referrers a query returns: those whose `artifactType` is one of `types`
@@ -323,7 +348,11 @@ pub fn scan_index(layout: &Layout, index: &Index, unlisted: bool) -> Result<Scan
             s.add(&subject.to_string(), d, Found::CosignTag, name);
             continue;
         }
-        if let Some(tag) = name.filter(|n| e.is_index() && looks_like_fallback_tag(n)) {
+        if let Some(tag) = name.filter(|n| {
+            e.is_index()
+                && looks_like_fallback_tag(n)
+                && (names_present_content(layout, n) || is_referrers_index(layout, e, n))
+        }) {
             if fallback_entries(layout, e, tag, &mut s, &mut listed) {
                 continue;
             }
@@ -488,7 +517,9 @@ pub fn stale_entries_and_reach(
         let hangs = if let Some((d, _)) = name.filter(|_| e.is_manifest()).and_then(cosign_subject)
         {
             Some(Hangs::Digest(d.to_string()))
-        } else if let Some(tag) = name.filter(|n| e.is_index() && looks_like_fallback_tag(n)) {
+        } else if let Some(tag) = name.filter(|n| {
+            e.is_index() && looks_like_fallback_tag(n) && is_referrers_index(layout, e, n)
+        }) {
             Some(Hangs::Tag(tag.to_string()))
         } else if name.is_none() && (e.is_manifest() || e.is_index()) {
             match read_info(layout, e) {
@@ -789,6 +820,13 @@ mod tests {
         assert!(looks_like_fallback_tag(&fallback_tag(&d)));
         assert!(!looks_like_fallback_tag("latest"));
         assert!(!looks_like_fallback_tag("v1-2.3"));
+        // Found by tests/concurrency_mixed: gc took the index `own-4` for a referrers
+        // index of a subject that is gone and dropped it.
+        assert!(!looks_like_fallback_tag("own-4"));
+        assert!(!looks_like_fallback_tag(&format!(
+            "sha256-{}",
+            "A".repeat(64)
+        )));
     }
 
     #[test]
@@ -799,6 +837,7 @@ mod tests {
         assert!(at.ends_with("sig.v1+json"));
         assert!(cosign_subject("sha256-zz.sig").is_none());
         assert!(cosign_subject("latest").is_none());
+        assert!(cosign_subject("release-1.sig").is_none());
     }
 
     #[test]

@@ -986,3 +986,26 @@ fn referrer_annotations_are_escaped_for_the_terminal() {
     let rows = referrers(&[&at(&l, ":v1")]);
     assert_eq!(rows[0]["descriptor"]["annotations"]["k"], evil);
 }
+
+/// Ordinary names that look a little like referrer tags are never dropped by gc: an
+/// index named `own-4` (found by tests/concurrency_mixed), a manifest named
+/// `release-1.sig`, and an image index named `sha256-<64 hex>` that lists no referrers.
+#[test]
+fn gc_keeps_ordinary_entries_with_referrer_like_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let l = tmp.path().join("l");
+    image(&l);
+    oix(&["index", "add", &at(&l, ":own-4"), &at(&l, ":v1")]).ok();
+    oix(&["tag", &at(&l, ":v1"), "release-1.sig"]).ok();
+    let name = format!("sha256-{}", "0".repeat(64));
+    oix(&["tag", &at(&l, ":own-4"), &name]).ok();
+    let before = ref_names(&l);
+    let f = oix(&["--json", "fsck", &l.display().to_string()])
+        .ok()
+        .json();
+    assert_eq!(f["warnings"], 0, "{f}");
+    let r = oix(&["--json", "gc", &l.display().to_string()]).ok().json();
+    assert!(r.get("referrer_entries_removed").is_none(), "{r}");
+    assert_eq!(ref_names(&l), before);
+    assert_fsck_clean(&l);
+}
