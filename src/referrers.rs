@@ -684,7 +684,9 @@ fn check_attach(layout: &Layout, subject: &Descriptor, a: &Attach) -> Result<Vec
             ))
             .with_hint("write FILE:MEDIATYPE, e.g. sbom.json:application/spdx+json"));
         }
-        let meta = std::fs::metadata(&f.path).at("reading", &f.path)?;
+        let meta = std::fs::metadata(&f.path)
+            .at("reading", &f.path)
+            .map_err(|e| e.with_hint("name an existing file to attach: FILE or FILE:MEDIATYPE"))?;
         if !meta.is_file() {
             return Err(
                 Error::usage(format!("{} is not a regular file", f.path.display()))
