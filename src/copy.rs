@@ -6,7 +6,7 @@
 //! of the destination never sees a dangling reference. Naming (tags, index.json refs) is
 //! the caller's job, after the copy succeeded.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::graph::{self, Role};
 use crate::layout::Transfer;
 use crate::model::Descriptor;
@@ -104,15 +104,11 @@ pub fn copy_graphs(
         .zip(&plans)
         .flat_map(|((src, _), p)| p.leaves.iter().map(move |d| (*src, d)))
         .collect();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.jobs.max(1))
-        .build()
-        .map_err(|e| Error::failure(format!("starting copy threads: {e}")))?;
     // Two phases: every blob is verified and staged (in parallel), then all are made
     // visible. A blob that fails verification stops the copy before any is visible
     // (for stores that stage: a layout copying from a layout); staged temp files of a
     // failed copy are removed as they drop.
-    let staged: Vec<(&Descriptor, Stage)> = pool.install(|| {
+    let staged: Vec<(&Descriptor, Stage)> = crate::pool::install(opts.jobs, || {
         // One task per blob: rayon's default splitting hands contiguous runs of the
         // slice to one thread, so two big blobs side by side would go one after the
         // other while other threads sit idle (measured on fsck, which had that shape).
@@ -121,7 +117,7 @@ pub fn copy_graphs(
             .with_max_len(1)
             .map(|(src, d)| dst.stage(*src, d).map(|s| (*d, s)))
             .collect::<Result<Vec<_>>>()
-    })?;
+    })??;
     let mut report = CopyReport::default();
     for (d, stage) in staged {
         match dst.commit(stage)? {
@@ -136,12 +132,12 @@ pub fn copy_graphs(
     for ((src, _), p) in sources.iter().zip(&plans) {
         // Which documents the destination already has: asked in parallel (for a
         // registry these are round trips); the writes stay sequential, children first.
-        let present: Vec<bool> = pool.install(|| {
+        let present: Vec<bool> = crate::pool::install(opts.jobs, || {
             p.documents
                 .par_iter()
                 .map(|d| dst.has(d))
                 .collect::<Result<Vec<bool>>>()
-        })?;
+        })??;
         for (d, present) in p.documents.iter().zip(present) {
             if present {
                 report.skipped += 1;

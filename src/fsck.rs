@@ -20,11 +20,11 @@
 //!   `unreadable-referrer`), an entry holding referrers of a subject the layout no longer
 //!   has (`orphan-referrer`); warnings, and gc removes the orphans.
 //!
-//! Hashing runs in parallel across blobs with a fixed buffer per thread, so memory stays
-//! bounded whatever the blob sizes.
+//! Hashing runs in parallel across blobs on the shared pool ([`crate::pool`]) with a fixed
+//! buffer per thread, so memory stays bounded whatever the blob sizes.
 
 use crate::digest::Digest;
-use crate::error::{Error, Kind, Result};
+use crate::error::{Kind, Result};
 use crate::graph::{self, Role, Severity};
 use crate::layout::{Layout, BLOBS_DIR};
 use crate::model::{self, Document, ImageConfig};
@@ -82,7 +82,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             quick: false,
-            jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            jobs: crate::pool::default_jobs(),
         }
     }
 }
@@ -127,56 +127,24 @@ enum BlobState {
     },
 }
 
-/// Hash `work` (sorted biggest first) on `opts.jobs` threads that each take the next blob
-/// from a shared cursor: longest-processing-time-first scheduling. Rayon's adaptive
-/// splitting of a sorted slice would hand every big blob to one thread (measured: no
-/// speed-up from a second core on a layout with one 512 MiB blob). One buffer per thread.
+/// Hash `work` (sorted biggest first) on `opts.jobs` threads of the pool, each taking
+/// the next blob in turn ([`crate::pool::map_dynamic`]: longest-processing-time first, so
+/// two big blobs side by side go to two threads). One buffer per thread.
 fn hash_longest_first(
     layout: &Layout,
     work: &[(u64, Digest, Option<u64>)],
     opts: &Options,
 ) -> Result<Vec<(Digest, bool, BlobState)>> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let next = AtomicUsize::new(0);
-    let threads = opts.jobs.max(1).min(work.len().max(1));
-    let mut states: Vec<Option<BlobState>> = work.iter().map(|_| None).collect();
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut buf = vec![0u8; 1 << 20];
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some((_, d, s)) = work.get(i) else {
-                            break done;
-                        };
-                        done.push((i, check_blob(layout, d, *s, opts.quick, &mut buf)));
-                    }
-                })
-            })
-            .collect();
-        for h in handles {
-            let done = h
-                .join()
-                .map_err(|_| Error::failure("an fsck hashing thread panicked"))?;
-            for (i, state) in done {
-                states[i] = Some(state);
-            }
-        }
-        Ok::<(), Error>(())
-    })?;
+    let states = crate::pool::map_dynamic(
+        opts.jobs,
+        work,
+        || vec![0u8; 1 << 20],
+        |buf, (_, d, s)| check_blob(layout, d, *s, opts.quick, buf),
+    )?;
     Ok(work
         .iter()
         .zip(states)
-        .map(|((_, d, s), state)| {
-            let state = state.unwrap_or(BlobState::Bad {
-                code: "unreadable",
-                message: format!("blob {d} was not checked"),
-                hashed: 0,
-            });
-            (d.clone(), s.is_some(), state)
-        })
+        .map(|((_, d, s), state)| (d.clone(), s.is_some(), state))
         .collect())
 }
 

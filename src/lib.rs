@@ -27,6 +27,8 @@ pub mod fsck;
 pub mod gc;
 pub mod inspect;
 pub mod platform;
+pub mod pool;
+pub mod publish;
 pub mod reach;
 pub mod referrers;
 pub mod registry;

@@ -26,6 +26,27 @@ pub trait Source: Sync {
     fn as_layout(&self) -> Option<&Layout> {
         None
     }
+    /// The manifests whose `subject` is `subject` (OCI 1.1 referrers). A store that has
+    /// no way to know yet answers none.
+    fn referrers(&self, _subject: &Descriptor) -> Result<Vec<Descriptor>> {
+        Ok(Vec::new())
+    }
+}
+
+/// Naming: the tags of a store. For a layout these are index.json's ref names; for a
+/// registry, the tags of the repository the store was opened on. Copies move content;
+/// naming is the separate last step, after everything a name reaches is in the store.
+pub trait Names: Source {
+    /// Every name the store holds: a layout's in index.json order, a registry's sorted.
+    fn list_names(&self) -> Result<Vec<String>>;
+    /// What a name (or a digest) points at now; `None` when the store has no such name.
+    /// Several entries under one name (a layout may hold them) are an ambiguity error.
+    fn resolve_name(&self, name: &str) -> Result<Option<Descriptor>>;
+    /// Point each of `names` at `desc`, whose graph is already in the store; all of
+    /// them in one step where the store allows it (a layout: one transaction).
+    fn set_names(&self, names: &[String], desc: &Descriptor) -> Result<()>;
+    /// Remove names; a name that does not exist is not an error.
+    fn remove_names(&self, names: &[String]) -> Result<()>;
 }
 
 /// The write side of a store.
@@ -137,5 +158,45 @@ impl Sink for Layout {
                 Ok(Transfer::Copy)
             }
         }
+    }
+}
+
+impl Names for Layout {
+    fn list_names(&self) -> Result<Vec<String>> {
+        let (index, _) = self.read_index()?;
+        Ok(crate::resolve::ref_names(&index))
+    }
+    fn resolve_name(&self, name: &str) -> Result<Option<Descriptor>> {
+        if let Ok(d) = crate::digest::Digest::parse(name) {
+            return Ok(crate::resolve::stored_document(self, &d));
+        }
+        let (index, _) = self.read_index()?;
+        let hits: Vec<&Descriptor> = index
+            .manifests
+            .iter()
+            .filter(|d| d.ref_name() == Some(name))
+            .collect();
+        match hits.as_slice() {
+            [] => Ok(None),
+            [one] => {
+                let mut d = (*one).clone();
+                d.annotations.remove(model::annotation::REF_NAME);
+                Ok(Some(d))
+            }
+            many => Err(crate::error::Error::ambiguous(format!(
+                "{}: {} entries are named {name:?}",
+                self.root().display(),
+                many.len()
+            ))
+            .with_hint("name one of them by digest (LAYOUT@sha256:...)")),
+        }
+    }
+    fn set_names(&self, names: &[String], desc: &Descriptor) -> Result<()> {
+        let mut entry = desc.clone();
+        entry.annotations.remove(model::annotation::REF_NAME);
+        crate::tags::tag(self, &entry, names).map(|_| ())
+    }
+    fn remove_names(&self, names: &[String]) -> Result<()> {
+        crate::tags::untag(self, names, true).map(|_| ())
     }
 }

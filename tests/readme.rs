@@ -35,6 +35,10 @@ const NOT_RUN: &[(&str, &str)] = &[
     ("README.md", "oix import image.docker.tar -o layout:app"),
     (
         "README.md",
+        "oix login registry.example.com -u ci --password-stdin < ci-token.txt",
+    ),
+    (
+        "README.md",
         "oix push release:1.0 docker://registry.example.com/demo/app:1.0 --arch-tags '{tag}-{arch}'",
     ),
 ];

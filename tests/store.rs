@@ -346,3 +346,79 @@ fn fsck_reports_the_same_for_any_number_of_threads() {
         }
     }
 }
+
+/// `oix fsck -j 1` and `-j 4` print the same report (text and `--json`) and exit the
+/// same on a damaged layout whose blobs differ widely in size (the hashing threads of
+/// the shared pool take them biggest first; issue 13).
+#[test]
+fn fsck_cli_reports_the_same_with_1_and_4_jobs() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = tempfile::tempdir().unwrap();
+    let l = new_layout(t.path());
+    let mut sizes = vec![3 << 20, 3 << 20, 2 << 20, 1 << 20];
+    sizes.extend((0..60).map(|i| 100 + 37 * i));
+    let mut layers = Vec::new();
+    for (i, n) in sizes.iter().enumerate() {
+        let data: Vec<u8> = (0..*n).map(|j| (j * 31 + i * 7) as u8).collect();
+        layers.push((l.write_blob_bytes(&data).unwrap(), *n));
+    }
+    let cfg = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+    let cfg_d = l.write_blob_bytes(cfg).unwrap();
+    let layer_json: Vec<String> = layers
+        .iter()
+        .map(|(d, n)| {
+            format!(
+                r#"{{"mediaType":"{}","digest":"{d}","size":{n}}}"#,
+                media::OCI_LAYER_TAR
+            )
+        })
+        .collect();
+    let man = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{}","config":{{"mediaType":"{}","digest":"{cfg_d}","size":{}}},"layers":[{}]}}"#,
+        media::OCI_MANIFEST,
+        media::OCI_CONFIG,
+        cfg.len(),
+        layer_json.join(",")
+    );
+    let man_d = l.write_blob_bytes(man.as_bytes()).unwrap();
+    tagged(
+        &l,
+        &Descriptor::new(media::OCI_MANIFEST, &man_d, man.len() as u64),
+        "v",
+    );
+    // Damage: a flipped byte in a big blob, a truncated one, a missing small one.
+    let writable = |d: &oix::Digest| {
+        let p = l.blob_path(d);
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
+        p
+    };
+    let p = writable(&layers[1].0);
+    let mut bytes = fs::read(&p).unwrap();
+    bytes[12345] ^= 1;
+    fs::write(&p, bytes).unwrap();
+    let p = writable(&layers[3].0);
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&p)
+        .unwrap()
+        .set_len(1000)
+        .unwrap();
+    fs::remove_file(l.blob_path(&layers[10].0)).unwrap();
+
+    let dir = l.root().to_str().unwrap().to_string();
+    let run = |args: &[&str]| {
+        let mut all = vec!["fsck"];
+        all.extend_from_slice(args);
+        all.push(&dir);
+        let r = common::oix(&all);
+        r.assert_no_panic();
+        (r.code, r.stdout_str())
+    };
+    let one = run(&["-j", "1", "--json"]);
+    assert_ne!(one.0, 0, "a damaged layout fails: {}", one.1);
+    for code in ["digest-mismatch", "size-mismatch", "missing-blob"] {
+        assert!(one.1.contains(code), "{code} in {}", one.1);
+    }
+    assert_eq!(run(&["-j", "4", "--json"]), one);
+    assert_eq!(run(&["-j", "4"]), run(&["-j", "1"]));
+}

@@ -55,6 +55,8 @@ pub struct ApplyArgs {
     /// (exit 1).
     #[arg(long, value_name = "SECONDS", value_parser = super::registry::parse_timeout)]
     pub timeout: Option<std::time::Duration>,
+    #[command(flatten)]
+    pub tls: super::registry::TlsArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -236,6 +238,11 @@ pub fn apply(ctx: &Ctx, a: ApplyArgs) -> Result<i32> {
         lock_timeout: ctx.lock_timeout,
         registry: &crate::registry::publish::BuiltinRegistry {
             timeout: a.timeout,
+            tls: {
+                let mut t = crate::registry::TransportOptions::default();
+                a.tls.apply(&mut t);
+                t
+            },
             ..Default::default()
         },
     };

@@ -9,8 +9,10 @@ mod archive;
 mod basic;
 mod build;
 mod index;
+mod login;
 mod maint;
 pub mod output;
+mod publish;
 mod referrers;
 mod registry;
 mod select;
@@ -100,6 +102,15 @@ pub enum Command {
     Push(registry::PushArgs),
     /// Pull an image or index from a registry into a layout.
     Pull(registry::PullArgs),
+    /// Check credentials against a registry and store them in the containers auth file.
+    #[command(after_long_help = login::LOGIN_HELP)]
+    Login(login::LoginArgs),
+    /// Remove stored credentials for a registry (or all of them) from the auth file.
+    #[command(after_long_help = login::LOGOUT_HELP)]
+    Logout(login::LogoutArgs),
+    /// Push this arch's image under its per-arch tag, then converge the release tag.
+    #[command(after_long_help = publish::PUBLISH_HELP)]
+    Publish(publish::PublishArgs),
     /// Carry out a release plan: create release tags, annotate, assemble, push; idempotent.
     #[command(after_long_help = apply::APPLY_HELP)]
     Apply(apply::ApplyArgs),
@@ -186,6 +197,9 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Fold(a) => select::fold(&ctx, a),
         Command::Push(a) => registry::push(&ctx, a),
         Command::Pull(a) => registry::pull(&ctx, a),
+        Command::Login(a) => login::login(&ctx, a),
+        Command::Logout(a) => login::logout(&ctx, a),
+        Command::Publish(a) => publish::publish(&ctx, a),
         Command::Apply(a) => apply::apply(&ctx, a),
         Command::Plan(c) => apply::plan(&ctx, c),
         Command::Build(a) => build::build(&ctx, *a),

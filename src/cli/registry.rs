@@ -16,9 +16,12 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// How to reach a registry: TLS, credentials file, timeout. Shared by every command
+/// that talks to a registry (push, pull, login; apply takes the TLS part).
 #[derive(Debug, Args)]
-pub struct TransportArgs {
-    /// Credentials file (containers auth.json or docker config.json); only this file is read.
+pub struct ConnectArgs {
+    /// Credentials file (containers auth.json or docker config.json); only this file is
+    /// read (`oix login` writes it).
     #[arg(long, value_name = "FILE")]
     pub authfile: Option<PathBuf>,
     /// Trust the certificates of this PEM file besides the system roots: as CAs, and as
@@ -27,24 +30,80 @@ pub struct TransportArgs {
     /// repeatable.
     #[arg(long = "ca-cert", value_name = "FILE")]
     pub ca_cert: Vec<PathBuf>,
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// Use TLS without verifying the registry's certificate.
     #[arg(long)]
     pub insecure: bool,
     /// Speak plain HTTP to the registry (no TLS).
     #[arg(long)]
     pub plain_http: bool,
-    /// Attempts after a transient failure (5xx, 429, dropped connection).
-    #[arg(long, value_name = "N", default_value = "5")]
-    pub retries: u32,
-    /// Parallel blob transfers.
-    #[arg(long, short = 'j', value_name = "N", default_value = "4")]
-    pub jobs: usize,
     /// Give up on a connection after SECONDS without progress: to connect (default 30),
     /// waiting for or reading an answer, sending a body (default 60), and for a
     /// credential helper to answer (default 60). A timed-out request counts as a
     /// transient failure (see --retries); when none is left, oix exits 1 naming the host.
     #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
+}
+
+/// certs.d directories and client certificates.
+#[derive(Debug, Args)]
+pub struct TlsArgs {
+    /// Use the certificates of DIR for the registry: *.crt files are CAs (trusted like
+    /// --ca-cert), NAME.cert with NAME.key a client certificate. Without it, the first
+    /// existing HOST[:PORT] directory of ~/.config/containers/certs.d,
+    /// /etc/containers/certs.d and /etc/docker/certs.d is used (OIX_CERTS_D_ROOTS, a
+    /// ':'-separated list, replaces those roots).
+    #[arg(long, value_name = "DIR")]
+    pub cert_dir: Option<PathBuf>,
+    /// Present this client certificate (PEM) when the registry asks for one (mutual
+    /// TLS); needs --client-key. Wins over a certs.d client pair.
+    #[arg(long, value_name = "FILE", requires = "client_key")]
+    pub client_cert: Option<PathBuf>,
+    /// The private key (PEM: PKCS#8, RSA or EC as openssl writes them, unencrypted) of
+    /// --client-cert.
+    #[arg(long, value_name = "FILE", requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
+}
+
+impl TlsArgs {
+    pub(crate) fn apply(&self, t: &mut TransportOptions) {
+        t.cert_dir = self.cert_dir.clone();
+        t.client_cert = self.client_cert.clone();
+        t.client_key = self.client_key.clone();
+    }
+}
+
+impl ConnectArgs {
+    pub(crate) fn transport(&self) -> TransportOptions {
+        let mut t = TransportOptions::new();
+        if let Some(d) = self.timeout {
+            t = t.with_timeout(d);
+        }
+        t.authfile = self.authfile.clone();
+        t.ca_certs = self.ca_cert.clone();
+        self.tls.apply(&mut t);
+        t.insecure = self.insecure;
+        t.plain_http = self.plain_http;
+        t
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct TransportArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Credentials for this run instead of any auth file: USER:PASSWORD, or USER alone
+    /// to be asked for the password (on a terminal only). The value is visible to other
+    /// users in the process list: prefer `oix login --password-stdin`.
+    #[arg(long, value_name = "USER[:PASSWORD]")]
+    pub creds: Option<String>,
+    /// Attempts after a transient failure (5xx, 429, dropped connection).
+    #[arg(long, value_name = "N", default_value = "5")]
+    pub retries: u32,
+    /// Parallel blob transfers.
+    #[arg(long, short = 'j', value_name = "N", default_value = "4")]
+    pub jobs: usize,
 }
 
 /// A positive number of seconds (fractions allowed), at most a day.
@@ -62,18 +121,14 @@ pub(crate) fn parse_timeout(s: &str) -> std::result::Result<Duration, String> {
 }
 
 impl TransportArgs {
-    fn transport(&self) -> Result<TransportOptions> {
+    pub(crate) fn transport(&self) -> Result<TransportOptions> {
         if self.jobs == 0 || self.jobs > 64 {
             return Err(Error::usage("--jobs must be between 1 and 64"));
         }
-        let mut t = TransportOptions::new();
-        if let Some(d) = self.timeout {
-            t = t.with_timeout(d);
+        let mut t = self.connect.transport();
+        if let Some(c) = &self.creds {
+            t.credentials = Some(super::login::parse_creds(c)?);
         }
-        t.authfile = self.authfile.clone();
-        t.ca_certs = self.ca_cert.clone();
-        t.insecure = self.insecure;
-        t.plain_http = self.plain_http;
         t.retries = self.retries;
         if let Some(ms) = std::env::var("OIX_RETRY_BACKOFF_MS")
             .ok()
@@ -366,7 +421,7 @@ fn push_via_skopeo(
             "--via skopeo takes no --platform, --mount-from or --chunk-size (skopeo pushes the layout's index as it is)",
         ));
     }
-    if a.transport.timeout.is_some() {
+    if a.transport.connect.timeout.is_some() {
         return Err(Error::usage(
             "--via skopeo takes no --timeout: skopeo applies its own network timeouts",
         ));
@@ -405,17 +460,38 @@ fn push_via_skopeo(
         pairs.push((n.clone(), tag));
     }
     let start = std::time::Instant::now();
-    let cert_dir = if a.dry_run {
+    // TLS: the --ca-cert and certs.d CA files and the client pair, copied into one
+    // private directory for --dest-cert-dir (skopeo then looks nowhere else).
+    let tls = transport.host_tls(&dest.host)?;
+    let needs_dir = !tls.ca_files.is_empty() || tls.client.is_some();
+    let cert_dir = if a.dry_run || !needs_dir {
         None
     } else {
-        skopeo::make_cert_dir(&transport.ca_certs)?
+        skopeo::make_cert_dir(&tls)?
     };
-    let shown_dir = PathBuf::from("<temp dir with the --ca-cert files>");
-    let dir_path = match (&cert_dir, transport.ca_certs.is_empty()) {
+    let shown_dir = PathBuf::from("<temp dir with the CA and client certificate files>");
+    let dir_path = match (&cert_dir, needs_dir) {
         (Some(d), _) => Some(d.path()),
-        (None, false) => Some(shown_dir.as_path()),
-        (None, true) => None,
+        (None, true) => Some(shown_dir.as_path()),
+        (None, false) => None,
     };
+    // --creds reach skopeo in a private temp auth file, never in its arguments.
+    let mut transport = transport.clone();
+    let _auth_dir = match (&transport.credentials, a.dry_run) {
+        (Some(f), false) => {
+            let (d, p) = crate::registry::auth::temp_auth_file(&dest.host, &f.credentials)?;
+            transport.authfile = Some(p);
+            Some(d)
+        }
+        (Some(_), true) => {
+            transport.authfile = Some(PathBuf::from(
+                "<temp auth file with the --creds credentials>",
+            ));
+            None
+        }
+        (None, _) => None,
+    };
+    let transport = &transport;
     let cmds = skopeo::commands(layout.root(), &pairs, plan, dest, transport, dir_path);
     if a.dry_run {
         if ctx.json {

@@ -1,24 +1,19 @@
 //! [`ParGzip`]: the parallel, deterministic gzip writer (pigz style; see the module docs
-//! of `compress`): fixed blocks deflated by workers with a preset dictionary, written in
-//! order.
+//! of `compress`): fixed blocks deflated as tasks on the shared pool ([`crate::pool`])
+//! with a preset dictionary, written in order.
 
 use flate2::{Compress, Crc, FlushCompress};
+use rayon::ThreadPool;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::Arc;
 
 pub(super) const GZ_BLOCK: usize = 512 * 1024;
 pub(super) const GZ_DICT: usize = 32 * 1024;
 /// gzip header: no name, mtime 0, no extra flags, OS "unknown" (host-independent).
 const GZ_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
-
-struct Job {
-    seq: u64,
-    data: Vec<u8>,
-    dict: Vec<u8>,
-}
 
 struct Done {
     seq: u64,
@@ -36,9 +31,11 @@ pub struct ParGzip<W: Write> {
     next_seq: u64,
     next_write: u64,
     pending: BTreeMap<u64, Done>,
-    jobs: Option<mpsc::Sender<Job>>,
+    /// The pool the blocks are deflated on; each task sends its block back on `done`.
+    pool: Arc<ThreadPool>,
+    level: u32,
+    done: mpsc::Sender<Done>,
     results: mpsc::Receiver<Done>,
-    workers: Vec<JoinHandle<()>>,
     in_flight: usize,
     max_in_flight: usize,
     crc: Crc,
@@ -47,19 +44,9 @@ pub struct ParGzip<W: Write> {
 
 impl<W: Write> ParGzip<W> {
     pub fn new(mut inner: W, level: u32, jobs: usize) -> io::Result<ParGzip<W>> {
+        let pool = crate::pool::get(jobs).map_err(|e| io::Error::other(e.message))?;
         inner.write_all(&GZ_HEADER)?;
-        let (job_tx, job_rx) = mpsc::channel::<Job>();
         let (done_tx, done_rx) = mpsc::channel::<Done>();
-        let job_rx = Arc::new(Mutex::new(job_rx));
-        let mut workers = Vec::new();
-        for i in 0..jobs.max(1) {
-            let rx = Arc::clone(&job_rx);
-            let tx = done_tx.clone();
-            let h = std::thread::Builder::new()
-                .name(format!("oix-gzip-{i}"))
-                .spawn(move || gzip_worker(rx, tx, level))?;
-            workers.push(h);
-        }
         Ok(ParGzip {
             inner: Some(inner),
             buf: Vec::with_capacity(GZ_BLOCK),
@@ -67,9 +54,10 @@ impl<W: Write> ParGzip<W> {
             next_seq: 0,
             next_write: 0,
             pending: BTreeMap::new(),
-            jobs: Some(job_tx),
+            pool,
+            level,
+            done: done_tx,
             results: done_rx,
-            workers,
             in_flight: 0,
             max_in_flight: 4 * jobs.max(1) + 4,
             crc: Crc::new(),
@@ -89,17 +77,22 @@ impl<W: Write> ParGzip<W> {
         let data = std::mem::replace(&mut self.buf, next);
         let tail = &data[data.len().saturating_sub(GZ_DICT)..];
         let dict = std::mem::replace(&mut self.dict, tail.to_vec());
-        let job = Job {
-            seq: self.next_seq,
-            data,
-            dict,
-        };
+        let (seq, level, done) = (self.next_seq, self.level, self.done.clone());
+        self.pool.spawn(move || {
+            let mut crc = Crc::new();
+            crc.update(&data);
+            // A panic would abort the process from a pool task: make it this block's error.
+            let out = catch_unwind(AssertUnwindSafe(|| deflate_block(level, &data, &dict)))
+                .unwrap_or_else(|_| Err(io::Error::other("compressing a gzip block panicked")));
+            // The writer is gone (an error, or dropped): nobody wants the block.
+            let _ = done.send(Done {
+                seq,
+                out,
+                crc,
+                data,
+            });
+        });
         self.next_seq += 1;
-        self.jobs
-            .as_ref()
-            .ok_or_else(|| io::Error::other("gzip writer already finished"))?
-            .send(job)
-            .map_err(|_| io::Error::other("a gzip worker stopped"))?;
         self.in_flight += 1;
         while let Ok(d) = self.results.try_recv() {
             self.pending.insert(d.seq, d);
@@ -112,10 +105,27 @@ impl<W: Write> ParGzip<W> {
     }
 
     fn wait_one(&mut self) -> io::Result<()> {
-        let d = self
-            .results
-            .recv()
-            .map_err(|_| io::Error::other("a gzip worker stopped"))?;
+        let d = if self.pool.current_thread_index().is_some() {
+            // This thread is a worker of the pool the blocks wait in: run them rather
+            // than sleep (with one thread, sleeping would wait forever).
+            loop {
+                match self.results.try_recv() {
+                    Ok(d) => break d,
+                    Err(mpsc::TryRecvError::Empty) => {
+                        if rayon::yield_now() != Some(rayon::Yield::Executed) {
+                            std::thread::yield_now();
+                        }
+                    }
+                    Err(mpsc::TryRecvError::Disconnected) => {
+                        return Err(io::Error::other("a gzip block was lost"))
+                    }
+                }
+            }
+        } else {
+            self.results
+                .recv()
+                .map_err(|_| io::Error::other("a gzip block was lost"))?
+        };
         self.pending.insert(d.seq, d);
         self.write_ready()
     }
@@ -150,7 +160,6 @@ impl<W: Write> ParGzip<W> {
         w.write_all(&[0x03, 0x00])?;
         w.write_all(&trailer.concat())?;
         w.flush()?;
-        self.stop_workers();
         self.inner
             .take()
             .ok_or_else(|| io::Error::other("gzip writer already finished"))
@@ -160,19 +169,6 @@ impl<W: Write> ParGzip<W> {
         self.inner
             .as_mut()
             .ok_or_else(|| io::Error::other("gzip writer already finished"))
-    }
-
-    fn stop_workers(&mut self) {
-        self.jobs = None;
-        for h in self.workers.drain(..) {
-            let _ = h.join();
-        }
-    }
-}
-
-impl<W: Write> Drop for ParGzip<W> {
-    fn drop(&mut self) {
-        self.stop_workers();
     }
 }
 
@@ -192,32 +188,6 @@ impl<W: Write> Write for ParGzip<W> {
     }
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
-    }
-}
-
-fn gzip_worker(jobs: Arc<Mutex<mpsc::Receiver<Job>>>, done: mpsc::Sender<Done>, level: u32) {
-    loop {
-        let job = {
-            let Ok(rx) = jobs.lock() else { return };
-            match rx.recv() {
-                Ok(j) => j,
-                Err(_) => return,
-            }
-        };
-        let mut crc = Crc::new();
-        crc.update(&job.data);
-        let out = deflate_block(level, &job.data, &job.dict);
-        if done
-            .send(Done {
-                seq: job.seq,
-                out,
-                crc,
-                data: job.data,
-            })
-            .is_err()
-        {
-            return;
-        }
     }
 }
 

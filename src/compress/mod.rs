@@ -4,12 +4,13 @@
 //! Output bytes depend only on the input, the format and the level, never on the number
 //! of threads, so builds and exports are reproducible on any machine:
 //! - gzip is compressed in parallel, pigz style: the input is cut into fixed 512 KiB
-//!   blocks, each deflated by a worker with the previous 32 KiB as its dictionary and
-//!   ended with a sync flush; the blocks are concatenated in order, followed by an empty
-//!   final block and the gzip trailer (CRC-32 combined from the per-block CRCs).
+//!   blocks, each deflated as a task on the pool of `jobs` threads ([`crate::pool`])
+//!   with the previous 32 KiB as its dictionary and ended with a sync flush; the blocks
+//!   are concatenated in order, followed by an empty final block and the gzip trailer
+//!   (CRC-32 combined from the per-block CRCs).
 //! - zstd always runs in libzstd's multithreaded mode (at least one worker) with a fixed
 //!   job size; its output is the same for any worker count (single-threaded mode would
-//!   differ).
+//!   differ). Its workers are libzstd's own threads, not the pool's.
 //!
 //! Memory stays bounded: at most `4 × jobs + 4` gzip blocks (512 KiB each) are in flight.
 //!
@@ -137,9 +138,7 @@ impl CompressOptions {
 
 /// Worker threads for compression: the machine's cores.
 pub fn default_jobs() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
+    crate::pool::default_jobs()
 }
 
 /// A compressing writer; [`Encoder::finish`] flushes the trailer and returns the inner writer.
@@ -292,6 +291,35 @@ mod tests {
                 "jobs={jobs}"
             );
         }
+    }
+
+    /// The blocks are deflated as tasks on the shared pool (issue 13): the bytes are the
+    /// same for 1, 2 and 7 threads, also with more blocks than may be in flight (so the
+    /// writer waits on the pool), and when the writer itself runs on a worker of the
+    /// pool its blocks wait in (it helps run them instead of waiting forever).
+    #[test]
+    fn gzip_on_the_pool_is_the_same_for_1_2_and_7_jobs() {
+        // 4 × 7 + 4 blocks may be in flight with 7 jobs; go well past that.
+        let data = sample(40 * GZ_BLOCK + 12_345);
+        let one = compress(&data, Compression::Gzip, 1, 1 << 20);
+        for jobs in [2, 7] {
+            assert_eq!(
+                compress(&data, Compression::Gzip, jobs, 300_001),
+                one,
+                "jobs={jobs}"
+            );
+        }
+        for jobs in [1, 2] {
+            let on_worker =
+                crate::pool::install(jobs, || compress(&data, Compression::Gzip, jobs, 1 << 20))
+                    .unwrap();
+            assert_eq!(on_worker, one, "written from a worker of the {jobs}-pool");
+        }
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&one[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        assert!(out == data, "round trip");
     }
 
     #[test]

@@ -482,11 +482,8 @@ pub struct PlanStep {
 pub fn dry_run(plan: &PushPlan, registry: &Registry, jobs: usize) -> Result<Vec<PlanStep>> {
     registry.client.ping()?;
     let cp = copy::plan(&plan.source, &plan.roots)?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(HEAD_THREADS.max(jobs))
-        .build()
-        .map_err(|e| Error::failure(format!("starting threads: {e}")))?;
-    let blob_steps: Vec<PlanStep> = pool.install(|| {
+    let threads = HEAD_THREADS.max(jobs);
+    let blob_steps: Vec<PlanStep> = crate::pool::install(threads, || {
         cp.leaves
             .par_iter()
             .map(|d| -> Result<PlanStep> {
@@ -501,9 +498,9 @@ pub fn dry_run(plan: &PushPlan, registry: &Registry, jobs: usize) -> Result<Vec<
                 })
             })
             .collect::<Result<Vec<_>>>()
-    })?;
+    })??;
     let mut steps = blob_steps;
-    let doc_steps: Vec<PlanStep> = pool.install(|| {
+    let doc_steps: Vec<PlanStep> = crate::pool::install(threads, || {
         cp.documents
             .par_iter()
             .map(|d| -> Result<PlanStep> {
@@ -518,7 +515,7 @@ pub fn dry_run(plan: &PushPlan, registry: &Registry, jobs: usize) -> Result<Vec<
                 })
             })
             .collect::<Result<Vec<_>>>()
-    })?;
+    })??;
     steps.extend(doc_steps);
     for t in &plan.tags {
         let now = registry.head_manifest(&t.tag)?;

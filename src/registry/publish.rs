@@ -18,6 +18,8 @@ pub struct BuiltinRegistry {
     /// Connect and idle timeout for every registry (`oix apply --timeout`), over the
     /// plan destinations' own `timeout`.
     pub timeout: Option<std::time::Duration>,
+    /// `oix apply --cert-dir/--client-cert/--client-key`: only those fields are read.
+    pub tls: super::client::TransportOptions,
 }
 
 impl Default for BuiltinRegistry {
@@ -25,6 +27,7 @@ impl Default for BuiltinRegistry {
         BuiltinRegistry {
             jobs: 4,
             timeout: None,
+            tls: Default::default(),
         }
     }
 }
@@ -39,6 +42,9 @@ impl BuiltinRegistry {
         o.transport.plain_http = c.plain_http;
         o.transport.ca_certs.extend(c.ca_cert.iter().cloned());
         o.transport.authfile = c.authfile.clone();
+        o.transport.cert_dir = self.tls.cert_dir.clone();
+        o.transport.client_cert = self.tls.client_cert.clone();
+        o.transport.client_key = self.tls.client_key.clone();
         if let Some(t) = self.timeout.or(c.timeout) {
             o.transport = o.transport.with_timeout(t);
         }

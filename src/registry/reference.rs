@@ -72,7 +72,7 @@ pub fn refuse_userinfo(input: &str) -> Result<()> {
         "registry reference {shown:?} holds credentials (USER:PASSWORD@); oix does not take them from a reference"
     ))
     .with_hint(
-        "log in (skopeo login / docker login) or pass --authfile FILE; the credentials were not used and are not shown",
+        "log in (oix login HOST, or skopeo/docker login) or pass --authfile FILE; the credentials were not used and are not shown",
     ))
 }
 

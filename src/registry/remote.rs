@@ -29,6 +29,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use ureq::http::Method;
 
+mod names;
 mod upload;
 
 /// Every manifest type oix handles, for `Accept`.
@@ -203,22 +204,17 @@ impl Registry {
     /// them without asking again.
     pub fn prefetch_blobs(&self, descs: &[Descriptor], threads: usize) -> Result<()> {
         use rayon::prelude::*;
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads.max(1))
-            .build()
-            .map_err(|e| Error::failure(format!("starting threads: {e}")))?;
-        let found: Vec<String> = pool
-            .install(|| {
-                descs
-                    .par_iter()
-                    .map(|d| -> Result<Option<String>> {
-                        Ok(self.has_blob(&d.digest()?)?.then(|| d.digest.clone()))
-                    })
-                    .collect::<Result<Vec<_>>>()
-            })?
-            .into_iter()
-            .flatten()
-            .collect();
+        let found: Vec<String> = crate::pool::install(threads, || {
+            descs
+                .par_iter()
+                .map(|d| -> Result<Option<String>> {
+                    Ok(self.has_blob(&d.digest()?)?.then(|| d.digest.clone()))
+                })
+                .collect::<Result<Vec<_>>>()
+        })??
+        .into_iter()
+        .flatten()
+        .collect();
         self.present
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -348,6 +344,11 @@ impl Registry {
                 .with_hint("the registry changed the manifest; it must store the exact bytes"));
             }
         }
+        // Naming it again (another tag) then needs no GET.
+        self.manifests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(d.to_string(), bytes.to_vec());
         Ok(())
     }
 

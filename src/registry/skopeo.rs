@@ -3,15 +3,18 @@
 //! The main copy is `skopeo copy --all --preserve-digests oci:LAYOUT:REF docker://…`
 //! (the list and every instance byte for byte, or an error). Per-arch tags are
 //! registry-to-registry copies of each child by digest, run after the main copy has put
-//! the children there. Auth and TLS options pass through: `--authfile`,
-//! `--dest-cert-dir` (a temp directory holding the `--ca-cert` files),
-//! `--dest-tls-verify=false` for `--insecure` and `--plain-http`.
+//! the children there. Auth and TLS options pass through: `--authfile` (for `--creds`,
+//! a private temp auth file: credentials never appear in skopeo's arguments),
+//! `--dest-cert-dir` (a private temp directory holding the `--ca-cert` and certs.d CA
+//! files and the client certificate pair), `--dest-tls-verify=false` for `--insecure`
+//! and `--plain-http`.
 
+use super::client::certs::HostTls;
 use super::client::TransportOptions;
 use super::ops::PushPlan;
 use super::reference::RegistryRef;
 use crate::error::{Error, Kind, Result};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 /// The Debian/Ubuntu/Fedora package that ships skopeo.
@@ -65,19 +68,33 @@ pub fn commands(
     out
 }
 
-/// A directory with the CA files named `*.crt`, as skopeo's cert dirs want them.
-pub fn make_cert_dir(ca_certs: &[PathBuf]) -> Result<Option<tempfile::TempDir>> {
-    if ca_certs.is_empty() {
+/// A private directory (mode 0700) laid out as skopeo's `--*-cert-dir` wants it: the CA
+/// files (`--ca-cert`, certs.d `*.crt`) as `ca-N.crt`, the client pair as
+/// `client.cert`/`client.key`.
+pub fn make_cert_dir(tls: &HostTls) -> Result<Option<tempfile::TempDir>> {
+    if tls.ca_files.is_empty() && tls.client.is_none() {
         return Ok(None);
     }
     let dir = tempfile::Builder::new()
         .prefix("oix-certs-")
         .tempdir()
         .map_err(|e| Error::new(Kind::Io, format!("creating a temp directory: {e}")))?;
-    for (i, f) in ca_certs.iter().enumerate() {
-        let dst = dir.path().join(format!("ca-{i}.crt"));
-        std::fs::copy(f, &dst)
-            .map_err(|e| Error::usage(format!("cannot read --ca-cert {}: {e}", f.display())))?;
+    let copy = |from: &Path, to: &str| {
+        std::fs::copy(from, dir.path().join(to))
+            .map(|_| ())
+            .map_err(|e| Error::usage(format!("cannot read {}: {e}", from.display())))
+    };
+    for (i, f) in tls.ca_files.iter().enumerate() {
+        copy(f, &format!("ca-{i}.crt"))?;
+    }
+    if let Some((c, k)) = &tls.client {
+        copy(c, "client.cert")?;
+        copy(k, "client.key")?;
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(
+            dir.path().join("client.key"),
+            std::fs::Permissions::from_mode(0o600),
+        );
     }
     Ok(Some(dir))
 }

@@ -12,13 +12,15 @@
 //! The validity dates of a pinned certificate are not checked: the user pinned it.
 //!
 //! ureq offers no hook for a custom verifier, so this module is a small TLS connector
-//! in ureq's connector chain (TCP, then this), used only when `--ca-cert` is given.
+//! in ureq's connector chain (proxy CONNECT, TCP, then this), used when CA files
+//! (`--ca-cert`, certs.d `*.crt`) or a client certificate (mutual TLS) are given; the
+//! certs.d CA files are treated exactly as `--ca-cert` files.
 
 use crate::error::{Error, Result};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore, StreamOwned};
 use std::io::{Read, Write};
 use std::sync::Arc;
@@ -101,11 +103,20 @@ impl ServerCertVerifier for PinningVerifier {
     }
 }
 
-/// The rustls client configuration: `roots` (system plus `--ca-cert`) as trust
-/// anchors, and `pinned` (the `--ca-cert` certificates) accepted on exact match.
+/// A client certificate chain, its key, and the certificate file (for messages).
+pub(crate) type ClientIdentity = (
+    Vec<CertificateDer<'static>>,
+    PrivateKeyDer<'static>,
+    std::path::PathBuf,
+);
+
+/// The rustls client configuration: `roots` (system plus `--ca-cert` and certs.d) as
+/// trust anchors, `pinned` (the `--ca-cert` and certs.d certificates) accepted on exact
+/// match, and the client certificate presented when the server asks for one.
 pub(crate) fn pinning_config(
     roots: &[CertificateDer<'static>],
     pinned: Vec<CertificateDer<'static>>,
+    client: Option<ClientIdentity>,
 ) -> Result<Arc<ClientConfig>> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut store = RootCertStore::empty();
@@ -113,8 +124,12 @@ pub(crate) fn pinning_config(
     let _ = store.add_parsable_certificates(roots.iter().cloned());
     let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider.clone())
         .build()
-        .map_err(|e| Error::usage(format!("--ca-cert: no usable certificate: {e}")))?;
-    let config = ClientConfig::builder_with_provider(provider.clone())
+        .map_err(|e| {
+            Error::usage(format!(
+                "TLS setup: no usable CA certificate (system bundle, --ca-cert, certs.d): {e}"
+            ))
+        })?;
+    let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::failure(format!("TLS setup: {e}")))?
         .dangerous()
@@ -122,8 +137,17 @@ pub(crate) fn pinning_config(
             roots: verifier,
             pinned,
             provider,
-        }))
-        .with_no_client_auth();
+        }));
+    let config = match client {
+        None => builder.with_no_client_auth(),
+        Some((chain, key, file)) => builder.with_client_auth_cert(chain, key).map_err(|e| {
+            Error::usage(format!(
+                "client certificate {}: cannot be used with its key: {e}",
+                file.display()
+            ))
+            .with_hint("check that the key file is the private key of this certificate")
+        })?,
+    };
     Ok(Arc::new(config))
 }
 

@@ -29,6 +29,20 @@ where
         .env_remove("REGISTRY_AUTH_FILE")
         .env_remove("XDG_RUNTIME_DIR")
         .env_remove("DOCKER_CONFIG")
-        .env_remove("DOCKER_AUTH_CONFIG");
+        .env_remove("DOCKER_AUTH_CONFIG")
+        .env_remove("OIX_CERTS_D_ROOTS");
+    // A proxy of the machine would carry the tests' loopback traffic away.
+    for v in [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
+    ] {
+        c.env_remove(v);
+    }
     c
 }

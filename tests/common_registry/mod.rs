@@ -22,7 +22,7 @@ use oix::Layout;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
 /// Whether `tool` is installed. Missing tools fail the test under CI and print `SKIP`
@@ -82,10 +82,24 @@ pub struct RegistryServer {
 impl RegistryServer {
     /// Start `docker-registry serve` with a temp storage dir and wait for it to listen.
     pub fn start(tls: Option<(&Path, &Path)>, auth: Auth) -> RegistryServer {
+        Self::start_with(tls, None, auth)
+    }
+
+    /// [`RegistryServer::start`] with TLS that demands a client certificate signed by
+    /// the CA of `clientca` (distribution's `http.tls.clientcas`).
+    pub fn start_mtls(cert: &Path, key: &Path, clientca: &Path, auth: Auth) -> RegistryServer {
+        Self::start_with(Some((cert, key)), Some(clientca), auth)
+    }
+
+    fn start_with(
+        tls: Option<(&Path, &Path)>,
+        clientca: Option<&Path>,
+        auth: Auth,
+    ) -> RegistryServer {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let mut cfg = format!(
-            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: oix-test-secret\n",
+            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: oix-test-secret\n",
             dir.path().join("data").display()
         );
         if let Some((cert, key)) = tls {
@@ -94,6 +108,9 @@ impl RegistryServer {
                 cert.display(),
                 key.display()
             ));
+            if let Some(ca) = clientca {
+                cfg.push_str(&format!("    clientcas:\n      - {}\n", ca.display()));
+            }
         }
         match &auth {
             Auth::None => {}
@@ -114,10 +131,11 @@ impl RegistryServer {
         let cfg_path = dir.path().join("config.yml");
         std::fs::write(&cfg_path, cfg).unwrap();
         let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
+        let access = std::fs::File::create(dir.path().join("access.log")).unwrap();
         let child = Command::new("docker-registry")
             .arg("serve")
             .arg(&cfg_path)
-            .stdout(Stdio::null())
+            .stdout(access)
             .stderr(log)
             .spawn()
             .expect("starting docker-registry");
@@ -158,6 +176,32 @@ impl RegistryServer {
 
     pub fn host(&self) -> String {
         format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Every request the registry served so far, from its access log, as
+    /// `(method, path)` in order (the path without its query).
+    pub fn requests(&self) -> Vec<(String, String)> {
+        // The log is written as requests finish; give the last line a moment.
+        std::thread::sleep(Duration::from_millis(100));
+        let text = std::fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default();
+        text.lines()
+            .filter_map(|l| {
+                let req = l.split('"').nth(1)?;
+                let mut parts = req.split(' ');
+                let method = parts.next()?.to_string();
+                let path = parts.next()?;
+                Some((method, path.split('?').next().unwrap_or(path).to_string()))
+            })
+            .collect()
+    }
+
+    /// How many requests since `since` (a [`RegistryServer::requests`] length) match
+    /// `method` and a path containing `part` (e.g. `("GET", "/blobs/sha256:")`).
+    pub fn count(&self, since: usize, method: &str, part: &str) -> usize {
+        self.requests()[since..]
+            .iter()
+            .filter(|(m, p)| m == method && p.contains(part))
+            .count()
     }
 
     /// Blob digests linked into a repository (the registry's storage view).
@@ -273,6 +317,76 @@ pub fn make_pki() -> Pki {
         key: p("server.key"),
         dir,
     }
+}
+
+/// A client certificate (`extendedKeyUsage=clientAuth`) signed by the CA of `pki`, its
+/// key written by openssl as `key_kind` says: `"pkcs8-ec"` (`openssl req -newkey ec`,
+/// BEGIN PRIVATE KEY), `"sec1-ec"` (`openssl ecparam -genkey`, BEGIN EC PRIVATE KEY) or
+/// `"pkcs1-rsa"` (`openssl genrsa -traditional`, BEGIN RSA PRIVATE KEY). Returns
+/// (certificate, key) in `dir`, named `NAME.cert`/`NAME.key`.
+pub fn make_client_cert(pki: &Pki, dir: &Path, name: &str, key_kind: &str) -> (PathBuf, PathBuf) {
+    let key = dir.join(format!("{name}.key"));
+    let cert = dir.join(format!("{name}.cert"));
+    let csr = dir.join(format!("{name}.csr"));
+    match key_kind {
+        "pkcs8-ec" => {
+            run(Command::new("openssl")
+                .args([
+                    "genpkey",
+                    "-algorithm",
+                    "EC",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1",
+                    "-out",
+                ])
+                .arg(&key));
+        }
+        "sec1-ec" => {
+            run(Command::new("openssl")
+                .args([
+                    "ecparam",
+                    "-genkey",
+                    "-name",
+                    "prime256v1",
+                    "-noout",
+                    "-out",
+                ])
+                .arg(&key));
+        }
+        "pkcs1-rsa" => {
+            run(Command::new("openssl")
+                .args(["genrsa", "-traditional", "-out"])
+                .arg(&key)
+                .arg("2048"));
+        }
+        other => panic!("unknown key kind {other}"),
+    }
+    run(Command::new("openssl")
+        .args(["req", "-new", "-subj", &format!("/CN={name}"), "-key"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&csr));
+    let ext = dir.join(format!("{name}.ext"));
+    std::fs::write(
+        &ext,
+        "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n",
+    )
+    .unwrap();
+    run(Command::new("openssl")
+        .args(["x509", "-req", "-days", "2", "-in"])
+        .arg(&csr)
+        .arg("-CA")
+        .arg(&pki.ca)
+        .arg("-CAkey")
+        .arg(pki.dir.path().join("ca.key"))
+        .arg("-CAcreateserial")
+        .arg("-out")
+        .arg(&cert)
+        .arg("-extfile")
+        .arg(&ext));
+    let _ = std::fs::remove_file(&csr);
+    let _ = std::fs::remove_file(&ext);
+    (cert, key)
 }
 
 /// An htpasswd file (bcrypt) with one user.

@@ -67,7 +67,7 @@ impl Client {
             match self.credential_origin() {
             Some(o) => format!("credentials from {o} were refused; check them (or log in again)"),
             None => format!(
-                "no credentials for {} were found; log in (skopeo login / docker login) or pass --authfile",
+                "no credentials for {} were found; log in (oix login HOST, or skopeo/docker login), pass --authfile, or --creds USER",
                 self.host
             ),
         }
@@ -197,7 +197,7 @@ impl Client {
                 e = e.with_hint(match self.credential_origin() {
                     Some(o) => format!("the token service refused the credentials from {o}"),
                     None => format!(
-                        "no credentials for {} were found; log in or pass --authfile",
+                        "no credentials for {} were found; log in (oix login HOST), pass --authfile, or --creds USER",
                         self.host
                     ),
                 });

@@ -69,6 +69,15 @@ impl Client {
             (self.plain_http, self.connect_timeout, self.idle_timeout);
         let host = url_host(url);
         let msg = format!("{what}: {e}");
+        // Through a proxy from the environment, connection failures say so.
+        let proxied = self.proxy.as_ref().filter(|(p, _)| {
+            url.parse::<ureq::http::Uri>()
+                .is_ok_and(|u| !p.is_no_proxy(&u))
+        });
+        let msg = match proxied {
+            Some((_, note)) => format!("{msg} (through the proxy {note})"),
+            None => msg,
+        };
         if let ureq::Error::Timeout(t) = &e {
             let why = match t {
                 ureq::Timeout::Resolve => format!(
@@ -114,13 +123,13 @@ impl Client {
             ));
             }
             Some(
-                rustls::Error::InvalidCertificate(_)
+                err @ (rustls::Error::InvalidCertificate(_)
                 | rustls::Error::NoCertificatesPresented
                 | rustls::Error::InvalidCertRevocationList(_)
                 | rustls::Error::AlertReceived(_)
                 | rustls::Error::PeerIncompatible(_)
-                | rustls::Error::PeerMisbehaved(_),
-            ) => return Fail::Fatal(self.certificate_error(msg)),
+                | rustls::Error::PeerMisbehaved(_)),
+            ) => return Fail::Fatal(self.certificate_error(msg, Some(err))),
             _ => {}
         }
         match e {
@@ -130,7 +139,14 @@ impl Client {
                 None,
             ),
             ureq::Error::Io(_) | ureq::Error::ConnectionFailed | ureq::Error::Protocol(_) => {
-                Fail::Retry(Error::remote(msg), None)
+                let e = Error::remote(msg);
+                Fail::Retry(
+                    match proxied {
+                        Some(_) => e.with_hint("check that the proxy is up and lets CONNECT through to the registry, or list the registry's host in NO_PROXY"),
+                        None => e,
+                    },
+                    None,
+                )
             }
             ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_) => {
                 if plain_http {
@@ -139,27 +155,79 @@ impl Client {
                             .with_hint("a TLS problem on a plain HTTP session: check the URL"),
                     )
                 } else {
-                    Fail::Fatal(self.certificate_error(msg))
+                    Fail::Fatal(self.certificate_error(msg, None))
                 }
             }
             _ => Fail::Fatal(Error::remote(msg)),
         }
     }
 
-    /// A refused server certificate, with a hint that fits what was given.
-    fn certificate_error(&self, msg: String) -> Error {
+    /// A refused server certificate (or a client certificate the server refused or
+    /// missed), with a hint that fits what was given.
+    fn certificate_error(&self, msg: String, err: Option<&rustls::Error>) -> Error {
+        use rustls::AlertDescription as A;
+        if let Some(rustls::Error::AlertReceived(alert)) = err {
+            let host = url_host(&self.base);
+            match (alert, &self.tls.client) {
+                (A::CertificateRequired | A::HandshakeFailure | A::BadCertificate, None) => {
+                    return Error::remote(format!(
+                        "{host} requires a client certificate (mutual TLS) and oix has none for it: {msg}"
+                    ))
+                    .with_hint(self.tls.where_to_put_client_cert());
+                }
+                (
+                    A::BadCertificate
+                    | A::UnknownCA
+                    | A::CertificateUnknown
+                    | A::CertificateExpired
+                    | A::CertificateRevoked
+                    | A::UnsupportedCertificate
+                    | A::AccessDenied,
+                    Some((cert, _)),
+                ) => {
+                    return Error::remote(format!(
+                        "{host} refused the client certificate {}: {msg}",
+                        cert.display()
+                    ))
+                    .with_hint(
+                        "check that the certificate is valid today and signed by a CA the registry trusts for clients (distribution's http.tls.clientcas)",
+                    );
+                }
+                _ => {}
+            }
+        }
         let self_signed = msg.contains("CaUsedAsEndEntity");
         let mut e = Error::remote(if self_signed {
             format!("{msg} (the registry presents a self-signed CA certificate as its own)")
         } else {
             msg
         });
-        e = if self.ca_given {
+        let certs_d = self
+            .tls
+            .dir
+            .as_ref()
+            .filter(|_| !self.tls.ca_files.is_empty());
+        e = if let (Some(d), false) = (certs_d, self.ca_given) {
+            e.with_hint(format!("the registry's certificate is neither one of the *.crt files of {} nor signed by one of them (or does not name this host): check that they hold the registry's CA; --insecure skips verification", d.display()))
+        } else if self.ca_given {
             e.with_hint("the registry's certificate is neither one of the --ca-cert files nor signed by one of them (or does not name this host): check that the file is the registry's own certificate or its CA; --insecure skips verification")
         } else if self_signed {
             e.with_hint("if you trust it, pass that certificate file with --ca-cert FILE (oix accepts a certificate given this way as the server's own); --insecure skips verification")
         } else {
-            e.with_hint(TLS_HINT)
+            let looked: Vec<String> = self
+                .tls
+                .looked_in
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect();
+            if looked.is_empty() {
+                e.with_hint(TLS_HINT)
+            } else {
+                e.with_hint(format!(
+                    "{TLS_HINT}; or put the CA certificate as NAME.crt in a certs.d directory (looked in {})",
+                    looked.join(", ")
+                ))
+            }
         };
         e
     }

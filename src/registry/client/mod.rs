@@ -31,12 +31,13 @@ use std::sync::Mutex;
 use std::time::Duration;
 use ureq::http::{self, Method, Response};
 
+pub mod certs;
 mod challenge;
 mod errors;
 mod transport;
 
 pub(crate) use errors::*;
-use transport::{agent, nonzero};
+use transport::{agent, env_proxy, host_tls, nonzero};
 
 pub type HttpResponse = Response<ureq::Body>;
 
@@ -49,8 +50,18 @@ pub struct TransportOptions {
     pub insecure: bool,
     /// Extra CA certificates (PEM files) trusted besides the system roots.
     pub ca_certs: Vec<PathBuf>,
+    /// `--cert-dir`: the certs.d directory to use instead of the default
+    /// `…/certs.d/HOST[:PORT]` lookups ([`certs`]).
+    pub cert_dir: Option<PathBuf>,
+    /// `--client-cert`: a client certificate (PEM) for mutual TLS, with `client_key`.
+    pub client_cert: Option<PathBuf>,
+    /// `--client-key`: the private key (PEM) of `client_cert`.
+    pub client_key: Option<PathBuf>,
     /// Only this auth file (containers auth.json or docker config.json).
     pub authfile: Option<PathBuf>,
+    /// `--creds` (or `oix login`'s): credentials for this run, used instead of any
+    /// auth file, with where they came from (for messages; never the secret).
+    pub credentials: Option<Found>,
     /// Attempts per request after transient failures (5xx, 429, dropped connections).
     pub retries: u32,
     /// Base delay of the exponential backoff.
@@ -78,12 +89,31 @@ impl TransportOptions {
         }
     }
 
+    /// The TLS material for `host` (`HOST[:PORT]`): `--ca-cert` and certs.d CA files,
+    /// the client certificate pair (see [`certs`]).
+    pub fn host_tls(&self, host: &str) -> Result<certs::HostTls> {
+        host_tls(host, self)
+    }
+
     /// `--timeout SECONDS`: the connect and the idle timeout both become `t`.
     pub fn with_timeout(mut self, t: Duration) -> Self {
         self.connect_timeout = t;
         self.idle_timeout = t;
         self
     }
+}
+
+/// `oix login`: check `opts.credentials` against the registry at `host` (`HOST[:PORT]`;
+/// Docker Hub's `docker.io` is reached at its API host). `Ok(false)`: the registry
+/// answered without asking for credentials, so they could not be checked.
+pub fn verify_login(host: &str, opts: &TransportOptions) -> Result<bool> {
+    use super::reference::{DOCKER_HUB, DOCKER_HUB_API};
+    let api = if host == DOCKER_HUB {
+        DOCKER_HUB_API
+    } else {
+        host
+    };
+    Client::new(api, host, "", Vec::new(), opts, 1)?.check_login()
 }
 
 /// A failure that may or may not be worth another attempt.
@@ -136,6 +166,10 @@ pub struct Client {
     idle_timeout: Duration,
     /// `--ca-cert` files were given (for the hints of certificate errors).
     ca_given: bool,
+    /// The TLS material used (certs.d directory, client pair), for hints.
+    tls: certs::HostTls,
+    /// The proxy from the environment and its description, for messages.
+    proxy: Option<(ureq::Proxy, String)>,
     /// Transient failures retried so far (for the summary).
     pub retried: AtomicU64,
 }
@@ -170,8 +204,14 @@ impl Client {
             .timeout_per_read(Some(nonzero(opts.idle_timeout)))
             .timeout_per_write(Some(nonzero(opts.idle_timeout)))
             .max_redirects(10);
-        let agent = agent(config, opts)?;
-        let creds = auth::lookup(host, repo, opts.authfile.as_deref(), opts.idle_timeout)?;
+        let proxy = env_proxy(!opts.plain_http)?;
+        let config = config.proxy(proxy.as_ref().map(|(p, _)| p.clone()));
+        let tls = host_tls(host, opts)?;
+        let agent = agent(config, opts, &tls)?;
+        let creds = match &opts.credentials {
+            Some(f) => Some(f.clone()),
+            None => auth::lookup(host, repo, opts.authfile.as_deref(), opts.idle_timeout)?,
+        };
         let scheme = if opts.plain_http { "http" } else { "https" };
         Ok(Client {
             agent,
@@ -186,6 +226,8 @@ impl Client {
             backoff: opts.backoff,
             connect_timeout: opts.connect_timeout,
             ca_given: !opts.ca_certs.is_empty() && !opts.insecure,
+            tls,
+            proxy,
             idle_timeout: opts.idle_timeout,
             retried: AtomicU64::new(0),
         })
@@ -364,6 +406,38 @@ impl Client {
         self.with_retries(|_| self.send_authed(method.clone(), url, headers, body))
     }
 
+    /// `oix login`: `GET /v2/`, answering the registry's challenge with the client's
+    /// credentials (Basic, or a token from the realm); Ok when the registry accepts them,
+    /// with whether it asked for credentials at all (`false`: they were not checked).
+    pub fn check_login(&self) -> Result<bool> {
+        let url = format!("{}/v2/", self.base);
+        let mut resp = self.with_retries(|_| self.send_authed(Method::GET, &url, &[], None))?;
+        let status = resp.status().as_u16();
+        if (200..300).contains(&status) {
+            drain(&mut resp);
+            let challenged = self
+                .auth
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .header
+                .is_some();
+            return Ok(challenged);
+        }
+        if matches!(status, 401 | 403) {
+            drain(&mut resp);
+            return Err(Error::remote(format!(
+                "{}: the registry refused the credentials ({status})",
+                self.host
+            ))
+            .with_hint(format!(
+                "check the user name and password ({}); nothing was stored",
+                self.credential_origin().unwrap_or("none given")
+            )));
+        }
+        Err(response_error(&mut resp, &format!("GET {url}"))
+            .with_hint("is this an OCI distribution registry?"))
+    }
+
     /// `GET /v2/`: checks that a registry answers and settles authentication before the
     /// parallel work starts.
     pub fn ping(&self) -> Result<()> {
@@ -398,7 +472,7 @@ impl Client {
             ))
             .with_hint(match self.credential_origin() {
                 Some(o) => format!("check the credentials from {o}"),
-                None => "log in (skopeo login / docker login) or pass --authfile".into(),
+                None => "log in (oix login HOST, or skopeo/docker login), pass --authfile, or --creds USER".into(),
             })),
             _ => Err(Error::remote(format!("{url}: unexpected status {status}"))
                 .with_hint("is this an OCI distribution registry?")),
