@@ -452,6 +452,15 @@ fn referrers_lists_filters_and_recurses() {
     )
     .unwrap();
     assert_eq!(all.len(), 3);
+    // The store trait answers the direct referrers (what the carrying code asks).
+    let subject_d = oix::model::Descriptor::new(
+        oix::model::media::OCI_MANIFEST,
+        &oix::Digest::parse(&subject).unwrap(),
+        blob_size(&l, &subject) as u64,
+    );
+    let direct = oix::store::Source::referrers(&layout, &subject_d).unwrap();
+    let direct: Vec<&str> = direct.iter().map(|d| d.digest.as_str()).collect();
+    assert_eq!(direct, [sbom_d, notes["digest"].as_str().unwrap()]);
 }
 
 #[test]
