@@ -22,6 +22,9 @@ _oix() {
             oix,apply)
                 cmd="oix__subcmd__apply"
                 ;;
+            oix,attach)
+                cmd="oix__subcmd__attach"
+                ;;
             oix,build)
                 cmd="oix__subcmd__build"
                 ;;
@@ -85,6 +88,9 @@ _oix() {
             oix,push)
                 cmd="oix__subcmd__push"
                 ;;
+            oix,referrers)
+                cmd="oix__subcmd__referrers"
+                ;;
             oix,select)
                 cmd="oix__subcmd__select"
                 ;;
@@ -99,6 +105,9 @@ _oix() {
                 ;;
             oix__subcmd__help,apply)
                 cmd="oix__subcmd__help__subcmd__apply"
+                ;;
+            oix__subcmd__help,attach)
+                cmd="oix__subcmd__help__subcmd__attach"
                 ;;
             oix__subcmd__help,build)
                 cmd="oix__subcmd__help__subcmd__build"
@@ -162,6 +171,9 @@ _oix() {
                 ;;
             oix__subcmd__help,push)
                 cmd="oix__subcmd__help__subcmd__push"
+                ;;
+            oix__subcmd__help,referrers)
+                cmd="oix__subcmd__help__subcmd__referrers"
                 ;;
             oix__subcmd__help,select)
                 cmd="oix__subcmd__help__subcmd__select"
@@ -227,7 +239,7 @@ _oix() {
 
     case "${cmd}" in
         oix)
-            opts="-h -V --json --lock-timeout --help --version init ls inspect digest tag untag fsck gc index merge diff annotate select fold copy push pull login logout publish apply plan build import export help"
+            opts="-h -V --json --lock-timeout --help --version init ls inspect digest tag untag fsck gc index merge diff annotate select fold copy push pull login logout publish apply plan build import export referrers attach help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -322,6 +334,32 @@ _oix() {
                     return 0
                     ;;
                 --client-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oix__subcmd__attach)
+            opts="-h -V --artifact-type --annotation --json --lock-timeout --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --artifact-type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --annotation)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -745,7 +783,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__help)
-            opts="init ls inspect digest tag untag fsck gc index merge diff annotate select fold copy push pull login logout publish apply plan build import export help"
+            opts="init ls inspect digest tag untag fsck gc index merge diff annotate select fold copy push pull login logout publish apply plan build import export referrers attach help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -773,6 +811,20 @@ _oix() {
             return 0
             ;;
         oix__subcmd__help__subcmd__apply)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oix__subcmd__help__subcmd__attach)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1123,6 +1175,20 @@ _oix() {
             return 0
             ;;
         oix__subcmd__help__subcmd__push)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oix__subcmd__help__subcmd__referrers)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1579,7 +1645,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__ls)
-            opts="-j -h -V --tree --platform --where --match --fallback --scope --inherit --authfile --ca-cert --cert-dir --client-cert --client-key --insecure --plain-http --timeout --creds --retries --jobs --json --lock-timeout --help --version"
+            opts="-j -h -V --tree --referrers --platform --where --match --fallback --scope --inherit --authfile --ca-cert --cert-dir --client-cert --client-key --insecure --plain-http --timeout --creds --retries --jobs --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2000,6 +2066,28 @@ _oix() {
                     return 0
                     ;;
                 -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oix__subcmd__referrers)
+            opts="-r -h -V --artifact-type --recursive --json --lock-timeout --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --artifact-type)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -14,7 +14,11 @@
 //!   digests (`stray-file`, warning), symlinks stay inside the layout;
 //! - referrers (unlisted manifests whose `subject` is reachable) are content like the
 //!   rest, by the rule gc keeps by ([`crate::reach`]): their blobs get every check above;
-//!   one that is incomplete is not kept (`incomplete-referrer`, warning: gc removes it).
+//!   one that is incomplete is not kept (`incomplete-referrer`, warning: gc removes it);
+//! - referrers listed in index.json ([`crate::referrers`]): a referrers index listing a
+//!   manifest that is not a referrer of its subject (`not-a-referrer`,
+//!   `unreadable-referrer`), an entry holding referrers of a subject the layout no longer
+//!   has (`orphan-referrer`); warnings, and gc removes the orphans.
 //!
 //! Hashing runs in parallel across blobs on the shared pool ([`crate::pool`]) with a fixed
 //! buffer per thread, so memory stays bounded whatever the blob sizes.
@@ -296,6 +300,7 @@ pub fn fsck(layout: &Layout, opts: &Options) -> Result<Report> {
             ),
         );
     }
+    check_referrers(layout, &roots, &stored, &mut cx);
     let walk = reach.walk;
 
     // Every reachable digest with the sizes its descriptors claim.
@@ -482,6 +487,49 @@ pub fn fsck(layout: &Layout, opts: &Options) -> Result<Report> {
 /// Ref names that break the image-spec grammar (`invalid-ref-name`, a warning: the
 /// layout stays usable, and `oix untag` removes any existing name given exactly). Such
 /// names cannot be pushed as tags and may carry terminal escapes.
+/// How the layout lists referrers (crate::referrers): a listing that names a manifest
+/// which is not a referrer of the tag's subject (`not-a-referrer`, `unreadable-referrer`),
+/// and index.json entries holding referrers of a subject the layout no longer has
+/// (`orphan-referrer`; `oix gc` removes them, so after gc fsck has none). Warnings: the
+/// content is not damaged.
+fn check_referrers(
+    layout: &Layout,
+    roots: &[model::Descriptor],
+    stored: &[(Digest, u64)],
+    cx: &mut Ctx,
+) {
+    let index = model::Index {
+        manifests: roots.to_vec(),
+        ..Default::default()
+    };
+    if let Ok(scan) = crate::referrers::scan_index(layout, &index, false) {
+        for w in &scan.warnings {
+            cx.add(
+                Level::Warning,
+                w.code,
+                w.digest.as_deref(),
+                None,
+                w.message.clone(),
+            );
+        }
+    }
+    for i in crate::referrers::stale_entries(layout, &index, stored) {
+        let d = &roots[i];
+        let name = d
+            .ref_name()
+            .map_or_else(|| "untagged".to_string(), |n| format!("ref {n}"));
+        cx.add(
+            Level::Warning,
+            "orphan-referrer",
+            Some(&d.digest),
+            Some("index.json"),
+            format!(
+                "index.json entry {i} ({name}) holds referrers of a subject the layout no longer has; `oix gc` removes it"
+            ),
+        );
+    }
+}
+
 fn check_ref_names(roots: &[model::Descriptor], cx: &mut Ctx) {
     for (i, d) in roots.iter().enumerate() {
         let Some(name) = d.ref_name() else { continue };
@@ -608,7 +656,15 @@ fn check_configs(layout: &Layout, walk: &graph::Walk, bad: &HashMap<String, ()>,
             .and_then(|r| r.get("type"))
             .and_then(|t| t.as_str())
             == Some("layers");
-        if config.os.is_empty() || config.architecture.is_empty() || !rootfs_ok {
+        // Required means present: cosign's signature configs carry `"os":""` and
+        // `"architecture":""`, which the image-spec allows (a referrer has no platform).
+        let present = |k: &str| {
+            serde_json::from_slice::<serde_json::Value>(&bytes)
+                .ok()
+                .is_some_and(|v| v.get(k).is_some_and(|x| x.is_string()))
+        };
+        let named = |v: &str, k: &str| !v.is_empty() || present(k);
+        if !named(&config.os, "os") || !named(&config.architecture, "architecture") || !rootfs_ok {
             cx.add(
                 Level::Error,
                 "invalid-config",

@@ -9,6 +9,12 @@
 //! (see [`gc`]). It refuses to sweep when
 //! any index or manifest in the graph is unreadable, because then the reachable set is
 //! not known.
+//!
+//! Referrers of subjects that are gone: index.json entries that only hold referrers
+//! (referrers indexes under `<alg>-<hex>` tags, cosign `.sig`/`.att`/`.sbom` tags,
+//! untagged entries with a subject) whose subject nothing else reaches
+//! ([`crate::referrers::stale_entries`]) are dropped from index.json in the same run,
+//! under the same locks, after the graph was found whole; their blobs are then swept.
 
 use crate::digest::Digest;
 use crate::error::{IoContext, Result};
@@ -31,6 +37,10 @@ pub struct GcReport {
     pub temp_files_removed: u64,
     /// Files in blobs/ that are not named by a digest: left alone.
     pub left_alone: Vec<PathBuf>,
+    /// index.json entries removed (or that would be) because they hold only referrers
+    /// of subjects the layout no longer has: their ref names (or digests, untagged).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub referrer_entries_removed: Vec<String>,
 }
 
 /// Collect garbage. With `dry_run` nothing is written, not even a lock file, so it
@@ -48,15 +58,50 @@ pub fn gc(layout: &Layout, dry_run: bool) -> Result<GcReport> {
             None,
         )
     };
-    let (index, _) = layout.read_index()?;
+    let (mut index, _) = layout.read_index()?;
     layout.check_blob_dirs(None)?;
     let (stored, left_alone) = reach::stored_blobs(layout)?;
+    // Referrers of subjects the layout no longer has: their index.json entries
+    // (referrers indexes, cosign tags, untagged referrers) go first, in one transaction
+    // under the locks gc holds, and then their blobs with the rest of the garbage.
+    let (stale, known) = crate::referrers::stale_entries_and_reach(layout, &index, &stored);
+    let entries_removed: Vec<String> = stale
+        .iter()
+        .map(|&i| {
+            let d = &index.manifests[i];
+            d.ref_name()
+                .map_or_else(|| d.digest.clone(), str::to_string)
+        })
+        .collect();
+    let stale_set: HashSet<usize> = stale.iter().copied().collect();
+    let pruned = |idx: &mut crate::model::Index| {
+        let mut i = 0;
+        idx.manifests.retain(|_| {
+            i += 1;
+            !stale_set.contains(&(i - 1))
+        });
+    };
+    let before = index.clone();
+    pruned(&mut index);
     // The same rule fsck checks by: index.json's graph plus whole referrers of it.
-    let reach = reach::reachable(layout, &index.manifests, &stored);
+    // (Already computed over exactly these entries when the layout holds referrers.)
+    let reach = known.unwrap_or_else(|| reach::reachable(layout, &index.manifests, &stored));
     if let Some(e) = reach.walk.first_error("gc refuses to sweep") {
         return Err(e.with_hint(
             "the reachable set is unknown while the graph is broken; run `oix fsck` and repair first",
         ));
+    }
+    if let (Some(lock), false, false) = (&_locks.1, dry_run, stale.is_empty()) {
+        layout.transact_held(lock, |idx| {
+            // The index lock is held since index.json was read: it is unchanged.
+            if *idx != before {
+                return Err(crate::Error::failure(
+                    "index.json changed while gc held its lock",
+                ));
+            }
+            pruned(idx);
+            Ok(())
+        })?;
     }
     let marked: HashSet<Digest> = reach.digests();
 
@@ -67,6 +112,7 @@ pub fn gc(layout: &Layout, dry_run: bool) -> Result<GcReport> {
         bytes_removed: 0,
         temp_files_removed: 0,
         left_alone,
+        referrer_entries_removed: entries_removed,
     };
     for (d, len) in &stored {
         if marked.contains(d) {

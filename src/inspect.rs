@@ -106,6 +106,9 @@ pub struct TreeNode {
     pub size: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<PlatformCell>,
+    /// For a `referrer` node: its artifactType.
+    #[serde(rename = "artifactType", skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
 }
 
 fn role_name(r: Role, d: &Descriptor) -> &'static str {
@@ -146,9 +149,46 @@ pub fn tree(layout: &dyn Source, roots: &[Descriptor]) -> Result<Vec<TreeNode>> 
                 media_type: n.descriptor.media_type.clone(),
                 size: n.descriptor.size,
                 platform,
+                artifact_type: None,
             }
         })
         .collect())
+}
+
+/// [`tree`], with the referrers of every index and manifest listed right under it
+/// (role `referrer`, recursively, each once per subject; a cycle ends), as `scan`
+/// found them.
+pub fn tree_with_referrers(
+    layout: &dyn Source,
+    roots: &[Descriptor],
+    scan: &crate::referrers::Scan,
+) -> Result<Vec<TreeNode>> {
+    let nodes = tree(layout, roots)?;
+    let all = crate::referrers::ArtifactFilter::default();
+    let mut out = Vec::with_capacity(nodes.len());
+    for n in nodes {
+        let rows = if n.role == "subject" {
+            Vec::new()
+        } else {
+            scan.tree(&n.digest, &all, true)
+        };
+        let depth = n.depth;
+        out.push(n);
+        for r in rows {
+            let d = &r.referrer.descriptor;
+            out.push(TreeNode {
+                depth: depth + 1 + r.depth,
+                role: "referrer",
+                ref_name: r.referrer.tag.clone(),
+                digest: d.digest.clone(),
+                media_type: d.media_type.clone(),
+                size: d.size,
+                platform: None,
+                artifact_type: d.artifact_type.clone(),
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// What `oix inspect` shows.

@@ -30,6 +30,7 @@ pub mod platform;
 pub mod pool;
 pub mod publish;
 pub mod reach;
+pub mod referrers;
 pub mod registry;
 pub mod select;
 pub mod store;

@@ -78,16 +78,16 @@ pub fn stored_blobs(layout: &Layout) -> Result<Stored> {
 }
 
 /// What a stored blob that parses as a document with a `subject` claims.
-struct Claim {
-    descriptor: Descriptor,
-    subject: String,
+pub(crate) struct Claim {
+    pub(crate) descriptor: Descriptor,
+    pub(crate) subject: String,
     /// Why it cannot be kept, found before its subject is known to be reachable.
-    broken: Option<String>,
+    pub(crate) broken: Option<String>,
 }
 
 /// Read a stored blob that may be a referrer: JSON declaring a `subject`. `None` when it
 /// is not one (too big, not JSON, no subject). Its digest is verified here.
-fn claim(layout: &Layout, digest: &Digest, size: u64) -> Option<Claim> {
+pub(crate) fn claim(layout: &Layout, digest: &Digest, size: u64) -> Option<Claim> {
     if size > model::MAX_MANIFEST_SIZE {
         return None;
     }

@@ -147,6 +147,16 @@ impl Source for Layout {
     fn as_layout(&self) -> Option<&Layout> {
         Some(self)
     }
+    /// The direct referrers of `subject`, however the layout lists them
+    /// ([`crate::referrers`]). Each call scans the layout: code asking for many subjects
+    /// should take one [`crate::referrers::scan`] (or `referrers_of`, recursive).
+    fn referrers(&self, subject: &Descriptor) -> Result<Vec<Descriptor>> {
+        let s = crate::referrers::scan(self, true)?;
+        Ok(s.direct(&subject.digest)
+            .iter()
+            .map(|r| r.descriptor.clone())
+            .collect())
+    }
 }
 
 impl Sink for Layout {

@@ -48,9 +48,14 @@ pub struct LsArgs {
     /// matches come from different indexes: the entry's position in index.json, then in
     /// each nested index (`0/2/1`).
     pub reference: String,
-    /// Walk nested indexes, manifests, configs and layers.
+    /// Walk nested indexes, manifests, configs and layers; the referrers of each index
+    /// and manifest (signatures, SBOMs, attestations) are listed under it.
     #[arg(long)]
     pub tree: bool,
+    /// Count each entry's referrers (recursively) in a REFERRERS column; with --json,
+    /// list them (`oix referrers` shows one subject's in full).
+    #[arg(long)]
+    pub referrers: bool,
     #[command(flatten)]
     pub selector: SelectorArgs,
     #[command(flatten, next_help_heading = REGISTRY_HEADING)]
@@ -64,6 +69,36 @@ struct Row {
     entry: view::Entry,
     #[serde(skip_serializing_if = "Option::is_none")]
     path: Option<Vec<Step>>,
+    /// With --referrers: the entry's referrers, recursively.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    referrers: Option<Vec<serde_json::Value>>,
+}
+
+/// With `ls --referrers`, fill in each row's referrers.
+/// The referrers a store holds: a layout's scanned; a registry's are not read yet.
+fn referrer_scan(store: &dyn crate::store::Names) -> Result<crate::referrers::Scan> {
+    match store.as_layout() {
+        Some(l) => crate::referrers::scan(l, true),
+        None => Ok(crate::referrers::Scan::default()),
+    }
+}
+
+fn add_referrers(layout: &dyn crate::store::Names, rows: &mut [Row], on: bool) -> Result<()> {
+    if !on {
+        return Ok(());
+    }
+    let scan = referrer_scan(layout)?;
+    let all = crate::referrers::ArtifactFilter::default();
+    for r in rows {
+        let found = scan.tree(&r.entry.digest, &all, true);
+        r.referrers = Some(
+            found
+                .iter()
+                .map(|f| serde_json::to_value(f).unwrap_or_default())
+                .collect(),
+        );
+    }
+    Ok(())
 }
 
 fn print_tree(out: &mut impl Write, nodes: &[view::TreeNode], indent: usize) {
@@ -82,6 +117,9 @@ fn print_tree(out: &mut impl Write, nodes: &[view::TreeNode], indent: usize) {
                 p.platform,
                 if p.derived { " (derived)" } else { "" }
             ));
+        }
+        if let Some(t) = &n.artifact_type {
+            line.push_str(&format!(" artifactType={t}"));
         }
         if let Some(r) = &n.ref_name {
             line.push_str(&format!(" ref={r}"));
@@ -107,8 +145,10 @@ pub fn ls(ctx: &Ctx, a: LsArgs) -> Result<i32> {
         print_warnings(&s.warnings);
         if a.tree {
             let mut trees = Vec::new();
+            let scan = referrer_scan(layout)?;
             for m in &s.matches {
-                trees.push((m, view::tree(layout, std::slice::from_ref(&m.descriptor))?));
+                let roots = std::slice::from_ref(&m.descriptor);
+                trees.push((m, view::tree_with_referrers(layout, roots, &scan)?));
             }
             if ctx.json {
                 let v: Vec<serde_json::Value> = trees
@@ -125,14 +165,16 @@ pub fn ls(ctx: &Ctx, a: LsArgs) -> Result<i32> {
             }
             return Ok(0);
         }
-        let rows: Vec<Row> = s
+        let mut rows: Vec<Row> = s
             .matches
             .iter()
             .map(|m| Row {
                 entry: view::describe(layout, &m.descriptor),
                 path: Some(m.path.clone()),
+                referrers: None,
             })
             .collect();
+        add_referrers(layout, &mut rows, a.referrers)?;
         print_rows(ctx, &rows);
         return Ok(0);
     }
@@ -148,7 +190,8 @@ pub fn ls(ctx: &Ctx, a: LsArgs) -> Result<i32> {
                 s.matches.into_iter().map(|m| m.descriptor).collect()
             }
         };
-        let nodes = view::tree(layout, &roots)?;
+        let scan = referrer_scan(layout)?;
+        let nodes = view::tree_with_referrers(layout, &roots, &scan)?;
         if ctx.json {
             output::json(&nodes);
         } else {
@@ -164,13 +207,15 @@ pub fn ls(ctx: &Ctx, a: LsArgs) -> Result<i32> {
         print_warnings(&members.warnings);
         members.entries.into_iter().map(|m| m.descriptor).collect()
     };
-    let rows: Vec<Row> = descriptors
+    let mut rows: Vec<Row> = descriptors
         .iter()
         .map(|d| Row {
             entry: view::describe(layout, d),
             path: None,
+            referrers: None,
         })
         .collect();
+    add_referrers(layout, &mut rows, a.referrers)?;
     print_rows(ctx, &rows);
     Ok(0)
 }
@@ -248,6 +293,9 @@ fn print_rows(ctx: &Ctx, rows: &[Row]) {
                 },
                 output::human_size(e.size),
             ];
+            if let Some(r) = &row.referrers {
+                cells.push(r.len().to_string());
+            }
             if with_path {
                 cells.push(
                     row.path
@@ -264,6 +312,9 @@ fn print_rows(ctx: &Ctx, rows: &[Row]) {
         })
         .collect();
     let mut header = vec!["REF", "DIGEST", "TYPE", "PLATFORMS", "SIZE"];
+    if rows.iter().any(|r| r.referrers.is_some()) {
+        header.push("REFERRERS");
+    }
     if with_path {
         header.push("PATH");
     }

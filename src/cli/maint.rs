@@ -89,6 +89,12 @@ pub fn gc(ctx: &Ctx, a: GcArgs) -> Result<i32> {
         return Ok(0);
     }
     let verb = if a.dry_run { "would remove" } else { "removed" };
+    for n in &report.referrer_entries_removed {
+        outln!(
+            "{verb} index.json entry {} (referrers of a subject that is gone)",
+            crate::text::escape(n)
+        );
+    }
     for d in &report.removed {
         outln!("{verb} {d}");
     }

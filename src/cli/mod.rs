@@ -13,6 +13,7 @@ mod login;
 mod maint;
 pub mod output;
 mod publish;
+mod referrers;
 mod registry;
 mod select;
 
@@ -81,7 +82,7 @@ pub enum Command {
     Untag(basic::UntagArgs),
     /// Verify a layout: every referenced blob present, sized and hashed right; documents valid.
     Fsck(maint::FsckArgs),
-    /// Remove blobs that nothing in index.json reaches, and stale temp files.
+    /// Remove blobs that nothing in index.json reaches, referrers of subjects that are gone, and stale temp files.
     Gc(maint::GcArgs),
     /// Create and edit multi-arch indexes inside a layout.
     #[command(subcommand)]
@@ -127,6 +128,10 @@ pub enum Command {
     Import(archive::ImportArgs),
     /// Export refs as a reproducible oci-archive holding only the blobs they reach.
     Export(archive::ExportArgs),
+    /// List the referrers of an image or index (signatures, SBOMs, attestations).
+    Referrers(referrers::ReferrersArgs),
+    /// Attach files to an image or index as an OCI 1.1 artifact (a referrer).
+    Attach(referrers::AttachArgs),
 }
 
 /// Global settings every command receives.
@@ -207,6 +212,8 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Build(a) => build::build(&ctx, *a),
         Command::Import(a) => archive::import_cmd(&ctx, a),
         Command::Export(a) => archive::export_cmd(&ctx, a),
+        Command::Referrers(a) => referrers::referrers(&ctx, a),
+        Command::Attach(a) => referrers::attach(&ctx, a),
     }
 }
 

@@ -298,7 +298,18 @@ impl Layout {
     /// name a valid digest of a blob present in the layout.
     pub fn transact<T>(&self, edit: impl FnOnce(&mut Index) -> Result<T>) -> Result<(T, bool)> {
         self.enter_writer()?;
-        let _lock = self.lock_index()?;
+        let lock = self.lock_index()?;
+        self.transact_held(&lock, edit)
+    }
+
+    /// [`Layout::transact`] for a caller that already holds the index lock (`lock`, from
+    /// [`Layout::lock_index`]) and the gc fence: `gc` drops the index.json entries of
+    /// referrers whose subject is gone while it holds both for its whole run.
+    pub(crate) fn transact_held<T>(
+        &self,
+        _lock: &File,
+        edit: impl FnOnce(&mut Index) -> Result<T>,
+    ) -> Result<(T, bool)> {
         let (mut idx, before) = self.read_index()?;
         let old: std::collections::HashSet<String> =
             idx.manifests.iter().map(|d| d.digest.clone()).collect();
