@@ -17,11 +17,11 @@
 
 use crate::build::tarw::{Entry, Kind, TarWriter};
 use crate::compress::{pipelined, CompressOptions, Encoder};
-use crate::digest::{Digest, Hasher, HashingWriter};
+use crate::digest::{Hasher, HashingWriter};
 use crate::error::{Error, IoContext, PathWriter, Result};
 use crate::graph::{self, Role};
 use crate::layout::{owned_temp_prefix, remove_stale_temps, Layout};
-use crate::model::{self, Descriptor, Index};
+use crate::model::{Descriptor, Index};
 use crate::verify::{self, Expect, VerifyingReader};
 
 /// The kind of [`owned_temp_prefix`] an export's temp file has.
@@ -29,9 +29,9 @@ const EXPORT_TEMP: &str = "export";
 use crate::reference::Target;
 use crate::resolve;
 use crate::select::OnAmbiguity;
-use crate::store::Source;
+use crate::store::{Overlay, Source};
 use serde::Serialize;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
 use std::io::{self, Read, Write};
 use std::path::Path;
 
@@ -65,34 +65,6 @@ pub struct ExportReport {
     pub digest: String,
     pub size: u64,
     pub compression: String,
-}
-
-/// The layout plus documents created for this export (rewritten indexes).
-struct Overlay<'a> {
-    layout: &'a Layout,
-    extra: HashMap<Digest, Vec<u8>>,
-}
-
-impl Source for Overlay<'_> {
-    fn describe(&self) -> String {
-        self.layout.root().display().to_string()
-    }
-    fn contains(&self, digest: &Digest) -> Result<bool> {
-        Ok(self.extra.contains_key(digest) || self.layout.has_blob(digest))
-    }
-    fn open(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send + '_>> {
-        let d = desc.digest()?;
-        match self.extra.get(&d) {
-            Some(b) => Ok(Box::new(&b[..])),
-            None => Ok(Box::new(self.layout.open_blob(&d)?)),
-        }
-    }
-    fn read_small(&self, desc: &Descriptor) -> Result<Vec<u8>> {
-        match self.extra.get(&desc.digest()?) {
-            Some(b) => Ok(b.clone()),
-            None => self.layout.read_blob(desc, model::MAX_MANIFEST_SIZE),
-        }
-    }
 }
 
 /// Write an oci-archive of `targets` (each a ref, a digest, or the whole layout) to `out`.
@@ -139,17 +111,16 @@ pub fn export<W: Write + Send>(
             }
         }
     }
-    let mut ov = Overlay {
-        layout,
-        extra: HashMap::new(),
-    };
+    let mut ov = Overlay::new(layout);
     let mut exported = Vec::new();
     let mut final_roots = Vec::new();
     for d in &roots {
         let kept = if opts.selector.has_filters() {
             let keeps = |c: &Descriptor| picked.contains(&c.digest);
             let subset = crate::subset::subset(&ov, d, &keeps)?;
-            ov.extra.extend(subset.created);
+            for (_, bytes) in subset.created {
+                ov.add(bytes);
+            }
             subset.kept
         } else {
             Some(d.clone())
@@ -243,8 +214,8 @@ pub fn export<W: Write + Send>(
             let name = format!("blobs/{}/{}", d.algorithm().as_str(), d.encoded());
             let mut e = Entry::new(name.into_bytes(), Kind::File);
             e.size = *size;
-            let reader: Box<dyn Read + Send + '_> = match ov.extra.get(d) {
-                Some(b) => Box::new(&b[..]),
+            let reader: Box<dyn Read + Send + '_> = match ov.created(&d.to_string()) {
+                Some(b) => Box::new(b),
                 None => {
                     let f = layout.open_blob(d)?;
                     let len = f.metadata().at("reading", &layout.blob_path(d))?.len();

@@ -14,71 +14,17 @@
 use super::reference::{validate_tag, RegistryRef};
 use super::remote::{Registry, StatsSnapshot};
 use crate::copy::{self, CopyOptions};
-use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::model::{self, Descriptor, Index, Platform};
 use crate::reference::{LayoutRef, Target};
 use crate::select::{EntryFilter, OnAmbiguity, Selector};
-use crate::store::Source;
+use crate::store::{Overlay, Source};
 use crate::{platform, resolve, tags};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
-use std::io::Read;
 use std::time::Instant;
-
-/// A [`Source`] plus documents held in memory (rewritten indexes).
-pub struct Overlay<'a> {
-    base: &'a dyn Source,
-    extra: HashMap<String, Vec<u8>>,
-}
-
-impl<'a> Overlay<'a> {
-    pub fn new(base: &'a dyn Source) -> Self {
-        Overlay {
-            base,
-            extra: HashMap::new(),
-        }
-    }
-    /// Add bytes oix created; returns their sha256 digest.
-    pub fn add(&mut self, bytes: Vec<u8>) -> Digest {
-        let d = Digest::sha256_of(&bytes);
-        self.extra.insert(d.to_string(), bytes);
-        d
-    }
-}
-
-impl Source for Overlay<'_> {
-    fn describe(&self) -> String {
-        self.base.describe()
-    }
-    fn contains(&self, digest: &Digest) -> Result<bool> {
-        if self.extra.contains_key(&digest.to_string()) {
-            return Ok(true);
-        }
-        self.base.contains(digest)
-    }
-    fn open(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send + '_>> {
-        match self.extra.get(&desc.digest) {
-            Some(b) => Ok(Box::new(std::io::Cursor::new(b.as_slice()))),
-            None => self.base.open(desc),
-        }
-    }
-    fn read_small(&self, desc: &Descriptor) -> Result<Vec<u8>> {
-        match self.extra.get(&desc.digest) {
-            Some(b) if b.len() as i64 == desc.size => Ok(b.clone()),
-            Some(_) => Err(Error::corrupt(format!(
-                "{}: size does not match its descriptor",
-                desc.digest
-            ))),
-            None => self.base.read_small(desc),
-        }
-    }
-    fn as_layout(&self) -> Option<&Layout> {
-        self.base.as_layout()
-    }
-}
 
 /// The subset of the index `root` (document `index_bytes`) whose entries `keep` keeps,
 /// through the one subset of the graph walk ([`crate::subset::subset_index`]): `None`
@@ -631,6 +577,7 @@ pub fn pull(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::digest::Digest;
 
     fn plat(os: &str, arch: &str, v: Option<&str>) -> Platform {
         Platform {
