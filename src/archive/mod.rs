@@ -10,6 +10,7 @@
 pub mod docker;
 pub mod export;
 pub mod import;
+pub mod sink;
 
 use crate::error::{Error, Result};
 use crate::model::{Descriptor, Index};

@@ -182,7 +182,13 @@ pub fn export_cmd(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
     let opts = ExportOptions { compress, selector };
     let report = if to_stdout {
         let stdout = std::io::stdout();
-        let (report, mut w) = export(&layout, &targets, &opts, std::io::BufWriter::new(stdout))?;
+        let (report, mut w) = export(
+            &layout,
+            &targets,
+            &opts,
+            std::io::BufWriter::new(stdout),
+            &std::env::temp_dir(),
+        )?;
         w.flush()
             .map_err(|e| Error::new(Kind::Io, format!("writing stdout: {e}")))?;
         report
