@@ -13,7 +13,8 @@
 //! ([`crate::select::Selector::find`]): the entries it picks under each exported ref are
 //! kept whole, the indexes above them are rewritten.
 
-use super::sink::ArchiveSink;
+use super::docker_export::{choose_image, name_entry, DockerExport};
+use super::sink::{ArchiveSink, DockerImage};
 use crate::compress::CompressOptions;
 use crate::copy::{self, CopyOptions};
 use crate::error::{Error, IoContext, PathWriter, Result};
@@ -37,6 +38,8 @@ pub struct ExportOptions {
     pub compress: CompressOptions,
     /// Keep only the entries this selector picks under each ref (no filter: everything).
     pub selector: crate::select::Selector,
+    /// Make the archive docker-loadable (`--format docker-archive`).
+    pub docker: Option<DockerExport>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -147,6 +150,29 @@ pub fn export<W: Write + Send>(
             .to_error("cannot export")
             .with_hint("the layout is incomplete or corrupt; check it with `oix fsck`"));
     }
+    // A docker-loadable archive: the image single-image consumers get, checked before
+    // anything is written.
+    let docker = match &opts.docker {
+        None => None,
+        Some(dx) => {
+            let [root] = final_roots.as_slice() else {
+                return Err(Error::usage(format!(
+                    "a docker-archive holds one image; {} refs were given",
+                    final_roots.len()
+                ))
+                .with_hint("export one ref per docker-archive"));
+            };
+            let image = choose_image(layout, &ov, root, dx)?;
+            final_roots = vec![name_entry(root, dx.name.as_ref())];
+            if let Some(n) = &dx.name {
+                exported[0].ref_name = Some(n.tag.clone());
+            }
+            Some(DockerImage {
+                manifest: image,
+                repo_tags: dx.name.iter().map(|n| n.repo_tag.clone()).collect(),
+            })
+        }
+    };
     // One copy into the archive sink, then naming: index.json lists the roots as the
     // layout's entries are (ref names, annotations, platforms).
     let sink = ArchiveSink::new(
@@ -156,6 +182,9 @@ pub fn export<W: Write + Send>(
     copy::copy_graph(&ov, &sink, &final_roots, &CopyOptions::default())?;
     for r in &final_roots {
         sink.add_entry(r);
+    }
+    if let Some(img) = docker {
+        sink.add_docker_image(img);
     }
     let (written, out) = sink.finish(out, &opts.compress)?;
     Ok((

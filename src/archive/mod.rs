@@ -8,6 +8,7 @@
 //! failed import leaves index.json as it was; `gc` may collect what was staged.
 
 pub mod docker;
+pub mod docker_export;
 pub mod export;
 pub mod import;
 pub mod sink;
