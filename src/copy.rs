@@ -14,18 +14,50 @@ use crate::store::{Sink, Source, Stage};
 use rayon::prelude::*;
 use serde::Serialize;
 
+pub mod stores;
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct CopyReport {
     /// Blobs (and manifests) that were already in the destination.
     pub skipped: u64,
     /// Blobs hard-linked from a local layout.
     pub linked: u64,
+    /// Blobs a registry mounted from another repository.
+    pub mounted: u64,
     /// Blobs streamed or copied.
     pub copied: u64,
     /// Bytes streamed or copied (not counting links and skipped blobs).
     pub bytes: u64,
     /// Manifests and indexes written.
     pub manifests: u64,
+    /// What happened to each blob (configs, layers), in the order of the plan.
+    #[serde(skip)]
+    pub blobs: Vec<Moved>,
+    /// What happened to each manifest and index, children first.
+    #[serde(skip)]
+    pub documents: Vec<Moved>,
+}
+
+/// What a copy did with one blob or document.
+#[derive(Debug, Clone, Serialize)]
+pub struct Moved {
+    pub digest: String,
+    #[serde(rename = "mediaType")]
+    pub media_type: String,
+    pub size: i64,
+    /// `present`, `linked`, `mounted`, `copied` (blobs); `present`, `written` (documents).
+    pub outcome: &'static str,
+}
+
+impl Moved {
+    fn new(d: &Descriptor, outcome: &'static str) -> Moved {
+        Moved {
+            digest: d.digest.clone(),
+            media_type: d.media_type.clone(),
+            size: d.size,
+            outcome,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -124,14 +156,26 @@ pub fn copy_graphs(
     })?;
     let mut report = CopyReport::default();
     for (d, stage) in staged {
-        match dst.commit(stage)? {
-            Transfer::Present => report.skipped += 1,
-            Transfer::HardLink => report.linked += 1,
+        let outcome = match dst.commit(stage)? {
+            Transfer::Present => {
+                report.skipped += 1;
+                "present"
+            }
+            Transfer::HardLink => {
+                report.linked += 1;
+                "linked"
+            }
+            Transfer::Mount => {
+                report.mounted += 1;
+                "mounted"
+            }
             Transfer::Copy => {
                 report.bytes += d.size.max(0) as u64;
                 report.copied += 1;
+                "copied"
             }
-        }
+        };
+        report.blobs.push(Moved::new(d, outcome));
     }
     for ((src, _), p) in sources.iter().zip(&plans) {
         // Which documents the destination already has: asked in parallel (for a
@@ -145,11 +189,13 @@ pub fn copy_graphs(
         for (d, present) in p.documents.iter().zip(present) {
             if present {
                 report.skipped += 1;
+                report.documents.push(Moved::new(d, "present"));
                 continue;
             }
             let raw = src.read_small(d)?;
             dst.put_manifest(d, &raw)?;
             report.manifests += 1;
+            report.documents.push(Moved::new(d, "written"));
         }
     }
     Ok(report)

@@ -12,6 +12,9 @@ use crate::model::{self, Descriptor};
 use std::collections::HashMap;
 use std::io::Read;
 
+pub mod open;
+pub use open::{open, Access, Connect, Opened, Store, StoreRef};
+
 /// The read side of a store.
 pub trait Source: Sync {
     /// A name for messages (`./out`, `docker://host/repo`).
@@ -21,6 +24,20 @@ pub trait Source: Sync {
     /// Stream a blob's bytes; the reader yields exactly the stored content (callers verify,
     /// with a [`crate::verify::VerifyingReader`] or through a verifying [`Sink`]).
     fn open(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send + '_>>;
+    /// [`Source::open`] from byte `offset` on (a resumed upload goes on from there). The
+    /// default reads and discards the first `offset` bytes; layouts seek, registries
+    /// ask for a `Range`.
+    fn open_at(&self, desc: &Descriptor, offset: u64) -> Result<Box<dyn Read + Send + '_>> {
+        let mut r = self.open(desc)?;
+        std::io::copy(&mut (&mut r).take(offset), &mut std::io::sink()).map_err(|e| {
+            crate::error::Error::remote(format!(
+                "reading {} from {}: {e}",
+                desc.digest,
+                self.describe()
+            ))
+        })?;
+        Ok(r)
+    }
     /// A manifest, index or config, read whole and verified (at most 4 MiB).
     fn read_small(&self, desc: &Descriptor) -> Result<Vec<u8>>;
     /// The local layout behind this source, for zero-copy transfers (hard links).
@@ -106,6 +123,27 @@ impl Source for Layout {
     }
     fn read_small(&self, desc: &Descriptor) -> Result<Vec<u8>> {
         self.read_blob(desc, model::MAX_MANIFEST_SIZE)
+    }
+    /// A seek; a blob file whose length is not the descriptor's size is refused.
+    fn open_at(&self, desc: &Descriptor, offset: u64) -> Result<Box<dyn Read + Send + '_>> {
+        use std::io::Seek;
+        let d = desc.digest()?;
+        let mut f = self.open_blob(&d)?;
+        let len = f
+            .metadata()
+            .map_err(|e| crate::error::Error::io("reading", &self.blob_path(&d), e))?
+            .len();
+        if len != desc.size()? {
+            return Err(crate::error::Error::corrupt(format!(
+                "blob {d} in {} is {len} bytes, its descriptor says {}",
+                self.root().display(),
+                desc.size
+            ))
+            .with_hint("the layout is corrupt; run `oix fsck`"));
+        }
+        f.seek(std::io::SeekFrom::Start(offset))
+            .map_err(|e| crate::error::Error::io("seeking in", &self.blob_path(&d), e))?;
+        Ok(Box::new(std::io::BufReader::with_capacity(256 * 1024, f)))
     }
     fn as_layout(&self) -> Option<&Layout> {
         Some(self)
@@ -243,6 +281,15 @@ impl Source for Overlay<'_> {
         match self.extra.get(&desc.digest) {
             Some(b) => Ok(Box::new(std::io::Cursor::new(b.as_slice()))),
             None => self.base.open(desc),
+        }
+    }
+    fn open_at(&self, desc: &Descriptor, offset: u64) -> Result<Box<dyn Read + Send + '_>> {
+        match self.extra.get(&desc.digest) {
+            Some(b) => {
+                let start = (offset as usize).min(b.len());
+                Ok(Box::new(std::io::Cursor::new(&b[start..])))
+            }
+            None => self.base.open_at(desc, offset),
         }
     }
     fn read_small(&self, desc: &Descriptor) -> Result<Vec<u8>> {

@@ -37,6 +37,10 @@ const NOT_RUN: &[(&str, &str)] = &[
         "README.md",
         "oix push release:1.0 docker://registry.example.com/demo/app:1.0 --arch-tags '{tag}-{arch}'",
     ),
+    (
+        "README.md",
+        "oix copy docker://registry.example.com/builds/app:40 docker://registry.example.com/release/app:1.0",
+    ),
 ];
 
 /// README.md and every docs/*.md, in a stable order.

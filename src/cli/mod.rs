@@ -95,6 +95,9 @@ pub enum Command {
     /// Turn several top-level entries sharing one ref into one explicit index.
     #[command(long_about = select::FOLD_LONG_ABOUT)]
     Fold(select::FoldArgs),
+    /// Copy an image or index between any two stores (layouts, registries).
+    #[command(long_about = registry::COPY_LONG_ABOUT)]
+    Copy(registry::CopyArgs),
     /// Push a layout's image or index to a registry (docker://HOST/REPO[:TAG]).
     Push(registry::PushArgs),
     /// Pull an image or index from a registry into a layout.
@@ -179,6 +182,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Annotate(a) => index::annotate(&ctx, a),
         Command::Select(a) => select::select(&ctx, a),
         Command::Fold(a) => select::fold(&ctx, a),
+        Command::Copy(a) => registry::copy(&ctx, a),
         Command::Push(a) => registry::push(&ctx, a),
         Command::Pull(a) => registry::pull(&ctx, a),
         Command::Apply(a) => apply::apply(&ctx, a),

@@ -2,11 +2,13 @@
 
 use super::output::{errln, outln};
 use super::{output, Ctx};
+use crate::copy::stores::{self, CopyRequest, CopyResult, PlanStep};
 use crate::error::{Error, Result};
+use crate::reference::Reference;
 use crate::reference::{LayoutRef, Target};
 use crate::registry::ops::{self, PullOptions, PushOptions};
-use crate::registry::remote::DEFAULT_CHUNK_SIZE;
-use crate::registry::{skopeo, Progress, Registry, RegistryOptions, RegistryRef, TransportOptions};
+use crate::registry::{skopeo, Progress, Registry, RegistryRef, TransportOptions};
+use crate::store::Connect;
 use crate::Layout;
 use clap::{Args, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -62,26 +64,18 @@ pub(crate) fn parse_timeout(s: &str) -> std::result::Result<Duration, String> {
 }
 
 impl TransportArgs {
-    fn transport(&self) -> Result<TransportOptions> {
-        if self.jobs == 0 || self.jobs > 64 {
-            return Err(Error::usage("--jobs must be between 1 and 64"));
+    /// The library's connection options (one mapping for every command).
+    pub fn connect(&self) -> Connect {
+        Connect {
+            authfile: self.authfile.clone(),
+            ca_certs: self.ca_cert.clone(),
+            insecure: self.insecure,
+            plain_http: self.plain_http,
+            retries: self.retries,
+            jobs: self.jobs,
+            timeout: self.timeout,
+            ..Connect::new()
         }
-        let mut t = TransportOptions::new();
-        if let Some(d) = self.timeout {
-            t = t.with_timeout(d);
-        }
-        t.authfile = self.authfile.clone();
-        t.ca_certs = self.ca_cert.clone();
-        t.insecure = self.insecure;
-        t.plain_http = self.plain_http;
-        t.retries = self.retries;
-        if let Some(ms) = std::env::var("OIX_RETRY_BACKOFF_MS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-        {
-            t.backoff = Duration::from_millis(ms);
-        }
-        Ok(t)
     }
 }
 
@@ -148,6 +142,55 @@ pub struct PullArgs {
     /// Pull only the entries whose descriptor satisfies EXPR (repeatable, all must hold).
     #[arg(long = "where", value_name = "EXPR")]
     pub wheres: Vec<String>,
+    #[command(flatten)]
+    pub transport: TransportArgs,
+}
+
+pub const COPY_LONG_ABOUT: &str = "\
+Copy an image or index between any two stores: a layout (PATH[:REF|@DIGEST], oci:PATH) \
+and a registry (docker://HOST[:PORT]/REPO[:TAG|@DIGEST]), in any direction.
+
+Every blob is verified; blobs the destination holds are skipped; uploads run in \
+parallel (-j), resume after dropped connections and are retried. Between two registries \
+blobs stream through without touching disk; between two repositories of one registry a \
+cross-repository mount is tried first; within one repository a copy to a new tag sends \
+only the manifest. The destination's name (tag or ref) is set last, after everything it \
+reaches is there. Without a name in DEST the source's name is used.
+
+--platform/--where copy only the matching entries of an index: the index is rewritten \
+(attestations of kept entries stay), never copied sparse.";
+
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// LAYOUT[:REF|@DIGEST] or docker://HOST[:PORT]/REPO[:TAG|@DIGEST].
+    pub source: String,
+    /// LAYOUT[:REF] or docker://HOST[:PORT]/REPO[:TAG]; without a name, the source's.
+    pub destination: String,
+    /// Copy only these platforms of an index (OS/ARCH[/VARIANT], repeatable or
+    /// comma-separated): the index is rewritten to the matching entries.
+    #[arg(long, value_name = "PLATFORM", value_delimiter = ',')]
+    pub platform: Vec<String>,
+    /// Copy only the entries whose descriptor satisfies EXPR (repeatable, all must hold).
+    #[arg(long = "where", value_name = "EXPR")]
+    pub wheres: Vec<String>,
+    /// After copying, write the digest of the copied image or index to FILE (as skopeo:
+    /// the digest alone, no newline).
+    #[arg(long, value_name = "FILE")]
+    pub digestfile: Option<PathBuf>,
+    /// Print what would be copied, skipped and named; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also mount blobs from this repository of the destination registry (repeatable;
+    /// the source repository is tried first when both are on one registry).
+    #[arg(long, value_name = "REPO")]
+    pub mount_from: Vec<String>,
+    /// Size of one PATCH of a chunked upload (bytes, or with a K/M/G suffix).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub chunk_size: Option<u64>,
+    /// Check every blob and manifest even when the destination registry already holds
+    /// the image or index by digest.
+    #[arg(long)]
+    pub force_recursive: bool,
     #[command(flatten)]
     pub transport: TransportArgs,
 }
@@ -254,11 +297,111 @@ impl Progress for Bars {
     }
 }
 
+/// Print dry-run steps (push and copy).
+fn print_steps(steps: &[PlanStep], name_of: &dyn Fn(&str) -> String) {
+    for s in steps {
+        match s.kind {
+            "tag" => outln!(
+                "{} tag {}{}",
+                s.digest,
+                name_of(s.tag.as_deref().unwrap_or("")),
+                match (s.action, &s.previous) {
+                    ("move", Some(p)) => format!(" (move from {p})"),
+                    (act, _) => format!(" ({act})"),
+                }
+            ),
+            kind => outln!(
+                "{} {} {} {}",
+                s.digest,
+                s.action,
+                kind,
+                output::human_size(s.size)
+            ),
+        }
+    }
+}
+
+pub fn copy(ctx: &Ctx, a: CopyArgs) -> Result<i32> {
+    let src = Reference::parse(&a.source)?;
+    let dst = Reference::parse(&a.destination)?;
+    let connect = Connect {
+        mount_from: a.mount_from.clone(),
+        chunk_size: a.chunk_size,
+        lock_timeout: Some(ctx.lock_timeout),
+        progress: if a.dry_run {
+            None
+        } else {
+            Bars::on_terminal("copying")
+        },
+        ..a.transport.connect()
+    };
+    let req = CopyRequest {
+        platforms: a.platform.clone(),
+        wheres: a.wheres.clone(),
+        dry_run: a.dry_run,
+        force_recursive: a.force_recursive,
+    };
+    let shown_dst = crate::reference::shown_source(&a.destination).to_string();
+    match stores::copy(&src, &dst, &connect, &req)? {
+        CopyResult::DryRun {
+            source,
+            destination,
+            digest,
+            steps,
+        } => {
+            if ctx.json {
+                output::json(&serde_json::json!({
+                    "dry_run": true, "source": source, "destination": destination,
+                    "digest": digest, "steps": steps,
+                }));
+            } else {
+                print_steps(&steps, &|n| format!("{destination}:{n}"));
+            }
+        }
+        CopyResult::Done(summary) => {
+            if let Some(f) = &a.digestfile {
+                std::fs::write(f, summary.digest.as_bytes())
+                    .map_err(|e| Error::io("writing the digest to", f, e))?;
+            }
+            if ctx.json {
+                output::json(&summary);
+            } else {
+                let named = match &summary.name {
+                    Some(n) => format!("{}:{}", summary.destination, n.name),
+                    None => shown_dst,
+                };
+                outln!("{} {}", summary.digest, named);
+                errln!(
+                    "copied {} blobs ({}), mounted {}, linked {}, {} already present, {} manifests, {:.1}s",
+                    summary.copied,
+                    output::human_size(summary.bytes as i64),
+                    summary.mounted,
+                    summary.linked,
+                    summary.present,
+                    summary.manifests.iter().filter(|m| m.outcome == "written").count(),
+                    summary.seconds
+                );
+            }
+        }
+    }
+    Ok(0)
+}
+
 pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
     let src = LayoutRef::parse(&a.source)?;
     let dest = RegistryRef::parse(&a.destination)?;
     let layout = ctx.open(&src.path)?;
-    let transport = a.transport.transport()?;
+    let connect = Connect {
+        mount_from: a.mount_from.clone(),
+        chunk_size: a.chunk_size,
+        progress: if a.dry_run {
+            None
+        } else {
+            Bars::on_terminal("pushing")
+        },
+        ..a.transport.connect()
+    };
+    let transport = connect.transport()?;
     let opts = PushOptions {
         jobs: a.transport.jobs,
         force_recursive: a.force_recursive,
@@ -270,22 +413,7 @@ pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
     if a.via == Via::Skopeo {
         return push_via_skopeo(ctx, &a, &layout, &src, &dest, &plan, &transport);
     }
-    let progress = if a.dry_run {
-        None
-    } else {
-        Bars::on_terminal("pushing")
-    };
-    let registry = Registry::new(
-        &dest,
-        &RegistryOptions {
-            transport,
-            mount_from: a.mount_from.clone(),
-            chunk_size: a.chunk_size.unwrap_or(DEFAULT_CHUNK_SIZE),
-            jobs: a.transport.jobs,
-            push: true,
-            progress,
-        },
-    )?;
+    let registry = Registry::new(&dest, &connect.registry(true)?)?;
     if a.dry_run {
         let steps = ops::dry_run(&plan, &registry, a.transport.jobs)?;
         if ctx.json {
@@ -293,26 +421,7 @@ pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
                 &serde_json::json!({"dry_run": true, "destination": dest.repository(), "steps": steps}),
             );
         } else {
-            for s in &steps {
-                match s.kind {
-                    "tag" => outln!(
-                        "{} tag {}{}",
-                        s.digest,
-                        dest.with_tag(s.tag.as_deref().unwrap_or("")),
-                        match (s.action, &s.previous) {
-                            ("move", Some(p)) => format!(" (move from {p})"),
-                            (act, _) => format!(" ({act})"),
-                        }
-                    ),
-                    kind => outln!(
-                        "{} {} {} {}",
-                        s.digest,
-                        s.action,
-                        kind,
-                        output::human_size(s.size)
-                    ),
-                }
-            }
+            print_steps(&steps, &|t| dest.with_tag(t).to_string());
         }
         return Ok(0);
     }
@@ -466,17 +575,11 @@ pub fn pull(ctx: &Ctx, a: PullArgs) -> Result<i32> {
         }
     };
     let layout = Layout::open_or_create(&dst.path)?.with_lock_timeout(ctx.lock_timeout);
-    let transport = a.transport.transport()?;
-    let registry = Registry::new(
-        &src,
-        &RegistryOptions {
-            transport,
-            jobs: a.transport.jobs,
-            push: false,
-            progress: Bars::on_terminal("pulling"),
-            ..Default::default()
-        },
-    )?;
+    let connect = Connect {
+        progress: Bars::on_terminal("pulling"),
+        ..a.transport.connect()
+    };
+    let registry = Registry::new(&src, &connect.registry(false)?)?;
     let summary = ops::pull(
         &registry,
         &layout,

@@ -56,12 +56,14 @@ pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
 const OCI_LAYOUT_CONTENT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
 
-/// How a blob reached this layout from another one.
+/// How a blob reached a store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transfer {
     /// It was already here.
     Present,
     HardLink,
+    /// A registry's cross-repository mount (the registry links it; no bytes move).
+    Mount,
     /// Copied with the kernel's copy (a reflink where the filesystem supports it), then verified.
     Copy,
 }

@@ -13,58 +13,18 @@
 
 use super::reference::{validate_tag, RegistryRef};
 use super::remote::{Registry, StatsSnapshot};
-use crate::copy::{self, CopyOptions};
+pub use crate::copy::stores::PlanStep;
+use crate::copy::stores::{self, NamePlan, RunOptions};
 use crate::error::{Error, Result};
 use crate::layout::Layout;
-use crate::model::{self, Descriptor, Index, Platform};
+use crate::model::{self, Descriptor, Platform};
 use crate::reference::{LayoutRef, Target};
-use crate::select::{EntryFilter, OnAmbiguity, Selector};
-use crate::store::{Overlay, Source};
-use crate::{platform, resolve, tags};
-use rayon::prelude::*;
+use crate::select::{EntryFilter, Selector};
+use crate::store::{Overlay, StoreRef};
+use crate::{platform, resolve};
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::Instant;
-
-/// The subset of the index `root` (document `index_bytes`) whose entries `keep` keeps,
-/// through the one subset of the graph walk ([`crate::subset::subset_index`]): `None`
-/// when every entry is kept; a refusal naming the index's platforms when none is
-/// (`filter` names the filter there). New documents go into `source`.
-fn subset_root(
-    source: &mut Overlay<'_>,
-    root: &Descriptor,
-    index_bytes: &[u8],
-    what: &str,
-    keep: &dyn Fn(&Descriptor) -> bool,
-    filter: &str,
-    platform_of: &dyn Fn(&Descriptor) -> Option<Platform>,
-) -> Result<Option<Descriptor>> {
-    let idx: Index = model::parse_json(index_bytes, what)?;
-    let subset = crate::subset::subset_index(&*source, root, &idx, keep)?;
-    let Some(kept) = subset.kept else {
-        let have: Vec<String> = idx
-            .manifests
-            .iter()
-            .filter(|d| !d.is_attestation())
-            .filter_map(|d| platform_of(d).map(|p| p.display()))
-            .collect();
-        return Err(
-            Error::no_match(format!("{what}: no entry matches {filter}"))
-                .with_hint(format!("platforms in the index: {}", have.join(", "))),
-        );
-    };
-    for (_, bytes) in subset.created {
-        source.add(bytes);
-    }
-    if kept.digest == root.digest {
-        return Ok(None);
-    }
-    Ok(Some(Descriptor::new(
-        &root.media_type,
-        &kept.digest()?,
-        kept.size()?,
-    )))
-}
 
 /// Expand an `--arch-tags` template: `{tag}`, `{arch}`, `{variant}`, `{os}`.
 pub fn expand_arch_tag(template: &str, tag: &str, p: &Platform) -> Result<String> {
@@ -90,6 +50,18 @@ pub struct TagPlan {
     pub platform: Option<String>,
     #[serde(skip)]
     pub descriptor: Descriptor,
+}
+
+impl TagPlan {
+    fn name_plan(&self) -> NamePlan {
+        NamePlan {
+            name: self.tag.clone(),
+            digest: self.digest.clone(),
+            media_type: self.media_type.clone(),
+            platform: self.platform.clone(),
+            descriptor: self.descriptor.clone(),
+        }
+    }
 }
 
 /// Everything a push will do, before it talks to the registry.
@@ -185,35 +157,7 @@ pub fn plan_push<'a>(
     for (mut root, tag, r) in pairs {
         root.annotations.remove(model::annotation::REF_NAME);
         if opts.selector.has_filters() {
-            // The selector picks (docs/selection.md); the indexes on the way to a pick
-            // are rewritten to list what leads to picks. A single manifest is pushed
-            // when picked.
-            let all = opts.selector.clone().on_ambiguity(OnAmbiguity::All);
-            let found = all.choose(all.find(layout, &r)?, &r)?;
-            let bytes = layout.read_blob(&root, model::MAX_MANIFEST_SIZE)?;
-            let of = |d: &Descriptor| platform::entry_platform(layout, d).map(|e| e.platform);
-            // The picks themselves: the subset keeps them (a picked index whole) and
-            // rewrites every index on the way to them.
-            let picked: HashSet<&str> = found
-                .matches
-                .iter()
-                .map(|m| m.descriptor.digest.as_str())
-                .collect();
-            let keep = |d: &Descriptor| picked.contains(d.digest.as_str());
-            let what = root.digest.clone();
-            if root.is_index() {
-                if let Some(new) = subset_root(
-                    &mut source,
-                    &root,
-                    &bytes,
-                    &what,
-                    &keep,
-                    &all.describe(),
-                    &of,
-                )? {
-                    root = new;
-                }
-            }
+            root = stores::subset_in_layout(&mut source, layout, &r, &root, &opts.selector)?;
         }
         if let Some(d) = &dest.digest {
             if d.to_string() != root.digest {
@@ -327,10 +271,7 @@ pub struct PushSummary {
     pub seconds: f64,
 }
 
-/// Parallel HEADs used to find what a registry already has.
-const HEAD_THREADS: usize = 16;
-
-/// Run a planned push.
+/// Run a planned push: the copy ([`stores::run`]), then the tags in plan order.
 ///
 /// A root (index or manifest) the repository already holds by digest is not walked:
 /// a registry accepts a manifest only once everything it references is there
@@ -339,65 +280,39 @@ const HEAD_THREADS: usize = 16;
 /// sparse content, or after blobs were deleted).
 pub fn push(plan: &PushPlan, registry: &Registry, opts: &PushOptions) -> Result<PushSummary> {
     let start = Instant::now();
-    registry.client.ping()?;
-    let mut roots = Vec::new();
-    let mut roots_present = 0;
-    for r in &plan.roots {
-        if !opts.force_recursive && registry.head_manifest(&r.digest)?.as_deref() == Some(&r.digest)
-        {
-            roots_present += 1;
-        } else {
-            roots.push(r.clone());
-        }
-    }
-    let report = if roots.is_empty() {
-        copy::CopyReport::default()
-    } else {
-        let cp = copy::plan(&plan.source, &roots)?;
-        registry.prefetch_blobs(&cp.leaves, HEAD_THREADS.max(opts.jobs))?;
-        copy::copy_graph(
-            &plan.source,
-            registry,
-            &roots,
-            &CopyOptions {
-                jobs: opts.jobs.max(1),
-            },
-        )?
-    };
+    let names: Vec<NamePlan> = plan.tags.iter().map(TagPlan::name_plan).collect();
+    let out = stores::run(
+        &plan.source,
+        &plan.roots,
+        &names,
+        StoreRef::Registry(registry),
+        &RunOptions {
+            jobs: opts.jobs.max(1),
+            force_recursive: opts.force_recursive,
+        },
+    )?;
     let blobs: StatsSnapshot = registry.snapshot();
-    let mut tags = Vec::new();
-    for t in &plan.tags {
-        // A tag that already names this digest is left alone (same end state, one
-        // manifest validation less for the registry).
-        let previous = registry.head_manifest(&t.tag)?;
-        let action = match &previous {
-            Some(p) if *p == t.digest => "unchanged",
-            Some(_) => "moved",
-            None => "created",
-        };
-        if action != "unchanged" {
-            let bytes = plan.source.read_small(&t.descriptor)?;
-            registry.put_manifest_at(&t.tag, &t.descriptor, &bytes)?;
-        }
-        tags.push(TagResult {
-            tag: t.tag.clone(),
-            digest: t.digest.clone(),
-            platform: t.platform.clone(),
-            action,
-            previous: previous.filter(|p| *p != t.digest),
-        });
-    }
     Ok(PushSummary {
         destination: registry.reference.repository(),
         digests: plan.roots.iter().map(|r| r.digest.clone()).collect(),
-        tags,
+        tags: out
+            .names
+            .into_iter()
+            .map(|n| TagResult {
+                tag: n.name,
+                digest: n.digest,
+                platform: n.platform,
+                action: n.action,
+                previous: n.previous,
+            })
+            .collect(),
         uploaded: blobs.uploaded,
         skipped: blobs.skipped,
         mounted: blobs.mounted,
         bytes: blobs.bytes,
-        manifests: report.manifests,
-        manifests_skipped: report.skipped.saturating_sub(blobs.skipped),
-        roots_present,
+        manifests: out.report.manifests,
+        manifests_skipped: out.report.skipped.saturating_sub(blobs.skipped),
+        roots_present: out.roots_present,
         retries: registry
             .client
             .retried
@@ -408,87 +323,22 @@ pub fn push(plan: &PushPlan, registry: &Registry, opts: &PushOptions) -> Result<
     })
 }
 
-/// One line of a dry-run plan.
-#[derive(Debug, Clone, Serialize)]
-pub struct PlanStep {
-    /// `upload`, `skip` (blobs); `put`, `skip` (manifests); `create`, `move`, `keep` (tags).
-    pub action: &'static str,
-    /// `blob`, `manifest` or `tag`.
-    pub kind: &'static str,
-    pub digest: String,
-    pub size: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tag: Option<String>,
-    /// For a tag that moves: the digest it points at now.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub previous: Option<String>,
-}
-
 /// What a push would do: HEADs only, nothing written.
 pub fn dry_run(plan: &PushPlan, registry: &Registry, jobs: usize) -> Result<Vec<PlanStep>> {
-    registry.client.ping()?;
-    let cp = copy::plan(&plan.source, &plan.roots)?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(HEAD_THREADS.max(jobs))
-        .build()
-        .map_err(|e| Error::failure(format!("starting threads: {e}")))?;
-    let blob_steps: Vec<PlanStep> = pool.install(|| {
-        cp.leaves
-            .par_iter()
-            .map(|d| -> Result<PlanStep> {
-                let present = registry.has_blob(&d.digest()?)?;
-                Ok(PlanStep {
-                    action: if present { "skip" } else { "upload" },
-                    kind: "blob",
-                    digest: d.digest.clone(),
-                    size: d.size,
-                    tag: None,
-                    previous: None,
-                })
-            })
-            .collect::<Result<Vec<_>>>()
-    })?;
-    let mut steps = blob_steps;
-    let doc_steps: Vec<PlanStep> = pool.install(|| {
-        cp.documents
-            .par_iter()
-            .map(|d| -> Result<PlanStep> {
-                let present = registry.head_manifest(&d.digest()?.to_string())?.is_some();
-                Ok(PlanStep {
-                    action: if present { "skip" } else { "put" },
-                    kind: "manifest",
-                    digest: d.digest.clone(),
-                    size: d.size,
-                    tag: None,
-                    previous: None,
-                })
-            })
-            .collect::<Result<Vec<_>>>()
-    })?;
-    steps.extend(doc_steps);
-    for t in &plan.tags {
-        let now = registry.head_manifest(&t.tag)?;
-        let (action, previous) = match now {
-            None => ("create", None),
-            Some(p) if p == t.digest => ("keep", None),
-            Some(p) => ("move", Some(p)),
-        };
-        steps.push(PlanStep {
-            action,
-            kind: "tag",
-            digest: t.digest.clone(),
-            size: t.descriptor.size,
-            tag: Some(t.tag.clone()),
-            previous,
-        });
-    }
-    Ok(steps)
+    let names: Vec<NamePlan> = plan.tags.iter().map(TagPlan::name_plan).collect();
+    stores::dry_run(
+        &plan.source,
+        &plan.roots,
+        &names,
+        StoreRef::Registry(registry),
+        jobs,
+    )
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct PullOptions {
     pub jobs: usize,
-    /// `--platform` / `--where`: push or pull only these entries of an index.
+    /// `--platform` / `--where`: pull only these entries of an index.
     pub filter: EntryFilter,
 }
 
@@ -513,7 +363,8 @@ pub struct PullSummary {
     pub action: &'static str,
 }
 
-/// Pull `registry`'s `reference` (tag or digest) into `layout` as `ref_name`.
+/// Pull `registry`'s `reference` (tag or digest) into `layout` as `ref_name`: the copy
+/// ([`stores::run`]) from the registry to the layout, then the ref.
 pub fn pull(
     registry: &Registry,
     layout: &Layout,
@@ -529,32 +380,22 @@ pub fn pull(
         (None, None) => "latest".to_string(),
     };
     registry.client.ping()?;
-    let (mut root, bytes) = registry.get_manifest(&wanted)?;
+    let (mut root, _) = registry.get_manifest(&wanted)?;
     let mut source = Overlay::new(registry);
     if !opts.filter.is_empty() {
-        if !root.is_index() {
-            return Err(Error::usage(format!(
-                "--platform/--where select entries of an index; {r} is a single manifest ({})",
-                root.media_type
-            )));
-        }
-        let of = |d: &Descriptor| d.platform.as_deref().cloned();
-        let keep = |d: &Descriptor| opts.filter.keeps(d, of(d).as_ref());
-        let what = r.to_string();
-        let filter = opts.filter.describe();
-        if let Some(new) = subset_root(&mut source, &root, &bytes, &what, &keep, &filter, &of)? {
-            root = new;
-        }
+        root = stores::subset_entries(&mut source, &root, &r.to_string(), &opts.filter)?;
     }
-    let report = copy::copy_graph(
+    let out = stores::run(
         &source,
-        layout,
         std::slice::from_ref(&root),
-        &CopyOptions {
+        &[NamePlan::new(ref_name, &root)],
+        StoreRef::Layout(layout),
+        &RunOptions {
             jobs: opts.jobs.max(1),
+            force_recursive: false,
         },
     )?;
-    let (change, _) = layout.transact(|idx| tags::set_ref(idx, &root, ref_name))?;
+    let report = out.report;
     Ok(PullSummary {
         source: r.to_string(),
         layout: layout.root().display().to_string(),
@@ -570,7 +411,7 @@ pub fn pull(
             .retried
             .load(std::sync::atomic::Ordering::Relaxed),
         seconds: start.elapsed().as_secs_f64(),
-        action: change.action,
+        action: out.names.first().map(|n| n.action).unwrap_or("unchanged"),
     })
 }
 
@@ -578,6 +419,7 @@ pub fn pull(
 mod tests {
     use super::*;
     use crate::digest::Digest;
+    use crate::store::Source;
 
     fn plat(os: &str, arch: &str, v: Option<&str>) -> Platform {
         Platform {
@@ -616,74 +458,6 @@ mod tests {
     }
 
     #[test]
-    fn subsets_keep_attestations_of_kept_entries() {
-        let d = |n: u8| format!("sha256:{}", format!("{n:02x}").repeat(32));
-        let idx = serde_json::json!({
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.index.v1+json",
-            "manifests": [
-                {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": d(1), "size": 1,
-                 "platform": {"os": "linux", "architecture": "amd64"}},
-                {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": d(2), "size": 1,
-                 "platform": {"os": "linux", "architecture": "arm64"}},
-                {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": d(3), "size": 1,
-                 "platform": {"os": "unknown", "architecture": "unknown"},
-                 "annotations": {"vnd.docker.reference.type": "attestation-manifest",
-                                 "vnd.docker.reference.digest": d(2)}}
-            ],
-            "x-extra": true
-        });
-        let bytes = serde_json::to_vec(&idx).unwrap();
-        let root = Descriptor::new(
-            model::media::OCI_INDEX,
-            &Digest::sha256_of(&bytes),
-            bytes.len() as u64,
-        );
-        let dir = tempfile::tempdir().unwrap();
-        let (layout, _) = Layout::init(dir.path().join("l")).unwrap();
-        let mut source = Overlay::new(&layout);
-        let mut subset_index =
-            |bytes: &[u8],
-             what: &str,
-             keep: &dyn Fn(&Descriptor) -> bool,
-             filter: &str,
-             of: &dyn Fn(&Descriptor) -> Option<Platform>| {
-                subset_root(&mut source, &root, bytes, what, keep, filter, of)
-                    .map(|kept| kept.map(|k| source.read_small(&k).unwrap()))
-            };
-        let of = |d: &Descriptor| d.platform.as_deref().cloned();
-        let filter = |p: &[&str], w: &[&str]| {
-            let p: Vec<String> = p.iter().map(|s| s.to_string()).collect();
-            let w: Vec<String> = w.iter().map(|s| s.to_string()).collect();
-            EntryFilter::parse(&p, &w).unwrap()
-        };
-        let mut sub = |f: EntryFilter| {
-            let keep = |d: &Descriptor| f.keeps(d, of(d).as_ref());
-            subset_index(&bytes, "t", &keep, &f.describe(), &of)
-        };
-        let out = sub(filter(&["linux/arm64"], &[])).unwrap().unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
-        let digests: Vec<&str> = v["manifests"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["digest"].as_str().unwrap())
-            .collect();
-        assert_eq!(digests, vec![d(2).as_str(), d(3).as_str()]);
-        assert_eq!(v["x-extra"], true);
-        let all = filter(&["linux/arm64", "linux/amd64"], &[]);
-        assert!(sub(all).unwrap().is_none());
-        // --where alone, on the descriptors' own fields and annotations.
-        let w = filter(&[], &["mediaType~=manifest"]);
-        assert!(sub(w.clone()).unwrap().is_none());
-        let w = filter(&[], &["org.example.missing"]);
-        assert!(sub(w.clone()).is_err());
-        let none = filter(&["linux/s390x"], &[]);
-        let e = sub(none).unwrap_err();
-        assert_eq!(e.kind, crate::error::Kind::NoMatch);
-    }
-
-    #[test]
     fn push_subsets_nested_indexes_too() {
         let t = tempfile::tempdir().unwrap();
         let dir = t.path().join("l");
@@ -707,7 +481,7 @@ mod tests {
         };
         // The arm64 image is inside the nested index: it used to be "no entry matches".
         let plan = plan_push(&layout, &src, &dest, &opts).unwrap();
-        let read = |d: &Descriptor| -> Index {
+        let read = |d: &Descriptor| -> model::Index {
             model::parse_json(&plan.source.read_small(d).unwrap(), "t").unwrap()
         };
         let outer = read(&plan.roots[0]);

@@ -24,7 +24,7 @@ use crate::store::{Sink, Source};
 use crate::verify::{self, Expect};
 use serde::Serialize;
 use std::collections::HashMap;
-use std::io::{self, Read, Seek};
+use std::io::{self, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use ureq::http::Method;
@@ -505,37 +505,6 @@ impl ResumingReader<'_> {
     }
 }
 
-/// Open `desc` in `src` at `offset`: a seek for local files, else read and discard.
-fn open_at<'s>(
-    src: &'s dyn Source,
-    desc: &Descriptor,
-    offset: u64,
-) -> Result<Box<dyn Read + Send + 's>> {
-    if let Some(l) = src.as_layout() {
-        let d = desc.digest()?;
-        let mut f = l.open_blob(&d)?;
-        let len = f
-            .metadata()
-            .map_err(|e| Error::io("reading", &l.blob_path(&d), e))?
-            .len();
-        if len != desc.size()? {
-            return Err(Error::corrupt(format!(
-                "blob {d} in {} is {len} bytes, its descriptor says {}",
-                l.root().display(),
-                desc.size
-            ))
-            .with_hint("the layout is corrupt; run `oix fsck`"));
-        }
-        f.seek(io::SeekFrom::Start(offset))
-            .map_err(|e| Error::io("seeking in", &l.blob_path(&d), e))?;
-        return Ok(Box::new(io::BufReader::with_capacity(256 * 1024, f)));
-    }
-    let mut r = src.open(desc)?;
-    io::copy(&mut (&mut r).take(offset), &mut io::sink())
-        .map_err(|e| Error::remote(format!("reading {}: {e}", desc.digest)))?;
-    Ok(r)
-}
-
 impl Source for Registry {
     fn describe(&self) -> String {
         self.reference.repository()
@@ -553,12 +522,17 @@ impl Source for Registry {
         }
     }
     fn open(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send + '_>> {
+        self.open_at(desc, 0)
+    }
+    /// A download from `offset` on: a `Range` request, nothing before it is fetched (a
+    /// registry-to-registry upload resumed mid-blob streams only the rest).
+    fn open_at(&self, desc: &Descriptor, offset: u64) -> Result<Box<dyn Read + Send + '_>> {
         let d = desc.digest()?;
         Ok(Box::new(ResumingReader {
             registry: self,
             digest: d,
             size: desc.size()?,
-            position: 0,
+            position: offset,
             inner: None,
             failures: 0,
         }))
@@ -634,8 +608,7 @@ impl Sink for Registry {
             match self.try_mount(&d, from)? {
                 Ok(()) => {
                     self.stats.mounted.fetch_add(1, Ordering::Relaxed);
-                    // A mount is the registry's zero-copy link.
-                    return Ok(Transfer::HardLink);
+                    return Ok(Transfer::Mount);
                 }
                 Err(loc) => {
                     if session.is_none() {
@@ -644,7 +617,7 @@ impl Sink for Registry {
                 }
             }
         }
-        let open = |offset: u64| open_at(src, desc, offset);
+        let open = |offset: u64| src.open_at(desc, offset);
         self.upload(desc, &open, session)?;
         self.stats.uploaded.fetch_add(1, Ordering::Relaxed);
         self.stats.bytes.fetch_add(desc.size()?, Ordering::Relaxed);

@@ -178,6 +178,19 @@ impl RegistryServer {
             .collect()
     }
 
+    /// [`RegistryServer::requests`] with each path's query kept (`?mount=...&from=...`).
+    pub fn requests_with_query(&self) -> Vec<(String, String)> {
+        std::thread::sleep(Duration::from_millis(100));
+        let text = std::fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default();
+        text.lines()
+            .filter_map(|l| {
+                let req = l.split('"').nth(1)?;
+                let mut parts = req.split(' ');
+                Some((parts.next()?.to_string(), parts.next()?.to_string()))
+            })
+            .collect()
+    }
+
     /// How many requests since `since` (a [`RegistryServer::requests`] length) match
     /// `method` and a path containing `part` (e.g. `("GET", "/blobs/sha256:")`).
     pub fn count(&self, since: usize, method: &str, part: &str) -> usize {
