@@ -513,7 +513,7 @@ fn import_stream<R: Read + Send>(
         .find(|p| p.as_os_str().is_empty() || p.is_dir())
         .filter(|p| !p.as_os_str().is_empty())
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    let src = ArchiveSource::read(raw, what, &stage_in, limits)?;
+    let src = ArchiveSource::read(raw, what, &stage_in, limits, None)?;
     let picks = src.pick(sel)?;
     let roots: Vec<Descriptor> = picks.iter().map(|(_, d)| d.clone()).collect();
     let rep = copy_graph(&src, target, &roots, &CopyOptions::default())?;

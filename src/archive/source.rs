@@ -24,7 +24,7 @@ use crate::digest::Digest;
 use crate::error::{Error, IoContext, Result};
 use crate::layout::{owned_temp_prefix, remove_stale_temps, Layout};
 use crate::model::Descriptor;
-use crate::store::{Names, Source};
+use crate::store::{Names, Sink, Source};
 use std::io::Read;
 use std::path::Path;
 
@@ -63,12 +63,15 @@ pub struct ArchiveSource {
 
 impl ArchiveSource {
     /// Read the archive `raw` (named `what` in messages) into a staging layout in a temp
-    /// directory created in `stage_in` (put it on the destination's filesystem).
+    /// directory created in `stage_in` (put it on the destination's filesystem). An
+    /// archive that is both (Docker 25+ `docker save`) is read as `prefer` says, else as
+    /// an oci-archive.
     pub fn read<R: Read + Send>(
         raw: R,
         what: &str,
         stage_in: &Path,
         limits: Limits,
+        prefer: Option<ArchiveKind>,
     ) -> Result<ArchiveSource> {
         remove_stale_temps(stage_in, STAGE_TEMP);
         let dir = tempfile::Builder::new()
@@ -79,7 +82,9 @@ impl ArchiveSource {
         lock.lock().at("locking", dir.path())?;
         let (staging, _) = Layout::init(dir.path().join("layout"))?;
         let (staged, compression) = ingest(&staging, raw, limits, what)?;
-        let kind = if staged.has("index.json") {
+        let kind = if prefer == Some(ArchiveKind::Docker) && staged.has("manifest.json") {
+            ArchiveKind::Docker
+        } else if staged.has("index.json") {
             ArchiveKind::Oci
         } else if staged.has("manifest.json") {
             ArchiveKind::Docker
@@ -179,6 +184,22 @@ impl Names for ArchiveSource {
     }
 }
 
+/// An archive read as a source takes no writes (it is written by `oix export`).
+impl Sink for ArchiveSource {
+    fn describe(&self) -> String {
+        self.what.clone()
+    }
+    fn has(&self, desc: &Descriptor) -> Result<bool> {
+        self.contains(&desc.digest()?)
+    }
+    fn put_blob(&self, _desc: &Descriptor, _reader: &mut dyn Read) -> Result<()> {
+        Err(self.read_only())
+    }
+    fn put_manifest(&self, _desc: &Descriptor, _bytes: &[u8]) -> Result<()> {
+        Err(self.read_only())
+    }
+}
+
 impl ArchiveSource {
     fn read_only(&self) -> Error {
         Error::usage(format!(
@@ -198,19 +219,20 @@ pub fn open_source(
     stage_in: &Path,
     limits: Limits,
 ) -> Result<ArchiveSource> {
-    let src = match path {
-        Some(p) => {
-            let f = std::fs::File::open(p).at("opening", p)?;
-            ArchiveSource::read(f, &p.display().to_string(), stage_in, limits)?
-        }
-        None => ArchiveSource::read(std::io::stdin(), "stdin", stage_in, limits)?,
-    };
     let said = match scheme {
         crate::reference::Scheme::DockerArchive => Some(ArchiveKind::Docker),
         crate::reference::Scheme::OciArchive => Some(ArchiveKind::Oci),
         _ => None,
     };
-    // Docker 25+ archives are both; an oci-archive named docker-archive: is read as OCI.
+    let src = match path {
+        Some(p) => {
+            let f = std::fs::File::open(p).at("opening", p)?;
+            ArchiveSource::read(f, &p.display().to_string(), stage_in, limits, said)?
+        }
+        None => ArchiveSource::read(std::io::stdin(), "stdin", stage_in, limits, said)?,
+    };
+    // Docker 25+ archives are both (read as the scheme says); an oci-archive named
+    // docker-archive: is read as OCI.
     if said == Some(ArchiveKind::Oci) && src.kind == ArchiveKind::Docker {
         return Err(Error::usage(format!(
             "{} is a docker-archive, not an oci-archive",

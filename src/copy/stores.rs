@@ -16,8 +16,8 @@ use super::{CopyOptions, CopyReport, Moved};
 use crate::error::{Error, Result};
 use crate::model::{self, Descriptor, Index, Platform};
 use crate::reference::{LayoutRef, Reference, Target};
-use crate::store::Overlay;
 use crate::select::{EntryFilter, OnAmbiguity, Selector};
+use crate::store::Overlay;
 use crate::store::{open, Access, Connect, Source, Store, StoreRef};
 use crate::{platform, resolve};
 use rayon::prelude::*;
@@ -180,6 +180,7 @@ fn holds(dst: StoreRef<'_>, d: &Descriptor) -> Result<bool> {
             Ok(r.head_manifest(&d.digest)?.is_some())
         }
         StoreRef::Registry(r) => r.has_blob(&d.digest()?),
+        StoreRef::Archive(a) => a.contains(&d.digest()?),
     }
 }
 
@@ -456,7 +457,9 @@ pub fn copy(
         Access::Write
     };
     let dst = match (dst_ref, access) {
-        (Reference::Layout(_), Access::Read) => open(dst_ref, Access::Write, &dst_connect)?,
+        (Reference::Layout(_) | Reference::Archive { .. }, Access::Read) => {
+            open(dst_ref, Access::Write, &dst_connect)?
+        }
         _ => open(dst_ref, access, &dst_connect)?,
     };
     let dest_name = destination_name(&src.target, &dst.target, &dst.store.describe())?;
