@@ -385,3 +385,113 @@ fn docker_archive_refusals_are_clear_and_write_nothing() {
     let m: serde_json::Value = serde_json::from_slice(&tar_member(&out, "manifest.json")).unwrap();
     assert_eq!(m[0]["RepoTags"], serde_json::Value::Null);
 }
+
+/// Archives are read stores: `oix copy` reads an oci-archive (any ref, a platform
+/// subset) and a docker-archive (made by skopeo, by name) into a layout with the same
+/// digests as the one copy would give from a layout; the staging directory is gone
+/// afterwards; an archive is refused as a copy destination (export writes archives).
+#[test]
+fn archives_are_copy_sources() {
+    let Some(sk) = tool("skopeo") else { return };
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let skf = fixtures().join("skopeo");
+    let s = d.join("s.tar.gz");
+    let ss = s.display().to_string();
+    oix(&["export", &skf.display().to_string(), "-o", &ss]).ok();
+    let c = d.join("C");
+    oix(&["copy", &format!("oci-archive:{ss}:multi"), &at(&c, ":m")]).ok();
+    oix(&["copy", &format!("oci-archive:{ss}:v1"), &at(&c, ":v1")]).ok();
+    assert_eq!(digest_of_ref(&c, "m"), digest_of_ref(&skf, "multi"));
+    assert_eq!(digest_of_ref(&c, "v1"), digest_of_ref(&skf, "v1"));
+    oix(&[
+        "copy",
+        "--platform",
+        "linux/arm64",
+        &format!("oci-archive:{ss}:multi"),
+        &at(&c, ":arm"),
+    ])
+    .ok();
+    let arm = blob_json(&c, &digest_of_ref(&c, "arm"));
+    assert_eq!(arm["manifests"][0]["platform"]["architecture"], "arm64");
+    assert_fsck_clean(&c);
+    // A docker-archive written by skopeo, chosen by its RepoTag.
+    let dk = d.join("dk.tar");
+    skopeo(
+        &sk,
+        &[
+            "copy",
+            &format!("oci:{}:v1", skf.display()),
+            &format!("docker-archive:{}:foo/bar:2", dk.display()),
+        ],
+    )
+    .ok();
+    oix(&[
+        "copy",
+        &format!("docker-archive:{}:foo/bar:2", dk.display()),
+        &at(&c, ":dk"),
+    ])
+    .ok();
+    assert_fsck_clean(&c);
+    // Nothing staged is left beside the archives.
+    let left: Vec<String> = fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".oix-tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    // A missing ref: no match, nothing named.
+    oix(&["copy", &format!("oci-archive:{ss}:nope"), &at(&c, ":x")]).fails_with(3);
+    // Archives are written by export, not copied into.
+    let out = d.join("out.tar");
+    oix(&[
+        "copy",
+        &at(&c, ":v1"),
+        &format!("oci-archive:{}", out.display()),
+    ])
+    .fails_with(2)
+    .stderr_contains("oix export");
+    assert!(!out.exists());
+}
+
+/// A failed import leaves the target as it was: the archive is staged beside it, so
+/// not even unreferenced blobs land in the target.
+#[test]
+fn a_refused_import_leaves_the_target_untouched() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let target = d.join("T");
+    oix(&[
+        "import",
+        &at(&fixtures().join("single"), ":latest"),
+        "-o",
+        &at(&target, ":one"),
+    ])
+    .ok();
+    let before = tree_hash(&target);
+    let x = d.join("x.tar");
+    oix(&[
+        "export",
+        &at(&fixtures().join("multiarch"), ":latest"),
+        "-o",
+        &x.display().to_string(),
+    ])
+    .ok();
+    // Cut the archive short: every blob that arrived before the cut was verified, but
+    // the graph is incomplete.
+    let bytes = fs::read(&x).unwrap();
+    fs::write(&x, &bytes[..bytes.len() / 2]).unwrap();
+    oix(&[
+        "import",
+        &x.display().to_string(),
+        "-o",
+        &at(&target, ":two"),
+    ])
+    .fails();
+    assert_eq!(tree_hash(&target), before);
+    assert!(fs::read_dir(d).unwrap().all(|e| !e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .starts_with(".oix-tmp")));
+}
