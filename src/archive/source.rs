@@ -226,6 +226,14 @@ pub fn open_source(
     };
     let src = match path {
         Some(p) => {
+            if !p.exists() {
+                return Err(Error::usage(format!(
+                    "{}{}: no such file",
+                    scheme.prefix(),
+                    p.display()
+                ))
+                .with_hint("give an existing archive file (oci-archive:FILE[:REF], docker-archive:FILE[:REPO:TAG])"));
+            }
             let f = std::fs::File::open(p).at("opening", p)?;
             ArchiveSource::read(f, &p.display().to_string(), stage_in, limits, said)?
         }
