@@ -418,3 +418,46 @@ impl Names for ArchiveSink {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::media;
+
+    #[test]
+    fn names_and_verified_puts() {
+        let t = tempfile::tempdir().unwrap();
+        let sink = ArchiveSink::new("test archive", t.path());
+        let doc = br#"{"schemaVersion":2,"manifests":[]}"#;
+        let d = Descriptor::new(media::OCI_INDEX, &Digest::sha256_of(doc), doc.len() as u64);
+        // A document whose bytes do not match its descriptor is refused.
+        let wrong = Descriptor::new(media::OCI_INDEX, &Digest::sha256_of(b"x"), doc.len() as u64);
+        assert!(sink.put_manifest(&wrong, doc).is_err());
+        assert!(!Sink::has(&sink, &wrong).unwrap());
+        // A blob streamed from elsewhere is spooled and verified.
+        let blob = b"layer bytes";
+        let b = Descriptor::new(
+            media::OCI_LAYER_TAR,
+            &Digest::sha256_of(blob),
+            blob.len() as u64,
+        );
+        assert!(sink.put_blob(&b, &mut &b"other bytes"[..]).is_err());
+        sink.put_blob(&b, &mut &blob[..]).unwrap();
+        sink.put_manifest(&d, doc).unwrap();
+        assert_eq!(sink.read_small(&d).unwrap(), doc);
+        // Naming is the archive's index.json.
+        sink.set_names(&["a".into(), "b".into()], &d).unwrap();
+        assert_eq!(sink.list_names().unwrap(), ["a", "b"]);
+        assert_eq!(sink.resolve_name("a").unwrap().unwrap().digest, d.digest);
+        sink.remove_names(&["a".into()]).unwrap();
+        assert_eq!(sink.list_names().unwrap(), ["b"]);
+        let (w, out) = sink
+            .finish(
+                Vec::new(),
+                &CompressOptions::new(crate::compress::Compression::None),
+            )
+            .unwrap();
+        assert_eq!(w.blobs, 1, "only what index.json reaches");
+        assert_eq!(w.size, out.len() as u64);
+    }
+}
