@@ -31,6 +31,9 @@ _oix() {
             oix,diff)
                 cmd="oix__subcmd__diff"
                 ;;
+            oix,digest)
+                cmd="oix__subcmd__digest"
+                ;;
             oix,export)
                 cmd="oix__subcmd__export"
                 ;;
@@ -96,6 +99,9 @@ _oix() {
                 ;;
             oix__subcmd__help,diff)
                 cmd="oix__subcmd__help__subcmd__diff"
+                ;;
+            oix__subcmd__help,digest)
+                cmd="oix__subcmd__help__subcmd__digest"
                 ;;
             oix__subcmd__help,export)
                 cmd="oix__subcmd__help__subcmd__export"
@@ -203,7 +209,7 @@ _oix() {
 
     case "${cmd}" in
         oix)
-            opts="-h -V --json --lock-timeout --help --version init ls inspect tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help"
+            opts="-h -V --json --lock-timeout --help --version init ls inspect digest tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -407,7 +413,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__copy)
-            opts="-j -h -V --platform --where --digestfile --dry-run --mount-from --chunk-size --force-recursive --authfile --ca-cert --insecure --plain-http --retries --jobs --timeout --json --lock-timeout --help --version"
+            opts="-j -h -V --platform --where --digestfile --dry-run --mount-from --chunk-size --force-recursive --src-plain-http --dest-plain-http --src-insecure --dest-insecure --authfile --ca-cert --insecure --plain-http --retries --jobs --timeout --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -469,12 +475,78 @@ _oix() {
             return 0
             ;;
         oix__subcmd__diff)
-            opts="-h -V --detailed-exitcode --json --lock-timeout --help --version"
+            opts="-j -h -V --detailed-exitcode --authfile --ca-cert --insecure --plain-http --retries --jobs --timeout --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --authfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oix__subcmd__digest)
+            opts="-j -h -V --authfile --ca-cert --insecure --plain-http --retries --jobs --timeout --json --lock-timeout --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --authfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --lock-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -603,7 +675,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__help)
-            opts="init ls inspect tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help"
+            opts="init ls inspect digest tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -673,6 +745,20 @@ _oix() {
             return 0
             ;;
         oix__subcmd__help__subcmd__diff)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oix__subcmd__help__subcmd__digest)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1227,7 +1313,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__inspect)
-            opts="-h -V --raw --config --platform --where --match --fallback --scope --inherit --on-ambiguity --json --lock-timeout --help --version"
+            opts="-j -h -V --raw --config --platform --where --match --fallback --scope --inherit --on-ambiguity --authfile --ca-cert --insecure --plain-http --retries --jobs --timeout --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1257,6 +1343,30 @@ _oix() {
                     COMPREPLY=($(compgen -W "error first best all" -- "${cur}"))
                     return 0
                     ;;
+                --authfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --lock-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1269,7 +1379,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__ls)
-            opts="-h -V --tree --platform --where --match --fallback --scope --inherit --json --lock-timeout --help --version"
+            opts="-j -h -V --tree --platform --where --match --fallback --scope --inherit --authfile --ca-cert --insecure --plain-http --retries --jobs --timeout --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1293,6 +1403,30 @@ _oix() {
                     ;;
                 --scope)
                     COMPREPLY=($(compgen -W "descriptor manifest any" -- "${cur}"))
+                    return 0
+                    ;;
+                --authfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --lock-timeout)
@@ -1555,7 +1689,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__select)
-            opts="-q -h -V --platform --where --match --fallback --scope --inherit --on-ambiguity --all --quiet --json --lock-timeout --help --version"
+            opts="-q -j -h -V --platform --where --match --fallback --scope --inherit --on-ambiguity --all --quiet --authfile --ca-cert --insecure --plain-http --retries --jobs --timeout --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1583,6 +1717,30 @@ _oix() {
                     ;;
                 --on-ambiguity)
                     COMPREPLY=($(compgen -W "error first best all" -- "${cur}"))
+                    return 0
+                    ;;
+                --authfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --lock-timeout)

@@ -31,6 +31,7 @@ complete -c oix -n "__fish_oix_needs_command" -s V -l version -d 'Print version'
 complete -c oix -n "__fish_oix_needs_command" -f -a "init" -d 'Create an empty OCI image layout (no-op on an existing layout)'
 complete -c oix -n "__fish_oix_needs_command" -f -a "ls" -d 'List the top-level entries of a layout, or the entries of the index a ref names'
 complete -c oix -n "__fish_oix_needs_command" -f -a "inspect" -d 'Show a manifest, index or config, pretty or as the exact stored bytes'
+complete -c oix -n "__fish_oix_needs_command" -f -a "digest" -d 'Print the digest of the manifest or index a reference names (a registry: one HEAD)'
 complete -c oix -n "__fish_oix_needs_command" -f -a "tag" -d 'Point one or more new refs at the content a reference names'
 complete -c oix -n "__fish_oix_needs_command" -f -a "untag" -d 'Remove refs from index.json (content stays until gc)'
 complete -c oix -n "__fish_oix_needs_command" -f -a "fsck" -d 'Verify a layout: every referenced blob present, sized and hashed right; documents valid'
@@ -63,9 +64,16 @@ arm\t'An arm64 host also accepts arm/v8..v5 entries (needs AArch32 support)'"
 complete -c oix -n "__fish_oix_using_subcommand ls" -l scope -d 'Which annotations --where reads: the descriptor\'s, the manifest\'s (inside the pointed-to manifest or index), or either' -r -f -a "descriptor\t'The annotations on the descriptor (the entry in its index)'
 manifest\t'The annotations inside the manifest or index the descriptor points to'
 any\t'Either of the two'"
+complete -c oix -n "__fish_oix_using_subcommand ls" -l authfile -d 'Credentials file (containers auth.json or docker config.json); only this file is read' -r -F
+complete -c oix -n "__fish_oix_using_subcommand ls" -l ca-cert -d 'Trust the certificates of this PEM file besides the system roots: as CAs, and as the registry\'s own certificate when the server presents exactly one of them (a self-signed `openssl req -x509` certificate; its host name is still checked); repeatable' -r -F
+complete -c oix -n "__fish_oix_using_subcommand ls" -l retries -d 'Attempts after a transient failure (5xx, 429, dropped connection)' -r
+complete -c oix -n "__fish_oix_using_subcommand ls" -s j -l jobs -d 'Parallel blob transfers' -r
+complete -c oix -n "__fish_oix_using_subcommand ls" -l timeout -d 'Give up on a connection after SECONDS without progress: to connect (default 30), waiting for or reading an answer, sending a body (default 60), and for a credential helper to answer (default 60). A timed-out request counts as a transient failure (see --retries); when none is left, oix exits 1 naming the host' -r
 complete -c oix -n "__fish_oix_using_subcommand ls" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
 complete -c oix -n "__fish_oix_using_subcommand ls" -l tree -d 'Walk nested indexes, manifests, configs and layers'
 complete -c oix -n "__fish_oix_using_subcommand ls" -l inherit -d 'Let an entry see the annotations of the indexes above it (never by default)'
+complete -c oix -n "__fish_oix_using_subcommand ls" -l insecure -d 'Use TLS without verifying the registry\'s certificate'
+complete -c oix -n "__fish_oix_using_subcommand ls" -l plain-http -d 'Speak plain HTTP to the registry (no TLS)'
 complete -c oix -n "__fish_oix_using_subcommand ls" -l json -d 'Print machine-readable JSON on stdout'
 complete -c oix -n "__fish_oix_using_subcommand ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oix -n "__fish_oix_using_subcommand ls" -s V -l version -d 'Print version'
@@ -82,13 +90,31 @@ complete -c oix -n "__fish_oix_using_subcommand inspect" -l on-ambiguity -d 'Whe
 first\t'The first match in depth-first document order (the image-spec\'s SHOULD)'
 best\t'The uniquely highest-ranked match under compatible matching, else exit 4'
 all\t'Every match'"
+complete -c oix -n "__fish_oix_using_subcommand inspect" -l authfile -d 'Credentials file (containers auth.json or docker config.json); only this file is read' -r -F
+complete -c oix -n "__fish_oix_using_subcommand inspect" -l ca-cert -d 'Trust the certificates of this PEM file besides the system roots: as CAs, and as the registry\'s own certificate when the server presents exactly one of them (a self-signed `openssl req -x509` certificate; its host name is still checked); repeatable' -r -F
+complete -c oix -n "__fish_oix_using_subcommand inspect" -l retries -d 'Attempts after a transient failure (5xx, 429, dropped connection)' -r
+complete -c oix -n "__fish_oix_using_subcommand inspect" -s j -l jobs -d 'Parallel blob transfers' -r
+complete -c oix -n "__fish_oix_using_subcommand inspect" -l timeout -d 'Give up on a connection after SECONDS without progress: to connect (default 30), waiting for or reading an answer, sending a body (default 60), and for a credential helper to answer (default 60). A timed-out request counts as a transient failure (see --retries); when none is left, oix exits 1 naming the host' -r
 complete -c oix -n "__fish_oix_using_subcommand inspect" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
-complete -c oix -n "__fish_oix_using_subcommand inspect" -l raw -d 'Print the exact stored bytes'
+complete -c oix -n "__fish_oix_using_subcommand inspect" -l raw -d 'Print the exact stored bytes (from a registry: as served, and its Docker-Content-Digest on stderr)'
 complete -c oix -n "__fish_oix_using_subcommand inspect" -l config -d 'Show the image\'s config instead of its manifest'
 complete -c oix -n "__fish_oix_using_subcommand inspect" -l inherit -d 'Let an entry see the annotations of the indexes above it (never by default)'
+complete -c oix -n "__fish_oix_using_subcommand inspect" -l insecure -d 'Use TLS without verifying the registry\'s certificate'
+complete -c oix -n "__fish_oix_using_subcommand inspect" -l plain-http -d 'Speak plain HTTP to the registry (no TLS)'
 complete -c oix -n "__fish_oix_using_subcommand inspect" -l json -d 'Print machine-readable JSON on stdout'
 complete -c oix -n "__fish_oix_using_subcommand inspect" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oix -n "__fish_oix_using_subcommand inspect" -s V -l version -d 'Print version'
+complete -c oix -n "__fish_oix_using_subcommand digest" -l authfile -d 'Credentials file (containers auth.json or docker config.json); only this file is read' -r -F
+complete -c oix -n "__fish_oix_using_subcommand digest" -l ca-cert -d 'Trust the certificates of this PEM file besides the system roots: as CAs, and as the registry\'s own certificate when the server presents exactly one of them (a self-signed `openssl req -x509` certificate; its host name is still checked); repeatable' -r -F
+complete -c oix -n "__fish_oix_using_subcommand digest" -l retries -d 'Attempts after a transient failure (5xx, 429, dropped connection)' -r
+complete -c oix -n "__fish_oix_using_subcommand digest" -s j -l jobs -d 'Parallel blob transfers' -r
+complete -c oix -n "__fish_oix_using_subcommand digest" -l timeout -d 'Give up on a connection after SECONDS without progress: to connect (default 30), waiting for or reading an answer, sending a body (default 60), and for a credential helper to answer (default 60). A timed-out request counts as a transient failure (see --retries); when none is left, oix exits 1 naming the host' -r
+complete -c oix -n "__fish_oix_using_subcommand digest" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
+complete -c oix -n "__fish_oix_using_subcommand digest" -l insecure -d 'Use TLS without verifying the registry\'s certificate'
+complete -c oix -n "__fish_oix_using_subcommand digest" -l plain-http -d 'Speak plain HTTP to the registry (no TLS)'
+complete -c oix -n "__fish_oix_using_subcommand digest" -l json -d 'Print machine-readable JSON on stdout'
+complete -c oix -n "__fish_oix_using_subcommand digest" -s h -l help -d 'Print help'
+complete -c oix -n "__fish_oix_using_subcommand digest" -s V -l version -d 'Print version'
 complete -c oix -n "__fish_oix_using_subcommand tag" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
 complete -c oix -n "__fish_oix_using_subcommand tag" -l json -d 'Print machine-readable JSON on stdout'
 complete -c oix -n "__fish_oix_using_subcommand tag" -s h -l help -d 'Print help'
@@ -196,8 +222,15 @@ complete -c oix -n "__fish_oix_using_subcommand merge" -l trust-source -d 'Do no
 complete -c oix -n "__fish_oix_using_subcommand merge" -l json -d 'Print machine-readable JSON on stdout'
 complete -c oix -n "__fish_oix_using_subcommand merge" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oix -n "__fish_oix_using_subcommand merge" -s V -l version -d 'Print version'
+complete -c oix -n "__fish_oix_using_subcommand diff" -l authfile -d 'Credentials file (containers auth.json or docker config.json); only this file is read' -r -F
+complete -c oix -n "__fish_oix_using_subcommand diff" -l ca-cert -d 'Trust the certificates of this PEM file besides the system roots: as CAs, and as the registry\'s own certificate when the server presents exactly one of them (a self-signed `openssl req -x509` certificate; its host name is still checked); repeatable' -r -F
+complete -c oix -n "__fish_oix_using_subcommand diff" -l retries -d 'Attempts after a transient failure (5xx, 429, dropped connection)' -r
+complete -c oix -n "__fish_oix_using_subcommand diff" -s j -l jobs -d 'Parallel blob transfers' -r
+complete -c oix -n "__fish_oix_using_subcommand diff" -l timeout -d 'Give up on a connection after SECONDS without progress: to connect (default 30), waiting for or reading an answer, sending a body (default 60), and for a credential helper to answer (default 60). A timed-out request counts as a transient failure (see --retries); when none is left, oix exits 1 naming the host' -r
 complete -c oix -n "__fish_oix_using_subcommand diff" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
 complete -c oix -n "__fish_oix_using_subcommand diff" -l detailed-exitcode -d 'Exit 6 when they differ'
+complete -c oix -n "__fish_oix_using_subcommand diff" -l insecure -d 'Use TLS without verifying the registry\'s certificate'
+complete -c oix -n "__fish_oix_using_subcommand diff" -l plain-http -d 'Speak plain HTTP to the registry (no TLS)'
 complete -c oix -n "__fish_oix_using_subcommand diff" -l json -d 'Print machine-readable JSON on stdout'
 complete -c oix -n "__fish_oix_using_subcommand diff" -s h -l help -d 'Print help'
 complete -c oix -n "__fish_oix_using_subcommand diff" -s V -l version -d 'Print version'
@@ -237,10 +270,17 @@ complete -c oix -n "__fish_oix_using_subcommand select" -l on-ambiguity -d 'When
 first\t'The first match in depth-first document order (the image-spec\'s SHOULD)'
 best\t'The uniquely highest-ranked match under compatible matching, else exit 4'
 all\t'Every match'"
+complete -c oix -n "__fish_oix_using_subcommand select" -l authfile -d 'Credentials file (containers auth.json or docker config.json); only this file is read' -r -F
+complete -c oix -n "__fish_oix_using_subcommand select" -l ca-cert -d 'Trust the certificates of this PEM file besides the system roots: as CAs, and as the registry\'s own certificate when the server presents exactly one of them (a self-signed `openssl req -x509` certificate; its host name is still checked); repeatable' -r -F
+complete -c oix -n "__fish_oix_using_subcommand select" -l retries -d 'Attempts after a transient failure (5xx, 429, dropped connection)' -r
+complete -c oix -n "__fish_oix_using_subcommand select" -s j -l jobs -d 'Parallel blob transfers' -r
+complete -c oix -n "__fish_oix_using_subcommand select" -l timeout -d 'Give up on a connection after SECONDS without progress: to connect (default 30), waiting for or reading an answer, sending a body (default 60), and for a credential helper to answer (default 60). A timed-out request counts as a transient failure (see --retries); when none is left, oix exits 1 naming the host' -r
 complete -c oix -n "__fish_oix_using_subcommand select" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
 complete -c oix -n "__fish_oix_using_subcommand select" -l inherit -d 'Let an entry see the annotations of the indexes above it (never by default)'
 complete -c oix -n "__fish_oix_using_subcommand select" -l all -d 'Print every match (same as --on-ambiguity all)'
 complete -c oix -n "__fish_oix_using_subcommand select" -s q -l quiet -d 'Print only the digests, one a line'
+complete -c oix -n "__fish_oix_using_subcommand select" -l insecure -d 'Use TLS without verifying the registry\'s certificate'
+complete -c oix -n "__fish_oix_using_subcommand select" -l plain-http -d 'Speak plain HTTP to the registry (no TLS)'
 complete -c oix -n "__fish_oix_using_subcommand select" -l json -d 'Print machine-readable JSON on stdout'
 complete -c oix -n "__fish_oix_using_subcommand select" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oix -n "__fish_oix_using_subcommand select" -s V -l version -d 'Print version'
@@ -261,6 +301,10 @@ complete -c oix -n "__fish_oix_using_subcommand copy" -l timeout -d 'Give up on 
 complete -c oix -n "__fish_oix_using_subcommand copy" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
 complete -c oix -n "__fish_oix_using_subcommand copy" -l dry-run -d 'Print what would be copied, skipped and named; write nothing'
 complete -c oix -n "__fish_oix_using_subcommand copy" -l force-recursive -d 'Check every blob and manifest even when the destination registry already holds the image or index by digest'
+complete -c oix -n "__fish_oix_using_subcommand copy" -l src-plain-http -d 'Speak plain HTTP to the source registry only (--plain-http: to both)'
+complete -c oix -n "__fish_oix_using_subcommand copy" -l dest-plain-http -d 'Speak plain HTTP to the destination registry only'
+complete -c oix -n "__fish_oix_using_subcommand copy" -l src-insecure -d 'Use TLS without verifying the source registry\'s certificate (--insecure: both)'
+complete -c oix -n "__fish_oix_using_subcommand copy" -l dest-insecure -d 'Use TLS without verifying the destination registry\'s certificate'
 complete -c oix -n "__fish_oix_using_subcommand copy" -l insecure -d 'Use TLS without verifying the registry\'s certificate'
 complete -c oix -n "__fish_oix_using_subcommand copy" -l plain-http -d 'Speak plain HTTP to the registry (no TLS)'
 complete -c oix -n "__fish_oix_using_subcommand copy" -l json -d 'Print machine-readable JSON on stdout'
@@ -378,28 +422,29 @@ complete -c oix -n "__fish_oix_using_subcommand export" -l allow-zstd -d 'Accept
 complete -c oix -n "__fish_oix_using_subcommand export" -l json -d 'Print machine-readable JSON on stdout'
 complete -c oix -n "__fish_oix_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oix -n "__fish_oix_using_subcommand export" -s V -l version -d 'Print version'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "init" -d 'Create an empty OCI image layout (no-op on an existing layout)'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "ls" -d 'List the top-level entries of a layout, or the entries of the index a ref names'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "inspect" -d 'Show a manifest, index or config, pretty or as the exact stored bytes'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "tag" -d 'Point one or more new refs at the content a reference names'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "untag" -d 'Remove refs from index.json (content stays until gc)'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "fsck" -d 'Verify a layout: every referenced blob present, sized and hashed right; documents valid'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "gc" -d 'Remove blobs that nothing in index.json reaches, and stale temp files'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "index" -d 'Create and edit multi-arch indexes inside a layout'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "merge" -d 'Merge images and indexes into DEST:REF under a release policy'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "diff" -d 'Show entries added, removed and changed (per platform) between two refs'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "annotate" -d 'Set or remove annotations on an index, on chosen entries, or inside chosen manifests'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "select" -d 'Print the entries a platform/annotation selector picks (digest first)'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "fold" -d 'Turn several top-level entries sharing one ref into one explicit index'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "copy" -d 'Copy an image or index between any two stores (layouts, registries)'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "push" -d 'Push a layout\'s image or index to a registry (docker://HOST/REPO[:TAG])'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "pull" -d 'Pull an image or index from a registry into a layout'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "apply" -d 'Carry out a release plan: create release tags, annotate, assemble, push; idempotent'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "plan" -d 'Work with release plan files'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "build" -d 'Build an image from root filesystem directories or tarballs, reproducibly'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "import" -d 'Import an oci-archive, a docker-archive or another layout\'s refs, verified'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "export" -d 'Export refs as a reproducible oci-archive holding only the blobs they reach'
-complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect digest tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "init" -d 'Create an empty OCI image layout (no-op on an existing layout)'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect digest tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "ls" -d 'List the top-level entries of a layout, or the entries of the index a ref names'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect digest tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "inspect" -d 'Show a manifest, index or config, pretty or as the exact stored bytes'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect digest tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "digest" -d 'Print the digest of the manifest or index a reference names (a registry: one HEAD)'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect digest tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "tag" -d 'Point one or more new refs at the content a reference names'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect digest tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "untag" -d 'Remove refs from index.json (content stays until gc)'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect digest tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "fsck" -d 'Verify a layout: every referenced blob present, sized and hashed right; documents valid'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect digest tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "gc" -d 'Remove blobs that nothing in index.json reaches, and stale temp files'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect digest tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "index" -d 'Create and edit multi-arch indexes inside a layout'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect digest tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "merge" -d 'Merge images and indexes into DEST:REF under a release policy'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect digest tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "diff" -d 'Show entries added, removed and changed (per platform) between two refs'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect digest tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "annotate" -d 'Set or remove annotations on an index, on chosen entries, or inside chosen manifests'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect digest tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "select" -d 'Print the entries a platform/annotation selector picks (digest first)'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect digest tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "fold" -d 'Turn several top-level entries sharing one ref into one explicit index'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect digest tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "copy" -d 'Copy an image or index between any two stores (layouts, registries)'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect digest tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "push" -d 'Push a layout\'s image or index to a registry (docker://HOST/REPO[:TAG])'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect digest tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "pull" -d 'Pull an image or index from a registry into a layout'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect digest tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "apply" -d 'Carry out a release plan: create release tags, annotate, assemble, push; idempotent'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect digest tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "plan" -d 'Work with release plan files'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect digest tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "build" -d 'Build an image from root filesystem directories or tarballs, reproducibly'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect digest tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "import" -d 'Import an oci-archive, a docker-archive or another layout\'s refs, verified'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect digest tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "export" -d 'Export refs as a reproducible oci-archive holding only the blobs they reach'
+complete -c oix -n "__fish_oix_using_subcommand help; and not __fish_seen_subcommand_from init ls inspect digest tag untag fsck gc index merge diff annotate select fold copy push pull apply plan build import export help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oix -n "__fish_oix_using_subcommand help; and __fish_seen_subcommand_from index" -f -a "create" -d 'Create an index from images (REF moves to the new index)'
 complete -c oix -n "__fish_oix_using_subcommand help; and __fish_seen_subcommand_from index" -f -a "add" -d 'Add or replace entries of an index, keyed on platform; creates it when missing'
 complete -c oix -n "__fish_oix_using_subcommand help; and __fish_seen_subcommand_from index" -f -a "rm" -d 'Remove the entries a selector chooses (with their attestations)'

@@ -1,4 +1,6 @@
-//! Read-only views of a layout: `ls` rows, the `--tree` walk and `inspect`.
+//! Read-only views of a store (a layout or a registry): `ls` rows, the `--tree` walk
+//! and `inspect`. They read manifests, indexes and configs through [`Source`], never
+//! layers.
 
 use crate::error::{Error, Result};
 use crate::graph::{self, Role};
@@ -6,6 +8,7 @@ use crate::layout::Layout;
 use crate::model::{self, Descriptor, Document};
 use crate::platform::{entry_platform, EntryPlatform};
 use crate::resolve::Resolved;
+use crate::store::Source;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -62,7 +65,7 @@ fn cell(p: Option<EntryPlatform>, attestation: bool) -> Option<PlatformCell> {
 }
 
 /// Describe one descriptor for `ls`.
-pub fn describe(layout: &Layout, d: &Descriptor) -> Entry {
+pub fn describe(layout: &dyn Source, d: &Descriptor) -> Entry {
     let mut platforms = Vec::new();
     if d.is_index() {
         for c in &graph::entries_of(layout, d).unwrap_or_default() {
@@ -78,7 +81,9 @@ pub fn describe(layout: &Layout, d: &Descriptor) -> Entry {
         size: d.size,
         platforms,
         annotations: d.annotations.clone(),
-        missing: d.digest().is_ok_and(|dg| !layout.has_blob(&dg)),
+        missing: d
+            .digest()
+            .is_ok_and(|dg| !layout.contains(&dg).unwrap_or(false)),
     }
 }
 
@@ -117,7 +122,7 @@ fn role_name(r: Role, d: &Descriptor) -> &'static str {
 
 /// Walk from `roots` and list every node, depth first. Nodes reached twice are listed
 /// each time they are referenced but expanded once.
-pub fn tree(layout: &Layout, roots: &[Descriptor]) -> Result<Vec<TreeNode>> {
+pub fn tree(layout: &dyn Source, roots: &[Descriptor]) -> Result<Vec<TreeNode>> {
     let w = graph::walk(layout, roots);
     if let Some(e) = w.first_error("cannot walk the graph") {
         return Err(e);
@@ -155,7 +160,7 @@ pub struct Inspection {
 
 /// Read the document a resolved reference points at (or, with `config`, the config of
 /// the image it points at). Layers are refused: they are not documents.
-pub fn inspect(layout: &Layout, r: &Resolved, config: bool) -> Result<Inspection> {
+pub fn inspect(layout: &dyn Source, r: &Resolved, config: bool) -> Result<Inspection> {
     let d = &r.descriptor;
     if config {
         if !d.is_manifest() {
@@ -165,17 +170,18 @@ pub fn inspect(layout: &Layout, r: &Resolved, config: bool) -> Result<Inspection
             ))
             .with_hint("select one image of the index, e.g. with LAYOUT@DIGEST"));
         }
-        let (_, doc) = layout.read_document(d)?;
+        let bytes = layout.read_small(d)?;
+        let doc = Document::parse(&d.media_type, &bytes, &format!("blob {}", d.digest))?;
         let Some(Document::Manifest(m)) = doc else {
             unreachable!("a manifest descriptor parses as a manifest")
         };
-        let raw = layout.read_blob(&m.config, model::MAX_MANIFEST_SIZE)?;
+        let raw = layout.read_small(&m.config)?;
         return Ok(Inspection {
             descriptor: m.config,
             raw,
         });
     }
-    let raw = layout.read_blob(d, model::MAX_MANIFEST_SIZE).map_err(|e| {
+    let raw = layout.read_small(d).map_err(|e| {
         if d.size > model::MAX_MANIFEST_SIZE as i64 {
             e.with_hint("this blob is a layer or other large content; inspect shows documents only")
         } else {

@@ -9,6 +9,7 @@ use crate::graph;
 use crate::layout::Layout;
 use crate::model::{Descriptor, Index};
 use crate::reference::{match_ref_name, split_tag, LayoutRef, NameMatch, Target};
+use crate::store::Source;
 use crate::text;
 use std::collections::HashMap;
 
@@ -20,8 +21,10 @@ pub struct Resolved {
     pub top_level: Option<usize>,
 }
 
-/// The top-level entries a target names, in index order.
-pub fn candidates(layout: &Layout, index: &Index, target: &Target) -> Result<Vec<Resolved>> {
+/// The top-level entries a target names, in index order. `store` is searched for a
+/// digest that is not a top-level entry (and, when it is a layout, its unreferenced
+/// stored documents).
+pub fn candidates(store: &dyn Source, index: &Index, target: &Target) -> Result<Vec<Resolved>> {
     match target {
         Target::Default => Ok(index
             .manifests
@@ -47,7 +50,7 @@ pub fn candidates(layout: &Layout, index: &Index, target: &Target) -> Result<Vec
                     top_level: Some(i),
                 }]);
             }
-            let w = graph::walk(layout, &index.manifests);
+            let w = graph::walk(store, &index.manifests);
             if let Some(n) = w.nodes.into_iter().find(|n| n.descriptor.digest == want) {
                 return Ok(vec![Resolved {
                     descriptor: n.descriptor,
@@ -56,7 +59,9 @@ pub fn candidates(layout: &Layout, index: &Index, target: &Target) -> Result<Vec
             }
             // Not reachable (e.g. the index a ref pointed at before an edit, until gc):
             // a stored manifest or index still resolves, typed by its own mediaType.
-            Ok(stored_document(layout, d)
+            Ok(store
+                .as_layout()
+                .and_then(|layout| stored_document(layout, d))
                 .map(|descriptor| Resolved {
                     descriptor,
                     top_level: None,
@@ -127,8 +132,8 @@ pub fn resolve_one(layout: &Layout, r: &LayoutRef) -> Result<Resolved> {
 
 /// [`resolve_one`] against an index.json already read (callers resolving many
 /// references in one layout parse it once).
-pub fn resolve_in(layout: &Layout, index: &Index, r: &LayoutRef) -> Result<Resolved> {
-    let c = candidates(layout, index, &r.target)?;
+pub fn resolve_in(store: &dyn Source, index: &Index, r: &LayoutRef) -> Result<Resolved> {
+    let c = candidates(store, index, &r.target)?;
     choose(index, r, c)
 }
 

@@ -4,13 +4,17 @@
 //! platform subset registry to registry, dry runs and bad input. The registries' access
 //! logs prove what was (not) sent.
 
+mod common;
 mod common_registry;
 
+use common_registry::proxy::{FaultProxy, Faults};
 use common_registry::*;
 use oix::model::{media, Descriptor, Index};
+use oix::store::Names;
 use oix::Layout;
 use std::path::Path;
 use std::process::Output;
+use std::sync::atomic::Ordering;
 
 const PLATFORMS: &[(&str, &str, Option<&str>)] = &[
     ("linux", "amd64", None),
@@ -437,4 +441,194 @@ fn bad_input_is_a_clear_error_and_writes_nothing() {
     );
     // A missing archive: a usage error naming it.
     check(&["copy", "oci-archive:x.tar", &d], 2, "no such file");
+}
+
+#[test]
+fn a_registry_to_registry_upload_resumes_reading_the_rest_with_a_range_request() {
+    if !tools_present() {
+        return;
+    }
+    let a = RegistryServer::start(None, Auth::None);
+    let b = RegistryServer::start(None, Auth::None);
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("l");
+    let l = Layout::init(&dir).unwrap().0;
+    let img = common::tiny_image(&l, "amd64", &random_bytes(5, 3000));
+    l.set_names(&["1".into()], &img).unwrap();
+    let ra = format!("docker://{}/app:1", a.host());
+    ok(&["copy", &format!("{}:1", dir.display()), &ra, "--plain-http"]);
+    // 1000-byte PATCHes, one blob at a time; the second PATCH of the layer is dropped
+    // before its body arrives: the destination holds 1000 bytes and the upload goes on
+    // from there, reading only the rest from the source registry.
+    let proxy = FaultProxy::start(
+        b.port,
+        Faults {
+            drop_nth_patch: Some(2),
+            ..Default::default()
+        },
+    );
+    let since = a.requests().len();
+    let v = oix_json(&[
+        "copy",
+        &ra,
+        &format!("docker://127.0.0.1:{}/app:1", proxy.port),
+        "--plain-http",
+        "--chunk-size",
+        "1000",
+        "-j",
+        "1",
+    ]);
+    assert_eq!(proxy.counters.dropped.load(Ordering::Relaxed), 1);
+    assert_eq!(v["resumed"], 1, "{v}");
+    assert_eq!(v["restarted"], 0, "{v}");
+    // Each PATCH reads its chunk from the source at its offset: a `Range` request (206)
+    // after the first, never a whole download (200) thrown away up to the offset.
+    let log = std::fs::read_to_string(a.dir.path().join("access.log")).unwrap();
+    let layer = format!("\"GET /v2/app/blobs/{} ", img_layer(&l, &img));
+    let gets: Vec<&str> = log
+        .lines()
+        .skip(since)
+        .filter(|l| l.contains(&layer))
+        .collect();
+    let whole = gets.iter().filter(|l| l.contains("\" 200 ")).count();
+    let ranged = gets.iter().filter(|l| l.contains("\" 206 ")).count();
+    assert_eq!(whole, 1, "{gets:#?}");
+    assert!(ranged >= 2, "the resumed chunk and the rest: {gets:#?}");
+    let raw = skopeo_raw(
+        &format!("docker://{}/app:1", b.host()),
+        &["--tls-verify=false"],
+    );
+    assert_eq!(oix::Digest::sha256_of(&raw).to_string(), img.digest);
+}
+
+/// The digest of the one layer of the image `img` in `l`.
+fn img_layer(l: &Layout, img: &Descriptor) -> String {
+    let m: serde_json::Value = serde_json::from_slice(&l.read_blob(img, 1 << 20).unwrap()).unwrap();
+    m["layers"][0]["digest"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn registry_subsets_go_through_the_selector_and_read_platforms_from_configs() {
+    if !tools_present() {
+        return;
+    }
+    let reg = RegistryServer::start(None, Auth::None);
+    let work = tempfile::tempdir().unwrap();
+    let src = work.path().join("src");
+    let idx = build_multiarch(&src, "v1", PLATFORMS, 20_000, 12);
+    // The same index without platforms in its descriptors: only the configs say them.
+    let l = Layout::open(&src).unwrap();
+    let mut index: Index = serde_json::from_slice(&l.read_blob(&idx, 1 << 20).unwrap()).unwrap();
+    for m in &mut index.manifests {
+        m.platform = None;
+    }
+    let arm64 = index.manifests[1].digest.clone();
+    let bytes = index.to_bytes();
+    let d = l.write_blob_bytes(&bytes).unwrap();
+    let bare = Descriptor::new(media::OCI_INDEX, &d, bytes.len() as u64);
+    l.transact(|i| {
+        oix::tags::set_ref(i, &bare, "bare")?;
+        Ok(())
+    })
+    .unwrap();
+    let r = format!("docker://{}/app:bare", reg.host());
+    ok(&[
+        "copy",
+        &format!("{}:bare", src.display()),
+        &r,
+        "--plain-http",
+    ]);
+    let entries = |dir: &Path, tag: &str| manifest_digests(dir, tag)[1..].to_vec();
+    // copy and pull pick the same entry, found through its config.
+    let c = work.path().join("c");
+    ok(&[
+        "copy",
+        &r,
+        &format!("{}:arm", c.display()),
+        "--plain-http",
+        "--platform",
+        "linux/arm64",
+    ]);
+    assert_eq!(entries(&c, "arm"), std::slice::from_ref(&arm64));
+    let p = work.path().join("p");
+    ok(&[
+        "pull",
+        &r,
+        &format!("{}:arm", p.display()),
+        "--plain-http",
+        "--platform",
+        "linux/arm64",
+    ]);
+    assert_eq!(entries(&p, "arm"), [arm64]);
+    assert_eq!(manifest_digests(&c, "arm"), manifest_digests(&p, "arm"));
+    // Nothing matches: exit 3 naming the filter, nothing written.
+    let o = out(&[
+        "copy",
+        &r,
+        &format!("{}:s390x", work.path().join("none").display()),
+        "--plain-http",
+        "--platform",
+        "linux/s390x",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!work.path().join("none").exists());
+}
+
+#[test]
+fn a_plain_http_source_and_a_tls_destination_take_per_side_flags() {
+    if !tools_present() {
+        return;
+    }
+    let pki = make_pki();
+    let secret = "s1de-Pa55";
+    let pw = htpasswd(pki.dir.path(), "copier", secret);
+    let plain = RegistryServer::start(None, Auth::None);
+    let tls = RegistryServer::start(Some((&pki.cert, &pki.key)), Auth::Htpasswd(pw));
+    let work = tempfile::tempdir().unwrap();
+    let auth = authfile(work.path(), &tls.host(), "copier", secret);
+    let src = work.path().join("src");
+    let idx = attested_index(&src, "v1", 13);
+    let from = format!("docker://{}/app:v1", plain.host());
+    let to = format!("docker://{}/app:v1", tls.host());
+    ok(&[
+        "copy",
+        &format!("{}:v1", src.display()),
+        &from,
+        "--plain-http",
+    ]);
+    let ca = pki.ca.to_str().unwrap();
+    let a = auth.to_str().unwrap();
+    // One --plain-http would speak HTTP to the TLS registry too: refused there.
+    let o = out(&[
+        "copy",
+        &from,
+        &to,
+        "--plain-http",
+        "--ca-cert",
+        ca,
+        "--authfile",
+        a,
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let v = oix_json(&[
+        "copy",
+        &from,
+        &to,
+        "--src-plain-http",
+        "--ca-cert",
+        ca,
+        "--authfile",
+        a,
+    ]);
+    assert_eq!(v["digest"], idx.digest.as_str());
+    let creds = format!("--creds=copier:{secret}");
+    assert_eq!(
+        registry_graph(&to, &["--tls-verify=false", &creds]),
+        manifest_digests(&src, "v1")
+    );
 }

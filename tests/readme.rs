@@ -41,6 +41,7 @@ const NOT_RUN: &[(&str, &str)] = &[
         "README.md",
         "oix copy docker://registry.example.com/builds/app:40 docker://registry.example.com/release/app:1.0",
     ),
+    ("README.md", "oix ls docker://registry.example.com/demo/app"),
 ];
 
 /// README.md and every docs/*.md, in a stable order.

@@ -280,9 +280,14 @@ fn src_equals_platform_is_parsed_once() {
 #[test]
 fn schemes_are_told_apart_everywhere() {
     let tmp = tempfile::tempdir().unwrap();
-    let r = oix(&["inspect", "docker://u:hunter2@h.io/a:1"]).fails_with(2);
+    let r = oix(&["tag", "docker://u:hunter2@h.io/a:1", "x"]).fails_with(2);
     assert!(r.stderr.contains("is a registry reference"), "{}", r.stderr);
     assert!(r.stderr.contains("oix pull"), "{}", r.stderr);
+    assert!(!r.stderr.contains("hunter2"), "{}", r.stderr);
+    // The read commands read registries (tests/registry_read.rs); credentials in the
+    // reference are refused all the same, unseen.
+    let r = oix(&["inspect", "docker://u:hunter2@h.io/a:1"]).fails_with(2);
+    assert!(r.stderr.contains("holds credentials"), "{}", r.stderr);
     assert!(!r.stderr.contains("hunter2"), "{}", r.stderr);
     let out = tmp.path().join("out");
     let r = oix(&[

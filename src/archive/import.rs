@@ -536,6 +536,11 @@ pub(crate) fn oci_picks(
     sel: &Selection,
     what: &str,
 ) -> Result<Vec<(String, Descriptor)>> {
+    select_entries(&oci_index(st, what)?, sel, what)
+}
+
+/// An oci-archive's index.json, checked (and its oci-layout, when there is one).
+pub(crate) fn oci_index(st: &Staged, what: &str) -> Result<Index> {
     if st.files.contains_key("oci-layout") || st.links.contains_key("oci-layout") {
         let Item::Small(b) = st.lookup("oci-layout", what)? else {
             return Err(Error::corrupt(format!(
@@ -562,7 +567,7 @@ pub(crate) fn oci_picks(
             idx.schema_version
         )));
     }
-    select_entries(&idx, sel, what)
+    Ok(idx)
 }
 
 fn import_layout(target: &Layout, r: &LayoutRef, sel: &Selection) -> Result<ImportReport> {

@@ -17,7 +17,7 @@
 //! Names are the archive's: an oci-archive's index.json ref names, a docker-archive's
 //! `RepoTags`. The store is read-only: setting or removing names is refused.
 
-use super::import::{ingest, oci_picks, Staged};
+use super::import::{ingest, oci_index, oci_picks, Staged};
 use super::{docker, Selection};
 use crate::compress::{Format, Limits};
 use crate::digest::Digest;
@@ -117,6 +117,39 @@ impl ArchiveSource {
     /// Blobs read from the archive and their bytes.
     pub fn counts(&self) -> (u64, u64) {
         self.staged.counts()
+    }
+
+    /// Make the staging layout's index.json the archive's: an oci-archive's entries as
+    /// they are, a docker-archive's tagged images (converted) under their `RepoTags`. Then
+    /// the staging layout is the archive as a layout, for whatever reads a store's
+    /// index.json through [`Source::as_layout`] (the selector, `copy --platform`).
+    pub fn mirror_index(&self) -> Result<()> {
+        let entries: Vec<Descriptor> = match self.kind {
+            ArchiveKind::Oci => oci_index(&self.staged, &self.what)?.manifests,
+            ArchiveKind::Docker => {
+                let all = Selection {
+                    all: true,
+                    ..Selection::default()
+                };
+                match self.pick(&all) {
+                    Ok(picks) => picks
+                        .into_iter()
+                        .map(|(n, mut d)| {
+                            d.annotations
+                                .insert(crate::model::annotation::REF_NAME.to_string(), n);
+                            d
+                        })
+                        .collect(),
+                    Err(e) if e.kind == crate::error::Kind::NoMatch => Vec::new(),
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        self.staging.transact(|idx| {
+            idx.manifests = entries;
+            Ok(())
+        })?;
+        Ok(())
     }
 
     /// Choose `(name, descriptor)` pairs per `sel` (a docker-archive's chosen images are
@@ -239,6 +272,7 @@ pub fn open_source(
         }
         None => ArchiveSource::read(std::io::stdin(), "stdin", stage_in, limits, said)?,
     };
+    src.mirror_index()?;
     // Docker 25+ archives are both (read as the scheme says); an oci-archive named
     // docker-archive: is read as OCI.
     if said == Some(ArchiveKind::Oci) && src.kind == ArchiveKind::Docker {

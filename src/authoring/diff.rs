@@ -1,12 +1,15 @@
 //! Differences between two sets of index entries, keyed by normalized platform:
-//! `oix diff A B`, and the change report of every editing command (`--dry-run`).
+//! `oix diff A B` (two references in any stores: layouts or registries, so "what would
+//! this push change?" is `oix diff LAYOUT:1.0 docker://HOST/REPO:1.0`), and the change
+//! report of every editing command (`--dry-run`). Only indexes, manifests and configs
+//! are read, never layers.
 
 use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::model::{Descriptor, Document};
 use crate::platform::{entry_platform, PlatformSpec};
 use crate::reference::LayoutRef;
-use crate::resolve;
+use crate::store::{Names, Source};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -146,7 +149,7 @@ fn changed_fields(a: &Descriptor, b: &Descriptor) -> Vec<String> {
 /// Key every entry: its normalized platform (each entry its own, so one manifest listed
 /// under two platforms gets two keys); attestations by their subject's key (the first
 /// entry with that digest); others by digest. Repeated keys get `#2`, `#3`, … in order.
-fn keyed(layout: &Layout, entries: &[Descriptor]) -> Vec<(String, Descriptor)> {
+fn keyed(layout: &dyn Source, entries: &[Descriptor]) -> Vec<(String, Descriptor)> {
     let label = |d: &Descriptor| -> String {
         entry_platform(layout, d)
             .filter(|_| !d.is_attestation())
@@ -200,9 +203,9 @@ pub fn diff_entries(
 }
 
 fn diff_between(
-    la: &Layout,
+    la: &dyn Source,
     before: &[Descriptor],
-    lb: &Layout,
+    lb: &dyn Source,
     after: &[Descriptor],
     before_ann: &BTreeMap<String, String>,
     after_ann: &BTreeMap<String, String>,
@@ -313,7 +316,6 @@ fn document_differences(a: &[u8], b: &[u8]) -> Vec<String> {
 
 /// What `diff` compares of one reference.
 struct Side {
-    layout: Layout,
     digest: String,
     bytes: Vec<u8>,
     entries: Vec<Descriptor>,
@@ -322,13 +324,16 @@ struct Side {
 
 /// The entries and annotations a reference stands for: an index's children, or an
 /// image as a one-entry list.
-fn entries_of(r: &LayoutRef) -> Result<Side> {
-    let layout = Layout::open(&r.path)?;
-    let d = resolve::resolve_one(&layout, r)?.descriptor;
+fn entries_of(store: &dyn Names, r: &LayoutRef) -> Result<Side> {
+    let d = crate::select::resolve(store, r)?.descriptor;
+    let read = |d: &Descriptor| -> Result<(Vec<u8>, Option<Document>)> {
+        let bytes = store.read_small(d)?;
+        let doc = Document::parse(&d.media_type, &bytes, &format!("blob {}", d.digest))?;
+        Ok((bytes, doc))
+    };
     if d.is_index() {
-        if let (bytes, Some(Document::Index(i))) = layout.read_document(&d)? {
+        if let (bytes, Some(Document::Index(i))) = read(&d)? {
             return Ok(Side {
-                layout,
                 digest: d.digest,
                 bytes,
                 entries: i.manifests,
@@ -337,11 +342,10 @@ fn entries_of(r: &LayoutRef) -> Result<Side> {
         }
     }
     if d.is_manifest() {
-        if let (bytes, Some(Document::Manifest(m))) = layout.read_document(&d)? {
+        if let (bytes, Some(Document::Manifest(m))) = read(&d)? {
             let mut entry = d.clone();
             entry.annotations.remove(crate::model::annotation::REF_NAME);
             return Ok(Side {
-                layout,
                 digest: d.digest,
                 bytes,
                 entries: vec![entry],
@@ -355,14 +359,28 @@ fn entries_of(r: &LayoutRef) -> Result<Side> {
     )))
 }
 
-/// `oix diff A B`.
+/// `oix diff A B` between two layout references.
 pub fn diff_refs(a: &LayoutRef, b: &LayoutRef) -> Result<Diff> {
-    let x = entries_of(a)?;
-    let y = entries_of(b)?;
+    let la = Layout::open(&a.path)?;
+    let x = entries_of(&la, a)?;
+    let lb = Layout::open(&b.path)?;
+    let y = entries_of(&lb, b)?;
+    Ok(compare(&la, &x, &lb, &y))
+}
+
+/// `oix diff A B` between references in any two stores (each a store and what names
+/// the index or image in it, as [`crate::select::Selector::find`] takes them).
+pub fn diff_stores(a: (&dyn Names, &LayoutRef), b: (&dyn Names, &LayoutRef)) -> Result<Diff> {
+    let x = entries_of(a.0, a.1)?;
+    let y = entries_of(b.0, b.1)?;
+    Ok(compare(a.0, &x, b.0, &y))
+}
+
+fn compare(sa: &dyn Source, x: &Side, sb: &dyn Source, y: &Side) -> Diff {
     let mut d = diff_between(
-        &x.layout,
+        sa,
         &x.entries,
-        &y.layout,
+        sb,
         &y.entries,
         &x.annotations,
         &y.annotations,
@@ -371,7 +389,7 @@ pub fn diff_refs(a: &LayoutRef, b: &LayoutRef) -> Result<Diff> {
     if d.is_empty() && x.digest != y.digest {
         d.other = document_differences(&x.bytes, &y.bytes);
     }
-    Ok(d)
+    d
 }
 
 /// Human-readable lines of a diff.

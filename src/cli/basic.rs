@@ -1,11 +1,13 @@
 //! init, ls, inspect, tag, untag.
 
-use super::output::outln;
-use super::select::{print_warnings, refuse_all};
+use super::output::{errln, outln};
+use super::registry::TransportArgs;
+use super::select::{open_read, print_warnings, refuse_all, REGISTRY_HEADING};
 use super::{output, Ctx};
 use crate::error::{Error, Kind, Result};
 use crate::reference::{LayoutRef, Target};
 use crate::select::{self, AmbiguityArgs, OnAmbiguity, Selector, SelectorArgs, Step};
+use crate::store::Names;
 use crate::{inspect as view, resolve, tags, Layout};
 use clap::Args;
 use serde::Serialize;
@@ -39,7 +41,8 @@ scope and inheritance, attestations and the ambiguity rules. Nothing matching is
 #[command(after_long_help = SELECTOR_RULES)]
 pub struct LsArgs {
     /// LAYOUT (the top-level entries), LAYOUT:REF (the entries of the index REF names, or
-    /// the entries sharing REF) or LAYOUT@DIGEST. With --platform/--where, the entries
+    /// the entries sharing REF) or LAYOUT@DIGEST; docker://HOST/REPO (its tags, sorted) or
+    /// docker://HOST/REPO:TAG|@DIGEST (as LAYOUT:REF). With --platform/--where, the entries
     /// (at any depth) that match; when none does but the index REF names does (its
     /// descriptor's or its own annotations), that index. A PATH column appears only when
     /// matches come from different indexes: the entry's position in index.json, then in
@@ -50,6 +53,8 @@ pub struct LsArgs {
     pub tree: bool,
     #[command(flatten)]
     pub selector: SelectorArgs,
+    #[command(flatten, next_help_heading = REGISTRY_HEADING)]
+    pub transport: TransportArgs,
 }
 
 /// One `ls` row: the entry, and its path when it was found by a selector.
@@ -86,17 +91,24 @@ fn print_tree(out: &mut impl Write, nodes: &[view::TreeNode], indent: usize) {
 }
 
 pub fn ls(ctx: &Ctx, a: LsArgs) -> Result<i32> {
-    let r = LayoutRef::parse(&a.reference)?;
-    let layout = ctx.open(&r.path)?;
+    let o = open_read(ctx, &a.reference, &a.transport)?;
     let selector = a.selector.to_selector()?;
+    if let Some(rr) = o
+        .registry
+        .as_ref()
+        .filter(|rr| rr.tag.is_none() && rr.digest.is_none())
+    {
+        return ls_tags(ctx, o.names(), rr, a.tree || selector.has_filters());
+    }
+    let (layout, r) = (o.store.names(), o.r);
     if selector.has_filters() {
         // Every match, at any depth; nothing matching is exit 3 with the nearest candidates.
-        let s = selector.select_entries(&layout, &r)?;
+        let s = selector.select_entries(layout, &r)?;
         print_warnings(&s.warnings);
         if a.tree {
             let mut trees = Vec::new();
             for m in &s.matches {
-                trees.push((m, view::tree(&layout, std::slice::from_ref(&m.descriptor))?));
+                trees.push((m, view::tree(layout, std::slice::from_ref(&m.descriptor))?));
             }
             if ctx.json {
                 let v: Vec<serde_json::Value> = trees
@@ -117,7 +129,7 @@ pub fn ls(ctx: &Ctx, a: LsArgs) -> Result<i32> {
             .matches
             .iter()
             .map(|m| Row {
-                entry: view::describe(&layout, &m.descriptor),
+                entry: view::describe(layout, &m.descriptor),
                 path: Some(m.path.clone()),
             })
             .collect();
@@ -126,17 +138,17 @@ pub fn ls(ctx: &Ctx, a: LsArgs) -> Result<i32> {
     }
     if a.tree {
         let roots = match &r.target {
-            Target::Default => layout.read_index()?.0.manifests,
+            Target::Default => select::top_level(layout, &r)?.manifests,
             _ => {
                 // The named entries themselves (all of an implicit multi-arch set).
                 let s = Selector::new()
                     .on_ambiguity(OnAmbiguity::All)
-                    .select(&layout, &r)?;
+                    .select(layout, &r)?;
                 print_warnings(&s.warnings);
                 s.matches.into_iter().map(|m| m.descriptor).collect()
             }
         };
-        let nodes = view::tree(&layout, &roots)?;
+        let nodes = view::tree(layout, &roots)?;
         if ctx.json {
             output::json(&nodes);
         } else {
@@ -146,20 +158,46 @@ pub fn ls(ctx: &Ctx, a: LsArgs) -> Result<i32> {
     }
     // LAYOUT alone lists index.json's entries (an empty layout lists nothing).
     let descriptors: Vec<crate::model::Descriptor> = if r.target == Target::Default {
-        layout.read_index()?.0.manifests
+        select::top_level(layout, &r)?.manifests
     } else {
-        let members = select::members(&layout, &r)?;
+        let members = select::members(layout, &r)?;
         print_warnings(&members.warnings);
         members.entries.into_iter().map(|m| m.descriptor).collect()
     };
     let rows: Vec<Row> = descriptors
         .iter()
         .map(|d| Row {
-            entry: view::describe(&layout, d),
+            entry: view::describe(layout, d),
             path: None,
         })
         .collect();
     print_rows(ctx, &rows);
+    Ok(0)
+}
+
+/// `oix ls docker://HOST/REPO`: the repository's tags, sorted (one a line; `--json`:
+/// `{"repository", "tags"}`, as `skopeo list-tags` shapes it).
+fn ls_tags(
+    ctx: &Ctx,
+    store: &dyn Names,
+    rr: &crate::registry::RegistryRef,
+    filtered: bool,
+) -> Result<i32> {
+    if filtered {
+        return Err(Error::usage(format!(
+            "{rr} names a repository: --tree, --platform and --where need a tag or digest"
+        ))
+        .with_hint(format!("write {rr}:TAG (`oix ls {rr}` lists the tags)")));
+    }
+    let tags = store.list_names()?;
+    if ctx.json {
+        output::json(&serde_json::json!({"repository": rr.repository(), "tags": tags}));
+    } else {
+        let mut out = output::stdout();
+        for t in &tags {
+            let _ = writeln!(out, "{}", crate::text::escape(t));
+        }
+    }
     Ok(0)
 }
 
@@ -235,10 +273,12 @@ fn print_rows(ctx: &Ctx, rows: &[Row]) {
 #[derive(Debug, Args)]
 #[command(after_long_help = SELECTOR_RULES)]
 pub struct InspectArgs {
-    /// LAYOUT, LAYOUT:REF or LAYOUT@DIGEST; with selector flags, the one entry they pick
-    /// from it (e.g. one child of an index).
+    /// LAYOUT, LAYOUT:REF or LAYOUT@DIGEST, or docker://HOST/REPO[:TAG|@DIGEST] (no tag:
+    /// latest); with selector flags, the one entry they pick from it (e.g. one child of
+    /// an index).
     pub reference: String,
-    /// Print the exact stored bytes.
+    /// Print the exact stored bytes (from a registry: as served, and its
+    /// Docker-Content-Digest on stderr).
     #[arg(long)]
     pub raw: bool,
     /// Show the image's config instead of its manifest.
@@ -248,21 +288,26 @@ pub struct InspectArgs {
     pub selector: SelectorArgs,
     #[command(flatten)]
     pub ambiguity: AmbiguityArgs,
+    #[command(flatten, next_help_heading = REGISTRY_HEADING)]
+    pub transport: TransportArgs,
 }
 
 pub fn inspect(ctx: &Ctx, a: InspectArgs) -> Result<i32> {
-    let r = LayoutRef::parse(&a.reference)?;
     refuse_all(&a.ambiguity, "inspect")?;
-    let layout = ctx.open(&r.path)?;
+    let o = open_read(ctx, &a.reference, &a.transport)?;
     let selector = a.ambiguity.apply(a.selector.to_selector()?);
-    let (m, warnings) = selector.select_one(&layout, &r)?;
+    let (m, warnings) = selector.select_one(o.names(), &o.r)?;
     print_warnings(&warnings);
     let resolved = resolve::Resolved {
         top_level: (m.path.len() == 1).then(|| m.path[0].position),
         descriptor: m.descriptor,
     };
-    let ins = view::inspect(&layout, &resolved, a.config)?;
+    let ins = view::inspect(o.names(), &resolved, a.config)?;
     if a.raw {
+        if o.registry.is_some() && !a.config {
+            // The registry's digest of these bytes (checked against them when read).
+            errln!("Docker-Content-Digest: {}", ins.descriptor.digest);
+        }
         // The exact stored bytes, for pipes; a reader that hangs up early is no error.
         let mut out = output::stdout_mode(output::Mode::Raw);
         out.write_all(&ins.raw)
@@ -283,6 +328,33 @@ pub fn inspect(ctx: &Ctx, a: InspectArgs) -> Result<i32> {
             "{}",
             serde_json::to_string_pretty(&doc).unwrap_or_default()
         );
+    }
+    Ok(0)
+}
+
+#[derive(Debug, Args)]
+pub struct DigestArgs {
+    /// LAYOUT, LAYOUT:REF or LAYOUT@DIGEST, or docker://HOST/REPO[:TAG|@DIGEST] (no tag:
+    /// latest). From a registry only a HEAD of the manifest is sent.
+    pub reference: String,
+    #[command(flatten, next_help_heading = REGISTRY_HEADING)]
+    pub transport: TransportArgs,
+}
+
+/// `oix digest REF`: the digest of the manifest or index REF names (as `inspect REF |
+/// head -n1`, without reading it). `--json`: `{"reference", "digest", "mediaType", "size"}`.
+pub fn digest(ctx: &Ctx, a: DigestArgs) -> Result<i32> {
+    let o = open_read(ctx, &a.reference, &a.transport)?;
+    let d = select::resolve(o.names(), &o.r)?.descriptor;
+    if ctx.json {
+        output::json(&serde_json::json!({
+            "reference": o.r.to_string(),
+            "digest": d.digest,
+            "mediaType": d.media_type,
+            "size": d.size,
+        }));
+    } else {
+        outln!("{}", d.digest);
     }
     Ok(0)
 }

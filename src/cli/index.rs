@@ -324,17 +324,24 @@ pub fn merge(ctx: &Ctx, a: MergeArgs) -> Result<i32> {
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
-    /// The old side: LAYOUT:REF or LAYOUT@DIGEST (an index or an image).
+    /// The old side: LAYOUT:REF or LAYOUT@DIGEST (an index or an image), or
+    /// docker://HOST/REPO[:TAG|@DIGEST] (no tag: latest). `oix diff LAYOUT:1.0
+    /// docker://HOST/REPO:1.0` compares a release with what the registry serves as 1.0:
+    /// what pushing it would change there. Only manifests and configs are read.
     pub a: String,
-    /// The new side.
+    /// The new side (any store, as A).
     pub b: String,
     /// Exit 6 when they differ.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    #[command(flatten, next_help_heading = super::select::REGISTRY_HEADING)]
+    pub transport: super::registry::TransportArgs,
 }
 
 pub fn diff(ctx: &Ctx, a: DiffArgs) -> Result<i32> {
-    let d = diff::diff_refs(&LayoutRef::parse(&a.a)?, &LayoutRef::parse(&a.b)?)?;
+    let x = super::select::open_read(ctx, &a.a, &a.transport)?;
+    let y = super::select::open_read(ctx, &a.b, &a.transport)?;
+    let d = diff::diff_stores((x.names(), &x.r), (y.names(), &y.r))?;
     if ctx.json {
         output::json(&d);
     } else {

@@ -71,6 +71,8 @@ pub enum Command {
     Ls(basic::LsArgs),
     /// Show a manifest, index or config, pretty or as the exact stored bytes.
     Inspect(basic::InspectArgs),
+    /// Print the digest of the manifest or index a reference names (a registry: one HEAD).
+    Digest(basic::DigestArgs),
     /// Point one or more new refs at the content a reference names.
     Tag(basic::TagArgs),
     /// Remove refs from index.json (content stays until gc).
@@ -172,6 +174,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Init(a) => basic::init(&ctx, a),
         Command::Ls(a) => basic::ls(&ctx, a),
         Command::Inspect(a) => basic::inspect(&ctx, a),
+        Command::Digest(a) => basic::digest(&ctx, a),
         Command::Tag(a) => basic::tag(&ctx, a),
         Command::Untag(a) => basic::untag(&ctx, a),
         Command::Fsck(a) => maint::fsck(&ctx, a),

@@ -191,6 +191,18 @@ pub struct CopyArgs {
     /// the image or index by digest.
     #[arg(long)]
     pub force_recursive: bool,
+    /// Speak plain HTTP to the source registry only (--plain-http: to both).
+    #[arg(long)]
+    pub src_plain_http: bool,
+    /// Speak plain HTTP to the destination registry only.
+    #[arg(long)]
+    pub dest_plain_http: bool,
+    /// Use TLS without verifying the source registry's certificate (--insecure: both).
+    #[arg(long)]
+    pub src_insecure: bool,
+    /// Use TLS without verifying the destination registry's certificate.
+    #[arg(long)]
+    pub dest_insecure: bool,
     #[command(flatten)]
     pub transport: TransportArgs,
 }
@@ -324,16 +336,26 @@ fn print_steps(steps: &[PlanStep], name_of: &dyn Fn(&str) -> String) {
 pub fn copy(ctx: &Ctx, a: CopyArgs) -> Result<i32> {
     let src = Reference::parse(&a.source)?;
     let dst = Reference::parse(&a.destination)?;
+    let base = Connect {
+        lock_timeout: Some(ctx.lock_timeout),
+        ..a.transport.connect()
+    };
     let connect = Connect {
         mount_from: a.mount_from.clone(),
         chunk_size: a.chunk_size,
-        lock_timeout: Some(ctx.lock_timeout),
         progress: if a.dry_run {
             None
         } else {
             Bars::on_terminal("copying")
         },
-        ..a.transport.connect()
+        plain_http: base.plain_http || a.dest_plain_http,
+        insecure: base.insecure || a.dest_insecure,
+        ..base.clone()
+    };
+    let src_connect = Connect {
+        plain_http: base.plain_http || a.src_plain_http,
+        insecure: base.insecure || a.src_insecure,
+        ..base
     };
     let req = CopyRequest {
         platforms: a.platform.clone(),
@@ -342,7 +364,7 @@ pub fn copy(ctx: &Ctx, a: CopyArgs) -> Result<i32> {
         force_recursive: a.force_recursive,
     };
     let shown_dst = crate::reference::shown_source(&a.destination).to_string();
-    match stores::copy(&src, &dst, &connect, &req)? {
+    match stores::copy(&src, &dst, &connect, Some(&src_connect), &req)? {
         CopyResult::DryRun {
             source,
             destination,
@@ -586,7 +608,7 @@ pub fn pull(ctx: &Ctx, a: PullArgs) -> Result<i32> {
         &ref_name,
         &PullOptions {
             jobs: a.transport.jobs,
-            filter: crate::select::args::entry_filter(&a.platform, &a.wheres)?,
+            selector: crate::select::args::subset_selector(&a.platform, &a.wheres)?,
         },
     )?;
     if ctx.json {

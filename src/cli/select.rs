@@ -1,10 +1,13 @@
 //! select, fold.
 
 use super::output::outln;
+use super::registry::TransportArgs;
 use super::{output, Ctx};
 use crate::error::{Error, Result};
-use crate::reference::LayoutRef;
+use crate::reference::{LayoutRef, Reference, Scheme};
+use crate::registry::RegistryRef;
 use crate::select::{fold, AmbiguityArgs, Match, OnAmbiguity, SelectorArgs};
+use crate::store::{Access, Connect, Names, Store};
 use clap::Args;
 use std::io::Write;
 
@@ -85,7 +88,8 @@ EXAMPLES
 #[derive(Debug, Args)]
 #[command(after_long_help = SELECT_EXAMPLES)]
 pub struct SelectArgs {
-    /// LAYOUT, LAYOUT:REF or LAYOUT@DIGEST to select from.
+    /// LAYOUT, LAYOUT:REF or LAYOUT@DIGEST to select from, or a registry's
+    /// docker://HOST/REPO[:TAG|@DIGEST] (no tag: latest).
     pub reference: String,
     #[command(flatten)]
     pub selector: SelectorArgs,
@@ -97,6 +101,53 @@ pub struct SelectArgs {
     /// Print only the digests, one a line.
     #[arg(long, short)]
     pub quiet: bool,
+    #[command(flatten, next_help_heading = REGISTRY_HEADING)]
+    pub transport: TransportArgs,
+}
+
+/// The help heading of the registry flags of the read commands.
+pub(super) const REGISTRY_HEADING: &str = "Registry (for docker:// references)";
+
+/// The store a read command (ls, inspect, select, digest, diff) reads, and what the
+/// reference names in it.
+pub(super) struct Opened {
+    pub store: Store,
+    pub r: LayoutRef,
+    /// The reference as given, when it names a registry.
+    pub registry: Option<RegistryRef>,
+}
+
+impl Opened {
+    pub fn names(&self) -> &dyn Names {
+        self.store.names()
+    }
+}
+
+/// Open a layout (`[oci:]PATH[:REF|@DIGEST]`) or a registry
+/// (`docker://HOST/REPO[:TAG|@DIGEST]`) to read, through the one store opener.
+pub(super) fn open_read(ctx: &Ctx, text: &str, transport: &TransportArgs) -> Result<Opened> {
+    let reference = match Scheme::of(text).0 {
+        // Archives are not stores yet: the layout parser's error says how to import one.
+        Scheme::OciArchive | Scheme::DockerArchive => Reference::Layout(LayoutRef::parse(text)?),
+        _ => Reference::parse(text)?,
+    };
+    let connect = Connect {
+        lock_timeout: Some(ctx.lock_timeout),
+        ..transport.connect()
+    };
+    let opened = crate::store::open(&reference, Access::Read, &connect)?;
+    let (r, registry) = match reference {
+        Reference::Layout(l) => (l, None),
+        Reference::Registry(rr) => (crate::select::registry_ref(&rr), Some(rr)),
+        Reference::Archive { .. } => {
+            return Err(Error::usage(format!("{text}: archives are not read here")))
+        }
+    };
+    Ok(Opened {
+        store: opened.store,
+        r,
+        registry,
+    })
 }
 
 /// Print warnings from the selector on stderr.
@@ -125,13 +176,12 @@ fn print_match(out: &mut impl Write, m: &Match) {
 }
 
 pub fn select(ctx: &Ctx, a: SelectArgs) -> Result<i32> {
-    let r = LayoutRef::parse(&a.reference)?;
-    let layout = ctx.open(&r.path)?;
+    let o = open_read(ctx, &a.reference, &a.transport)?;
     let mut selector = a.ambiguity.apply(a.selector.to_selector()?);
     if a.all {
         selector = selector.on_ambiguity(OnAmbiguity::All);
     }
-    let s = selector.select(&layout, &r)?;
+    let s = selector.select(o.names(), &o.r)?;
     print_warnings(&s.warnings);
     if ctx.json {
         output::json(&serde_json::json!({

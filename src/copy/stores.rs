@@ -16,9 +16,8 @@ use super::{CopyOptions, CopyReport, Moved};
 use crate::error::{Error, Result};
 use crate::model::{self, Descriptor, Index, Platform};
 use crate::reference::{LayoutRef, Reference, Target};
-use crate::select::{EntryFilter, OnAmbiguity, Selector};
-use crate::store::Overlay;
-use crate::store::{open, Access, Connect, Source, Store, StoreRef};
+use crate::select::{OnAmbiguity, Selector};
+use crate::store::{open, Access, Connect, Names, Overlay, Source, Store, StoreRef};
 use crate::{platform, resolve};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -279,24 +278,25 @@ pub(crate) fn subset_root(
     )))
 }
 
-/// The `--platform`/`--where` subset of `root`, which `r` names in `layout`: the
-/// selector picks (docs/selection.md), and the indexes on the way to a pick are
-/// rewritten to list what leads to picks (a picked index is kept whole). A single
-/// manifest stays as it is when picked.
-pub fn subset_in_layout(
+/// The `--platform`/`--where` subset of `root`, which `r` names in `store` (a layout,
+/// or a registry through [`crate::select::registry_ref`]): the one selector picks
+/// (docs/selection.md), and the indexes on the way to a pick are rewritten to list what
+/// leads to picks (a picked index is kept whole). A single manifest stays as it is when
+/// picked. Push, pull and copy all subset here.
+pub fn subset_selected(
     source: &mut Overlay<'_>,
-    layout: &crate::layout::Layout,
+    store: &dyn Names,
     r: &LayoutRef,
     root: &Descriptor,
     selector: &Selector,
 ) -> Result<Descriptor> {
     let all = selector.clone().on_ambiguity(OnAmbiguity::All);
-    let found = all.choose(all.find(layout, r)?, r)?;
+    let found = all.choose(all.find(store, r)?, r)?;
     if !root.is_index() {
         return Ok(root.clone());
     }
-    let bytes = layout.read_blob(root, model::MAX_MANIFEST_SIZE)?;
-    let of = |d: &Descriptor| platform::entry_platform(layout, d).map(|e| e.platform);
+    let bytes = store.read_small(root)?;
+    let of = |d: &Descriptor| platform::entry_platform(store, d).map(|e| e.platform);
     let picked: HashSet<&str> = found
         .matches
         .iter()
@@ -306,29 +306,6 @@ pub fn subset_in_layout(
     let what = root.digest.clone();
     Ok(
         subset_root(source, root, &bytes, &what, &keep, &all.describe(), &of)?
-            .unwrap_or_else(|| root.clone()),
-    )
-}
-
-/// The `--platform`/`--where` subset of an index read from a store that is not a layout
-/// (a registry): entries are judged by their descriptors ([`EntryFilter`]).
-pub fn subset_entries(
-    source: &mut Overlay<'_>,
-    root: &Descriptor,
-    what: &str,
-    filter: &EntryFilter,
-) -> Result<Descriptor> {
-    if !root.is_index() {
-        return Err(Error::usage(format!(
-            "--platform/--where select entries of an index; {what} is a single manifest ({})",
-            root.media_type
-        )));
-    }
-    let bytes = source.read_small(root)?;
-    let of = |d: &Descriptor| d.platform.as_deref().cloned();
-    let keep = |d: &Descriptor| filter.keeps(d, of(d).as_ref());
-    Ok(
-        subset_root(source, root, &bytes, what, &keep, &filter.describe(), &of)?
             .unwrap_or_else(|| root.clone()),
     )
 }
@@ -371,6 +348,11 @@ pub struct CopySummary {
     pub present: u64,
     /// Bytes of blobs copied (links, mounts and present blobs move none).
     pub bytes: u64,
+    /// Requests retried after transient failures (both registries).
+    pub retries: u64,
+    /// Uploads to a registry continued from its upload status / started over.
+    pub resumed: u64,
+    pub restarted: u64,
     pub seconds: f64,
 }
 
@@ -424,17 +406,23 @@ fn destination_name(
     }
 }
 
-/// `oix copy SRC DEST`: see the module documentation.
+/// `oix copy SRC DEST`: see the module documentation. `connect` reaches the
+/// destination (its `jobs`, `mount_from`, `chunk_size` and `progress` apply there), and
+/// the source unless `src_connect` is given for it.
 pub fn copy(
     src_ref: &Reference,
     dst_ref: &Reference,
     connect: &Connect,
+    src_connect: Option<&Connect>,
     req: &CopyRequest,
 ) -> Result<CopyResult> {
     let start = Instant::now();
+    // Progress is drawn by the side that uploads (a registry destination); a source
+    // registry reporting the same blobs' reads would count them twice.
     let src_connect = Connect {
         mount_from: Vec::new(),
-        ..connect.clone()
+        progress: None,
+        ..src_connect.unwrap_or(connect).clone()
     };
     let src = open(src_ref, Access::Read, &src_connect)?;
     let mut dst_connect = connect.clone();
@@ -469,16 +457,16 @@ pub fn copy(
     let root = if !subsetting {
         root
     } else {
-        match (&src.store, src_ref) {
-            (Store::Layout(l), Reference::Layout(r)) => {
-                let selector = crate::select::args::subset_selector(&req.platforms, &req.wheres)?;
-                subset_in_layout(&mut source, l, r, &root, &selector)?
-            }
-            _ => {
-                let filter = EntryFilter::parse(&req.platforms, &req.wheres)?;
-                subset_entries(&mut source, &root, &src.store.describe(), &filter)?
-            }
-        }
+        let selector = crate::select::args::subset_selector(&req.platforms, &req.wheres)?;
+        let r = match src_ref {
+            Reference::Layout(r) => r.clone(),
+            Reference::Registry(r) => crate::select::registry_ref(r),
+            Reference::Archive { path, name, .. } => LayoutRef {
+                path: path.clone(),
+                target: name.clone().map(Target::Name).unwrap_or(Target::Default),
+            },
+        };
+        subset_selected(&mut source, src.store.names(), &r, &root, &selector)?
     };
     if let Target::Digest(d) = &dst.target {
         if d.to_string() != root.digest {
@@ -518,6 +506,17 @@ pub fn copy(
         },
     )?;
     let r = out.report;
+    let retried = |s: &Store| match s {
+        Store::Registry(r) => r.client.retried.load(std::sync::atomic::Ordering::Relaxed),
+        Store::Layout(_) | Store::Archive(_) => 0,
+    };
+    let (resumed, restarted) = match &dst.store {
+        Store::Registry(r) => {
+            let s = r.snapshot();
+            (s.resumed, s.restarted)
+        }
+        Store::Layout(_) | Store::Archive(_) => (0, 0),
+    };
     Ok(CopyResult::Done(Box::new(CopySummary {
         source: src.store.describe(),
         destination: dst.store.describe(),
@@ -533,6 +532,9 @@ pub fn copy(
         bytes: r.bytes,
         blobs: r.blobs,
         manifests: r.documents,
+        retries: retried(&src.store) + retried(&dst.store),
+        resumed,
+        restarted,
         seconds: start.elapsed().as_secs_f64(),
     })))
 }
@@ -542,6 +544,7 @@ mod tests {
     use super::*;
     use crate::digest::Digest;
     use crate::layout::Layout;
+    use crate::select::EntryFilter;
 
     #[test]
     fn subsets_keep_attestations_of_kept_entries() {

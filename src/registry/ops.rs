@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::model::{self, Descriptor, Platform};
 use crate::reference::{LayoutRef, Target};
-use crate::select::{EntryFilter, Selector};
+use crate::select::Selector;
 use crate::store::{Overlay, StoreRef};
 use crate::{platform, resolve};
 use serde::Serialize;
@@ -157,7 +157,7 @@ pub fn plan_push<'a>(
     for (mut root, tag, r) in pairs {
         root.annotations.remove(model::annotation::REF_NAME);
         if opts.selector.has_filters() {
-            root = stores::subset_in_layout(&mut source, layout, &r, &root, &opts.selector)?;
+            root = stores::subset_selected(&mut source, layout, &r, &root, &opts.selector)?;
         }
         if let Some(d) = &dest.digest {
             if d.to_string() != root.digest {
@@ -338,8 +338,8 @@ pub fn dry_run(plan: &PushPlan, registry: &Registry, jobs: usize) -> Result<Vec<
 #[derive(Debug, Clone, Default)]
 pub struct PullOptions {
     pub jobs: usize,
-    /// `--platform` / `--where`: pull only these entries of an index.
-    pub filter: EntryFilter,
+    /// `--platform` / `--where`: pull only the entries this selector picks.
+    pub selector: Selector,
 }
 
 /// The `--json` summary of a pull.
@@ -382,8 +382,9 @@ pub fn pull(
     registry.client.ping()?;
     let (mut root, _) = registry.get_manifest(&wanted)?;
     let mut source = Overlay::new(registry);
-    if !opts.filter.is_empty() {
-        root = stores::subset_entries(&mut source, &root, &r.to_string(), &opts.filter)?;
+    if opts.selector.has_filters() {
+        let named = crate::select::registry_ref(r);
+        root = stores::subset_selected(&mut source, registry, &named, &root, &opts.selector)?;
     }
     let out = stores::run(
         &source,
@@ -419,6 +420,7 @@ pub fn pull(
 mod tests {
     use super::*;
     use crate::digest::Digest;
+    use crate::select::EntryFilter;
     use crate::store::Source;
 
     fn plat(os: &str, arch: &str, v: Option<&str>) -> Platform {

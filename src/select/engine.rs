@@ -7,13 +7,13 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::graph::{self, EntryWalk};
-use crate::layout::Layout;
 use crate::model::{annotation, Descriptor, Document, Index, Platform};
 use crate::platform::{
     derived_platform, EntryPlatform, Fallbacks, MatchMode, PlatformMatch, PlatformSpec, Rank,
 };
 use crate::reference::{LayoutRef, Target};
 use crate::resolve;
+use crate::store::Names;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
@@ -52,14 +52,14 @@ impl<'a> Space<'a> {
     /// With `expand`, the walk reads every nested index below the named entries (needed
     /// by filters); without, it holds only the named entries.
     pub(super) fn resolve(
-        layout: &Layout,
+        store: &dyn Names,
         index: &'a Index,
         r: &LayoutRef,
         expand: bool,
     ) -> Result<Space<'a>> {
         let walk_roots = |roots: std::borrow::Cow<'a, [Descriptor]>| {
             if expand {
-                graph::walk_entries(layout, roots)
+                graph::walk_entries(store, roots)
             } else {
                 EntryWalk {
                     entries: (0..roots.len())
@@ -95,10 +95,10 @@ impl<'a> Space<'a> {
                 Ok(space(walk, None, false, Vec::new()))
             }
             Target::Name(_) => {
-                let named = resolve::candidates(layout, index, &r.target)?;
+                let named = resolve::candidates(store, index, &r.target)?;
                 if named.is_empty() {
-                    // resolve_one words the "no such ref" error (exit 3) with the refs list
-                    return Err(resolve::resolve_one(layout, r)
+                    // resolve_in words the "no such ref" error (exit 3) with the refs list
+                    return Err(resolve::resolve_in(store, index, r)
                         .err()
                         .unwrap_or_else(|| Error::no_match(format!("{r}: nothing named"))));
                 }
@@ -120,7 +120,7 @@ impl<'a> Space<'a> {
             }
             Target::Digest(d) => {
                 let want = d.to_string();
-                let walk = graph::walk_entries(layout, &index.manifests[..]);
+                let walk = graph::walk_entries(store, &index.manifests[..]);
                 // A top-level occurrence first (as `resolve` does), else the first one
                 // depth-first.
                 let hit = |k: &usize| walk.descriptor(*k).digest == want;
@@ -140,8 +140,8 @@ impl<'a> Space<'a> {
                     return Ok(sp);
                 }
                 // Not an index entry: a config, layer or subject somewhere in the graph.
-                let found = resolve::resolve_one(layout, r)?;
-                let walk = graph::walk_entries(layout, vec![found.descriptor]);
+                let found = resolve::resolve_in(store, index, r)?;
+                let walk = graph::walk_entries(store, vec![found.descriptor]);
                 let mut sp = space(walk, Some(vec![0]), false, Vec::new());
                 sp.range = 0..1;
                 sp.not_an_entry = true;
@@ -193,7 +193,7 @@ enum Source {
 
 pub(super) struct Engine<'a> {
     sel: &'a Selector,
-    layout: &'a Layout,
+    store: &'a dyn Names,
     index: &'a Index,
     r: &'a LayoutRef,
     space: Space<'a>,
@@ -226,15 +226,15 @@ struct Eval {
 impl<'a> Engine<'a> {
     pub(super) fn new(
         sel: &'a Selector,
-        layout: &'a Layout,
+        store: &'a dyn Names,
         index: &'a Index,
         r: &'a LayoutRef,
         candidates: Candidates,
     ) -> Result<Engine<'a>> {
-        let space = Space::resolve(layout, index, r, sel.has_filters())?;
+        let space = Space::resolve(store, index, r, sel.has_filters())?;
         Ok(Engine {
             sel,
-            layout,
+            store,
             index,
             r,
             space,
@@ -302,10 +302,11 @@ impl<'a> Engine<'a> {
             sel.searched += 1;
             let ev = self.evaluate(i);
             // Artifacts legitimately have no platform; an image whose manifest is not in
-            // the layout (an external blob store) cannot say, which is worth a warning.
+            // the store (an external blob store) cannot say, which is worth a warning.
             if ev.no_platform
                 && !d.is_index()
-                && d.digest().is_ok_and(|dg| !self.layout.has_blob(&dg))
+                && d.digest()
+                    .is_ok_and(|dg| !self.store.contains(&dg).unwrap_or(false))
             {
                 no_platform += 1;
             }
@@ -386,7 +387,7 @@ impl<'a> Engine<'a> {
         let mut cache = self.derived.borrow_mut();
         cache
             .entry(i)
-            .or_insert_with(|| derived_platform(self.layout, d))
+            .or_insert_with(|| derived_platform(self.store, d))
             .clone()
             .map(|p| (p, true))
     }
@@ -523,12 +524,13 @@ impl<'a> Engine<'a> {
             return None;
         }
         let mut cache = self.doc_annotations.borrow_mut();
-        let ann = cache
-            .entry(i)
-            .or_insert_with(|| match self.layout.read_document(d) {
-                Ok((_, Some(Document::Manifest(m)))) => Some(m.annotations),
+        let ann = cache.entry(i).or_insert_with(|| {
+            let bytes = self.store.read_small(d).ok()?;
+            match Document::parse(&d.media_type, &bytes, &format!("blob {}", d.digest)) {
+                Ok(Some(Document::Manifest(m))) => Some(m.annotations),
                 _ => None,
-            });
+            }
+        });
         ann.as_ref().and_then(|a| a.get(key).cloned())
     }
 

@@ -1,6 +1,7 @@
-//! [`EntryFilter`]: the subset filter of `pull`, which filters a remote index (not a
-//! layout, so [`super::Selector`] cannot search it). Every command that picks entries in
-//! a layout uses the selector engine instead.
+//! [`EntryFilter`]: the subset filter `pull` still uses on a remote index. The selector
+//! engine ([`super::Selector`]) now searches any [`crate::store::Names`] store, a
+//! registry included, so this filter goes once pull picks through the engine (the store
+//! copy); every other command that picks entries uses the engine.
 
 use super::Condition;
 use crate::error::Result;

@@ -4,6 +4,11 @@
 //! [`Selector::select`]. The rules are written for users in docs/selection.md and in
 //! `oix select --help`; this comment is the short form.
 //!
+//! **Stores.** The engine searches any [`Names`] store through [`crate::store::Source`]:
+//! a layout (its index.json lists the top-level entries) or a registry (the one entry a
+//! tag or digest resolves to, see [`top_level`]). It reads indexes, manifests and image
+//! configs, never layers.
+//!
 //! **Search space.** `LAYOUT:REF` names top-level entries of index.json. Several entries
 //! sharing one ref.name form one candidate set (implicit multi-arch; a warning says so).
 //! `LAYOUT` alone means all of index.json; `LAYOUT@DIGEST` that digest's top-level entry,
@@ -54,10 +59,10 @@ pub use filter::EntryFilter;
 use engine::{Candidates, Engine, Space};
 
 use crate::error::{Error, Result};
-use crate::layout::Layout;
 use crate::model::{Descriptor, Document, Index};
 use crate::platform::{EntryPlatform, Fallbacks, MatchMode, PlatformSpec, Rank};
 use crate::reference::{LayoutRef, Target};
+use crate::store::Names;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -343,20 +348,20 @@ impl Selector {
     /// Every entry the selector matches, in depth-first document order. No ambiguity
     /// policy is applied and finding nothing is not an error (see `nearest`). Fails when
     /// the reference names nothing (exit 3) or a nested index cannot be read (exit 1).
-    pub fn find(&self, layout: &Layout, r: &LayoutRef) -> Result<Selection> {
-        self.find_among(layout, r, Candidates::Entries)
+    pub fn find(&self, store: &dyn Names, r: &LayoutRef) -> Result<Selection> {
+        self.find_among(store, r, Candidates::Entries)
     }
 
-    fn find_among(&self, layout: &Layout, r: &LayoutRef, c: Candidates) -> Result<Selection> {
+    fn find_among(&self, store: &dyn Names, r: &LayoutRef, c: Candidates) -> Result<Selection> {
         self.validate()?;
-        let (index, _) = layout.read_index()?;
-        Engine::new(self, layout, &index, r, c)?.run()
+        let index = top_level(store, r)?;
+        Engine::new(self, store, &index, r, c)?.run()
     }
 
     /// [`Selector::find`], then the ambiguity policy: exit 3 when nothing matches (with
     /// the nearest candidates), exit 4 when several match and the policy cannot choose.
-    pub fn select(&self, layout: &Layout, r: &LayoutRef) -> Result<Selection> {
-        let found = self.find(layout, r)?;
+    pub fn select(&self, store: &dyn Names, r: &LayoutRef) -> Result<Selection> {
+        let found = self.find(store, r)?;
         self.choose(found, r)
     }
 
@@ -366,14 +371,14 @@ impl Selector {
     /// its own annotations read from its descriptor *and* its document (where `merge
     /// --annotation` writes them), the result is that index. Nothing matching is exit 3
     /// with the nearest candidates.
-    pub fn select_entries(&self, layout: &Layout, r: &LayoutRef) -> Result<Selection> {
-        let mut found = self.find(layout, r)?;
+    pub fn select_entries(&self, store: &dyn Names, r: &LayoutRef) -> Result<Selection> {
+        let mut found = self.find(store, r)?;
         let positive = self.conditions.iter().all(|c| !c.is_negative());
         if found.matches.is_empty() && positive && r.target != Target::Default {
             let itself = self
                 .clone()
                 .scope(Scope::Any)
-                .find_among(layout, r, Candidates::Named)?;
+                .find_among(store, r, Candidates::Named)?;
             let named: Vec<Match> = itself
                 .matches
                 .into_iter()
@@ -392,12 +397,12 @@ impl Selector {
     }
 
     /// Exactly one match (`all` is treated as `error`).
-    pub fn select_one(&self, layout: &Layout, r: &LayoutRef) -> Result<(Match, Vec<String>)> {
+    pub fn select_one(&self, store: &dyn Names, r: &LayoutRef) -> Result<(Match, Vec<String>)> {
         let mut sel = self.clone();
         if sel.on_ambiguity == OnAmbiguity::All {
             sel.on_ambiguity = OnAmbiguity::Error;
         }
-        let mut s = sel.select(layout, r)?;
+        let mut s = sel.select(store, r)?;
         Ok((s.matches.remove(0), s.warnings))
     }
 
@@ -560,6 +565,65 @@ impl Selector {
     }
 }
 
+/// What a registry reference names, in the terms the engine searches with: the store's
+/// name (`docker://host/repo`, shown in messages) and the tag or digest (a digest wins
+/// over a tag written with it; neither is `latest`, as for pull, skopeo and docker).
+pub fn registry_ref(r: &crate::registry::RegistryRef) -> LayoutRef {
+    let target = match crate::store::open::registry_target(r) {
+        Target::Default => Target::Name("latest".into()),
+        t => t,
+    };
+    LayoutRef {
+        path: r.repository().into(),
+        target,
+    }
+}
+
+/// The one descriptor a reference names, without reading content where the store can
+/// say it otherwise (a registry answers a HEAD): what `oix digest` prints.
+pub fn resolve(store: &dyn Names, r: &LayoutRef) -> Result<crate::resolve::Resolved> {
+    let top = top_level(store, r)?;
+    crate::resolve::resolve_in(store, &top, r)
+}
+
+/// The top-level entries a search starts from. A layout lists them in index.json. A
+/// store without an index.json (a registry) offers the one entry the reference names:
+/// what its name (or digest) resolves to now, under that name, so `docker://H/R:TAG` is
+/// searched exactly as a layout whose index.json holds one entry named TAG.
+/// [`LayoutRef::path`] is then the store's name (`docker://host/repo`), for messages.
+pub fn top_level(store: &dyn Names, r: &LayoutRef) -> Result<Index> {
+    if let Some(layout) = store.as_layout() {
+        return Ok(layout.read_index()?.0);
+    }
+    let (name, tag) = match &r.target {
+        Target::Name(n) => (n.clone(), Some(n)),
+        Target::Digest(d) => (d.to_string(), None),
+        Target::Default => {
+            return Err(
+                Error::usage(format!("{r}: name a tag or digest of {}", store.describe()))
+                    .with_hint(format!("`oix ls {}` lists the tags", store.describe())),
+            )
+        }
+    };
+    let Some(mut entry) = store.resolve_name(&name)? else {
+        let what = match tag {
+            Some(t) => format!("no tag {t:?}"),
+            None => format!("no manifest {name}"),
+        };
+        return Err(Error::no_match(format!("{r}: {what}"))
+            .with_hint(format!("`oix ls {}` lists the tags", store.describe())));
+    };
+    if let Some(t) = tag {
+        entry
+            .annotations
+            .insert(crate::model::annotation::REF_NAME.into(), t.clone());
+    }
+    Ok(Index {
+        manifests: vec![entry],
+        ..Index::default()
+    })
+}
+
 /// One entry of [`members`], with its path.
 #[derive(Debug, Clone)]
 pub struct Member {
@@ -577,8 +641,8 @@ pub struct Members {
 /// What `oix ls LAYOUT:REF` lists without filters: the entries of the index REF names
 /// (the members of an implicit multi-arch set, or the one image REF names); for `LAYOUT`
 /// alone, the entries of index.json.
-pub fn members(layout: &Layout, r: &LayoutRef) -> Result<Members> {
-    let (index, _) = layout.read_index()?;
+pub fn members(store: &dyn Names, r: &LayoutRef) -> Result<Members> {
+    let index = top_level(store, r)?;
     if r.target == Target::Default {
         let entries = index
             .manifests
@@ -597,7 +661,7 @@ pub fn members(layout: &Layout, r: &LayoutRef) -> Result<Members> {
             warnings: Vec::new(),
         });
     }
-    let space = Space::resolve(layout, &index, r, false)?;
+    let space = Space::resolve(store, &index, r, false)?;
     let warnings = space.warnings.clone();
     let roots = space.root_nodes();
     if r.target != Target::Default && roots.len() == 1 && space.walk.descriptor(roots[0]).is_index()
@@ -605,10 +669,14 @@ pub fn members(layout: &Layout, r: &LayoutRef) -> Result<Members> {
         let prefix = space.path_of(roots[0]);
         let idx = match space.walk.index(roots[0]) {
             Some(idx) => idx.clone(),
-            None => match layout.read_document(space.walk.descriptor(roots[0]))? {
-                (_, Some(Document::Index(idx))) => idx,
-                _ => Index::default(),
-            },
+            None => {
+                let d = space.walk.descriptor(roots[0]);
+                let bytes = store.read_small(d)?;
+                match Document::parse(&d.media_type, &bytes, &format!("blob {}", d.digest))? {
+                    Some(Document::Index(idx)) => idx,
+                    _ => Index::default(),
+                }
+            }
         };
         let out = idx
             .manifests
@@ -648,6 +716,7 @@ pub fn members(layout: &Layout, r: &LayoutRef) -> Result<Members> {
 mod tests {
     use super::*;
     use crate::model::media;
+    use crate::Layout;
 
     /// A layout built in code: returns it and a helper to add documents.
     fn layout() -> (tempfile::TempDir, Layout) {

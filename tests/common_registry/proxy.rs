@@ -11,6 +11,12 @@
 //! whose body never ends; blob GETs redirected to another host ([`CaptureServer`]), which
 //! records what the client sends there; writes refused with `403 DENIED` and a chosen
 //! message.
+//!
+//! Paging: distribution 2.8 sends every tag in one answer whatever `n` asks, so
+//! `page_tags` makes the proxy a paginating front of the real registry: it reads the
+//! whole tag list upstream and serves it `n` tags at a time, in order, after `last`,
+//! with a `Link: <...>; rel="next"` header while more remain (distribution-spec
+//! "Listing Tags").
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -49,6 +55,8 @@ pub struct Faults {
     /// Answer every write (POST, PUT, PATCH) with `403` and a `DENIED` error carrying
     /// this message (e.g. terminal escape sequences).
     pub deny_writes_with: Option<String>,
+    /// Serve tag lists in pages of this many tags with `Link` headers (see above).
+    pub page_tags: Option<usize>,
 }
 
 #[derive(Default)]
@@ -64,6 +72,8 @@ pub struct Counters {
     pub error_body_sent: AtomicU64,
     /// PATCH requests seen.
     pub patches: AtomicU64,
+    /// Tag-list pages served by `page_tags`.
+    pub tag_pages: AtomicU64,
     throttle_used: AtomicBool,
     drop_used: AtomicBool,
     fail_used: AtomicBool,
@@ -266,6 +276,12 @@ fn handle(client: TcpStream, upstream_port: u16, f: &Faults, c: &Arc<Counters>) 
             kill(&client);
             return Ok(());
         }
+        if let (Some(n), true) = (f.page_tags, method == "GET" && path.contains("/tags/list")) {
+            c.tag_pages.fetch_add(1, Ordering::Relaxed);
+            let page = tag_page(upstream_port, &head, &path, n)?;
+            client.try_clone()?.write_all(&page)?;
+            continue;
+        }
         if method == "PATCH" {
             let n = c.patches.fetch_add(1, Ordering::Relaxed) + 1;
             if f.drop_nth_patch == Some(n) {
@@ -322,6 +338,55 @@ fn handle(client: TcpStream, upstream_port: u16, f: &Faults, c: &Arc<Counters>) 
         }
         io::copy(&mut (&mut reader).take(len), &mut up_w)?;
     }
+}
+
+/// One page of the tag list `path` asks for (`?n=&last=`; the proxy's page size when
+/// `n` is absent or larger), read whole from the upstream registry.
+fn tag_page(upstream_port: u16, head: &[u8], path: &str, size: usize) -> io::Result<Vec<u8>> {
+    let (base, query) = path.split_once('?').unwrap_or((path, ""));
+    let param = |k: &str| {
+        query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix(&format!("{k}=")))
+            .map(str::to_string)
+    };
+    let n = param("n")
+        .and_then(|v| v.parse::<usize>().ok())
+        .map_or(size, |v| v.clamp(1, size));
+    let last = param("last");
+    // The same request without its query: the whole list.
+    let text = String::from_utf8_lossy(head).replacen(path, base, 1);
+    let resp = fetch_upstream(upstream_port, text.as_bytes())?;
+    let split = find(&resp, b"\r\n\r\n").map_or(resp.len(), |i| i + 4);
+    let list: serde_json::Value = serde_json::from_slice(&resp[split..]).unwrap_or_default();
+    let mut tags: Vec<String> = list["tags"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    tags.sort();
+    let rest: Vec<String> = tags
+        .into_iter()
+        .filter(|t| last.as_ref().is_none_or(|l| t > l))
+        .collect();
+    let page = &rest[..n.min(rest.len())];
+    let body = serde_json::json!({"name": list["name"], "tags": page}).to_string();
+    let mut out = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if rest.len() > page.len() {
+        let last = page.last().cloned().unwrap_or_default();
+        out.push_str(&format!(
+            "Link: <{base}?n={n}&last={last}>; rel=\"next\"\r\n"
+        ));
+    }
+    out.push_str("\r\n");
+    out.push_str(&body);
+    Ok(out.into_bytes())
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
