@@ -675,7 +675,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__export)
-            opts="-o -h -V --output --compression --level --jobs --platform --where --json --lock-timeout --help --version"
+            opts="-o -h -V --output --compression --level --jobs --platform --where --format --docker-compat --name --allow-zstd --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -706,6 +706,14 @@ _oix() {
                     return 0
                     ;;
                 --where)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "oci-archive docker-archive" -- "${cur}"))
+                    return 0
+                    ;;
+                --name)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

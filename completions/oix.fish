@@ -498,7 +498,12 @@ complete -c oix -n "__fish_oix_using_subcommand export" -l level -d 'Compression
 complete -c oix -n "__fish_oix_using_subcommand export" -l jobs -d 'Compression threads (default: the number of cores; the bytes do not depend on it)' -r
 complete -c oix -n "__fish_oix_using_subcommand export" -l platform -d 'Export only images of this platform, os/arch[/variant] (repeatable; normalized like every selector: arm64 = arm64/v8, x86_64 = amd64)' -r
 complete -c oix -n "__fish_oix_using_subcommand export" -l where -d 'Export only images whose descriptor satisfies EXPR (key=value, key!=value, key~=REGEX, key, !key; repeatable, all must hold)' -r
+complete -c oix -n "__fish_oix_using_subcommand export" -l format -d 'Archive format: oci-archive, or docker-archive (also loadable by docker load; with docker-archive --platform chooses the image instead of subsetting)' -r -f -a "oci-archive\t''
+docker-archive\t''"
+complete -c oix -n "__fish_oix_using_subcommand export" -l name -d 'The image name of a docker-archive, REPO:TAG (RepoTags, io.containerd.image.name)' -r
 complete -c oix -n "__fish_oix_using_subcommand export" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
+complete -c oix -n "__fish_oix_using_subcommand export" -l docker-compat -d 'Same as --format docker-archive'
+complete -c oix -n "__fish_oix_using_subcommand export" -l allow-zstd -d 'Accept zstd layers in a docker-archive (docker load reads them from Docker 23 on)'
 complete -c oix -n "__fish_oix_using_subcommand export" -l json -d 'Print machine-readable JSON on stdout'
 complete -c oix -n "__fish_oix_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oix -n "__fish_oix_using_subcommand export" -s V -l version -d 'Print version'

@@ -6,9 +6,10 @@
 //! what they write: content becomes visible only after its digest and size checked out.
 
 use crate::digest::Digest;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::layout::{Layout, Pending, Presence, Staged, Transfer};
 use crate::model::{self, Descriptor};
+use std::collections::HashMap;
 use std::io::Read;
 
 pub mod open;
@@ -251,5 +252,75 @@ impl Names for Layout {
     }
     fn remove_names(&self, names: &[String]) -> Result<()> {
         crate::tags::untag(self, names, true).map(|_| ())
+    }
+}
+
+/// A [`Source`] plus documents oix created for one operation (rewritten indexes of a
+/// platform subset, converted manifests), held in memory. Reads of those digests are
+/// answered from memory, everything else from the base store; the base is never written.
+pub struct Overlay<'a> {
+    base: &'a dyn Source,
+    extra: HashMap<String, Vec<u8>>,
+}
+
+impl<'a> Overlay<'a> {
+    pub fn new(base: &'a dyn Source) -> Self {
+        Overlay {
+            base,
+            extra: HashMap::new(),
+        }
+    }
+    /// Add bytes oix created; returns their sha256 digest.
+    pub fn add(&mut self, bytes: Vec<u8>) -> Digest {
+        let d = Digest::sha256_of(&bytes);
+        self.extra.insert(d.to_string(), bytes);
+        d
+    }
+    /// The bytes of a document this overlay holds (not the base's).
+    pub fn created(&self, digest: &str) -> Option<&[u8]> {
+        self.extra.get(digest).map(Vec::as_slice)
+    }
+}
+
+impl Source for Overlay<'_> {
+    fn describe(&self) -> String {
+        self.base.describe()
+    }
+    fn contains(&self, digest: &Digest) -> Result<bool> {
+        if self.extra.contains_key(&digest.to_string()) {
+            return Ok(true);
+        }
+        self.base.contains(digest)
+    }
+    fn open(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send + '_>> {
+        match self.extra.get(&desc.digest) {
+            Some(b) => Ok(Box::new(std::io::Cursor::new(b.as_slice()))),
+            None => self.base.open(desc),
+        }
+    }
+    fn open_at(&self, desc: &Descriptor, offset: u64) -> Result<Box<dyn Read + Send + '_>> {
+        match self.extra.get(&desc.digest) {
+            Some(b) => {
+                let start = (offset as usize).min(b.len());
+                Ok(Box::new(std::io::Cursor::new(&b[start..])))
+            }
+            None => self.base.open_at(desc, offset),
+        }
+    }
+    fn read_small(&self, desc: &Descriptor) -> Result<Vec<u8>> {
+        match self.extra.get(&desc.digest) {
+            Some(b) if b.len() as i64 == desc.size => Ok(b.clone()),
+            Some(_) => Err(Error::corrupt(format!(
+                "{}: size does not match its descriptor",
+                desc.digest
+            ))),
+            None => self.base.read_small(desc),
+        }
+    }
+    fn as_layout(&self) -> Option<&Layout> {
+        self.base.as_layout()
+    }
+    fn referrers(&self, subject: &Descriptor) -> Result<Vec<Descriptor>> {
+        self.base.referrers(subject)
     }
 }

@@ -439,8 +439,8 @@ fn bad_input_is_a_clear_error_and_writes_nothing() {
         1,
         "not an OCI image layout",
     );
-    // Archives are not stores yet: a usage error that names the commands to use.
-    check(&["copy", "oci-archive:x.tar", &d], 2, "oix import");
+    // A missing archive: a usage error naming it.
+    check(&["copy", "oci-archive:x.tar", &d], 2, "no such file");
 }
 
 #[test]

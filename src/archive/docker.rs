@@ -181,6 +181,12 @@ fn convert_one(target: &Layout, st: &Staged, e: &DockerEntry, what: &str) -> Res
                 "{what}: layer {path} is not a layer tar"
             )));
         };
+        // Members under blobs/ (Docker 25+, oix's docker-archive exports) were stored
+        // without sniffing: look at their first bytes now.
+        let format = match format {
+            Format::Plain if path.starts_with("blobs/") => sniff_blob(target, digest)?,
+            f => *f,
+        };
         let mt = match format {
             Format::Plain => {
                 if digest.to_string() != *diff_id {
@@ -217,4 +223,16 @@ fn convert_one(target: &Layout, st: &Staged, e: &DockerEntry, what: &str) -> Res
     let mut desc = Descriptor::new(media::OCI_MANIFEST, &digest, bytes.len() as u64);
     desc.platform = Some(Box::new(platform));
     Ok(desc)
+}
+
+/// The compression of a blob of `layout`, from its first bytes.
+fn sniff_blob(layout: &Layout, digest: &crate::digest::Digest) -> Result<Format> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(8);
+    layout
+        .open_blob(digest)?
+        .take(8)
+        .read_to_end(&mut head)
+        .map_err(|e| Error::failure(format!("reading blob {digest}: {e}")))?;
+    Ok(Format::sniff(&head))
 }

@@ -1,12 +1,10 @@
 //! `oix export`: refs of a layout as a reproducible oci-archive.
 //!
-//! The graph under the chosen refs is walked with [`graph::walk`]; only the blobs it
-//! reaches go into the archive, each verified (size and digest) while it is copied.
-//! Member order and metadata are fixed: `oci-layout`, `index.json`, `blobs/`,
-//! `blobs/<alg>/`, then manifests and indexes (parents before children, so an importer
-//! knows every size before the bytes arrive), then configs and layers, in walk order;
-//! mtime 0, uid/gid 0, modes 0644/0755, no user or group names. Same layout content and
-//! options, same archive bytes.
+//! An export is one [`copy::copy_graph`] of the chosen refs' graphs into an archive
+//! store ([`ArchiveSink`]) plus naming (the archive's index.json); only the blobs the
+//! graph reaches go into the archive, each verified (size and digest) while it is
+//! written. The member order and metadata are the sink's ([`super::sink`]): same layout
+//! content and options, same archive bytes.
 //!
 //! A platform subset (`--platform`) rewrites each index to list only the kept children
 //! (a new index, never a sparse one whose children are missing from the archive);
@@ -15,31 +13,33 @@
 //! ([`crate::select::Selector::find`]): the entries it picks under each exported ref are
 //! kept whole, the indexes above them are rewritten.
 
-use crate::build::tarw::{Entry, Kind, TarWriter};
-use crate::compress::{pipelined, CompressOptions, Encoder};
-use crate::digest::{Digest, Hasher, HashingWriter};
+use super::docker_export::{choose_image, name_entry, DockerExport};
+use super::sink::{ArchiveSink, DockerImage};
+use crate::compress::CompressOptions;
+use crate::copy::{self, CopyOptions};
 use crate::error::{Error, IoContext, PathWriter, Result};
-use crate::graph::{self, Role};
+use crate::graph;
 use crate::layout::{owned_temp_prefix, remove_stale_temps, Layout};
-use crate::model::{self, Descriptor, Index};
-use crate::verify::{self, Expect, VerifyingReader};
-
-/// The kind of [`owned_temp_prefix`] an export's temp file has.
-const EXPORT_TEMP: &str = "export";
+use crate::model::Descriptor;
 use crate::reference::Target;
 use crate::resolve;
 use crate::select::OnAmbiguity;
-use crate::store::Source;
+use crate::store::Overlay;
 use serde::Serialize;
-use std::collections::{BTreeSet, HashMap, HashSet};
-use std::io::{self, Read, Write};
+use std::collections::HashSet;
+use std::io::{self, Write};
 use std::path::Path;
+
+/// The kind of [`owned_temp_prefix`] an export's temp file has.
+const EXPORT_TEMP: &str = "export";
 
 #[derive(Debug, Clone)]
 pub struct ExportOptions {
     pub compress: CompressOptions,
     /// Keep only the entries this selector picks under each ref (no filter: everything).
     pub selector: crate::select::Selector,
+    /// Make the archive docker-loadable (`--format docker-archive`).
+    pub docker: Option<DockerExport>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -67,40 +67,13 @@ pub struct ExportReport {
     pub compression: String,
 }
 
-/// The layout plus documents created for this export (rewritten indexes).
-struct Overlay<'a> {
-    layout: &'a Layout,
-    extra: HashMap<Digest, Vec<u8>>,
-}
-
-impl Source for Overlay<'_> {
-    fn describe(&self) -> String {
-        self.layout.root().display().to_string()
-    }
-    fn contains(&self, digest: &Digest) -> Result<bool> {
-        Ok(self.extra.contains_key(digest) || self.layout.has_blob(digest))
-    }
-    fn open(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send + '_>> {
-        let d = desc.digest()?;
-        match self.extra.get(&d) {
-            Some(b) => Ok(Box::new(&b[..])),
-            None => Ok(Box::new(self.layout.open_blob(&d)?)),
-        }
-    }
-    fn read_small(&self, desc: &Descriptor) -> Result<Vec<u8>> {
-        match self.extra.get(&desc.digest()?) {
-            Some(b) => Ok(b.clone()),
-            None => self.layout.read_blob(desc, model::MAX_MANIFEST_SIZE),
-        }
-    }
-}
-
 /// Write an oci-archive of `targets` (each a ref, a digest, or the whole layout) to `out`.
 pub fn export<W: Write + Send>(
     layout: &Layout,
     targets: &[Target],
     opts: &ExportOptions,
     out: W,
+    spool_dir: &Path,
 ) -> Result<(ExportReport, W)> {
     let (index, _) = layout.read_index()?;
     let mut roots: Vec<Descriptor> = Vec::new();
@@ -139,17 +112,16 @@ pub fn export<W: Write + Send>(
             }
         }
     }
-    let mut ov = Overlay {
-        layout,
-        extra: HashMap::new(),
-    };
+    let mut ov = Overlay::new(layout);
     let mut exported = Vec::new();
     let mut final_roots = Vec::new();
     for d in &roots {
         let kept = if opts.selector.has_filters() {
             let keeps = |c: &Descriptor| picked.contains(&c.digest);
             let subset = crate::subset::subset(&ov, d, &keeps)?;
-            ov.extra.extend(subset.created);
+            for (_, bytes) in subset.created {
+                ov.add(bytes);
+            }
             subset.kept
         } else {
             Some(d.clone())
@@ -178,108 +150,50 @@ pub fn export<W: Write + Send>(
             .to_error("cannot export")
             .with_hint("the layout is incomplete or corrupt; check it with `oix fsck`"));
     }
-    // Documents first (walk order puts parents first), then configs and layers.
-    let mut seen = HashSet::new();
-    let mut docs = Vec::new();
-    let mut leaves = Vec::new();
-    for n in &w.nodes {
-        let Ok(d) = n.descriptor.digest() else {
-            continue;
-        };
-        if n.role == Role::Subject && !ov.contains(&d)? {
-            continue;
-        }
-        if !seen.insert(d.clone()) {
-            continue;
-        }
-        let size = n.descriptor.size()?;
-        if n.document.is_some() {
-            docs.push((d, size));
-        } else {
-            leaves.push((d, size));
-        }
-    }
-    let counter = HashingWriter::new(out, Hasher::sha256());
-    let enc = Encoder::new(counter, &opts.compress)?;
-    let werr =
-        |e: io::Error| Error::from_io(e, |e| Error::failure(format!("writing the archive: {e}")));
-    // This thread: tar and blob reads; the other: compression and output.
-    let (blob_bytes, enc) = pipelined(enc, |w| {
-        let mut tw = TarWriter::new(w);
-        let file = |name: &str, bytes: &[u8]| {
-            let mut e = Entry::new(name.as_bytes().to_vec(), Kind::File);
-            e.size = bytes.len() as u64;
-            e
-        };
-        let layout_header = br#"{"imageLayoutVersion":"1.0.0"}"#;
-        tw.append(
-            &file("oci-layout", layout_header),
-            Some(&mut &layout_header[..]),
-        )
-        .map_err(werr)?;
-        let idx = Index {
-            manifests: final_roots.clone(),
-            ..Index::default()
-        }
-        .to_bytes();
-        tw.append(&file("index.json", &idx), Some(&mut &idx[..]))
-            .map_err(werr)?;
-        tw.append(&Entry::new(b"blobs".to_vec(), Kind::Dir), None)
-            .map_err(werr)?;
-        let algs: BTreeSet<String> = docs
-            .iter()
-            .chain(&leaves)
-            .map(|(d, _)| d.algorithm().as_str().to_string())
-            .collect();
-        for a in &algs {
-            tw.append(
-                &Entry::new(format!("blobs/{a}").into_bytes(), Kind::Dir),
-                None,
-            )
-            .map_err(werr)?;
-        }
-        let mut blob_bytes = 0u64;
-        for (d, size) in docs.iter().chain(&leaves) {
-            let name = format!("blobs/{}/{}", d.algorithm().as_str(), d.encoded());
-            let mut e = Entry::new(name.into_bytes(), Kind::File);
-            e.size = *size;
-            let reader: Box<dyn Read + Send + '_> = match ov.extra.get(d) {
-                Some(b) => Box::new(&b[..]),
-                None => {
-                    let f = layout.open_blob(d)?;
-                    let len = f.metadata().at("reading", &layout.blob_path(d))?.len();
-                    if len != *size {
-                        return Err(Error::corrupt(format!(
-                            "blob {d} is {len} bytes, its descriptor says {size}"
-                        ))
-                        .with_hint("the layout is corrupt; run `oix fsck`"));
-                    }
-                    Box::new(f)
-                }
+    // A docker-loadable archive: the image single-image consumers get, checked before
+    // anything is written.
+    let docker = match &opts.docker {
+        None => None,
+        Some(dx) => {
+            let [root] = final_roots.as_slice() else {
+                return Err(Error::usage(format!(
+                    "a docker-archive holds one image; {} refs were given",
+                    final_roots.len()
+                ))
+                .with_hint("export one ref per docker-archive"));
             };
-            let expect = Expect::blob(d, *size).hint("the layout is corrupt; run `oix fsck`");
-            let mut hr = VerifyingReader::new(reader, expect);
-            tw.append(&e, Some(&mut hr))
-                .and_then(|()| hr.finish())
-                .map_err(|err| {
-                    verify::from_io(err, |err| {
-                        Error::failure(format!("writing blob {d} into the archive: {err}"))
-                    })
-                })?;
-            blob_bytes += size;
+            let image = choose_image(layout, &ov, root, dx)?;
+            final_roots = vec![name_entry(root, dx.name.as_ref())];
+            if let Some(n) = &dx.name {
+                exported[0].ref_name = Some(n.tag.clone());
+            }
+            Some(DockerImage {
+                manifest: image,
+                repo_tags: dx.name.iter().map(|n| n.repo_tag.clone()).collect(),
+            })
         }
-        tw.finish().map_err(werr)?;
-        Ok(blob_bytes)
-    })?;
-    let counter = enc.finish().map_err(werr)?;
-    let (out, digest, size) = counter.finish();
+    };
+    // One copy into the archive sink, then naming: index.json lists the roots as the
+    // layout's entries are (ref names, annotations, platforms).
+    let sink = ArchiveSink::new(
+        format!("the archive of {}", layout.root().display()),
+        spool_dir,
+    );
+    copy::copy_graph(&ov, &sink, &final_roots, &CopyOptions::default())?;
+    for r in &final_roots {
+        sink.add_entry(r);
+    }
+    if let Some(img) = docker {
+        sink.add_docker_image(img);
+    }
+    let (written, out) = sink.finish(out, &opts.compress)?;
     Ok((
         ExportReport {
             refs: exported,
-            blobs: (docs.len() + leaves.len()) as u64,
-            blob_bytes,
-            digest: digest.to_string(),
-            size,
+            blobs: written.blobs,
+            blob_bytes: written.blob_bytes,
+            digest: written.digest.to_string(),
+            size: written.size,
             compression: opts.compress.compression.name().to_string(),
         },
         out,
@@ -306,7 +220,7 @@ pub fn export_to_file(
         .at("creating a temp file in", dir)?;
     tmp.as_file().lock().at("locking", tmp.path())?;
     let w = io::BufWriter::with_capacity(1 << 20, PathWriter::new(tmp.as_file(), tmp.path()));
-    let (report, w) = export(layout, targets, opts, w)?;
+    let (report, w) = export(layout, targets, opts, w, dir)?;
     w.into_inner()
         .map_err(|e| Error::write(tmp.path(), e.into_error()))?;
     tmp.as_file().sync_all().at("syncing", tmp.path())?;

@@ -7,18 +7,20 @@
 //!   refused, as are symlinks and hard links whose target leaves the archive, links where
 //!   a blob should be, and member types other than files, directories and links;
 //! - a member under `blobs/` must be named `blobs/<alg>/<encoded>` with a valid digest; it
-//!   is streamed into a verified blob (digest and size) of the target. When index.json or
+//!   is streamed into a verified blob (digest and size) of the staging layout. When index.json or
 //!   a parent document came earlier in the archive, the member's size is checked against
 //!   its descriptor before any byte is copied;
 //! - `index.json`, `oci-layout`, `manifest.json` and other small JSON files are held in
 //!   memory (bounded); docker-archive layer tars (`*.tar`) are streamed into blobs named
 //!   by their computed digest; other members are skipped.
 //!
-//! Then the chosen entries' graph is walked in the target ([`graph::walk`]) to prove it
-//! complete (every manifest and index read and verified, every config and layer present
-//! with its descriptor's size), and one [`Layout::transact`] adds the refs.
+//! Then the chosen entries are copied into the target ([`copy_graph`] from the staging
+//! layout, [`super::source`]), their graph is walked in the target ([`graph::walk`]) to
+//! prove it complete (every manifest and index read and verified, every config and
+//! layer present with its descriptor's size), and one [`Layout::transact`] adds the refs.
 
-use super::{docker, member_path, resolve_link, select_entries, Selection};
+use super::source::ArchiveSource;
+use super::{member_path, resolve_link, select_entries, Selection};
 use crate::compress::{self, Format, Limits};
 use crate::copy::{copy_graph, CopyOptions};
 use crate::digest::Digest;
@@ -142,6 +144,16 @@ pub(crate) struct Staged {
 }
 
 impl Staged {
+    /// Whether the archive has a member (or a link) at `path`.
+    pub(crate) fn has(&self, path: &str) -> bool {
+        self.files.contains_key(path) || self.links.contains_key(path)
+    }
+
+    /// Blobs written while reading the archive, and their bytes.
+    pub(crate) fn counts(&self) -> (u64, u64) {
+        (self.blobs, self.bytes)
+    }
+
     /// The member at `path`, following links (inside the archive) up to 32 hops.
     pub(crate) fn lookup(&self, path: &str, what: &str) -> Result<&Item> {
         let mut p = path.to_string();
@@ -483,6 +495,8 @@ pub fn import(
     }
 }
 
+/// One copy from the archive (read into a staging layout beside the target: see
+/// [`super::source`]) plus naming.
 fn import_stream<R: Read + Send>(
     target: &Layout,
     raw: R,
@@ -490,32 +504,43 @@ fn import_stream<R: Read + Send>(
     sel: &Selection,
     limits: Limits,
 ) -> Result<ImportReport> {
-    let (st, compression) = ingest(target, raw, limits, what)?;
-    let (format, picks) = if st.files.contains_key("index.json")
-        || st.links.contains_key("index.json")
-    {
-        ("oci-archive", oci_picks(&st, sel, what)?)
-    } else if st.files.contains_key("manifest.json") || st.links.contains_key("manifest.json") {
-        ("docker-archive", docker::convert(target, &st, sel, what)?)
-    } else {
-        return Err(Error::corrupt(format!(
-            "{what} is neither an oci-archive (no index.json) nor a docker-archive (no manifest.json)"
-        )));
-    };
+    // Beside the target: the nearest directory above it that exists already (the
+    // target and its parents are created on the first write), so links work.
+    let root = std::path::absolute(target.root()).at("resolving", target.root())?;
+    let stage_in = root
+        .ancestors()
+        .skip(1)
+        .find(|p| p.as_os_str().is_empty() || p.is_dir())
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let src = ArchiveSource::read(raw, what, &stage_in, limits, None)?;
+    let picks = src.pick(sel)?;
+    let roots: Vec<Descriptor> = picks.iter().map(|(_, d)| d.clone()).collect();
+    let rep = copy_graph(&src, target, &roots, &CopyOptions::default())?;
     verify_graph(target, &picks, what)?;
     let refs = commit(target, &picks)?;
+    let (_, bytes) = src.counts();
     Ok(ImportReport {
         source: what.to_string(),
-        format: format.into(),
-        compression: Some(compression.name().into()),
+        format: src.kind().name().into(),
+        compression: Some(src.compression().name().into()),
         refs,
-        blobs: st.blobs,
-        bytes: st.bytes,
-        present: st.present,
+        blobs: rep.copied + rep.linked + rep.manifests,
+        bytes,
+        present: rep.skipped,
     })
 }
 
-fn oci_picks(st: &Staged, sel: &Selection, what: &str) -> Result<Vec<(String, Descriptor)>> {
+pub(crate) fn oci_picks(
+    st: &Staged,
+    sel: &Selection,
+    what: &str,
+) -> Result<Vec<(String, Descriptor)>> {
+    select_entries(&oci_index(st, what)?, sel, what)
+}
+
+/// An oci-archive's index.json, checked (and its oci-layout, when there is one).
+pub(crate) fn oci_index(st: &Staged, what: &str) -> Result<Index> {
     if st.files.contains_key("oci-layout") || st.links.contains_key("oci-layout") {
         let Item::Small(b) = st.lookup("oci-layout", what)? else {
             return Err(Error::corrupt(format!(
@@ -542,7 +567,7 @@ fn oci_picks(st: &Staged, sel: &Selection, what: &str) -> Result<Vec<(String, De
             idx.schema_version
         )));
     }
-    select_entries(&idx, sel, what)
+    Ok(idx)
 }
 
 fn import_layout(target: &Layout, r: &LayoutRef, sel: &Selection) -> Result<ImportReport> {

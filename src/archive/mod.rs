@@ -1,15 +1,21 @@
-//! Archives: `oix import` (oci-archive, docker-archive, another layout) and `oix export`
-//! (a reproducible oci-archive).
+//! Archives as stores: `oix import` (oci-archive, docker-archive or another layout into
+//! a layout) and `oix export` (a reproducible oci-archive, optionally docker-loadable).
 //!
-//! Import streams an archive once: every blob is verified into the target layout as it
-//! arrives (staged: present in blobs/, but referenced by nothing), then the graph of the
-//! chosen refs is walked in the target with [`crate::graph::walk`] to prove it complete
-//! and consistent, and only then does one [`crate::Layout::transact`] add the refs. A
-//! failed import leaves index.json as it was; `gc` may collect what was staged.
+//! Both are one [`crate::copy::copy_graph`] plus naming. Reading: the archive is
+//! streamed once into a private staging layout beside the target, every blob verified
+//! as it arrives ([`source::ArchiveSource`]; why a staging layout and not random access
+//! is said there); the chosen entries are copied from it into the target (hard links
+//! where safe), their graph is walked in the target to prove it complete, and only
+//! then does one [`crate::Layout::transact`] add the refs. A failed import leaves the
+//! target as it was. Writing: the graph is copied into an [`sink::ArchiveSink`], whose
+//! member order makes the archive's bytes depend only on its content.
 
 pub mod docker;
+pub mod docker_export;
 pub mod export;
 pub mod import;
+pub mod sink;
+pub mod source;
 
 use crate::error::{Error, Result};
 use crate::model::{Descriptor, Index};

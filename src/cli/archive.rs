@@ -2,6 +2,7 @@
 
 use super::output::{errln, outln};
 use super::{output, Ctx};
+use crate::archive::docker_export::{DockerExport, DockerName};
 use crate::archive::export::{export, export_to_file, ExportOptions};
 use crate::archive::import::{import, parse_source, ImportSource};
 use crate::archive::Selection;
@@ -122,10 +123,19 @@ that does not depend on the thread count).
 them (a new index, never one whose children are missing); attestations stay with their
 images. Matching is on os, architecture and (when given) variant.
 
+--format docker-archive (or -o docker-archive:FILE, or --docker-compat) writes an archive
+that docker load (any version), podman load, ctr images import and skopeo's
+docker-archive: transport read: the oci-archive plus Docker's manifest.json for one
+image. --name REPO:TAG sets its RepoTags and the io.containerd.image.name annotation.
+For a multi-arch ref, --platform chooses the image single-image consumers get (it is
+required then) and the OCI side keeps the whole index. Layers stay as stored: zstd
+layers are refused (docker load reads them only from Docker 23 on) unless --allow-zstd.
+
 EXAMPLES:
   oix export out:latest -o release.tar
   oix export out:1.0 out:1.0-debug -o release.tar.zst
-  oix export out:latest --platform linux/arm64 -o arm64.tar.gz")]
+  oix export out:latest --platform linux/arm64 -o arm64.tar.gz
+  oix export out:latest --format docker-archive --name example.org/app:1.0 --platform linux/amd64 -o app.tar")]
 pub struct ExportArgs {
     /// LAYOUT (every ref), LAYOUT:REF or LAYOUT@DIGEST; several refs of one layout may be given.
     #[arg(required = true, value_name = "LAYOUT[:REF]")]
@@ -150,10 +160,49 @@ pub struct ExportArgs {
     /// key~=REGEX, key, !key; repeatable, all must hold).
     #[arg(long = "where", value_name = "EXPR")]
     pub wheres: Vec<String>,
+    /// Archive format: oci-archive, or docker-archive (also loadable by docker load;
+    /// with docker-archive --platform chooses the image instead of subsetting).
+    #[arg(long, value_name = "FORMAT", value_parser = ["oci-archive", "docker-archive"])]
+    pub format: Option<String>,
+    /// Same as --format docker-archive.
+    #[arg(long)]
+    pub docker_compat: bool,
+    /// The image name of a docker-archive, REPO:TAG (RepoTags, io.containerd.image.name).
+    #[arg(long, value_name = "REPO:TAG")]
+    pub name: Option<String>,
+    /// Accept zstd layers in a docker-archive (docker load reads them from Docker 23 on).
+    #[arg(long)]
+    pub allow_zstd: bool,
 }
 
 pub fn export_cmd(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
-    let output = crate::reference::archive_output(&a.output)?;
+    let docker_out = a
+        .output
+        .to_str()
+        .and_then(|s| s.strip_prefix("docker-archive:"));
+    if docker_out == Some("") {
+        return Err(
+            Error::usage("output \"docker-archive:\" has an empty file name")
+                .with_hint("write -o docker-archive:FILE"),
+        );
+    }
+    let docker =
+        docker_out.is_some() || a.docker_compat || a.format.as_deref() == Some("docker-archive");
+    if docker && a.format.as_deref() == Some("oci-archive") {
+        return Err(Error::usage(
+            "--format oci-archive contradicts a docker-archive output (-o docker-archive: or --docker-compat)",
+        ));
+    }
+    if !docker && (a.name.is_some() || a.allow_zstd) {
+        return Err(
+            Error::usage("--name and --allow-zstd apply to docker-archive exports")
+                .with_hint("add --format docker-archive"),
+        );
+    }
+    let output = match docker_out {
+        Some(file) => PathBuf::from(file),
+        None => crate::reference::archive_output(&a.output)?,
+    };
     let mut path = None;
     let mut targets = Vec::new();
     for s in &a.references {
@@ -178,11 +227,41 @@ pub fn export_cmd(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
     if let Some(j) = a.jobs {
         compress.jobs = j.max(1);
     }
-    let selector = crate::select::args::subset_selector(&a.platforms, &a.wheres)?;
-    let opts = ExportOptions { compress, selector };
+    let (selector, docker) = if docker {
+        let platform = match a.platforms.as_slice() {
+            [] => None,
+            [one] => Some(crate::platform::PlatformSpec::parse(one)?),
+            _ => {
+                return Err(Error::usage(
+                    "a docker-archive holds one image: give --platform once",
+                ))
+            }
+        };
+        let dx = DockerExport {
+            name: a.name.as_deref().map(DockerName::parse).transpose()?,
+            platform,
+            allow_zstd: a.allow_zstd,
+        };
+        let selector = crate::select::args::subset_selector(&[], &a.wheres)?;
+        (selector, Some(dx))
+    } else {
+        let selector = crate::select::args::subset_selector(&a.platforms, &a.wheres)?;
+        (selector, None)
+    };
+    let opts = ExportOptions {
+        compress,
+        selector,
+        docker,
+    };
     let report = if to_stdout {
         let stdout = std::io::stdout();
-        let (report, mut w) = export(&layout, &targets, &opts, std::io::BufWriter::new(stdout))?;
+        let (report, mut w) = export(
+            &layout,
+            &targets,
+            &opts,
+            std::io::BufWriter::new(stdout),
+            &std::env::temp_dir(),
+        )?;
         w.flush()
             .map_err(|e| Error::new(Kind::Io, format!("writing stdout: {e}")))?;
         report

@@ -16,9 +16,8 @@ use super::{CopyOptions, CopyReport, Moved};
 use crate::error::{Error, Result};
 use crate::model::{self, Descriptor, Index, Platform};
 use crate::reference::{LayoutRef, Reference, Target};
-use crate::registry::ops::Overlay;
 use crate::select::{OnAmbiguity, Selector};
-use crate::store::{open, Access, Connect, Names, Source, Store, StoreRef};
+use crate::store::{open, Access, Connect, Names, Overlay, Source, Store, StoreRef};
 use crate::{platform, resolve};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -180,6 +179,7 @@ fn holds(dst: StoreRef<'_>, d: &Descriptor) -> Result<bool> {
             Ok(r.head_manifest(&d.digest)?.is_some())
         }
         StoreRef::Registry(r) => r.has_blob(&d.digest()?),
+        StoreRef::Archive(a) => a.contains(&d.digest()?),
     }
 }
 
@@ -441,7 +441,9 @@ pub fn copy(
         Access::Write
     };
     let dst = match (dst_ref, access) {
-        (Reference::Layout(_), Access::Read) => open(dst_ref, Access::Write, &dst_connect)?,
+        (Reference::Layout(_) | Reference::Archive { .. }, Access::Read) => {
+            open(dst_ref, Access::Write, &dst_connect)?
+        }
         _ => open(dst_ref, access, &dst_connect)?,
     };
     let dest_name = destination_name(&src.target, &dst.target, &dst.store.describe())?;
@@ -502,14 +504,14 @@ pub fn copy(
     let r = out.report;
     let retried = |s: &Store| match s {
         Store::Registry(r) => r.client.retried.load(std::sync::atomic::Ordering::Relaxed),
-        Store::Layout(_) => 0,
+        Store::Layout(_) | Store::Archive(_) => 0,
     };
     let (resumed, restarted) = match &dst.store {
         Store::Registry(r) => {
             let s = r.snapshot();
             (s.resumed, s.restarted)
         }
-        Store::Layout(_) => (0, 0),
+        Store::Layout(_) | Store::Archive(_) => (0, 0),
     };
     Ok(CopyResult::Done(Box::new(CopySummary {
         source: src.store.describe(),

@@ -15,79 +15,16 @@ use super::reference::{validate_tag, RegistryRef};
 use super::remote::{Registry, StatsSnapshot};
 pub use crate::copy::stores::PlanStep;
 use crate::copy::stores::{self, NamePlan, RunOptions};
-use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::model::{self, Descriptor, Platform};
 use crate::reference::{LayoutRef, Target};
 use crate::select::Selector;
-use crate::store::{Source, StoreRef};
+use crate::store::{Overlay, StoreRef};
 use crate::{platform, resolve};
 use serde::Serialize;
 use std::collections::HashMap;
-use std::io::Read;
 use std::time::Instant;
-
-/// A [`Source`] plus documents held in memory (rewritten indexes).
-pub struct Overlay<'a> {
-    base: &'a dyn Source,
-    extra: HashMap<String, Vec<u8>>,
-}
-
-impl<'a> Overlay<'a> {
-    pub fn new(base: &'a dyn Source) -> Self {
-        Overlay {
-            base,
-            extra: HashMap::new(),
-        }
-    }
-    /// Add bytes oix created; returns their sha256 digest.
-    pub fn add(&mut self, bytes: Vec<u8>) -> Digest {
-        let d = Digest::sha256_of(&bytes);
-        self.extra.insert(d.to_string(), bytes);
-        d
-    }
-}
-
-impl Source for Overlay<'_> {
-    fn describe(&self) -> String {
-        self.base.describe()
-    }
-    fn contains(&self, digest: &Digest) -> Result<bool> {
-        if self.extra.contains_key(&digest.to_string()) {
-            return Ok(true);
-        }
-        self.base.contains(digest)
-    }
-    fn open(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send + '_>> {
-        match self.extra.get(&desc.digest) {
-            Some(b) => Ok(Box::new(std::io::Cursor::new(b.as_slice()))),
-            None => self.base.open(desc),
-        }
-    }
-    fn open_at(&self, desc: &Descriptor, offset: u64) -> Result<Box<dyn Read + Send + '_>> {
-        match self.extra.get(&desc.digest) {
-            Some(b) => {
-                let start = (offset as usize).min(b.len());
-                Ok(Box::new(std::io::Cursor::new(&b[start..])))
-            }
-            None => self.base.open_at(desc, offset),
-        }
-    }
-    fn read_small(&self, desc: &Descriptor) -> Result<Vec<u8>> {
-        match self.extra.get(&desc.digest) {
-            Some(b) if b.len() as i64 == desc.size => Ok(b.clone()),
-            Some(_) => Err(Error::corrupt(format!(
-                "{}: size does not match its descriptor",
-                desc.digest
-            ))),
-            None => self.base.read_small(desc),
-        }
-    }
-    fn as_layout(&self) -> Option<&Layout> {
-        self.base.as_layout()
-    }
-}
 
 /// Expand an `--arch-tags` template: `{tag}`, `{arch}`, `{variant}`, `{os}`.
 pub fn expand_arch_tag(template: &str, tag: &str, p: &Platform) -> Result<String> {
@@ -482,7 +419,9 @@ pub fn pull(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::digest::Digest;
     use crate::select::EntryFilter;
+    use crate::store::Source;
 
     fn plat(os: &str, arch: &str, v: Option<&str>) -> Platform {
         Platform {

@@ -17,6 +17,7 @@
 //! ```
 
 use super::{Names, Sink, Source};
+use crate::archive::source::{open_source, ArchiveSource};
 use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::reference::{Reference, Target};
@@ -148,6 +149,9 @@ pub enum Access {
 pub enum Store {
     Layout(Layout),
     Registry(Box<Registry>),
+    /// An oci-archive or docker-archive opened for reading (staged: see
+    /// [`crate::archive::source`]); read-only.
+    Archive(Box<ArchiveSource>),
 }
 
 impl Store {
@@ -156,6 +160,7 @@ impl Store {
         match self {
             Store::Layout(l) => l,
             Store::Registry(r) => &**r,
+            Store::Archive(a) => &**a,
         }
     }
     /// Its read side.
@@ -163,6 +168,7 @@ impl Store {
         match self {
             Store::Layout(l) => l,
             Store::Registry(r) => &**r,
+            Store::Archive(a) => &**a,
         }
     }
     /// Its write side.
@@ -170,6 +176,7 @@ impl Store {
         match self {
             Store::Layout(l) => l,
             Store::Registry(r) => &**r,
+            Store::Archive(a) => &**a,
         }
     }
     /// The store's name for messages (`./out`, `docker://host/repo`).
@@ -183,6 +190,7 @@ impl Store {
 pub enum StoreRef<'a> {
     Layout(&'a Layout),
     Registry(&'a Registry),
+    Archive(&'a ArchiveSource),
 }
 
 impl<'a> StoreRef<'a> {
@@ -190,12 +198,14 @@ impl<'a> StoreRef<'a> {
         match self {
             StoreRef::Layout(l) => l,
             StoreRef::Registry(r) => r,
+            StoreRef::Archive(a) => a,
         }
     }
     pub fn sink(self) -> &'a dyn Sink {
         match self {
             StoreRef::Layout(l) => l,
             StoreRef::Registry(r) => r,
+            StoreRef::Archive(a) => a,
         }
     }
 }
@@ -206,6 +216,7 @@ impl Store {
         match self {
             Store::Layout(l) => StoreRef::Layout(l),
             Store::Registry(r) => StoreRef::Registry(r),
+            Store::Archive(a) => StoreRef::Archive(a),
         }
     }
 }
@@ -250,14 +261,35 @@ pub fn open(reference: &Reference, access: Access, connect: &Connect) -> Result<
                 target: registry_target(r),
             })
         }
-        // Archives as stores (oci-archive, docker-archive) come next; until then import
-        // and export read and write them.
-        Reference::Archive { scheme, path, .. } => Err(Error::usage(format!(
-            "{}{}: archives are not stores yet",
-            scheme.prefix(),
-            path.display()
-        ))
-        .with_hint("use `oix import` to read an archive into a layout, `oix export` to write one")),
+        // Archives are read stores: read once into a staging layout beside the archive
+        // (or in the temp directory when the archive's directory is read-only). Writing
+        // one is `oix export` (an archive is finished as a whole, not tagged into).
+        Reference::Archive { scheme, path, name } => {
+            if access == Access::Write {
+                return Err(Error::usage(format!(
+                    "{}{}: archives are written by `oix export`, not as a copy destination",
+                    scheme.prefix(),
+                    path.display()
+                ))
+                .with_hint("copy into a layout, then `oix export LAYOUT:REF -o FILE`"));
+            }
+            let beside = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => PathBuf::from("."),
+            };
+            let limits = crate::compress::Limits::default();
+            let archive = match open_source(Some(path), *scheme, &beside, limits) {
+                Err(e) if e.kind == crate::error::Kind::Io && !path.is_file() => return Err(e),
+                Err(e) if e.kind == crate::error::Kind::Io => {
+                    open_source(Some(path), *scheme, &std::env::temp_dir(), limits)?
+                }
+                other => other?,
+            };
+            Ok(Opened {
+                store: Store::Archive(Box::new(archive)),
+                target: name.clone().map_or(Target::Default, Target::Name),
+            })
+        }
     }
 }
 
@@ -285,7 +317,7 @@ mod tests {
         assert_eq!(o.store.describe(), "docker://localhost:5000/a/b");
 
         let r = Reference::parse("oci-archive:x.tar").unwrap();
-        let e = open(&r, Access::Read, &Connect::new()).err().unwrap();
+        let e = open(&r, Access::Write, &Connect::new()).err().unwrap();
         assert_eq!(e.kind, crate::error::Kind::Usage);
 
         let bad = Connect {
