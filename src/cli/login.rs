@@ -202,7 +202,7 @@ pub fn login(ctx: &Ctx, a: LoginArgs) -> Result<i32> {
         return Err(Error::usage("the password is empty")
             .with_hint("write the password to standard input with --password-stdin"));
     }
-    let mut t = a.connect.transport();
+    let mut t = a.connect.connect().transport()?;
     t.credentials = Some(Found::given(
         Credentials::Basic {
             username: username.clone(),

@@ -69,13 +69,11 @@ pub fn publish(ctx: &Ctx, a: PublishArgs) -> Result<i32> {
     let src = LayoutRef::parse(&a.source)?;
     let layout = ctx.open(&src.path)?;
     let image = crate::resolve::resolve_one(&layout, &src)?.descriptor;
-    let transport = a.transport.transport()?;
-    let (dest, tag) = publish::open_destination(
-        &a.destination,
-        &transport,
-        a.transport.jobs,
-        ctx.lock_timeout,
-    )?;
+    let connect = crate::store::Connect {
+        lock_timeout: Some(ctx.lock_timeout),
+        ..a.transport.connect()?
+    };
+    let (dest, tag) = publish::open_destination(&a.destination, &connect)?;
     let expect = a
         .expect
         .iter()

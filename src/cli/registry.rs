@@ -77,26 +77,21 @@ impl TlsArgs {
             client_key: self.client_key.clone(),
         }
     }
-
-    pub(crate) fn apply(&self, t: &mut TransportOptions) {
-        t.cert_dir = self.cert_dir.clone();
-        t.client_cert = self.client_cert.clone();
-        t.client_key = self.client_key.clone();
-    }
 }
 
 impl ConnectArgs {
-    pub(crate) fn transport(&self) -> TransportOptions {
-        let mut t = TransportOptions::new();
-        if let Some(d) = self.timeout {
-            t = t.with_timeout(d);
+    /// The library's connection options for these flags alone (login: no jobs, retries
+    /// or credentials of a run).
+    pub(crate) fn connect(&self) -> Connect {
+        Connect {
+            authfile: self.authfile.clone(),
+            ca_certs: self.ca_cert.clone(),
+            tls: self.tls.files(),
+            insecure: self.insecure,
+            plain_http: self.plain_http,
+            timeout: self.timeout,
+            ..Connect::new()
         }
-        t.authfile = self.authfile.clone();
-        t.ca_certs = self.ca_cert.clone();
-        self.tls.apply(&mut t);
-        t.insecure = self.insecure;
-        t.plain_http = self.plain_http;
-        t
     }
 }
 
@@ -134,27 +129,15 @@ pub(crate) fn parse_timeout(s: &str) -> std::result::Result<Duration, String> {
 impl TransportArgs {
     /// The library's connection options (one mapping for every command).
     pub fn connect(&self) -> Result<Connect> {
-        let c = &self.connect;
         Ok(Connect {
-            authfile: c.authfile.clone(),
-            ca_certs: c.ca_cert.clone(),
-            tls: c.tls.files(),
             credentials: match &self.creds {
                 Some(text) => Some(super::login::parse_creds(text)?),
                 None => None,
             },
-            insecure: c.insecure,
-            plain_http: c.plain_http,
             retries: self.retries,
             jobs: self.jobs,
-            timeout: c.timeout,
-            ..Connect::new()
+            ..self.connect.connect()
         })
-    }
-
-    /// The HTTP transport of these flags (through [`Connect`]).
-    pub(crate) fn transport(&self) -> Result<TransportOptions> {
-        self.connect()?.transport()
     }
 }
 

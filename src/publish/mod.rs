@@ -44,52 +44,50 @@ use view::{desired, entries_report, entry_descriptor, read_view, Desired, Platfo
 pub trait Destination: Names + Sink {}
 impl<T: Names + Sink> Destination for T {}
 
-/// Open the destination of a publish, `docker://HOST/REPO:TAG` or `[oci:]PATH:TAG`, and
-/// return it with TAG. A layout is created on its first write.
+/// Open the destination of a publish, `docker://HOST/REPO:TAG` or `[oci:]PATH:TAG`,
+/// through the one opener, and return it with TAG. A layout is created on its first
+/// write.
 pub fn open_destination(
     text: &str,
-    transport: &crate::registry::TransportOptions,
-    jobs: usize,
-    lock_timeout: Duration,
+    connect: &crate::store::Connect,
 ) -> Result<(Box<dyn Destination>, String)> {
     use crate::reference::{Reference, Target};
-    match Reference::parse(text)? {
-        Reference::Registry(r) => {
-            let tag = match (&r.tag, &r.digest) {
-                (Some(t), None) => t.clone(),
-                _ => {
-                    return Err(Error::usage(format!(
-                        "{text}: the destination must name the release tag"
-                    ))
-                    .with_hint("write docker://HOST/REPO:TAG"))
-                }
-            };
-            let opts = crate::registry::RegistryOptions {
-                transport: transport.clone(),
-                jobs,
-                push: true,
-                ..Default::default()
-            };
-            let reg = crate::registry::Registry::new(&r, &opts)?;
-            Ok((Box::new(reg), tag))
-        }
-        Reference::Layout(l) => {
-            let Target::Name(tag) = &l.target else {
-                return Err(Error::usage(format!(
-                    "{text}: the destination must name the release tag"
-                ))
-                .with_hint("write LAYOUT:TAG (or oci:PATH:TAG)"));
-            };
-            crate::registry::reference::validate_tag(tag)?;
-            let layout =
-                crate::layout::Layout::open_or_create(&l.path)?.with_lock_timeout(lock_timeout);
-            Ok((Box::new(layout), tag.clone()))
-        }
-        Reference::Archive { .. } => Err(Error::usage(format!(
-            "{text}: an archive cannot be published into"
-        ))
-        .with_hint("publish into a registry (docker://HOST/REPO:TAG) or a layout (PATH:TAG)")),
+    use crate::store::{Access, Store};
+    let reference = Reference::parse(text)?;
+    if let Reference::Archive { .. } = reference {
+        return Err(
+            Error::usage(format!("{text}: an archive cannot be published into")).with_hint(
+                "publish into a registry (docker://HOST/REPO:TAG) or a layout (PATH:TAG)",
+            ),
+        );
     }
+    let hint = match reference {
+        Reference::Registry(_) => "write docker://HOST/REPO:TAG",
+        _ => "write LAYOUT:TAG (or oci:PATH:TAG)",
+    };
+    // The tag is checked before anything is opened (a layout is not created for a bad one).
+    let tag = match &reference {
+        Reference::Registry(r) if r.digest.is_none() => r.tag.clone(),
+        Reference::Layout(l) => match &l.target {
+            Target::Name(t) => Some(t.clone()),
+            _ => None,
+        },
+        _ => None,
+    };
+    let Some(tag) = tag else {
+        return Err(
+            Error::usage(format!("{text}: the destination must name the release tag"))
+                .with_hint(hint),
+        );
+    };
+    crate::registry::reference::validate_tag(&tag)?;
+    let dest: Box<dyn Destination> =
+        match crate::store::open(&reference, Access::Write, connect)?.store {
+            Store::Layout(l) => Box::new(l),
+            Store::Registry(r) => r,
+            Store::Archive(_) => unreachable!("archives are refused above"),
+        };
+    Ok((dest, tag))
 }
 
 #[derive(Debug, Clone)]
