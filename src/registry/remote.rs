@@ -229,27 +229,10 @@ impl Registry {
             .contains(digest)
     }
 
-    /// HEAD a manifest by digest or tag; its digest when present.
+    /// HEAD a manifest by digest or tag; its digest when present (see
+    /// [`Registry::resolve_manifest`]).
     pub fn head_manifest(&self, reference: &str) -> Result<Option<String>> {
-        let mut resp = self.client.send(
-            Method::HEAD,
-            &self.client.url(&format!("manifests/{reference}")),
-            &[("Accept", MANIFEST_ACCEPT)],
-            None,
-        )?;
-        drain(&mut resp);
-        match resp.status().as_u16() {
-            200 => Ok(Some(
-                header(&resp, "docker-content-digest")
-                    .unwrap_or(reference)
-                    .to_string(),
-            )),
-            404 => Ok(None),
-            _ => Err(response_error(
-                &mut resp,
-                &format!("HEAD manifest {}:{reference}", self.reference.repository()),
-            )),
-        }
+        Ok(self.resolve_manifest(reference)?.map(|d| d.digest))
     }
 
     /// GET a manifest by tag or digest: its descriptor (media type from the response,
