@@ -31,11 +31,21 @@
 //! nothing was lossy) for every document that is already in that compact form, which is
 //! what oix, umoci, skopeo and BuildKit write. It cannot for other spellings of the
 //! same JSON, because Docker documents do not carry the formatting:
-//! - whitespace: a pretty-printed `{\n  "schemaVersion": 2, …` comes back compact;
+//! - whitespace inside the document: a pretty-printed `{\n  "schemaVersion": 2, …` comes back compact;
 //! - escapes: Go's encoder writes `&` in an annotation as `\u0026`, which comes back
-//!   as `&`;
-//! - an OCI document without `mediaType` (allowed: it is a SHOULD) gains one, right
-//!   after `schemaVersion` (Docker requires it), and keeps it on the way back.
+//!   as `&`.
+//!
+//! What follows the closing brace (a trailing newline, as Go's `json.Encoder` writes
+//! it) is kept as it is, both ways.
+//!
+//! An OCI document without `mediaType` (allowed: the spec says SHOULD; oix's own older
+//! documents and many others omit it) does round trip: Docker requires the field, so
+//! the conversion appends it *after* the body (`config`/`manifests`), a place Docker's
+//! and distribution's encoders never put it (they write it second); converting a
+//! Docker document whose `mediaType` comes after its body to OCI removes it again.
+//! The marker is the key order, which JSON readers ignore. A Docker document written
+//! by another tool in that order loses its `mediaType` on the way to OCI, which OCI
+//! allows; its descriptor still says what it is.
 //!
 //! No annotation records the original digest: Docker documents have no annotations,
 //! and one added on the OCI side would itself break the round trip. The old → new
@@ -393,14 +403,17 @@ impl Converter<'_> {
         let mut changed = desc.media_type != target;
         let mut out = Map::new();
         let has_mt = obj.contains_key("mediaType");
+        // A `mediaType` after the body marks one a conversion added (see the module
+        // documentation): the way back to OCI removes it again.
+        let body = if index { "manifests" } else { "config" };
+        let added_mt = self.to == Format::Oci
+            && !desc.media_type.starts_with("application/vnd.oci.")
+            && obj.keys().position(|k| k == "mediaType") > obj.keys().position(|k| k == body);
         for (k, v) in obj {
             let v = match k.as_str() {
-                "schemaVersion" => {
-                    out.insert(k, v);
-                    if !has_mt {
-                        out.insert("mediaType".into(), Value::String(target.into()));
-                        changed = true;
-                    }
+                "schemaVersion" => v,
+                "mediaType" if added_mt => {
+                    changed = true;
                     continue;
                 }
                 "mediaType" => {
@@ -449,8 +462,18 @@ impl Converter<'_> {
             };
             out.insert(k, v);
         }
+        if !has_mt {
+            // Docker requires it; an OCI document may omit it (a SHOULD). Appended last,
+            // after the body, so that the way back knows to remove it.
+            out.insert("mediaType".into(), Value::String(target.into()));
+            changed = true;
+        }
         let new = if changed {
-            let b = serde_json::to_vec(&Value::Object(out)).expect("serializing JSON values");
+            let mut b = serde_json::to_vec(&Value::Object(out)).expect("serializing JSON values");
+            // Keep what follows the closing brace (Go's json.Encoder, and so umoci and
+            // others, end documents with a newline): it travels both ways.
+            let end = bytes.iter().rposition(|c| *c == b'}').map_or(bytes.len(), |i| i + 1);
+            b.extend_from_slice(&bytes[end..]);
             let d = Digest::sha256_of(&b);
             let size = b.len() as i64;
             self.pairs.push(Pair {
@@ -480,7 +503,7 @@ impl Converter<'_> {
             let d: Descriptor = serde_json::from_value(e.clone())
                 .map_err(|err| Error::corrupt(format!("{what}: manifests[{i}]: {err}")))?;
             if self.to == Format::Docker && d.is_attestation() {
-                let shown = format!("attestation manifest {} (dropped from the list)", d.digest);
+                let shown = format!("attestation manifest {}", d.digest);
                 if self.lose(what, format!("manifests[{i}]"), shown, Some(Loss::Attestations)) {
                     changed = true;
                     continue;
@@ -701,8 +724,23 @@ mod tests {
         let root = desc(media::OCI_MANIFEST, &mb, &md);
         let c = convert(&l, &root, Format::Docker, &[]).unwrap();
         let b = c.source.read_small(&c.root).unwrap();
-        assert!(b.starts_with(
-            br#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config""#
+        assert!(b.ends_with(
+            br#""layers":[],"mediaType":"application/vnd.docker.distribution.manifest.v2+json"}"#
+        ));
+        let back = convert(&c.source, &c.root, Format::Oci, &[]).unwrap();
+        assert_eq!(back.root, root);
+        // A Docker document with mediaType in its usual place keeps it.
+        let (db, dd) = put(
+            &l,
+            &serde_json::json!({"schemaVersion": 2, "mediaType": media::DOCKER_MANIFEST,
+                "config": {"mediaType": media::DOCKER_CONFIG, "digest": cd.to_string(), "size": cb.len()},
+                "layers": []}),
+        );
+        let d = desc(media::DOCKER_MANIFEST, &db, &dd);
+        let o = convert(&l, &d, Format::Oci, &[]).unwrap();
+        let ob = o.source.read_small(&o.root).unwrap();
+        assert!(ob.starts_with(
+            br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config""#
         ));
     }
 }
