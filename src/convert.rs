@@ -120,10 +120,8 @@ impl Loss {
             .into_iter()
             .find(|l| l.name() == s)
             .ok_or_else(|| {
-                Error::usage(format!("--allow-lossy: unknown loss {s:?}")).with_hint(format!(
-                    "one of: {}",
-                    Loss::ALL.map(Loss::name).join(", ")
-                ))
+                Error::usage(format!("--allow-lossy: unknown loss {s:?}"))
+                    .with_hint(format!("one of: {}", Loss::ALL.map(Loss::name).join(", ")))
             })
     }
 }
@@ -472,7 +470,10 @@ impl Converter<'_> {
             let mut b = serde_json::to_vec(&Value::Object(out)).expect("serializing JSON values");
             // Keep what follows the closing brace (Go's json.Encoder, and so umoci and
             // others, end documents with a newline): it travels both ways.
-            let end = bytes.iter().rposition(|c| *c == b'}').map_or(bytes.len(), |i| i + 1);
+            let end = bytes
+                .iter()
+                .rposition(|c| *c == b'}')
+                .map_or(bytes.len(), |i| i + 1);
             b.extend_from_slice(&bytes[end..]);
             let d = Digest::sha256_of(&b);
             let size = b.len() as i64;
@@ -504,7 +505,12 @@ impl Converter<'_> {
                 .map_err(|err| Error::corrupt(format!("{what}: manifests[{i}]: {err}")))?;
             if self.to == Format::Docker && d.is_attestation() {
                 let shown = format!("attestation manifest {}", d.digest);
-                if self.lose(what, format!("manifests[{i}]"), shown, Some(Loss::Attestations)) {
+                if self.lose(
+                    what,
+                    format!("manifests[{i}]"),
+                    shown,
+                    Some(Loss::Attestations),
+                ) {
                     changed = true;
                     continue;
                 }
@@ -602,7 +608,12 @@ impl Converter<'_> {
                     continue;
                 }
                 let shown = format!("platform field {k} (Docker has no such field)");
-                if self.lose(what, format!("{path}.platform.{k}"), shown, Some(Loss::Fields)) {
+                if self.lose(
+                    what,
+                    format!("{path}.platform.{k}"),
+                    shown,
+                    Some(Loss::Fields),
+                ) {
                     p.shift_remove(&k);
                     changed = true;
                 }
@@ -696,13 +707,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (l, _) = Layout::init(dir.path().join("l")).unwrap();
         let root = image(&l, media::OCI_LAYER_ZSTD, true);
-        let e = convert(&l, &root, Format::Docker, &Loss::ALL).err().unwrap();
+        let e = convert(&l, &root, Format::Docker, &Loss::ALL)
+            .err()
+            .unwrap();
         assert_eq!(e.kind, crate::error::Kind::Refused);
         assert!(e.to_string().contains("layers[0]: zstd layer"), "{e}");
         let root = image(&l, media::OCI_LAYER_GZIP, true);
         let e = convert(&l, &root, Format::Docker, &[]).err().unwrap();
         assert!(e.to_string().contains("annotations"), "{e}");
-        assert!(format!("{e:?}").contains("--allow-lossy annotations"), "{e:?}");
+        assert!(
+            format!("{e:?}").contains("--allow-lossy annotations"),
+            "{e:?}"
+        );
         let c = convert(&l, &root, Format::Docker, &[Loss::Annotations]).unwrap();
         assert_eq!(c.dropped.len(), 1);
         // Lossy: the way back does not restore the annotation.
@@ -714,7 +730,10 @@ mod tests {
     fn missing_media_type_is_added() {
         let dir = tempfile::tempdir().unwrap();
         let (l, _) = Layout::init(dir.path().join("l")).unwrap();
-        let (cb, cd) = put(&l, &serde_json::json!({"architecture":"amd64","os":"linux"}));
+        let (cb, cd) = put(
+            &l,
+            &serde_json::json!({"architecture":"amd64","os":"linux"}),
+        );
         let (mb, md) = put(
             &l,
             &serde_json::json!({"schemaVersion": 2,

@@ -98,7 +98,11 @@ fn what_docker_cannot_hold_is_refused_listing_it() {
     ]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(5), "{err}");
-    assert_eq!(err.matches("attestation manifest sha256:").count(), 2, "{err}");
+    assert_eq!(
+        err.matches("attestation manifest sha256:").count(),
+        2,
+        "{err}"
+    );
     assert!(err.contains("--allow-lossy attestations"), "{err}");
     assert!(!dst.exists(), "nothing written");
     let v = oix_json(&[
@@ -210,7 +214,11 @@ fn a_docker_manifest_list_pushed_to_the_registry_reads_with_skopeo_and_converts_
     assert_eq!(list["mediaType"], media::DOCKER_LIST);
     for m in list["manifests"].as_array().unwrap() {
         assert_eq!(m["mediaType"], media::DOCKER_MANIFEST);
-        let child = format!("docker://{}/team/app@{}", reg.host(), m["digest"].as_str().unwrap());
+        let child = format!(
+            "docker://{}/team/app@{}",
+            reg.host(),
+            m["digest"].as_str().unwrap()
+        );
         let man: serde_json::Value =
             serde_json::from_slice(&skopeo_raw(&child, &["--tls-verify=false"])).unwrap();
         assert_eq!(man["mediaType"], media::DOCKER_MANIFEST);
@@ -231,13 +239,13 @@ fn a_docker_manifest_list_pushed_to_the_registry_reads_with_skopeo_and_converts_
         &format!("oci:{}:t", copied.display()),
     ]));
     common::assert_fsck_clean(&copied);
-    let w = oix::graph::walk(
-        &Layout::open(&copied).unwrap(),
-        &[root_of(&copied, "t")],
-    );
+    let w = oix::graph::walk(&Layout::open(&copied).unwrap(), &[root_of(&copied, "t")]);
     assert!(w.complete());
     assert_eq!(
-        w.nodes.iter().filter(|n| n.descriptor.is_manifest()).count(),
+        w.nodes
+            .iter()
+            .filter(|n| n.descriptor.is_manifest())
+            .count(),
         2
     );
 
@@ -299,7 +307,8 @@ fn a_zstd_image_is_refused_and_nothing_is_sent() {
     assert!(err.contains("recompress"), "{err}");
     let reqs = &reg.requests()[since..];
     assert!(
-        reqs.iter().all(|(m, _)| m != "PUT" && m != "POST" && m != "PATCH"),
+        reqs.iter()
+            .all(|(m, _)| m != "PUT" && m != "POST" && m != "PATCH"),
         "{reqs:?}"
     );
     assert_eq!(common::tree_hash(&layout), before);

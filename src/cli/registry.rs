@@ -185,9 +185,7 @@ pub struct ConvertArgs {
 
 impl ConvertArgs {
     /// The conversion asked for, and the losses accepted.
-    pub fn request(
-        &self,
-    ) -> Result<(Option<crate::convert::Format>, Vec<crate::convert::Loss>)> {
+    pub fn request(&self) -> Result<(Option<crate::convert::Format>, Vec<crate::convert::Loss>)> {
         use crate::convert::{Format, Loss};
         let to = match self.manifest_format {
             ManifestFormat::Keep => None,
