@@ -1949,7 +1949,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__pull)
-            opts="-j -h -V --platform --where --authfile --ca-cert --cert-dir --client-cert --client-key --insecure --plain-http --timeout --creds --retries --jobs --json --lock-timeout --help --version"
+            opts="-j -h -V --platform --where --manifest-format --allow-lossy --authfile --ca-cert --cert-dir --client-cert --client-key --insecure --plain-http --timeout --creds --retries --jobs --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1960,6 +1960,14 @@ _oix() {
                     return 0
                     ;;
                 --where)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --manifest-format)
+                    COMPREPLY=($(compgen -W "keep oci docker" -- "${cur}"))
+                    return 0
+                    ;;
+                --allow-lossy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

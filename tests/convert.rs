@@ -262,6 +262,19 @@ fn a_docker_manifest_list_pushed_to_the_registry_reads_with_skopeo_and_converts_
     assert_eq!(v["digest"], idx.digest.as_str());
     assert_eq!(root_of(&back, "v1").digest, idx.digest);
     common::assert_fsck_clean(&back);
+    // pull takes the same flag.
+    let pulled = work.path().join("pulled");
+    let v = oix_json(&[
+        "pull",
+        &r,
+        &format!("{}:p", pulled.display()),
+        "--plain-http",
+        "--manifest-format",
+        "oci",
+    ]);
+    assert_eq!(v["digest"], idx.digest.as_str());
+    assert_eq!(v["converted"].as_array().unwrap().len(), 3);
+    common::assert_fsck_clean(&pulled);
 }
 
 /// A zstd image to Docker: refused with the layers listed, and the registry saw no

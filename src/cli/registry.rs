@@ -282,6 +282,8 @@ pub struct PullArgs {
     #[arg(long = "where", value_name = "EXPR")]
     pub wheres: Vec<String>,
     #[command(flatten)]
+    pub convert: ConvertArgs,
+    #[command(flatten)]
     pub transport: TransportArgs,
 }
 
@@ -780,6 +782,7 @@ pub fn pull(ctx: &Ctx, a: PullArgs) -> Result<i32> {
             ))
         }
     };
+    let (manifest_format, allow_lossy) = a.convert.request()?;
     let layout = Layout::open_or_create(&dst.path)?.with_lock_timeout(ctx.lock_timeout);
     let connect = Connect {
         progress: Bars::on_terminal("pulling"),
@@ -793,11 +796,14 @@ pub fn pull(ctx: &Ctx, a: PullArgs) -> Result<i32> {
         &PullOptions {
             jobs: a.transport.jobs,
             selector: crate::select::args::subset_selector(&a.platform, &a.wheres)?,
+            manifest_format,
+            allow_lossy,
         },
     )?;
     if ctx.json {
         output::json(&summary);
     } else {
+        print_converted(&summary.converted, &summary.dropped);
         outln!(
             "{} {}:{}",
             summary.digest,

@@ -371,6 +371,10 @@ pub struct PullOptions {
     pub jobs: usize,
     /// `--platform` / `--where`: pull only the entries this selector picks.
     pub selector: Selector,
+    /// `--manifest-format oci|docker`: convert the documents after the subset.
+    pub manifest_format: Option<crate::convert::Format>,
+    /// `--allow-lossy`: what a conversion to Docker may drop.
+    pub allow_lossy: Vec<crate::convert::Loss>,
 }
 
 /// The `--json` summary of a pull.
@@ -392,6 +396,12 @@ pub struct PullSummary {
     pub seconds: f64,
     /// `created`, `moved` or `unchanged`.
     pub action: &'static str,
+    /// `--manifest-format`: every document converted, old digest to new.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub converted: Vec<crate::convert::Pair>,
+    /// What `--allow-lossy` let the conversion drop.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dropped: Vec<crate::convert::Item>,
 }
 
 /// Pull `registry`'s `reference` (tag or digest) into `layout` as `ref_name`: the copy
@@ -417,6 +427,14 @@ pub fn pull(
         let named = crate::select::registry_ref(r);
         root = stores::subset_selected(&mut source, registry, &named, &root, &opts.selector)?;
     }
+    let (converted, dropped) = match opts.manifest_format {
+        Some(to) => {
+            let c = crate::convert::convert_into(&mut source, &root, to, &opts.allow_lossy)?;
+            root = c.root;
+            (c.pairs, c.dropped)
+        }
+        None => Default::default(),
+    };
     let out = stores::run(
         &source,
         std::slice::from_ref(&root),
@@ -444,6 +462,8 @@ pub fn pull(
             .load(std::sync::atomic::Ordering::Relaxed),
         seconds: start.elapsed().as_secs_f64(),
         action: out.names.first().map(|n| n.action).unwrap_or("unchanged"),
+        converted,
+        dropped,
     })
 }
 
