@@ -519,7 +519,9 @@ impl Converter<'_> {
                 continue;
             }
             let Value::Object(mut m) = e else {
-                unreachable!("a descriptor parsed from it")
+                return Err(Error::corrupt(format!(
+                    "{what}: manifests[{i}] is not an object"
+                )));
             };
             if let Some((mt, digest, size)) = self.document(&d, true)? {
                 m.insert("mediaType".into(), Value::String(mt));
@@ -724,6 +726,29 @@ mod tests {
         // Lossy: the way back does not restore the annotation.
         let back = convert(&c.source, &c.root, Format::Oci, &[]).unwrap();
         assert_ne!(back.root.digest, root.digest);
+    }
+
+    #[test]
+    fn malformed_documents_are_errors_not_panics() {
+        let dir = tempfile::tempdir().unwrap();
+        let (l, _) = Layout::init(dir.path().join("l")).unwrap();
+        for v in [
+            serde_json::json!([1, 2]),
+            serde_json::json!({"schemaVersion": 2, "manifests": 3}),
+            serde_json::json!({"schemaVersion": 2, "manifests": [[1, 2]]}),
+            serde_json::json!({"schemaVersion": 2, "manifests": [{"digest": "x"}]}),
+        ] {
+            let (b, d) = put(&l, &v);
+            let root = desc(media::OCI_INDEX, &b, &d);
+            let e = convert(&l, &root, Format::Docker, &[]).err().unwrap();
+            assert_eq!(e.kind, crate::error::Kind::Corrupt, "{v}: {e}");
+        }
+        let (b, d) = put(
+            &l,
+            &serde_json::json!({"schemaVersion": 2, "config": 1, "layers": {}}),
+        );
+        let root = desc(media::OCI_MANIFEST, &b, &d);
+        assert!(convert(&l, &root, Format::Docker, &[]).is_err());
     }
 
     #[test]
