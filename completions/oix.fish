@@ -319,6 +319,10 @@ complete -c oix -n "__fish_oix_using_subcommand copy" -l where -d 'Copy only the
 complete -c oix -n "__fish_oix_using_subcommand copy" -l digestfile -d 'After copying, write the digest of the copied image or index to FILE (as skopeo: the digest alone, no newline)' -r -F
 complete -c oix -n "__fish_oix_using_subcommand copy" -l mount-from -d 'Also mount blobs from this repository of the destination registry (repeatable; the source repository is tried first when both are on one registry)' -r
 complete -c oix -n "__fish_oix_using_subcommand copy" -l chunk-size -d 'Size of one PATCH of a chunked upload (bytes, or with a K/M/G suffix)' -r
+complete -c oix -n "__fish_oix_using_subcommand copy" -l manifest-format -d 'Write the manifests and indexes in this format: keep (as stored), oci, or docker (schema 2). Blobs are never changed; only documents get new digests' -r -f -a "keep\t'As stored (no conversion)'
+oci\t'OCI image index and manifest'
+docker\t'Docker manifest list and schema 2 manifest (skopeo calls it v2s2)'"
+complete -c oix -n "__fish_oix_using_subcommand copy" -l allow-lossy -d 'With --manifest-format docker, drop what Docker cannot hold instead of refusing: annotations, subject, artifact-type, attestations, fields (comma-separated)' -r
 complete -c oix -n "__fish_oix_using_subcommand copy" -l authfile -d 'Credentials file (containers auth.json or docker config.json); only this file is read (`oix login` writes it)' -r -F
 complete -c oix -n "__fish_oix_using_subcommand copy" -l ca-cert -d 'Trust the certificates of this PEM file besides the system roots: as CAs, and as the registry\'s own certificate when the server presents exactly one of them (a self-signed `openssl req -x509` certificate; its host name is still checked); repeatable' -r -F
 complete -c oix -n "__fish_oix_using_subcommand copy" -l cert-dir -d 'Use the certificates of DIR for the registry: *.crt files are CAs (trusted like --ca-cert), NAME.cert with NAME.key a client certificate. Without it, the first existing HOST[:PORT] directory of ~/.config/containers/certs.d, /etc/containers/certs.d and /etc/docker/certs.d is used (OIX_CERTS_D_ROOTS, a \':\'-separated list, replaces those roots)' -r -F
@@ -347,6 +351,10 @@ complete -c oix -n "__fish_oix_using_subcommand push" -l mount-from -d 'Mount bl
 complete -c oix -n "__fish_oix_using_subcommand push" -l chunk-size -d 'Size of one PATCH of a chunked upload; smaller blobs go up in one request (bytes, or with a K/M/G suffix)' -r
 complete -c oix -n "__fish_oix_using_subcommand push" -l via -d 'Who does the work: the built-in client or skopeo' -r -f -a "builtin\t'The built-in client'
 skopeo\t'`skopeo copy --all --preserve-digests`'"
+complete -c oix -n "__fish_oix_using_subcommand push" -l manifest-format -d 'Write the manifests and indexes in this format: keep (as stored), oci, or docker (schema 2). Blobs are never changed; only documents get new digests' -r -f -a "keep\t'As stored (no conversion)'
+oci\t'OCI image index and manifest'
+docker\t'Docker manifest list and schema 2 manifest (skopeo calls it v2s2)'"
+complete -c oix -n "__fish_oix_using_subcommand push" -l allow-lossy -d 'With --manifest-format docker, drop what Docker cannot hold instead of refusing: annotations, subject, artifact-type, attestations, fields (comma-separated)' -r
 complete -c oix -n "__fish_oix_using_subcommand push" -l authfile -d 'Credentials file (containers auth.json or docker config.json); only this file is read (`oix login` writes it)' -r -F
 complete -c oix -n "__fish_oix_using_subcommand push" -l ca-cert -d 'Trust the certificates of this PEM file besides the system roots: as CAs, and as the registry\'s own certificate when the server presents exactly one of them (a self-signed `openssl req -x509` certificate; its host name is still checked); repeatable' -r -F
 complete -c oix -n "__fish_oix_using_subcommand push" -l cert-dir -d 'Use the certificates of DIR for the registry: *.crt files are CAs (trusted like --ca-cert), NAME.cert with NAME.key a client certificate. Without it, the first existing HOST[:PORT] directory of ~/.config/containers/certs.d, /etc/containers/certs.d and /etc/docker/certs.d is used (OIX_CERTS_D_ROOTS, a \':\'-separated list, replaces those roots)' -r -F
@@ -367,6 +375,10 @@ complete -c oix -n "__fish_oix_using_subcommand push" -s h -l help -d 'Print hel
 complete -c oix -n "__fish_oix_using_subcommand push" -s V -l version -d 'Print version'
 complete -c oix -n "__fish_oix_using_subcommand pull" -l platform -d 'Pull only these platforms of an index (OS/ARCH[/VARIANT], repeatable or comma-separated)' -r
 complete -c oix -n "__fish_oix_using_subcommand pull" -l where -d 'Pull only the entries whose descriptor satisfies EXPR (repeatable, all must hold)' -r
+complete -c oix -n "__fish_oix_using_subcommand pull" -l manifest-format -d 'Write the manifests and indexes in this format: keep (as stored), oci, or docker (schema 2). Blobs are never changed; only documents get new digests' -r -f -a "keep\t'As stored (no conversion)'
+oci\t'OCI image index and manifest'
+docker\t'Docker manifest list and schema 2 manifest (skopeo calls it v2s2)'"
+complete -c oix -n "__fish_oix_using_subcommand pull" -l allow-lossy -d 'With --manifest-format docker, drop what Docker cannot hold instead of refusing: annotations, subject, artifact-type, attestations, fields (comma-separated)' -r
 complete -c oix -n "__fish_oix_using_subcommand pull" -l authfile -d 'Credentials file (containers auth.json or docker config.json); only this file is read (`oix login` writes it)' -r -F
 complete -c oix -n "__fish_oix_using_subcommand pull" -l ca-cert -d 'Trust the certificates of this PEM file besides the system roots: as CAs, and as the registry\'s own certificate when the server presents exactly one of them (a self-signed `openssl req -x509` certificate; its host name is still checked); repeatable' -r -F
 complete -c oix -n "__fish_oix_using_subcommand pull" -l cert-dir -d 'Use the certificates of DIR for the registry: *.crt files are CAs (trusted like --ca-cert), NAME.cert with NAME.key a client certificate. Without it, the first existing HOST[:PORT] directory of ~/.config/containers/certs.d, /etc/containers/certs.d and /etc/docker/certs.d is used (OIX_CERTS_D_ROOTS, a \':\'-separated list, replaces those roots)' -r -F
@@ -380,7 +392,7 @@ complete -c oix -n "__fish_oix_using_subcommand pull" -l lock-timeout -d 'Second
 complete -c oix -n "__fish_oix_using_subcommand pull" -l insecure -d 'Use TLS without verifying the registry\'s certificate'
 complete -c oix -n "__fish_oix_using_subcommand pull" -l plain-http -d 'Speak plain HTTP to the registry (no TLS)'
 complete -c oix -n "__fish_oix_using_subcommand pull" -l json -d 'Print machine-readable JSON on stdout'
-complete -c oix -n "__fish_oix_using_subcommand pull" -s h -l help -d 'Print help'
+complete -c oix -n "__fish_oix_using_subcommand pull" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oix -n "__fish_oix_using_subcommand pull" -s V -l version -d 'Print version'
 complete -c oix -n "__fish_oix_using_subcommand login" -s u -l username -d 'User name (asked for when standard input is a terminal and it is not given)' -r
 complete -c oix -n "__fish_oix_using_subcommand login" -l authfile -d 'Credentials file (containers auth.json or docker config.json); only this file is read (`oix login` writes it)' -r -F

@@ -22,6 +22,7 @@ pub mod authoring;
 pub mod build;
 pub mod cli;
 pub mod compress;
+pub mod convert;
 pub mod copy;
 pub mod fsck;
 pub mod gc;

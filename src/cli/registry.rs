@@ -141,6 +141,64 @@ impl TransportArgs {
     }
 }
 
+/// `--manifest-format`: the format of the manifests and indexes written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ManifestFormat {
+    /// As stored (no conversion).
+    Keep,
+    /// OCI image index and manifest.
+    Oci,
+    /// Docker manifest list and schema 2 manifest (skopeo calls it v2s2).
+    #[value(alias = "v2s2")]
+    Docker,
+}
+
+/// Manifest format conversion (docs/convert.md), shared by push and copy.
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// Write the manifests and indexes in this format: keep (as stored), oci, or docker
+    /// (schema 2). Blobs are never changed; only documents get new digests.
+    #[arg(long, value_enum, default_value = "keep", value_name = "FORMAT")]
+    pub manifest_format: ManifestFormat,
+    /// With --manifest-format docker, drop what Docker cannot hold instead of refusing:
+    /// annotations, subject, artifact-type, attestations, fields (comma-separated).
+    #[arg(long, value_name = "KIND", value_delimiter = ',')]
+    pub allow_lossy: Vec<String>,
+}
+
+impl ConvertArgs {
+    /// The conversion asked for, and the losses accepted.
+    pub fn request(&self) -> Result<(Option<crate::convert::Format>, Vec<crate::convert::Loss>)> {
+        use crate::convert::{Format, Loss};
+        let to = match self.manifest_format {
+            ManifestFormat::Keep => None,
+            ManifestFormat::Oci => Some(Format::Oci),
+            ManifestFormat::Docker => Some(Format::Docker),
+        };
+        let lossy = self
+            .allow_lossy
+            .iter()
+            .map(|s| Loss::parse(s.trim()))
+            .collect::<Result<Vec<_>>>()?;
+        if !lossy.is_empty() && to != Some(Format::Docker) {
+            return Err(Error::usage(
+                "--allow-lossy applies only with --manifest-format docker",
+            ));
+        }
+        Ok((to, lossy))
+    }
+}
+
+/// Human lines for converted documents (stderr).
+fn print_converted(pairs: &[crate::convert::Pair], dropped: &[crate::convert::Item]) {
+    for p in pairs {
+        errln!("converted {} -> {} ({})", p.from, p.to, p.media_type);
+    }
+    for d in dropped {
+        errln!("dropped {} {}: {}", d.document, d.path, d.what);
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Via {
     /// The built-in client.
@@ -188,6 +246,8 @@ pub struct PushArgs {
     #[arg(long, value_enum, default_value = "builtin")]
     pub via: Via,
     #[command(flatten)]
+    pub convert: ConvertArgs,
+    #[command(flatten)]
     pub transport: TransportArgs,
 }
 
@@ -204,6 +264,8 @@ pub struct PullArgs {
     /// Pull only the entries whose descriptor satisfies EXPR (repeatable, all must hold).
     #[arg(long = "where", value_name = "EXPR")]
     pub wheres: Vec<String>,
+    #[command(flatten)]
+    pub convert: ConvertArgs,
     #[command(flatten)]
     pub transport: TransportArgs,
 }
@@ -265,6 +327,8 @@ pub struct CopyArgs {
     /// Use TLS without verifying the destination registry's certificate.
     #[arg(long)]
     pub dest_insecure: bool,
+    #[command(flatten)]
+    pub convert: ConvertArgs,
     #[command(flatten)]
     pub transport: TransportArgs,
 }
@@ -419,11 +483,14 @@ pub fn copy(ctx: &Ctx, a: CopyArgs) -> Result<i32> {
         insecure: base.insecure || a.src_insecure,
         ..base
     };
+    let (manifest_format, allow_lossy) = a.convert.request()?;
     let req = CopyRequest {
         platforms: a.platform.clone(),
         wheres: a.wheres.clone(),
         dry_run: a.dry_run,
         force_recursive: a.force_recursive,
+        manifest_format,
+        allow_lossy,
     };
     let shown_dst = crate::reference::shown_source(&a.destination).to_string();
     match stores::copy(&src, &dst, &connect, Some(&src_connect), &req)? {
@@ -432,13 +499,19 @@ pub fn copy(ctx: &Ctx, a: CopyArgs) -> Result<i32> {
             destination,
             digest,
             steps,
+            converted,
         } => {
             if ctx.json {
-                output::json(&serde_json::json!({
+                let mut v = serde_json::json!({
                     "dry_run": true, "source": source, "destination": destination,
                     "digest": digest, "steps": steps,
-                }));
+                });
+                if !converted.is_empty() {
+                    v["converted"] = serde_json::json!(converted);
+                }
+                output::json(&v);
             } else {
+                print_converted(&converted, &[]);
                 print_steps(&steps, &|n| format!("{destination}:{n}"));
             }
         }
@@ -455,6 +528,7 @@ pub fn copy(ctx: &Ctx, a: CopyArgs) -> Result<i32> {
                     None => shown_dst,
                 };
                 outln!("{} {}", summary.digest, named);
+                print_converted(&summary.converted, &summary.dropped);
                 errln!(
                     "copied {} blobs ({}), mounted {}, linked {}, {} already present, {} manifests, {:.1}s",
                     summary.copied,
@@ -486,12 +560,20 @@ pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
         ..a.transport.connect()?
     };
     let transport = connect.transport()?;
+    let (manifest_format, allow_lossy) = a.convert.request()?;
+    if manifest_format.is_some() && a.via == Via::Skopeo {
+        return Err(Error::usage(
+            "--via skopeo pushes the layout's documents as stored: it takes no --manifest-format",
+        ));
+    }
     let opts = PushOptions {
         jobs: a.transport.jobs,
         force_recursive: a.force_recursive,
         selector: crate::select::args::subset_selector(&a.platform, &a.wheres)?,
         arch_tags: a.arch_tags.clone(),
         all_refs: a.all_refs,
+        manifest_format,
+        allow_lossy,
     };
     let plan = ops::plan_push(&layout, &src, &dest, &opts)?;
     if a.via == Via::Skopeo {
@@ -501,10 +583,13 @@ pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
     if a.dry_run {
         let steps = ops::dry_run(&plan, &registry, a.transport.jobs)?;
         if ctx.json {
-            output::json(
-                &serde_json::json!({"dry_run": true, "destination": dest.repository(), "steps": steps}),
-            );
+            let mut v = serde_json::json!({"dry_run": true, "destination": dest.repository(), "steps": steps});
+            if !plan.converted.is_empty() {
+                v["converted"] = serde_json::json!(plan.converted);
+            }
+            output::json(&v);
         } else {
+            print_converted(&plan.converted, &plan.dropped);
             print_steps(&steps, &|t| dest.with_tag(t).to_string());
         }
         return Ok(0);
@@ -513,6 +598,7 @@ pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
     if ctx.json {
         output::json(&summary);
     } else {
+        print_converted(&summary.converted, &summary.dropped);
         for t in &summary.tags {
             outln!("{} {}", t.digest, dest.with_tag(&t.tag));
         }
@@ -679,6 +765,7 @@ pub fn pull(ctx: &Ctx, a: PullArgs) -> Result<i32> {
             ))
         }
     };
+    let (manifest_format, allow_lossy) = a.convert.request()?;
     let layout = Layout::open_or_create(&dst.path)?.with_lock_timeout(ctx.lock_timeout);
     let connect = Connect {
         progress: Bars::on_terminal("pulling"),
@@ -692,11 +779,14 @@ pub fn pull(ctx: &Ctx, a: PullArgs) -> Result<i32> {
         &PullOptions {
             jobs: a.transport.jobs,
             selector: crate::select::args::subset_selector(&a.platform, &a.wheres)?,
+            manifest_format,
+            allow_lossy,
         },
     )?;
     if ctx.json {
         output::json(&summary);
     } else {
+        print_converted(&summary.converted, &summary.dropped);
         outln!(
             "{} {}:{}",
             summary.digest,

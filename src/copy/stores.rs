@@ -316,6 +316,11 @@ pub struct CopyRequest {
     pub dry_run: bool,
     /// Walk every root even when the destination registry holds it by digest.
     pub force_recursive: bool,
+    /// `--manifest-format oci|docker`: convert the documents (after the subset, before
+    /// the copy; [`crate::convert`]); `None` copies them as stored.
+    pub manifest_format: Option<crate::convert::Format>,
+    /// `--allow-lossy`: what a conversion to Docker may drop.
+    pub allow_lossy: Vec<crate::convert::Loss>,
 }
 
 /// The `--json` result of `oix copy`.
@@ -338,6 +343,12 @@ pub struct CopySummary {
     pub blobs: Vec<Moved>,
     /// Every manifest and index: `written` or `present`.
     pub manifests: Vec<Moved>,
+    /// `--manifest-format`: every document converted, old digest to new.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub converted: Vec<crate::convert::Pair>,
+    /// What `--allow-lossy` let the conversion drop.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dropped: Vec<crate::convert::Item>,
     pub copied: u64,
     pub mounted: u64,
     pub linked: u64,
@@ -360,6 +371,8 @@ pub enum CopyResult {
         destination: String,
         digest: String,
         steps: Vec<PlanStep>,
+        /// `--manifest-format`: the documents that would be converted.
+        converted: Vec<crate::convert::Pair>,
     },
 }
 
@@ -464,6 +477,18 @@ pub fn copy(
         };
         subset_selected(&mut source, src.store.names(), &r, &root, &selector)?
     };
+    let conversion = match req.manifest_format {
+        Some(to) => Some(crate::convert::convert_into(
+            &mut source,
+            &root,
+            to,
+            &req.allow_lossy,
+        )?),
+        None => None,
+    };
+    let converting = conversion.as_ref().is_some_and(|c| c.root != root);
+    let root = conversion.as_ref().map_or(root, |c| c.root.clone());
+    let (converted, dropped) = conversion.map_or_else(Default::default, |c| (c.pairs, c.dropped));
     if let Target::Digest(d) = &dst.target {
         if d.to_string() != root.digest {
             return Err(Error::usage(format!(
@@ -476,7 +501,7 @@ pub fn copy(
     let names: Vec<NamePlan> = dest_name.iter().map(|n| NamePlan::new(n, &root)).collect();
     // Within one repository the registry holds the source's whole graph already (it
     // was just resolved there): only the name is sent, no blob is asked about.
-    let retag = same_repository && !subsetting && !req.force_recursive;
+    let retag = same_repository && !subsetting && !converting && !req.force_recursive;
     let roots = if retag {
         &[][..]
     } else {
@@ -489,6 +514,7 @@ pub fn copy(
             destination: dst.store.describe(),
             digest: root.digest.clone(),
             steps,
+            converted,
         });
     }
     let out = run(
@@ -528,6 +554,8 @@ pub fn copy(
         bytes: r.bytes,
         blobs: r.blobs,
         manifests: r.documents,
+        converted,
+        dropped,
         retries: retried(&src.store) + retried(&dst.store),
         resumed,
         restarted,

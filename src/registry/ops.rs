@@ -71,6 +71,10 @@ pub struct PushPlan<'a> {
     pub roots: Vec<Descriptor>,
     /// Tags in the order they are set: per-arch tags first, the main tags last.
     pub tags: Vec<TagPlan>,
+    /// `--manifest-format`: every document converted, old digest to new.
+    pub converted: Vec<crate::convert::Pair>,
+    /// What `--allow-lossy` let the conversion drop.
+    pub dropped: Vec<crate::convert::Item>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -82,6 +86,11 @@ pub struct PushOptions {
     pub selector: Selector,
     pub arch_tags: Option<String>,
     pub all_refs: bool,
+    /// `--manifest-format oci|docker`: convert the documents after the subset
+    /// ([`crate::convert`]); `None` pushes them as stored.
+    pub manifest_format: Option<crate::convert::Format>,
+    /// `--allow-lossy`: what a conversion to Docker may drop.
+    pub allow_lossy: Vec<crate::convert::Loss>,
 }
 
 /// The tag a layout ref name becomes: itself, or the tag of a full `host/repo:tag` name.
@@ -154,10 +163,22 @@ pub fn plan_push<'a>(
     let mut roots = Vec::new();
     let mut main_tags = Vec::new();
     let mut arch_tags = Vec::new();
+    let mut converted = Vec::new();
+    let mut dropped = Vec::new();
     for (mut root, tag, r) in pairs {
         root.annotations.remove(model::annotation::REF_NAME);
         if opts.selector.has_filters() {
             root = stores::subset_selected(&mut source, layout, &r, &root, &opts.selector)?;
+        }
+        if let Some(to) = opts.manifest_format {
+            let c = crate::convert::convert_into(&mut source, &root, to, &opts.allow_lossy)?;
+            root = c.root;
+            for p in c.pairs {
+                if !converted.contains(&p) {
+                    converted.push(p);
+                }
+            }
+            dropped.extend(c.dropped);
         }
         if let Some(d) = &dest.digest {
             if d.to_string() != root.digest {
@@ -177,7 +198,7 @@ pub fn plan_push<'a>(
                 vec![root.clone()]
             };
             for c in children {
-                let Some(p) = platform::entry_platform(layout, &c) else {
+                let Some(p) = platform::entry_platform(&source, &c) else {
                     return Err(Error::failure(format!(
                         "--arch-tags: entry {} has no platform (none in its descriptor or config)",
                         c.digest
@@ -229,6 +250,8 @@ pub fn plan_push<'a>(
         source,
         roots,
         tags,
+        converted,
+        dropped,
     })
 }
 
@@ -261,6 +284,12 @@ pub struct PushSummary {
     /// Manifests and indexes written by digest (not counting tags).
     pub manifests: u64,
     pub manifests_skipped: u64,
+    /// `--manifest-format`: every document converted, old digest to new.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub converted: Vec<crate::convert::Pair>,
+    /// What `--allow-lossy` let the conversion drop.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dropped: Vec<crate::convert::Item>,
     /// Roots the repository already held by digest (their graphs were not walked).
     pub roots_present: u64,
     /// Requests retried after transient failures.
@@ -312,6 +341,8 @@ pub fn push(plan: &PushPlan, registry: &Registry, opts: &PushOptions) -> Result<
         bytes: blobs.bytes,
         manifests: out.report.manifests,
         manifests_skipped: out.report.skipped.saturating_sub(blobs.skipped),
+        converted: plan.converted.clone(),
+        dropped: plan.dropped.clone(),
         roots_present: out.roots_present,
         retries: registry
             .client
@@ -340,6 +371,10 @@ pub struct PullOptions {
     pub jobs: usize,
     /// `--platform` / `--where`: pull only the entries this selector picks.
     pub selector: Selector,
+    /// `--manifest-format oci|docker`: convert the documents after the subset.
+    pub manifest_format: Option<crate::convert::Format>,
+    /// `--allow-lossy`: what a conversion to Docker may drop.
+    pub allow_lossy: Vec<crate::convert::Loss>,
 }
 
 /// The `--json` summary of a pull.
@@ -361,6 +396,12 @@ pub struct PullSummary {
     pub seconds: f64,
     /// `created`, `moved` or `unchanged`.
     pub action: &'static str,
+    /// `--manifest-format`: every document converted, old digest to new.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub converted: Vec<crate::convert::Pair>,
+    /// What `--allow-lossy` let the conversion drop.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dropped: Vec<crate::convert::Item>,
 }
 
 /// Pull `registry`'s `reference` (tag or digest) into `layout` as `ref_name`: the copy
@@ -386,6 +427,14 @@ pub fn pull(
         let named = crate::select::registry_ref(r);
         root = stores::subset_selected(&mut source, registry, &named, &root, &opts.selector)?;
     }
+    let (converted, dropped) = match opts.manifest_format {
+        Some(to) => {
+            let c = crate::convert::convert_into(&mut source, &root, to, &opts.allow_lossy)?;
+            root = c.root;
+            (c.pairs, c.dropped)
+        }
+        None => Default::default(),
+    };
     let out = stores::run(
         &source,
         std::slice::from_ref(&root),
@@ -413,6 +462,8 @@ pub fn pull(
             .load(std::sync::atomic::Ordering::Relaxed),
         seconds: start.elapsed().as_secs_f64(),
         action: out.names.first().map(|n| n.action).unwrap_or("unchanged"),
+        converted,
+        dropped,
     })
 }
 

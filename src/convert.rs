@@ -1,0 +1,790 @@
+//! Manifest format conversion: OCI image index ⇄ Docker manifest list, OCI image
+//! manifest ⇄ Docker image manifest (schema 2). Blobs (configs, layers) are never
+//! changed: only the documents that name them are rewritten, so every blob keeps its
+//! bytes and digest and only manifests and indexes get new digests.
+//!
+//! What maps (a bijection, so a conversion and its inverse undo each other):
+//!
+//! | OCI | Docker schema 2 |
+//! |---|---|
+//! | `application/vnd.oci.image.index.v1+json` | `application/vnd.docker.distribution.manifest.list.v2+json` |
+//! | `application/vnd.oci.image.manifest.v1+json` | `application/vnd.docker.distribution.manifest.v2+json` |
+//! | `application/vnd.oci.image.config.v1+json` | `application/vnd.docker.container.image.v1+json` |
+//! | `…layer.v1.tar+gzip` | `…rootfs.diff.tar.gzip` |
+//! | `…layer.v1.tar` | `…rootfs.diff.tar` |
+//! | `…layer.nondistributable.v1.tar+gzip` | `…rootfs.foreign.diff.tar.gzip` |
+//! | `…layer.nondistributable.v1.tar` | `…rootfs.foreign.diff.tar` |
+//!
+//! What Docker cannot hold is refused, each item listed. Some of it is a *loss* the
+//! caller may accept ([`Loss`], `--allow-lossy`): the converted document then simply
+//! omits it. The rest has no Docker form at all and is always refused: zstd layers (no
+//! Docker media type; recompress first), artifacts (configs or layers of other types),
+//! an index inside an index (a manifest list lists manifests only), index entries
+//! without a platform (a manifest list requires one). Docker to OCI loses nothing.
+//!
+//! ## Bytes
+//! A converted document is the source document with its media types (and its children's
+//! digests and sizes) replaced, keys in the source's order, written compact by
+//! serde_json: the same input gives the same bytes. A document with nothing to change
+//! keeps its stored bytes (it is not re-serialized). The conversion therefore round
+//! trips exactly (OCI → Docker → OCI gives back the original bytes and digests, when
+//! nothing was lossy) for every document that is already in that compact form, which is
+//! what oix, umoci, skopeo and BuildKit write. It cannot for other spellings of the
+//! same JSON, because Docker documents do not carry the formatting:
+//! - whitespace inside the document: a pretty-printed `{\n  "schemaVersion": 2, …` comes back compact;
+//! - escapes: Go's encoder writes `&` in an annotation as `\u0026`, which comes back
+//!   as `&`.
+//!
+//! What follows the closing brace (a trailing newline, as Go's `json.Encoder` writes
+//! it) is kept as it is, both ways.
+//!
+//! An OCI document without `mediaType` (allowed: the spec says SHOULD; oix's own older
+//! documents and many others omit it) does round trip: Docker requires the field, so
+//! the conversion appends it *after* the body (`config`/`manifests`), a place Docker's
+//! and distribution's encoders never put it (they write it second); converting a
+//! Docker document whose `mediaType` comes after its body to OCI removes it again.
+//! The marker is the key order, which JSON readers ignore. A Docker document written
+//! by another tool in that order loses its `mediaType` on the way to OCI, which OCI
+//! allows; its descriptor still says what it is.
+//!
+//! No annotation records the original digest: Docker documents have no annotations,
+//! and one added on the OCI side would itself break the round trip. The old → new
+//! digest pairs are reported instead ([`Pair`], `--json`).
+
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::model::media;
+use crate::model::Descriptor;
+use crate::store::{Overlay, Source};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+
+/// The manifest format to convert to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// OCI image index / manifest.
+    Oci,
+    /// Docker manifest list / image manifest, schema 2.
+    Docker,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Oci => "OCI",
+            Format::Docker => "Docker schema 2",
+        }
+    }
+}
+
+/// A loss the caller may accept when converting to Docker (`--allow-lossy KIND`): the
+/// converted documents omit what it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Loss {
+    /// `annotations` of manifests, indexes and descriptors.
+    Annotations,
+    /// The `subject` of a manifest or index (its referrer link).
+    Subject,
+    /// `artifactType` of manifests, indexes and descriptors.
+    ArtifactType,
+    /// Attestation entries of an index (BuildKit's `unknown/unknown` manifests): they
+    /// are dropped from the list.
+    Attestations,
+    /// Any other field Docker does not define (a descriptor's `data`, unknown fields,
+    /// unknown platform fields).
+    Fields,
+}
+
+impl Loss {
+    pub const ALL: [Loss; 5] = [
+        Loss::Annotations,
+        Loss::Subject,
+        Loss::ArtifactType,
+        Loss::Attestations,
+        Loss::Fields,
+    ];
+    pub fn name(self) -> &'static str {
+        match self {
+            Loss::Annotations => "annotations",
+            Loss::Subject => "subject",
+            Loss::ArtifactType => "artifact-type",
+            Loss::Attestations => "attestations",
+            Loss::Fields => "fields",
+        }
+    }
+    pub fn parse(s: &str) -> Result<Loss> {
+        Loss::ALL
+            .into_iter()
+            .find(|l| l.name() == s)
+            .ok_or_else(|| {
+                Error::usage(format!("--allow-lossy: unknown loss {s:?}"))
+                    .with_hint(format!("one of: {}", Loss::ALL.map(Loss::name).join(", ")))
+            })
+    }
+}
+
+/// One document converted: its old and new digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Pair {
+    pub from: String,
+    pub to: String,
+    #[serde(rename = "fromMediaType")]
+    pub from_media_type: String,
+    #[serde(rename = "mediaType")]
+    pub media_type: String,
+    pub size: i64,
+}
+
+/// Something the conversion dropped (an accepted loss) or could not convert.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Item {
+    /// The document it is in.
+    pub document: String,
+    /// Where in it, e.g. `layers[2]`, `manifests[0].annotations`.
+    pub path: String,
+    pub what: String,
+    /// The loss kind that would accept it; `None`: it cannot be converted at all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loss: Option<Loss>,
+}
+
+/// What a conversion made of a root, the documents themselves held by the caller.
+#[derive(Debug, Clone)]
+pub struct Conversion {
+    /// The root's new descriptor (the root itself when nothing changed).
+    pub root: Descriptor,
+    /// Every document whose digest changed, children first.
+    pub pairs: Vec<Pair>,
+    /// What was dropped under `--allow-lossy`.
+    pub dropped: Vec<Item>,
+    /// The new documents' bytes, children first.
+    pub created: Vec<Vec<u8>>,
+}
+
+/// A conversion with its documents in an [`Overlay`] of the source.
+pub struct Converted<'a> {
+    pub source: Overlay<'a>,
+    pub root: Descriptor,
+    pub pairs: Vec<Pair>,
+    pub dropped: Vec<Item>,
+}
+
+/// Convert the graph under `root` in `src` to `to`: see the module documentation.
+pub fn convert<'a>(
+    src: &'a dyn Source,
+    root: &Descriptor,
+    to: Format,
+    allow_lossy: &[Loss],
+) -> Result<Converted<'a>> {
+    let c = plan(src, root, to, allow_lossy)?;
+    let mut source = Overlay::new(src);
+    for b in c.created {
+        source.add(b);
+    }
+    Ok(Converted {
+        source,
+        root: c.root,
+        pairs: c.pairs,
+        dropped: c.dropped,
+    })
+}
+
+/// [`convert`] into an overlay the caller already has (push and copy add subsets there
+/// first): reads through `source`, adds the new documents to it.
+pub fn convert_into(
+    source: &mut Overlay<'_>,
+    root: &Descriptor,
+    to: Format,
+    allow_lossy: &[Loss],
+) -> Result<Conversion> {
+    let c = plan(&*source, root, to, allow_lossy)?;
+    for b in &c.created {
+        source.add(b.clone());
+    }
+    Ok(c)
+}
+
+/// The conversion of `root`, computed without writing anything; refused (nothing
+/// created) when anything cannot be converted or is a loss not allowed.
+pub fn plan(
+    src: &dyn Source,
+    root: &Descriptor,
+    to: Format,
+    allow_lossy: &[Loss],
+) -> Result<Conversion> {
+    let mut c = Converter {
+        src,
+        to,
+        allow: allow_lossy,
+        done: HashMap::new(),
+        problems: Vec::new(),
+        dropped: Vec::new(),
+        pairs: Vec::new(),
+        created: Vec::new(),
+    };
+    let new = c.document(root, false)?;
+    if !c.problems.is_empty() {
+        return Err(refusal(&c.problems, to, &root.digest));
+    }
+    let mut out = root.clone();
+    if let Some((mt, d, size)) = new {
+        out.media_type = mt;
+        out.digest = d;
+        out.size = size;
+    }
+    Ok(Conversion {
+        root: out,
+        pairs: c.pairs,
+        dropped: c.dropped,
+        created: c.created,
+    })
+}
+
+fn refusal(problems: &[Item], to: Format, root: &str) -> Error {
+    let mut msg = format!(
+        "cannot convert {root} to {}: {} item(s) have no {} form",
+        to.name(),
+        problems.len(),
+        to.name()
+    );
+    for p in problems.iter().take(50) {
+        msg.push_str(&format!("\n  {} {}: {}", p.document, p.path, p.what));
+        if let Some(l) = p.loss {
+            msg.push_str(&format!(" (lossy: {})", l.name()));
+        }
+    }
+    if problems.len() > 50 {
+        msg.push_str(&format!("\n  … and {} more", problems.len() - 50));
+    }
+    let mut kinds: Vec<&str> = problems
+        .iter()
+        .filter_map(|p| p.loss.map(Loss::name))
+        .collect();
+    kinds.sort();
+    kinds.dedup();
+    let hard = problems.iter().any(|p| p.loss.is_none());
+    let hint = match (hard, kinds.is_empty()) {
+        (false, _) => format!(
+            "to drop them, accept the losses: --allow-lossy {}",
+            kinds.join(",")
+        ),
+        (true, _) if problems.iter().any(|p| p.what.contains("zstd")) => {
+            "Docker has no zstd layer type: recompress the image to gzip first, or keep the OCI format"
+                .to_string()
+        }
+        (true, _) => "keep the OCI format (--manifest-format keep)".to_string(),
+    };
+    let details = serde_json::json!({ "items": problems });
+    Error::refused(msg).with_hint(hint).with_details(details)
+}
+
+/// The blob media type that corresponds to `mt` in format `to`; `None` when there is
+/// none. Types already in the target format map to themselves.
+fn blob_type(mt: &str, to: Format) -> Option<&'static str> {
+    const PAIRS: [(&str, &str); 5] = [
+        (media::OCI_CONFIG, media::DOCKER_CONFIG),
+        (media::OCI_LAYER_GZIP, media::DOCKER_LAYER_GZIP),
+        (media::OCI_LAYER_TAR, DOCKER_LAYER_TAR),
+        (OCI_NONDIST_GZIP, DOCKER_FOREIGN_GZIP),
+        (OCI_NONDIST_TAR, DOCKER_FOREIGN_TAR),
+    ];
+    PAIRS.iter().find_map(|&(oci, docker)| match to {
+        Format::Docker if mt == oci || mt == docker => Some(docker),
+        Format::Oci if mt == oci || mt == docker => Some(oci),
+        _ => None,
+    })
+}
+
+pub const DOCKER_LAYER_TAR: &str = "application/vnd.docker.image.rootfs.diff.tar";
+pub const DOCKER_FOREIGN_GZIP: &str = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
+pub const DOCKER_FOREIGN_TAR: &str = "application/vnd.docker.image.rootfs.foreign.diff.tar";
+pub const OCI_NONDIST_GZIP: &str = "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip";
+pub const OCI_NONDIST_TAR: &str = "application/vnd.oci.image.layer.nondistributable.v1.tar";
+
+fn doc_type(index: bool, to: Format) -> &'static str {
+    match (index, to) {
+        (true, Format::Oci) => media::OCI_INDEX,
+        (true, Format::Docker) => media::DOCKER_LIST,
+        (false, Format::Oci) => media::OCI_MANIFEST,
+        (false, Format::Docker) => media::DOCKER_MANIFEST,
+    }
+}
+
+/// New (media type, digest, size) of a converted document; `None`: unchanged.
+type NewDoc = Option<(String, String, i64)>;
+
+struct Converter<'s> {
+    src: &'s dyn Source,
+    to: Format,
+    allow: &'s [Loss],
+    done: HashMap<String, NewDoc>,
+    problems: Vec<Item>,
+    dropped: Vec<Item>,
+    pairs: Vec<Pair>,
+    created: Vec<Vec<u8>>,
+}
+
+/// Fields of a Docker descriptor (distribution's schema 2 and manifest list).
+const DOCKER_DESCRIPTOR_FIELDS: [&str; 5] = ["mediaType", "digest", "size", "urls", "platform"];
+const DOCKER_PLATFORM_FIELDS: [&str; 6] = [
+    "architecture",
+    "os",
+    "os.version",
+    "os.features",
+    "variant",
+    "features",
+];
+
+impl Converter<'_> {
+    /// Note something Docker cannot hold at `path` of `doc`; returns whether it is
+    /// dropped (an allowed loss).
+    fn lose(&mut self, doc: &str, path: String, what: String, loss: Option<Loss>) -> bool {
+        let item = Item {
+            document: doc.to_string(),
+            path,
+            what,
+            loss,
+        };
+        match loss {
+            Some(l) if self.allow.contains(&l) => {
+                self.dropped.push(item);
+                true
+            }
+            _ => {
+                self.problems.push(item);
+                false
+            }
+        }
+    }
+
+    /// The loss kind of a field Docker does not define.
+    fn field_loss(key: &str) -> Loss {
+        match key {
+            "annotations" => Loss::Annotations,
+            "subject" => Loss::Subject,
+            "artifactType" => Loss::ArtifactType,
+            _ => Loss::Fields,
+        }
+    }
+
+    /// Convert the document `desc` names (a manifest or index); `nested`: it is an
+    /// entry of an index.
+    fn document(&mut self, desc: &Descriptor, nested: bool) -> Result<NewDoc> {
+        if let Some(d) = self.done.get(&desc.digest) {
+            return Ok(d.clone());
+        }
+        let index = desc.is_index();
+        if !index && !desc.is_manifest() {
+            let what = format!("{} is not an image manifest or index", desc.media_type);
+            self.lose(&desc.digest, String::new(), what, None);
+            return Ok(None);
+        }
+        if index && nested && self.to == Format::Docker {
+            self.lose(
+                &desc.digest,
+                String::new(),
+                "an index inside an index (a Docker manifest list lists only manifests)".into(),
+                None,
+            );
+            return Ok(None);
+        }
+        let bytes = self.src.read_small(desc)?;
+        let what = desc.digest.clone();
+        let value: Value = crate::model::parse_json(&bytes, &what)?;
+        let Value::Object(obj) = value else {
+            return Err(Error::corrupt(format!("{what}: not a JSON object")));
+        };
+        let target = doc_type(index, self.to);
+        let mut changed = desc.media_type != target;
+        let mut out = Map::new();
+        let has_mt = obj.contains_key("mediaType");
+        // A `mediaType` after the body marks one a conversion added (see the module
+        // documentation): the way back to OCI removes it again.
+        let body = if index { "manifests" } else { "config" };
+        let added_mt = self.to == Format::Oci
+            && !desc.media_type.starts_with("application/vnd.oci.")
+            && obj.keys().position(|k| k == "mediaType") > obj.keys().position(|k| k == body);
+        for (k, v) in obj {
+            let v = match k.as_str() {
+                "schemaVersion" => v,
+                "mediaType" if added_mt => {
+                    changed = true;
+                    continue;
+                }
+                "mediaType" => {
+                    if v.as_str() != Some(target) {
+                        changed = true;
+                    }
+                    Value::String(target.into())
+                }
+                "manifests" if index => {
+                    let (v, c) = self.entries(&what, v)?;
+                    changed |= c;
+                    v
+                }
+                "config" if !index => {
+                    let (v, c) = self.blob(&what, "config".into(), v, true)?;
+                    changed |= c;
+                    v
+                }
+                "layers" if !index => {
+                    let Value::Array(layers) = v else {
+                        return Err(Error::corrupt(format!("{what}: layers is not an array")));
+                    };
+                    let mut new = Vec::with_capacity(layers.len());
+                    for (i, l) in layers.into_iter().enumerate() {
+                        let (v, c) = self.blob(&what, format!("layers[{i}]"), l, false)?;
+                        changed |= c;
+                        new.push(v);
+                    }
+                    Value::Array(new)
+                }
+                _ if self.to == Format::Docker => {
+                    if is_empty(&v) {
+                        // `"annotations": {}` says nothing Docker loses; still dropped.
+                        changed = true;
+                        continue;
+                    }
+                    let loss = Self::field_loss(&k);
+                    let shown = format!("{k} ({} has no such field)", Format::Docker.name());
+                    if self.lose(&what, k.clone(), shown, Some(loss)) {
+                        changed = true;
+                        continue;
+                    }
+                    v
+                }
+                _ => v,
+            };
+            out.insert(k, v);
+        }
+        if !has_mt {
+            // Docker requires it; an OCI document may omit it (a SHOULD). Appended last,
+            // after the body, so that the way back knows to remove it.
+            out.insert("mediaType".into(), Value::String(target.into()));
+            changed = true;
+        }
+        let new = if changed {
+            let mut b = serde_json::to_vec(&Value::Object(out)).expect("serializing JSON values");
+            // Keep what follows the closing brace (Go's json.Encoder, and so umoci and
+            // others, end documents with a newline): it travels both ways.
+            let end = bytes
+                .iter()
+                .rposition(|c| *c == b'}')
+                .map_or(bytes.len(), |i| i + 1);
+            b.extend_from_slice(&bytes[end..]);
+            let d = Digest::sha256_of(&b);
+            let size = b.len() as i64;
+            self.pairs.push(Pair {
+                from: desc.digest.clone(),
+                to: d.to_string(),
+                from_media_type: desc.media_type.clone(),
+                media_type: target.to_string(),
+                size,
+            });
+            self.created.push(b);
+            Some((target.to_string(), d.to_string(), size))
+        } else {
+            None
+        };
+        self.done.insert(desc.digest.clone(), new.clone());
+        Ok(new)
+    }
+
+    /// The `manifests` of an index: each child converted, its descriptor updated.
+    fn entries(&mut self, what: &str, v: Value) -> Result<(Value, bool)> {
+        let Value::Array(entries) = v else {
+            return Err(Error::corrupt(format!("{what}: manifests is not an array")));
+        };
+        let mut changed = false;
+        let mut new = Vec::with_capacity(entries.len());
+        for (i, e) in entries.into_iter().enumerate() {
+            let d: Descriptor = serde_json::from_value(e.clone())
+                .map_err(|err| Error::corrupt(format!("{what}: manifests[{i}]: {err}")))?;
+            if self.to == Format::Docker && d.is_attestation() {
+                let shown = format!("attestation manifest {}", d.digest);
+                if self.lose(
+                    what,
+                    format!("manifests[{i}]"),
+                    shown,
+                    Some(Loss::Attestations),
+                ) {
+                    changed = true;
+                    continue;
+                }
+                // Not allowed: reported; its own content is not examined further.
+                new.push(e);
+                continue;
+            }
+            let Value::Object(mut m) = e else {
+                return Err(Error::corrupt(format!(
+                    "{what}: manifests[{i}] is not an object"
+                )));
+            };
+            if let Some((mt, digest, size)) = self.document(&d, true)? {
+                m.insert("mediaType".into(), Value::String(mt));
+                m.insert("digest".into(), Value::String(digest));
+                m.insert("size".into(), Value::from(size));
+                changed = true;
+            }
+            if self.to == Format::Docker {
+                if d.platform.is_none() {
+                    self.lose(
+                        what,
+                        format!("manifests[{i}]"),
+                        format!(
+                            "entry {} has no platform (a Docker manifest list requires one)",
+                            d.digest
+                        ),
+                        None,
+                    );
+                }
+                changed |= self.docker_descriptor(what, &format!("manifests[{i}]"), &mut m);
+            }
+            new.push(Value::Object(m));
+        }
+        Ok((Value::Array(new), changed))
+    }
+
+    /// A config (`config`) or layer descriptor: its media type mapped.
+    fn blob(&mut self, what: &str, path: String, v: Value, config: bool) -> Result<(Value, bool)> {
+        let Value::Object(mut m) = v else {
+            return Err(Error::corrupt(format!("{what}: {path} is not an object")));
+        };
+        let mt = m
+            .get("mediaType")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let mut changed = false;
+        match blob_type(&mt, self.to) {
+            Some(new) if (new == media::OCI_CONFIG || new == media::DOCKER_CONFIG) == config => {
+                if new != mt {
+                    m.insert("mediaType".into(), Value::String(new.into()));
+                    changed = true;
+                }
+            }
+            _ => {
+                let why = if mt == media::OCI_LAYER_ZSTD {
+                    format!("zstd layer ({mt}): Docker has no zstd layer type")
+                } else if config {
+                    format!("config of type {mt:?} (an artifact, not an image)")
+                } else {
+                    format!("layer of type {mt:?} has no {} form", self.to.name())
+                };
+                self.lose(what, path.clone(), why, None);
+            }
+        }
+        if self.to == Format::Docker {
+            changed |= self.docker_descriptor(what, &path, &mut m);
+        }
+        Ok((Value::Object(m), changed))
+    }
+
+    /// Drop (or report) the fields of a descriptor Docker does not define.
+    fn docker_descriptor(&mut self, what: &str, path: &str, m: &mut Map<String, Value>) -> bool {
+        let mut changed = false;
+        let keys: Vec<String> = m.keys().cloned().collect();
+        for k in keys {
+            if DOCKER_DESCRIPTOR_FIELDS.contains(&k.as_str()) {
+                continue;
+            }
+            if is_empty(&m[&k]) {
+                m.shift_remove(&k);
+                changed = true;
+                continue;
+            }
+            let loss = Self::field_loss(&k);
+            let shown = format!("{k} (a Docker descriptor has no such field)");
+            if self.lose(what, format!("{path}.{k}"), shown, Some(loss)) {
+                m.shift_remove(&k);
+                changed = true;
+            }
+        }
+        if let Some(Value::Object(p)) = m.get_mut("platform") {
+            let keys: Vec<String> = p.keys().cloned().collect();
+            for k in keys {
+                if DOCKER_PLATFORM_FIELDS.contains(&k.as_str()) {
+                    continue;
+                }
+                let shown = format!("platform field {k} (Docker has no such field)");
+                if self.lose(
+                    what,
+                    format!("{path}.platform.{k}"),
+                    shown,
+                    Some(Loss::Fields),
+                ) {
+                    p.shift_remove(&k);
+                    changed = true;
+                }
+            }
+        }
+        changed
+    }
+}
+
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => m.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Null => true,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::Layout;
+
+    fn put(l: &Layout, v: &Value) -> (Vec<u8>, Digest) {
+        let b = serde_json::to_vec(v).unwrap();
+        let d = l.write_blob_bytes(&b).unwrap();
+        (b, d)
+    }
+
+    fn desc(mt: &str, b: &[u8], d: &Digest) -> Descriptor {
+        Descriptor::new(mt, d, b.len() as u64)
+    }
+
+    /// An OCI index of one gzip image, with an annotation on the manifest when asked.
+    fn image(l: &Layout, layer_mt: &str, annotated: bool) -> Descriptor {
+        let (cb, cd) = put(l, &serde_json::json!({"architecture":"amd64","os":"linux"}));
+        let lb = b"layer bytes".to_vec();
+        let ld = l.write_blob_bytes(&lb).unwrap();
+        let mut m = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": media::OCI_MANIFEST,
+            "config": {"mediaType": media::OCI_CONFIG, "digest": cd.to_string(), "size": cb.len()},
+            "layers": [{"mediaType": layer_mt, "digest": ld.to_string(), "size": lb.len()}],
+        });
+        if annotated {
+            m["annotations"] = serde_json::json!({"org.opencontainers.image.title": "x"});
+        }
+        let (mb, md) = put(l, &m);
+        let (ib, id) = put(
+            l,
+            &serde_json::json!({
+                "schemaVersion": 2,
+                "mediaType": media::OCI_INDEX,
+                "manifests": [{"mediaType": media::OCI_MANIFEST, "digest": md.to_string(),
+                    "size": mb.len(), "platform": {"architecture": "amd64", "os": "linux"}}],
+            }),
+        );
+        desc(media::OCI_INDEX, &ib, &id)
+    }
+
+    #[test]
+    fn round_trip_gives_back_the_oci_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (l, _) = Layout::init(dir.path().join("l")).unwrap();
+        let root = image(&l, media::OCI_LAYER_GZIP, false);
+        let docker = convert(&l, &root, Format::Docker, &[]).unwrap();
+        assert_eq!(docker.root.media_type, media::DOCKER_LIST);
+        assert_eq!(docker.pairs.len(), 2);
+        let list: Value =
+            serde_json::from_slice(&docker.source.read_small(&docker.root).unwrap()).unwrap();
+        assert_eq!(list["manifests"][0]["mediaType"], media::DOCKER_MANIFEST);
+        let m = &list["manifests"][0];
+        let md: Descriptor = serde_json::from_value(m.clone()).unwrap();
+        let man: Value = serde_json::from_slice(&docker.source.read_small(&md).unwrap()).unwrap();
+        assert_eq!(man["config"]["mediaType"], media::DOCKER_CONFIG);
+        assert_eq!(man["layers"][0]["mediaType"], media::DOCKER_LAYER_GZIP);
+        // Deterministic: again, the same bytes.
+        let again = convert(&l, &root, Format::Docker, &[]).unwrap();
+        assert_eq!(again.root, docker.root);
+        // And back.
+        let back = convert(&docker.source, &docker.root, Format::Oci, &[]).unwrap();
+        assert_eq!(back.root, root);
+        // OCI to OCI: nothing to do, no new document.
+        let same = convert(&l, &root, Format::Oci, &[]).unwrap();
+        assert_eq!(same.root, root);
+        assert!(same.pairs.is_empty());
+    }
+
+    #[test]
+    fn zstd_and_annotations_are_refused_listing_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let (l, _) = Layout::init(dir.path().join("l")).unwrap();
+        let root = image(&l, media::OCI_LAYER_ZSTD, true);
+        let e = convert(&l, &root, Format::Docker, &Loss::ALL)
+            .err()
+            .unwrap();
+        assert_eq!(e.kind, crate::error::Kind::Refused);
+        assert!(e.to_string().contains("layers[0]: zstd layer"), "{e}");
+        let root = image(&l, media::OCI_LAYER_GZIP, true);
+        let e = convert(&l, &root, Format::Docker, &[]).err().unwrap();
+        assert!(e.to_string().contains("annotations"), "{e}");
+        assert!(
+            format!("{e:?}").contains("--allow-lossy annotations"),
+            "{e:?}"
+        );
+        let c = convert(&l, &root, Format::Docker, &[Loss::Annotations]).unwrap();
+        assert_eq!(c.dropped.len(), 1);
+        // Lossy: the way back does not restore the annotation.
+        let back = convert(&c.source, &c.root, Format::Oci, &[]).unwrap();
+        assert_ne!(back.root.digest, root.digest);
+    }
+
+    #[test]
+    fn malformed_documents_are_errors_not_panics() {
+        let dir = tempfile::tempdir().unwrap();
+        let (l, _) = Layout::init(dir.path().join("l")).unwrap();
+        for v in [
+            serde_json::json!([1, 2]),
+            serde_json::json!({"schemaVersion": 2, "manifests": 3}),
+            serde_json::json!({"schemaVersion": 2, "manifests": [[1, 2]]}),
+            serde_json::json!({"schemaVersion": 2, "manifests": [{"digest": "x"}]}),
+        ] {
+            let (b, d) = put(&l, &v);
+            let root = desc(media::OCI_INDEX, &b, &d);
+            let e = convert(&l, &root, Format::Docker, &[]).err().unwrap();
+            assert_eq!(e.kind, crate::error::Kind::Corrupt, "{v}: {e}");
+        }
+        let (b, d) = put(
+            &l,
+            &serde_json::json!({"schemaVersion": 2, "config": 1, "layers": {}}),
+        );
+        let root = desc(media::OCI_MANIFEST, &b, &d);
+        assert!(convert(&l, &root, Format::Docker, &[]).is_err());
+    }
+
+    #[test]
+    fn missing_media_type_is_added() {
+        let dir = tempfile::tempdir().unwrap();
+        let (l, _) = Layout::init(dir.path().join("l")).unwrap();
+        let (cb, cd) = put(
+            &l,
+            &serde_json::json!({"architecture":"amd64","os":"linux"}),
+        );
+        let (mb, md) = put(
+            &l,
+            &serde_json::json!({"schemaVersion": 2,
+                "config": {"mediaType": media::OCI_CONFIG, "digest": cd.to_string(), "size": cb.len()},
+                "layers": []}),
+        );
+        let root = desc(media::OCI_MANIFEST, &mb, &md);
+        let c = convert(&l, &root, Format::Docker, &[]).unwrap();
+        let b = c.source.read_small(&c.root).unwrap();
+        assert!(b.ends_with(
+            br#""layers":[],"mediaType":"application/vnd.docker.distribution.manifest.v2+json"}"#
+        ));
+        let back = convert(&c.source, &c.root, Format::Oci, &[]).unwrap();
+        assert_eq!(back.root, root);
+        // A Docker document with mediaType in its usual place keeps it.
+        let (db, dd) = put(
+            &l,
+            &serde_json::json!({"schemaVersion": 2, "mediaType": media::DOCKER_MANIFEST,
+                "config": {"mediaType": media::DOCKER_CONFIG, "digest": cd.to_string(), "size": cb.len()},
+                "layers": []}),
+        );
+        let d = desc(media::DOCKER_MANIFEST, &db, &dd);
+        let o = convert(&l, &d, Format::Oci, &[]).unwrap();
+        let ob = o.source.read_small(&o.root).unwrap();
+        assert!(ob.starts_with(
+            br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config""#
+        ));
+    }
+}
