@@ -506,3 +506,32 @@ pub fn created_annotation(flag: Option<&str>) -> Result<Option<String>> {
 pub fn rfc3339_utc(secs: i64) -> String {
     crate::build::config::rfc3339(secs)
 }
+
+/// [`add`] into TAG of a store that is not a layout (a registry; [`super::remote`]).
+pub fn add_store(
+    dest: &dyn crate::publish::Destination,
+    tag: &str,
+    sources: &[SourceSpec],
+    mode: AddMode,
+    opts: &EditOptions,
+    jobs: usize,
+) -> Result<Outcome> {
+    let incoming = resolve_all(sources, opts.flatten)?;
+    let build = |existing: Vec<Member>, _: Option<&Descriptor>| -> Result<Vec<Member>> {
+        let mut list = MemberList::from(existing);
+        for m in &incoming {
+            list.upsert(m.clone(), mode)?;
+        }
+        Ok(list.into_vec())
+    };
+    super::remote::edit_store(
+        dest,
+        tag,
+        &opts.annotations,
+        opts.dry_run,
+        &incoming,
+        &build,
+        true,
+        jobs,
+    )
+}

@@ -256,3 +256,80 @@ pub fn annotate(
     rep.annotated = picked;
     Ok(rep)
 }
+
+/// `oix index rm docker://HOST/REPO:TAG SELECTOR…`: remove the entries of TAG's index
+/// that the selector chooses (with their attestations), reading manifests and configs
+/// only, and PUT the new index ([`super::remote`]). Entries of nested indexes are not
+/// reached: on a registry only TAG's own entries are removed.
+pub fn remove_store(
+    dest: &dyn crate::publish::Destination,
+    tag: &str,
+    selector: &crate::select::Selector,
+    ambiguity_given: bool,
+    dry_run: bool,
+    jobs: usize,
+) -> Result<EditReport> {
+    if !selector.has_filters() {
+        return Err(
+            Error::usage("index rm needs a selector (--platform or --where)")
+                .with_hint("to drop the whole tag use `oix untag`"),
+        );
+    }
+    let r = LayoutRef {
+        path: crate::store::Source::describe(dest).into(),
+        target: Target::Name(tag.to_string()),
+    };
+    let found = default_all(selector, ambiguity_given).select(dest, &r)?;
+    let mut chosen: Vec<&crate::model::Descriptor> = Vec::new();
+    for m in &found.matches {
+        if m.path.len() != 2 {
+            return Err(Error::usage(format!(
+                "{}:{tag}: {} is not an entry of the index {tag} names",
+                crate::store::Source::describe(dest),
+                m.descriptor.digest
+            ))
+            .with_hint(
+                "on a registry, index rm removes entries of TAG's own index; edit nested \
+                 indexes in a layout",
+            ));
+        }
+        chosen.push(&m.descriptor);
+    }
+    let removed: Vec<String> = chosen.iter().map(|d| d.digest.clone()).collect();
+    let build = |existing: Vec<super::Member>,
+                 _: Option<&crate::model::Descriptor>|
+     -> Result<Vec<super::Member>> {
+        Ok(existing
+            .into_iter()
+            .filter(|m| !chosen.contains(&&m.descriptor))
+            .collect())
+    };
+    let before = dest.resolve_name(tag)?.map(|d| d.digest);
+    let o = super::remote::edit_store(
+        dest,
+        tag,
+        &BTreeMap::new(),
+        dry_run,
+        &[],
+        &build,
+        true,
+        jobs,
+    )?;
+    let rewritten = match before {
+        Some(from) if from != o.digest => vec![rewrite::Rewritten {
+            path: Vec::new(),
+            from,
+            to: o.digest.clone(),
+        }],
+        _ => Vec::new(),
+    };
+    Ok(EditReport {
+        target: tag.to_string(),
+        digest: o.digest,
+        changed: o.changed || (dry_run && !rewritten.is_empty()),
+        dry_run,
+        removed,
+        annotated: Vec::new(),
+        rewritten,
+    })
+}

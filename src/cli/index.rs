@@ -7,6 +7,7 @@ use crate::error::{ExitCode, Result};
 use crate::platform::PlatformSpec;
 use crate::reference::LayoutRef;
 use crate::select::{AmbiguityArgs, SelectorArgs};
+use super::registry::TransportArgs;
 use clap::{Args, Subcommand};
 
 #[derive(Debug, Subcommand)]
@@ -21,7 +22,8 @@ pub enum IndexCommand {
 
 #[derive(Debug, Args)]
 pub struct RmArgs {
-    /// The index to edit: LAYOUT:REF.
+    /// The index to edit: LAYOUT:REF, or docker://HOST/REPO:TAG (only manifests and
+    /// configs are read; the new index is PUT, then TAG).
     pub dest: String,
     #[command(flatten)]
     pub selector: SelectorArgs,
@@ -33,6 +35,8 @@ pub struct RmArgs {
     /// Exit 6 when index.json changed (or would change).
     #[arg(long)]
     pub detailed_exitcode: bool,
+    #[command(flatten, next_help_heading = super::select::REGISTRY_HEADING)]
+    pub transport: TransportArgs,
 }
 
 #[derive(Debug, Args)]
@@ -181,7 +185,9 @@ pub struct CreateArgs {
 
 #[derive(Debug, Args)]
 pub struct AddArgs {
-    /// The index to edit: LAYOUT:REF (created when missing).
+    /// The index to edit: LAYOUT:REF (created when missing), or docker://HOST/REPO:TAG
+    /// (the registry's index; only manifests and configs are read, only what the
+    /// registry lacks is uploaded).
     pub dest: String,
     /// Images to add: LAYOUT:REF, LAYOUT@DIGEST, optionally `=os/arch[/variant]`.
     #[arg(required = true)]
@@ -197,6 +203,21 @@ pub struct AddArgs {
     pub flatten: bool,
     #[command(flatten)]
     pub edit: EditFlags,
+    #[command(flatten, next_help_heading = super::select::REGISTRY_HEADING)]
+    pub transport: TransportArgs,
+}
+
+/// The registry destination `docker://HOST/REPO:TAG` of an edit, when `dest` is one.
+fn registry_dest(
+    ctx: &Ctx,
+    dest: &str,
+    transport: &TransportArgs,
+) -> Result<Option<(Box<dyn crate::publish::Destination>, String)>> {
+    if !dest.starts_with("docker://") {
+        return Ok(None);
+    }
+    let t = transport.transport()?;
+    crate::publish::open_destination(dest, &t, transport.jobs, ctx.lock_timeout).map(Some)
 }
 
 fn sources(texts: &[String], platforms: &[String], edit: &EditFlags) -> Result<Vec<SourceSpec>> {
@@ -243,6 +264,18 @@ pub fn run(ctx: &Ctx, cmd: IndexCommand) -> Result<i32> {
             Ok(report(ctx, &o, a.edit.detailed_exitcode))
         }
         IndexCommand::Rm(a) => {
+            if let Some((dest, tag)) = registry_dest(ctx, &a.dest, &a.transport)? {
+                let selector = a.ambiguity.apply(a.selector.to_selector()?);
+                let o = authoring::remove_store(
+                    dest.as_ref(),
+                    &tag,
+                    &selector,
+                    a.ambiguity.on_ambiguity.is_some(),
+                    a.dry_run,
+                    a.transport.jobs,
+                )?;
+                return Ok(edit_report(ctx, &o, a.detailed_exitcode));
+            }
             let r = LayoutRef::parse(&a.dest)?;
             r.require_name()?;
             let layout = ctx.open(&r.path)?;
@@ -258,6 +291,17 @@ pub fn run(ctx: &Ctx, cmd: IndexCommand) -> Result<i32> {
         }
         IndexCommand::Add(a) => {
             let src = sources(&a.sources, &a.platforms, &a.edit)?;
+            if let Some((dest, tag)) = registry_dest(ctx, &a.dest, &a.transport)? {
+                let o = authoring::add_store(
+                    dest.as_ref(),
+                    &tag,
+                    &src,
+                    a.mode,
+                    &a.edit.options(a.flatten)?,
+                    a.transport.jobs,
+                )?;
+                return Ok(report(ctx, &o, a.edit.detailed_exitcode));
+            }
             let (dest, name) = authoring::open_dest(&a.dest, ctx.lock_timeout, !a.edit.dry_run)?;
             let dest = dest.trusting_sources(a.edit.trust_source);
             let o = authoring::add(&dest, &name, &src, a.mode, &a.edit.options(a.flatten)?)?;
@@ -268,7 +312,9 @@ pub fn run(ctx: &Ctx, cmd: IndexCommand) -> Result<i32> {
 
 #[derive(Debug, Args)]
 pub struct MergeArgs {
-    /// The index to write: LAYOUT:REF (the layout is created if missing).
+    /// The index to write: LAYOUT:REF (the layout is created if missing), or
+    /// docker://HOST/REPO:TAG: the registry's TAG is then the previous release (only
+    /// its manifests and configs are read) and only what the registry lacks is uploaded.
     pub dest: String,
     /// Images or indexes to merge (their entries are taken one by one).
     #[arg(required = true)]
@@ -284,6 +330,8 @@ pub struct MergeArgs {
     pub selector: SelectorArgs,
     #[command(flatten)]
     pub edit: EditFlags,
+    #[command(flatten, next_help_heading = super::select::REGISTRY_HEADING)]
+    pub transport: TransportArgs,
 }
 
 pub const MERGE_HELP: &str = "\
@@ -301,6 +349,26 @@ docs/selection.md).";
 
 pub fn merge(ctx: &Ctx, a: MergeArgs) -> Result<i32> {
     let src = sources(&a.sources, &[], &a.edit)?;
+    if let Some((dest, tag)) = registry_dest(ctx, &a.dest, &a.transport)? {
+        let expect: Vec<PlatformSpec> = a
+            .expect
+            .iter()
+            .map(|p| PlatformSpec::parse(p))
+            .collect::<Result<_>>()?;
+        let opts = a.edit.options(false)?;
+        let o = merge::merge_store(
+            dest.as_ref(),
+            &tag,
+            &src,
+            a.policy,
+            &expect,
+            &opts.annotations,
+            Some(&a.selector.to_selector()?),
+            opts.dry_run,
+            a.transport.jobs,
+        )?;
+        return Ok(report(ctx, &o, a.edit.detailed_exitcode));
+    }
     let (dest, name) = authoring::open_dest(&a.dest, ctx.lock_timeout, !a.edit.dry_run)?;
     let dest = dest.trusting_sources(a.edit.trust_source);
     let expect: Vec<PlatformSpec> = a
