@@ -296,6 +296,39 @@ fn index_add_and_rm_on_a_registry() {
     assert_eq!(archs, ["arm64", "riscv64"], "{v}");
     copy_all_and_fsck(tmp.path(), &dest);
 
+    // annotate at descriptor level: the entry's descriptor gets the annotation, the
+    // manifest (and so its digest) is untouched.
+    let out = oix_json(&[
+        "annotate",
+        &dest,
+        "--platform",
+        "linux/arm64",
+        "--set",
+        "org.example.qa=passed",
+        "--plain-http",
+    ]);
+    assert_eq!(out["changed"], true, "{out}");
+    assert_eq!(out["annotated"][0], old_images[1].1.as_str());
+    let (_, v) = raw_index(&dest);
+    let arm = &v["manifests"][0];
+    assert_eq!(arm["platform"]["architecture"], "arm64");
+    assert_eq!(arm["digest"], old_images[1].1.as_str());
+    assert_eq!(arm["annotations"]["org.example.qa"], "passed", "{v}");
+    assert!(v["manifests"][1]["annotations"]["org.example.qa"].is_null());
+    copy_all_and_fsck(tmp.path(), &dest);
+    // --manifest would rewrite manifests: refused on a registry.
+    let out = oix_out(&[
+        "annotate",
+        &dest,
+        "--platform",
+        "linux/arm64",
+        "--set",
+        "a=b",
+        "--manifest",
+        "--plain-http",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+
     // Nothing matches: exit 3, nothing written.
     let mark = reg.requests().len();
     let out = oix_out(&[

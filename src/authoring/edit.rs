@@ -197,6 +197,9 @@ pub struct Outcome {
     pub changed: bool,
     pub dry_run: bool,
     pub diff: diff::Diff,
+    /// What the edited tag named before, for an edit of a registry index.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous: Option<String>,
 }
 
 /// Copy every member's graph into `dest` (hard links where possible).
@@ -301,6 +304,7 @@ pub fn edit_index_with(
             changed,
             dry_run: dry,
             diff: diff::diff_entries(dest, &before, &new.manifests, &before_ann, &new.annotations),
+            previous: None,
         }
     };
     if dry_run {

@@ -32,7 +32,7 @@ pub use edit::{
     edit_index_with, import_members, open_dest, parse_annotations, rfc3339_utc, AddMode, BuildFn,
     Current, EditOptions, MemberList, Outcome,
 };
-pub use select_edit::{annotate, remove, remove_store, EditReport};
+pub use select_edit::{annotate, annotate_store, remove, remove_store, EditReport};
 
 use crate::error::{Error, Result};
 use crate::layout::Layout;

@@ -103,6 +103,7 @@ pub fn edit_store(
             &before_ann,
             &new.annotations,
         ),
+        previous: cur.current.as_ref().map(|c| c.digest.clone()),
     };
     if dry_run || !changed {
         return Ok(outcome);

@@ -42,7 +42,9 @@ pub struct RmArgs {
 #[derive(Debug, Args)]
 #[command(after_long_help = ANNOTATE_HELP)]
 pub struct AnnotateArgs {
-    /// LAYOUT:REF (or LAYOUT@DIGEST of a top-level entry).
+    /// LAYOUT:REF (or LAYOUT@DIGEST of a top-level entry), or docker://HOST/REPO:TAG
+    /// with --platform/--where (descriptors of TAG's index entries; the new index is
+    /// PUT, then TAG).
     pub reference: String,
     /// Set an annotation (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -64,6 +66,8 @@ pub struct AnnotateArgs {
     /// Exit 6 when index.json changed (or would change).
     #[arg(long)]
     pub detailed_exitcode: bool,
+    #[command(flatten, next_help_heading = super::select::REGISTRY_HEADING)]
+    pub transport: TransportArgs,
 }
 
 pub const ANNOTATE_HELP: &str = "\
@@ -74,7 +78,10 @@ Where the annotations go:
   ... --manifest           inside the chosen manifests or indexes
 Every edit gives the edited document a new digest; its parents up to index.json are
 re-pointed in one transaction, and attestations follow the entry they describe.
-Annotations of an index never apply to its children.";
+Annotations of an index never apply to its children.
+On a registry (docker://HOST/REPO:TAG) only descriptors of TAG's own entries are
+edited (--platform/--where required, no --manifest); only manifests and configs
+are read.";
 
 fn edit_report(ctx: &Ctx, o: &authoring::EditReport, detailed: bool) -> i32 {
     if ctx.json {
@@ -101,6 +108,27 @@ fn edit_report(ctx: &Ctx, o: &authoring::EditReport, detailed: bool) -> i32 {
 }
 
 pub fn annotate(ctx: &Ctx, a: AnnotateArgs) -> Result<i32> {
+    if let Some((dest, tag)) = registry_dest(ctx, &a.reference, &a.transport)? {
+        if a.manifest {
+            return Err(crate::Error::usage(
+                "--manifest is not available on a registry: it would rewrite the manifests",
+            )
+            .with_hint("pull the release, annotate in the layout, push it"));
+        }
+        let set = authoring::parse_annotations(&a.set)?;
+        let selector = a.ambiguity.apply(a.selector.to_selector()?);
+        let o = authoring::annotate_store(
+            dest.as_ref(),
+            &tag,
+            &selector,
+            a.ambiguity.on_ambiguity.is_some(),
+            &set,
+            &a.unset,
+            a.dry_run,
+            a.transport.jobs,
+        )?;
+        return Ok(edit_report(ctx, &o, a.detailed_exitcode));
+    }
     let r = LayoutRef::parse(&a.reference)?;
     let layout = ctx.open(&r.path)?;
     let set = authoring::parse_annotations(&a.set)?;
