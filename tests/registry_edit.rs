@@ -127,7 +127,10 @@ fn fedora_compose_merged_against_the_published_release() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(5), "{stderr}");
     assert!(stderr.contains("linux/s390x"), "{stderr}");
-    assert!(!stderr.contains("linux/amd64"), "only the missing arch: {stderr}");
+    assert!(
+        !stderr.contains("linux/amd64"),
+        "only the missing arch: {stderr}"
+    );
     assert_eq!(reg.count(mark, "PUT", "/"), 0, "{:?}", reg.requests());
     assert_eq!(reg.count(mark, "POST", "/"), 0);
     assert_eq!(raw_index(&dest).0, before_raw, "the release is unchanged");

@@ -96,13 +96,7 @@ pub fn edit_store(
         size: bytes.len() as i64,
         changed: false,
         dry_run,
-        diff: diff::diff_entries(
-            dest,
-            &before,
-            &new.manifests,
-            &before_ann,
-            &new.annotations,
-        ),
+        diff: diff::diff_entries(dest, &before, &new.manifests, &before_ann, &new.annotations),
         previous: cur.current.as_ref().map(|c| c.digest.clone()),
     };
     if dry_run || !changed {

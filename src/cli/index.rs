@@ -1,13 +1,13 @@
 //! index create/add, merge, diff.
 
 use super::output::outln;
+use super::registry::TransportArgs;
 use super::{output, Ctx};
 use crate::authoring::{self, diff, merge, AddMode, EditOptions, Outcome, SourceSpec};
 use crate::error::{ExitCode, Result};
 use crate::platform::PlatformSpec;
 use crate::reference::LayoutRef;
 use crate::select::{AmbiguityArgs, SelectorArgs};
-use super::registry::TransportArgs;
 use clap::{Args, Subcommand};
 
 #[derive(Debug, Subcommand)]
