@@ -345,3 +345,52 @@ fn index_add_and_rm_on_a_registry() {
     assert_eq!(out.status.code(), Some(3));
     assert_eq!(reg.count(mark, "PUT", "/"), 0);
 }
+
+/// Sources in the registry itself (per-arch tags of a builds repository): merged into
+/// the release without downloading a layer; layers are mounted across repositories.
+#[test]
+fn merge_from_registry_sources_mounts_and_reads_no_layer() {
+    if !tools_present() {
+        return;
+    }
+    let reg = RegistryServer::start(None, Auth::None);
+    let tmp = tempfile::tempdir().unwrap();
+    let (builds, images) = build(tmp.path(), "builds", &ARCHES[..2], "1", "unused");
+    for (arch, _, _) in &images {
+        run(oix()
+            .args([
+                "push",
+                "--plain-http",
+                &format!("{}:{arch}", builds.display()),
+            ])
+            .arg(format!("docker://{}/app-builds:1-{arch}", reg.host())));
+    }
+    let dest = format!("docker://{}/app:1", reg.host());
+    let mark = reg.requests().len();
+    let out = oix_json(&[
+        "merge",
+        &dest,
+        &format!("docker://{}/app-builds:1-amd64", reg.host()),
+        &format!("docker://{}/app-builds:1-arm64", reg.host()),
+        "--policy",
+        "require-all",
+        "--expect",
+        "linux/amd64,linux/arm64",
+        "--plain-http",
+    ]);
+    assert_eq!(out["changed"], true, "{out}");
+    let (_, v) = raw_index(&dest);
+    let got = entries(&v);
+    assert_eq!(got.len(), 2, "{v}");
+    for (arch, digest, layer) in &images {
+        assert!(got.iter().any(|e| &e.0 == arch && &e.1 == digest), "{v}");
+        assert_eq!(reg.count(mark, "GET", &format!("/blobs/{layer}")), 0);
+    }
+    let q = reg.requests_with_query();
+    let mounts = q[mark..]
+        .iter()
+        .filter(|(m, p)| m == "POST" && p.contains("mount=") && p.contains("from=app-builds"))
+        .count();
+    assert!(mounts >= 2, "layers and configs mounted: {:?}", &q[mark..]);
+    copy_all_and_fsck(tmp.path(), &dest);
+}

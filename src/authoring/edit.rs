@@ -515,12 +515,17 @@ pub fn rfc3339_utc(secs: i64) -> String {
 pub fn add_store(
     dest: &dyn crate::publish::Destination,
     tag: &str,
-    sources: &[SourceSpec],
+    sources: &[super::remote::EditSource],
     mode: AddMode,
     opts: &EditOptions,
     jobs: usize,
 ) -> Result<Outcome> {
-    let incoming = resolve_all(sources, opts.flatten)?;
+    let expand = if opts.flatten {
+        Expand::Flatten
+    } else {
+        Expand::Nest
+    };
+    let (incoming, stores) = super::remote::resolve_edit_sources(sources, expand)?;
     let build = |existing: Vec<Member>, _: Option<&Descriptor>| -> Result<Vec<Member>> {
         let mut list = MemberList::from(existing);
         for m in &incoming {
@@ -534,6 +539,7 @@ pub fn add_store(
         &opts.annotations,
         opts.dry_run,
         &incoming,
+        &stores,
         &build,
         true,
         jobs,

@@ -168,7 +168,7 @@ pub fn merge(
 pub fn merge_store(
     dest: &dyn crate::publish::Destination,
     tag: &str,
-    sources: &[SourceSpec],
+    sources: &[super::remote::EditSource],
     policy: Policy,
     expect: &[PlatformSpec],
     annotations: &BTreeMap<String, String>,
@@ -176,7 +176,30 @@ pub fn merge_store(
     dry_run: bool,
     jobs: usize,
 ) -> Result<Outcome> {
-    let incoming = incoming(sources, selector)?;
+    use super::remote::EditSource;
+    let (incoming, stores) = match selector.filter(|s| s.has_filters()) {
+        Some(_) => {
+            let specs: Vec<SourceSpec> = sources
+                .iter()
+                .map(|s| match s {
+                    EditSource::Layout(spec) => Ok(spec.clone()),
+                    EditSource::Store { text, .. } => Err(Error::usage(format!(
+                        "source {text}: --platform/--where pick entries of layout sources only"
+                    ))
+                    .with_hint("name the registry source's entries by tag or digest instead")),
+                })
+                .collect::<Result<_>>()?;
+            (incoming(&specs, selector)?, Vec::new())
+        }
+        None => {
+            let (members, stores) = super::remote::resolve_edit_sources(sources, Expand::Flatten)?;
+            let mut list = MemberList::new();
+            for m in members {
+                list.upsert(m, AddMode::Replace)?;
+            }
+            (list.into_vec(), stores)
+        }
+    };
     let build = |existing: Vec<Member>, cur: Option<&crate::model::Descriptor>| {
         let from = cur
             .map(|c| format!("{tag}@{}", c.digest))
@@ -189,6 +212,7 @@ pub fn merge_store(
         annotations,
         dry_run,
         &incoming,
+        &stores,
         &build,
         true,
         jobs,

@@ -18,16 +18,71 @@
 //! moment can lose each other's change (the last PUT wins). Per-arch pipelines that
 //! run concurrently use `oix publish` instead (docs/publish.md).
 
-use super::{compose, diff, Member, Outcome};
+use super::{compose, diff, resolve_sources, Expand, Member, Outcome, SourceSpec};
 use crate::copy::{copy_graphs, CopyOptions};
 use crate::digest::Digest;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::model::{media, Descriptor, Index};
 use crate::publish::{current_members, Destination, Platforms};
-use crate::store::Source;
+use crate::reference::Target;
+use crate::store::{Names, Source};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+
+/// A source of a registry edit: an image or index in a layout, or one in a registry
+/// (opened by the caller; on the destination's registry its blobs are mounted).
+pub enum EditSource {
+    Layout(SourceSpec),
+    Store {
+        text: String,
+        store: Box<dyn Names>,
+        target: Target,
+    },
+}
+
+/// The sources' members in order, and for each registry source the roots to copy from
+/// it. An index source is flattened (its entries taken one by one) unless `expand` is
+/// [`Expand::Nest`]; a registry source's platforms come from its descriptors or configs.
+pub fn resolve_edit_sources<'a>(
+    sources: &'a [EditSource],
+    expand: Expand,
+) -> Result<(Vec<Member>, Vec<(&'a dyn Source, Vec<Member>)>)> {
+    let mut members = Vec::new();
+    let mut stores: Vec<(&dyn Source, Vec<Member>)> = Vec::new();
+    for s in sources {
+        match s {
+            EditSource::Layout(spec) => {
+                members.extend(resolve_sources(std::slice::from_ref(spec), expand)?)
+            }
+            EditSource::Store {
+                text,
+                store,
+                target,
+            } => {
+                let ctx = |e: Error| e.context(format!("source {text}"));
+                let name = match target {
+                    Target::Name(n) => n.clone(),
+                    Target::Digest(d) => d.to_string(),
+                    Target::Default => "latest".to_string(),
+                };
+                let d = store.resolve_name(&name).map_err(ctx)?.ok_or_else(|| {
+                    Error::not_found(format!("source {text}: {name} does not exist"))
+                })?;
+                let got = if d.is_index() && expand == Expand::Nest {
+                    vec![crate::publish::view_member(&d, None, text)?]
+                } else {
+                    current_members(store.as_ref(), &d, text, &mut Platforms::default())
+                        .map_err(ctx)?
+                        .0
+                };
+                members.extend(got.iter().cloned());
+                stores.push((store.as_ref() as &dyn Source, got));
+            }
+        }
+    }
+    Ok((members, stores))
+}
 
 /// Computes an edit's entry list from TAG's current entries (and what TAG names).
 pub type StoreBuildFn<'a> = dyn Fn(Vec<Member>, Option<&Descriptor>) -> Result<Vec<Member>> + 'a;
@@ -64,6 +119,7 @@ pub fn edit_store(
     annotations: &BTreeMap<String, String>,
     dry_run: bool,
     import: &[Member],
+    stores: &[(&dyn Source, Vec<Member>)],
     build: &StoreBuildFn,
     keep_base: bool,
     jobs: usize,
@@ -107,7 +163,7 @@ pub fn edit_store(
     let listed: BTreeSet<&str> = new.manifests.iter().map(|d| d.digest.as_str()).collect();
     let mut by_layout: BTreeMap<&PathBuf, Vec<Descriptor>> = BTreeMap::new();
     for m in import {
-        if !listed.contains(m.descriptor.digest.as_str()) {
+        if !listed.contains(m.descriptor.digest.as_str()) || m.layout.as_os_str().is_empty() {
             continue;
         }
         let e = by_layout.entry(&m.layout).or_default();
@@ -118,9 +174,23 @@ pub fn edit_store(
         .into_iter()
         .map(|(path, roots)| Ok((Layout::open(path)?, roots)))
         .collect::<Result<_>>()?;
+    let remote: Vec<(&dyn Source, Vec<Descriptor>)> = stores
+        .iter()
+        .map(|(s, ms)| {
+            let roots = ms
+                .iter()
+                .filter(|m| listed.contains(m.descriptor.digest.as_str()))
+                .flat_map(|m| std::iter::once(&m.descriptor).chain(&m.attestations))
+                .cloned()
+                .collect();
+            (*s, roots)
+        })
+        .collect();
     let pairs: Vec<(&dyn Source, &[Descriptor])> = srcs
         .iter()
         .map(|(l, r)| (l as &dyn Source, r.as_slice()))
+        .chain(remote.iter().map(|(s, r)| (*s, r.as_slice())))
+        .filter(|(_, r)| !r.is_empty())
         .collect();
     if !pairs.is_empty() {
         copy_graphs(&pairs, dest, &CopyOptions { jobs: jobs.max(1) })?;

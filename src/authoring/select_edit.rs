@@ -301,8 +301,17 @@ fn edit_in_store(
     jobs: usize,
     build: &super::remote::StoreBuildFn,
 ) -> Result<EditReport> {
-    let o =
-        super::remote::edit_store(dest, tag, &BTreeMap::new(), dry_run, &[], build, true, jobs)?;
+    let o = super::remote::edit_store(
+        dest,
+        tag,
+        &BTreeMap::new(),
+        dry_run,
+        &[],
+        &[],
+        build,
+        true,
+        jobs,
+    )?;
     let before = o.previous.clone();
     let rewritten = match before {
         Some(from) if from != o.digest => vec![rewrite::Rewritten {

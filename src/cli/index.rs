@@ -108,7 +108,7 @@ fn edit_report(ctx: &Ctx, o: &authoring::EditReport, detailed: bool) -> i32 {
 }
 
 pub fn annotate(ctx: &Ctx, a: AnnotateArgs) -> Result<i32> {
-    if let Some((dest, tag)) = registry_dest(ctx, &a.reference, &a.transport)? {
+    if let Some(e) = registry_edit(ctx, &a.reference, &[], &[], None, &a.transport)? {
         if a.manifest {
             return Err(crate::Error::usage(
                 "--manifest is not available on a registry: it would rewrite the manifests",
@@ -118,8 +118,8 @@ pub fn annotate(ctx: &Ctx, a: AnnotateArgs) -> Result<i32> {
         let set = authoring::parse_annotations(&a.set)?;
         let selector = a.ambiguity.apply(a.selector.to_selector()?);
         let o = authoring::annotate_store(
-            dest.as_ref(),
-            &tag,
+            e.dest.as_ref(),
+            &e.tag,
             &selector,
             a.ambiguity.on_ambiguity.is_some(),
             &set,
@@ -235,17 +235,112 @@ pub struct AddArgs {
     pub transport: TransportArgs,
 }
 
-/// The registry destination `docker://HOST/REPO:TAG` of an edit, when `dest` is one.
-fn registry_dest(
+/// A registry index being edited: the opened repository, TAG and the edit's sources.
+struct RegistryEdit {
+    dest: Box<dyn crate::publish::Destination>,
+    tag: String,
+    sources: Vec<authoring::remote::EditSource>,
+}
+
+/// The registry edit `dest` asks for, when it is `docker://HOST/REPO:TAG`: every store
+/// goes through the one opener; registry sources on the destination's registry are
+/// mounted from (`--mount-from`), layout sources parsed as in layouts.
+fn registry_edit(
     ctx: &Ctx,
     dest: &str,
+    texts: &[String],
+    platforms: &[String],
+    edit: Option<&EditFlags>,
     transport: &TransportArgs,
-) -> Result<Option<(Box<dyn crate::publish::Destination>, String)>> {
+) -> Result<Option<RegistryEdit>> {
+    use crate::reference::Reference;
+    use crate::store::{Access, Store};
     if !dest.starts_with("docker://") {
         return Ok(None);
     }
-    let t = transport.transport()?;
-    crate::publish::open_destination(dest, &t, transport.jobs, ctx.lock_timeout).map(Some)
+    let Reference::Registry(r) = Reference::parse(dest)? else {
+        return Ok(None);
+    };
+    let tag = match (&r.tag, &r.digest) {
+        (Some(t), None) => t.clone(),
+        _ => {
+            return Err(crate::Error::usage(format!(
+                "{dest}: the destination must name the tag to edit"
+            ))
+            .with_hint("write docker://HOST/REPO:TAG"))
+        }
+    };
+    let read = crate::store::Connect {
+        lock_timeout: Some(ctx.lock_timeout),
+        ..transport.connect()?
+    };
+    let mut write = read.clone();
+    let mut sources = Vec::new();
+    let registry_sources = texts.iter().any(|t| t.starts_with("docker://"));
+    if registry_sources && !platforms.is_empty() {
+        return Err(
+            crate::Error::usage("--platform per source is for layout sources only")
+                .with_hint("write LAYOUT:REF=os/arch on each layout source"),
+        );
+    }
+    for t in texts {
+        if !t.starts_with("docker://") {
+            // Layout sources are parsed together, so that --platform values pair up.
+            continue;
+        }
+        let reference = Reference::parse(t)?;
+        if let Reference::Registry(s) = &reference {
+            if s.host == r.host && s.repo != r.repo && !write.mount_from.contains(&s.repo) {
+                write.mount_from.push(s.repo.clone());
+            }
+        }
+        let opened = crate::store::open(&reference, Access::Read, &read)?;
+        let Store::Registry(store) = opened.store else {
+            return Err(crate::Error::usage(format!("source {t}: not a registry")));
+        };
+        sources.push(Some(authoring::remote::EditSource::Store {
+            text: t.clone(),
+            store,
+            target: opened.target,
+        }));
+    }
+    let layout_texts: Vec<String> = texts
+        .iter()
+        .filter(|t| !t.starts_with("docker://"))
+        .cloned()
+        .collect();
+    let mut layout_specs = sources_of(&layout_texts, platforms, edit)?.into_iter();
+    let mut registry_opened = std::mem::take(&mut sources).into_iter();
+    // In the order given: later sources win per platform.
+    let sources: Vec<authoring::remote::EditSource> = texts
+        .iter()
+        .filter_map(|t| {
+            if t.starts_with("docker://") {
+                registry_opened.next().flatten()
+            } else {
+                layout_specs
+                    .next()
+                    .map(authoring::remote::EditSource::Layout)
+            }
+        })
+        .collect();
+    let opened = crate::store::open(&Reference::Registry(r), Access::Write, &write)?;
+    let Store::Registry(dest) = opened.store else {
+        return Ok(None);
+    };
+    Ok(Some(RegistryEdit { dest, tag, sources }))
+}
+
+/// [`sources`] with the edit flags when the command has them.
+fn sources_of(
+    texts: &[String],
+    platforms: &[String],
+    edit: Option<&EditFlags>,
+) -> Result<Vec<SourceSpec>> {
+    match edit {
+        Some(e) => sources(texts, platforms, e),
+        None => texts.iter().map(|t| SourceSpec::parse(t)).collect(),
+    }
 }
 
 fn sources(texts: &[String], platforms: &[String], edit: &EditFlags) -> Result<Vec<SourceSpec>> {
@@ -292,11 +387,11 @@ pub fn run(ctx: &Ctx, cmd: IndexCommand) -> Result<i32> {
             Ok(report(ctx, &o, a.edit.detailed_exitcode))
         }
         IndexCommand::Rm(a) => {
-            if let Some((dest, tag)) = registry_dest(ctx, &a.dest, &a.transport)? {
+            if let Some(e) = registry_edit(ctx, &a.dest, &[], &[], None, &a.transport)? {
                 let selector = a.ambiguity.apply(a.selector.to_selector()?);
                 let o = authoring::remove_store(
-                    dest.as_ref(),
-                    &tag,
+                    e.dest.as_ref(),
+                    &e.tag,
                     &selector,
                     a.ambiguity.on_ambiguity.is_some(),
                     a.dry_run,
@@ -318,18 +413,25 @@ pub fn run(ctx: &Ctx, cmd: IndexCommand) -> Result<i32> {
             Ok(edit_report(ctx, &o, a.detailed_exitcode))
         }
         IndexCommand::Add(a) => {
-            let src = sources(&a.sources, &a.platforms, &a.edit)?;
-            if let Some((dest, tag)) = registry_dest(ctx, &a.dest, &a.transport)? {
+            if let Some(e) = registry_edit(
+                ctx,
+                &a.dest,
+                &a.sources,
+                &a.platforms,
+                Some(&a.edit),
+                &a.transport,
+            )? {
                 let o = authoring::add_store(
-                    dest.as_ref(),
-                    &tag,
-                    &src,
+                    e.dest.as_ref(),
+                    &e.tag,
+                    &e.sources,
                     a.mode,
                     &a.edit.options(a.flatten)?,
                     a.transport.jobs,
                 )?;
                 return Ok(report(ctx, &o, a.edit.detailed_exitcode));
             }
+            let src = sources(&a.sources, &a.platforms, &a.edit)?;
             let (dest, name) = authoring::open_dest(&a.dest, ctx.lock_timeout, !a.edit.dry_run)?;
             let dest = dest.trusting_sources(a.edit.trust_source);
             let o = authoring::add(&dest, &name, &src, a.mode, &a.edit.options(a.flatten)?)?;
@@ -376,8 +478,7 @@ source entries the selector picks are taken (the candidates of `oix select`; see
 docs/selection.md).";
 
 pub fn merge(ctx: &Ctx, a: MergeArgs) -> Result<i32> {
-    let src = sources(&a.sources, &[], &a.edit)?;
-    if let Some((dest, tag)) = registry_dest(ctx, &a.dest, &a.transport)? {
+    if let Some(e) = registry_edit(ctx, &a.dest, &a.sources, &[], Some(&a.edit), &a.transport)? {
         let expect: Vec<PlatformSpec> = a
             .expect
             .iter()
@@ -385,9 +486,9 @@ pub fn merge(ctx: &Ctx, a: MergeArgs) -> Result<i32> {
             .collect::<Result<_>>()?;
         let opts = a.edit.options(false)?;
         let o = merge::merge_store(
-            dest.as_ref(),
-            &tag,
-            &src,
+            e.dest.as_ref(),
+            &e.tag,
+            &e.sources,
             a.policy,
             &expect,
             &opts.annotations,
@@ -397,6 +498,7 @@ pub fn merge(ctx: &Ctx, a: MergeArgs) -> Result<i32> {
         )?;
         return Ok(report(ctx, &o, a.edit.detailed_exitcode));
     }
+    let src = sources(&a.sources, &[], &a.edit)?;
     let (dest, name) = authoring::open_dest(&a.dest, ctx.lock_timeout, !a.edit.dry_run)?;
     let dest = dest.trusting_sources(a.edit.trust_source);
     let expect: Vec<PlatformSpec> = a

@@ -28,7 +28,7 @@ mod template;
 mod view;
 
 pub use template::ArchTag;
-pub use view::{current_members, image_platform, Platforms};
+pub use view::{current_members, image_platform, view_member, Platforms};
 
 use crate::authoring::merge::Policy;
 use crate::copy::{copy_graph, CopyOptions, CopyReport};

@@ -45,6 +45,12 @@ impl Platforms {
     }
 }
 
+/// An entry placed by reference (not from a layout), for a registry edit's sources.
+pub fn view_member(d: &Descriptor, platform: Option<Platform>, origin: &str) -> Result<Member> {
+    let key = platform.as_ref().map(PlatformSpec::from_platform);
+    Ok(member(entry_descriptor(d, platform)?, key, origin))
+}
+
 pub(super) fn member(descriptor: Descriptor, key: Option<PlatformSpec>, origin: &str) -> Member {
     Member {
         descriptor,
