@@ -182,7 +182,7 @@ pub fn merge_store(
             let specs: Vec<SourceSpec> = sources
                 .iter()
                 .map(|s| match s {
-                    EditSource::Layout(spec) => Ok(spec.clone()),
+                    EditSource::Layout(spec) => Ok((**spec).clone()),
                     EditSource::Store { text, .. } => Err(Error::usage(format!(
                         "source {text}: --platform/--where pick entries of layout sources only"
                     ))

@@ -33,7 +33,7 @@ use std::path::PathBuf;
 /// A source of a registry edit: an image or index in a layout, or one in a registry
 /// (opened by the caller; on the destination's registry its blobs are mounted).
 pub enum EditSource {
-    Layout(SourceSpec),
+    Layout(Box<SourceSpec>),
     Store {
         text: String,
         store: Box<dyn Names>,
@@ -41,19 +41,22 @@ pub enum EditSource {
     },
 }
 
+/// A registry source and the members it gives (copied from it when listed).
+pub type StoreMembers<'a> = (&'a dyn Source, Vec<Member>);
+
 /// The sources' members in order, and for each registry source the roots to copy from
 /// it. An index source is flattened (its entries taken one by one) unless `expand` is
 /// [`Expand::Nest`]; a registry source's platforms come from its descriptors or configs.
-pub fn resolve_edit_sources<'a>(
-    sources: &'a [EditSource],
+pub fn resolve_edit_sources(
+    sources: &[EditSource],
     expand: Expand,
-) -> Result<(Vec<Member>, Vec<(&'a dyn Source, Vec<Member>)>)> {
+) -> Result<(Vec<Member>, Vec<StoreMembers<'_>>)> {
     let mut members = Vec::new();
     let mut stores: Vec<(&dyn Source, Vec<Member>)> = Vec::new();
     for s in sources {
         match s {
             EditSource::Layout(spec) => {
-                members.extend(resolve_sources(std::slice::from_ref(spec), expand)?)
+                members.extend(resolve_sources(std::slice::from_ref(&**spec), expand)?)
             }
             EditSource::Store {
                 text,
@@ -119,7 +122,7 @@ pub fn edit_store(
     annotations: &BTreeMap<String, String>,
     dry_run: bool,
     import: &[Member],
-    stores: &[(&dyn Source, Vec<Member>)],
+    stores: &[StoreMembers<'_>],
     build: &StoreBuildFn,
     keep_base: bool,
     jobs: usize,

@@ -217,7 +217,8 @@ pub struct AddArgs {
     /// (the registry's index; only manifests and configs are read, only what the
     /// registry lacks is uploaded).
     pub dest: String,
-    /// Images to add: LAYOUT:REF, LAYOUT@DIGEST, optionally `=os/arch[/variant]`.
+    /// Images to add: LAYOUT:REF, LAYOUT@DIGEST, optionally `=os/arch[/variant]`; with a
+    /// registry DEST also docker://HOST/REPO:TAG (mounted when on DEST's registry).
     #[arg(required = true)]
     pub sources: Vec<String>,
     /// Platform per source, in order (instead of SRC=PLATFORM).
@@ -320,7 +321,7 @@ fn registry_edit(
             } else {
                 layout_specs
                     .next()
-                    .map(authoring::remote::EditSource::Layout)
+                    .map(|s| authoring::remote::EditSource::Layout(Box::new(s)))
             }
         })
         .collect();
@@ -446,7 +447,8 @@ pub struct MergeArgs {
     /// docker://HOST/REPO:TAG: the registry's TAG is then the previous release (only
     /// its manifests and configs are read) and only what the registry lacks is uploaded.
     pub dest: String,
-    /// Images or indexes to merge (their entries are taken one by one).
+    /// Images or indexes to merge (their entries are taken one by one); with a registry
+    /// DEST also docker://HOST/REPO:TAG (mounted when on DEST's registry).
     #[arg(required = true)]
     pub sources: Vec<String>,
     /// union | replace | keep-missing | require-all (see the description).
