@@ -394,3 +394,61 @@ fn merge_from_registry_sources_mounts_and_reads_no_layer() {
     assert!(mounts >= 2, "layers and configs mounted: {:?}", &q[mark..]);
     copy_all_and_fsck(tmp.path(), &dest);
 }
+
+/// Bad input: a destination without a tag, a --platform per source beside a registry
+/// source, --manifest: usage errors (exit 2) before anything is written.
+#[test]
+fn bad_registry_edits_are_refused_before_writing() {
+    if !tools_present() {
+        return;
+    }
+    let reg = RegistryServer::start(None, Auth::None);
+    let tmp = tempfile::tempdir().unwrap();
+    let (l, _) = build(tmp.path(), "l", &ARCHES[..1], "1", "rel");
+    let src = format!("{}:rel", l.display());
+    let mark = reg.requests().len();
+    for args in [
+        vec![
+            "merge".to_string(),
+            format!("docker://{}/app", reg.host()),
+            src.clone(),
+            "--policy".into(),
+            "union".into(),
+        ],
+        vec![
+            "index".to_string(),
+            "add".into(),
+            format!("docker://{}/app:1", reg.host()),
+            src.clone(),
+            format!("docker://{}/other:1", reg.host()),
+            "--platform".into(),
+            "linux/amd64".into(),
+            "--platform".into(),
+            "linux/arm64".into(),
+        ],
+    ] {
+        let mut c = oix();
+        c.args(&args).arg("--plain-http");
+        let out = c.output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(reg.count(mark, "PUT", "/"), 0);
+    assert_eq!(reg.count(mark, "POST", "/"), 0);
+
+    // Human output: the digest, the tag's state, the diff.
+    let out = oix_out(&[
+        "index",
+        "add",
+        &format!("docker://{}/app:1", reg.host()),
+        &src,
+        "--plain-http",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.lines().nth(1) == Some("1 written"), "{text}");
+}
