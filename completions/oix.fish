@@ -180,6 +180,15 @@ append\t'Keep both'
 fail\t'Refuse (exit 5)'"
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l annotation -d 'Set an annotation on the index (repeatable)' -r
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l created -d 'Write org.opencontainers.image.created (RFC 3339 or `now`); SOURCE_DATE_EPOCH also sets it' -r
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l authfile -d 'Credentials file (containers auth.json or docker config.json); only this file is read (`oix login` writes it)' -r -F
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l ca-cert -d 'Trust the certificates of this PEM file besides the system roots: as CAs, and as the registry\'s own certificate when the server presents exactly one of them (a self-signed `openssl req -x509` certificate; its host name is still checked); repeatable' -r -F
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l cert-dir -d 'Use the certificates of DIR for the registry: *.crt files are CAs (trusted like --ca-cert), NAME.cert with NAME.key a client certificate. Without it, the first existing HOST[:PORT] directory of ~/.config/containers/certs.d, /etc/containers/certs.d and /etc/docker/certs.d is used (OIX_CERTS_D_ROOTS, a \':\'-separated list, replaces those roots)' -r -F
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l client-cert -d 'Present this client certificate (PEM) when the registry asks for one (mutual TLS); needs --client-key. Wins over a certs.d client pair' -r -F
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l client-key -d 'The private key (PEM: PKCS#8, RSA or EC as openssl writes them, unencrypted) of --client-cert' -r -F
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l timeout -d 'Give up on a connection after SECONDS without progress: to connect (default 30), waiting for or reading an answer, sending a body (default 60), and for a credential helper to answer (default 60). A timed-out request counts as a transient failure (see --retries); when none is left, oix exits 1 naming the host' -r
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l creds -d 'Credentials for this run instead of any auth file: USER:PASSWORD, or USER alone to be asked for the password (on a terminal only). The value is visible to other users in the process list: prefer `oix login --password-stdin`' -r
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l retries -d 'Attempts after a transient failure (5xx, 429, dropped connection)' -r
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -s j -l jobs -d 'Parallel blob transfers' -r
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l flatten -d 'Inline the entries of index sources instead of nesting them'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l dry-run -d 'Show the resulting changes without writing anything'
@@ -187,6 +196,8 @@ complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcomman
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l allow-unknown-platform -d 'Write a SRC=PLATFORM whose os or architecture is not a known GOOS/GOARCH value'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l force-platform -d 'Write a SRC=PLATFORM that disagrees with the image\'s config'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l trust-source -d 'Do not hash blobs taken from other layouts (sizes are still checked; links still need a source file owned by you and not writable by group or others)'
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l insecure -d 'Use TLS without verifying the registry\'s certificate'
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l plain-http -d 'Speak plain HTTP to the registry (no TLS)'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l json -d 'Print machine-readable JSON on stdout'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
@@ -203,10 +214,21 @@ complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcomman
 first\t'The first match in depth-first document order (the image-spec\'s SHOULD)'
 best\t'The uniquely highest-ranked match under compatible matching, else exit 4'
 all\t'Every match'"
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from rm" -l authfile -d 'Credentials file (containers auth.json or docker config.json); only this file is read (`oix login` writes it)' -r -F
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from rm" -l ca-cert -d 'Trust the certificates of this PEM file besides the system roots: as CAs, and as the registry\'s own certificate when the server presents exactly one of them (a self-signed `openssl req -x509` certificate; its host name is still checked); repeatable' -r -F
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from rm" -l cert-dir -d 'Use the certificates of DIR for the registry: *.crt files are CAs (trusted like --ca-cert), NAME.cert with NAME.key a client certificate. Without it, the first existing HOST[:PORT] directory of ~/.config/containers/certs.d, /etc/containers/certs.d and /etc/docker/certs.d is used (OIX_CERTS_D_ROOTS, a \':\'-separated list, replaces those roots)' -r -F
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from rm" -l client-cert -d 'Present this client certificate (PEM) when the registry asks for one (mutual TLS); needs --client-key. Wins over a certs.d client pair' -r -F
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from rm" -l client-key -d 'The private key (PEM: PKCS#8, RSA or EC as openssl writes them, unencrypted) of --client-cert' -r -F
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from rm" -l timeout -d 'Give up on a connection after SECONDS without progress: to connect (default 30), waiting for or reading an answer, sending a body (default 60), and for a credential helper to answer (default 60). A timed-out request counts as a transient failure (see --retries); when none is left, oix exits 1 naming the host' -r
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from rm" -l creds -d 'Credentials for this run instead of any auth file: USER:PASSWORD, or USER alone to be asked for the password (on a terminal only). The value is visible to other users in the process list: prefer `oix login --password-stdin`' -r
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from rm" -l retries -d 'Attempts after a transient failure (5xx, 429, dropped connection)' -r
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from rm" -s j -l jobs -d 'Parallel blob transfers' -r
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from rm" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from rm" -l inherit -d 'Let an entry see the annotations of the indexes above it (never by default)'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from rm" -l dry-run -d 'Show what would be removed without writing'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from rm" -l detailed-exitcode -d 'Exit 6 when index.json changed (or would change)'
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from rm" -l insecure -d 'Use TLS without verifying the registry\'s certificate'
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from rm" -l plain-http -d 'Speak plain HTTP to the registry (no TLS)'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from rm" -l json -d 'Print machine-readable JSON on stdout'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from rm" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from rm" -s V -l version -d 'Print version'
@@ -230,6 +252,15 @@ manifest\t'The annotations inside the manifest or index the descriptor points to
 any\t'Either of the two'"
 complete -c oix -n "__fish_oix_using_subcommand merge" -l annotation -d 'Set an annotation on the index (repeatable)' -r
 complete -c oix -n "__fish_oix_using_subcommand merge" -l created -d 'Write org.opencontainers.image.created (RFC 3339 or `now`); SOURCE_DATE_EPOCH also sets it' -r
+complete -c oix -n "__fish_oix_using_subcommand merge" -l authfile -d 'Credentials file (containers auth.json or docker config.json); only this file is read (`oix login` writes it)' -r -F
+complete -c oix -n "__fish_oix_using_subcommand merge" -l ca-cert -d 'Trust the certificates of this PEM file besides the system roots: as CAs, and as the registry\'s own certificate when the server presents exactly one of them (a self-signed `openssl req -x509` certificate; its host name is still checked); repeatable' -r -F
+complete -c oix -n "__fish_oix_using_subcommand merge" -l cert-dir -d 'Use the certificates of DIR for the registry: *.crt files are CAs (trusted like --ca-cert), NAME.cert with NAME.key a client certificate. Without it, the first existing HOST[:PORT] directory of ~/.config/containers/certs.d, /etc/containers/certs.d and /etc/docker/certs.d is used (OIX_CERTS_D_ROOTS, a \':\'-separated list, replaces those roots)' -r -F
+complete -c oix -n "__fish_oix_using_subcommand merge" -l client-cert -d 'Present this client certificate (PEM) when the registry asks for one (mutual TLS); needs --client-key. Wins over a certs.d client pair' -r -F
+complete -c oix -n "__fish_oix_using_subcommand merge" -l client-key -d 'The private key (PEM: PKCS#8, RSA or EC as openssl writes them, unencrypted) of --client-cert' -r -F
+complete -c oix -n "__fish_oix_using_subcommand merge" -l timeout -d 'Give up on a connection after SECONDS without progress: to connect (default 30), waiting for or reading an answer, sending a body (default 60), and for a credential helper to answer (default 60). A timed-out request counts as a transient failure (see --retries); when none is left, oix exits 1 naming the host' -r
+complete -c oix -n "__fish_oix_using_subcommand merge" -l creds -d 'Credentials for this run instead of any auth file: USER:PASSWORD, or USER alone to be asked for the password (on a terminal only). The value is visible to other users in the process list: prefer `oix login --password-stdin`' -r
+complete -c oix -n "__fish_oix_using_subcommand merge" -l retries -d 'Attempts after a transient failure (5xx, 429, dropped connection)' -r
+complete -c oix -n "__fish_oix_using_subcommand merge" -s j -l jobs -d 'Parallel blob transfers' -r
 complete -c oix -n "__fish_oix_using_subcommand merge" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
 complete -c oix -n "__fish_oix_using_subcommand merge" -l inherit -d 'Let an entry see the annotations of the indexes above it (never by default)'
 complete -c oix -n "__fish_oix_using_subcommand merge" -l dry-run -d 'Show the resulting changes without writing anything'
@@ -237,6 +268,8 @@ complete -c oix -n "__fish_oix_using_subcommand merge" -l detailed-exitcode -d '
 complete -c oix -n "__fish_oix_using_subcommand merge" -l allow-unknown-platform -d 'Write a SRC=PLATFORM whose os or architecture is not a known GOOS/GOARCH value'
 complete -c oix -n "__fish_oix_using_subcommand merge" -l force-platform -d 'Write a SRC=PLATFORM that disagrees with the image\'s config'
 complete -c oix -n "__fish_oix_using_subcommand merge" -l trust-source -d 'Do not hash blobs taken from other layouts (sizes are still checked; links still need a source file owned by you and not writable by group or others)'
+complete -c oix -n "__fish_oix_using_subcommand merge" -l insecure -d 'Use TLS without verifying the registry\'s certificate'
+complete -c oix -n "__fish_oix_using_subcommand merge" -l plain-http -d 'Speak plain HTTP to the registry (no TLS)'
 complete -c oix -n "__fish_oix_using_subcommand merge" -l json -d 'Print machine-readable JSON on stdout'
 complete -c oix -n "__fish_oix_using_subcommand merge" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oix -n "__fish_oix_using_subcommand merge" -s V -l version -d 'Print version'
@@ -271,11 +304,22 @@ complete -c oix -n "__fish_oix_using_subcommand annotate" -l on-ambiguity -d 'Wh
 first\t'The first match in depth-first document order (the image-spec\'s SHOULD)'
 best\t'The uniquely highest-ranked match under compatible matching, else exit 4'
 all\t'Every match'"
+complete -c oix -n "__fish_oix_using_subcommand annotate" -l authfile -d 'Credentials file (containers auth.json or docker config.json); only this file is read (`oix login` writes it)' -r -F
+complete -c oix -n "__fish_oix_using_subcommand annotate" -l ca-cert -d 'Trust the certificates of this PEM file besides the system roots: as CAs, and as the registry\'s own certificate when the server presents exactly one of them (a self-signed `openssl req -x509` certificate; its host name is still checked); repeatable' -r -F
+complete -c oix -n "__fish_oix_using_subcommand annotate" -l cert-dir -d 'Use the certificates of DIR for the registry: *.crt files are CAs (trusted like --ca-cert), NAME.cert with NAME.key a client certificate. Without it, the first existing HOST[:PORT] directory of ~/.config/containers/certs.d, /etc/containers/certs.d and /etc/docker/certs.d is used (OIX_CERTS_D_ROOTS, a \':\'-separated list, replaces those roots)' -r -F
+complete -c oix -n "__fish_oix_using_subcommand annotate" -l client-cert -d 'Present this client certificate (PEM) when the registry asks for one (mutual TLS); needs --client-key. Wins over a certs.d client pair' -r -F
+complete -c oix -n "__fish_oix_using_subcommand annotate" -l client-key -d 'The private key (PEM: PKCS#8, RSA or EC as openssl writes them, unencrypted) of --client-cert' -r -F
+complete -c oix -n "__fish_oix_using_subcommand annotate" -l timeout -d 'Give up on a connection after SECONDS without progress: to connect (default 30), waiting for or reading an answer, sending a body (default 60), and for a credential helper to answer (default 60). A timed-out request counts as a transient failure (see --retries); when none is left, oix exits 1 naming the host' -r
+complete -c oix -n "__fish_oix_using_subcommand annotate" -l creds -d 'Credentials for this run instead of any auth file: USER:PASSWORD, or USER alone to be asked for the password (on a terminal only). The value is visible to other users in the process list: prefer `oix login --password-stdin`' -r
+complete -c oix -n "__fish_oix_using_subcommand annotate" -l retries -d 'Attempts after a transient failure (5xx, 429, dropped connection)' -r
+complete -c oix -n "__fish_oix_using_subcommand annotate" -s j -l jobs -d 'Parallel blob transfers' -r
 complete -c oix -n "__fish_oix_using_subcommand annotate" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
 complete -c oix -n "__fish_oix_using_subcommand annotate" -l manifest -d 'Edit the annotations inside the chosen manifests (their digests change, and every parent up to index.json is rewritten) instead of on their descriptors'
 complete -c oix -n "__fish_oix_using_subcommand annotate" -l inherit -d 'Let an entry see the annotations of the indexes above it (never by default)'
 complete -c oix -n "__fish_oix_using_subcommand annotate" -l dry-run -d 'Show what would change without writing'
 complete -c oix -n "__fish_oix_using_subcommand annotate" -l detailed-exitcode -d 'Exit 6 when index.json changed (or would change)'
+complete -c oix -n "__fish_oix_using_subcommand annotate" -l insecure -d 'Use TLS without verifying the registry\'s certificate'
+complete -c oix -n "__fish_oix_using_subcommand annotate" -l plain-http -d 'Speak plain HTTP to the registry (no TLS)'
 complete -c oix -n "__fish_oix_using_subcommand annotate" -l json -d 'Print machine-readable JSON on stdout'
 complete -c oix -n "__fish_oix_using_subcommand annotate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oix -n "__fish_oix_using_subcommand annotate" -s V -l version -d 'Print version'

@@ -191,9 +191,10 @@ fn keyed(layout: &dyn Source, entries: &[Descriptor]) -> Vec<(String, Descriptor
         .collect()
 }
 
-/// Compare entry lists (and the annotations of their index).
+/// Compare entry lists (and the annotations of their index); `layout` is the store
+/// that holds the entries (a layout, or the registry an index is edited in).
 pub fn diff_entries(
-    layout: &Layout,
+    layout: &dyn Source,
     before: &[Descriptor],
     after: &[Descriptor],
     before_ann: &BTreeMap<String, String>,

@@ -197,6 +197,9 @@ pub struct Outcome {
     pub changed: bool,
     pub dry_run: bool,
     pub diff: diff::Diff,
+    /// What the edited tag named before, for an edit of a registry index.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous: Option<String>,
 }
 
 /// Copy every member's graph into `dest` (hard links where possible).
@@ -301,6 +304,7 @@ pub fn edit_index_with(
             changed,
             dry_run: dry,
             diff: diff::diff_entries(dest, &before, &new.manifests, &before_ann, &new.annotations),
+            previous: None,
         }
     };
     if dry_run {
@@ -505,4 +509,39 @@ pub fn created_annotation(flag: Option<&str>) -> Result<Option<String>> {
 /// the build's config writer).
 pub fn rfc3339_utc(secs: i64) -> String {
     crate::build::config::rfc3339(secs)
+}
+
+/// [`add`] into TAG of a store that is not a layout (a registry; [`super::remote`]).
+pub fn add_store(
+    dest: &dyn crate::publish::Destination,
+    tag: &str,
+    sources: &[super::remote::EditSource],
+    mode: AddMode,
+    opts: &EditOptions,
+    jobs: usize,
+) -> Result<Outcome> {
+    let expand = if opts.flatten {
+        Expand::Flatten
+    } else {
+        Expand::Nest
+    };
+    let (incoming, stores) = super::remote::resolve_edit_sources(sources, expand)?;
+    let build = |existing: Vec<Member>, _: Option<&Descriptor>| -> Result<Vec<Member>> {
+        let mut list = MemberList::from(existing);
+        for m in &incoming {
+            list.upsert(m.clone(), mode)?;
+        }
+        Ok(list.into_vec())
+    };
+    super::remote::edit_store(
+        dest,
+        tag,
+        &opts.annotations,
+        opts.dry_run,
+        &incoming,
+        &stores,
+        &build,
+        true,
+        jobs,
+    )
 }

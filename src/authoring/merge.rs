@@ -117,6 +117,22 @@ pub fn apply_policy(
     Ok(dedup.into_vec())
 }
 
+/// The sources' members, one per platform (later wins), picked by `selector`.
+fn incoming(
+    sources: &[SourceSpec],
+    selector: Option<&crate::select::Selector>,
+) -> Result<Vec<Member>> {
+    let mut list = MemberList::new();
+    let members = match selector.filter(|s| s.has_filters()) {
+        Some(s) => super::select_sources(sources, s)?,
+        None => resolve_sources(sources, Expand::Flatten)?,
+    };
+    for m in members {
+        list.upsert(m, AddMode::Replace)?;
+    }
+    Ok(list.into_vec())
+}
+
 /// Run a merge into DEST:REF; with a `selector` that filters, only the source entries
 /// it picks are merged ([`super::select_sources`]).
 #[allow(clippy::too_many_arguments)] // the CLI's flags, one each
@@ -130,15 +146,7 @@ pub fn merge(
     selector: Option<&crate::select::Selector>,
     dry_run: bool,
 ) -> Result<Outcome> {
-    let mut list = MemberList::new();
-    let members = match selector.filter(|s| s.has_filters()) {
-        Some(s) => super::select_sources(sources, s)?,
-        None => resolve_sources(sources, Expand::Flatten)?,
-    };
-    for m in members {
-        list.upsert(m, AddMode::Replace)?;
-    }
-    let incoming = list.into_vec();
+    let incoming = incoming(sources, selector)?;
     let build = |layout: &Layout, cur: Option<&Current>| -> Result<Vec<Member>> {
         let cur_owned = cur.map(|c| Current {
             entry: c.entry.clone(),
@@ -151,4 +159,62 @@ pub fn merge(
         apply_policy(policy, existing, &incoming, expect, &from)
     };
     edit_index(dest, name, annotations, dry_run, &incoming, &build)
+}
+
+/// [`merge`] into TAG of a store that is not a layout (a registry): the previous release
+/// is what TAG names there now; only manifests and configs of it are read, and only the
+/// sources' images the registry lacks are uploaded ([`super::remote`]).
+#[allow(clippy::too_many_arguments)] // the CLI's flags, one each
+pub fn merge_store(
+    dest: &dyn crate::publish::Destination,
+    tag: &str,
+    sources: &[super::remote::EditSource],
+    policy: Policy,
+    expect: &[PlatformSpec],
+    annotations: &BTreeMap<String, String>,
+    selector: Option<&crate::select::Selector>,
+    dry_run: bool,
+    jobs: usize,
+) -> Result<Outcome> {
+    use super::remote::EditSource;
+    let (incoming, stores) = match selector.filter(|s| s.has_filters()) {
+        Some(_) => {
+            let specs: Vec<SourceSpec> = sources
+                .iter()
+                .map(|s| match s {
+                    EditSource::Layout(spec) => Ok((**spec).clone()),
+                    EditSource::Store { text, .. } => Err(Error::usage(format!(
+                        "source {text}: --platform/--where pick entries of layout sources only"
+                    ))
+                    .with_hint("name the registry source's entries by tag or digest instead")),
+                })
+                .collect::<Result<_>>()?;
+            (incoming(&specs, selector)?, Vec::new())
+        }
+        None => {
+            let (members, stores) = super::remote::resolve_edit_sources(sources, Expand::Flatten)?;
+            let mut list = MemberList::new();
+            for m in members {
+                list.upsert(m, AddMode::Replace)?;
+            }
+            (list.into_vec(), stores)
+        }
+    };
+    let build = |existing: Vec<Member>, cur: Option<&crate::model::Descriptor>| {
+        let from = cur
+            .map(|c| format!("{tag}@{}", c.digest))
+            .unwrap_or_default();
+        apply_policy(policy, existing, &incoming, expect, &from)
+    };
+    super::remote::edit_store(
+        dest,
+        tag,
+        annotations,
+        dry_run,
+        &incoming,
+        &stores,
+        &build,
+        true,
+        jobs,
+    )
 }

@@ -23,15 +23,16 @@
 pub mod diff;
 mod edit;
 pub mod merge;
+pub mod remote;
 pub mod rewrite;
 mod select_edit;
 
 pub use edit::{
-    add, compose, create, created_annotation, current, current_in, current_members, edit_index,
-    edit_index_with, import_members, open_dest, parse_annotations, rfc3339_utc, AddMode, BuildFn,
-    Current, EditOptions, MemberList, Outcome,
+    add, add_store, compose, create, created_annotation, current, current_in, current_members,
+    edit_index, edit_index_with, import_members, open_dest, parse_annotations, rfc3339_utc,
+    AddMode, BuildFn, Current, EditOptions, MemberList, Outcome,
 };
-pub use select_edit::{annotate, remove, EditReport};
+pub use select_edit::{annotate, annotate_store, remove, remove_store, EditReport};
 
 use crate::error::{Error, Result};
 use crate::layout::Layout;

@@ -256,3 +256,159 @@ pub fn annotate(
     rep.annotated = picked;
     Ok(rep)
 }
+
+/// The entries of TAG's index in `dest` that `selector` chooses (all matches unless
+/// the ambiguity policy was given), as TAG's index lists them. Only TAG's own entries
+/// can be chosen: a registry edit rewrites that one index.
+fn chosen_in_store(
+    dest: &dyn crate::publish::Destination,
+    tag: &str,
+    selector: &crate::select::Selector,
+    ambiguity_given: bool,
+    what: &str,
+) -> Result<Vec<crate::model::Descriptor>> {
+    let name = crate::store::Source::describe(dest);
+    let r = LayoutRef {
+        path: name.clone().into(),
+        target: Target::Name(tag.to_string()),
+    };
+    let found = default_all(selector, ambiguity_given).select(dest, &r)?;
+    found
+        .matches
+        .into_iter()
+        .map(|m| {
+            if m.path.len() == 2 {
+                Ok(m.descriptor)
+            } else {
+                Err(Error::usage(format!(
+                    "{name}:{tag}: {} is not an entry of the index {tag} names",
+                    m.descriptor.digest
+                ))
+                .with_hint(format!(
+                    "on a registry, {what} edits entries of TAG's own index; edit nested \
+                     indexes or a single image in a layout"
+                )))
+            }
+        })
+        .collect()
+}
+
+/// Run a registry edit of TAG's entries and report it as the layout edits do.
+fn edit_in_store(
+    dest: &dyn crate::publish::Destination,
+    tag: &str,
+    dry_run: bool,
+    jobs: usize,
+    build: &super::remote::StoreBuildFn,
+) -> Result<EditReport> {
+    let o = super::remote::edit_store(
+        dest,
+        tag,
+        &BTreeMap::new(),
+        dry_run,
+        &[],
+        &[],
+        build,
+        true,
+        jobs,
+    )?;
+    let before = o.previous.clone();
+    let rewritten = match before {
+        Some(from) if from != o.digest => vec![rewrite::Rewritten {
+            path: Vec::new(),
+            from,
+            to: o.digest.clone(),
+        }],
+        _ => Vec::new(),
+    };
+    Ok(EditReport {
+        target: tag.to_string(),
+        digest: o.digest,
+        changed: o.changed || (dry_run && !rewritten.is_empty()),
+        dry_run,
+        removed: Vec::new(),
+        annotated: Vec::new(),
+        rewritten,
+    })
+}
+
+/// `oix index rm docker://HOST/REPO:TAG SELECTOR…`: remove the entries of TAG's index
+/// that the selector chooses (with their attestations), reading manifests and configs
+/// only, and PUT the new index ([`super::remote`]). Entries of nested indexes are not
+/// reached: on a registry only TAG's own entries are removed.
+pub fn remove_store(
+    dest: &dyn crate::publish::Destination,
+    tag: &str,
+    selector: &crate::select::Selector,
+    ambiguity_given: bool,
+    dry_run: bool,
+    jobs: usize,
+) -> Result<EditReport> {
+    if !selector.has_filters() {
+        return Err(
+            Error::usage("index rm needs a selector (--platform or --where)")
+                .with_hint("to drop the whole tag use `oix untag`"),
+        );
+    }
+    let chosen = chosen_in_store(dest, tag, selector, ambiguity_given, "index rm")?;
+    let build = |existing: Vec<super::Member>,
+                 _: Option<&crate::model::Descriptor>|
+     -> Result<Vec<super::Member>> {
+        Ok(existing
+            .into_iter()
+            .filter(|m| !chosen.contains(&m.descriptor))
+            .collect())
+    };
+    let mut rep = edit_in_store(dest, tag, dry_run, jobs, &build)?;
+    rep.removed = chosen.iter().map(|d| d.digest.clone()).collect();
+    Ok(rep)
+}
+
+/// `oix annotate docker://HOST/REPO:TAG SELECTOR… --set/--unset`: edit the annotations
+/// on the descriptors of the entries of TAG's index that the selector chooses (the
+/// manifests themselves are not touched, so their digests stay), and PUT the new index.
+#[allow(clippy::too_many_arguments)] // the CLI's flags, one each
+pub fn annotate_store(
+    dest: &dyn crate::publish::Destination,
+    tag: &str,
+    selector: &crate::select::Selector,
+    ambiguity_given: bool,
+    set: &BTreeMap<String, String>,
+    unset: &[String],
+    dry_run: bool,
+    jobs: usize,
+) -> Result<EditReport> {
+    if set.is_empty() && unset.is_empty() {
+        return Err(Error::usage(
+            "annotate needs --set KEY=VALUE or --unset KEY",
+        ));
+    }
+    if !selector.has_filters() {
+        return Err(Error::usage(format!(
+            "annotate on a registry edits entry descriptors of {tag}: it needs --platform or --where"
+        ))
+        .with_hint("to edit the annotations of the index document itself, pull it, annotate in the layout and push"));
+    }
+    let chosen = chosen_in_store(dest, tag, selector, ambiguity_given, "annotate")?;
+    let build = |existing: Vec<super::Member>,
+                 _: Option<&crate::model::Descriptor>|
+     -> Result<Vec<super::Member>> {
+        Ok(existing
+            .into_iter()
+            .map(|mut m| {
+                if chosen.contains(&m.descriptor) {
+                    for k in unset {
+                        m.descriptor.annotations.remove(k);
+                    }
+                    for (k, v) in set {
+                        m.descriptor.annotations.insert(k.clone(), v.clone());
+                    }
+                }
+                m
+            })
+            .collect())
+    };
+    let mut rep = edit_in_store(dest, tag, dry_run, jobs, &build)?;
+    rep.annotated = chosen.iter().map(|d| d.digest.clone()).collect();
+    Ok(rep)
+}

@@ -1,6 +1,7 @@
 //! index create/add, merge, diff.
 
 use super::output::outln;
+use super::registry::TransportArgs;
 use super::{output, Ctx};
 use crate::authoring::{self, diff, merge, AddMode, EditOptions, Outcome, SourceSpec};
 use crate::error::{ExitCode, Result};
@@ -21,7 +22,8 @@ pub enum IndexCommand {
 
 #[derive(Debug, Args)]
 pub struct RmArgs {
-    /// The index to edit: LAYOUT:REF.
+    /// The index to edit: LAYOUT:REF, or docker://HOST/REPO:TAG (only manifests and
+    /// configs are read; the new index is PUT, then TAG).
     pub dest: String,
     #[command(flatten)]
     pub selector: SelectorArgs,
@@ -33,12 +35,16 @@ pub struct RmArgs {
     /// Exit 6 when index.json changed (or would change).
     #[arg(long)]
     pub detailed_exitcode: bool,
+    #[command(flatten, next_help_heading = super::select::REGISTRY_HEADING)]
+    pub transport: TransportArgs,
 }
 
 #[derive(Debug, Args)]
 #[command(after_long_help = ANNOTATE_HELP)]
 pub struct AnnotateArgs {
-    /// LAYOUT:REF (or LAYOUT@DIGEST of a top-level entry).
+    /// LAYOUT:REF (or LAYOUT@DIGEST of a top-level entry), or docker://HOST/REPO:TAG
+    /// with --platform/--where (descriptors of TAG's index entries; the new index is
+    /// PUT, then TAG).
     pub reference: String,
     /// Set an annotation (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -60,6 +66,8 @@ pub struct AnnotateArgs {
     /// Exit 6 when index.json changed (or would change).
     #[arg(long)]
     pub detailed_exitcode: bool,
+    #[command(flatten, next_help_heading = super::select::REGISTRY_HEADING)]
+    pub transport: TransportArgs,
 }
 
 pub const ANNOTATE_HELP: &str = "\
@@ -70,7 +78,10 @@ Where the annotations go:
   ... --manifest           inside the chosen manifests or indexes
 Every edit gives the edited document a new digest; its parents up to index.json are
 re-pointed in one transaction, and attestations follow the entry they describe.
-Annotations of an index never apply to its children.";
+Annotations of an index never apply to its children.
+On a registry (docker://HOST/REPO:TAG) only descriptors of TAG's own entries are
+edited (--platform/--where required, no --manifest); only manifests and configs
+are read.";
 
 fn edit_report(ctx: &Ctx, o: &authoring::EditReport, detailed: bool) -> i32 {
     if ctx.json {
@@ -97,6 +108,27 @@ fn edit_report(ctx: &Ctx, o: &authoring::EditReport, detailed: bool) -> i32 {
 }
 
 pub fn annotate(ctx: &Ctx, a: AnnotateArgs) -> Result<i32> {
+    if let Some(e) = registry_edit(ctx, &a.reference, &[], &[], None, &a.transport)? {
+        if a.manifest {
+            return Err(crate::Error::usage(
+                "--manifest is not available on a registry: it would rewrite the manifests",
+            )
+            .with_hint("pull the release, annotate in the layout, push it"));
+        }
+        let set = authoring::parse_annotations(&a.set)?;
+        let selector = a.ambiguity.apply(a.selector.to_selector()?);
+        let o = authoring::annotate_store(
+            e.dest.as_ref(),
+            &e.tag,
+            &selector,
+            a.ambiguity.on_ambiguity.is_some(),
+            &set,
+            &a.unset,
+            a.dry_run,
+            a.transport.jobs,
+        )?;
+        return Ok(edit_report(ctx, &o, a.detailed_exitcode));
+    }
     let r = LayoutRef::parse(&a.reference)?;
     let layout = ctx.open(&r.path)?;
     let set = authoring::parse_annotations(&a.set)?;
@@ -181,9 +213,12 @@ pub struct CreateArgs {
 
 #[derive(Debug, Args)]
 pub struct AddArgs {
-    /// The index to edit: LAYOUT:REF (created when missing).
+    /// The index to edit: LAYOUT:REF (created when missing), or docker://HOST/REPO:TAG
+    /// (the registry's index; only manifests and configs are read, only what the
+    /// registry lacks is uploaded).
     pub dest: String,
-    /// Images to add: LAYOUT:REF, LAYOUT@DIGEST, optionally `=os/arch[/variant]`.
+    /// Images to add: LAYOUT:REF, LAYOUT@DIGEST, optionally `=os/arch[/variant]`; with a
+    /// registry DEST also docker://HOST/REPO:TAG (mounted when on DEST's registry).
     #[arg(required = true)]
     pub sources: Vec<String>,
     /// Platform per source, in order (instead of SRC=PLATFORM).
@@ -197,6 +232,116 @@ pub struct AddArgs {
     pub flatten: bool,
     #[command(flatten)]
     pub edit: EditFlags,
+    #[command(flatten, next_help_heading = super::select::REGISTRY_HEADING)]
+    pub transport: TransportArgs,
+}
+
+/// A registry index being edited: the opened repository, TAG and the edit's sources.
+struct RegistryEdit {
+    dest: Box<dyn crate::publish::Destination>,
+    tag: String,
+    sources: Vec<authoring::remote::EditSource>,
+}
+
+/// The registry edit `dest` asks for, when it is `docker://HOST/REPO:TAG`: every store
+/// goes through the one opener; registry sources on the destination's registry are
+/// mounted from (`--mount-from`), layout sources parsed as in layouts.
+fn registry_edit(
+    ctx: &Ctx,
+    dest: &str,
+    texts: &[String],
+    platforms: &[String],
+    edit: Option<&EditFlags>,
+    transport: &TransportArgs,
+) -> Result<Option<RegistryEdit>> {
+    use crate::reference::Reference;
+    use crate::store::{Access, Store};
+    if !dest.starts_with("docker://") {
+        return Ok(None);
+    }
+    let Reference::Registry(r) = Reference::parse(dest)? else {
+        return Ok(None);
+    };
+    let tag = match (&r.tag, &r.digest) {
+        (Some(t), None) => t.clone(),
+        _ => {
+            return Err(crate::Error::usage(format!(
+                "{dest}: the destination must name the tag to edit"
+            ))
+            .with_hint("write docker://HOST/REPO:TAG"))
+        }
+    };
+    let read = crate::store::Connect {
+        lock_timeout: Some(ctx.lock_timeout),
+        ..transport.connect()?
+    };
+    let mut write = read.clone();
+    let mut sources = Vec::new();
+    let registry_sources = texts.iter().any(|t| t.starts_with("docker://"));
+    if registry_sources && !platforms.is_empty() {
+        return Err(
+            crate::Error::usage("--platform per source is for layout sources only")
+                .with_hint("write LAYOUT:REF=os/arch on each layout source"),
+        );
+    }
+    for t in texts {
+        if !t.starts_with("docker://") {
+            // Layout sources are parsed together, so that --platform values pair up.
+            continue;
+        }
+        let reference = Reference::parse(t)?;
+        if let Reference::Registry(s) = &reference {
+            if s.host == r.host && s.repo != r.repo && !write.mount_from.contains(&s.repo) {
+                write.mount_from.push(s.repo.clone());
+            }
+        }
+        let opened = crate::store::open(&reference, Access::Read, &read)?;
+        let Store::Registry(store) = opened.store else {
+            return Err(crate::Error::usage(format!("source {t}: not a registry")));
+        };
+        sources.push(Some(authoring::remote::EditSource::Store {
+            text: t.clone(),
+            store,
+            target: opened.target,
+        }));
+    }
+    let layout_texts: Vec<String> = texts
+        .iter()
+        .filter(|t| !t.starts_with("docker://"))
+        .cloned()
+        .collect();
+    let mut layout_specs = sources_of(&layout_texts, platforms, edit)?.into_iter();
+    let mut registry_opened = std::mem::take(&mut sources).into_iter();
+    // In the order given: later sources win per platform.
+    let sources: Vec<authoring::remote::EditSource> = texts
+        .iter()
+        .filter_map(|t| {
+            if t.starts_with("docker://") {
+                registry_opened.next().flatten()
+            } else {
+                layout_specs
+                    .next()
+                    .map(|s| authoring::remote::EditSource::Layout(Box::new(s)))
+            }
+        })
+        .collect();
+    let opened = crate::store::open(&Reference::Registry(r), Access::Write, &write)?;
+    let Store::Registry(dest) = opened.store else {
+        return Ok(None);
+    };
+    Ok(Some(RegistryEdit { dest, tag, sources }))
+}
+
+/// [`sources`] with the edit flags when the command has them.
+fn sources_of(
+    texts: &[String],
+    platforms: &[String],
+    edit: Option<&EditFlags>,
+) -> Result<Vec<SourceSpec>> {
+    match edit {
+        Some(e) => sources(texts, platforms, e),
+        None => texts.iter().map(|t| SourceSpec::parse(t)).collect(),
+    }
 }
 
 fn sources(texts: &[String], platforms: &[String], edit: &EditFlags) -> Result<Vec<SourceSpec>> {
@@ -243,6 +388,18 @@ pub fn run(ctx: &Ctx, cmd: IndexCommand) -> Result<i32> {
             Ok(report(ctx, &o, a.edit.detailed_exitcode))
         }
         IndexCommand::Rm(a) => {
+            if let Some(e) = registry_edit(ctx, &a.dest, &[], &[], None, &a.transport)? {
+                let selector = a.ambiguity.apply(a.selector.to_selector()?);
+                let o = authoring::remove_store(
+                    e.dest.as_ref(),
+                    &e.tag,
+                    &selector,
+                    a.ambiguity.on_ambiguity.is_some(),
+                    a.dry_run,
+                    a.transport.jobs,
+                )?;
+                return Ok(edit_report(ctx, &o, a.detailed_exitcode));
+            }
             let r = LayoutRef::parse(&a.dest)?;
             r.require_name()?;
             let layout = ctx.open(&r.path)?;
@@ -257,6 +414,24 @@ pub fn run(ctx: &Ctx, cmd: IndexCommand) -> Result<i32> {
             Ok(edit_report(ctx, &o, a.detailed_exitcode))
         }
         IndexCommand::Add(a) => {
+            if let Some(e) = registry_edit(
+                ctx,
+                &a.dest,
+                &a.sources,
+                &a.platforms,
+                Some(&a.edit),
+                &a.transport,
+            )? {
+                let o = authoring::add_store(
+                    e.dest.as_ref(),
+                    &e.tag,
+                    &e.sources,
+                    a.mode,
+                    &a.edit.options(a.flatten)?,
+                    a.transport.jobs,
+                )?;
+                return Ok(report(ctx, &o, a.edit.detailed_exitcode));
+            }
             let src = sources(&a.sources, &a.platforms, &a.edit)?;
             let (dest, name) = authoring::open_dest(&a.dest, ctx.lock_timeout, !a.edit.dry_run)?;
             let dest = dest.trusting_sources(a.edit.trust_source);
@@ -268,9 +443,12 @@ pub fn run(ctx: &Ctx, cmd: IndexCommand) -> Result<i32> {
 
 #[derive(Debug, Args)]
 pub struct MergeArgs {
-    /// The index to write: LAYOUT:REF (the layout is created if missing).
+    /// The index to write: LAYOUT:REF (the layout is created if missing), or
+    /// docker://HOST/REPO:TAG: the registry's TAG is then the previous release (only
+    /// its manifests and configs are read) and only what the registry lacks is uploaded.
     pub dest: String,
-    /// Images or indexes to merge (their entries are taken one by one).
+    /// Images or indexes to merge (their entries are taken one by one); with a registry
+    /// DEST also docker://HOST/REPO:TAG (mounted when on DEST's registry).
     #[arg(required = true)]
     pub sources: Vec<String>,
     /// union | replace | keep-missing | require-all (see the description).
@@ -284,6 +462,8 @@ pub struct MergeArgs {
     pub selector: SelectorArgs,
     #[command(flatten)]
     pub edit: EditFlags,
+    #[command(flatten, next_help_heading = super::select::REGISTRY_HEADING)]
+    pub transport: TransportArgs,
 }
 
 pub const MERGE_HELP: &str = "\
@@ -300,6 +480,26 @@ source entries the selector picks are taken (the candidates of `oix select`; see
 docs/selection.md).";
 
 pub fn merge(ctx: &Ctx, a: MergeArgs) -> Result<i32> {
+    if let Some(e) = registry_edit(ctx, &a.dest, &a.sources, &[], Some(&a.edit), &a.transport)? {
+        let expect: Vec<PlatformSpec> = a
+            .expect
+            .iter()
+            .map(|p| PlatformSpec::parse(p))
+            .collect::<Result<_>>()?;
+        let opts = a.edit.options(false)?;
+        let o = merge::merge_store(
+            e.dest.as_ref(),
+            &e.tag,
+            &e.sources,
+            a.policy,
+            &expect,
+            &opts.annotations,
+            Some(&a.selector.to_selector()?),
+            opts.dry_run,
+            a.transport.jobs,
+        )?;
+        return Ok(report(ctx, &o, a.edit.detailed_exitcode));
+    }
     let src = sources(&a.sources, &[], &a.edit)?;
     let (dest, name) = authoring::open_dest(&a.dest, ctx.lock_timeout, !a.edit.dry_run)?;
     let dest = dest.trusting_sources(a.edit.trust_source);

@@ -28,7 +28,7 @@ mod template;
 mod view;
 
 pub use template::ArchTag;
-pub use view::image_platform;
+pub use view::{current_members, image_platform, view_member, Platforms};
 
 use crate::authoring::merge::Policy;
 use crate::copy::{copy_graph, CopyOptions, CopyReport};
@@ -38,7 +38,7 @@ use crate::platform::PlatformSpec;
 use crate::store::{Names, Sink, Source};
 use serde::Serialize;
 use std::time::Duration;
-use view::{desired, entries_report, entry_descriptor, read_view, Desired, Platforms, View};
+use view::{desired, entries_report, entry_descriptor, read_view, Desired, View};
 
 /// A store that can be published into: it names content and takes content.
 pub trait Destination: Names + Sink {}

@@ -32,10 +32,10 @@ pub fn image_platform(src: &dyn Source, desc: &Descriptor) -> Result<Option<Plat
 
 /// Platforms of images by digest: content is immutable, so each is read once.
 #[derive(Default)]
-pub(super) struct Platforms(HashMap<String, Option<Platform>>);
+pub struct Platforms(HashMap<String, Option<Platform>>);
 
 impl Platforms {
-    pub(super) fn of(&mut self, src: &dyn Source, desc: &Descriptor) -> Result<Option<Platform>> {
+    pub fn of(&mut self, src: &dyn Source, desc: &Descriptor) -> Result<Option<Platform>> {
         if let Some(p) = self.0.get(&desc.digest) {
             return Ok(p.clone());
         }
@@ -43,6 +43,12 @@ impl Platforms {
         self.0.insert(desc.digest.clone(), p.clone());
         Ok(p)
     }
+}
+
+/// An entry placed by reference (not from a layout), for a registry edit's sources.
+pub fn view_member(d: &Descriptor, platform: Option<Platform>, origin: &str) -> Result<Member> {
+    let key = platform.as_ref().map(PlatformSpec::from_platform);
+    Ok(member(entry_descriptor(d, platform)?, key, origin))
 }
 
 pub(super) fn member(descriptor: Descriptor, key: Option<PlatformSpec>, origin: &str) -> Member {
@@ -106,7 +112,7 @@ pub(super) fn read_view(
     let current = dest.resolve_name(&opts.tag)?;
     let existing = match &current {
         None => Vec::new(),
-        Some(c) => current_members(dest, c, &opts.tag, platforms)?,
+        Some(c) => current_members(dest, c, &opts.tag, platforms)?.0,
     };
     Ok(View {
         current,
@@ -116,18 +122,20 @@ pub(super) fn read_view(
     })
 }
 
-/// The entries of what TAG names now: an index's entries (attestations with their
-/// subjects), or an image as one entry. Only manifests and configs are read.
-fn current_members(
+/// The entries of what TAG names now in any store: an index's entries (attestations
+/// with their subjects) with the index document, or an image as one entry. Only
+/// manifests and configs are read, never layers (`publish`, and `merge`/`index add`/
+/// `index rm` on a registry: [`crate::authoring::remote`]).
+pub fn current_members(
     src: &dyn Source,
     cur: &Descriptor,
     tag: &str,
     platforms: &mut Platforms,
-) -> Result<Vec<Member>> {
+) -> Result<(Vec<Member>, Option<Index>)> {
     if cur.is_manifest() {
         let p = platforms.of(src, cur)?;
         let key = p.as_ref().map(PlatformSpec::from_platform);
-        return Ok(vec![member(entry_descriptor(cur, p)?, key, tag)]);
+        return Ok((vec![member(entry_descriptor(cur, p)?, key, tag)], None));
     }
     if !cur.is_index() {
         return Err(Error::failure(format!(
@@ -169,7 +177,7 @@ fn current_members(
             None => members.push(member(a, None, tag)),
         }
     }
-    Ok(members)
+    Ok((members, Some(idx)))
 }
 
 /// The index the policy computes from a view: its document, bytes and descriptor.
