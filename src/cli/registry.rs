@@ -166,6 +166,41 @@ pub enum Via {
     Skopeo,
 }
 
+/// Which referrers (signatures, SBOMs, attestations: docs/referrers.md) travel with
+/// what is copied.
+#[derive(Debug, Args)]
+pub struct ReferrerArgs {
+    /// Carry no referrers (by default every referrer of every manifest and index
+    /// copied travels along, recursively).
+    #[arg(long, conflicts_with = "referrers_type")]
+    pub no_referrers: bool,
+    /// Carry only referrers of this artifactType (repeatable; a referrer of a carried
+    /// referrer must match too).
+    #[arg(long, value_name = "TYPE")]
+    pub referrers_type: Vec<String>,
+}
+
+impl ReferrerArgs {
+    pub fn carry(&self) -> stores::Carry {
+        if self.no_referrers {
+            return stores::Carry::none();
+        }
+        stores::Carry {
+            enabled: true,
+            types: self.referrers_type.clone(),
+        }
+    }
+}
+
+/// `N referrers` for the summary lines.
+fn referrers_note(n: usize) -> String {
+    match n {
+        0 => String::new(),
+        1 => ", 1 referrer".to_string(),
+        n => format!(", {n} referrers"),
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct PushArgs {
     /// LAYOUT, LAYOUT:REF or LAYOUT@DIGEST.
@@ -205,6 +240,8 @@ pub struct PushArgs {
     #[arg(long, value_enum, default_value = "builtin")]
     pub via: Via,
     #[command(flatten)]
+    pub referrers: ReferrerArgs,
+    #[command(flatten)]
     pub transport: TransportArgs,
 }
 
@@ -221,6 +258,8 @@ pub struct PullArgs {
     /// Pull only the entries whose descriptor satisfies EXPR (repeatable, all must hold).
     #[arg(long = "where", value_name = "EXPR")]
     pub wheres: Vec<String>,
+    #[command(flatten)]
+    pub referrers: ReferrerArgs,
     #[command(flatten)]
     pub transport: TransportArgs,
 }
@@ -282,6 +321,8 @@ pub struct CopyArgs {
     /// Use TLS without verifying the destination registry's certificate.
     #[arg(long)]
     pub dest_insecure: bool,
+    #[command(flatten)]
+    pub referrers: ReferrerArgs,
     #[command(flatten)]
     pub transport: TransportArgs,
 }
@@ -401,6 +442,12 @@ fn print_steps(steps: &[PlanStep], name_of: &dyn Fn(&str) -> String) {
                     (act, _) => format!(" ({act})"),
                 }
             ),
+            "referrer" => outln!(
+                "{} referrer {} ({})",
+                s.digest,
+                s.tag.as_deref().unwrap_or(""),
+                s.action
+            ),
             kind => outln!(
                 "{} {} {} {}",
                 s.digest,
@@ -441,6 +488,7 @@ pub fn copy(ctx: &Ctx, a: CopyArgs) -> Result<i32> {
         wheres: a.wheres.clone(),
         dry_run: a.dry_run,
         force_recursive: a.force_recursive,
+        referrers: a.referrers.carry(),
     };
     let shown_dst = crate::reference::shown_source(&a.destination).to_string();
     match stores::copy(&src, &dst, &connect, Some(&src_connect), &req)? {
@@ -472,14 +520,18 @@ pub fn copy(ctx: &Ctx, a: CopyArgs) -> Result<i32> {
                     None => shown_dst,
                 };
                 outln!("{} {}", summary.digest, named);
+                for w in &summary.referrer_warnings {
+                    errln!("warning: {}", w.message);
+                }
                 errln!(
-                    "copied {} blobs ({}), mounted {}, linked {}, {} already present, {} manifests, {:.1}s",
+                    "copied {} blobs ({}), mounted {}, linked {}, {} already present, {} manifests{}, {:.1}s",
                     summary.copied,
                     output::human_size(summary.bytes as i64),
                     summary.mounted,
                     summary.linked,
                     summary.present,
                     summary.manifests.iter().filter(|m| m.outcome == "written").count(),
+                    referrers_note(summary.referrers.len()),
                     summary.seconds
                 );
             }
@@ -509,6 +561,7 @@ pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
         selector: crate::select::args::subset_selector(&a.platform, &a.wheres)?,
         arch_tags: a.arch_tags.clone(),
         all_refs: a.all_refs,
+        referrers: a.referrers.carry(),
     };
     let plan = ops::plan_push(&layout, &src, &dest, &opts)?;
     if a.via == Via::Skopeo {
@@ -516,7 +569,7 @@ pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
     }
     let registry = Registry::new(&dest, &connect.registry(true)?)?;
     if a.dry_run {
-        let steps = ops::dry_run(&plan, &registry, a.transport.jobs)?;
+        let steps = ops::dry_run(&plan, &registry, a.transport.jobs, &opts.referrers)?;
         if ctx.json {
             output::json(
                 &serde_json::json!({"dry_run": true, "destination": dest.repository(), "steps": steps}),
@@ -549,12 +602,13 @@ pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
             );
         } else {
             errln!(
-                "uploaded {} blobs ({}), {} already present, mounted {}, {} manifests, {:.1}s",
+                "uploaded {} blobs ({}), {} already present, mounted {}, {} manifests{}, {:.1}s",
                 summary.uploaded,
                 output::human_size(summary.bytes as i64),
                 summary.skipped,
                 summary.mounted,
                 summary.manifests,
+                referrers_note(summary.referrers.len()),
                 summary.seconds
             );
         }
@@ -709,6 +763,7 @@ pub fn pull(ctx: &Ctx, a: PullArgs) -> Result<i32> {
         &PullOptions {
             jobs: a.transport.jobs,
             selector: crate::select::args::subset_selector(&a.platform, &a.wheres)?,
+            referrers: a.referrers.carry(),
         },
     )?;
     if ctx.json {
@@ -721,10 +776,11 @@ pub fn pull(ctx: &Ctx, a: PullArgs) -> Result<i32> {
             summary.ref_name
         );
         errln!(
-            "downloaded {} blobs ({}), {} already present, {:.1}s",
+            "downloaded {} blobs ({}), {} already present{}, {:.1}s",
             summary.downloaded,
             output::human_size(summary.bytes as i64),
             summary.skipped,
+            referrers_note(summary.referrers.len()),
             summary.seconds
         );
     }

@@ -14,7 +14,8 @@
 use super::reference::{validate_tag, RegistryRef};
 use super::remote::{Registry, StatsSnapshot};
 pub use crate::copy::stores::PlanStep;
-use crate::copy::stores::{self, NamePlan, RunOptions};
+use crate::copy::stores::{self, Carry, NamePlan, RunOptions};
+use crate::referrers::Carried;
 use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::model::{self, Descriptor, Platform};
@@ -82,6 +83,8 @@ pub struct PushOptions {
     pub selector: Selector,
     pub arch_tags: Option<String>,
     pub all_refs: bool,
+    /// Which referrers travel along (all by default).
+    pub referrers: Carry,
 }
 
 /// The tag a layout ref name becomes: itself, or the tag of a full `host/repo:tag` name.
@@ -269,6 +272,8 @@ pub struct PushSummary {
     pub resumed: u64,
     pub restarted: u64,
     pub seconds: f64,
+    /// The referrers carried along and where each is listed now.
+    pub referrers: Vec<Carried>,
 }
 
 /// Run a planned push: the copy ([`stores::run`]), then the tags in plan order.
@@ -289,6 +294,7 @@ pub fn push(plan: &PushPlan, registry: &Registry, opts: &PushOptions) -> Result<
         &RunOptions {
             jobs: opts.jobs.max(1),
             force_recursive: opts.force_recursive,
+            referrers: opts.referrers.clone(),
         },
     )?;
     let blobs: StatsSnapshot = registry.snapshot();
@@ -320,11 +326,17 @@ pub fn push(plan: &PushPlan, registry: &Registry, opts: &PushOptions) -> Result<
         resumed: blobs.resumed,
         restarted: blobs.restarted,
         seconds: start.elapsed().as_secs_f64(),
+        referrers: out.referrers,
     })
 }
 
 /// What a push would do: HEADs only, nothing written.
-pub fn dry_run(plan: &PushPlan, registry: &Registry, jobs: usize) -> Result<Vec<PlanStep>> {
+pub fn dry_run(
+    plan: &PushPlan,
+    registry: &Registry,
+    jobs: usize,
+    referrers: &Carry,
+) -> Result<Vec<PlanStep>> {
     let names: Vec<NamePlan> = plan.tags.iter().map(TagPlan::name_plan).collect();
     stores::dry_run(
         &plan.source,
@@ -332,6 +344,7 @@ pub fn dry_run(plan: &PushPlan, registry: &Registry, jobs: usize) -> Result<Vec<
         &names,
         StoreRef::Registry(registry),
         jobs,
+        referrers,
     )
 }
 
@@ -340,6 +353,8 @@ pub struct PullOptions {
     pub jobs: usize,
     /// `--platform` / `--where`: pull only the entries this selector picks.
     pub selector: Selector,
+    /// Which referrers travel along (all by default).
+    pub referrers: Carry,
 }
 
 /// The `--json` summary of a pull.
@@ -361,6 +376,8 @@ pub struct PullSummary {
     pub seconds: f64,
     /// `created`, `moved` or `unchanged`.
     pub action: &'static str,
+    /// The referrers carried along and where each is listed now.
+    pub referrers: Vec<Carried>,
 }
 
 /// Pull `registry`'s `reference` (tag or digest) into `layout` as `ref_name`: the copy
@@ -394,6 +411,7 @@ pub fn pull(
         &RunOptions {
             jobs: opts.jobs.max(1),
             force_recursive: false,
+            referrers: opts.referrers.clone(),
         },
     )?;
     let report = out.report;
@@ -413,6 +431,7 @@ pub fn pull(
             .load(std::sync::atomic::Ordering::Relaxed),
         seconds: start.elapsed().as_secs_f64(),
         action: out.names.first().map(|n| n.action).unwrap_or("unchanged"),
+        referrers: out.referrers,
     })
 }
 

@@ -14,7 +14,7 @@
 //! Only manifests are read (`HEAD`/`GET /v2/<name>/manifests/…`, plus the one probe of
 //! the API): the tag list is never fetched.
 //!
-//! Writing ([`Registry::list_referrer`]): with the API the registry lists a referrer
+//! Writing ([`Registry::list_referrers`]): with the API the registry lists a referrer
 //! itself when its manifest is PUT; without it the fallback-tag index is updated
 //! read-modify-write. Registries have no conditional PUT, so after writing, oix reads
 //! the index again (twice, a moment apart) and merges once more when an entry it wrote
@@ -215,11 +215,14 @@ impl Registry {
         Ok(self.api_listing(subject, &[])?.is_some())
     }
 
-    /// List `referrer` (already in the repository) among the referrers of `subject`:
+    /// List `referrers` (already in the repository) among the referrers of `subject`:
     /// nothing to do where the registry offers the API; otherwise add it to the
     /// fallback-tag index, read-modify-write, merging again when a concurrent writer's
     /// update replaced ours (see the module docs).
-    pub fn list_referrer(&self, subject: &Digest, referrer: &Descriptor) -> Result<()> {
+    pub fn list_referrers(&self, subject: &Digest, referrers: &[Descriptor]) -> Result<()> {
+        let Some(referrer) = referrers.first() else {
+            return Ok(());
+        };
         if self.offers_referrers_api(subject)? {
             return Ok(());
         }
@@ -236,8 +239,10 @@ impl Registry {
                     known.push(d.clone());
                 }
             }
-            if !known.iter().any(|k| k.digest == referrer.digest) {
-                known.push(referrer.clone());
+            for r in referrers {
+                if !known.iter().any(|k| k.digest == r.digest) {
+                    known.push(r.clone());
+                }
             }
             let missing: Vec<Descriptor> = known
                 .iter()
