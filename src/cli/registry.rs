@@ -276,7 +276,11 @@ only the manifest. The destination's name (tag or ref) is set last, after everyt
 reaches is there. Without a name in DEST the source's name is used.
 
 --platform/--where copy only the matching entries of an index: the index is rewritten \
-(attestations of kept entries stay), never copied sparse.";
+(attestations of kept entries stay), never copied sparse.
+
+Referrers (signatures, SBOMs, attestations) of every manifest and index copied travel \
+along, recursively, and are listed at the destination (docs/referrers.md); \
+--no-referrers and --referrers-type narrow that.";
 
 #[derive(Debug, Args)]
 pub struct CopyArgs {
