@@ -901,10 +901,9 @@ pub fn discover(
                     continue;
                 }
             };
-            let cosign = crate::registry::remote::referrers::cosign_suffix(
-                r.artifact_type.as_deref(),
-            )
-            .filter(|_| i.subject.is_none() && r.is_manifest());
+            let cosign =
+                crate::registry::remote::referrers::cosign_suffix(r.artifact_type.as_deref())
+                    .filter(|_| i.subject.is_none() && r.is_manifest());
             let (tag, at) = match (&i.subject, cosign) {
                 (Some(s), _) if *s == doc.digest => (fallback_tag(&subject), i.shown_type()),
                 (None, Some(suffix)) => (
@@ -931,8 +930,7 @@ pub fn discover(
                     .and_then(|b| Document::parse(&d.media_type, &b, "referrer"))
                 {
                     for c in idx.manifests {
-                        if (c.is_manifest() || c.is_index()) && visited.insert(c.digest.clone())
-                        {
+                        if (c.is_manifest() || c.is_index()) && visited.insert(c.digest.clone()) {
                             queue.push_back(c);
                         }
                     }

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::io::Read;
 
 pub mod open;
-pub use open::{open, Access, Connect, Opened, TlsFiles, Store, StoreRef};
+pub use open::{open, Access, Connect, Opened, Store, StoreRef, TlsFiles};
 
 /// The read side of a store.
 pub trait Source: Sync {

@@ -47,7 +47,13 @@ fn image(dir: &Path) -> String {
 fn attach(dir: &Path, subject: &str, at: &str, name: &str, content: &str) -> String {
     let f = dir.parent().unwrap().join(name);
     std::fs::write(&f, content).unwrap();
-    let v = oix_json(&["attach", subject, "--artifact-type", at, f.to_str().unwrap()]);
+    let v = oix_json(&[
+        "attach",
+        subject,
+        "--artifact-type",
+        at,
+        f.to_str().unwrap(),
+    ]);
     v["digest"].as_str().unwrap().to_string()
 }
 
@@ -60,7 +66,8 @@ fn cosign_sig(dir: &Path, subject: &str) -> String {
         r#"{{"critical":{{"identity":{{"docker-reference":"example/app"}},"image":{{"docker-manifest-digest":"{subject}"}},"type":"cosign container image signature"}},"optional":null}}"#
     );
     let pd = l.write_blob_bytes(payload.as_bytes()).unwrap();
-    let cfg = br#"{"architecture":"","os":"","config":{},"rootfs":{"type":"layers","diff_ids":[]}}"#;
+    let cfg =
+        br#"{"architecture":"","os":"","config":{},"rootfs":{"type":"layers","diff_ids":[]}}"#;
     let cd = l.write_blob_bytes(cfg).unwrap();
     let man = format!(
         r#"{{"schemaVersion":2,"mediaType":"{}","config":{{"mediaType":"{}","digest":"{cd}","size":{}}},"layers":[{{"mediaType":"application/vnd.dev.cosign.simplesigning.v1+json","digest":"{pd}","size":{},"annotations":{{"dev.cosignproject.cosign/signature":"MEUCIQDtest"}}}}]}}"#,
@@ -358,4 +365,150 @@ fn concurrent_pushes_keep_every_referrer() {
         );
     }
     assert_eq!(fallback_listed(&h, "conc", &subject), sorted(expected));
+}
+
+/// An image manifest for `platform` (`os/arch`) in `l`, unnamed: its descriptor.
+fn platform_image(l: &Layout, platform: &str) -> Descriptor {
+    let (os, arch) = platform.split_once('/').unwrap();
+    let layer = format!("layer for {platform}").into_bytes();
+    let ld = l.write_blob_bytes(&layer).unwrap();
+    let cfg = format!(
+        r#"{{"architecture":"{arch}","os":"{os}","rootfs":{{"type":"layers","diff_ids":["{ld}"]}}}}"#
+    );
+    let cd = l.write_blob_bytes(cfg.as_bytes()).unwrap();
+    let man = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{}","config":{{"mediaType":"{}","digest":"{cd}","size":{}}},"layers":[{{"mediaType":"{}","digest":"{ld}","size":{}}}]}}"#,
+        media::OCI_MANIFEST,
+        media::OCI_CONFIG,
+        cfg.len(),
+        media::OCI_LAYER_TAR,
+        layer.len()
+    );
+    let md = l.write_blob_bytes(man.as_bytes()).unwrap();
+    let mut d = Descriptor::new(media::OCI_MANIFEST, &md, man.len() as u64);
+    d.platform = Some(Box::new(oix::model::Platform {
+        os: os.into(),
+        architecture: arch.into(),
+        ..Default::default()
+    }));
+    d
+}
+
+/// A `--platform` subset carries the referrers of the kept entries only (the rewritten
+/// index is new content and has none); a fallback index on the registry that lists a
+/// manifest which is not a referrer of its subject is not carried from, with a warning.
+#[test]
+fn platform_subsets_carry_the_kept_entries_referrers_and_non_referrers_stay() {
+    if !tools_present() {
+        return;
+    }
+    let reg = RegistryServer::start(None, Auth::None);
+    let h = reg.host();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("multi");
+    let l = Layout::init(&dir).unwrap().0;
+    let amd = platform_image(&l, "linux/amd64");
+    let arm = platform_image(&l, "linux/arm64");
+    let idx = oix::model::Index {
+        manifests: vec![amd.clone(), arm.clone()],
+        ..Default::default()
+    };
+    let bytes = idx.to_bytes();
+    let id = l.write_blob_bytes(&bytes).unwrap();
+    let idx_d = Descriptor::new(media::OCI_INDEX, &id, bytes.len() as u64);
+    oix::tags::tag(&l, &idx_d, &["v1".to_string()]).unwrap();
+    let ds = dir.to_str().unwrap().to_string();
+    let on_amd = attach(
+        &dir,
+        &format!("{ds}@{}", amd.digest),
+        SBOM,
+        "amd.json",
+        "{}",
+    );
+    let on_arm = attach(
+        &dir,
+        &format!("{ds}@{}", arm.digest),
+        SBOM,
+        "arm.json",
+        "[]",
+    );
+    let on_idx = attach(&dir, &format!("{ds}:v1"), PROV, "idx.json", "{}");
+    let pushed = oix_json(&[
+        "push",
+        &format!("{ds}:v1"),
+        &format!("docker://{h}/multi:v1"),
+        "--plain-http",
+    ]);
+    assert_eq!(
+        carried(&pushed),
+        sorted(vec![on_amd.clone(), on_arm.clone(), on_idx.clone()])
+    );
+
+    let p = work.path().join("arm");
+    let ps = p.to_str().unwrap().to_string();
+    let pulled = oix_json(&[
+        "pull",
+        &format!("docker://{h}/multi:v1"),
+        &format!("{ps}:v1"),
+        "--plain-http",
+        "--platform",
+        "linux/arm64",
+    ]);
+    assert_eq!(carried(&pulled), vec![on_arm.clone()]);
+
+    // A fallback index for the amd64 manifest that also lists the arm64 image (no
+    // subject) and the arm64 SBOM (another subject): neither is carried, the real
+    // referrer is.
+    let bogus = oix::model::Index {
+        manifests: vec![
+            Descriptor::new(media::OCI_MANIFEST, &Digest::parse(&on_amd).unwrap(), {
+                let raw = skopeo_raw(
+                    &format!("docker://{h}/multi@{on_amd}"),
+                    &["--tls-verify=false"],
+                );
+                raw.len() as u64
+            }),
+            arm.clone(),
+            Descriptor::new(media::OCI_MANIFEST, &Digest::parse(&on_arm).unwrap(), {
+                let raw = skopeo_raw(
+                    &format!("docker://{h}/multi@{on_arm}"),
+                    &["--tls-verify=false"],
+                );
+                raw.len() as u64
+            }),
+        ],
+        ..Default::default()
+    };
+    let bb = bogus.to_bytes();
+    let bd = l.write_blob_bytes(&bb).unwrap();
+    let tag = fallback(&amd.digest);
+    oix::tags::tag(
+        &l,
+        &Descriptor::new(media::OCI_INDEX, &bd, bb.len() as u64),
+        &["bogus".to_string()],
+    )
+    .unwrap();
+    oix_json(&[
+        "copy",
+        &format!("{ds}:bogus"),
+        &format!("docker://{h}/multi:{tag}"),
+        "--plain-http",
+        "--no-referrers",
+    ]);
+    let out = oix()
+        .args([
+            "copy",
+            &format!("docker://{h}/multi@{}", amd.digest),
+            &format!("{}:amd", work.path().join("amd").display()),
+            "--plain-http",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("warning:") && err.contains("not carried"),
+        "{err}"
+    );
+    assert!(err.contains("1 referrer,"), "{err}");
 }

@@ -112,7 +112,10 @@ pub fn carried_referrers(
     roots: &[Descriptor],
     dst: StoreRef<'_>,
     carry: &Carry,
-) -> Result<(Vec<crate::referrers::Carried>, Vec<crate::referrers::Warning>)> {
+) -> Result<(
+    Vec<crate::referrers::Carried>,
+    Vec<crate::referrers::Warning>,
+)> {
     if !carry.enabled || roots.is_empty() || matches!(dst, StoreRef::Archive(_)) {
         return Ok((Vec::new(), Vec::new()));
     }

@@ -67,18 +67,12 @@ pub fn cosign_suffix(artifact_type: Option<&str>) -> Option<&'static str> {
 impl Registry {
     /// Whether the registry offers the referrers API (probed once with this subject).
     fn api_listing(&self, subject: &Digest, types: &[String]) -> Result<Option<Vec<Descriptor>>> {
-        let known = *self
-            .referrers_api
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let known = *self.referrers_api.lock().unwrap_or_else(|p| p.into_inner());
         if known == Some(false) {
             return Ok(None);
         }
         let found = self.referrers_api_get(subject, types)?;
-        *self
-            .referrers_api
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = Some(found.is_some());
+        *self.referrers_api.lock().unwrap_or_else(|p| p.into_inner()) = Some(found.is_some());
         Ok(found)
     }
 
@@ -105,9 +99,9 @@ impl Registry {
                     "{what}: the registry sent the page {url} twice"
                 )));
             }
-            let mut resp = self
-                .client
-                .send(Method::GET, &url, &[("Accept", media::OCI_INDEX)], None)?;
+            let mut resp =
+                self.client
+                    .send(Method::GET, &url, &[("Accept", media::OCI_INDEX)], None)?;
             let status = resp.status().as_u16();
             if status == 404 || status == 405 || status == 400 {
                 drain(&mut resp);
@@ -196,7 +190,13 @@ impl Registry {
     pub fn referrers_of(&self, subject: &Digest, types: &[String]) -> Result<Vec<Descriptor>> {
         let mut listed = match self.api_listing(subject, types)? {
             Some(l) => l,
-            None => self.fallback_index(subject)?.manifests,
+            // A tag of that name holding something else lists no referrers (writing
+            // to it is refused: [`Registry::fallback_index`]).
+            None => match self.fallback_index(subject) {
+                Ok(i) => i.manifests,
+                Err(e) if e.kind == Kind::Refused => Vec::new(),
+                Err(e) => return Err(e),
+            },
         };
         listed.extend(self.cosign_tags(subject)?);
         let mut seen = HashSet::new();
@@ -232,8 +232,7 @@ impl Registry {
         let mut known: Vec<Descriptor> = Vec::new();
         for round in 0..MAX_MERGES {
             let mut idx = self.fallback_index(subject)?;
-            let before: HashSet<String> =
-                idx.manifests.iter().map(|d| d.digest.clone()).collect();
+            let before: HashSet<String> = idx.manifests.iter().map(|d| d.digest.clone()).collect();
             for d in idx.manifests.iter() {
                 if !known.iter().any(|k| k.digest == d.digest) {
                     known.push(d.clone());
@@ -272,7 +271,9 @@ impl Registry {
             // Another writer replaced the index: wait a little (longer each round,
             // staggered by the referrer's digest so two writers do not meet again).
             let stagger = referrer.digest.bytes().last().unwrap_or(0) as u64 % 7;
-            std::thread::sleep(Duration::from_millis(20 * (round as u64 + 1) + stagger * 10));
+            std::thread::sleep(Duration::from_millis(
+                20 * (round as u64 + 1) + stagger * 10,
+            ));
         }
         Err(Error::remote(format!(
             "{}:{tag}: other writers kept replacing the referrers index; {} could not be listed in {MAX_MERGES} rounds",
@@ -355,10 +356,16 @@ mod tests {
             got[0].artifact_type.as_deref(),
             Some("application/vnd.example.sbom.v1")
         );
-        assert_eq!(got[1].annotations["org.example.signature.fingerprint"], "abcd");
+        assert_eq!(
+            got[1].annotations["org.example.signature.fingerprint"],
+            "abcd"
+        );
         // The spec's empty answer: the API is there, listing nothing.
         let empty = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#;
-        assert_eq!(parse_api_page(Some(media::OCI_INDEX), empty).unwrap().len(), 0);
+        assert_eq!(
+            parse_api_page(Some(media::OCI_INDEX), empty).unwrap().len(),
+            0
+        );
         // A registry without the API: distribution's 404 error body, an HTML page.
         let err = br#"{"errors":[{"code":"NOT_FOUND","message":"not found"}]}"#;
         assert!(parse_api_page(Some("application/json"), err).is_none());
