@@ -860,6 +860,9 @@ pub fn discover(
     let mut out = Vec::new();
     let mut warnings = Vec::new();
     let mut visited: HashSet<String> = documents.iter().map(|d| d.digest.clone()).collect();
+    // (subject, referrer) pairs handled: a referrer already carried (or copied as a
+    // document) that another subject lists is listed there too, and not walked again.
+    let mut pairs: HashSet<(String, String)> = HashSet::new();
     let mut queue: std::collections::VecDeque<Descriptor> = documents.iter().cloned().collect();
     while let Some(doc) = queue.pop_front() {
         let listed: Vec<Descriptor> = match &scan {
@@ -872,7 +875,7 @@ pub fn discover(
         };
         let subject = doc.digest()?;
         for r in listed {
-            if !filter.matches(&r) || visited.contains(&r.digest) {
+            if !filter.matches(&r) || !pairs.insert((doc.digest.clone(), r.digest.clone())) {
                 continue;
             }
             let warn = |m: String| Warning {
@@ -919,12 +922,12 @@ pub fn discover(
                     continue;
                 }
             };
-            visited.insert(r.digest.clone());
             let mut d = Descriptor::new(&r.media_type, &r.digest()?, r.size()?);
             d.artifact_type = at;
             d.annotations = i.annotations.clone();
+            let new = visited.insert(r.digest.clone());
             // A referrer index's own manifests may have referrers too.
-            if d.is_index() {
+            if new && d.is_index() {
                 if let Ok(Some(Document::Index(idx))) = source
                     .read_small(&d)
                     .and_then(|b| Document::parse(&d.media_type, &b, "referrer"))
@@ -936,7 +939,9 @@ pub fn discover(
                     }
                 }
             }
-            queue.push_back(d.clone());
+            if new {
+                queue.push_back(d.clone());
+            }
             out.push(Carried {
                 subject: doc.digest.clone(),
                 descriptor: d,

@@ -512,3 +512,56 @@ fn platform_subsets_carry_the_kept_entries_referrers_and_non_referrers_stay() {
     );
     assert!(err.contains("1 referrer,"), "{err}");
 }
+
+/// A referrer cycle (B's subject is A; A is tagged as B's cosign signature
+/// `sha256-<B>.sig`): push and pull end, each referrer carried once.
+#[test]
+fn a_referrer_cycle_is_carried_once_and_ends() {
+    if !tools_present() {
+        return;
+    }
+    let reg = RegistryServer::start(None, Auth::None);
+    let h = reg.host();
+    let work = tempfile::tempdir().unwrap();
+    let l = work.path().join("cyc");
+    let a = image(&l);
+    let ls = l.to_str().unwrap().to_string();
+    let b = attach(&l, &format!("{ls}:v1"), SBOM, "b.json", "{}");
+    let layout = Layout::open(&l).unwrap();
+    let size = std::fs::metadata(l.join("blobs/sha256").join(&a[7..]))
+        .unwrap()
+        .len();
+    oix::tags::tag(
+        &layout,
+        &Descriptor::new(media::OCI_MANIFEST, &Digest::parse(&a).unwrap(), size),
+        &[format!("{}.sig", fallback(&b))],
+    )
+    .unwrap();
+    let pushed = oix_json(&[
+        "push",
+        &format!("{ls}:v1"),
+        &format!("docker://{h}/cyc:v1"),
+        "--plain-http",
+    ]);
+    // B as A's referrer, and A (the root) listed as B's cosign signature.
+    assert_eq!(carried(&pushed), sorted(vec![a.clone(), b.clone()]));
+    let p = work.path().join("back");
+    let pulled = oix_json(&[
+        "pull",
+        &format!("docker://{h}/cyc@{b}"),
+        &format!("{}:b", p.display()),
+        "--plain-http",
+    ]);
+    // The cycle's last edge (A is B's cosign signature) was pushed as a listing too.
+    let sig = skopeo_raw(
+        &format!("docker://{h}/cyc:{}.sig", fallback(&b)),
+        &["--tls-verify=false"],
+    );
+    assert_eq!(Digest::sha256_of(&sig).to_string(), a);
+    // From B: A is B's signature, B is A's referrer (B is the root: listed, not walked).
+    assert_eq!(carried(&pulled), sorted(vec![a.clone(), b.clone()]));
+    assert_eq!(
+        layout_referrers(&format!("{}@{a}", p.display())),
+        vec![b.clone()]
+    );
+}

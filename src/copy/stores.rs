@@ -126,6 +126,18 @@ pub fn carried_referrers(
     crate::referrers::discover(source, &docs, &filter)
 }
 
+/// `roots`, then the carried referrers that are not roots already, each once.
+fn with_referrers(roots: &[Descriptor], carried: &[crate::referrers::Carried]) -> Vec<Descriptor> {
+    let mut seen: HashSet<&str> = roots.iter().map(|r| r.digest.as_str()).collect();
+    let mut out = roots.to_vec();
+    for c in carried {
+        if seen.insert(c.descriptor.digest.as_str()) {
+            out.push(c.descriptor.clone());
+        }
+    }
+    out
+}
+
 /// List carried referrers at the destination, after their content is there: in a
 /// layout, one index.json transaction (docs/referrers.md); on a registry, a cosign
 /// referrer under its tag, the others in the subject's fallback-tag index (unless the
@@ -190,11 +202,7 @@ pub fn run(
         r.client.ping()?;
     }
     let (carried, warnings) = carried_referrers(source, roots, dst, &opts.referrers)?;
-    let all_roots: Vec<Descriptor> = roots
-        .iter()
-        .cloned()
-        .chain(carried.iter().map(|c| c.descriptor.clone()))
-        .collect();
+    let all_roots = with_referrers(roots, &carried);
     let roots = &all_roots[..];
     if let StoreRef::Registry(r) = dst {
         for root in roots {
@@ -301,11 +309,7 @@ pub fn dry_run(
         r.client.ping()?;
     }
     let (carried, _) = carried_referrers(source, roots, dst, referrers)?;
-    let all_roots: Vec<Descriptor> = roots
-        .iter()
-        .cloned()
-        .chain(carried.iter().map(|c| c.descriptor.clone()))
-        .collect();
+    let all_roots = with_referrers(roots, &carried);
     let cp = super::plan(source, &all_roots)?;
     let step = |d: &Descriptor, kind: &'static str, yes: &'static str| -> Result<PlanStep> {
         Ok(PlanStep {
