@@ -521,7 +521,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__copy)
-            opts="-j -h -V --platform --where --digestfile --dry-run --mount-from --chunk-size --force-recursive --src-plain-http --dest-plain-http --src-insecure --dest-insecure --manifest-format --allow-lossy --authfile --ca-cert --cert-dir --client-cert --client-key --insecure --plain-http --timeout --creds --retries --jobs --json --lock-timeout --help --version"
+            opts="-j -h -V --platform --where --digestfile --dry-run --mount-from --chunk-size --force-recursive --src-plain-http --dest-plain-http --src-insecure --dest-insecure --manifest-format --allow-lossy --no-referrers --referrers-type --authfile --ca-cert --cert-dir --client-cert --client-key --insecure --plain-http --timeout --creds --retries --jobs --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -552,6 +552,10 @@ _oix() {
                     return 0
                     ;;
                 --allow-lossy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --referrers-type)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2109,7 +2113,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__pull)
-            opts="-j -h -V --platform --where --manifest-format --allow-lossy --authfile --ca-cert --cert-dir --client-cert --client-key --insecure --plain-http --timeout --creds --retries --jobs --json --lock-timeout --help --version"
+            opts="-j -h -V --platform --where --manifest-format --allow-lossy --no-referrers --referrers-type --authfile --ca-cert --cert-dir --client-cert --client-key --insecure --plain-http --timeout --creds --retries --jobs --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2128,6 +2132,10 @@ _oix() {
                     return 0
                     ;;
                 --allow-lossy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --referrers-type)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2183,7 +2191,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__push)
-            opts="-j -h -V --all-refs --platform --where --arch-tags --mount-from --chunk-size --dry-run --force-recursive --via --manifest-format --allow-lossy --authfile --ca-cert --cert-dir --client-cert --client-key --insecure --plain-http --timeout --creds --retries --jobs --json --lock-timeout --help --version"
+            opts="-j -h -V --all-refs --platform --where --arch-tags --mount-from --chunk-size --dry-run --force-recursive --via --manifest-format --allow-lossy --no-referrers --referrers-type --authfile --ca-cert --cert-dir --client-cert --client-key --insecure --plain-http --timeout --creds --retries --jobs --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2218,6 +2226,10 @@ _oix() {
                     return 0
                     ;;
                 --allow-lossy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --referrers-type)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

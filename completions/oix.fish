@@ -367,6 +367,7 @@ complete -c oix -n "__fish_oix_using_subcommand copy" -l manifest-format -d 'Wri
 oci\t'OCI image index and manifest'
 docker\t'Docker manifest list and schema 2 manifest (skopeo calls it v2s2)'"
 complete -c oix -n "__fish_oix_using_subcommand copy" -l allow-lossy -d 'With --manifest-format docker, drop what Docker cannot hold instead of refusing: annotations, subject, artifact-type, attestations, fields (comma-separated)' -r
+complete -c oix -n "__fish_oix_using_subcommand copy" -l referrers-type -d 'Carry only referrers of this artifactType (repeatable; a referrer of a carried referrer must match too)' -r
 complete -c oix -n "__fish_oix_using_subcommand copy" -l authfile -d 'Credentials file (containers auth.json or docker config.json); only this file is read (`oix login` writes it)' -r -F
 complete -c oix -n "__fish_oix_using_subcommand copy" -l ca-cert -d 'Trust the certificates of this PEM file besides the system roots: as CAs, and as the registry\'s own certificate when the server presents exactly one of them (a self-signed `openssl req -x509` certificate; its host name is still checked); repeatable' -r -F
 complete -c oix -n "__fish_oix_using_subcommand copy" -l cert-dir -d 'Use the certificates of DIR for the registry: *.crt files are CAs (trusted like --ca-cert), NAME.cert with NAME.key a client certificate. Without it, the first existing HOST[:PORT] directory of ~/.config/containers/certs.d, /etc/containers/certs.d and /etc/docker/certs.d is used (OIX_CERTS_D_ROOTS, a \':\'-separated list, replaces those roots)' -r -F
@@ -383,6 +384,7 @@ complete -c oix -n "__fish_oix_using_subcommand copy" -l src-plain-http -d 'Spea
 complete -c oix -n "__fish_oix_using_subcommand copy" -l dest-plain-http -d 'Speak plain HTTP to the destination registry only'
 complete -c oix -n "__fish_oix_using_subcommand copy" -l src-insecure -d 'Use TLS without verifying the source registry\'s certificate (--insecure: both)'
 complete -c oix -n "__fish_oix_using_subcommand copy" -l dest-insecure -d 'Use TLS without verifying the destination registry\'s certificate'
+complete -c oix -n "__fish_oix_using_subcommand copy" -l no-referrers -d 'Carry no referrers (by default every referrer of every manifest and index copied travels along, recursively)'
 complete -c oix -n "__fish_oix_using_subcommand copy" -l insecure -d 'Use TLS without verifying the registry\'s certificate'
 complete -c oix -n "__fish_oix_using_subcommand copy" -l plain-http -d 'Speak plain HTTP to the registry (no TLS)'
 complete -c oix -n "__fish_oix_using_subcommand copy" -l json -d 'Print machine-readable JSON on stdout'
@@ -399,6 +401,7 @@ complete -c oix -n "__fish_oix_using_subcommand push" -l manifest-format -d 'Wri
 oci\t'OCI image index and manifest'
 docker\t'Docker manifest list and schema 2 manifest (skopeo calls it v2s2)'"
 complete -c oix -n "__fish_oix_using_subcommand push" -l allow-lossy -d 'With --manifest-format docker, drop what Docker cannot hold instead of refusing: annotations, subject, artifact-type, attestations, fields (comma-separated)' -r
+complete -c oix -n "__fish_oix_using_subcommand push" -l referrers-type -d 'Carry only referrers of this artifactType (repeatable; a referrer of a carried referrer must match too)' -r
 complete -c oix -n "__fish_oix_using_subcommand push" -l authfile -d 'Credentials file (containers auth.json or docker config.json); only this file is read (`oix login` writes it)' -r -F
 complete -c oix -n "__fish_oix_using_subcommand push" -l ca-cert -d 'Trust the certificates of this PEM file besides the system roots: as CAs, and as the registry\'s own certificate when the server presents exactly one of them (a self-signed `openssl req -x509` certificate; its host name is still checked); repeatable' -r -F
 complete -c oix -n "__fish_oix_using_subcommand push" -l cert-dir -d 'Use the certificates of DIR for the registry: *.crt files are CAs (trusted like --ca-cert), NAME.cert with NAME.key a client certificate. Without it, the first existing HOST[:PORT] directory of ~/.config/containers/certs.d, /etc/containers/certs.d and /etc/docker/certs.d is used (OIX_CERTS_D_ROOTS, a \':\'-separated list, replaces those roots)' -r -F
@@ -412,6 +415,7 @@ complete -c oix -n "__fish_oix_using_subcommand push" -l lock-timeout -d 'Second
 complete -c oix -n "__fish_oix_using_subcommand push" -l all-refs -d 'Push every ref of the layout, each to the tag of its name'
 complete -c oix -n "__fish_oix_using_subcommand push" -l dry-run -d 'Print what would be uploaded, skipped and tagged; write nothing'
 complete -c oix -n "__fish_oix_using_subcommand push" -l force-recursive -d 'Check every blob and manifest even when the registry already holds the image or index by digest (normally its graph is then known to be complete)'
+complete -c oix -n "__fish_oix_using_subcommand push" -l no-referrers -d 'Carry no referrers (by default every referrer of every manifest and index copied travels along, recursively)'
 complete -c oix -n "__fish_oix_using_subcommand push" -l insecure -d 'Use TLS without verifying the registry\'s certificate'
 complete -c oix -n "__fish_oix_using_subcommand push" -l plain-http -d 'Speak plain HTTP to the registry (no TLS)'
 complete -c oix -n "__fish_oix_using_subcommand push" -l json -d 'Print machine-readable JSON on stdout'
@@ -423,6 +427,7 @@ complete -c oix -n "__fish_oix_using_subcommand pull" -l manifest-format -d 'Wri
 oci\t'OCI image index and manifest'
 docker\t'Docker manifest list and schema 2 manifest (skopeo calls it v2s2)'"
 complete -c oix -n "__fish_oix_using_subcommand pull" -l allow-lossy -d 'With --manifest-format docker, drop what Docker cannot hold instead of refusing: annotations, subject, artifact-type, attestations, fields (comma-separated)' -r
+complete -c oix -n "__fish_oix_using_subcommand pull" -l referrers-type -d 'Carry only referrers of this artifactType (repeatable; a referrer of a carried referrer must match too)' -r
 complete -c oix -n "__fish_oix_using_subcommand pull" -l authfile -d 'Credentials file (containers auth.json or docker config.json); only this file is read (`oix login` writes it)' -r -F
 complete -c oix -n "__fish_oix_using_subcommand pull" -l ca-cert -d 'Trust the certificates of this PEM file besides the system roots: as CAs, and as the registry\'s own certificate when the server presents exactly one of them (a self-signed `openssl req -x509` certificate; its host name is still checked); repeatable' -r -F
 complete -c oix -n "__fish_oix_using_subcommand pull" -l cert-dir -d 'Use the certificates of DIR for the registry: *.crt files are CAs (trusted like --ca-cert), NAME.cert with NAME.key a client certificate. Without it, the first existing HOST[:PORT] directory of ~/.config/containers/certs.d, /etc/containers/certs.d and /etc/docker/certs.d is used (OIX_CERTS_D_ROOTS, a \':\'-separated list, replaces those roots)' -r -F
@@ -433,6 +438,7 @@ complete -c oix -n "__fish_oix_using_subcommand pull" -l creds -d 'Credentials f
 complete -c oix -n "__fish_oix_using_subcommand pull" -l retries -d 'Attempts after a transient failure (5xx, 429, dropped connection)' -r
 complete -c oix -n "__fish_oix_using_subcommand pull" -s j -l jobs -d 'Parallel blob transfers' -r
 complete -c oix -n "__fish_oix_using_subcommand pull" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
+complete -c oix -n "__fish_oix_using_subcommand pull" -l no-referrers -d 'Carry no referrers (by default every referrer of every manifest and index copied travels along, recursively)'
 complete -c oix -n "__fish_oix_using_subcommand pull" -l insecure -d 'Use TLS without verifying the registry\'s certificate'
 complete -c oix -n "__fish_oix_using_subcommand pull" -l plain-http -d 'Speak plain HTTP to the registry (no TLS)'
 complete -c oix -n "__fish_oix_using_subcommand pull" -l json -d 'Print machine-readable JSON on stdout'

@@ -771,42 +771,210 @@ pub fn attach(layout: &Layout, subject: &Descriptor, a: &Attach) -> Result<Attac
     descriptor.artifact_type = Some(a.artifact_type.clone());
     descriptor.annotations = a.annotations.clone();
     let tag = fallback_tag(&sd);
-    let (_, changed) = layout.transact(|idx| {
-        check_tag_free(idx, &tag)?;
-        let existing = idx
-            .manifests
-            .iter()
-            .find(|d| d.ref_name() == Some(tag.as_str()))
-            .cloned();
-        let mut list = match existing {
-            Some(e) => match layout.read_document(&e)? {
-                (_, Some(Document::Index(i))) => i,
-                _ => unreachable!("check_tag_free: the entry is an index"),
-            },
-            None => Index::default(),
-        };
-        if list.manifests.iter().any(|d| d.digest == descriptor.digest) {
-            return Ok(());
-        }
-        list.manifests.push(descriptor.clone());
-        let bytes = list.to_bytes();
-        if bytes.len() as u64 > model::MAX_MANIFEST_SIZE {
-            return Err(Error::refused(format!(
-                "the referrers index of {sd} would exceed {} bytes",
-                model::MAX_MANIFEST_SIZE
-            )));
-        }
-        let d = layout.write_blob_bytes(&bytes)?;
-        let mt = list.media_type.as_deref().unwrap_or(media::OCI_INDEX);
-        crate::tags::set_ref(idx, &Descriptor::new(mt, &d, bytes.len() as u64), &tag)?;
-        Ok(())
-    })?;
+    let (_, changed) = layout.transact(|idx| list_in_fallback(layout, idx, &sd, &descriptor))?;
     Ok(Attached {
         descriptor,
         subject: sd.to_string(),
         tag,
         changed,
     })
+}
+
+/// Add `descriptor` to the referrers index of `subject` (its fallback tag) in the
+/// index.json being edited: created or extended (existing entries and unknown fields
+/// kept, the new one appended), nothing done when it is listed already. A name under
+/// the fallback tag that is not an index is refused.
+fn list_in_fallback(
+    layout: &Layout,
+    idx: &mut Index,
+    subject: &Digest,
+    descriptor: &Descriptor,
+) -> Result<()> {
+    let tag = fallback_tag(subject);
+    check_tag_free(idx, &tag)?;
+    let existing = idx
+        .manifests
+        .iter()
+        .find(|d| d.ref_name() == Some(tag.as_str()))
+        .cloned();
+    let mut list = match existing {
+        Some(e) => match layout.read_document(&e)? {
+            (_, Some(Document::Index(i))) => i,
+            _ => unreachable!("check_tag_free: the entry is an index"),
+        },
+        None => Index::default(),
+    };
+    if list.manifests.iter().any(|d| d.digest == descriptor.digest) {
+        return Ok(());
+    }
+    list.manifests.push(descriptor.clone());
+    let bytes = list.to_bytes();
+    if bytes.len() as u64 > model::MAX_MANIFEST_SIZE {
+        return Err(Error::refused(format!(
+            "the referrers index of {subject} would exceed {} bytes",
+            model::MAX_MANIFEST_SIZE
+        )));
+    }
+    let d = layout.write_blob_bytes(&bytes)?;
+    let mt = list.media_type.as_deref().unwrap_or(media::OCI_INDEX);
+    crate::tags::set_ref(idx, &Descriptor::new(mt, &d, bytes.len() as u64), &tag)?;
+    Ok(())
+}
+
+/// A referrer a copy carries: found in the source for `subject`, checked to be one
+/// (its document names that subject, or it is a cosign tag of it), and how the
+/// destination lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Carried {
+    /// The subject's digest.
+    pub subject: String,
+    /// The referrer: mediaType, digest, size, and its document's artifactType and
+    /// annotations (as a referrers index lists it).
+    pub descriptor: Descriptor,
+    /// The name it is listed under at the destination: the subject's fallback tag
+    /// (`sha256-<hex>`, the referrers index) or, for cosign's legacy signatures,
+    /// attestations and SBOMs (no `subject` field), its own tag `sha256-<hex>.sig`.
+    pub tag: String,
+    /// Listed by its own cosign tag rather than in the referrers index.
+    pub cosign: bool,
+}
+
+/// Every referrer to carry along with the documents `documents` (each manifest and
+/// index a copy moves): the referrers `source` lists for each, recursively (referrers
+/// of referrers, and of the manifests a referrer index lists), each once, so a cycle
+/// ends. `filter` narrows every level; recursion goes on only through carried
+/// referrers. What the source lists but is not a referrer of that subject (another
+/// subject, none, unreadable) is not carried: a warning says so. Parents come before
+/// the referrers that name them, so writing in this order PUTs referrers after their
+/// subject.
+pub fn discover(
+    source: &dyn crate::store::Source,
+    documents: &[Descriptor],
+    filter: &ArtifactFilter,
+) -> Result<(Vec<Carried>, Vec<Warning>)> {
+    // A layout is scanned once and answers every subject from memory.
+    let scan = match source.as_layout() {
+        Some(l) => Some(scan(l, true)?),
+        None => None,
+    };
+    let mut out = Vec::new();
+    let mut warnings = Vec::new();
+    let mut visited: HashSet<String> = documents.iter().map(|d| d.digest.clone()).collect();
+    // (subject, referrer) pairs handled: a referrer already carried (or copied as a
+    // document) that another subject lists is listed there too, and not walked again.
+    let mut pairs: HashSet<(String, String)> = HashSet::new();
+    let mut queue: std::collections::VecDeque<Descriptor> = documents.iter().cloned().collect();
+    while let Some(doc) = queue.pop_front() {
+        let listed: Vec<Descriptor> = match &scan {
+            Some(s) => s
+                .direct(&doc.digest)
+                .iter()
+                .map(|r| r.descriptor.clone())
+                .collect(),
+            None => source.referrers(&doc)?,
+        };
+        let subject = doc.digest()?;
+        for r in listed {
+            if !filter.matches(&r) || !pairs.insert((doc.digest.clone(), r.digest.clone())) {
+                continue;
+            }
+            let warn = |m: String| Warning {
+                code: "not-a-referrer",
+                digest: Some(r.digest.clone()),
+                message: m,
+            };
+            if !(r.is_manifest() || r.is_index()) {
+                warnings.push(warn(format!(
+                    "{} is listed as a referrer of {subject} but is a {}: not carried",
+                    r.digest, r.media_type
+                )));
+                continue;
+            }
+            let parsed = source.read_small(&r).and_then(|b| {
+                Document::parse(&r.media_type, &b, &format!("referrer {}", r.digest))
+            });
+            let i = match parsed {
+                Ok(Some(d)) => info(&d),
+                Ok(None) => continue,
+                Err(e) => {
+                    warnings.push(warn(format!(
+                        "{} is listed as a referrer of {subject} but cannot be read: {}; not carried",
+                        r.digest, e.message
+                    )));
+                    continue;
+                }
+            };
+            let cosign =
+                crate::registry::remote::referrers::cosign_suffix(r.artifact_type.as_deref())
+                    .filter(|_| i.subject.is_none() && r.is_manifest());
+            let (tag, at) = match (&i.subject, cosign) {
+                (Some(s), _) if *s == doc.digest => (fallback_tag(&subject), i.shown_type()),
+                (None, Some(suffix)) => (
+                    format!("{}{suffix}", fallback_tag(&subject)),
+                    i.artifact_type.clone().or(r.artifact_type.clone()),
+                ),
+                (other, _) => {
+                    warnings.push(warn(format!(
+                        "{} is listed as a referrer of {subject} but its subject is {}: not carried",
+                        r.digest,
+                        other.as_deref().unwrap_or("missing")
+                    )));
+                    continue;
+                }
+            };
+            let mut d = Descriptor::new(&r.media_type, &r.digest()?, r.size()?);
+            d.artifact_type = at;
+            d.annotations = i.annotations.clone();
+            let new = visited.insert(r.digest.clone());
+            // A referrer index's own manifests may have referrers too.
+            if new && d.is_index() {
+                if let Ok(Some(Document::Index(idx))) = source
+                    .read_small(&d)
+                    .and_then(|b| Document::parse(&d.media_type, &b, "referrer"))
+                {
+                    for c in idx.manifests {
+                        if (c.is_manifest() || c.is_index()) && visited.insert(c.digest.clone()) {
+                            queue.push_back(c);
+                        }
+                    }
+                }
+            }
+            if new {
+                queue.push_back(d.clone());
+            }
+            out.push(Carried {
+                subject: doc.digest.clone(),
+                descriptor: d,
+                tag,
+                cosign: cosign.is_some() && i.subject.is_none(),
+            });
+        }
+    }
+    Ok((out, warnings))
+}
+
+/// Record carried referrers (their content already in `layout`) the way
+/// docs/referrers.md says, in one index.json transaction: each in its subject's
+/// referrers index, a cosign one under its own tag. Returns whether index.json changed.
+pub fn record(layout: &Layout, carried: &[Carried]) -> Result<bool> {
+    if carried.is_empty() {
+        return Ok(false);
+    }
+    let (_, changed) = layout.transact(|idx| {
+        for c in carried {
+            if c.cosign {
+                let mut d = c.descriptor.clone();
+                d.artifact_type = None;
+                d.annotations.clear();
+                crate::tags::set_ref(idx, &d, &c.tag)?;
+            } else {
+                let subject = Digest::parse(&c.subject)?;
+                list_in_fallback(layout, idx, &subject, &c.descriptor)?;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(changed)
 }
 
 #[cfg(test)]

@@ -207,6 +207,41 @@ pub enum Via {
     Skopeo,
 }
 
+/// Which referrers (signatures, SBOMs, attestations: docs/referrers.md) travel with
+/// what is copied.
+#[derive(Debug, Args)]
+pub struct ReferrerArgs {
+    /// Carry no referrers (by default every referrer of every manifest and index
+    /// copied travels along, recursively).
+    #[arg(long, conflicts_with = "referrers_type")]
+    pub no_referrers: bool,
+    /// Carry only referrers of this artifactType (repeatable; a referrer of a carried
+    /// referrer must match too).
+    #[arg(long, value_name = "TYPE")]
+    pub referrers_type: Vec<String>,
+}
+
+impl ReferrerArgs {
+    pub fn carry(&self) -> stores::Carry {
+        if self.no_referrers {
+            return stores::Carry::none();
+        }
+        stores::Carry {
+            enabled: true,
+            types: self.referrers_type.clone(),
+        }
+    }
+}
+
+/// `N referrers` for the summary lines.
+fn referrers_note(n: usize) -> String {
+    match n {
+        0 => String::new(),
+        1 => ", 1 referrer".to_string(),
+        n => format!(", {n} referrers"),
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct PushArgs {
     /// LAYOUT, LAYOUT:REF or LAYOUT@DIGEST.
@@ -248,6 +283,8 @@ pub struct PushArgs {
     #[command(flatten)]
     pub convert: ConvertArgs,
     #[command(flatten)]
+    pub referrers: ReferrerArgs,
+    #[command(flatten)]
     pub transport: TransportArgs,
 }
 
@@ -267,6 +304,8 @@ pub struct PullArgs {
     #[command(flatten)]
     pub convert: ConvertArgs,
     #[command(flatten)]
+    pub referrers: ReferrerArgs,
+    #[command(flatten)]
     pub transport: TransportArgs,
 }
 
@@ -282,7 +321,11 @@ only the manifest. The destination's name (tag or ref) is set last, after everyt
 reaches is there. Without a name in DEST the source's name is used.
 
 --platform/--where copy only the matching entries of an index: the index is rewritten \
-(attestations of kept entries stay), never copied sparse.";
+(attestations of kept entries stay), never copied sparse.
+
+Referrers (signatures, SBOMs, attestations) of every manifest and index copied travel \
+along, recursively, and are listed at the destination (docs/referrers.md); \
+--no-referrers and --referrers-type narrow that.";
 
 #[derive(Debug, Args)]
 pub struct CopyArgs {
@@ -329,6 +372,8 @@ pub struct CopyArgs {
     pub dest_insecure: bool,
     #[command(flatten)]
     pub convert: ConvertArgs,
+    #[command(flatten)]
+    pub referrers: ReferrerArgs,
     #[command(flatten)]
     pub transport: TransportArgs,
 }
@@ -448,6 +493,12 @@ fn print_steps(steps: &[PlanStep], name_of: &dyn Fn(&str) -> String) {
                     (act, _) => format!(" ({act})"),
                 }
             ),
+            "referrer" => outln!(
+                "{} referrer {} ({})",
+                s.digest,
+                s.tag.as_deref().unwrap_or(""),
+                s.action
+            ),
             kind => outln!(
                 "{} {} {} {}",
                 s.digest,
@@ -491,6 +542,7 @@ pub fn copy(ctx: &Ctx, a: CopyArgs) -> Result<i32> {
         force_recursive: a.force_recursive,
         manifest_format,
         allow_lossy,
+        referrers: a.referrers.carry(),
     };
     let shown_dst = crate::reference::shown_source(&a.destination).to_string();
     match stores::copy(&src, &dst, &connect, Some(&src_connect), &req)? {
@@ -529,14 +581,18 @@ pub fn copy(ctx: &Ctx, a: CopyArgs) -> Result<i32> {
                 };
                 outln!("{} {}", summary.digest, named);
                 print_converted(&summary.converted, &summary.dropped);
+                for w in &summary.referrer_warnings {
+                    errln!("warning: {}", w.message);
+                }
                 errln!(
-                    "copied {} blobs ({}), mounted {}, linked {}, {} already present, {} manifests, {:.1}s",
+                    "copied {} blobs ({}), mounted {}, linked {}, {} already present, {} manifests{}, {:.1}s",
                     summary.copied,
                     output::human_size(summary.bytes as i64),
                     summary.mounted,
                     summary.linked,
                     summary.present,
                     summary.manifests.iter().filter(|m| m.outcome == "written").count(),
+                    referrers_note(summary.referrers.len()),
                     summary.seconds
                 );
             }
@@ -574,6 +630,7 @@ pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
         all_refs: a.all_refs,
         manifest_format,
         allow_lossy,
+        referrers: a.referrers.carry(),
     };
     let plan = ops::plan_push(&layout, &src, &dest, &opts)?;
     if a.via == Via::Skopeo {
@@ -581,7 +638,7 @@ pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
     }
     let registry = Registry::new(&dest, &connect.registry(true)?)?;
     if a.dry_run {
-        let steps = ops::dry_run(&plan, &registry, a.transport.jobs)?;
+        let steps = ops::dry_run(&plan, &registry, a.transport.jobs, &opts.referrers)?;
         if ctx.json {
             let mut v = serde_json::json!({"dry_run": true, "destination": dest.repository(), "steps": steps});
             if !plan.converted.is_empty() {
@@ -618,12 +675,13 @@ pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
             );
         } else {
             errln!(
-                "uploaded {} blobs ({}), {} already present, mounted {}, {} manifests, {:.1}s",
+                "uploaded {} blobs ({}), {} already present, mounted {}, {} manifests{}, {:.1}s",
                 summary.uploaded,
                 output::human_size(summary.bytes as i64),
                 summary.skipped,
                 summary.mounted,
                 summary.manifests,
+                referrers_note(summary.referrers.len()),
                 summary.seconds
             );
         }
@@ -781,6 +839,7 @@ pub fn pull(ctx: &Ctx, a: PullArgs) -> Result<i32> {
             selector: crate::select::args::subset_selector(&a.platform, &a.wheres)?,
             manifest_format,
             allow_lossy,
+            referrers: a.referrers.carry(),
         },
     )?;
     if ctx.json {
@@ -794,10 +853,11 @@ pub fn pull(ctx: &Ctx, a: PullArgs) -> Result<i32> {
             summary.ref_name
         );
         errln!(
-            "downloaded {} blobs ({}), {} already present, {:.1}s",
+            "downloaded {} blobs ({}), {} already present{}, {:.1}s",
             summary.downloaded,
             output::human_size(summary.bytes as i64),
             summary.skipped,
+            referrers_note(summary.referrers.len()),
             summary.seconds
         );
     }

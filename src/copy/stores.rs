@@ -73,6 +73,104 @@ pub struct RunOptions {
     pub jobs: usize,
     /// Walk every root even when the destination registry holds it by digest.
     pub force_recursive: bool,
+    /// Which referrers travel with what is copied.
+    pub referrers: Carry,
+}
+
+/// Which referrers a copy carries (docs/referrers.md): by default every referrer of
+/// every manifest and index it copies, recursively; `--no-referrers` none;
+/// `--referrers-type TYPE` only those of these artifact types.
+#[derive(Debug, Clone)]
+pub struct Carry {
+    pub enabled: bool,
+    pub types: Vec<String>,
+}
+
+impl Default for Carry {
+    fn default() -> Self {
+        Carry {
+            enabled: true,
+            types: Vec::new(),
+        }
+    }
+}
+
+impl Carry {
+    pub fn none() -> Carry {
+        Carry {
+            enabled: false,
+            types: Vec::new(),
+        }
+    }
+}
+
+/// The referrers to carry with `roots` from `source` to `dst` (none for an archive
+/// destination, or when `carry` says so), with the warnings about listed
+/// non-referrers.
+pub fn carried_referrers(
+    source: &dyn Source,
+    roots: &[Descriptor],
+    dst: StoreRef<'_>,
+    carry: &Carry,
+) -> Result<(
+    Vec<crate::referrers::Carried>,
+    Vec<crate::referrers::Warning>,
+)> {
+    if !carry.enabled || roots.is_empty() || matches!(dst, StoreRef::Archive(_)) {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let docs = super::plan_documents(source, roots)?.documents;
+    let filter = crate::referrers::ArtifactFilter {
+        types: carry.types.clone(),
+    };
+    crate::referrers::discover(source, &docs, &filter)
+}
+
+/// `roots`, then the carried referrers that are not roots already, each once.
+fn with_referrers(roots: &[Descriptor], carried: &[crate::referrers::Carried]) -> Vec<Descriptor> {
+    let mut seen: HashSet<&str> = roots.iter().map(|r| r.digest.as_str()).collect();
+    let mut out = roots.to_vec();
+    for c in carried {
+        if seen.insert(c.descriptor.digest.as_str()) {
+            out.push(c.descriptor.clone());
+        }
+    }
+    out
+}
+
+/// List carried referrers at the destination, after their content is there: in a
+/// layout, one index.json transaction (docs/referrers.md); on a registry, a cosign
+/// referrer under its tag, the others in the subject's fallback-tag index (unless the
+/// registry offers the referrers API and lists them itself).
+fn record_referrers(
+    source: &dyn Source,
+    dst: StoreRef<'_>,
+    carried: &[crate::referrers::Carried],
+) -> Result<()> {
+    match dst {
+        StoreRef::Layout(l) => crate::referrers::record(l, carried).map(|_| ()),
+        StoreRef::Registry(r) => {
+            let mut by_subject: Vec<(&str, Vec<Descriptor>)> = Vec::new();
+            for c in carried {
+                if c.cosign {
+                    let bytes = source.read_small(&c.descriptor)?;
+                    let mut d = c.descriptor.clone();
+                    d.artifact_type = None;
+                    r.put_manifest_at(&c.tag, &d, &bytes)?;
+                    continue;
+                }
+                match by_subject.iter_mut().find(|(s, _)| *s == c.subject) {
+                    Some((_, v)) => v.push(c.descriptor.clone()),
+                    None => by_subject.push((&c.subject, vec![c.descriptor.clone()])),
+                }
+            }
+            for (subject, list) in by_subject {
+                r.list_referrers(&crate::digest::Digest::parse(subject)?, &list)?;
+            }
+            Ok(())
+        }
+        StoreRef::Archive(_) => Ok(()),
+    }
 }
 
 /// What a run did.
@@ -82,9 +180,15 @@ pub struct Outcome {
     /// Roots the destination registry held by digest (their graphs were not walked).
     pub roots_present: u64,
     pub names: Vec<NameOutcome>,
+    /// The referrers carried (listed at the destination), parents first.
+    pub referrers: Vec<crate::referrers::Carried>,
+    /// What the source listed as referrers but is none (not carried).
+    pub referrer_warnings: Vec<crate::referrers::Warning>,
 }
 
-/// Copy the graphs under `roots` from `source` to `dst`, then set `names` in order.
+/// Copy the graphs under `roots` from `source` to `dst`, then set `names` in order,
+/// then list the referrers carried with them ([`RunOptions::referrers`]; their content
+/// is copied with the graphs, each after its subject).
 pub fn run(
     source: &dyn Source,
     roots: &[Descriptor],
@@ -96,6 +200,11 @@ pub fn run(
     let mut roots_present = 0;
     if let StoreRef::Registry(r) = dst {
         r.client.ping()?;
+    }
+    let (carried, warnings) = carried_referrers(source, roots, dst, &opts.referrers)?;
+    let all_roots = with_referrers(roots, &carried);
+    let roots = &all_roots[..];
+    if let StoreRef::Registry(r) = dst {
         for root in roots {
             if !opts.force_recursive
                 && r.head_manifest(&root.digest)?.as_deref() == Some(&root.digest)
@@ -147,19 +256,23 @@ pub fn run(
             previous: previous.filter(|p| *p != n.digest),
         });
     }
+    record_referrers(source, dst, &carried)?;
     Ok(Outcome {
         report,
         roots_present,
         names: outcomes,
+        referrers: carried,
+        referrer_warnings: warnings,
     })
 }
 
 /// One line of a dry-run plan.
 #[derive(Debug, Clone, Serialize)]
 pub struct PlanStep {
-    /// `upload`, `skip` (blobs); `put`, `skip` (manifests); `create`, `move`, `keep` (tags).
+    /// `upload`, `skip` (blobs); `put`, `skip` (manifests); `create`, `move`, `keep`
+    /// (tags); `list` (referrers: listed under `tag` at the destination).
     pub action: &'static str,
-    /// `blob`, `manifest` or `tag`.
+    /// `blob`, `manifest`, `tag` or `referrer`.
     pub kind: &'static str,
     pub digest: String,
     pub size: i64,
@@ -190,11 +303,14 @@ pub fn dry_run(
     names: &[NamePlan],
     dst: StoreRef<'_>,
     jobs: usize,
+    referrers: &Carry,
 ) -> Result<Vec<PlanStep>> {
     if let StoreRef::Registry(r) = dst {
         r.client.ping()?;
     }
-    let cp = super::plan(source, roots)?;
+    let (carried, _) = carried_referrers(source, roots, dst, referrers)?;
+    let all_roots = with_referrers(roots, &carried);
+    let cp = super::plan(source, &all_roots)?;
     let step = |d: &Descriptor, kind: &'static str, yes: &'static str| -> Result<PlanStep> {
         Ok(PlanStep {
             action: if holds(dst, d)? { "skip" } else { yes },
@@ -229,6 +345,16 @@ pub fn dry_run(
             size: n.descriptor.size,
             tag: Some(n.name.clone()),
             previous,
+        });
+    }
+    for c in &carried {
+        steps.push(PlanStep {
+            action: "list",
+            kind: "referrer",
+            digest: c.descriptor.digest.clone(),
+            size: c.descriptor.size,
+            tag: Some(c.tag.clone()),
+            previous: None,
         });
     }
     Ok(steps)
@@ -321,6 +447,8 @@ pub struct CopyRequest {
     pub manifest_format: Option<crate::convert::Format>,
     /// `--allow-lossy`: what a conversion to Docker may drop.
     pub allow_lossy: Vec<crate::convert::Loss>,
+    /// Which referrers travel along.
+    pub referrers: Carry,
 }
 
 /// The `--json` result of `oix copy`.
@@ -349,6 +477,10 @@ pub struct CopySummary {
     /// What `--allow-lossy` let the conversion drop.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dropped: Vec<crate::convert::Item>,
+    /// The referrers carried along and where each is listed now.
+    pub referrers: Vec<crate::referrers::Carried>,
+    /// Listed in the source as referrers but none (not carried).
+    pub referrer_warnings: Vec<crate::referrers::Warning>,
     pub copied: u64,
     pub mounted: u64,
     pub linked: u64,
@@ -508,7 +640,14 @@ pub fn copy(
         std::slice::from_ref(&root)
     };
     if req.dry_run {
-        let steps = dry_run(&source, roots, &names, dst.store.as_ref(), connect.jobs)?;
+        let steps = dry_run(
+            &source,
+            roots,
+            &names,
+            dst.store.as_ref(),
+            connect.jobs,
+            &req.referrers,
+        )?;
         return Ok(CopyResult::DryRun {
             source: src.store.describe(),
             destination: dst.store.describe(),
@@ -525,6 +664,7 @@ pub fn copy(
         &RunOptions {
             jobs: connect.jobs,
             force_recursive: req.force_recursive,
+            referrers: req.referrers.clone(),
         },
     )?;
     let r = out.report;
@@ -556,6 +696,8 @@ pub fn copy(
         manifests: r.documents,
         converted,
         dropped,
+        referrers: out.referrers,
+        referrer_warnings: out.referrer_warnings,
         retries: retried(&src.store) + retried(&dst.store),
         resumed,
         restarted,

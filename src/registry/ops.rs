@@ -14,11 +14,12 @@
 use super::reference::{validate_tag, RegistryRef};
 use super::remote::{Registry, StatsSnapshot};
 pub use crate::copy::stores::PlanStep;
-use crate::copy::stores::{self, NamePlan, RunOptions};
+use crate::copy::stores::{self, Carry, NamePlan, RunOptions};
 use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::model::{self, Descriptor, Platform};
 use crate::reference::{LayoutRef, Target};
+use crate::referrers::Carried;
 use crate::select::Selector;
 use crate::store::{Overlay, StoreRef};
 use crate::{platform, resolve};
@@ -91,6 +92,8 @@ pub struct PushOptions {
     pub manifest_format: Option<crate::convert::Format>,
     /// `--allow-lossy`: what a conversion to Docker may drop.
     pub allow_lossy: Vec<crate::convert::Loss>,
+    /// Which referrers travel along (all by default).
+    pub referrers: Carry,
 }
 
 /// The tag a layout ref name becomes: itself, or the tag of a full `host/repo:tag` name.
@@ -298,6 +301,8 @@ pub struct PushSummary {
     pub resumed: u64,
     pub restarted: u64,
     pub seconds: f64,
+    /// The referrers carried along and where each is listed now.
+    pub referrers: Vec<Carried>,
 }
 
 /// Run a planned push: the copy ([`stores::run`]), then the tags in plan order.
@@ -318,6 +323,7 @@ pub fn push(plan: &PushPlan, registry: &Registry, opts: &PushOptions) -> Result<
         &RunOptions {
             jobs: opts.jobs.max(1),
             force_recursive: opts.force_recursive,
+            referrers: opts.referrers.clone(),
         },
     )?;
     let blobs: StatsSnapshot = registry.snapshot();
@@ -351,11 +357,17 @@ pub fn push(plan: &PushPlan, registry: &Registry, opts: &PushOptions) -> Result<
         resumed: blobs.resumed,
         restarted: blobs.restarted,
         seconds: start.elapsed().as_secs_f64(),
+        referrers: out.referrers,
     })
 }
 
 /// What a push would do: HEADs only, nothing written.
-pub fn dry_run(plan: &PushPlan, registry: &Registry, jobs: usize) -> Result<Vec<PlanStep>> {
+pub fn dry_run(
+    plan: &PushPlan,
+    registry: &Registry,
+    jobs: usize,
+    referrers: &Carry,
+) -> Result<Vec<PlanStep>> {
     let names: Vec<NamePlan> = plan.tags.iter().map(TagPlan::name_plan).collect();
     stores::dry_run(
         &plan.source,
@@ -363,6 +375,7 @@ pub fn dry_run(plan: &PushPlan, registry: &Registry, jobs: usize) -> Result<Vec<
         &names,
         StoreRef::Registry(registry),
         jobs,
+        referrers,
     )
 }
 
@@ -375,6 +388,8 @@ pub struct PullOptions {
     pub manifest_format: Option<crate::convert::Format>,
     /// `--allow-lossy`: what a conversion to Docker may drop.
     pub allow_lossy: Vec<crate::convert::Loss>,
+    /// Which referrers travel along (all by default).
+    pub referrers: Carry,
 }
 
 /// The `--json` summary of a pull.
@@ -402,6 +417,8 @@ pub struct PullSummary {
     /// What `--allow-lossy` let the conversion drop.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dropped: Vec<crate::convert::Item>,
+    /// The referrers carried along and where each is listed now.
+    pub referrers: Vec<Carried>,
 }
 
 /// Pull `registry`'s `reference` (tag or digest) into `layout` as `ref_name`: the copy
@@ -443,6 +460,7 @@ pub fn pull(
         &RunOptions {
             jobs: opts.jobs.max(1),
             force_recursive: false,
+            referrers: opts.referrers.clone(),
         },
     )?;
     let report = out.report;
@@ -464,6 +482,7 @@ pub fn pull(
         action: out.names.first().map(|n| n.action).unwrap_or("unchanged"),
         converted,
         dropped,
+        referrers: out.referrers,
     })
 }
 

@@ -30,6 +30,7 @@ use std::sync::{Arc, Mutex};
 use ureq::http::Method;
 
 mod names;
+pub mod referrers;
 mod upload;
 
 /// Every manifest type oix handles, for `Accept`.
@@ -109,6 +110,8 @@ pub struct Registry {
     manifests: Mutex<HashMap<String, Vec<u8>>>,
     /// Blobs a HEAD found present (filled by [`Registry::prefetch_blobs`]).
     present: Mutex<std::collections::HashSet<String>>,
+    /// Whether the registry offers the referrers API, once asked ([`referrers`]).
+    referrers_api: Mutex<Option<bool>>,
 }
 
 fn header<'a>(resp: &'a HttpResponse, name: &str) -> Option<&'a str> {
@@ -162,6 +165,7 @@ impl Registry {
             stats: Stats::default(),
             manifests: Mutex::new(HashMap::new()),
             present: Mutex::new(std::collections::HashSet::new()),
+            referrers_api: Mutex::new(None),
         })
     }
 
@@ -537,6 +541,11 @@ impl Source for Registry {
         };
         verify::verify(&bytes, &expect)?;
         Ok(bytes)
+    }
+    /// The referrers API where offered, else the fallback tag; plus cosign's tags
+    /// ([`referrers`]).
+    fn referrers(&self, subject: &Descriptor) -> Result<Vec<Descriptor>> {
+        self.referrers_of(&subject.digest()?, &[])
     }
 }
 

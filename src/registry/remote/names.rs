@@ -25,7 +25,7 @@ struct TagList {
 }
 
 /// The `rel="next"` target of a `Link` header, if any.
-fn next_link(link: &str) -> Option<&str> {
+pub(super) fn next_link(link: &str) -> Option<&str> {
     link.split(',').find_map(|part| {
         let (target, params) = part.split_once(';')?;
         let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
