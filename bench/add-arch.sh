@@ -111,7 +111,7 @@ for r in $(seq 1 "$RUNS"); do
   done
   echo "$line" >&2
 done
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {printf "%.12g\n", (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 mr=$(median "${reg_t[@]}"); mp=$(median "${pull_t[@]}")
 br=$(median "${reg_b[@]}"); bp=$(median "${pull_b[@]}")
 echo
