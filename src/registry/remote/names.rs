@@ -40,6 +40,22 @@ pub(super) fn next_link(link: &str) -> Option<&str> {
 }
 
 impl Registry {
+    /// The URL of a `Link: <...>; rel="next"` page: relative to the registry, or absolute
+    /// on the same registry only (credentials are never sent elsewhere).
+    pub(super) fn next_page(&self, link: &str, what: &str) -> Result<String> {
+        if link.starts_with('/') {
+            return self.client.resolve_location(link);
+        }
+        let base = self.client.url("");
+        let origin = &base[..base.find("/v2/").unwrap_or(base.len())];
+        if !link.starts_with(&format!("{origin}/")) {
+            return Err(Error::remote(format!(
+                "{what}: the next page is on another host ({link})"
+            )));
+        }
+        Ok(link.to_string())
+    }
+
     /// Every tag of the repository, following pagination; a repository that does not
     /// exist has none.
     pub fn list_tags(&self) -> Result<Vec<String>> {
@@ -90,18 +106,7 @@ impl Registry {
                     tags.dedup();
                     return Ok(tags);
                 }
-                Some(n) if n.starts_with('/') => url = self.client.resolve_location(&n)?,
-                Some(n) => {
-                    // Only pages on the same registry: never send credentials elsewhere.
-                    let base = self.client.url("");
-                    let origin = &base[..base.find("/v2/").unwrap_or(base.len())];
-                    if !n.starts_with(&format!("{origin}/")) {
-                        return Err(Error::remote(format!(
-                            "{what}: the next page is on another host ({n})"
-                        )));
-                    }
-                    url = n;
-                }
+                Some(n) => url = self.next_page(&n, &what)?,
             }
         }
         Err(Error::remote(format!(

@@ -125,18 +125,7 @@ impl Registry {
             };
             out.extend(page);
             match next {
-                Some(n) if n.starts_with('/') => url = self.client.resolve_location(&n)?,
-                Some(n) => {
-                    // Only pages on the same registry: never send credentials elsewhere.
-                    let base = self.client.url("");
-                    let origin = &base[..base.find("/v2/").unwrap_or(base.len())];
-                    if !n.starts_with(&format!("{origin}/")) {
-                        return Err(Error::remote(format!(
-                            "{what}: the next page is on another host ({n})"
-                        )));
-                    }
-                    url = n;
-                }
+                Some(n) => url = self.next_page(&n, &what)?,
                 None => return Ok(Some(out)),
             }
         }
