@@ -264,8 +264,12 @@ impl Registry {
         let sent = if monolithic {
             let mut body = self.progress_reader(open(0)?, &ds, 0);
             let mut limited = (&mut body).take(size);
-            self.client
-                .send_once(Method::PUT, &url, &[OCTET_STREAM], Some((&mut limited, size)))
+            self.client.send_once(
+                Method::PUT,
+                &url,
+                &[OCTET_STREAM],
+                Some((&mut limited, size)),
+            )
         } else {
             self.client.send_once(
                 Method::PUT,
@@ -347,4 +351,3 @@ fn auth_expired() -> Fail {
         Some(std::time::Duration::ZERO),
     )
 }
-
