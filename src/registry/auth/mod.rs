@@ -108,6 +108,7 @@ pub const DEFAULT_HELPER_TIMEOUT: Duration = Duration::from_secs(60);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Kind;
 
     #[test]
     fn login_entries_are_stored_and_removed_keeping_the_rest() {
