@@ -68,6 +68,10 @@ pub enum Format {
     Oci,
     /// Docker manifest list / image manifest, schema 2.
     Docker,
+    /// As stored, unless the destination refuses it: then the other format
+    /// (`--manifest-format auto` on push and copy to a registry). Given to [`plan`], it
+    /// means "the format the root is not in".
+    Auto,
 }
 
 impl Format {
@@ -75,8 +79,99 @@ impl Format {
         match self {
             Format::Oci => "OCI",
             Format::Docker => "Docker schema 2",
+            Format::Auto => "the other format",
         }
     }
+
+    /// The format of a manifest or index media type (`None`: neither).
+    pub fn of(media_type: &str) -> Option<Format> {
+        match media_type {
+            media::OCI_INDEX | media::OCI_MANIFEST => Some(Format::Oci),
+            media::DOCKER_LIST | media::DOCKER_MANIFEST => Some(Format::Docker),
+            _ => None,
+        }
+    }
+
+    /// The concrete target for a root of `media_type`: [`Format::Auto`] is the format
+    /// the root is not in (an OCI root goes to Docker, anything else to OCI).
+    pub fn for_root(self, media_type: &str) -> Format {
+        match (self, Format::of(media_type)) {
+            (Format::Auto, Some(Format::Oci)) => Format::Docker,
+            (Format::Auto, _) => Format::Oci,
+            (f, _) => f,
+        }
+    }
+}
+
+/// Why a registry refused a manifest or index in the format it was sent in, when it did
+/// (`--manifest-format auto` then converts and retries once): HTTP 400 or 415 with the
+/// distribution error code MANIFEST_INVALID, MANIFEST_UNKNOWN or UNSUPPORTED, or a
+/// bare 415 (Unsupported Media Type). Decided by the status and codes parsed from the
+/// answer ([`crate::error::RemoteFailure`]), never by its message text. `None`: any
+/// other failure, which a conversion would not cure.
+pub fn refused_format(e: &Error) -> Option<String> {
+    use crate::error::RegistryCode;
+    let r = e.remote.as_deref()?;
+    if !matches!(r.status, 400 | 415) {
+        return None;
+    }
+    let code = r.codes.iter().find(|c| {
+        matches!(
+            c,
+            RegistryCode::ManifestInvalid | RegistryCode::ManifestUnknown | RegistryCode::Unsupported
+        )
+    });
+    let name = match code {
+        Some(RegistryCode::ManifestInvalid) => "MANIFEST_INVALID",
+        Some(RegistryCode::ManifestUnknown) => "MANIFEST_UNKNOWN",
+        Some(_) => "UNSUPPORTED",
+        None if r.status == 415 => "unsupported media type",
+        None => return None,
+    };
+    Some(format!("HTTP {} {name}", r.status))
+}
+
+/// A conversion asked for: the target format and the losses accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub to: Format,
+    pub allow_lossy: Vec<Loss>,
+}
+
+/// A warning about the children of an index about to be written (`merge`, `index
+/// create`, `index add`): OCI and Docker children mixed in one index (Quay and other
+/// registries reject such indexes), or an index of one format listing only children of
+/// the other. `None`: nothing to say. `--manifest-format oci|docker` normalizes both.
+pub fn mixed_children(index_media_type: &str, children: &[Descriptor]) -> Option<String> {
+    let count = |f: Format| {
+        children
+            .iter()
+            .filter(|c| !c.is_attestation() && Format::of(&c.media_type) == Some(f))
+            .count()
+    };
+    let (oci, docker) = (count(Format::Oci), count(Format::Docker));
+    let index = Format::of(index_media_type)?;
+    if oci > 0 && docker > 0 {
+        return Some(format!(
+            "the index mixes {oci} OCI and {docker} Docker schema 2 children; some registries \
+             (Quay) reject such indexes: --manifest-format oci or docker converts the children to one format"
+        ));
+    }
+    let (theirs, n) = match index {
+        Format::Oci => (Format::Docker, docker),
+        _ => (Format::Oci, oci),
+    };
+    (n > 0).then(|| {
+        format!(
+            "the index is {} but its {n} children are {}: --manifest-format {} writes one format throughout",
+            index.name(),
+            theirs.name(),
+            match theirs {
+                Format::Docker => "docker",
+                _ => "oci",
+            }
+        )
+    })
 }
 
 /// A loss the caller may accept when converting to Docker (`--allow-lossy KIND`): the
@@ -215,6 +310,7 @@ pub fn plan(
     to: Format,
     allow_lossy: &[Loss],
 ) -> Result<Conversion> {
+    let to = to.for_root(&root.media_type);
     let mut c = Converter {
         src,
         to,
@@ -293,7 +389,7 @@ fn blob_type(mt: &str, to: Format) -> Option<&'static str> {
     ];
     PAIRS.iter().find_map(|&(oci, docker)| match to {
         Format::Docker if mt == oci || mt == docker => Some(docker),
-        Format::Oci if mt == oci || mt == docker => Some(oci),
+        Format::Oci | Format::Auto if mt == oci || mt == docker => Some(oci),
         _ => None,
     })
 }
@@ -304,12 +400,13 @@ pub const DOCKER_FOREIGN_TAR: &str = "application/vnd.docker.image.rootfs.foreig
 pub const OCI_NONDIST_GZIP: &str = "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip";
 pub const OCI_NONDIST_TAR: &str = "application/vnd.oci.image.layer.nondistributable.v1.tar";
 
+/// `to` is concrete here ([`plan`] resolved [`Format::Auto`]).
 fn doc_type(index: bool, to: Format) -> &'static str {
     match (index, to) {
-        (true, Format::Oci) => media::OCI_INDEX,
         (true, Format::Docker) => media::DOCKER_LIST,
-        (false, Format::Oci) => media::OCI_MANIFEST,
         (false, Format::Docker) => media::DOCKER_MANIFEST,
+        (true, _) => media::OCI_INDEX,
+        (false, _) => media::OCI_MANIFEST,
     }
 }
 
