@@ -557,8 +557,9 @@ impl Converter<'_> {
             };
             out.insert(k, v);
         }
-        if !has_mt {
-            // Docker requires it; an OCI document may omit it (a SHOULD). Appended last,
+        if !has_mt && self.to == Format::Docker {
+            // Docker requires it; an OCI document may omit it (a SHOULD), so an OCI
+            // document without it stays as it is on the way to OCI. Appended last,
             // after the body, so that the way back knows to remove it.
             out.insert("mediaType".into(), Value::String(target.into()));
             changed = true;
@@ -870,6 +871,10 @@ mod tests {
         ));
         let back = convert(&c.source, &c.root, Format::Oci, &[]).unwrap();
         assert_eq!(back.root, root);
+        // OCI to OCI: nothing to change, not re-serialized (no mediaType added).
+        let same = convert(&l, &root, Format::Oci, &[]).unwrap();
+        assert_eq!(same.root, root);
+        assert!(same.pairs.is_empty());
         // A Docker document with mediaType in its usual place keeps it.
         let (db, dd) = put(
             &l,
