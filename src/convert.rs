@@ -118,7 +118,9 @@ pub fn refused_format(e: &Error) -> Option<String> {
     let code = r.codes.iter().find(|c| {
         matches!(
             c,
-            RegistryCode::ManifestInvalid | RegistryCode::ManifestUnknown | RegistryCode::Unsupported
+            RegistryCode::ManifestInvalid
+                | RegistryCode::ManifestUnknown
+                | RegistryCode::Unsupported
         )
     });
     let name = match code {

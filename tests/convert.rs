@@ -447,7 +447,10 @@ fn index_edits_write_the_format_asked_for_and_warn_about_mixed_children() {
     ]);
     let err = String::from_utf8_lossy(&o1.stderr);
     assert!(o1.status.success(), "{err}");
-    assert!(err.contains("warning: the index mixes 1 OCI and 1 Docker"), "{err}");
+    assert!(
+        err.contains("warning: the index mixes 1 OCI and 1 Docker"),
+        "{err}"
+    );
     assert_ne!(common::tree_hash(&out), before);
     let v = oix_json(&["index", "add", &o(":mixed"), &s(":v1"), "--dry-run"]);
     let w = v["warnings"].as_array().unwrap();
@@ -487,7 +490,11 @@ fn index_edits_write_the_format_asked_for_and_warn_about_mixed_children() {
     ]);
     assert!(v.get("warnings").is_none(), "{v}");
     assert_eq!(v["mediaType"], media::DOCKER_LIST);
-    assert_eq!(v["converted"].as_array().unwrap().len(), 1, "only the index: {v}");
+    assert_eq!(
+        v["converted"].as_array().unwrap().len(),
+        1,
+        "only the index: {v}"
+    );
     assert_eq!(children_of(&out, "m"), docker_children);
     // --manifest-format oci: the children back to their OCI bytes and digests.
     let v = oix_json(&[
@@ -535,7 +542,15 @@ fn index_edits_write_the_format_asked_for_and_warn_about_mixed_children() {
     );
     assert!(!fresh.exists(), "an index inside an index: nothing created");
     let err = oix_fail(
-        &["merge", &o(":m"), &s(":v1"), "--policy", "union", "--manifest-format", "auto"],
+        &[
+            "merge",
+            &o(":m"),
+            &s(":v1"),
+            "--policy",
+            "union",
+            "--manifest-format",
+            "auto",
+        ],
         2,
     );
     assert!(err.contains("auto is for push and copy"), "{err}");
@@ -625,7 +640,10 @@ fn export_writes_the_format_asked_for() {
     assert_eq!(v["digest"], idx.digest.as_str());
     let back_pairs = v["converted"].as_array().unwrap();
     assert_eq!(back_pairs.len(), 3, "{v}");
-    assert_eq!(back_pairs.last().unwrap()["fromMediaType"], media::DOCKER_LIST);
+    assert_eq!(
+        back_pairs.last().unwrap()["fromMediaType"],
+        media::DOCKER_LIST
+    );
 
     // A docker-archive with Docker documents on its OCI side: skopeo loads it.
     let dtar = work.path().join("docker.tar");
@@ -696,7 +714,10 @@ fn auto_converts_and_retries_when_the_registry_refuses_the_format() {
     let s = format!("{}:v1", src.display());
     let via = |port: u16, tag: &str| format!("docker://127.0.0.1:{port}/team/app:{tag}");
     // As stored: refused, a remote error (exit 1) naming the code.
-    let err = oix_fail(&["push", &s, &via(refuse_oci.port, "keep"), "--plain-http"], 1);
+    let err = oix_fail(
+        &["push", &s, &via(refuse_oci.port, "keep"), "--plain-http"],
+        1,
+    );
     assert!(err.contains("MANIFEST_INVALID"), "{err}");
     let refused = refuse_oci
         .counters
@@ -732,7 +753,10 @@ fn auto_converts_and_retries_when_the_registry_refuses_the_format() {
         "--manifest-format",
         "auto",
     ]);
-    assert!(v["retried"].as_str().unwrap().contains("MANIFEST_INVALID"), "{v}");
+    assert!(
+        v["retried"].as_str().unwrap().contains("MANIFEST_INVALID"),
+        "{v}"
+    );
     assert_eq!(v["converted"].as_array().unwrap().len(), 3, "{v}");
     assert_eq!(v["tags"][0]["digest"], v["digests"][0]);
     // copy takes auto too.
@@ -755,7 +779,10 @@ fn auto_converts_and_retries_when_the_registry_refuses_the_format() {
         "--manifest-format",
         "auto",
     ]);
-    assert!(v.get("retried").is_none() && v.get("converted").is_none(), "{v}");
+    assert!(
+        v.get("retried").is_none() && v.get("converted").is_none(),
+        "{v}"
+    );
     assert_eq!(v["digests"][0], idx.digest.as_str());
 
     // A registry refusing Docker documents: the Docker list goes back to OCI, the

@@ -327,7 +327,10 @@ fn finish(
     if c.root.digest == desc.digest {
         return Ok(plain(bytes));
     }
-    let root_bytes = c.created.last().expect("a changed root is a created document");
+    let root_bytes = c
+        .created
+        .last()
+        .expect("a changed root is a created document");
     let idx: Index = crate::model::parse_json(root_bytes, &c.root.digest)?;
     Ok(Written {
         root: c.root,
@@ -364,7 +367,7 @@ impl crate::store::Source for MemberDocs<'_> {
         self.dest.describe()
     }
     fn contains(&self, digest: &crate::Digest) -> Result<bool> {
-        Ok(self.holder(&digest.to_string())?.contains(digest)?)
+        self.holder(&digest.to_string())?.contains(digest)
     }
     fn open(&self, desc: &Descriptor) -> Result<Box<dyn std::io::Read + Send + '_>> {
         self.holder(&desc.digest)?.open(desc)

@@ -161,7 +161,14 @@ pub fn merge(
         apply_policy(policy, existing, &incoming, expect, &from)
     };
     edit_index_as(
-        dest, name, annotations, dry_run, &incoming, &build, true, conv,
+        dest,
+        name,
+        annotations,
+        dry_run,
+        &incoming,
+        &build,
+        true,
+        conv,
     )
 }
 

@@ -159,11 +159,12 @@ pub enum ManifestFormat {
 /// Manifest format conversion (docs/convert.md), shared by push and copy.
 #[derive(Debug, Args)]
 pub struct ConvertArgs {
-    /// Write the manifests and indexes in this format: keep (as stored), oci, or docker
-    /// (schema 2). Blobs are never changed; only documents get new digests.
+    /// Write the manifests and indexes in this format: keep (as stored), oci, docker
+    /// (schema 2), or on push and copy auto (as stored; converted and retried once when
+    /// the registry refuses the format). Blobs never change; only documents get new digests.
     #[arg(long, value_enum, default_value = "keep", value_name = "FORMAT")]
     pub manifest_format: ManifestFormat,
-    /// With --manifest-format docker, drop what Docker cannot hold instead of refusing:
+    /// With --manifest-format docker (or auto), drop what Docker cannot hold instead of refusing:
     /// annotations, subject, artifact-type, attestations, fields (comma-separated).
     #[arg(long, value_name = "KIND", value_delimiter = ',')]
     pub allow_lossy: Vec<String>,

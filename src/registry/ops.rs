@@ -354,10 +354,7 @@ pub fn push(plan: &PushPlan, registry: &Registry, opts: &PushOptions) -> Result<
             converted.extend(retry.pairs);
             dropped.extend(retry.dropped);
             retried = Some(retry.note);
-            (
-                run(&retry.source, &retry.roots, &retry.tags)?,
-                retry.roots,
-            )
+            (run(&retry.source, &retry.roots, &retry.tags)?, retry.roots)
         }
     };
     let blobs: StatsSnapshot = registry.snapshot();
@@ -456,10 +453,7 @@ fn converted_retry<'a>(
             t
         })
         .collect();
-    let shown: Vec<String> = formats
-        .iter()
-        .map(|(f, t)| format!("{f} to {t}"))
-        .collect();
+    let shown: Vec<String> = formats.iter().map(|(f, t)| format!("{f} to {t}")).collect();
     let note = format!(
         "the registry refused the documents as stored ({why}): converted {} ({} documents) and pushed again",
         shown.join(", "),
