@@ -829,6 +829,44 @@ mod tests {
     }
 
     #[test]
+    fn a_format_refusal_is_told_by_status_and_code_only() {
+        use crate::error::RegistryCode as C;
+        let e = |status, codes: Vec<C>, msg: &str| Error::registry(msg, status, codes);
+        assert_eq!(
+            refused_format(&e(400, vec![C::ManifestInvalid], "x")).as_deref(),
+            Some("HTTP 400 MANIFEST_INVALID")
+        );
+        assert!(refused_format(&e(400, vec![C::ManifestUnknown], "x")).is_some());
+        assert!(refused_format(&e(415, vec![], "x")).is_some());
+        assert!(refused_format(&e(400, vec![C::Unsupported], "x")).is_some());
+        // Not a format problem: a missing blob, a denial, a server error; the message
+        // text is never read.
+        assert!(refused_format(&e(400, vec![C::ManifestBlobUnknown], "media type")).is_none());
+        assert!(refused_format(&e(403, vec![C::Denied], "MANIFEST_INVALID")).is_none());
+        assert!(refused_format(&e(500, vec![C::ManifestInvalid], "x")).is_none());
+        assert!(refused_format(&Error::remote("400 MANIFEST_INVALID")).is_none());
+        assert_eq!(Format::Auto.for_root(media::OCI_INDEX), Format::Docker);
+        assert_eq!(Format::Auto.for_root(media::DOCKER_MANIFEST), Format::Oci);
+        assert_eq!(Format::Docker.for_root(media::DOCKER_LIST), Format::Docker);
+    }
+
+    #[test]
+    fn mixed_children_are_told() {
+        let d = |mt: &str| Descriptor::new(mt, &Digest::sha256_of(mt.as_bytes()), 1);
+        let oci = d(media::OCI_MANIFEST);
+        let docker = d(media::DOCKER_MANIFEST);
+        let mixed = mixed_children(media::OCI_INDEX, &[oci.clone(), docker.clone()]).unwrap();
+        assert!(mixed.contains("mixes 1 OCI and 1 Docker"), "{mixed}");
+        let wrapped = mixed_children(media::OCI_INDEX, std::slice::from_ref(&docker)).unwrap();
+        assert!(wrapped.contains("--manifest-format docker"), "{wrapped}");
+        let wrapped = mixed_children(media::DOCKER_LIST, std::slice::from_ref(&oci)).unwrap();
+        assert!(wrapped.contains("--manifest-format oci"), "{wrapped}");
+        assert!(mixed_children(media::OCI_INDEX, &[oci]).is_none());
+        assert!(mixed_children(media::DOCKER_LIST, &[docker]).is_none());
+        assert!(mixed_children(media::OCI_INDEX, &[]).is_none());
+    }
+
+    #[test]
     fn malformed_documents_are_errors_not_panics() {
         let dir = tempfile::tempdir().unwrap();
         let (l, _) = Layout::init(dir.path().join("l")).unwrap();

@@ -579,6 +579,23 @@ fn index_edits_write_the_format_asked_for_and_warn_about_mixed_children() {
         ],
         2,
     );
+    // A registry index edit warns about mixed children the same way.
+    let v = oix_json(&[
+        "merge",
+        &format!("docker://{}/team/idx:mixed", reg.host()),
+        &s(&format!("@{}", oci_children[0].0)),
+        &d(&format!("@{}", docker_children[1].0)),
+        "--policy",
+        "replace",
+        "--plain-http",
+    ]);
+    assert!(
+        v["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("mixes 1 OCI and 1 Docker"),
+        "{v}"
+    );
     let _ = idx;
 }
 
