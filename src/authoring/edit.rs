@@ -438,7 +438,10 @@ pub fn edit_index_as(
         }
     };
     // The conversion is planned before anything is written: a refusal leaves DEST as it is.
-    let others = {
+    // (Only a conversion reads the members' documents: without one, nothing is opened.)
+    let others = if conv.is_none() {
+        Vec::new()
+    } else {
         let mut seen: Vec<&PathBuf> = Vec::new();
         for m in import {
             if m.layout.as_path() != dest.root() && !seen.contains(&&m.layout) {
