@@ -548,7 +548,7 @@ _oix() {
                     return 0
                     ;;
                 --manifest-format)
-                    COMPREPLY=($(compgen -W "keep oci docker" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "keep oci docker auto" -- "${cur}"))
                     return 0
                     ;;
                 --allow-lossy)
@@ -727,7 +727,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__export)
-            opts="-o -h -V --output --compression --level --jobs --platform --where --format --docker-compat --name --allow-zstd --json --lock-timeout --help --version"
+            opts="-o -h -V --output --compression --level --jobs --platform --where --format --docker-compat --name --allow-zstd --manifest-format --allow-lossy --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -766,6 +766,14 @@ _oix() {
                     return 0
                     ;;
                 --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --manifest-format)
+                    COMPREPLY=($(compgen -W "keep oci docker auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --allow-lossy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1357,7 +1365,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__index__subcmd__add)
-            opts="-j -h -V --platform --mode --flatten --annotation --created --dry-run --detailed-exitcode --allow-unknown-platform --force-platform --trust-source --authfile --ca-cert --cert-dir --client-cert --client-key --insecure --plain-http --timeout --creds --retries --jobs --json --lock-timeout --help --version"
+            opts="-j -h -V --platform --mode --flatten --annotation --created --dry-run --detailed-exitcode --allow-unknown-platform --force-platform --trust-source --manifest-format --allow-lossy --authfile --ca-cert --cert-dir --client-cert --client-key --insecure --plain-http --timeout --creds --retries --jobs --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1376,6 +1384,14 @@ _oix() {
                     return 0
                     ;;
                 --created)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --manifest-format)
+                    COMPREPLY=($(compgen -W "keep oci docker auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --allow-lossy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1431,7 +1447,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__index__subcmd__create)
-            opts="-h -V --platform --flatten --annotation --created --dry-run --detailed-exitcode --allow-unknown-platform --force-platform --trust-source --json --lock-timeout --help --version"
+            opts="-h -V --platform --flatten --annotation --created --dry-run --detailed-exitcode --allow-unknown-platform --force-platform --trust-source --manifest-format --allow-lossy --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1446,6 +1462,14 @@ _oix() {
                     return 0
                     ;;
                 --created)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --manifest-format)
+                    COMPREPLY=($(compgen -W "keep oci docker auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --allow-lossy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1863,7 +1887,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__merge)
-            opts="-j -h -V --policy --expect --platform --where --match --fallback --scope --inherit --annotation --created --dry-run --detailed-exitcode --allow-unknown-platform --force-platform --trust-source --authfile --ca-cert --cert-dir --client-cert --client-key --insecure --plain-http --timeout --creds --retries --jobs --json --lock-timeout --help --version"
+            opts="-j -h -V --policy --expect --platform --where --match --fallback --scope --inherit --annotation --created --dry-run --detailed-exitcode --allow-unknown-platform --force-platform --trust-source --manifest-format --allow-lossy --authfile --ca-cert --cert-dir --client-cert --client-key --insecure --plain-http --timeout --creds --retries --jobs --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1902,6 +1926,14 @@ _oix() {
                     return 0
                     ;;
                 --created)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --manifest-format)
+                    COMPREPLY=($(compgen -W "keep oci docker auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --allow-lossy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2128,7 +2160,7 @@ _oix() {
                     return 0
                     ;;
                 --manifest-format)
-                    COMPREPLY=($(compgen -W "keep oci docker" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "keep oci docker auto" -- "${cur}"))
                     return 0
                     ;;
                 --allow-lossy)
@@ -2222,7 +2254,7 @@ _oix() {
                     return 0
                     ;;
                 --manifest-format)
-                    COMPREPLY=($(compgen -W "keep oci docker" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "keep oci docker auto" -- "${cur}"))
                     return 0
                     ;;
                 --allow-lossy)
