@@ -116,7 +116,10 @@ pub fn carried_referrers(
     Vec<crate::referrers::Carried>,
     Vec<crate::referrers::Warning>,
 )> {
-    if !carry.enabled || roots.is_empty() || matches!(dst, StoreRef::Archive(_)) {
+    if !carry.enabled
+        || roots.is_empty()
+        || matches!(dst, StoreRef::Archive(_) | StoreRef::ArchiveFile(_))
+    {
         return Ok((Vec::new(), Vec::new()));
     }
     let docs = super::plan_documents(source, roots)?.documents;
@@ -169,7 +172,8 @@ fn record_referrers(
             }
             Ok(())
         }
-        StoreRef::Archive(_) => Ok(()),
+        // Archives carry no referrers yet (as `oix export`).
+        StoreRef::Archive(_) | StoreRef::ArchiveFile(_) => Ok(()),
     }
 }
 
@@ -293,6 +297,7 @@ fn holds(dst: StoreRef<'_>, d: &Descriptor) -> Result<bool> {
         }
         StoreRef::Registry(r) => r.has_blob(&d.digest()?),
         StoreRef::Archive(a) => a.contains(&d.digest()?),
+        StoreRef::ArchiveFile(a) => a.contains(&d.digest()?),
     }
 }
 
@@ -464,6 +469,9 @@ pub struct CopySummary {
     /// The name set at the destination (none when it names a digest).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<NameOutcome>,
+    /// An archive destination: the file written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub archive: Option<ArchiveWritten>,
     /// The destination registry held the root by digest: nothing was walked.
     pub root_present: bool,
     /// Every blob (config, layer) and what happened to it: `present`, `mounted`,
@@ -493,6 +501,14 @@ pub struct CopySummary {
     pub resumed: u64,
     pub restarted: u64,
     pub seconds: f64,
+}
+
+/// The archive file a copy wrote (sha256 and size of the file, blobs in it).
+#[derive(Debug, Clone, Serialize)]
+pub struct ArchiveWritten {
+    pub digest: String,
+    pub size: u64,
+    pub blobs: u64,
 }
 
 /// The result of [`copy`]: done, or the plan of a dry run.
@@ -585,7 +601,7 @@ pub fn copy(
     } else {
         Access::Write
     };
-    let dst = match (dst_ref, access) {
+    let mut dst = match (dst_ref, access) {
         (Reference::Layout(_) | Reference::Archive { .. }, Access::Read) => {
             open(dst_ref, Access::Write, &dst_connect)?
         }
@@ -594,11 +610,25 @@ pub fn copy(
     let dest_name = destination_name(&src.target, &dst.target, &dst.store.describe())?;
     let root = resolve_source(&src.store, src_ref, &src.target)?;
     let mut source = Overlay::new(src.store.source());
-    let subsetting = !(req.platforms.is_empty() && req.wheres.is_empty());
+    // A docker-archive holds one image: --platform chooses it (as `oix export --format
+    // docker-archive`), the OCI side keeps the whole index.
+    let mut platforms = req.platforms.as_slice();
+    if let Store::ArchiveFile(a) = &mut dst.store {
+        if a.is_docker() && !platforms.is_empty() {
+            let [one] = platforms else {
+                return Err(Error::usage(
+                    "a docker-archive holds one image: give --platform once",
+                ));
+            };
+            a.choose_platform(crate::platform::PlatformSpec::parse(one)?);
+            platforms = &[];
+        }
+    }
+    let subsetting = !(platforms.is_empty() && req.wheres.is_empty());
     let root = if !subsetting {
         root
     } else {
-        let selector = crate::select::args::subset_selector(&req.platforms, &req.wheres)?;
+        let selector = crate::select::args::subset_selector(platforms, &req.wheres)?;
         let r = match src_ref {
             Reference::Layout(r) => r.clone(),
             Reference::Registry(r) => crate::select::registry_ref(r),
@@ -629,6 +659,9 @@ pub fn copy(
                 root.digest
             )));
         }
+    }
+    if let Store::ArchiveFile(a) = &dst.store {
+        a.prepare(&source, &root)?;
     }
     let names: Vec<NamePlan> = dest_name.iter().map(|n| NamePlan::new(n, &root)).collect();
     // Within one repository the registry holds the source's whole graph already (it
@@ -670,18 +703,27 @@ pub fn copy(
     let r = out.report;
     let retried = |s: &Store| match s {
         Store::Registry(r) => r.client.retried.load(std::sync::atomic::Ordering::Relaxed),
-        Store::Layout(_) | Store::Archive(_) => 0,
+        Store::Layout(_) | Store::Archive(_) | Store::ArchiveFile(_) => 0,
     };
     let (resumed, restarted) = match &dst.store {
         Store::Registry(r) => {
             let s = r.snapshot();
             (s.resumed, s.restarted)
         }
-        Store::Layout(_) | Store::Archive(_) => (0, 0),
+        Store::Layout(_) | Store::Archive(_) | Store::ArchiveFile(_) => (0, 0),
     };
+    let retries = retried(&src.store) + retried(&dst.store);
+    let destination = dst.store.describe();
+    // The last step: an archive destination is written now, whole.
+    let archive = dst.store.finish()?.map(|w| ArchiveWritten {
+        digest: w.digest.to_string(),
+        size: w.size,
+        blobs: w.blobs,
+    });
     Ok(CopyResult::Done(Box::new(CopySummary {
         source: src.store.describe(),
-        destination: dst.store.describe(),
+        destination,
+        archive,
         digest: root.digest.clone(),
         media_type: root.media_type.clone(),
         size: root.size,
@@ -698,7 +740,7 @@ pub fn copy(
         dropped,
         referrers: out.referrers,
         referrer_warnings: out.referrer_warnings,
-        retries: retried(&src.store) + retried(&dst.store),
+        retries,
         resumed,
         restarted,
         seconds: start.elapsed().as_secs_f64(),
