@@ -502,8 +502,10 @@ impl ArchiveFile {
         let dir = parent_dir(path);
         let shown = path.display();
         if path.is_dir() {
-            return Err(Error::usage(format!("{shown} is a directory, not an archive file"))
-                .with_hint("name a file to write, e.g. DIR/image.tar"));
+            return Err(
+                Error::usage(format!("{shown} is a directory, not an archive file"))
+                    .with_hint("name a file to write, e.g. DIR/image.tar"),
+            );
         }
         if !dir.is_dir() {
             return Err(Error::usage(format!(

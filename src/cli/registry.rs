@@ -310,8 +310,9 @@ pub struct PullArgs {
 }
 
 pub const COPY_LONG_ABOUT: &str = "\
-Copy an image or index between any two stores: a layout (PATH[:REF|@DIGEST], oci:PATH) \
-and a registry (docker://HOST[:PORT]/REPO[:TAG|@DIGEST]), in any direction.
+Copy an image or index between any two stores: a layout (PATH[:REF|@DIGEST], oci:PATH), \
+a registry (docker://HOST[:PORT]/REPO[:TAG|@DIGEST]) and an archive \
+(oci-archive:FILE[:REF], docker-archive:FILE[:REPO:TAG]), in any direction.
 
 Every blob is verified; blobs the destination holds are skipped; uploads run in \
 parallel (-j), resume after dropped connections and are retried. Between two registries \
@@ -323,15 +324,24 @@ reaches is there. Without a name in DEST the source's name is used.
 --platform/--where copy only the matching entries of an index: the index is rewritten \
 (attestations of kept entries stay), never copied sparse.
 
+An archive destination is written whole at the end, atomically (a temp file beside it, \
+renamed over it: a failed or --dry-run copy leaves no file; an existing file is \
+replaced), with the bytes `oix export` writes for the same content: compression from \
+the file name (.tar.gz, .tar.zst, else none). A docker-archive holds one image: \
+--platform chooses it and REPO:TAG names it, as `oix export --format docker-archive \
+--platform P --name REPO:TAG`. Archives carry no referrers yet (as export).
+
 Referrers (signatures, SBOMs, attestations) of every manifest and index copied travel \
 along, recursively, and are listed at the destination (docs/referrers.md); \
 --no-referrers and --referrers-type narrow that.";
 
 #[derive(Debug, Args)]
 pub struct CopyArgs {
-    /// LAYOUT[:REF|@DIGEST] or docker://HOST[:PORT]/REPO[:TAG|@DIGEST].
+    /// LAYOUT[:REF|@DIGEST], docker://HOST[:PORT]/REPO[:TAG|@DIGEST],
+    /// oci-archive:FILE[:REF] or docker-archive:FILE[:REPO:TAG].
     pub source: String,
-    /// LAYOUT[:REF] or docker://HOST[:PORT]/REPO[:TAG]; without a name, the source's.
+    /// LAYOUT[:REF], docker://HOST[:PORT]/REPO[:TAG], oci-archive:FILE[:REF] or
+    /// docker-archive:FILE[:REPO:TAG]; without a name, the source's.
     pub destination: String,
     /// Copy only these platforms of an index (OS/ARCH[/VARIANT], repeatable or
     /// comma-separated): the index is rewritten to the matching entries.
@@ -595,6 +605,15 @@ pub fn copy(ctx: &Ctx, a: CopyArgs) -> Result<i32> {
                     referrers_note(summary.referrers.len()),
                     summary.seconds
                 );
+                if let Some(f) = &summary.archive {
+                    errln!(
+                        "wrote {} ({} blobs, {}, {})",
+                        summary.destination,
+                        f.blobs,
+                        output::human_size(f.size as i64),
+                        f.digest
+                    );
+                }
             }
         }
     }

@@ -358,7 +358,9 @@ mod tests {
         assert!(!file.exists());
         // Its directory must exist; a directory is no file name.
         let r = Reference::parse(&format!("oci-archive:{}/no/x.tar", t.path().display()));
-        let e = open(&r.unwrap(), Access::Write, &Connect::new()).err().unwrap();
+        let e = open(&r.unwrap(), Access::Write, &Connect::new())
+            .err()
+            .unwrap();
         assert_eq!(e.kind, crate::error::Kind::Usage);
         let r = Reference::parse(&format!("oci-archive:{}", t.path().display())).unwrap();
         let e = open(&r, Access::Write, &Connect::new()).err().unwrap();
