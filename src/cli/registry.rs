@@ -2,7 +2,7 @@
 
 use super::output::{errln, outln};
 use super::{output, Ctx};
-use crate::copy::stores::{self, CopyRequest, CopyResult, PlanStep};
+use crate::copy::stores::{self, CarryOptions, CopyRequest, CopyResult, PlanStep};
 use crate::error::{Error, Result};
 use crate::reference::Reference;
 use crate::reference::{LayoutRef, Target};
@@ -550,9 +550,11 @@ pub fn copy(ctx: &Ctx, a: CopyArgs) -> Result<i32> {
         wheres: a.wheres.clone(),
         dry_run: a.dry_run,
         force_recursive: a.force_recursive,
-        manifest_format,
-        allow_lossy,
-        referrers: a.referrers.carry(),
+        carry: CarryOptions {
+            manifest_format,
+            allow_lossy,
+            referrers: a.referrers.carry(),
+        },
     };
     let shown_dst = crate::reference::shown_source(&a.destination).to_string();
     match stores::copy(&src, &dst, &connect, Some(&src_connect), &req)? {
@@ -590,7 +592,7 @@ pub fn copy(ctx: &Ctx, a: CopyArgs) -> Result<i32> {
                     None => shown_dst,
                 };
                 outln!("{} {}", summary.digest, named);
-                print_converted(&summary.converted, &summary.dropped);
+                print_converted(&summary.carried.converted, &summary.carried.dropped);
                 for w in &summary.referrer_warnings {
                     errln!("warning: {}", w.message);
                 }
@@ -602,7 +604,7 @@ pub fn copy(ctx: &Ctx, a: CopyArgs) -> Result<i32> {
                     summary.linked,
                     summary.present,
                     summary.manifests.iter().filter(|m| m.outcome == "written").count(),
-                    referrers_note(summary.referrers.len()),
+                    referrers_note(summary.carried.referrers.len()),
                     summary.seconds
                 );
                 if let Some(f) = &summary.archive {
@@ -647,9 +649,11 @@ pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
         selector: crate::select::args::subset_selector(&a.platform, &a.wheres)?,
         arch_tags: a.arch_tags.clone(),
         all_refs: a.all_refs,
-        manifest_format,
-        allow_lossy,
-        referrers: a.referrers.carry(),
+        carry: CarryOptions {
+            manifest_format,
+            allow_lossy,
+            referrers: a.referrers.carry(),
+        },
     };
     let plan = ops::plan_push(&layout, &src, &dest, &opts)?;
     if a.via == Via::Skopeo {
@@ -657,7 +661,7 @@ pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
     }
     let registry = Registry::new(&dest, &connect.registry(true)?)?;
     if a.dry_run {
-        let steps = ops::dry_run(&plan, &registry, a.transport.jobs, &opts.referrers)?;
+        let steps = ops::dry_run(&plan, &registry, a.transport.jobs, &opts.carry.referrers)?;
         if ctx.json {
             let mut v = serde_json::json!({"dry_run": true, "destination": dest.repository(), "steps": steps});
             if !plan.converted.is_empty() {
@@ -674,7 +678,7 @@ pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
     if ctx.json {
         output::json(&summary);
     } else {
-        print_converted(&summary.converted, &summary.dropped);
+        print_converted(&summary.carried.converted, &summary.carried.dropped);
         for t in &summary.tags {
             outln!("{} {}", t.digest, dest.with_tag(&t.tag));
         }
@@ -700,7 +704,7 @@ pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
                 summary.skipped,
                 summary.mounted,
                 summary.manifests,
-                referrers_note(summary.referrers.len()),
+                referrers_note(summary.carried.referrers.len()),
                 summary.seconds
             );
         }
@@ -856,15 +860,17 @@ pub fn pull(ctx: &Ctx, a: PullArgs) -> Result<i32> {
         &PullOptions {
             jobs: a.transport.jobs,
             selector: crate::select::args::subset_selector(&a.platform, &a.wheres)?,
-            manifest_format,
-            allow_lossy,
-            referrers: a.referrers.carry(),
+            carry: CarryOptions {
+                manifest_format,
+                allow_lossy,
+                referrers: a.referrers.carry(),
+            },
         },
     )?;
     if ctx.json {
         output::json(&summary);
     } else {
-        print_converted(&summary.converted, &summary.dropped);
+        print_converted(&summary.carried.converted, &summary.carried.dropped);
         outln!(
             "{} {}:{}",
             summary.digest,
@@ -876,7 +882,7 @@ pub fn pull(ctx: &Ctx, a: PullArgs) -> Result<i32> {
             summary.downloaded,
             output::human_size(summary.bytes as i64),
             summary.skipped,
-            referrers_note(summary.referrers.len()),
+            referrers_note(summary.carried.referrers.len()),
             summary.seconds
         );
     }

@@ -447,13 +447,35 @@ pub struct CopyRequest {
     pub dry_run: bool,
     /// Walk every root even when the destination registry holds it by digest.
     pub force_recursive: bool,
+    /// Conversion and referrers.
+    pub carry: CarryOptions,
+}
+
+/// How a copy carries documents and referrers: the options `copy`, `push` and `pull`
+/// share (one declaration, one meaning).
+#[derive(Debug, Clone, Default)]
+pub struct CarryOptions {
     /// `--manifest-format oci|docker`: convert the documents (after the subset, before
     /// the copy; [`crate::convert`]); `None` copies them as stored.
     pub manifest_format: Option<crate::convert::Format>,
     /// `--allow-lossy`: what a conversion to Docker may drop.
     pub allow_lossy: Vec<crate::convert::Loss>,
-    /// Which referrers travel along.
+    /// Which referrers travel along (all by default).
     pub referrers: Carry,
+}
+
+/// What carrying did: the `--json` fields `copy`, `push` and `pull` share (flattened
+/// into each summary, so their output keeps its shape).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CarrySummary {
+    /// `--manifest-format`: every document converted, old digest to new.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub converted: Vec<crate::convert::Pair>,
+    /// What `--allow-lossy` let the conversion drop.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dropped: Vec<crate::convert::Item>,
+    /// The referrers carried along and where each is listed now.
+    pub referrers: Vec<crate::referrers::Carried>,
 }
 
 /// The `--json` result of `oix copy`.
@@ -479,14 +501,9 @@ pub struct CopySummary {
     pub blobs: Vec<Moved>,
     /// Every manifest and index: `written` or `present`.
     pub manifests: Vec<Moved>,
-    /// `--manifest-format`: every document converted, old digest to new.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub converted: Vec<crate::convert::Pair>,
-    /// What `--allow-lossy` let the conversion drop.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub dropped: Vec<crate::convert::Item>,
-    /// The referrers carried along and where each is listed now.
-    pub referrers: Vec<crate::referrers::Carried>,
+    /// `converted`, `dropped`, `referrers`.
+    #[serde(flatten)]
+    pub carried: CarrySummary,
     /// Listed in the source as referrers but none (not carried).
     pub referrer_warnings: Vec<crate::referrers::Warning>,
     pub copied: u64,
@@ -639,12 +656,12 @@ pub fn copy(
         };
         subset_selected(&mut source, src.store.names(), &r, &root, &selector)?
     };
-    let conversion = match req.manifest_format {
+    let conversion = match req.carry.manifest_format {
         Some(to) => Some(crate::convert::convert_into(
             &mut source,
             &root,
             to,
-            &req.allow_lossy,
+            &req.carry.allow_lossy,
         )?),
         None => None,
     };
@@ -679,7 +696,7 @@ pub fn copy(
             &names,
             dst.store.as_ref(),
             connect.jobs,
-            &req.referrers,
+            &req.carry.referrers,
         )?;
         return Ok(CopyResult::DryRun {
             source: src.store.describe(),
@@ -697,7 +714,7 @@ pub fn copy(
         &RunOptions {
             jobs: connect.jobs,
             force_recursive: req.force_recursive,
-            referrers: req.referrers.clone(),
+            referrers: req.carry.referrers.clone(),
         },
     )?;
     let r = out.report;
@@ -736,9 +753,11 @@ pub fn copy(
         bytes: r.bytes,
         blobs: r.blobs,
         manifests: r.documents,
-        converted,
-        dropped,
-        referrers: out.referrers,
+        carried: CarrySummary {
+            converted,
+            dropped,
+            referrers: out.referrers,
+        },
         referrer_warnings: out.referrer_warnings,
         retries,
         resumed,
