@@ -1,6 +1,7 @@
 //! The one store opener: a parsed [`Reference`] plus [`Connect`] options become an
-//! opened [`Store`] (a layout or a registry repository) and the name or digest the
-//! reference asks for ([`Target`]).
+//! opened [`Store`] (a layout, a registry repository, or an archive: read, or written
+//! by [`Store::finish`]) and the name or digest the reference asks for ([`Target`]).
+//! Whoever opens a store for writing calls [`Store::finish`] after the copy.
 //!
 //! Every command that reaches a store goes through here, so the command-line flags
 //! (`--authfile`, `--ca-cert`, `--insecure`, `--plain-http`, `--retries`, `--jobs`,
