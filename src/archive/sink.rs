@@ -630,7 +630,7 @@ impl Names for ArchiveFile {
     fn set_names(&self, names: &[String], desc: &Descriptor) -> Result<()> {
         match self.docker.as_ref().and_then(|d| d.name.as_ref()) {
             Some(n) => {
-                self.sink.remove_names(&[n.tag.clone()])?;
+                self.sink.remove_names(std::slice::from_ref(&n.tag))?;
                 let mut d = desc.clone();
                 d.annotations.remove(annotation::REF_NAME);
                 self.sink
