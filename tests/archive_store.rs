@@ -633,6 +633,43 @@ fn archives_are_copy_destinations_with_the_bytes_of_export() {
     ])
     .fails_with(2);
     oix(&["copy", &f(":v1"), &format!("oci-archive:{}", s("back"))]).fails_with(2);
+    // A docker-archive's name is REPO:TAG.
+    oix(&[
+        "copy",
+        &f(":v1"),
+        &format!("docker-archive:{}:1.0", s("n.tar")),
+    ])
+    .fails_with(2)
+    .stderr_contains("REPO:TAG");
+    assert!(!p("n.tar").exists());
+    // A corrupt source blob is found while the archive is written: the copy fails and
+    // leaves neither the file nor a temp file (nor changes an existing file).
+    let bad = p("bad");
+    copy_tree(&skf, &bad);
+    let cfg = blob_json(&bad, &digest_of_ref(&bad, "v1"))["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let blob_file = bad.join("blobs/sha256").join(&cfg[7..]);
+    let mut bytes = fs::read(&blob_file).unwrap();
+    bytes[0] ^= 0xff;
+    fs::remove_file(&blob_file).unwrap();
+    fs::write(&blob_file, &bytes).unwrap();
+    oix(&[
+        "copy",
+        &at(&bad, ":v1"),
+        &format!("oci-archive:{}", s("corrupt.tar")),
+    ])
+    .fails();
+    assert!(!p("corrupt.tar").exists());
+    fs::write(p("keep.tar"), b"keep").unwrap();
+    oix(&[
+        "copy",
+        &at(&bad, ":v1"),
+        &format!("oci-archive:{}", s("keep.tar")),
+    ])
+    .fails();
+    assert_eq!(fs::read(p("keep.tar")).unwrap(), b"keep");
     // An existing file is replaced whole, as export replaces it.
     fs::write(p("old.tar"), b"old").unwrap();
     oix(&["copy", &f(":v1"), &format!("oci-archive:{}", s("old.tar"))]).ok();

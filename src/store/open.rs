@@ -291,7 +291,15 @@ pub fn open(reference: &Reference, access: Access, connect: &Connect) -> Result<
                     Some(crate::archive::docker_export::DockerExport {
                         name: name
                             .as_deref()
-                            .map(crate::archive::docker_export::DockerName::parse)
+                            .map(|n| {
+                                crate::archive::docker_export::DockerName::parse(n).map_err(|_| {
+                                    Error::usage(format!(
+                                        "docker-archive:{}:{n}: the image name must be REPO:TAG",
+                                        path.display()
+                                    ))
+                                    .with_hint("write docker-archive:FILE:REPO:TAG, e.g. docker-archive:app.tar:example.org/app:1.0")
+                                })
+                            })
                             .transpose()?,
                         ..Default::default()
                     })
