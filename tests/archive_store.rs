@@ -723,3 +723,72 @@ fn a_refused_import_leaves_the_target_untouched() {
         .to_string_lossy()
         .starts_with(".oix-tmp")));
 }
+
+/// SIGKILL while `oix copy` writes an archive: the file is either absent or whole (the
+/// bytes of export), never partial, and an existing file is either the old one or the
+/// new one; the next write into the directory removes the killed writers' temp files.
+#[test]
+fn a_killed_copy_into_an_archive_leaves_no_partial_file() {
+    use std::os::unix::process::ExitStatusExt;
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let src = d.join("src");
+    let (l, _) = oix::Layout::init(&src).unwrap();
+    // A 24 MiB layer: writing the archive takes long enough to be interrupted.
+    let mut rng = Rng(7);
+    let layer: Vec<u8> = (0..24 << 20).map(|_| rng.next() as u8).collect();
+    let img = tiny_image(&l, "amd64", &layer);
+    l.transact(|idx| {
+        oix::tags::set_ref(idx, &img, "v1")?;
+        Ok(())
+    })
+    .unwrap();
+    let want = d.join("want.tar");
+    oix(&[
+        "export",
+        &at(&src, ":v1"),
+        "-o",
+        &want.display().to_string(),
+    ])
+    .ok();
+    let want = sha256_hex(&fs::read(&want).unwrap());
+    let out = d.join("out").join("a.tar");
+    fs::create_dir(d.join("out")).unwrap();
+    let dest = format!("oci-archive:{}", out.display());
+    let mut killed = 0;
+    for (i, delay) in [5u64, 20, 40, 60, 80, 120, 160, 240]
+        .into_iter()
+        .enumerate()
+    {
+        if i == 4 {
+            // From here on an older file exists: it stays whole until replaced.
+            fs::write(&out, b"old").unwrap();
+        }
+        let mut child = oix_cmd(["copy", &at(&src, ":v1"), &dest])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay));
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        if status.signal() == Some(9) {
+            killed += 1;
+        }
+        match fs::read(&out) {
+            Err(_) => assert!(i < 4, "the old file is gone after a kill at {delay} ms"),
+            Ok(b) if b == b"old" => {}
+            Ok(b) => assert_eq!(sha256_hex(&b), want, "a partial archive after {delay} ms"),
+        }
+    }
+    assert!(killed > 0, "no copy was killed while it ran");
+    // The next write removes what the killed writers left.
+    oix(&["copy", &at(&src, ":v1"), &dest]).ok();
+    assert_eq!(sha256_hex(&fs::read(&out).unwrap()), want);
+    let left: Vec<String> = fs::read_dir(d.join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "a.tar")
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
