@@ -389,7 +389,7 @@ fn docker_archive_refusals_are_clear_and_write_nothing() {
 /// Archives are read stores: `oix copy` reads an oci-archive (any ref, a platform
 /// subset) and a docker-archive (made by skopeo, by name) into a layout with the same
 /// digests as the one copy would give from a layout; the staging directory is gone
-/// afterwards; an archive is refused as a copy destination (export writes archives).
+/// afterwards; an archive copied into another archive has the bytes of an export.
 #[test]
 fn archives_are_copy_sources() {
     let Some(sk) = tool("skopeo") else { return };
@@ -442,16 +442,244 @@ fn archives_are_copy_sources() {
     assert!(left.is_empty(), "{left:?}");
     // A missing ref: no match, nothing named.
     oix(&["copy", &format!("oci-archive:{ss}:nope"), &at(&c, ":x")]).fails_with(3);
-    // Archives are written by export, not copied into.
+    // An archive read as a source is copied into another archive: the bytes of
+    // exporting the same ref from the layout the archive was made from.
     let out = d.join("out.tar");
     oix(&[
         "copy",
-        &at(&c, ":v1"),
+        &format!("oci-archive:{ss}:multi"),
         &format!("oci-archive:{}", out.display()),
     ])
+    .ok();
+    let m = d.join("m.tar");
+    oix(&[
+        "export",
+        &at(&skf, ":multi"),
+        "-o",
+        &m.display().to_string(),
+    ])
+    .ok();
+    assert_eq!(file_sha(&out), file_sha(&m));
+}
+
+/// sha256 of a file.
+fn file_sha(p: &Path) -> String {
+    sha256_hex(&fs::read(p).unwrap())
+}
+
+/// Archives are copy destinations (issue 14): `oix copy SRC oci-archive:FILE` writes
+/// the bytes `oix export` writes for the same content and options (whole, a platform
+/// subset, gzip, docker-loadable with a chosen image and name), blob outcomes are
+/// `copied`, `--digestfile` names the root; a dry run, a refused copy and a bad
+/// destination leave no file; an existing file is replaced (as export does).
+#[test]
+fn archives_are_copy_destinations_with_the_bytes_of_export() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let skf = fixtures().join("skopeo");
+    let f = |s: &str| format!("{}{s}", skf.display());
+    let p = |n: &str| d.join(n);
+    let s = |n: &str| d.join(n).display().to_string();
+    let cases: [(&[&str], &[&str], &str); 5] = [
+        (&["export", &f(":multi")], &["copy", &f(":multi")], "a.tar"),
+        (
+            &["export", &f(":multi")],
+            &["copy", &f(":multi")],
+            "a.tar.gz",
+        ),
+        (
+            &[
+                "export",
+                &f(":multi"),
+                "--platform",
+                "linux/arm64",
+                "--platform",
+                "linux/s390x",
+            ],
+            &[
+                "copy",
+                &f(":multi"),
+                "--platform",
+                "linux/arm64",
+                "--platform",
+                "linux/s390x",
+            ],
+            "sub.tar",
+        ),
+        (
+            &[
+                "export",
+                &f(":multi"),
+                "--where",
+                "mediaType~=manifest",
+                "--platform",
+                "linux/amd64",
+            ],
+            &[
+                "copy",
+                &f(":multi"),
+                "--where",
+                "mediaType~=manifest",
+                "--platform",
+                "linux/amd64",
+            ],
+            "where.tar.zst",
+        ),
+        (&["export", &f(":v1")], &["copy", &f(":v1")], "v1.tar"),
+    ];
+    for (export, copy, name) in cases {
+        let e = p(&format!("e-{name}"));
+        let mut a: Vec<String> = export.iter().map(|x| x.to_string()).collect();
+        a.extend(["-o".to_string(), e.display().to_string()]);
+        oix(&a).ok();
+        let c = p(&format!("c-{name}"));
+        let mut a: Vec<String> = copy.iter().map(|x| x.to_string()).collect();
+        a.push(format!("oci-archive:{}", c.display()));
+        oix(&a).ok();
+        assert_eq!(file_sha(&e), file_sha(&c), "{copy:?} vs {export:?}");
+    }
+    // docker-loadable: --platform chooses the image, REPO:TAG names it.
+    oix(&[
+        "export",
+        &f(":multi"),
+        "--format",
+        "docker-archive",
+        "--platform",
+        "linux/arm64",
+        "--name",
+        "example.org/app:1.0",
+        "-o",
+        &s("de.tar"),
+    ])
+    .ok();
+    oix(&[
+        "copy",
+        &f(":multi"),
+        "--platform",
+        "linux/arm64",
+        &format!("docker-archive:{}:example.org/app:1.0", s("dc.tar")),
+    ])
+    .ok();
+    assert_eq!(file_sha(&p("de.tar")), file_sha(&p("dc.tar")));
+    oix(&[
+        "export",
+        &f(":v1"),
+        "--format",
+        "docker-archive",
+        "-o",
+        &s("de1.tar"),
+    ])
+    .ok();
+    oix(&[
+        "copy",
+        &f(":v1"),
+        &format!("docker-archive:{}", s("dc1.tar")),
+    ])
+    .ok();
+    assert_eq!(file_sha(&p("de1.tar")), file_sha(&p("dc1.tar")));
+
+    // --json: every blob copied into the archive; the file's digest; --digestfile.
+    let j = oix(&[
+        "--json",
+        "copy",
+        &f(":multi"),
+        &format!("oci-archive:{}:rel", s("j.tar")),
+        "--digestfile",
+        &s("digest"),
+    ])
+    .ok()
+    .json();
+    let root = digest_of_ref(&skf, "multi");
+    assert_eq!(j["digest"], root.as_str());
+    assert_eq!(fs::read_to_string(p("digest")).unwrap(), root);
+    assert_eq!(j["name"]["name"], "rel");
+    assert_eq!(
+        j["archive"]["digest"],
+        format!("sha256:{}", file_sha(&p("j.tar")))
+    );
+    let blobs = j["blobs"].as_array().unwrap();
+    assert!(!blobs.is_empty());
+    assert!(blobs.iter().all(|b| b["outcome"] == "copied"), "{blobs:?}");
+    // The archive reads back: the named root, complete.
+    let back = p("back");
+    oix(&["import", &s("j.tar"), "-o", &at(&back, ":rel")]).ok();
+    assert_eq!(digest_of_ref(&back, "rel"), root);
+    assert_fsck_clean(&back);
+
+    // A dry run writes nothing.
+    oix(&[
+        "copy",
+        "--dry-run",
+        &f(":multi"),
+        &format!("oci-archive:{}", s("dry.tar")),
+    ])
+    .ok();
+    assert!(!p("dry.tar").exists());
+    // A refused copy (a docker-archive of a multi-arch index without --platform)
+    // leaves no file, and no temp file beside it.
+    oix(&[
+        "copy",
+        &f(":multi"),
+        &format!("docker-archive:{}", s("no.tar")),
+    ])
     .fails_with(2)
-    .stderr_contains("oix export");
-    assert!(!out.exists());
+    .stderr_contains("--platform");
+    assert!(!p("no.tar").exists());
+    // A missing directory or a directory as the file: usage errors.
+    oix(&[
+        "copy",
+        &f(":v1"),
+        &format!("oci-archive:{}", s("nodir/x.tar")),
+    ])
+    .fails_with(2);
+    oix(&["copy", &f(":v1"), &format!("oci-archive:{}", s("back"))]).fails_with(2);
+    // A docker-archive's name is REPO:TAG.
+    oix(&[
+        "copy",
+        &f(":v1"),
+        &format!("docker-archive:{}:1.0", s("n.tar")),
+    ])
+    .fails_with(2)
+    .stderr_contains("REPO:TAG");
+    assert!(!p("n.tar").exists());
+    // A corrupt source blob is found while the archive is written: the copy fails and
+    // leaves neither the file nor a temp file (nor changes an existing file).
+    let bad = p("bad");
+    copy_tree(&skf, &bad);
+    let cfg = blob_json(&bad, &digest_of_ref(&bad, "v1"))["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let blob_file = bad.join("blobs/sha256").join(&cfg[7..]);
+    let mut bytes = fs::read(&blob_file).unwrap();
+    bytes[0] ^= 0xff;
+    fs::remove_file(&blob_file).unwrap();
+    fs::write(&blob_file, &bytes).unwrap();
+    oix(&[
+        "copy",
+        &at(&bad, ":v1"),
+        &format!("oci-archive:{}", s("corrupt.tar")),
+    ])
+    .fails();
+    assert!(!p("corrupt.tar").exists());
+    fs::write(p("keep.tar"), b"keep").unwrap();
+    oix(&[
+        "copy",
+        &at(&bad, ":v1"),
+        &format!("oci-archive:{}", s("keep.tar")),
+    ])
+    .fails();
+    assert_eq!(fs::read(p("keep.tar")).unwrap(), b"keep");
+    // An existing file is replaced whole, as export replaces it.
+    fs::write(p("old.tar"), b"old").unwrap();
+    oix(&["copy", &f(":v1"), &format!("oci-archive:{}", s("old.tar"))]).ok();
+    assert_eq!(file_sha(&p("old.tar")), file_sha(&p("c-v1.tar")));
+    let left: Vec<String> = fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".oix-tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 /// A failed import leaves the target as it was: the archive is staged beside it, so
@@ -494,4 +722,73 @@ fn a_refused_import_leaves_the_target_untouched() {
         .file_name()
         .to_string_lossy()
         .starts_with(".oix-tmp")));
+}
+
+/// SIGKILL while `oix copy` writes an archive: the file is either absent or whole (the
+/// bytes of export), never partial, and an existing file is either the old one or the
+/// new one; the next write into the directory removes the killed writers' temp files.
+#[test]
+fn a_killed_copy_into_an_archive_leaves_no_partial_file() {
+    use std::os::unix::process::ExitStatusExt;
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let src = d.join("src");
+    let (l, _) = oix::Layout::init(&src).unwrap();
+    // A 24 MiB layer: writing the archive takes long enough to be interrupted.
+    let mut rng = Rng(7);
+    let layer: Vec<u8> = (0..24 << 20).map(|_| rng.next() as u8).collect();
+    let img = tiny_image(&l, "amd64", &layer);
+    l.transact(|idx| {
+        oix::tags::set_ref(idx, &img, "v1")?;
+        Ok(())
+    })
+    .unwrap();
+    let want = d.join("want.tar");
+    oix(&[
+        "export",
+        &at(&src, ":v1"),
+        "-o",
+        &want.display().to_string(),
+    ])
+    .ok();
+    let want = sha256_hex(&fs::read(&want).unwrap());
+    let out = d.join("out").join("a.tar");
+    fs::create_dir(d.join("out")).unwrap();
+    let dest = format!("oci-archive:{}", out.display());
+    let mut killed = 0;
+    for (i, delay) in [5u64, 20, 40, 60, 80, 120, 160, 240]
+        .into_iter()
+        .enumerate()
+    {
+        if i == 4 {
+            // From here on an older file exists: it stays whole until replaced.
+            fs::write(&out, b"old").unwrap();
+        }
+        let mut child = oix_cmd(["copy", &at(&src, ":v1"), &dest])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay));
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        if status.signal() == Some(9) {
+            killed += 1;
+        }
+        match fs::read(&out) {
+            Err(_) => assert!(i < 4, "the old file is gone after a kill at {delay} ms"),
+            Ok(b) if b == b"old" => {}
+            Ok(b) => assert_eq!(sha256_hex(&b), want, "a partial archive after {delay} ms"),
+        }
+    }
+    assert!(killed > 0, "no copy was killed while it ran");
+    // The next write removes what the killed writers left.
+    oix(&["copy", &at(&src, ":v1"), &dest]).ok();
+    assert_eq!(sha256_hex(&fs::read(&out).unwrap()), want);
+    let left: Vec<String> = fs::read_dir(d.join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "a.tar")
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }

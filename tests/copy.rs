@@ -1,5 +1,5 @@
 //! `oix copy SRC DEST` between any two stores (issue 14 item 1), against the real CNCF
-//! registry: every pair of layout and registry stores, a retag within a repository
+//! registry: every pair of layout, registry and archive stores, a retag within a repository
 //! (manifest only), a copy between repositories of one registry (mounts only), a
 //! platform subset registry to registry, dry runs and bad input. The registries' access
 //! logs prove what was (not) sent.
@@ -200,6 +200,86 @@ fn every_pair_of_stores_copies_an_attested_index() {
     let v = copy(&ra, &rb);
     assert_eq!(v["root_present"], true);
     assert_eq!(v["name"]["action"], "unchanged");
+
+    // Archives. layout -> oci-archive and registry -> oci-archive: one file, the bytes
+    // `oix export` writes; every blob is `copied` into it.
+    let file = |n: &str| work.path().join(n).display().to_string();
+    let oa = file("from-layout.tar");
+    let v = copy(
+        &format!("{}:v1", src.display()),
+        &format!("oci-archive:{oa}"),
+    );
+    assert!(v["blobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|b| b["outcome"] == "copied"));
+    let ob = file("from-registry.tar");
+    copy(&ra, &format!("oci-archive:{ob}:v1"));
+    let ex = file("exported.tar");
+    ok(&["export", &format!("{}:v1", src.display()), "-o", &ex]);
+    let bytes = |f: &str| std::fs::read(f).unwrap();
+    assert_eq!(sha256(&bytes(&oa)), sha256(&bytes(&ex)));
+    assert_eq!(sha256(&bytes(&ob)), sha256(&bytes(&ex)));
+    // A re-import of the archive agrees on the digests.
+    let l4 = work.path().join("l4");
+    ok(&["import", &oa, "-o", &format!("{}:v1", l4.display())]);
+    assert_eq!(checked_layout(&l4), graph_digests(&src));
+    assert_eq!(manifest_digests(&l4, "v1"), want);
+
+    // oci-archive -> layout, -> registry (the one with basic auth), -> oci-archive.
+    let l5 = work.path().join("l5");
+    copy(
+        &format!("oci-archive:{oa}:v1"),
+        &format!("{}:v1", l5.display()),
+    );
+    assert_eq!(checked_layout(&l5), graph_digests(&src));
+    assert_eq!(manifest_digests(&l5, "v1"), want);
+    let rc = format!("docker://{}/from-archive/app:v1", b.host());
+    copy(&format!("oci-archive:{oa}:v1"), &rc);
+    assert_eq!(registry_graph(&rc, &[sk[0], &creds]), want);
+    let oc = file("from-archive.tar");
+    copy(
+        &format!("oci-archive:{oa}:v1"),
+        &format!("oci-archive:{oc}"),
+    );
+    assert_eq!(sha256(&bytes(&oc)), sha256(&bytes(&ex)));
+
+    // docker-archive (one image: --platform chooses it) -> layout, -> registry: both
+    // hold the image the archive's manifest.json names, with one digest.
+    let dk = file("arm64.docker.tar");
+    let mut args = vec![
+        "copy",
+        "--platform",
+        "linux/arm64",
+        &ra,
+        &format!("docker-archive:{dk}:example.org/app:v1"),
+    ]
+    .into_iter()
+    .map(str::to_string)
+    .collect::<Vec<_>>();
+    args.extend(conn.iter().map(|s| s.to_string()));
+    ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let from_dk = format!("docker-archive:{dk}:example.org/app:v1");
+    let l6 = work.path().join("l6");
+    let dcopy = |to: &str| {
+        let mut args = vec!["--json", "copy", &from_dk, to];
+        args.extend(conn);
+        let v: serde_json::Value = serde_json::from_slice(&ok(&args).stdout).unwrap();
+        v["digest"].as_str().unwrap().to_string()
+    };
+    let d6 = dcopy(&format!("{}:dk", l6.display()));
+    ok(&["fsck", l6.to_str().unwrap()]);
+    assert_eq!(digest_of(&l6, "dk"), d6);
+    let rd = format!("docker://{}/from-docker/app:v1", a.host());
+    assert_eq!(dcopy(&rd), d6);
+    assert_eq!(format!("sha256:{}", sha256(&skopeo_raw(&rd, &sk))), d6);
+}
+
+/// The digest `name` names in the layout `dir`.
+fn digest_of(dir: &Path, name: &str) -> String {
+    let l = Layout::open(dir).unwrap();
+    l.resolve_name(name).unwrap().unwrap().digest
 }
 
 #[test]

@@ -15,7 +15,6 @@
 
 use crate::error::{Error, Result};
 use crate::graph::{self, Role};
-use crate::layout::Layout;
 use crate::model::{self, media, Descriptor};
 use crate::platform::{entry_platform, Fallbacks, MatchMode, PlatformSpec};
 use crate::registry::reference::RegistryRef;
@@ -87,9 +86,10 @@ pub fn name_entry(root: &Descriptor, name: Option<&DockerName>) -> Descriptor {
 
 /// The image manifest under `root` that single-image consumers get, checked to be
 /// loadable by Docker (see the module docs). `layout` derives platforms of entries that
-/// carry none; `src` reads documents (it holds rewritten indexes too).
+/// carry none (any store: a layout, or what a copy reads from); `src` reads documents
+/// (it holds rewritten indexes too).
 pub fn choose_image(
-    layout: &Layout,
+    layout: &dyn Source,
     src: &dyn Source,
     root: &Descriptor,
     opts: &DockerExport,

@@ -17,9 +17,9 @@ use super::docker_export::{choose_image, name_entry, DockerExport};
 use super::sink::{ArchiveSink, DockerImage};
 use crate::compress::CompressOptions;
 use crate::copy::{self, CopyOptions};
-use crate::error::{Error, IoContext, PathWriter, Result};
+use crate::error::{Error, Result};
 use crate::graph;
-use crate::layout::{owned_temp_prefix, remove_stale_temps, Layout};
+use crate::layout::Layout;
 use crate::model::Descriptor;
 use crate::reference::Target;
 use crate::resolve;
@@ -27,11 +27,8 @@ use crate::select::OnAmbiguity;
 use crate::store::Overlay;
 use serde::Serialize;
 use std::collections::HashSet;
-use std::io::{self, Write};
+use std::io::Write;
 use std::path::Path;
-
-/// The kind of [`owned_temp_prefix`] an export's temp file has.
-const EXPORT_TEMP: &str = "export";
 
 #[derive(Debug, Clone)]
 pub struct ExportOptions {
@@ -227,37 +224,13 @@ pub fn export<W: Write + Send>(
     ))
 }
 
-/// Export into `path` atomically: a temp file beside it, synced, renamed over it.
-/// Temp files of earlier exports into the same directory that were killed are removed
-/// first ([`remove_stale_temps`]).
+/// Export into `path` atomically ([`super::sink::write_atomically`]: a temp file beside
+/// it, synced, renamed over it; `oix copy` writes archives the same way).
 pub fn export_to_file(
     layout: &Layout,
     targets: &[Target],
     opts: &ExportOptions,
     path: &Path,
 ) -> Result<ExportReport> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    remove_stale_temps(dir, EXPORT_TEMP);
-    let tmp = tempfile::Builder::new()
-        .prefix(&owned_temp_prefix(EXPORT_TEMP))
-        .tempfile_in(dir)
-        .at("creating a temp file in", dir)?;
-    tmp.as_file().lock().at("locking", tmp.path())?;
-    let w = io::BufWriter::with_capacity(1 << 20, PathWriter::new(tmp.as_file(), tmp.path()));
-    let (report, w) = export(layout, targets, opts, w, dir)?;
-    w.into_inner()
-        .map_err(|e| Error::write(tmp.path(), e.into_error()))?;
-    tmp.as_file().sync_all().at("syncing", tmp.path())?;
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))
-            .at("setting permissions of", tmp.path())?;
-    }
-    tmp.persist(path)
-        .map_err(|e| Error::io("writing", path, e.error))?;
-    Ok(report)
+    super::sink::write_atomically(path, |w, dir| export(layout, targets, opts, w, dir))
 }

@@ -217,7 +217,8 @@ impl Names for ArchiveSource {
     }
 }
 
-/// An archive read as a source takes no writes (it is written by `oix export`).
+/// An archive read as a source takes no writes (archives are written by `oix export`
+/// and by `oix copy` through [`super::sink::ArchiveFile`]).
 impl Sink for ArchiveSource {
     fn describe(&self) -> String {
         self.what.clone()
@@ -239,7 +240,7 @@ impl ArchiveSource {
             "{}: an archive read as a source is read-only",
             self.what
         ))
-        .with_hint("write archives with `oix export`")
+        .with_hint("write archives with `oix export` or `oix copy SRC oci-archive:FILE`")
     }
 }
 

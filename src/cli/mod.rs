@@ -100,7 +100,7 @@ pub enum Command {
     /// Turn several top-level entries sharing one ref into one explicit index.
     #[command(long_about = select::FOLD_LONG_ABOUT)]
     Fold(select::FoldArgs),
-    /// Copy an image or index between any two stores (layouts, registries).
+    /// Copy an image or index between any two stores (layouts, registries, archives).
     #[command(long_about = registry::COPY_LONG_ABOUT)]
     Copy(registry::CopyArgs),
     /// Push a layout's image or index to a registry (docker://HOST/REPO[:TAG]).

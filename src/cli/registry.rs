@@ -2,7 +2,7 @@
 
 use super::output::{errln, outln};
 use super::{output, Ctx};
-use crate::copy::stores::{self, CopyRequest, CopyResult, PlanStep};
+use crate::copy::stores::{self, CarryOptions, CopyRequest, CopyResult, PlanStep};
 use crate::error::{Error, Result};
 use crate::reference::Reference;
 use crate::reference::{LayoutRef, Target};
@@ -329,8 +329,9 @@ pub struct PullArgs {
 }
 
 pub const COPY_LONG_ABOUT: &str = "\
-Copy an image or index between any two stores: a layout (PATH[:REF|@DIGEST], oci:PATH) \
-and a registry (docker://HOST[:PORT]/REPO[:TAG|@DIGEST]), in any direction.
+Copy an image or index between any two stores: a layout (PATH[:REF|@DIGEST], oci:PATH), \
+a registry (docker://HOST[:PORT]/REPO[:TAG|@DIGEST]) and an archive \
+(oci-archive:FILE[:REF], docker-archive:FILE[:REPO:TAG]), in any direction.
 
 Every blob is verified; blobs the destination holds are skipped; uploads run in \
 parallel (-j), resume after dropped connections and are retried. Between two registries \
@@ -342,15 +343,24 @@ reaches is there. Without a name in DEST the source's name is used.
 --platform/--where copy only the matching entries of an index: the index is rewritten \
 (attestations of kept entries stay), never copied sparse.
 
+An archive destination is written whole at the end, atomically (a temp file beside it, \
+renamed over it: a failed or --dry-run copy leaves no file; an existing file is \
+replaced), with the bytes `oix export` writes for the same content: compression from \
+the file name (.tar.gz, .tar.zst, else none). A docker-archive holds one image: \
+--platform chooses it and REPO:TAG names it, as `oix export --format docker-archive \
+--platform P --name REPO:TAG`. Archives carry no referrers yet (as export).
+
 Referrers (signatures, SBOMs, attestations) of every manifest and index copied travel \
 along, recursively, and are listed at the destination (docs/referrers.md); \
 --no-referrers and --referrers-type narrow that.";
 
 #[derive(Debug, Args)]
 pub struct CopyArgs {
-    /// LAYOUT[:REF|@DIGEST] or docker://HOST[:PORT]/REPO[:TAG|@DIGEST].
+    /// LAYOUT[:REF|@DIGEST], docker://HOST[:PORT]/REPO[:TAG|@DIGEST],
+    /// oci-archive:FILE[:REF] or docker-archive:FILE[:REPO:TAG].
     pub source: String,
-    /// LAYOUT[:REF] or docker://HOST[:PORT]/REPO[:TAG]; without a name, the source's.
+    /// LAYOUT[:REF], docker://HOST[:PORT]/REPO[:TAG], oci-archive:FILE[:REF] or
+    /// docker-archive:FILE[:REPO:TAG]; without a name, the source's.
     pub destination: String,
     /// Copy only these platforms of an index (OS/ARCH[/VARIANT], repeatable or
     /// comma-separated): the index is rewritten to the matching entries.
@@ -559,9 +569,11 @@ pub fn copy(ctx: &Ctx, a: CopyArgs) -> Result<i32> {
         wheres: a.wheres.clone(),
         dry_run: a.dry_run,
         force_recursive: a.force_recursive,
-        manifest_format,
-        allow_lossy,
-        referrers: a.referrers.carry(),
+        carry: CarryOptions {
+            manifest_format,
+            allow_lossy,
+            referrers: a.referrers.carry(),
+        },
     };
     let shown_dst = crate::reference::shown_source(&a.destination).to_string();
     match stores::copy(&src, &dst, &connect, Some(&src_connect), &req)? {
@@ -602,7 +614,7 @@ pub fn copy(ctx: &Ctx, a: CopyArgs) -> Result<i32> {
                 if let Some(r) = &summary.retried {
                     errln!("{r}");
                 }
-                print_converted(&summary.converted, &summary.dropped);
+                print_converted(&summary.carried.converted, &summary.carried.dropped);
                 for w in &summary.referrer_warnings {
                     errln!("warning: {}", w.message);
                 }
@@ -614,9 +626,18 @@ pub fn copy(ctx: &Ctx, a: CopyArgs) -> Result<i32> {
                     summary.linked,
                     summary.present,
                     summary.manifests.iter().filter(|m| m.outcome == "written").count(),
-                    referrers_note(summary.referrers.len()),
+                    referrers_note(summary.carried.referrers.len()),
                     summary.seconds
                 );
+                if let Some(f) = &summary.archive {
+                    errln!(
+                        "wrote {} ({} blobs, {}, {})",
+                        summary.destination,
+                        f.blobs,
+                        output::human_size(f.size as i64),
+                        f.digest
+                    );
+                }
             }
         }
     }
@@ -650,9 +671,11 @@ pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
         selector: crate::select::args::subset_selector(&a.platform, &a.wheres)?,
         arch_tags: a.arch_tags.clone(),
         all_refs: a.all_refs,
-        manifest_format,
-        allow_lossy,
-        referrers: a.referrers.carry(),
+        carry: CarryOptions {
+            manifest_format,
+            allow_lossy,
+            referrers: a.referrers.carry(),
+        },
     };
     let plan = ops::plan_push(&layout, &src, &dest, &opts)?;
     if a.via == Via::Skopeo {
@@ -660,7 +683,7 @@ pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
     }
     let registry = Registry::new(&dest, &connect.registry(true)?)?;
     if a.dry_run {
-        let steps = ops::dry_run(&plan, &registry, a.transport.jobs, &opts.referrers)?;
+        let steps = ops::dry_run(&plan, &registry, a.transport.jobs, &opts.carry.referrers)?;
         if ctx.json {
             let mut v = serde_json::json!({"dry_run": true, "destination": dest.repository(), "steps": steps});
             if !plan.converted.is_empty() {
@@ -680,7 +703,7 @@ pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
         if let Some(r) = &summary.retried {
             errln!("{r}");
         }
-        print_converted(&summary.converted, &summary.dropped);
+        print_converted(&summary.carried.converted, &summary.carried.dropped);
         for t in &summary.tags {
             outln!("{} {}", t.digest, dest.with_tag(&t.tag));
         }
@@ -706,7 +729,7 @@ pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
                 summary.skipped,
                 summary.mounted,
                 summary.manifests,
-                referrers_note(summary.referrers.len()),
+                referrers_note(summary.carried.referrers.len()),
                 summary.seconds
             );
         }
@@ -865,15 +888,17 @@ pub fn pull(ctx: &Ctx, a: PullArgs) -> Result<i32> {
         &PullOptions {
             jobs: a.transport.jobs,
             selector: crate::select::args::subset_selector(&a.platform, &a.wheres)?,
-            manifest_format,
-            allow_lossy,
-            referrers: a.referrers.carry(),
+            carry: CarryOptions {
+                manifest_format,
+                allow_lossy,
+                referrers: a.referrers.carry(),
+            },
         },
     )?;
     if ctx.json {
         output::json(&summary);
     } else {
-        print_converted(&summary.converted, &summary.dropped);
+        print_converted(&summary.carried.converted, &summary.carried.dropped);
         outln!(
             "{} {}:{}",
             summary.digest,
@@ -885,7 +910,7 @@ pub fn pull(ctx: &Ctx, a: PullArgs) -> Result<i32> {
             summary.downloaded,
             output::human_size(summary.bytes as i64),
             summary.skipped,
-            referrers_note(summary.referrers.len()),
+            referrers_note(summary.carried.referrers.len()),
             summary.seconds
         );
     }

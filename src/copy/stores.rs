@@ -116,7 +116,10 @@ pub fn carried_referrers(
     Vec<crate::referrers::Carried>,
     Vec<crate::referrers::Warning>,
 )> {
-    if !carry.enabled || roots.is_empty() || matches!(dst, StoreRef::Archive(_)) {
+    if !carry.enabled
+        || roots.is_empty()
+        || matches!(dst, StoreRef::Archive(_) | StoreRef::ArchiveFile(_))
+    {
         return Ok((Vec::new(), Vec::new()));
     }
     let docs = super::plan_documents(source, roots)?.documents;
@@ -169,7 +172,8 @@ fn record_referrers(
             }
             Ok(())
         }
-        StoreRef::Archive(_) => Ok(()),
+        // Archives carry no referrers yet (as `oix export`).
+        StoreRef::Archive(_) | StoreRef::ArchiveFile(_) => Ok(()),
     }
 }
 
@@ -293,6 +297,7 @@ fn holds(dst: StoreRef<'_>, d: &Descriptor) -> Result<bool> {
         }
         StoreRef::Registry(r) => r.has_blob(&d.digest()?),
         StoreRef::Archive(a) => a.contains(&d.digest()?),
+        StoreRef::ArchiveFile(a) => a.contains(&d.digest()?),
     }
 }
 
@@ -442,13 +447,35 @@ pub struct CopyRequest {
     pub dry_run: bool,
     /// Walk every root even when the destination registry holds it by digest.
     pub force_recursive: bool,
+    /// Conversion and referrers.
+    pub carry: CarryOptions,
+}
+
+/// How a copy carries documents and referrers: the options `copy`, `push` and `pull`
+/// share (one declaration, one meaning).
+#[derive(Debug, Clone, Default)]
+pub struct CarryOptions {
     /// `--manifest-format oci|docker`: convert the documents (after the subset, before
     /// the copy; [`crate::convert`]); `None` copies them as stored.
     pub manifest_format: Option<crate::convert::Format>,
     /// `--allow-lossy`: what a conversion to Docker may drop.
     pub allow_lossy: Vec<crate::convert::Loss>,
-    /// Which referrers travel along.
+    /// Which referrers travel along (all by default).
     pub referrers: Carry,
+}
+
+/// What carrying did: the `--json` fields `copy`, `push` and `pull` share (flattened
+/// into each summary, so their output keeps its shape).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CarrySummary {
+    /// `--manifest-format`: every document converted, old digest to new.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub converted: Vec<crate::convert::Pair>,
+    /// What `--allow-lossy` let the conversion drop.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dropped: Vec<crate::convert::Item>,
+    /// The referrers carried along and where each is listed now.
+    pub referrers: Vec<crate::referrers::Carried>,
 }
 
 /// The `--json` result of `oix copy`.
@@ -464,6 +491,9 @@ pub struct CopySummary {
     /// The name set at the destination (none when it names a digest).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<NameOutcome>,
+    /// An archive destination: the file written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub archive: Option<ArchiveWritten>,
     /// The destination registry held the root by digest: nothing was walked.
     pub root_present: bool,
     /// Every blob (config, layer) and what happened to it: `present`, `mounted`,
@@ -471,14 +501,9 @@ pub struct CopySummary {
     pub blobs: Vec<Moved>,
     /// Every manifest and index: `written` or `present`.
     pub manifests: Vec<Moved>,
-    /// `--manifest-format`: every document converted, old digest to new.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub converted: Vec<crate::convert::Pair>,
-    /// What `--allow-lossy` let the conversion drop.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub dropped: Vec<crate::convert::Item>,
-    /// The referrers carried along and where each is listed now.
-    pub referrers: Vec<crate::referrers::Carried>,
+    /// `converted`, `dropped`, `referrers`.
+    #[serde(flatten)]
+    pub carried: CarrySummary,
     /// Listed in the source as referrers but none (not carried).
     pub referrer_warnings: Vec<crate::referrers::Warning>,
     pub copied: u64,
@@ -497,6 +522,14 @@ pub struct CopySummary {
     pub resumed: u64,
     pub restarted: u64,
     pub seconds: f64,
+}
+
+/// The archive file a copy wrote (sha256 and size of the file, blobs in it).
+#[derive(Debug, Clone, Serialize)]
+pub struct ArchiveWritten {
+    pub digest: String,
+    pub size: u64,
+    pub blobs: u64,
 }
 
 /// The result of [`copy`]: done, or the plan of a dry run.
@@ -589,7 +622,7 @@ pub fn copy(
     } else {
         Access::Write
     };
-    let dst = match (dst_ref, access) {
+    let mut dst = match (dst_ref, access) {
         (Reference::Layout(_) | Reference::Archive { .. }, Access::Read) => {
             open(dst_ref, Access::Write, &dst_connect)?
         }
@@ -598,11 +631,25 @@ pub fn copy(
     let dest_name = destination_name(&src.target, &dst.target, &dst.store.describe())?;
     let root = resolve_source(&src.store, src_ref, &src.target)?;
     let mut source = Overlay::new(src.store.source());
-    let subsetting = !(req.platforms.is_empty() && req.wheres.is_empty());
+    // A docker-archive holds one image: --platform chooses it (as `oix export --format
+    // docker-archive`), the OCI side keeps the whole index.
+    let mut platforms = req.platforms.as_slice();
+    if let Store::ArchiveFile(a) = &mut dst.store {
+        if a.is_docker() && !platforms.is_empty() {
+            let [one] = platforms else {
+                return Err(Error::usage(
+                    "a docker-archive holds one image: give --platform once",
+                ));
+            };
+            a.choose_platform(crate::platform::PlatformSpec::parse(one)?);
+            platforms = &[];
+        }
+    }
+    let subsetting = !(platforms.is_empty() && req.wheres.is_empty());
     let root = if !subsetting {
         root
     } else {
-        let selector = crate::select::args::subset_selector(&req.platforms, &req.wheres)?;
+        let selector = crate::select::args::subset_selector(platforms, &req.wheres)?;
         let r = match src_ref {
             Reference::Layout(r) => r.clone(),
             Reference::Registry(r) => crate::select::registry_ref(r),
@@ -614,13 +661,13 @@ pub fn copy(
         subset_selected(&mut source, src.store.names(), &r, &root, &selector)?
     };
     // `auto` copies as stored and converts only when a registry refuses (below).
-    let auto = req.manifest_format == Some(crate::convert::Format::Auto);
-    let conversion = match req.manifest_format.filter(|_| !auto) {
+    let auto = req.carry.manifest_format == Some(crate::convert::Format::Auto);
+    let conversion = match req.carry.manifest_format.filter(|_| !auto) {
         Some(to) => Some(crate::convert::convert_into(
             &mut source,
             &root,
             to,
-            &req.allow_lossy,
+            &req.carry.allow_lossy,
         )?),
         None => None,
     };
@@ -636,6 +683,9 @@ pub fn copy(
                 root.digest
             )));
         }
+    }
+    if let Store::ArchiveFile(a) = &dst.store {
+        a.prepare(&source, &root)?;
     }
     let mut names: Vec<NamePlan> = dest_name.iter().map(|n| NamePlan::new(n, &root)).collect();
     // Within one repository the registry holds the source's whole graph already (it
@@ -653,7 +703,7 @@ pub fn copy(
             &names,
             dst.store.as_ref(),
             connect.jobs,
-            &req.referrers,
+            &req.carry.referrers,
         )?;
         return Ok(CopyResult::DryRun {
             source: src.store.describe(),
@@ -666,7 +716,7 @@ pub fn copy(
     let opts = RunOptions {
         jobs: connect.jobs,
         force_recursive: req.force_recursive,
-        referrers: req.referrers.clone(),
+        referrers: req.carry.referrers.clone(),
     };
     let mut retried_as = None;
     let out = match run(&source, roots, &names, dst.store.as_ref(), &opts) {
@@ -678,7 +728,7 @@ pub fn copy(
             };
             // The registry refused the stored format: the other one, once.
             let to = crate::convert::Format::Auto.for_root(&root.media_type);
-            let c = crate::convert::convert_into(&mut source, &root, to, &req.allow_lossy)
+            let c = crate::convert::convert_into(&mut source, &root, to, &req.carry.allow_lossy)
                 .map_err(|ce| {
                     ce.context(format!(
                         "the registry refused {} ({why}) and --manifest-format auto cannot convert it",
@@ -706,18 +756,27 @@ pub fn copy(
     let r = out.report;
     let retried = |s: &Store| match s {
         Store::Registry(r) => r.client.retried.load(std::sync::atomic::Ordering::Relaxed),
-        Store::Layout(_) | Store::Archive(_) => 0,
+        Store::Layout(_) | Store::Archive(_) | Store::ArchiveFile(_) => 0,
     };
     let (resumed, restarted) = match &dst.store {
         Store::Registry(r) => {
             let s = r.snapshot();
             (s.resumed, s.restarted)
         }
-        Store::Layout(_) | Store::Archive(_) => (0, 0),
+        Store::Layout(_) | Store::Archive(_) | Store::ArchiveFile(_) => (0, 0),
     };
+    let retries = retried(&src.store) + retried(&dst.store);
+    let destination = dst.store.describe();
+    // The last step: an archive destination is written now, whole.
+    let archive = dst.store.finish()?.map(|w| ArchiveWritten {
+        digest: w.digest.to_string(),
+        size: w.size,
+        blobs: w.blobs,
+    });
     Ok(CopyResult::Done(Box::new(CopySummary {
         source: src.store.describe(),
-        destination: dst.store.describe(),
+        destination,
+        archive,
         digest: root.digest.clone(),
         media_type: root.media_type.clone(),
         size: root.size,
@@ -730,11 +789,13 @@ pub fn copy(
         bytes: r.bytes,
         blobs: r.blobs,
         manifests: r.documents,
-        converted,
-        dropped,
-        referrers: out.referrers,
+        carried: CarrySummary {
+            converted,
+            dropped,
+            referrers: out.referrers,
+        },
         referrer_warnings: out.referrer_warnings,
-        retries: retried(&src.store) + retried(&dst.store),
+        retries,
         retried: retried_as,
         resumed,
         restarted,

@@ -85,7 +85,9 @@ pub fn open_destination(
         match crate::store::open(&reference, Access::Write, connect)?.store {
             Store::Layout(l) => Box::new(l),
             Store::Registry(r) => r,
-            Store::Archive(_) => unreachable!("archives are refused above"),
+            Store::Archive(_) | Store::ArchiveFile(_) => {
+                unreachable!("archives are refused above")
+            }
         };
     Ok((dest, tag))
 }

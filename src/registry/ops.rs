@@ -14,12 +14,11 @@
 use super::reference::{validate_tag, RegistryRef};
 use super::remote::{Registry, StatsSnapshot};
 pub use crate::copy::stores::PlanStep;
-use crate::copy::stores::{self, Carry, NamePlan, RunOptions};
+use crate::copy::stores::{self, Carry, CarryOptions, CarrySummary, NamePlan, RunOptions};
 use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::model::{self, Descriptor, Platform};
 use crate::reference::{LayoutRef, Target};
-use crate::referrers::Carried;
 use crate::select::Selector;
 use crate::store::{Overlay, StoreRef};
 use crate::{platform, resolve};
@@ -87,13 +86,8 @@ pub struct PushOptions {
     pub selector: Selector,
     pub arch_tags: Option<String>,
     pub all_refs: bool,
-    /// `--manifest-format oci|docker`: convert the documents after the subset
-    /// ([`crate::convert`]); `None` pushes them as stored.
-    pub manifest_format: Option<crate::convert::Format>,
-    /// `--allow-lossy`: what a conversion to Docker may drop.
-    pub allow_lossy: Vec<crate::convert::Loss>,
-    /// Which referrers travel along (all by default).
-    pub referrers: Carry,
+    /// Conversion (after the subset) and referrers.
+    pub carry: CarryOptions,
 }
 
 /// The tag a layout ref name becomes: itself, or the tag of a full `host/repo:tag` name.
@@ -175,10 +169,11 @@ pub fn plan_push<'a>(
         }
         // `auto` pushes as stored and converts only when the registry refuses ([`push`]).
         if let Some(to) = opts
+            .carry
             .manifest_format
             .filter(|f| *f != crate::convert::Format::Auto)
         {
-            let c = crate::convert::convert_into(&mut source, &root, to, &opts.allow_lossy)?;
+            let c = crate::convert::convert_into(&mut source, &root, to, &opts.carry.allow_lossy)?;
             root = c.root;
             for p in c.pairs {
                 if !converted.contains(&p) {
@@ -291,12 +286,6 @@ pub struct PushSummary {
     /// Manifests and indexes written by digest (not counting tags).
     pub manifests: u64,
     pub manifests_skipped: u64,
-    /// `--manifest-format`: every document converted, old digest to new.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub converted: Vec<crate::convert::Pair>,
-    /// What `--allow-lossy` let the conversion drop.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub dropped: Vec<crate::convert::Item>,
     /// `--manifest-format auto`: why the registry refused the stored format and what
     /// was pushed instead (the push was retried once, converted).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -309,8 +298,9 @@ pub struct PushSummary {
     pub resumed: u64,
     pub restarted: u64,
     pub seconds: f64,
-    /// The referrers carried along and where each is listed now.
-    pub referrers: Vec<Carried>,
+    /// `converted`, `dropped`, `referrers` (last, where `referrers` always was).
+    #[serde(flatten)]
+    pub carried: CarrySummary,
 }
 
 /// Run a planned push: the copy ([`stores::run`]), then the tags in plan order.
@@ -336,7 +326,7 @@ pub fn push(plan: &PushPlan, registry: &Registry, opts: &PushOptions) -> Result<
             &RunOptions {
                 jobs: opts.jobs.max(1),
                 force_recursive: opts.force_recursive,
-                referrers: opts.referrers.clone(),
+                referrers: opts.carry.referrers.clone(),
             },
         )
     };
@@ -346,7 +336,7 @@ pub fn push(plan: &PushPlan, registry: &Registry, opts: &PushOptions) -> Result<
     let (out, roots) = match run(&plan.source, &plan.roots, &plan.tags) {
         Ok(out) => (out, plan.roots.clone()),
         Err(e) => {
-            let why = match (opts.manifest_format, crate::convert::refused_format(&e)) {
+            let why = match (opts.carry.manifest_format, crate::convert::refused_format(&e)) {
                 (Some(crate::convert::Format::Auto), Some(why)) => why,
                 _ => return Err(e),
             };
@@ -378,8 +368,6 @@ pub fn push(plan: &PushPlan, registry: &Registry, opts: &PushOptions) -> Result<
         bytes: blobs.bytes,
         manifests: out.report.manifests,
         manifests_skipped: out.report.skipped.saturating_sub(blobs.skipped),
-        converted,
-        dropped,
         retried,
         roots_present: out.roots_present,
         retries: registry
@@ -389,7 +377,11 @@ pub fn push(plan: &PushPlan, registry: &Registry, opts: &PushOptions) -> Result<
         resumed: blobs.resumed,
         restarted: blobs.restarted,
         seconds: start.elapsed().as_secs_f64(),
-        referrers: out.referrers,
+        carried: CarrySummary {
+            converted: plan.converted.clone(),
+            dropped: plan.dropped.clone(),
+            referrers: out.referrers,
+        },
     })
 }
 
@@ -425,7 +417,7 @@ fn converted_retry<'a>(
         if !formats.contains(&(from.name(), to.name())) {
             formats.push((from.name(), to.name()));
         }
-        let c = crate::convert::convert_into(&mut ov, r, to, &opts.allow_lossy).map_err(|e| {
+        let c = crate::convert::convert_into(&mut ov, r, to, &opts.carry.allow_lossy).map_err(|e| {
             e.context(format!(
                 "the registry refused {} ({why}) and --manifest-format auto cannot convert it",
                 r.digest
@@ -492,12 +484,8 @@ pub struct PullOptions {
     pub jobs: usize,
     /// `--platform` / `--where`: pull only the entries this selector picks.
     pub selector: Selector,
-    /// `--manifest-format oci|docker`: convert the documents after the subset.
-    pub manifest_format: Option<crate::convert::Format>,
-    /// `--allow-lossy`: what a conversion to Docker may drop.
-    pub allow_lossy: Vec<crate::convert::Loss>,
-    /// Which referrers travel along (all by default).
-    pub referrers: Carry,
+    /// Conversion (after the subset) and referrers.
+    pub carry: CarryOptions,
 }
 
 /// The `--json` summary of a pull.
@@ -519,14 +507,9 @@ pub struct PullSummary {
     pub seconds: f64,
     /// `created`, `moved` or `unchanged`.
     pub action: &'static str,
-    /// `--manifest-format`: every document converted, old digest to new.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub converted: Vec<crate::convert::Pair>,
-    /// What `--allow-lossy` let the conversion drop.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub dropped: Vec<crate::convert::Item>,
-    /// The referrers carried along and where each is listed now.
-    pub referrers: Vec<Carried>,
+    /// `converted`, `dropped`, `referrers`.
+    #[serde(flatten)]
+    pub carried: CarrySummary,
 }
 
 /// Pull `registry`'s `reference` (tag or digest) into `layout` as `ref_name`: the copy
@@ -552,9 +535,9 @@ pub fn pull(
         let named = crate::select::registry_ref(r);
         root = stores::subset_selected(&mut source, registry, &named, &root, &opts.selector)?;
     }
-    let (converted, dropped) = match opts.manifest_format {
+    let (converted, dropped) = match opts.carry.manifest_format {
         Some(to) => {
-            let c = crate::convert::convert_into(&mut source, &root, to, &opts.allow_lossy)?;
+            let c = crate::convert::convert_into(&mut source, &root, to, &opts.carry.allow_lossy)?;
             root = c.root;
             (c.pairs, c.dropped)
         }
@@ -568,7 +551,7 @@ pub fn pull(
         &RunOptions {
             jobs: opts.jobs.max(1),
             force_recursive: false,
-            referrers: opts.referrers.clone(),
+            referrers: opts.carry.referrers.clone(),
         },
     )?;
     let report = out.report;
@@ -588,9 +571,11 @@ pub fn pull(
             .load(std::sync::atomic::Ordering::Relaxed),
         seconds: start.elapsed().as_secs_f64(),
         action: out.names.first().map(|n| n.action).unwrap_or("unchanged"),
-        converted,
-        dropped,
-        referrers: out.referrers,
+        carried: CarrySummary {
+            converted,
+            dropped,
+            referrers: out.referrers,
+        },
     })
 }
 

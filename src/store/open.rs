@@ -1,6 +1,7 @@
 //! The one store opener: a parsed [`Reference`] plus [`Connect`] options become an
-//! opened [`Store`] (a layout or a registry repository) and the name or digest the
-//! reference asks for ([`Target`]).
+//! opened [`Store`] (a layout, a registry repository, or an archive: read, or written
+//! by [`Store::finish`]) and the name or digest the reference asks for ([`Target`]).
+//! Whoever opens a store for writing calls [`Store::finish`] after the copy.
 //!
 //! Every command that reaches a store goes through here, so the command-line flags
 //! (`--authfile`, `--ca-cert`, `--insecure`, `--plain-http`, `--retries`, `--jobs`,
@@ -17,6 +18,7 @@
 //! ```
 
 use super::{Names, Sink, Source};
+use crate::archive::sink::{ArchiveFile, Written};
 use crate::archive::source::{open_source, ArchiveSource};
 use crate::error::{Error, Result};
 use crate::layout::Layout;
@@ -141,7 +143,8 @@ impl Connect {
 pub enum Access {
     /// Reading: a layout must exist.
     Read,
-    /// Writing: a layout is created on the first write; a registry token asks for push.
+    /// Writing: a layout is created on the first write; a registry token asks for push;
+    /// an archive is written by [`Store::finish`].
     Write,
 }
 
@@ -152,6 +155,9 @@ pub enum Store {
     /// An oci-archive or docker-archive opened for reading (staged: see
     /// [`crate::archive::source`]); read-only.
     Archive(Box<ArchiveSource>),
+    /// An oci-archive or docker-archive opened for writing: filled by a copy, written
+    /// by [`Store::finish`] (atomically; nothing before).
+    ArchiveFile(Box<ArchiveFile>),
 }
 
 impl Store {
@@ -161,6 +167,7 @@ impl Store {
             Store::Layout(l) => l,
             Store::Registry(r) => &**r,
             Store::Archive(a) => &**a,
+            Store::ArchiveFile(a) => &**a,
         }
     }
     /// Its read side.
@@ -169,6 +176,7 @@ impl Store {
             Store::Layout(l) => l,
             Store::Registry(r) => &**r,
             Store::Archive(a) => &**a,
+            Store::ArchiveFile(a) => &**a,
         }
     }
     /// Its write side.
@@ -177,11 +185,21 @@ impl Store {
             Store::Layout(l) => l,
             Store::Registry(r) => &**r,
             Store::Archive(a) => &**a,
+            Store::ArchiveFile(a) => &**a,
         }
     }
     /// The store's name for messages (`./out`, `docker://host/repo`).
     pub fn describe(&self) -> String {
         self.source().describe()
+    }
+    /// The last step of writing: an archive opened for writing is written to its file
+    /// now (atomically: a temp file beside it, synced, renamed; what it wrote is
+    /// returned). Layouts and registries are written as a copy goes: nothing to do.
+    pub fn finish(self) -> Result<Option<Written>> {
+        match self {
+            Store::ArchiveFile(a) => a.finish().map(Some),
+            Store::Layout(_) | Store::Registry(_) | Store::Archive(_) => Ok(None),
+        }
     }
 }
 
@@ -191,6 +209,7 @@ pub enum StoreRef<'a> {
     Layout(&'a Layout),
     Registry(&'a Registry),
     Archive(&'a ArchiveSource),
+    ArchiveFile(&'a ArchiveFile),
 }
 
 impl<'a> StoreRef<'a> {
@@ -199,6 +218,7 @@ impl<'a> StoreRef<'a> {
             StoreRef::Layout(l) => l,
             StoreRef::Registry(r) => r,
             StoreRef::Archive(a) => a,
+            StoreRef::ArchiveFile(a) => a,
         }
     }
     pub fn sink(self) -> &'a dyn Sink {
@@ -206,6 +226,7 @@ impl<'a> StoreRef<'a> {
             StoreRef::Layout(l) => l,
             StoreRef::Registry(r) => r,
             StoreRef::Archive(a) => a,
+            StoreRef::ArchiveFile(a) => a,
         }
     }
 }
@@ -217,6 +238,7 @@ impl Store {
             Store::Layout(l) => StoreRef::Layout(l),
             Store::Registry(r) => StoreRef::Registry(r),
             Store::Archive(a) => StoreRef::Archive(a),
+            Store::ArchiveFile(a) => StoreRef::ArchiveFile(a),
         }
     }
 }
@@ -261,18 +283,37 @@ pub fn open(reference: &Reference, access: Access, connect: &Connect) -> Result<
                 target: registry_target(r),
             })
         }
-        // Archives are read stores: read once into a staging layout beside the archive
-        // (or in the temp directory when the archive's directory is read-only). Writing
-        // one is `oix export` (an archive is finished as a whole, not tagged into).
+        // Written: a new archive, filled by the copy and written whole by
+        // `Store::finish` (an existing file is replaced then, as `oix export` does).
+        Reference::Archive { scheme, path, name } if access == Access::Write => {
+            let docker = match scheme {
+                crate::reference::Scheme::DockerArchive => {
+                    Some(crate::archive::docker_export::DockerExport {
+                        name: name
+                            .as_deref()
+                            .map(|n| {
+                                crate::archive::docker_export::DockerName::parse(n).map_err(|_| {
+                                    Error::usage(format!(
+                                        "docker-archive:{}:{n}: the image name must be REPO:TAG",
+                                        path.display()
+                                    ))
+                                    .with_hint("write docker-archive:FILE:REPO:TAG, e.g. docker-archive:app.tar:example.org/app:1.0")
+                                })
+                            })
+                            .transpose()?,
+                        ..Default::default()
+                    })
+                }
+                _ => None,
+            };
+            Ok(Opened {
+                store: Store::ArchiveFile(Box::new(ArchiveFile::create(path, docker)?)),
+                target: name.clone().map_or(Target::Default, Target::Name),
+            })
+        }
+        // Read: once, into a staging layout beside the archive (or in the temp
+        // directory when the archive's directory is read-only).
         Reference::Archive { scheme, path, name } => {
-            if access == Access::Write {
-                return Err(Error::usage(format!(
-                    "{}{}: archives are written by `oix export`, not as a copy destination",
-                    scheme.prefix(),
-                    path.display()
-                ))
-                .with_hint("copy into a layout, then `oix export LAYOUT:REF -o FILE`"));
-            }
             let beside = match path.parent() {
                 Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
                 _ => PathBuf::from("."),
@@ -298,7 +339,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn opens_layouts_registries_and_refuses_archives() {
+    fn opens_layouts_registries_and_archives_to_write() {
         let t = tempfile::tempdir().unwrap();
         let p = t.path().join("new");
         let r = Reference::parse(&format!("{}:1.0", p.display())).unwrap();
@@ -316,7 +357,21 @@ mod tests {
         assert_eq!(o.target, Target::Name("t".into()));
         assert_eq!(o.store.describe(), "docker://localhost:5000/a/b");
 
-        let r = Reference::parse("oci-archive:x.tar").unwrap();
+        // An archive opened for writing writes nothing before `finish`.
+        let file = t.path().join("x.tar");
+        let r = Reference::parse(&format!("oci-archive:{}:1.0", file.display())).unwrap();
+        let o = open(&r, Access::Write, &Connect::new()).unwrap();
+        assert!(matches!(o.store, Store::ArchiveFile(_)));
+        assert_eq!(o.target, Target::Name("1.0".into()));
+        drop(o);
+        assert!(!file.exists());
+        // Its directory must exist; a directory is no file name.
+        let r = Reference::parse(&format!("oci-archive:{}/no/x.tar", t.path().display()));
+        let e = open(&r.unwrap(), Access::Write, &Connect::new())
+            .err()
+            .unwrap();
+        assert_eq!(e.kind, crate::error::Kind::Usage);
+        let r = Reference::parse(&format!("oci-archive:{}", t.path().display())).unwrap();
         let e = open(&r, Access::Write, &Connect::new()).err().unwrap();
         assert_eq!(e.kind, crate::error::Kind::Usage);
 
