@@ -378,8 +378,8 @@ pub fn push(plan: &PushPlan, registry: &Registry, opts: &PushOptions) -> Result<
         restarted: blobs.restarted,
         seconds: start.elapsed().as_secs_f64(),
         carried: CarrySummary {
-            converted: plan.converted.clone(),
-            dropped: plan.dropped.clone(),
+            converted,
+            dropped,
             referrers: out.referrers,
         },
     })
