@@ -303,6 +303,8 @@ pub struct PushSummary {
     pub seconds: f64,
     /// The referrers carried along and where each is listed now.
     pub referrers: Vec<Carried>,
+    /// Listed in the source as referrers but none (not carried).
+    pub referrer_warnings: Vec<crate::referrers::Warning>,
 }
 
 /// Run a planned push: the copy ([`stores::run`]), then the tags in plan order.
@@ -358,6 +360,7 @@ pub fn push(plan: &PushPlan, registry: &Registry, opts: &PushOptions) -> Result<
         restarted: blobs.restarted,
         seconds: start.elapsed().as_secs_f64(),
         referrers: out.referrers,
+        referrer_warnings: out.referrer_warnings,
     })
 }
 
@@ -419,6 +422,8 @@ pub struct PullSummary {
     pub dropped: Vec<crate::convert::Item>,
     /// The referrers carried along and where each is listed now.
     pub referrers: Vec<Carried>,
+    /// Listed in the source as referrers but none (not carried).
+    pub referrer_warnings: Vec<crate::referrers::Warning>,
 }
 
 /// Pull `registry`'s `reference` (tag or digest) into `layout` as `ref_name`: the copy
@@ -483,6 +488,7 @@ pub fn pull(
         converted,
         dropped,
         referrers: out.referrers,
+        referrer_warnings: out.referrer_warnings,
     })
 }
 
