@@ -52,10 +52,10 @@ fn image(dir: &Path) -> Descriptor {
 /// `oix attach`): the artifact's digest.
 fn attach(dir: &Path, subject: &Descriptor, content: &str) -> String {
     let l = Layout::open(dir).unwrap();
-    let f = dir
-        .parent()
-        .unwrap()
-        .join(format!("{}.json", Digest::sha256_of(content.as_bytes()).encoded()));
+    let f = dir.parent().unwrap().join(format!(
+        "{}.json",
+        Digest::sha256_of(content.as_bytes()).encoded()
+    ));
     std::fs::write(&f, content).unwrap();
     let a = Attach {
         artifact_type: SBOM.into(),
@@ -108,14 +108,23 @@ fn fallback_listed(host: &str, repo: &str, subject: &str) -> Vec<String> {
 
 /// Push an image with `n` referrers to `repo`, then pull it into a fresh layout:
 /// (requests the pull made, those that looked up a `sha256-…` tag, referrers carried).
-fn pull_with_referrers(reg: &RegistryServer, work: &Path, repo: &str, n: usize) -> (usize, usize, usize) {
+fn pull_with_referrers(
+    reg: &RegistryServer,
+    work: &Path,
+    repo: &str,
+    n: usize,
+) -> (usize, usize, usize) {
     let h = reg.host();
     let l = work.join(repo).join("src");
     std::fs::create_dir_all(l.parent().unwrap()).unwrap();
     let subject = image(&l);
     let mut expected = Vec::new();
     for i in 0..n {
-        expected.push(attach(&l, &subject, &format!(r#"{{"repo":"{repo}","n":{i}}}"#)));
+        expected.push(attach(
+            &l,
+            &subject,
+            &format!(r#"{{"repo":"{repo}","n":{i}}}"#),
+        ));
     }
     let ls = l.to_str().unwrap();
     let pushed = oix_json(&[
@@ -218,7 +227,10 @@ fn four_concurrent_pushes_five_rounds_keep_every_referrer() {
                     &format!("docker://{h}/stress:v1"),
                     "--plain-http",
                 ]);
-                c.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+                c.stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
             })
             .collect();
         for c in children {

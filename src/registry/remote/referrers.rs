@@ -91,14 +91,12 @@ impl State {
         self.put_answers
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(digest.to_string(), oci_subject.map(|s| s.trim().to_string()));
+            .insert(
+                digest.to_string(),
+                oci_subject.map(|s| s.trim().to_string()),
+            );
         if Digest::parse(reference).is_err() {
-            if let Some(Some(tags)) = self
-                .tags
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .as_mut()
-            {
+            if let Some(Some(tags)) = self.tags.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
                 tags.insert(reference.to_string());
             }
         }
@@ -132,9 +130,7 @@ pub enum Listing {
 pub fn listing_for(answer: Option<Option<&str>>, subject: &Digest) -> Listing {
     match answer {
         None => Listing::Unknown,
-        Some(Some(h)) if Digest::parse(h.trim()).is_ok_and(|d| d == *subject) => {
-            Listing::Indexed
-        }
+        Some(Some(h)) if Digest::parse(h.trim()).is_ok_and(|d| d == *subject) => Listing::Indexed,
         Some(_) => Listing::Fallback,
     }
 }
@@ -345,7 +341,11 @@ impl Registry {
     /// `None` when the list is not available (too long, or refused), and the tag must
     /// be looked up itself.
     fn has_tag(&self, tag: &str) -> Option<bool> {
-        let mut tags = self.referrers.tags.lock().unwrap_or_else(|p| p.into_inner());
+        let mut tags = self
+            .referrers
+            .tags
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         if tags.is_none() {
             // Any failure (a registry refusing `tags/list`, a timeout) leaves discovery
             // to the lookups by name, which report a real problem themselves.
@@ -739,7 +739,10 @@ Content-Length: 0\r
                     Some(r#"</v2/app/referrers/sha256:s?n=2&last=d>; rel="next""#),
                 ),
             ),
-            ("/v2/app/referrers/sha256:s?n=2&last=d", page(&all[4..], None)),
+            (
+                "/v2/app/referrers/sha256:s?n=2&last=d",
+                page(&all[4..], None),
+            ),
         ]
         .into_iter()
         .collect();
@@ -769,8 +772,7 @@ Content-Length: 0\r
                 }),
             ))
         };
-        let e = follow_api_pages("/p1".into(), "test", looping, |n| Ok(n.to_string()))
-            .unwrap_err();
+        let e = follow_api_pages("/p1".into(), "test", looping, |n| Ok(n.to_string())).unwrap_err();
         assert!(e.message.contains("twice"), "{}", e.message);
 
         // Not offered: distribution 2.8 answers 404.
@@ -780,9 +782,11 @@ Content-Length: 0\r
                 ..ApiPage::default()
             })
         };
-        assert!(follow_api_pages("/p".into(), "t", absent, |n| Ok(n.to_string()))
-            .unwrap()
-            .is_none());
+        assert!(
+            follow_api_pages("/p".into(), "t", absent, |n| Ok(n.to_string()))
+                .unwrap()
+                .is_none()
+        );
         // A second page that is no index: what was listed stays.
         let half = |u: &str| -> Result<ApiPage> {
             if u == "/p" {
@@ -843,12 +847,18 @@ Content-Length: 0\r
             known.add(&merged);
             assert_eq!(known.len(), descs.len());
             assert!(known.missing_from(&merged).is_empty());
-            assert_eq!(known.missing_from(&merged[..descs.len() / 2]).len(), descs.len() / 2);
+            assert_eq!(
+                known.missing_from(&merged[..descs.len() / 2]).len(),
+                descs.len() / 2
+            );
         };
         let t_small = best_of_3(|| work(&small_bytes, &small));
         let t_big = best_of_3(|| work(&big_bytes, &big));
         let ratio = t_big.as_secs_f64() / t_small.as_secs_f64().max(1e-6);
         println!("1,000 referrers: {t_small:?}; 10,000: {t_big:?}; ratio {ratio:.1}");
-        assert!(ratio < 30.0, "listing grows faster than linearly: ratio {ratio:.1}");
+        assert!(
+            ratio < 30.0,
+            "listing grows faster than linearly: ratio {ratio:.1}"
+        );
     }
 }
