@@ -5,7 +5,9 @@
 //!   repository's tags are listed once; counted in the registry's access log);
 //! - 4 concurrent pushes of different referrers to one subject, 5 rounds: every
 //!   referrer is listed in the fallback index at the end;
-//! - a fallback index that lists a non-referrer: warned, skipped, not carried.
+//! - a fallback index that lists a non-referrer: warned, skipped, not carried;
+//! - a registry answering a referrer's PUT with `OCI-Subject` (distribution 2.8 behind
+//!   the test proxy adding the header) keeps the push off the fallback tag.
 //!
 //! The referrers API branch (`OCI-Subject`, pagination) and 10,000 referrers are unit
 //! tests in src/registry/remote/referrers.rs (over captured responses and in-memory
@@ -344,5 +346,62 @@ fn a_fallback_index_listing_a_non_referrer_is_warned_and_skipped() {
     assert!(
         err.contains("warning:") && err.contains(&od.to_string()),
         "{err}"
+    );
+}
+
+/// A registry that answers the PUT of a referrer with `OCI-Subject` (distribution 2.8
+/// behind a proxy adding the header, as a registry with the referrers API answers)
+/// indexed it itself: the push does not write the fallback tag. The same push to the
+/// registry directly (no header) maintains it.
+#[test]
+fn oci_subject_answer_means_no_fallback_tag() {
+    if !tools_present() {
+        return;
+    }
+    let reg = RegistryServer::start(None, Auth::None);
+    let proxy = proxy::FaultProxy::start(
+        reg.port,
+        proxy::Faults {
+            oci_subject: true,
+            ..Default::default()
+        },
+    );
+    let work = tempfile::tempdir().unwrap();
+    let l = work.path().join("src");
+    let subject = image(&l);
+    let referrer = attach(&l, &subject, r#"{"indexed":"by the registry"}"#);
+    let ls = l.to_str().unwrap();
+    let before = reg.requests().len();
+    let pushed = oix_json(&[
+        "push",
+        &format!("{ls}:v1"),
+        &format!("docker://127.0.0.1:{}/api:v1", proxy.port),
+        "--plain-http",
+    ]);
+    assert_eq!(carried(&pushed), vec![referrer.clone()]);
+    assert_eq!(
+        proxy
+            .counters
+            .oci_subjects
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    let reqs = reg.requests()[before..].to_vec();
+    assert!(
+        !reqs.iter().any(|(_, p)| p.contains("/manifests/sha256-")),
+        "the fallback tag was touched: {reqs:?}"
+    );
+    assert!(reg.count(before, "PUT", &format!("/manifests/{referrer}")) == 1);
+
+    // Without the header: the fallback index lists it.
+    oix_json(&[
+        "push",
+        &format!("{ls}:v1"),
+        &format!("docker://{}/direct:v1", reg.host()),
+        "--plain-http",
+    ]);
+    assert_eq!(
+        fallback_listed(&reg.host(), "direct", &subject.digest),
+        vec![referrer]
     );
 }
