@@ -712,6 +712,9 @@ pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
                 outln!("{d} {}@{d}", dest.repository());
             }
         }
+        for w in &summary.referrer_warnings {
+            errln!("warning: {}", w.message);
+        }
         let nothing_sent = summary.uploaded == 0 && summary.mounted == 0 && summary.manifests == 0;
         if nothing_sent && summary.roots_present as usize == plan.roots.len() {
             // The registry had every root by digest, so their graphs were not walked
@@ -905,6 +908,9 @@ pub fn pull(ctx: &Ctx, a: PullArgs) -> Result<i32> {
             layout.root().display(),
             summary.ref_name
         );
+        for w in &summary.referrer_warnings {
+            errln!("warning: {}", w.message);
+        }
         errln!(
             "downloaded {} blobs ({}), {} already present{}, {:.1}s",
             summary.downloaded,

@@ -301,6 +301,8 @@ pub struct PushSummary {
     /// `converted`, `dropped`, `referrers` (last, where `referrers` always was).
     #[serde(flatten)]
     pub carried: CarrySummary,
+    /// Listed in the source as referrers but none (not carried).
+    pub referrer_warnings: Vec<crate::referrers::Warning>,
 }
 
 /// Run a planned push: the copy ([`stores::run`]), then the tags in plan order.
@@ -382,6 +384,7 @@ pub fn push(plan: &PushPlan, registry: &Registry, opts: &PushOptions) -> Result<
             dropped,
             referrers: out.referrers,
         },
+        referrer_warnings: out.referrer_warnings,
     })
 }
 
@@ -510,6 +513,8 @@ pub struct PullSummary {
     /// `converted`, `dropped`, `referrers`.
     #[serde(flatten)]
     pub carried: CarrySummary,
+    /// Listed in the source as referrers but none (not carried).
+    pub referrer_warnings: Vec<crate::referrers::Warning>,
 }
 
 /// Pull `registry`'s `reference` (tag or digest) into `layout` as `ref_name`: the copy
@@ -576,6 +581,7 @@ pub fn pull(
             dropped,
             referrers: out.referrers,
         },
+        referrer_warnings: out.referrer_warnings,
     })
 }
 

@@ -110,8 +110,9 @@ pub struct Registry {
     manifests: Mutex<HashMap<String, Vec<u8>>>,
     /// Blobs a HEAD found present (filled by [`Registry::prefetch_blobs`]).
     present: Mutex<std::collections::HashSet<String>>,
-    /// Whether the registry offers the referrers API, once asked ([`referrers`]).
-    referrers_api: Mutex<Option<bool>>,
+    /// What this run learned about the repository's referrers: whether the registry
+    /// offers the referrers API, its tags, the `OCI-Subject` answers ([`referrers`]).
+    referrers: referrers::State,
 }
 
 fn header<'a>(resp: &'a HttpResponse, name: &str) -> Option<&'a str> {
@@ -165,7 +166,7 @@ impl Registry {
             stats: Stats::default(),
             manifests: Mutex::new(HashMap::new()),
             present: Mutex::new(std::collections::HashSet::new()),
-            referrers_api: Mutex::new(None),
+            referrers: referrers::State::new(opts.jobs),
         })
     }
 
@@ -322,6 +323,8 @@ impl Registry {
             return Err(e);
         }
         let claimed = header(&resp, "docker-content-digest").map(str::to_string);
+        self.referrers
+            .put_answered(reference, &d, header(&resp, "oci-subject"));
         drain(&mut resp);
         if let Some(c) = claimed {
             if c != d.to_string() {

@@ -61,6 +61,9 @@ pub struct Faults {
     /// `MANIFEST_INVALID` error, as registries that take only one manifest format do
     /// (TripleO's, older Quay); every other request goes to the real registry.
     pub refuse_manifest_types: Vec<&'static str>,
+    /// Answer the PUT of a manifest with a `subject` with `OCI-Subject: <its digest>`,
+    /// as a registry with the referrers API does (distribution-spec 1.1).
+    pub oci_subject: bool,
 }
 
 #[derive(Default)]
@@ -80,6 +83,8 @@ pub struct Counters {
     pub tag_pages: AtomicU64,
     /// Manifest PUTs refused by `refuse_manifest_types`.
     pub refused_manifests: AtomicU64,
+    /// `OCI-Subject` headers added by `oci_subject`.
+    pub oci_subjects: AtomicU64,
     throttle_used: AtomicBool,
     drop_used: AtomicBool,
     fail_used: AtomicBool,
@@ -296,6 +301,21 @@ fn handle(client: TcpStream, upstream_port: u16, f: &Faults, c: &Arc<Counters>) 
                 return Ok(());
             }
         }
+        if f.oci_subject && method == "PUT" && path.contains("/manifests/") {
+            let mut body = vec![0u8; len as usize];
+            reader.read_exact(&mut body)?;
+            let subject = serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v["subject"]["digest"].as_str().map(str::to_string));
+            let mut resp = fetch_upstream_with(upstream_port, &head, &body)?;
+            if let (Some(d), true) = (subject, resp.starts_with(b"HTTP/1.1 201")) {
+                c.oci_subjects.fetch_add(1, Ordering::Relaxed);
+                let at = find(&resp, b"\r\n").map_or(0, |i| i + 2);
+                resp.splice(at..at, format!("OCI-Subject: {d}\r\n").into_bytes());
+            }
+            client.try_clone()?.write_all(&resp)?;
+            continue;
+        }
         if let (Some(base), true) = (
             &f.relocate_uploads_to,
             method == "POST" && path.contains("/blobs/uploads/"),
@@ -422,6 +442,11 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 /// Send a request head (no body) to the upstream on its own connection, asking it to
 /// close, and read the whole response.
 fn fetch_upstream(port: u16, head: &[u8]) -> io::Result<Vec<u8>> {
+    fetch_upstream_with(port, head, &[])
+}
+
+/// [`fetch_upstream`] with a request body (`head` keeps its `Content-Length`).
+fn fetch_upstream_with(port: u16, head: &[u8], body: &[u8]) -> io::Result<Vec<u8>> {
     let text = String::from_utf8_lossy(head);
     let mut req: String = text
         .split_inclusive("\r\n")
@@ -430,6 +455,7 @@ fn fetch_upstream(port: u16, head: &[u8]) -> io::Result<Vec<u8>> {
     req.push_str("Connection: close\r\n\r\n");
     let mut up = TcpStream::connect(("127.0.0.1", port))?;
     up.write_all(req.as_bytes())?;
+    up.write_all(body)?;
     let mut resp = Vec::new();
     up.read_to_end(&mut resp)?;
     Ok(resp)

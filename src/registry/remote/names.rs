@@ -64,11 +64,27 @@ impl Registry {
 
     /// [`Registry::list_tags`] asking for `page` tags per request.
     pub fn list_tags_paged(&self, page: usize) -> Result<Vec<String>> {
+        self.list_tags_upto(page, MAX_PAGES)?.ok_or_else(|| {
+            Error::remote(format!(
+                "listing the tags of {}: more than {MAX_PAGES} pages; stopped",
+                self.reference.repository()
+            ))
+        })
+    }
+
+    /// The tags, `page` per request, or `None` when there are more than `max_pages`
+    /// pages (referrer discovery then looks its few candidate tags up one by one rather
+    /// than list a huge repository: [`super::referrers`]).
+    pub(super) fn list_tags_upto(
+        &self,
+        page: usize,
+        max_pages: usize,
+    ) -> Result<Option<Vec<String>>> {
         let what = format!("listing the tags of {}", self.reference.repository());
         let mut url = self.client.url(&format!("tags/list?n={}", page.max(1)));
         let mut tags = Vec::new();
         let mut seen = std::collections::HashSet::new();
-        for _ in 0..MAX_PAGES {
+        for _ in 0..max_pages {
             if !seen.insert(url.clone()) {
                 return Err(Error::remote(format!(
                     "{what}: the registry sent the page {url} twice"
@@ -79,7 +95,7 @@ impl Registry {
                 200 => {}
                 404 => {
                     drain(&mut resp);
-                    return Ok(tags);
+                    return Ok(Some(tags));
                 }
                 _ => return Err(response_error(&mut resp, &what)),
             }
@@ -104,14 +120,12 @@ impl Registry {
                     // its pages in storage order. Sorted here, output is deterministic.
                     tags.sort();
                     tags.dedup();
-                    return Ok(tags);
+                    return Ok(Some(tags));
                 }
                 Some(n) => url = self.next_page(&n, &what)?,
             }
         }
-        Err(Error::remote(format!(
-            "{what}: more than {MAX_PAGES} pages; stopped"
-        )))
+        Ok(None)
     }
 
     /// What a tag or digest names, from a HEAD of the manifest (a GET only when the
