@@ -30,7 +30,7 @@ pub mod plan;
 pub mod publish;
 pub mod report;
 mod resolver;
-pub mod srcref;
+pub mod upstream;
 
 use crate::authoring::{self, Member};
 use crate::error::{Error, Kind, Result};

@@ -8,7 +8,7 @@ use super::plan::{
     DestinationSpec, Image, ImageDefaults, ImageSpec, Plan, PlanFile, Position, Problem, SourceRef,
     Sources,
 };
-use super::{names, srcref};
+use super::{names, upstream};
 use crate::authoring::merge::Policy;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
@@ -249,128 +249,21 @@ impl Resolver {
         let site = site_of(&spec.name, index, position);
         let before = self.problems.len();
         let name = spec.name.clone();
-        if let Err(e) = names::validate_repo(&name) {
-            self.push(
-                &site,
-                e.with_hint("an image name is a repository name: lowercase, digits, . _ - and /"),
-            );
-        }
-        for d in destinations {
-            let repo = d.repository(&name);
-            if let Destination::Registry { host, .. } = d {
-                if host.len() + 1 + repo.len() > 255 {
-                    self.push(
-                        &site,
-                        Error::failure(format!("{}/{repo} is longer than 255 characters", host)),
-                    );
-                }
-            }
-        }
-        // Sources: the image's own pair wins over the defaults' pair.
-        let (source, sources) = if spec.source.is_some() || spec.sources.is_some() {
-            (spec.source.clone(), spec.sources.clone())
-        } else {
-            (defaults.source.clone(), defaults.sources.clone())
-        };
-        let expand = |t: &str| t.replace("{name}", &name);
-        let sources = match (source, sources) {
-            (Some(_), Some(_)) => {
-                self.push(
-                    &site,
-                    Error::failure("both source and sources are given").with_hint(
-                        "source promotes one image or index; sources assembles an index",
-                    ),
-                );
-                None
-            }
-            (None, None) => {
-                self.push(
-                    &site,
-                    Error::failure("neither source nor sources is given").with_hint(
-                        "name what to release: source: NAME:BUILD-TAG, or sources: [...] to assemble an index",
-                    ),
-                );
-                None
-            }
-            (Some(one), None) => match self.source(&expand(&one), false) {
-                Ok(r) => Some(Sources::One(r)),
-                Err(e) => {
-                    self.push(&site, e);
-                    None
-                }
-            },
-            (None, Some(list)) => {
-                if list.is_empty() {
-                    self.push(&site, Error::failure("sources is empty"));
-                }
-                let mut out = Vec::new();
-                for t in &list {
-                    match self.source(&expand(t), true) {
-                        Ok(r) => out.push(r),
-                        Err(e) => self.push(&site, e),
-                    }
-                }
-                Some(Sources::Assemble(out))
-            }
-        };
+        self.check_image_name(&site, &name, destinations);
+        let sources = self.image_sources(&site, spec, defaults);
         let tags = spec
             .tags
             .clone()
             .or_else(|| defaults.tags.clone())
             .unwrap_or_default();
-        if tags.is_empty() {
-            self.push(
-                &site,
-                Error::failure("no tags").with_hint("list the release tags: tags: [stx.4.0-v2.2]"),
-            );
-        }
-        for (i, t) in tags.iter().enumerate() {
-            if tags[..i].contains(t) {
-                self.push(&site, Error::failure(format!("tag {t:?} is listed twice")));
-                continue;
-            }
-            match names::validate_tag(t) {
-                Err(e) => self.push(&site, e),
-                Ok(()) => {
-                    if let Err(e) = validate_ref_name(&format!("{name}:{t}")) {
-                        self.push(
-                            &site,
-                            Error::failure(format!(
-                                "{name}:{t} cannot be a layout ref: {}",
-                                e.message
-                            ))
-                            .with_hint(
-                                "ref names join alphanumerics with one of - . _ : @ + or --",
-                            ),
-                        );
-                    }
-                }
-            }
-        }
-        let mut platforms = Vec::new();
-        for p in spec
-            .platforms
-            .clone()
-            .or_else(|| defaults.platforms.clone())
-            .unwrap_or_default()
-        {
-            if p.trim().eq_ignore_ascii_case("local") {
-                self.push(
-                    &site,
-                    Error::failure("platform `local` depends on the machine running oix")
-                        .with_hint("a release plan names platforms as os/arch[/variant]"),
-                );
-                continue;
-            }
-            match PlatformSpec::parse(&p) {
-                Ok(ps) if !platforms.contains(&ps) => platforms.push(ps),
-                Ok(_) => self.push(
-                    &site,
-                    Error::failure(format!("platform {p} is listed twice")),
-                ),
-                Err(e) => self.push(&site, e),
-            }
-        }
+        self.check_tags(&site, &name, &tags);
+        let platforms = self.image_platforms(
+            &site,
+            spec.platforms
+                .clone()
+                .or_else(|| defaults.platforms.clone())
+                .unwrap_or_default(),
+        );
         let policy = spec
             .policy
             .or(defaults.policy)
@@ -397,84 +290,21 @@ impl Resolver {
             }
         }
         let src_ref = spec.src_ref.clone().or_else(|| defaults.src_ref.clone());
-        let mut annotations = defaults.annotations.clone().unwrap_or_default();
-        annotations.extend(spec.annotations.clone().unwrap_or_default());
-        for k in annotations.keys() {
-            if k.is_empty() {
-                self.push(&site, Error::failure("an annotation key is empty"));
-            } else if k == crate::model::annotation::REF_NAME {
-                self.push(
-                    &site,
-                    Error::failure(format!(
-                        "annotation {k} is set by oix on index.json entries"
-                    ))
-                    .with_hint("release tags are given under tags:"),
-                );
-            }
-        }
-        if let Some(r) = &src_ref {
-            match srcref::annotations(r) {
-                Ok(extra) => {
-                    for (k, v) in extra {
-                        match annotations.get(&k) {
-                            Some(w) if *w != v => self.push(
-                                &site,
-                                Error::failure(format!(
-                                    "src_ref gives {k}={v:?}, but annotations set it to {w:?}"
-                                ))
-                                .with_hint("drop one of them"),
-                            ),
-                            _ => {
-                                annotations.insert(k, v);
-                            }
-                        }
-                    }
-                }
-                Err(e) => self.push(&site, e),
-            }
-        }
+        let annotations = self.image_annotations(&site, spec, defaults, src_ref.as_deref());
         let force = spec.force.or(defaults.force).unwrap_or(false);
         let layers = spec.layers.or(defaults.layers).unwrap_or_default();
         if self.problems.len() > before {
             return None;
         }
-        // Every registry target of the image, through the parser `push` and publishing
-        // use: a plan accepted here is not refused there for its host, name or tag.
-        // Per-arch tags too, expanded for the listed platforms (or a sample one), as
-        // publishing expands them.
-        let mut all_tags = tags.clone();
-        if let Some(template) = &arch_tags {
-            let samples = if platforms.is_empty() {
-                vec![crate::model::Platform {
-                    os: "linux".into(),
-                    architecture: "arm64".into(),
-                    variant: Some("v8".into()),
-                    ..Default::default()
-                }]
-            } else {
-                platforms.iter().map(PlatformSpec::to_platform).collect()
-            };
-            for t in &tags {
-                for p in &samples {
-                    match names::expand_arch_tag(template, t, p) {
-                        Ok(x) => all_tags.push(x),
-                        Err(e) => {
-                            self.push(&site, e);
-                            return None;
-                        }
-                    }
-                }
-            }
-        }
-        for d in destinations {
-            if let Destination::Registry { .. } = d {
-                for t in &all_tags {
-                    if let Err(e) = RegistryRef::parse(&d.target(&name, t)) {
-                        self.push(&site, e);
-                        return None;
-                    }
-                }
-            }
+        let targets = RegistryTargets {
+            name: &name,
+            tags: &tags,
+            arch_tags: arch_tags.as_deref(),
+            platforms: &platforms,
+        };
+        if let Err(e) = targets.check(destinations) {
+            self.push(&site, e);
+            return None;
         }
         Some(Image {
             index,
@@ -490,6 +320,190 @@ impl Resolver {
             force,
             layers,
         })
+    }
+
+    /// The image name is a repository name, short enough at every registry destination.
+    fn check_image_name(&mut self, site: &Site, name: &str, destinations: &[Destination]) {
+        if let Err(e) = names::validate_repo(name) {
+            self.push(
+                site,
+                e.with_hint("an image name is a repository name: lowercase, digits, . _ - and /"),
+            );
+        }
+        for d in destinations {
+            let repo = d.repository(name);
+            if let Destination::Registry { host, .. } = d {
+                if host.len() + 1 + repo.len() > 255 {
+                    self.push(
+                        site,
+                        Error::failure(format!("{}/{repo} is longer than 255 characters", host)),
+                    );
+                }
+            }
+        }
+    }
+
+    /// `source:` or `sources:` (the image's own pair wins over the defaults' pair), with
+    /// `{name}` expanded; `None` after a problem that leaves no sources to speak of.
+    fn image_sources(
+        &mut self,
+        site: &Site,
+        spec: &ImageSpec,
+        defaults: &ImageDefaults,
+    ) -> Option<Sources> {
+        let (source, sources) = if spec.source.is_some() || spec.sources.is_some() {
+            (spec.source.clone(), spec.sources.clone())
+        } else {
+            (defaults.source.clone(), defaults.sources.clone())
+        };
+        let expand = |t: &str| t.replace("{name}", &spec.name);
+        match (source, sources) {
+            (Some(_), Some(_)) => {
+                self.push(
+                    site,
+                    Error::failure("both source and sources are given").with_hint(
+                        "source promotes one image or index; sources assembles an index",
+                    ),
+                );
+                None
+            }
+            (None, None) => {
+                self.push(
+                    site,
+                    Error::failure("neither source nor sources is given").with_hint(
+                        "name what to release: source: NAME:BUILD-TAG, or sources: [...] to assemble an index",
+                    ),
+                );
+                None
+            }
+            (Some(one), None) => match self.source(&expand(&one), false) {
+                Ok(r) => Some(Sources::One(r)),
+                Err(e) => {
+                    self.push(site, e);
+                    None
+                }
+            },
+            (None, Some(list)) => {
+                if list.is_empty() {
+                    self.push(site, Error::failure("sources is empty"));
+                }
+                let mut out = Vec::new();
+                for t in &list {
+                    match self.source(&expand(t), true) {
+                        Ok(r) => out.push(r),
+                        Err(e) => self.push(site, e),
+                    }
+                }
+                Some(Sources::Assemble(out))
+            }
+        }
+    }
+
+    /// The release tags: at least one, none twice, each a valid tag and, joined to the
+    /// image name, a valid layout ref name.
+    fn check_tags(&mut self, site: &Site, name: &str, tags: &[String]) {
+        if tags.is_empty() {
+            self.push(
+                site,
+                Error::failure("no tags").with_hint("list the release tags: tags: [stx.4.0-v2.2]"),
+            );
+        }
+        for (i, t) in tags.iter().enumerate() {
+            if tags[..i].contains(t) {
+                self.push(site, Error::failure(format!("tag {t:?} is listed twice")));
+                continue;
+            }
+            match names::validate_tag(t) {
+                Err(e) => self.push(site, e),
+                Ok(()) => {
+                    if let Err(e) = validate_ref_name(&format!("{name}:{t}")) {
+                        self.push(
+                            site,
+                            Error::failure(format!(
+                                "{name}:{t} cannot be a layout ref: {}",
+                                e.message
+                            ))
+                            .with_hint(
+                                "ref names join alphanumerics with one of - . _ : @ + or --",
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// The expected platforms, parsed, without duplicates; `local` is refused (a plan
+    /// must not depend on the machine running it).
+    fn image_platforms(&mut self, site: &Site, written: Vec<String>) -> Vec<PlatformSpec> {
+        let mut platforms = Vec::new();
+        for p in written {
+            if p.trim().eq_ignore_ascii_case("local") {
+                self.push(
+                    site,
+                    Error::failure("platform `local` depends on the machine running oix")
+                        .with_hint("a release plan names platforms as os/arch[/variant]"),
+                );
+                continue;
+            }
+            match PlatformSpec::parse(&p) {
+                Ok(ps) if !platforms.contains(&ps) => platforms.push(ps),
+                Ok(_) => self.push(
+                    site,
+                    Error::failure(format!("platform {p} is listed twice")),
+                ),
+                Err(e) => self.push(site, e),
+            }
+        }
+        platforms
+    }
+
+    /// The annotations to set: the defaults' overlaid by the image's, plus those
+    /// `src_ref` stands for (which must not contradict the written ones).
+    fn image_annotations(
+        &mut self,
+        site: &Site,
+        spec: &ImageSpec,
+        defaults: &ImageDefaults,
+        src_ref: Option<&str>,
+    ) -> BTreeMap<String, String> {
+        let mut annotations = defaults.annotations.clone().unwrap_or_default();
+        annotations.extend(spec.annotations.clone().unwrap_or_default());
+        for k in annotations.keys() {
+            if k.is_empty() {
+                self.push(site, Error::failure("an annotation key is empty"));
+            } else if k == crate::model::annotation::REF_NAME {
+                self.push(
+                    site,
+                    Error::failure(format!(
+                        "annotation {k} is set by oix on index.json entries"
+                    ))
+                    .with_hint("release tags are given under tags:"),
+                );
+            }
+        }
+        if let Some(r) = src_ref {
+            match upstream::annotations(r) {
+                Ok(extra) => {
+                    for (k, v) in extra {
+                        match annotations.get(&k) {
+                            Some(w) if *w != v => self.push(
+                                site,
+                                Error::failure(format!(
+                                    "src_ref gives {k}={v:?}, but annotations set it to {w:?}"
+                                ))
+                                .with_hint("drop one of them"),
+                            ),
+                            _ => {
+                                annotations.insert(k, v);
+                            }
+                        }
+                    }
+                }
+                Err(e) => self.push(site, e),
+            }
+        }
+        annotations
     }
 
     /// Parse one source text (after `{name}` expansion).
@@ -562,5 +576,51 @@ fn site_of(name: &str, index: usize, position: Position) -> Site {
         image: Some(format!("{name:?} (images[{index}])")),
         section: None,
         position,
+    }
+}
+
+/// The tags an image is published under at registry destinations.
+struct RegistryTargets<'a> {
+    name: &'a str,
+    tags: &'a [String],
+    arch_tags: Option<&'a str>,
+    platforms: &'a [PlatformSpec],
+}
+
+impl RegistryTargets<'_> {
+    /// Every registry target of the image, through the parser `push` and publishing
+    /// use: a plan accepted here is not refused there for its host, name or tag.
+    /// Per-arch tags too, expanded for the listed platforms (or a sample one), as
+    /// publishing expands them. The first problem found is returned.
+    fn check(&self, destinations: &[Destination]) -> Result<()> {
+        let mut all_tags = self.tags.to_vec();
+        if let Some(template) = self.arch_tags {
+            let samples = if self.platforms.is_empty() {
+                vec![crate::model::Platform {
+                    os: "linux".into(),
+                    architecture: "arm64".into(),
+                    variant: Some("v8".into()),
+                    ..Default::default()
+                }]
+            } else {
+                self.platforms
+                    .iter()
+                    .map(PlatformSpec::to_platform)
+                    .collect()
+            };
+            for t in self.tags {
+                for p in &samples {
+                    all_tags.push(names::expand_arch_tag(template, t, p)?);
+                }
+            }
+        }
+        for d in destinations {
+            if let Destination::Registry { .. } = d {
+                for t in &all_tags {
+                    RegistryRef::parse(&d.target(self.name, t))?;
+                }
+            }
+        }
+        Ok(())
     }
 }
