@@ -27,6 +27,7 @@ pub mod annotate;
 mod compute;
 pub mod names;
 pub mod plan;
+mod previous;
 pub mod publish;
 pub mod report;
 mod resolver;
