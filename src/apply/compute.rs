@@ -3,13 +3,13 @@
 //! platforms and policy, and compare every release tag with what it names now. Reads
 //! only; [`Run::carry_out`](super::Run::carry_out) does the writing.
 
+use super::opened::Opened;
 use super::plan::{self, Destination, Image, SourceRef, Sources};
+use super::platforms::{contains, platforms_of};
 use super::previous::{require_all_against_tags, tags_now, Previous, TagsNow};
 use super::publish::{open_store, RemoteRef, StoreAt};
-use super::{
-    annotate, contains, platforms_of, same_dir, tag_step, ImageReport, Opened, Prepared, Run, Step,
-    Work,
-};
+use super::release_tags::tag_step;
+use super::{annotate, ImageReport, Prepared, Run, Step, Work};
 use crate::authoring::{self, merge, Current, Expand, Member, SourceSpec};
 use crate::error::{Error, Kind, Result};
 use crate::layout::Layout;
@@ -18,6 +18,7 @@ use crate::platform::PlatformSpec;
 use crate::reference::{LayoutRef, Target};
 use crate::resolve;
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::rc::Rc;
 
 impl<'a> Run<'a> {
@@ -534,4 +535,11 @@ fn carried_entries(
         })
         .flat_map(|m| std::iter::once(m.descriptor.clone()).chain(m.attestations.clone()))
         .collect()
+}
+
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
 }

@@ -3,9 +3,11 @@
 //! into the run's cache, never layers), else in the working layout (docs/plan.md, "The
 //! previous release").
 
+use super::opened::Opened;
 use super::plan::{Destination, Image};
+use super::platforms::{contains, platforms_of};
 use super::publish::RemoteRef;
-use super::{contains, platforms_of, Opened, Run};
+use super::Run;
 use crate::authoring::{self, Current};
 use crate::error::{Error, Result};
 use crate::layout::Layout;

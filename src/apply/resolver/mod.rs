@@ -4,22 +4,21 @@
 //! checked, every problem collected with its place.
 
 use super::plan::{
-    parse_registry_prefix, parse_registry_ref, policy_name, Connection, Destination,
-    DestinationSpec, Image, ImageDefaults, ImageSpec, Plan, PlanFile, Position, Problem, SourceRef,
+    policy_name, Destination, Image, ImageDefaults, ImageSpec, Plan, PlanFile, Position, Problem,
     Sources,
 };
 use super::{names, upstream};
 use crate::authoring::merge::Policy;
-use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::platform::PlatformSpec;
-use crate::reference::{
-    shown_source, split_platform, validate_ref_name, LayoutRef, Scheme, Target,
-};
+use crate::reference::validate_ref_name;
 use crate::registry::reference::RegistryRef;
 use serde_saphyr::Spanned;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+mod destinations;
+mod source;
 
 pub(super) struct Resolver {
     file: String,
@@ -147,94 +146,6 @@ impl Resolver {
 
     fn rel(&self, p: &str) -> PathBuf {
         self.dir.join(p)
-    }
-
-    fn destinations(&mut self, raw: &[Spanned<DestinationSpec>]) -> Vec<Destination> {
-        let mut out: Vec<Destination> = Vec::new();
-        for (i, s) in raw.iter().enumerate() {
-            let d = &s.value;
-            let position = Position::of(s);
-            let site = Site {
-                image: None,
-                section: Some(format!(
-                    "destinations[{i}] ({})",
-                    crate::registry::reference::redact_reference(&d.url)
-                )),
-                position,
-            };
-            if out.iter().any(|o| o.url() == d.url) {
-                self.push(
-                    &site,
-                    Error::failure(format!(
-                        "destination {} is listed twice",
-                        crate::registry::reference::redact_reference(&d.url)
-                    )),
-                );
-                continue;
-            }
-            if let (Scheme::Layout, true, path) = Scheme::of(&d.url) {
-                if d.plain_http.is_some()
-                    || d.ca_cert.is_some()
-                    || d.authfile.is_some()
-                    || d.timeout.is_some()
-                {
-                    self.push(
-                        &site,
-                        Error::failure(
-                            "plain_http, ca_cert, authfile and timeout apply to docker:// destinations only",
-                        ),
-                    );
-                    continue;
-                }
-                if path.is_empty() || path.contains(':') || path.contains('@') {
-                    self.push(
-                        &site,
-                        Error::failure(format!(
-                            "{}: a layout destination is oci:PATH (a directory, no ref)",
-                            d.url
-                        )),
-                    );
-                    continue;
-                }
-                out.push(Destination::Layout {
-                    url: d.url.clone(),
-                    path: self.rel(path),
-                    position,
-                });
-                continue;
-            }
-            let timeout = match d.timeout {
-                None => None,
-                Some(t) if t.is_finite() && t > 0.0 && t <= 86400.0 => {
-                    Some(std::time::Duration::from_secs_f64(t))
-                }
-                Some(t) => {
-                    self.push(
-                        &site,
-                        Error::failure(format!(
-                            "timeout {t}: give a number of seconds above 0 and at most 86400"
-                        )),
-                    );
-                    continue;
-                }
-            };
-            match parse_registry_prefix(&d.url) {
-                Ok((host, prefix)) => out.push(Destination::Registry {
-                    url: d.url.clone(),
-                    host,
-                    prefix,
-                    connection: Connection {
-                        plain_http: d.plain_http.unwrap_or(false),
-                        ca_cert: d.ca_cert.as_deref().map(|p| self.rel(p)),
-                        authfile: d.authfile.as_deref().map(|p| self.rel(p)),
-                        timeout,
-                    },
-                    position,
-                }),
-                Err(e) => self.push(&site, e),
-            }
-        }
-        out
     }
 
     fn image(
@@ -504,70 +415,6 @@ impl Resolver {
             }
         }
         annotations
-    }
-
-    /// Parse one source text (after `{name}` expansion).
-    fn source(&self, text: &str, allow_platform: bool) -> Result<SourceRef> {
-        let (body, platform) = split_platform(text)?;
-        let platform = platform.map(Box::new);
-        if platform.is_some() && !allow_platform {
-            return Err(Error::failure(format!(
-                "source {:?}: a platform override (=os/arch) applies to sources: entries",
-                shown_source(text)
-            )));
-        }
-        let (scheme, explicit, _) = Scheme::of(body);
-        if matches!(scheme, Scheme::OciArchive | Scheme::DockerArchive) {
-            return Err(Error::failure(format!(
-                "source {text:?}: an archive is not a source; plans read layouts and registries"
-            ))
-            .with_hint("import it into the working layout first (oix import FILE -o LAYOUT:REF) and name that ref"));
-        }
-        if scheme == Scheme::Registry {
-            let (host, _) = parse_registry_ref(body).map_err(|e| {
-                let shown = crate::registry::reference::redact_reference(text);
-                e.context(format!("source {shown:?}"))
-            })?;
-            return Ok(SourceRef::Registry {
-                text: text.to_string(),
-                url: body.to_string(),
-                host,
-                platform,
-            });
-        }
-        let reference = if explicit
-            || body.starts_with('/')
-            || body.starts_with("./")
-            || body.starts_with("../")
-        {
-            let r = LayoutRef::parse(body).map_err(|e| e.context(format!("source {text:?}")))?;
-            LayoutRef {
-                path: self.rel(&r.path.to_string_lossy()),
-                target: r.target,
-            }
-        } else if let Some(d) = body.strip_prefix('@') {
-            let digest = Digest::parse(d).map_err(|e| e.context(format!("source {text:?}")))?;
-            LayoutRef {
-                path: PathBuf::new(),
-                target: Target::Digest(digest),
-            }
-        } else {
-            validate_ref_name(body).map_err(|e| {
-                e.context(format!("source {text:?}")).with_hint(
-                    "a source is a ref in the working layout (NAME:BUILD-TAG), @DIGEST, \
-                     oci:PATH:REF or ./PATH:REF for another layout, or docker://HOST/REPO:TAG",
-                )
-            })?;
-            LayoutRef {
-                path: PathBuf::new(),
-                target: Target::Name(body.to_string()),
-            }
-        };
-        Ok(SourceRef::Layout {
-            text: text.to_string(),
-            reference,
-            platform,
-        })
     }
 }
 
