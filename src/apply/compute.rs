@@ -3,12 +3,13 @@
 //! platforms and policy, and compare every release tag with what it names now. Reads
 //! only; [`Run::carry_out`](super::Run::carry_out) does the writing.
 
+use super::opened::Opened;
 use super::plan::{self, Destination, Image, SourceRef, Sources};
+use super::platforms::{contains, platforms_of};
+use super::previous::{require_all_against_tags, tags_now, Previous, TagsNow};
 use super::publish::{open_store, RemoteRef, StoreAt};
-use super::{
-    annotate, contains, platforms_of, same_dir, tag_step, ImageReport, Opened, Prepared, Run, Step,
-    Work,
-};
+use super::release_tags::tag_step;
+use super::{annotate, ImageReport, Prepared, Run, Step, Work};
 use crate::authoring::{self, merge, Current, Expand, Member, SourceSpec};
 use crate::error::{Error, Kind, Result};
 use crate::layout::Layout;
@@ -17,6 +18,7 @@ use crate::platform::PlatformSpec;
 use crate::reference::{LayoutRef, Target};
 use crate::resolve;
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::rc::Rc;
 
 impl<'a> Run<'a> {
@@ -87,32 +89,8 @@ impl<'a> Run<'a> {
                     Some(d) => Some(d.clone()),
                     None => {
                         let remote = self.remote(url, host);
-                        // A digest-pinned source the layout holds needs no registry.
-                        let pinned = crate::registry::RegistryRef::parse(url)
-                            .ok()
-                            .and_then(|r| r.digest)
-                            .map(|d| d.to_string());
-                        let d = match pinned {
-                            Some(d) => d,
-                            None => {
-                                self.resolve_remote(&remote)?
-                                    .ok_or_else(|| {
-                                        Error::no_match(format!(
-                                            "source {url}: the tag does not exist"
-                                        ))
-                                    })?
-                                    .digest
-                            }
-                        };
-                        let digest = crate::Digest::parse(&d).map_err(|e| {
-                            e.context(format!("source {url}: the registry's digest"))
-                        })?;
-                        // With `layers: local` the graph must be whole here (a run
-                        // with `layers: remote` may have brought the documents only).
-                        let local = working.and_then(|w| {
-                            resolve::stored_document(&w.layout, &digest)
-                                .filter(|d| layers == plan::Layers::Remote || whole(&w.layout, d))
-                        });
+                        let d = self.remote_digest(url, &remote)?;
+                        let local = stored_whole(working, &d, url, layers)?;
                         if local.is_none() {
                             report.steps.push(Step {
                                 kind: "pull",
@@ -144,6 +122,26 @@ impl<'a> Run<'a> {
                 Ok(Some((spec, Some(d))))
             }
         }
+    }
+
+    /// The digest a `docker://` source names: the one it is pinned to, else what its tag
+    /// names at the registry now (a HEAD).
+    fn remote_digest(&self, url: &str, remote: &RemoteRef) -> Result<String> {
+        // A digest-pinned source the layout holds needs no registry.
+        let pinned = crate::registry::RegistryRef::parse(url)
+            .ok()
+            .and_then(|r| r.digest)
+            .map(|d| d.to_string());
+        Ok(match pinned {
+            Some(d) => d,
+            None => {
+                self.resolve_remote(remote)?
+                    .ok_or_else(|| {
+                        Error::no_match(format!("source {url}: the tag does not exist"))
+                    })?
+                    .digest
+            }
+        })
     }
 
     /// Resolve a source in its (cached) layout, unless its descriptor is known.
@@ -184,16 +182,7 @@ impl<'a> Run<'a> {
     ) -> Result<Option<Work>> {
         let working = self.opened(&self.plan.layout)?;
         let w = working.as_deref();
-        // What each release tag names now.
-        let mut current: Vec<(String, Option<Current>)> = Vec::new();
-        for t in &img.tags {
-            let r = img.ref_name(t);
-            let cur = match w {
-                Some(o) => authoring::current_in(&o.layout, &o.names, &r)?,
-                None => None,
-            };
-            current.push((r, cur));
-        }
+        let current = tags_now(img, w)?;
         // The previous release the policy compares with: what the tags hold at the
         // first docker:// destination when it holds any (the registry wins), else in
         // the working layout (docs/plan.md, "The previous release").
@@ -233,20 +222,39 @@ impl<'a> Run<'a> {
             }
         };
         if img.layers == plan::Layers::Remote {
-            let list: Vec<&SourceRef> = match &img.sources {
-                Sources::One(s) => vec![s],
-                Sources::Assemble(v) => v.iter().collect(),
-            };
-            work.remotes = list
-                .into_iter()
-                .filter_map(|s| match s {
-                    SourceRef::Registry { url, host, .. } => Some(self.remote(url, host)),
-                    SourceRef::Layout { .. } => None,
-                })
-                .collect();
+            work.remotes = self.remote_sources(img);
         }
         report.digest = Some(work.root.digest.clone());
         report.media_type = Some(work.root.media_type.clone());
+        self.compare_tags(img, &work, w, &current, report)?;
+        Ok(Some(work))
+    }
+
+    /// The registries a `layers: remote` image's sources are in.
+    fn remote_sources(&self, img: &Image) -> Vec<RemoteRef> {
+        let list: Vec<&SourceRef> = match &img.sources {
+            Sources::One(s) => vec![s],
+            Sources::Assemble(v) => v.iter().collect(),
+        };
+        list.into_iter()
+            .filter_map(|s| match s {
+                SourceRef::Registry { url, host, .. } => Some(self.remote(url, host)),
+                SourceRef::Layout { .. } => None,
+            })
+            .collect()
+    }
+
+    /// The steps of the report that write: the new document (when not stored yet), every
+    /// release tag in the working layout and at every destination. A tag that names
+    /// other content is a conflict, refused unless forced.
+    fn compare_tags(
+        &self,
+        img: &Image,
+        work: &Work,
+        w: Option<&Opened>,
+        current: &TagsNow,
+        report: &mut ImageReport,
+    ) -> Result<()> {
         let force = self.opts.force || img.force;
         let mut conflicts = Vec::new();
         let stored = w.is_some_and(|o| work.root.digest().is_ok_and(|d| o.layout.has_blob(&d)));
@@ -261,7 +269,7 @@ impl<'a> Run<'a> {
                 summary: None,
             });
         }
-        for (r, cur) in &current {
+        for (r, cur) in current {
             let prev = cur.as_ref().map(|c| c.entry.digest.clone());
             let step = tag_step("tag", r.clone(), &work.root.digest, prev, force);
             record_step(step, &mut conflicts, report);
@@ -300,7 +308,7 @@ impl<'a> Run<'a> {
                 "release tags do not move by default; pass --force (or set force: true on the image) to move them",
             ));
         }
-        Ok(Some(work))
+        Ok(())
     }
 
     /// `source:`: the document as it is, or with the plan's annotations set.
@@ -411,16 +419,6 @@ impl<'a> Run<'a> {
                 "nothing was written; build the missing parts, or use policy keep-missing to keep the previous ones",
             ));
         }
-        let members_now = |r: &str, c: &Current, l: &Layout| {
-            authoring::current_members(
-                l,
-                &Some(Current {
-                    entry: c.entry.clone(),
-                    index: c.index.clone(),
-                }),
-                r,
-            )
-        };
         // The previous release: the first tag that exists.
         let base = previous.and_then(|p| {
             p.tags
@@ -434,6 +432,7 @@ impl<'a> Run<'a> {
         let members = merge::apply_policy(img.policy, existing, &incoming, &img.platforms, &from)?;
         if img.policy == merge::Policy::RequireAll {
             if let Some(p) = previous {
+                // The other release tags must not lose a platform either.
                 for (r, c) in p.tags.iter().skip(1) {
                     if let Some(c) = c {
                         merge::apply_policy(
@@ -448,20 +447,7 @@ impl<'a> Run<'a> {
                 }
             }
         }
-        // Entries carried from a published release whose documents are not in the
-        // working layout yet: stored with the index (documents and configs only).
-        let carried: Vec<Descriptor> = members
-            .iter()
-            .filter(|m| {
-                previous.is_some_and(|p| p.published && m.layout.as_path() == p.layout.root())
-            })
-            .filter(|m| {
-                !incoming
-                    .iter()
-                    .any(|i| i.descriptor.digest == m.descriptor.digest)
-            })
-            .flat_map(|m| std::iter::once(m.descriptor.clone()).chain(m.attestations.clone()))
-            .collect();
+        let carried = carried_entries(&members, &incoming, previous);
         let idx = authoring::compose(None, &members, &img.annotations);
         let bytes = idx.to_bytes();
         let digest = crate::Digest::sha256_of(&bytes);
@@ -481,84 +467,6 @@ impl<'a> Run<'a> {
     }
 }
 
-/// What each release tag `NAME:TAG` of an image names now.
-type TagsNow = Vec<(String, Option<Current>)>;
-
-/// The previous release of an image: what each release tag (`NAME:TAG`) holds now, and
-/// the layout holding those documents (the working layout, or the run's copy of a
-/// registry's documents).
-pub(super) struct Previous<'l> {
-    pub layout: &'l Layout,
-    pub tags: &'l [(String, Option<Current>)],
-    /// Read from a registry (the documents are in the run's cache, not in the working
-    /// layout).
-    pub published: bool,
-}
-
-impl<'a> Run<'a> {
-    /// The release tags of `img` at the first `docker://` destination, read from the
-    /// registry (a HEAD per tag; the documents and configs of those that exist, never
-    /// layers, into the run's document cache); `None` when there is no such
-    /// destination, with `--no-push`, or when none of the tags exists there.
-    fn published(&self, img: &Image) -> Result<Option<(TagsNow, &Layout)>> {
-        if self.opts.no_push {
-            return Ok(None);
-        }
-        let Some((d, connection)) = self.plan.destinations.iter().find_map(|d| match d {
-            Destination::Registry { connection, .. } => Some((d, connection)),
-            Destination::Layout { .. } => None,
-        }) else {
-            return Ok(None);
-        };
-        let mut tags = Vec::new();
-        let mut any = false;
-        for t in &img.tags {
-            let remote = RemoteRef {
-                url: d.target(&img.name, t),
-                connection: connection.clone(),
-            };
-            let cur = match self.resolve_remote(&remote)? {
-                None => None,
-                Some(desc) => {
-                    any = true;
-                    let cache = self.cache()?;
-                    let reg = self.registry(&remote)?;
-                    // Content is named by digest: what the working layout holds of it
-                    // already is read from there, the rest from the registry.
-                    let working = self.opened(&self.plan.layout)?;
-                    let local;
-                    let src: &dyn crate::store::Source = match &working {
-                        Some(w) => {
-                            local = super::publish::WithRemotes {
-                                layout: &w.layout,
-                                remotes: vec![reg.clone()],
-                            };
-                            &local
-                        }
-                        None => reg.source(),
-                    };
-                    crate::copy::copy_documents(
-                        src,
-                        cache,
-                        std::slice::from_ref(&desc),
-                        &crate::copy::CopyOptions {
-                            jobs: self.settings().jobs,
-                        },
-                    )
-                    .map_err(|e| e.context(format!("reading the published {}", remote.url)))?;
-                    let index = match cache.read_document(&desc)? {
-                        (_, Some(crate::model::Document::Index(i))) => Some(i),
-                        _ => None,
-                    };
-                    Some(Current { entry: desc, index })
-                }
-            };
-            tags.push((img.ref_name(t), cur));
-        }
-        Ok(any.then(|| (tags, self.cache().expect("opened above"))))
-    }
-}
-
 /// Whether every blob of the graph under `d` is in `layout`.
 fn whole(layout: &Layout, d: &Descriptor) -> bool {
     crate::copy::plan(layout, std::slice::from_ref(d)).is_ok_and(|p| {
@@ -566,37 +474,6 @@ fn whole(layout: &Layout, d: &Descriptor) -> bool {
             .iter()
             .all(|l| l.digest().is_ok_and(|x| layout.has_blob(&x)))
     })
-}
-
-/// require-all: moving a tag must not drop a platform that tag has now.
-fn require_all_against_tags(
-    working: &Layout,
-    digest: &str,
-    have: &[PlatformSpec],
-    current: &[(String, Option<Current>)],
-) -> Result<()> {
-    let mut lost: Vec<String> = Vec::new();
-    for (r, cur) in current {
-        let Some(c) = cur else { continue };
-        if c.entry.digest == digest {
-            continue;
-        }
-        for p in platforms_of(working, &c.entry) {
-            if !contains(have, &p) {
-                lost.push(format!("{} (in {r})", p.short()));
-            }
-        }
-    }
-    if lost.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::refused(format!(
-            "require-all: the release lacks {} platform(s) that the tags hold now: {}",
-            lost.len(),
-            lost.join(", ")
-        ))
-        .with_hint("nothing was written; build the missing platforms, or use policy keep-missing"))
-    }
 }
 
 /// Add a tag or push step to the report; a conflicting one is also named in `conflicts`.
@@ -610,4 +487,59 @@ fn record_step(step: Step, conflicts: &mut Vec<String>, report: &mut ImageReport
         ));
     }
     report.steps.push(step);
+}
+
+/// The document `digest` names in the working layout, when stored there and usable: with
+/// `layers: local` its graph must be whole (a run with `layers: remote` may have brought
+/// the documents only).
+fn stored_whole(
+    working: Option<&Opened>,
+    digest: &str,
+    url: &str,
+    layers: plan::Layers,
+) -> Result<Option<Descriptor>> {
+    let digest = crate::Digest::parse(digest)
+        .map_err(|e| e.context(format!("source {url}: the registry's digest")))?;
+    Ok(working.and_then(|w| {
+        resolve::stored_document(&w.layout, &digest)
+            .filter(|d| layers == plan::Layers::Remote || whole(&w.layout, d))
+    }))
+}
+
+/// The members of the release `r` names now (entry `c`, in layout `l`).
+fn members_now(r: &str, c: &Current, l: &Layout) -> Result<Vec<Member>> {
+    authoring::current_members(
+        l,
+        &Some(Current {
+            entry: c.entry.clone(),
+            index: c.index.clone(),
+        }),
+        r,
+    )
+}
+
+/// Entries carried from a published release whose documents are not in the working
+/// layout yet: stored with the index (documents and configs only).
+fn carried_entries(
+    members: &[Member],
+    incoming: &[Member],
+    previous: Option<&Previous<'_>>,
+) -> Vec<Descriptor> {
+    members
+        .iter()
+        .filter(|m| previous.is_some_and(|p| p.published && m.layout.as_path() == p.layout.root()))
+        .filter(|m| {
+            !incoming
+                .iter()
+                .any(|i| i.descriptor.digest == m.descriptor.digest)
+        })
+        .flat_map(|m| std::iter::once(m.descriptor.clone()).chain(m.attestations.clone()))
+        .collect()
+}
+
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
 }

@@ -24,31 +24,35 @@
 //! writes nothing: index.json is not rewritten, nothing is pushed.
 
 pub mod annotate;
+mod check;
 mod compute;
 pub mod names;
+mod opened;
 pub mod plan;
+mod platforms;
+mod previous;
 pub mod publish;
+mod release_tags;
 pub mod report;
 mod resolver;
-pub mod srcref;
+pub mod upstream;
 
 use crate::authoring::{self, Member};
 use crate::error::{Error, Kind, Result};
 use crate::layout::Layout;
-use crate::model::{Descriptor, Index};
-use crate::platform::{entry_platform, Fallbacks, MatchMode, PlatformSpec};
-use crate::reference::LayoutRef;
-use crate::resolve;
-use plan::{Destination, Image, Plan, SourceRef, Sources};
-use publish::{open_store, RemoteRef, Settings, StoreAt};
-use serde::Serialize;
+use crate::model::Descriptor;
+use opened::Opened;
+use plan::{Destination, Image, Plan};
+use publish::{open_store, RemoteRef, StoreAt};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::Duration;
 
+pub use check::{check, CheckReport};
 pub use plan::load;
+pub use platforms::platforms_of;
 pub use report::{ErrorInfo, ImageReport, Outcome, Report, Step, Summary};
 
 /// How to run a plan.
@@ -100,13 +104,6 @@ struct Prepared {
     work: Option<Work>,
     /// Remote sources to pull before the image can be computed.
     pulls: Vec<(String, RemoteRef)>,
-}
-
-/// A layout opened once per run, with its index.json as read then (indexed by ref name
-/// and digest: many sources and tags in one layout cost O(N + k)).
-struct Opened {
-    layout: Layout,
-    names: crate::resolve::Names,
 }
 
 /// A run of a plan: [`Run::prepare`] then [`Run::carry_out`].
@@ -252,65 +249,6 @@ impl<'a> Run<'a> {
         };
         r.tally();
         r
-    }
-
-    /// The layout at `path`, opened and its index read once per run; `None` when the
-    /// directory is not a layout yet (only tolerated for the working layout).
-    fn opened(&self, path: &Path) -> Result<Option<Rc<Opened>>> {
-        if let Some(o) = self.layouts.borrow().get(path) {
-            return Ok(Some(o.clone()));
-        }
-        if path == self.plan.layout && !path.join(crate::layout::OCI_LAYOUT_FILE).exists() {
-            return Ok(None);
-        }
-        let layout = Layout::open(path)?.with_lock_timeout(self.opts.lock_timeout);
-        let names = crate::resolve::Names::read(&layout)?;
-        let o = Rc::new(Opened { layout, names });
-        self.layouts
-            .borrow_mut()
-            .insert(path.to_path_buf(), o.clone());
-        Ok(Some(o))
-    }
-
-    fn remote(&self, url: &str, host: &str) -> RemoteRef {
-        RemoteRef {
-            url: url.to_string(),
-            connection: self.plan.connection_for(host),
-        }
-    }
-
-    fn settings(&self) -> Settings {
-        Settings {
-            jobs: self.opts.jobs.max(1),
-            timeout: self.opts.timeout,
-            lock_timeout: self.opts.lock_timeout,
-            tls: self.opts.tls.clone(),
-        }
-    }
-
-    /// The registry repository of `remote`, opened for reading once per run.
-    fn registry(&self, remote: &RemoteRef) -> Result<std::sync::Arc<crate::store::Store>> {
-        let key = publish::repository_of(&remote.url)
-            .map(|(h, r)| format!("{h}/{r}"))
-            .unwrap_or_else(|| remote.url.clone());
-        if let Some(o) = self.registries.borrow().get(&key) {
-            return Ok(o.clone());
-        }
-        let at = StoreAt::Registry {
-            remote,
-            push: false,
-            mount_from: Vec::new(),
-        };
-        let o = std::sync::Arc::new(open_store(at, &self.settings())?);
-        self.registries.borrow_mut().insert(key, o.clone());
-        Ok(o)
-    }
-
-    /// What the tag or digest of `remote` names now (a HEAD; nothing downloaded).
-    fn resolve_remote(&self, remote: &RemoteRef) -> Result<Option<Descriptor>> {
-        self.registry(remote)?
-            .names()
-            .resolve_name(&publish::wanted(&remote.url)?)
     }
 
     /// Fetch a `docker://` source into the working layout, verified, not named: its
@@ -467,65 +405,6 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    /// Phase 2: the release tags of every ready image in one index.json transaction.
-    /// Each image's tags must still be as planned (else that image fails and sets none);
-    /// the others are set all together.
-    fn set_tags(&self, ready: &[(usize, Work)], reports: &mut [ImageReport]) {
-        let layout = match self.writable() {
-            Ok(l) => l,
-            Err(e) => {
-                for (slot, _) in ready.iter() {
-                    reports[*slot].fail(&e);
-                }
-                return;
-            }
-        };
-        let plan: Vec<(usize, Descriptor, Vec<Step>)> = ready
-            .iter()
-            .map(|(slot, w)| {
-                let steps = reports[*slot]
-                    .steps
-                    .iter()
-                    .filter(|s| s.kind == "tag")
-                    .cloned()
-                    .collect();
-                (*slot, w.root.clone(), steps)
-            })
-            .collect();
-        let result = layout.transact(|idx| {
-            let mut moved: Vec<(usize, Error)> = Vec::new();
-            for (slot, root, steps) in &plan {
-                if !steps.iter().any(Step::is_change) {
-                    continue;
-                }
-                if let Err(e) = check_unmoved(idx, steps) {
-                    moved.push((*slot, e));
-                    continue;
-                }
-                for s in steps.iter().filter(|s| s.is_change()) {
-                    if let Err(e) = crate::tags::set_ref(idx, root, &s.target) {
-                        // set_ref only fails on an invalid name, which planning refused.
-                        moved.push((*slot, e));
-                        break;
-                    }
-                }
-            }
-            Ok(moved)
-        });
-        match result {
-            Ok((moved, _)) => {
-                for (slot, e) in moved {
-                    reports[slot].fail(&e);
-                }
-            }
-            Err(e) => {
-                for (slot, _) in ready.iter() {
-                    reports[*slot].fail(&e);
-                }
-            }
-        }
-    }
-
     /// Push to every destination the tags it lacks (or, forced, has with other content):
     /// open the destination store, copy the release's graph, set the names.
     fn push(&self, work: &Work, report: &mut ImageReport) -> Result<()> {
@@ -621,252 +500,4 @@ impl<'a> Run<'a> {
         }
         Ok(())
     }
-}
-
-/// Every tag step of an image still finds index.json as planned.
-fn check_unmoved(idx: &Index, steps: &[Step]) -> Result<()> {
-    for s in steps {
-        let now: Vec<String> = idx
-            .manifests
-            .iter()
-            .filter(|d| d.ref_name() == Some(s.target.as_str()))
-            .map(|d| d.digest.clone())
-            .collect();
-        let expected: Vec<String> = match s.action {
-            "create" => Vec::new(),
-            "unchanged" => s.digest.iter().cloned().collect(),
-            _ => s.previous.iter().cloned().collect(),
-        };
-        if now != expected {
-            let show = |v: &[String]| {
-                if v.is_empty() {
-                    "absent".to_string()
-                } else {
-                    v.join(", ")
-                }
-            };
-            return Err(Error::failure(format!(
-                "{} changed while applying (planned from {}, now {}); no tag of this image was set",
-                s.target,
-                show(&expected),
-                show(&now)
-            ))
-            .with_hint("another process edits this layout; run oix apply again"));
-        }
-    }
-    Ok(())
-}
-
-/// The step for one tag: `create` when absent, `unchanged` when it names `digest`,
-/// else `move` (a conflict unless forced).
-fn tag_step(
-    kind: &'static str,
-    target: String,
-    digest: &str,
-    now: Option<String>,
-    force: bool,
-) -> Step {
-    let (action, previous, conflict) = match now {
-        None => ("create", None, false),
-        Some(d) if d == digest => ("unchanged", None, false),
-        Some(d) => ("move", Some(d), !force),
-    };
-    Step {
-        kind,
-        action,
-        target,
-        digest: Some(digest.to_string()),
-        previous,
-        conflict,
-        summary: None,
-    }
-}
-
-fn same_dir(a: &Path, b: &Path) -> bool {
-    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => a == b,
-    }
-}
-
-fn contains(have: &[PlatformSpec], want: &PlatformSpec) -> bool {
-    have.iter().any(|h| {
-        want.check(h, MatchMode::Exact, Fallbacks::default())
-            .is_some()
-    })
-}
-
-/// The platforms of an image (one) or of an index's runnable entries.
-pub fn platforms_of(layout: &Layout, d: &Descriptor) -> Vec<PlatformSpec> {
-    if d.is_manifest() {
-        return entry_platform(layout, d)
-            .map(|p| vec![p.spec()])
-            .unwrap_or_default();
-    }
-    let Ok(entries) = crate::graph::entries_of(layout, d) else {
-        return Vec::new();
-    };
-    let mut out: Vec<PlatformSpec> = Vec::new();
-    for c in entries.iter().filter(|c| !c.is_attestation()) {
-        if let Some(p) = entry_platform(layout, c) {
-            let s = p.spec();
-            if !out.contains(&s) {
-                out.push(s);
-            }
-        }
-    }
-    out
-}
-
-/// The result of `oix plan check`.
-#[derive(Debug, Clone, Serialize)]
-pub struct CheckReport {
-    pub plan: String,
-    pub ok: bool,
-    pub images: usize,
-    /// Release tags declared (NAME:TAG pairs).
-    pub tags: usize,
-    pub destinations: usize,
-    /// Layout sources resolved to exactly one image or index.
-    pub sources_checked: usize,
-    /// Source layout directories that do not exist (yet): the plan is checked, these
-    /// sources are not; they are resolved when the layout exists.
-    pub layouts_absent: Vec<String>,
-    pub problems: Vec<plan::Problem>,
-}
-
-/// `oix plan check PLAN`: the file against the schema and the grammars, and the files
-/// the destinations name present; then, for each layout source whose layout directory
-/// exists, that the source resolves to exactly one image or index. A layout that does not
-/// exist yet (the plan is checked before the builds ran) is listed in `layouts_absent`,
-/// not a problem. Registries are not contacted.
-pub fn check(path: &Path) -> Result<CheckReport> {
-    let text = {
-        let bytes = crate::layout::read_limited(path, plan::MAX_PLAN_SIZE)
-            .map_err(|e| e.with_hint("give the path of a plan file (YAML, see docs/plan.md)"))?;
-        String::from_utf8(bytes).map_err(|_| {
-            Error::failure(format!("{}: the plan is not UTF-8 text", path.display()))
-        })?
-    };
-    let file = path.display().to_string();
-    let p = match plan::parse(path, &text) {
-        Ok(p) => p,
-        Err(problems) => {
-            return Ok(CheckReport {
-                plan: file,
-                ok: false,
-                images: 0,
-                tags: 0,
-                destinations: 0,
-                sources_checked: 0,
-                layouts_absent: Vec::new(),
-                problems,
-            })
-        }
-    };
-    let mut problems = Vec::new();
-    let mut sources_checked = 0;
-    let mut layouts_absent: Vec<String> = Vec::new();
-    let problem =
-        |line: u64, column: u64, image: Option<String>, section: Option<String>, e: Error| {
-            plan::Problem {
-                file: file.clone(),
-                line,
-                column,
-                image,
-                section,
-                message: e.message,
-                hint: e.hint,
-            }
-        };
-    for (i, d) in p.destinations.iter().enumerate() {
-        if let Destination::Registry {
-            connection,
-            position,
-            url,
-            ..
-        } = d
-        {
-            for (key, f) in [
-                ("ca_cert", &connection.ca_cert),
-                ("authfile", &connection.authfile),
-            ] {
-                if let Some(f) = f {
-                    if !f.is_file() {
-                        problems.push(problem(
-                            position.line,
-                            position.column,
-                            None,
-                            Some(format!("destinations[{i}] ({url})")),
-                            Error::failure(format!("{key} {} is not a file", f.display())),
-                        ));
-                    }
-                }
-            }
-        }
-    }
-    for img in &p.images {
-        let list: Vec<&SourceRef> = match &img.sources {
-            Sources::One(s) => vec![s],
-            Sources::Assemble(v) => v.iter().collect(),
-        };
-        for s in list {
-            let SourceRef::Layout {
-                text, reference, ..
-            } = s
-            else {
-                continue;
-            };
-            let path = if reference.path.as_os_str().is_empty() {
-                p.layout.clone()
-            } else {
-                reference.path.clone()
-            };
-            if !path.exists() && path.symlink_metadata().is_err() {
-                let shown = path.display().to_string();
-                if !layouts_absent.contains(&shown) {
-                    layouts_absent.push(shown);
-                }
-                continue;
-            }
-            sources_checked += 1;
-            let r = Layout::open(&path).and_then(|l| {
-                let found = resolve::resolve_one(
-                    &l,
-                    &LayoutRef {
-                        path: path.clone(),
-                        target: reference.target.clone(),
-                    },
-                )?;
-                let d = found.descriptor;
-                if d.is_manifest() || d.is_index() {
-                    Ok(())
-                } else {
-                    Err(Error::failure(format!(
-                        "{} is a {}, not an image or index",
-                        d.digest, d.media_type
-                    )))
-                }
-            });
-            if let Err(e) = r {
-                problems.push(problem(
-                    img.position.line,
-                    img.position.column,
-                    Some(format!("{:?} (images[{}])", img.name, img.index)),
-                    None,
-                    e.context(format!("source {text}")),
-                ));
-            }
-        }
-    }
-    Ok(CheckReport {
-        plan: file,
-        ok: problems.is_empty(),
-        images: p.images.len(),
-        tags: p.images.iter().map(|i| i.tags.len()).sum(),
-        destinations: p.destinations.len(),
-        sources_checked,
-        layouts_absent,
-        problems,
-    })
 }

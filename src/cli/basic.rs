@@ -6,7 +6,7 @@ use super::select::{open_read, print_warnings, refuse_all, REGISTRY_HEADING};
 use super::{output, Ctx};
 use crate::error::{Error, Kind, Result};
 use crate::reference::{LayoutRef, Target};
-use crate::select::{self, AmbiguityArgs, OnAmbiguity, Selector, SelectorArgs, Step};
+use crate::select::{self, AmbiguityArgs, OnAmbiguity, PathStep, Selector, SelectorArgs};
 use crate::store::Names;
 use crate::{inspect as view, resolve, tags, Layout};
 use clap::Args;
@@ -68,7 +68,7 @@ struct Row {
     #[serde(flatten)]
     entry: view::Entry,
     #[serde(skip_serializing_if = "Option::is_none")]
-    path: Option<Vec<Step>>,
+    path: Option<Vec<PathStep>>,
     /// With --referrers: the entry's referrers, recursively.
     #[serde(skip_serializing_if = "Option::is_none")]
     referrers: Option<Vec<serde_json::Value>>,

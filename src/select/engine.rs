@@ -1,183 +1,20 @@
-//! The search behind every selection: [`Space`] is what a reference names (the named
-//! entries and the walk below them); [`Engine`] evaluates platforms and conditions on
+//! The search behind every selection: [`Space`](super::space::Space) is what a reference
+//! names (the named entries and the walk below them); [`Engine`] evaluates platforms and conditions on
 //! each candidate and explains every match and near miss.
 
-use super::{
-    short_digest, Condition, Field, Key, Match, Miss, Op, Scope, Selection, Selector, Step,
-};
+use super::found::short_digest;
+use super::space::{Candidates, Space};
+use super::{Condition, Field, Found, Key, Match, Miss, Op, Scope, Selector};
 use crate::error::{Error, Result};
-use crate::graph::{self, EntryWalk};
+use crate::graph;
 use crate::model::{annotation, Descriptor, Document, Index, Platform};
 use crate::platform::{
     derived_platform, EntryPlatform, Fallbacks, MatchMode, PlatformMatch, PlatformSpec, Rank,
 };
-use crate::reference::{LayoutRef, Target};
-use crate::resolve;
+use crate::reference::LayoutRef;
 use crate::store::Names;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
-
-/// The entries a reference names and the walk below them.
-pub(super) struct Space<'a> {
-    pub(super) walk: EntryWalk<'a>,
-    /// Nodes of `walk` that are candidates: a contiguous pre-order range.
-    range: std::ops::Range<usize>,
-    /// Depth (in `walk`) of the named entries.
-    root_depth: usize,
-    /// Position in index.json of each walk root; `None` when the roots are all of
-    /// index.json in order.
-    top_positions: Option<Vec<usize>>,
-    /// The one candidate is not an index entry (a config or layer named by digest).
-    not_an_entry: bool,
-    /// The reference names entries (`:REF`, `@DIGEST`), not all of index.json: a named
-    /// entry that is an index stands for its entries (see [`Candidates::Entries`]).
-    named: bool,
-    implicit: bool,
-    pub(super) warnings: Vec<String>,
-}
-
-/// Which nodes of a [`Space`] a filtered search evaluates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Candidates {
-    /// The rule of every command that picks entries (docs/selection.md, section 1): every
-    /// entry at and below the named entries, except that a named entry which is an index
-    /// is not a candidate itself (its entries are). `LAYOUT` alone names index.json,
-    /// whose entries are all candidates.
-    Entries,
-    /// Only the named entries themselves (the fallback of `oix ls`).
-    Named,
-}
-
-impl<'a> Space<'a> {
-    /// With `expand`, the walk reads every nested index below the named entries (needed
-    /// by filters); without, it holds only the named entries.
-    pub(super) fn resolve(
-        store: &dyn Names,
-        index: &'a Index,
-        r: &LayoutRef,
-        expand: bool,
-    ) -> Result<Space<'a>> {
-        let walk_roots = |roots: std::borrow::Cow<'a, [Descriptor]>| {
-            if expand {
-                graph::walk_entries(store, roots)
-            } else {
-                EntryWalk {
-                    entries: (0..roots.len())
-                        .map(|i| graph::EntryNode {
-                            parent: None,
-                            position: i,
-                            depth: 0,
-                            index: None,
-                        })
-                        .collect(),
-                    roots,
-                    ..Default::default()
-                }
-            }
-        };
-        let space = |walk: EntryWalk<'a>, top_positions, implicit, warnings| Space {
-            range: 0..walk.entries.len(),
-            walk,
-            root_depth: 0,
-            top_positions,
-            not_an_entry: false,
-            named: r.target != Target::Default,
-            implicit,
-            warnings,
-        };
-        match &r.target {
-            Target::Default => {
-                if index.manifests.is_empty() {
-                    return Err(Error::no_match(format!("{r}: the layout is empty"))
-                        .with_hint("index.json lists no entries; check the layout path"));
-                }
-                let walk = walk_roots(index.manifests[..].into());
-                Ok(space(walk, None, false, Vec::new()))
-            }
-            Target::Name(_) => {
-                let named = resolve::candidates(store, index, &r.target)?;
-                if named.is_empty() {
-                    // resolve_in words the "no such ref" error (exit 3) with the refs list
-                    return Err(resolve::resolve_in(store, index, r)
-                        .err()
-                        .unwrap_or_else(|| Error::no_match(format!("{r}: nothing named"))));
-                }
-                let implicit = named.len() > 1;
-                let mut warnings = Vec::new();
-                if implicit {
-                    warnings.push(format!(
-                        "{r}: {} top-level entries share this ref (implicit multi-arch); they \
-                         are searched as one set; `oix fold {r}` makes them one index",
-                        named.len()
-                    ));
-                }
-                let (pos, roots): (Vec<usize>, Vec<Descriptor>) = named
-                    .into_iter()
-                    .map(|x| (x.top_level.unwrap_or(0), x.descriptor))
-                    .unzip();
-                let walk = walk_roots(roots.into());
-                Ok(space(walk, Some(pos), implicit, warnings))
-            }
-            Target::Digest(d) => {
-                let want = d.to_string();
-                let walk = graph::walk_entries(store, &index.manifests[..]);
-                // A top-level occurrence first (as `resolve` does), else the first one
-                // depth-first.
-                let hit = |k: &usize| walk.descriptor(*k).digest == want;
-                let top = (0..walk.entries.len()).filter(|&k| walk.entries[k].depth == 0);
-                if let Some(k) = top
-                    .into_iter()
-                    .find(hit)
-                    .or_else(|| (0..walk.entries.len()).find(hit))
-                {
-                    let depth = walk.entries[k].depth;
-                    let end = (k + 1..walk.entries.len())
-                        .find(|&j| walk.entries[j].depth <= depth)
-                        .unwrap_or(walk.entries.len());
-                    let mut sp = space(walk, None, false, Vec::new());
-                    sp.range = k..end;
-                    sp.root_depth = depth;
-                    return Ok(sp);
-                }
-                // Not an index entry: a config, layer or subject somewhere in the graph.
-                let found = resolve::resolve_in(store, index, r)?;
-                let walk = graph::walk_entries(store, vec![found.descriptor]);
-                let mut sp = space(walk, Some(vec![0]), false, Vec::new());
-                sp.range = 0..1;
-                sp.not_an_entry = true;
-                Ok(sp)
-            }
-        }
-    }
-
-    /// The named entries themselves.
-    pub(super) fn root_nodes(&self) -> Vec<usize> {
-        self.range
-            .clone()
-            .filter(|&i| self.walk.entries[i].depth == self.root_depth)
-            .collect()
-    }
-
-    pub(super) fn path_of(&self, node: usize) -> Vec<Step> {
-        if self.not_an_entry {
-            return Vec::new();
-        }
-        self.walk
-            .path(node)
-            .into_iter()
-            .map(|i| {
-                let n = &self.walk.entries[i];
-                Step {
-                    digest: self.walk.descriptor(i).digest.clone(),
-                    position: match (&self.top_positions, n.parent) {
-                        (Some(tp), None) => tp[n.position],
-                        _ => n.position,
-                    },
-                }
-            })
-            .collect()
-    }
-}
 
 /// Where an annotation value came from.
 #[derive(Debug, Clone, Copy)]
@@ -254,42 +91,17 @@ impl<'a> Engine<'a> {
         self.space.walk.entries[i].parent
     }
 
-    pub(super) fn run(self) -> Result<Selection> {
-        let mut sel = Selection {
+    pub(super) fn run(self) -> Result<Found> {
+        let mut sel = Found {
             implicit: self.space.implicit,
             warnings: self.space.warnings.clone(),
             ..Default::default()
         };
         if !self.sel.has_filters() {
-            // No filter: the named entries themselves.
-            for i in self.space.root_nodes() {
-                let why = if self.space.implicit {
-                    format!("named by {} (one of an implicit multi-arch set)", self.r)
-                } else {
-                    format!("named by {}", self.r)
-                };
-                sel.matches
-                    .push(self.make_match(i, None, vec![why], BTreeMap::new()));
-            }
-            sel.searched = sel.matches.len();
+            self.named_entries(&mut sel);
             return Ok(sel);
         }
-        // With filters, every entry below must be known: refuse an incomplete search.
-        if let Some(p) = self
-            .space
-            .walk
-            .problems
-            .iter()
-            .find(|p| p.severity == graph::Severity::Error)
-        {
-            return Err(Error::failure(format!(
-                "cannot search {} (listed in {}): {}",
-                p.digest.as_deref().unwrap_or("?"),
-                p.referrer,
-                p.message
-            ))
-            .with_hint("the selection would be incomplete; run `oix fsck` on the layout"));
-        }
+        self.refuse_incomplete()?;
         let with_platform = !self.sel.platforms.is_empty();
         let mut misses: Vec<(u32, usize)> = Vec::new();
         let mut matched_nodes: Vec<usize> = Vec::new();
@@ -344,7 +156,52 @@ impl<'a> Engine<'a> {
                  not in the layout; no --platform can match them"
             ));
         }
-        // Attestations whose subject also matched travel with it instead.
+        self.drop_attestations_of_matches(&mut sel, &matched_nodes);
+        if sel.matches.is_empty() {
+            // Highest score first, then document order.
+            misses.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+            sel.nearest = misses.iter().take(5).map(|&(_, i)| self.miss(i)).collect();
+        }
+        Ok(sel)
+    }
+
+    /// Without a filter: the named entries themselves.
+    fn named_entries(&self, sel: &mut Found) {
+        for i in self.space.root_nodes() {
+            let why = if self.space.implicit {
+                format!("named by {} (one of an implicit multi-arch set)", self.r)
+            } else {
+                format!("named by {}", self.r)
+            };
+            sel.matches
+                .push(self.make_match(i, None, vec![why], BTreeMap::new()));
+        }
+        sel.searched = sel.matches.len();
+    }
+
+    /// With filters, every entry below must be known: refuse an incomplete search.
+    fn refuse_incomplete(&self) -> Result<()> {
+        if let Some(p) = self
+            .space
+            .walk
+            .problems
+            .iter()
+            .find(|p| p.severity == graph::Severity::Error)
+        {
+            return Err(Error::failure(format!(
+                "cannot search {} (listed in {}): {}",
+                p.digest.as_deref().unwrap_or("?"),
+                p.referrer,
+                p.message
+            ))
+            .with_hint("the selection would be incomplete; run `oix fsck` on the layout"));
+        }
+        Ok(())
+    }
+
+    /// Attestations whose subject also matched travel with it instead (`matched_nodes`
+    /// are the nodes of `sel.matches`, in order).
+    fn drop_attestations_of_matches(&self, sel: &mut Found, matched_nodes: &[usize]) {
         let keep: Vec<bool> = matched_nodes
             .iter()
             .map(|&i| {
@@ -359,12 +216,6 @@ impl<'a> Engine<'a> {
             .collect();
         let mut k = keep.into_iter();
         sel.matches.retain(|_| k.next().unwrap_or(true));
-        if sel.matches.is_empty() {
-            // Highest score first, then document order.
-            misses.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-            sel.nearest = misses.iter().take(5).map(|&(_, i)| self.miss(i)).collect();
-        }
-        Ok(sel)
     }
 
     /// Whether node `i` is a candidate of a filtered search ([`Candidates`]).

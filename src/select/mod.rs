@@ -51,20 +51,25 @@ mod engine;
 mod expr;
 mod filter;
 pub mod fold;
+mod found;
+mod listing;
+mod space;
 
 pub use args::{AmbiguityArgs, SelectorArgs};
 pub use expr::{Condition, Field, Key, Op};
 pub use filter::EntryFilter;
+pub use found::{Container, Found, Match, Miss, PathStep};
+pub use listing::{members, ListedEntry, Listing};
 
-use engine::{Candidates, Engine, Space};
+use engine::Engine;
+use space::Candidates;
 
 use crate::error::{Error, Result};
-use crate::model::{Descriptor, Document, Index};
-use crate::platform::{EntryPlatform, Fallbacks, MatchMode, PlatformSpec, Rank};
+use crate::model::Index;
+use crate::platform::{Fallbacks, MatchMode, PlatformSpec};
 use crate::reference::{LayoutRef, Target};
 use crate::store::Names;
 use serde::Serialize;
-use std::collections::BTreeMap;
 
 /// `--scope`: which annotations an annotation condition reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
@@ -108,140 +113,6 @@ pub struct Selector {
     pub scope: Scope,
     pub inherit: bool,
     pub on_ambiguity: OnAmbiguity,
-}
-
-/// One step of a match's path: the descriptor taken and its position in the index that
-/// lists it (the first step is in index.json).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Step {
-    pub digest: String,
-    pub position: usize,
-}
-
-/// One selected entry.
-#[derive(Debug, Clone)]
-pub struct Match {
-    pub descriptor: Descriptor,
-    /// From index.json down to this entry (inclusive). Empty when the entry is not an
-    /// index entry (a config or layer named by digest).
-    pub path: Vec<Step>,
-    /// Its platform, and whether it was derived from the config.
-    pub platform: Option<EntryPlatform>,
-    /// The keys whose values made positive conditions hold (annotations and fields).
-    pub matched: BTreeMap<String, String>,
-    /// Why it matched, one line per filter.
-    pub why: Vec<String>,
-    /// Attestation entries of the same index that refer to this entry.
-    pub attestations: Vec<Descriptor>,
-    /// Position of the platform filter that matched, and how well.
-    pub rank: Option<(usize, Rank)>,
-}
-
-/// Where a match is listed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Container<'a> {
-    IndexJson,
-    /// A nested index, by digest.
-    Index(&'a str),
-    /// Not an index entry (a config or layer named by digest).
-    Unknown,
-}
-
-impl Match {
-    /// The document that lists this entry.
-    pub fn container(&self) -> Container<'_> {
-        match self.path.len() {
-            0 => Container::Unknown,
-            1 => Container::IndexJson,
-            n => Container::Index(&self.path[n - 2].digest),
-        }
-    }
-    /// Position in its container's `manifests`.
-    pub fn position(&self) -> Option<usize> {
-        self.path.last().map(|s| s.position)
-    }
-    /// `index.json[2] > sha256:0123456789ab…[1]`
-    pub fn path_display(&self) -> String {
-        if self.path.is_empty() {
-            return "(not an index entry)".into();
-        }
-        let mut s = format!("index.json[{}]", self.path[0].position);
-        for w in self.path.windows(2) {
-            s.push_str(&format!(
-                " > {}[{}]",
-                short_digest(&w[0].digest),
-                w[1].position
-            ));
-        }
-        s
-    }
-    pub fn platform_display(&self) -> String {
-        match &self.platform {
-            Some(p) => p.display(),
-            None if self.descriptor.is_index() => "(index)".into(),
-            None => "-".into(),
-        }
-    }
-}
-
-impl Serialize for Match {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        struct Out<'a> {
-            digest: &'a str,
-            descriptor: &'a Descriptor,
-            path: &'a [Step],
-            platform: Option<&'a crate::model::Platform>,
-            #[serde(rename = "platformDerived")]
-            platform_derived: bool,
-            matched: &'a BTreeMap<String, String>,
-            why: &'a [String],
-            attestations: &'a [Descriptor],
-        }
-        Out {
-            digest: &self.descriptor.digest,
-            descriptor: &self.descriptor,
-            path: &self.path,
-            platform: self.platform.as_ref().map(|p| &p.platform),
-            platform_derived: self.platform.as_ref().is_some_and(|p| p.derived),
-            matched: &self.matched,
-            why: &self.why,
-            attestations: &self.attestations,
-        }
-        .serialize(s)
-    }
-}
-
-/// A candidate that did not match, for the "nearest candidates" of a failed selection.
-#[derive(Debug, Clone, Serialize)]
-pub struct Miss {
-    pub digest: String,
-    pub path: Vec<Step>,
-    pub platform: Option<String>,
-    /// Why it did not match.
-    pub reasons: Vec<String>,
-}
-
-/// The result of a search.
-#[derive(Debug, Clone, Default)]
-pub struct Selection {
-    pub matches: Vec<Match>,
-    /// Things the user should know (implicit multi-arch, entries without a platform, a
-    /// duplicate chosen); the CLI prints them as `warning:` lines.
-    pub warnings: Vec<String>,
-    /// The REF named several top-level entries.
-    pub implicit: bool,
-    /// Number of entries examined.
-    pub searched: usize,
-    /// The closest non-matching candidates (filled when nothing matched).
-    pub nearest: Vec<Miss>,
-}
-
-fn short_digest(d: &str) -> String {
-    match d.split_once(':') {
-        Some((alg, hex)) if hex.len() > 12 => format!("{alg}:{}…", &hex[..12]),
-        _ => d.to_string(),
-    }
 }
 
 impl Selector {
@@ -348,11 +219,11 @@ impl Selector {
     /// Every entry the selector matches, in depth-first document order. No ambiguity
     /// policy is applied and finding nothing is not an error (see `nearest`). Fails when
     /// the reference names nothing (exit 3) or a nested index cannot be read (exit 1).
-    pub fn find(&self, store: &dyn Names, r: &LayoutRef) -> Result<Selection> {
+    pub fn find(&self, store: &dyn Names, r: &LayoutRef) -> Result<Found> {
         self.find_among(store, r, Candidates::Entries)
     }
 
-    fn find_among(&self, store: &dyn Names, r: &LayoutRef, c: Candidates) -> Result<Selection> {
+    fn find_among(&self, store: &dyn Names, r: &LayoutRef, c: Candidates) -> Result<Found> {
         self.validate()?;
         let index = top_level(store, r)?;
         Engine::new(self, store, &index, r, c)?.run()
@@ -360,7 +231,7 @@ impl Selector {
 
     /// [`Selector::find`], then the ambiguity policy: exit 3 when nothing matches (with
     /// the nearest candidates), exit 4 when several match and the policy cannot choose.
-    pub fn select(&self, store: &dyn Names, r: &LayoutRef) -> Result<Selection> {
+    pub fn select(&self, store: &dyn Names, r: &LayoutRef) -> Result<Found> {
         let found = self.find(store, r)?;
         self.choose(found, r)
     }
@@ -371,7 +242,7 @@ impl Selector {
     /// its own annotations read from its descriptor *and* its document (where `merge
     /// --annotation` writes them), the result is that index. Nothing matching is exit 3
     /// with the nearest candidates.
-    pub fn select_entries(&self, store: &dyn Names, r: &LayoutRef) -> Result<Selection> {
+    pub fn select_entries(&self, store: &dyn Names, r: &LayoutRef) -> Result<Found> {
         let mut found = self.find(store, r)?;
         let positive = self.conditions.iter().all(|c| !c.is_negative());
         if found.matches.is_empty() && positive && r.target != Target::Default {
@@ -407,7 +278,7 @@ impl Selector {
     }
 
     /// Apply the ambiguity policy to a found selection.
-    pub fn choose(&self, mut found: Selection, r: &LayoutRef) -> Result<Selection> {
+    pub fn choose(&self, mut found: Found, r: &LayoutRef) -> Result<Found> {
         let n = found.matches.len();
         if n == 0 {
             return Err(self.no_match_error(&found, r));
@@ -526,7 +397,7 @@ impl Selector {
             .with_details(serde_json::json!({ "candidates": candidates }))
     }
 
-    fn no_match_error(&self, found: &Selection, r: &LayoutRef) -> Error {
+    fn no_match_error(&self, found: &Found, r: &LayoutRef) -> Error {
         let mut msg = format!(
             "{r}: nothing matches {} among {} entries",
             self.describe(),
@@ -624,98 +495,10 @@ pub fn top_level(store: &dyn Names, r: &LayoutRef) -> Result<Index> {
     })
 }
 
-/// One entry of [`members`], with its path.
-#[derive(Debug, Clone)]
-pub struct Member {
-    pub descriptor: Descriptor,
-    pub path: Vec<Step>,
-}
-
-/// The result of [`members`].
-#[derive(Debug, Clone, Default)]
-pub struct Members {
-    pub entries: Vec<Member>,
-    pub warnings: Vec<String>,
-}
-
-/// What `oix ls LAYOUT:REF` lists without filters: the entries of the index REF names
-/// (the members of an implicit multi-arch set, or the one image REF names); for `LAYOUT`
-/// alone, the entries of index.json.
-pub fn members(store: &dyn Names, r: &LayoutRef) -> Result<Members> {
-    let index = top_level(store, r)?;
-    if r.target == Target::Default {
-        let entries = index
-            .manifests
-            .into_iter()
-            .enumerate()
-            .map(|(i, d)| Member {
-                path: vec![Step {
-                    digest: d.digest.clone(),
-                    position: i,
-                }],
-                descriptor: d,
-            })
-            .collect();
-        return Ok(Members {
-            entries,
-            warnings: Vec::new(),
-        });
-    }
-    let space = Space::resolve(store, &index, r, false)?;
-    let warnings = space.warnings.clone();
-    let roots = space.root_nodes();
-    if r.target != Target::Default && roots.len() == 1 && space.walk.descriptor(roots[0]).is_index()
-    {
-        let prefix = space.path_of(roots[0]);
-        let idx = match space.walk.index(roots[0]) {
-            Some(idx) => idx.clone(),
-            None => {
-                let d = space.walk.descriptor(roots[0]);
-                let bytes = store.read_small(d)?;
-                match Document::parse(&d.media_type, &bytes, &format!("blob {}", d.digest))? {
-                    Some(Document::Index(idx)) => idx,
-                    _ => Index::default(),
-                }
-            }
-        };
-        let out = idx
-            .manifests
-            .into_iter()
-            .enumerate()
-            .map(|(i, d)| {
-                let mut p = prefix.clone();
-                p.push(Step {
-                    digest: d.digest.clone(),
-                    position: i,
-                });
-                Member {
-                    descriptor: d,
-                    path: p,
-                }
-            })
-            .collect();
-        return Ok(Members {
-            entries: out,
-            warnings,
-        });
-    }
-    let out = roots
-        .iter()
-        .map(|&i| Member {
-            descriptor: space.walk.descriptor(i).clone(),
-            path: space.path_of(i),
-        })
-        .collect();
-    Ok(Members {
-        entries: out,
-        warnings,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::media;
+    use crate::model::{media, Descriptor};
     use crate::Layout;
 
     /// A layout built in code: returns it and a helper to add documents.
@@ -759,7 +542,7 @@ mod tests {
         LayoutRef::parse(&format!("{}:{n}", l.root().display())).unwrap()
     }
 
-    fn digests(s: &Selection) -> Vec<String> {
+    fn digests(s: &Found) -> Vec<String> {
         s.matches
             .iter()
             .map(|m| m.descriptor.digest.clone())

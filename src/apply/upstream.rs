@@ -1,4 +1,5 @@
-//! `src_ref`: the upstream source of an image, recorded as OCI annotations.
+//! `src_ref`: the upstream source of an image (the repository and commit it was built
+//! from), recorded as OCI annotations.
 //!
 //! - `org.opencontainers.image.source` = the repository URL;
 //! - `org.opencontainers.image.revision` = the commit hash, only when `src_ref` is a
