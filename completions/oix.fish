@@ -364,6 +364,7 @@ complete -c oix -n "__fish_oix_using_subcommand copy" -l where -d 'Copy only the
 complete -c oix -n "__fish_oix_using_subcommand copy" -l digestfile -d 'After copying, write the digest of the copied image or index to FILE (as skopeo: the digest alone, no newline)' -r -F
 complete -c oix -n "__fish_oix_using_subcommand copy" -l mount-from -d 'Also mount blobs from this repository of the destination registry (repeatable; the source repository is tried first when both are on one registry)' -r
 complete -c oix -n "__fish_oix_using_subcommand copy" -l chunk-size -d 'Size of one PATCH of a chunked upload (bytes, or with a K/M/G suffix)' -r
+complete -c oix -n "__fish_oix_using_subcommand copy" -l add-compression -d 'Keep each gzip entry of the index and add a zstd twin per platform, marked io.github.containers.compression.zstd (podman\'s --add-compression; see `oix recompress`). Only zstd' -r
 complete -c oix -n "__fish_oix_using_subcommand copy" -l manifest-format -d 'Write the manifests and indexes in this format: keep (as stored), oci, or docker (schema 2). Blobs are never changed; only documents get new digests' -r -f -a "keep\t'As stored (no conversion)'
 oci\t'OCI image index and manifest'
 docker\t'Docker manifest list and schema 2 manifest (skopeo calls it v2s2)'"
@@ -398,6 +399,7 @@ complete -c oix -n "__fish_oix_using_subcommand push" -l mount-from -d 'Mount bl
 complete -c oix -n "__fish_oix_using_subcommand push" -l chunk-size -d 'Size of one PATCH of a chunked upload; smaller blobs go up in one request (bytes, or with a K/M/G suffix)' -r
 complete -c oix -n "__fish_oix_using_subcommand push" -l via -d 'Who does the work: the built-in client or skopeo' -r -f -a "builtin\t'The built-in client'
 skopeo\t'`skopeo copy --all --preserve-digests`'"
+complete -c oix -n "__fish_oix_using_subcommand push" -l add-compression -d 'Keep each gzip entry of the index and add a zstd twin per platform, marked io.github.containers.compression.zstd (podman\'s --add-compression; see `oix recompress`). Only zstd' -r
 complete -c oix -n "__fish_oix_using_subcommand push" -l manifest-format -d 'Write the manifests and indexes in this format: keep (as stored), oci, or docker (schema 2). Blobs are never changed; only documents get new digests' -r -f -a "keep\t'As stored (no conversion)'
 oci\t'OCI image index and manifest'
 docker\t'Docker manifest list and schema 2 manifest (skopeo calls it v2s2)'"

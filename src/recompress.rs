@@ -36,7 +36,7 @@ use crate::platform::{
     entry_platform, is_zstd_twin, Fallbacks, MatchMode, PlatformSpec, ZSTD_TWIN,
 };
 use crate::reference::{LayoutRef, Target};
-use crate::store::Source;
+use crate::store::{Overlay, Source};
 use crate::verify::{Expect, VerifyingReader};
 use serde::Serialize;
 use serde_json::Value;
@@ -120,7 +120,11 @@ struct NewLayer {
 }
 
 struct Work<'a> {
-    layout: &'a Layout,
+    /// Where the image is read from.
+    src: &'a dyn Source,
+    /// The layout new layers are staged in (its temp files, renamed into `blobs/` by
+    /// [`Work::store`]); `None`: temp files of the system's temp dir ([`recompress_into`]).
+    layout: Option<&'a Layout>,
     opts: &'a Options,
     copts: CompressOptions,
     /// Old layer digest → its recompressed descriptor (a layer shared by entries is
@@ -141,46 +145,11 @@ pub fn recompress(layout: &Layout, r: &LayoutRef, opts: &Options) -> Result<Repo
             )))
         }
     };
-    if opts.to == Compression::None {
-        return Err(Error::usage("--to: choose zstd or gzip"));
-    }
-    if opts.add && opts.to != Compression::Zstd {
-        return Err(Error::usage(
-            "--add makes zstd twins of gzip entries; --to gzip --add has no twin marking",
-        )
-        .with_hint("use --to zstd --add, or --to gzip to replace the entries"));
-    }
-    let mut copts = CompressOptions::new(opts.to);
-    copts.level = opts.level;
-    copts.jobs = opts.jobs.max(1);
-    copts.level()?;
+    let mut w = Work::new(layout, Some(layout), opts)?;
     let top = crate::resolve::resolve_one(layout, r)?;
-    let root = top.descriptor.clone();
-    let mut w = Work {
-        layout,
-        opts,
-        copts,
-        layers: HashMap::new(),
-        pending: Vec::new(),
-        documents: Vec::new(),
-    };
-    let (new_root, entries) = if root.is_index() {
-        w.index(&root)?
-    } else if root.is_manifest() {
-        if opts.add {
-            return Err(Error::usage(format!(
-                "{r} is a single image: --add puts a twin next to it in an index"
-            ))
-            .with_hint("wrap it in an index first (`oix index create`), or drop --add"));
-        }
-        let (new, e) = w.entry(&root, None)?;
-        (new, vec![e])
-    } else {
-        return Err(Error::usage(format!(
-            "{r} is a {}, not an image or index",
-            root.media_type
-        )));
-    };
+    let mut root = top.descriptor.clone();
+    root.annotations.remove(model::annotation::REF_NAME);
+    let (new_root, entries) = w.root(&root)?;
     let changed = new_root.digest != root.digest;
     if changed && !opts.dry_run {
         w.store()?;
@@ -211,14 +180,102 @@ pub fn recompress(layout: &Layout, r: &LayoutRef, opts: &Options) -> Result<Repo
     })
 }
 
+/// [`recompress`] for a copy or push (`--add-compression zstd`): the graph under `root`
+/// is read through `source`, and the new layers (in temp files of the system's temp
+/// directory, removed with the overlay) and documents are added to it. Returns the new
+/// root (`root` itself when nothing changed) and what was done per entry.
+pub fn recompress_into(
+    source: &mut Overlay<'_>,
+    root: &Descriptor,
+    opts: &Options,
+) -> Result<(Descriptor, Vec<EntryReport>)> {
+    let (new, entries, pending, documents) = {
+        let mut w = Work::new(&*source, None, opts)?;
+        let (new, entries) = w.root(root)?;
+        (new, entries, w.pending, w.documents)
+    };
+    for l in pending {
+        if let Some(tmp) = l.tmp {
+            source.add_file(&l.desc.digest()?, l.desc.size()?, tmp.into_temp_path());
+        }
+    }
+    for d in documents {
+        source.add(d);
+    }
+    Ok((new, entries))
+}
+
+/// `--add-compression C` of push and copy: [`recompress_into`] with `--add`, default
+/// level; `jobs` compression threads (the bytes do not depend on it).
+pub fn add_twins(
+    source: &mut Overlay<'_>,
+    root: &Descriptor,
+    c: Compression,
+    jobs: usize,
+) -> Result<Descriptor> {
+    let mut opts = Options::new(c);
+    opts.add = true;
+    opts.jobs = jobs.max(1);
+    Ok(recompress_into(source, root, &opts)?.0)
+}
+
 fn label(p: &Option<PlatformSpec>) -> Option<String> {
     p.as_ref().map(PlatformSpec::short)
 }
 
-impl Work<'_> {
+impl<'a> Work<'a> {
+    fn new(src: &'a dyn Source, layout: Option<&'a Layout>, opts: &'a Options) -> Result<Work<'a>> {
+        if opts.to == Compression::None {
+            return Err(Error::usage("--to: choose zstd or gzip"));
+        }
+        if opts.add && opts.to != Compression::Zstd {
+            return Err(Error::usage(
+                "--add makes zstd twins of gzip entries; --to gzip --add has no twin marking",
+            )
+            .with_hint("use --to zstd --add, or --to gzip to replace the entries"));
+        }
+        let mut copts = CompressOptions::new(opts.to);
+        copts.level = opts.level;
+        copts.jobs = opts.jobs.max(1);
+        copts.level()?;
+        Ok(Work {
+            src,
+            layout,
+            opts,
+            copts,
+            layers: HashMap::new(),
+            pending: Vec::new(),
+            documents: Vec::new(),
+        })
+    }
+
+    /// Recompress what `root` names (an index or one image).
+    fn root(&mut self, root: &Descriptor) -> Result<(Descriptor, Vec<EntryReport>)> {
+        if root.is_index() {
+            self.index(root)
+        } else if root.is_manifest() {
+            if self.opts.add {
+                return Err(Error::usage(format!(
+                    "{} is a single image: a zstd twin goes next to it in an index",
+                    root.digest
+                ))
+                .with_hint(
+                    "wrap it in an index first (`oix index create`), or replace it (no --add)",
+                ));
+            }
+            let (new, e) = self.entry(root, None)?;
+            Ok((new, vec![e]))
+        } else {
+            Err(Error::usage(format!(
+                "{} is a {}, not an image or index",
+                root.digest, root.media_type
+            )))
+        }
+    }
+
     /// Recompress the entries of an index; returns its new descriptor.
     fn index(&mut self, root: &Descriptor) -> Result<(Descriptor, Vec<EntryReport>)> {
-        let bytes = self.layout.read_blob(root, model::MAX_MANIFEST_SIZE)?;
+        let bytes = self.src.read_small(root)?;
         let mut doc: Value = model::parse_json(&bytes, &root.digest)?;
         let entries: Vec<Descriptor> = serde_json::from_value(
             doc.get("manifests")
@@ -226,7 +283,8 @@ impl Work<'_> {
                 .unwrap_or(Value::Array(Vec::new())),
         )
         .map_err(|e| Error::corrupt(format!("{}: manifests: {e}", root.digest)))?;
-        let spec_of = |d: &Descriptor| entry_platform(self.layout, d).map(|p| p.spec());
+        let src = self.src;
+        let spec_of = |d: &Descriptor| entry_platform(src, d).map(|p| p.spec());
         let twins: Vec<PlatformSpec> = entries
             .iter()
             .filter(|d| is_zstd_twin(d))
@@ -349,7 +407,7 @@ impl Work<'_> {
         desc: &Descriptor,
         spec: Option<PlatformSpec>,
     ) -> Result<(Descriptor, EntryReport)> {
-        let bytes = self.layout.read_blob(desc, model::MAX_MANIFEST_SIZE)?;
+        let bytes = self.src.read_small(desc)?;
         let manifest: model::Manifest = model::parse_json(&bytes, &desc.digest)?;
         let mut report = EntryReport {
             platform: label(&spec),
@@ -377,9 +435,7 @@ impl Work<'_> {
                 "convert the image to OCI first (`oix copy --format oci`), then recompress",
             ));
         }
-        let config = self
-            .layout
-            .read_blob(&manifest.config, model::MAX_MANIFEST_SIZE)?;
+        let config = self.src.read_small(&manifest.config)?;
         let config: Value = model::parse_json(&config, &manifest.config.digest)?;
         let diff_ids: Vec<String> = config
             .pointer("/rootfs/diff_ids")
@@ -471,7 +527,7 @@ impl Work<'_> {
         let want =
             Digest::parse(diff_id).map_err(|e| e.context(format!("{}: diff_id", where_())))?;
         let digest = layer.digest()?;
-        let raw = self.layout.open(layer).map_err(|e| e.context(where_()))?;
+        let raw = self.src.open(layer).map_err(|e| e.context(where_()))?;
         let raw = VerifyingReader::new(raw, Expect::blob(&digest, layer.size()?));
         let limits = Limits {
             // Layers with large runs of zeros legitimately compress far beyond 100x.
@@ -481,7 +537,11 @@ impl Work<'_> {
         let read_err = |e: io::Error| {
             crate::verify::from_io(e, |e| Error::failure(format!("{}: reading: {e}", where_())))
         };
-        let tmp = self.layout.blob_temp()?;
+        let tmp = match self.layout {
+            Some(l) => l.blob_temp()?,
+            None => tempfile::NamedTempFile::new()
+                .map_err(|e| Error::io("creating a temp file in", &std::env::temp_dir(), e))?,
+        };
         let file = tmp.as_file();
         let sink = Encoder::new(
             HashingWriter::new(BufWriter::with_capacity(1 << 20, file), Hasher::sha256()),
@@ -532,14 +592,16 @@ impl Work<'_> {
 
     /// Make the new layers and documents visible (children before parents).
     fn store(&mut self) -> Result<()> {
+        let Some(layout) = self.layout else {
+            return Err(Error::failure("recompress: no layout to store in"));
+        };
         for l in &mut self.pending {
             if let Some(tmp) = l.tmp.take() {
-                self.layout
-                    .persist_hashed(tmp, &l.desc.digest()?, l.desc.size()?)?;
+                layout.persist_hashed(tmp, &l.desc.digest()?, l.desc.size()?)?;
             }
         }
         for d in &self.documents {
-            self.layout.write_blob_bytes(d)?;
+            layout.write_blob_bytes(d)?;
         }
         Ok(())
     }

@@ -402,3 +402,81 @@ fn a_twin_index_pushed_to_the_registry_copies_back_with_skopeo() {
     assert_eq!(es.iter().filter(|e| is_twin(e)).count(), 2);
     common::assert_fsck_clean(&back);
 }
+
+/// `push --add-compression zstd` and `copy --add-compression zstd` (podman's flag) send
+/// the index with twins, the very bytes `oix recompress --add` writes into a layout; the
+/// source layout is not changed; skopeo copies the pushed index back whole.
+#[test]
+fn push_and_copy_add_compression_zstd_send_the_twins() {
+    if !tools_present() {
+        return;
+    }
+    let reg = RegistryServer::start(None, Auth::None);
+    let work = tempfile::tempdir().unwrap();
+    let l = work.path().join("l");
+    two_arch(&l, 7);
+    let reference = work.path().join("ref");
+    common::copy_tree(&l, &reference);
+    recompress_add(&reference);
+    let want = common::digest_of_ref(&reference, "v1");
+    let before = common::tree_hash(&l);
+
+    let r = format!("docker://{}/team/twins:v1", reg.host());
+    let v = oix_json(&[
+        "push",
+        &format!("{}:v1", l.display()),
+        &r,
+        "--plain-http",
+        "--add-compression",
+        "zstd",
+    ]);
+    assert_eq!(v["digests"][0], want.as_str(), "{v}");
+    assert_eq!(
+        common::tree_hash(&l),
+        before,
+        "the source layout is unchanged"
+    );
+    let raw = skopeo_raw(&r, &["--tls-verify=false"]);
+    assert_eq!(oix::Digest::sha256_of(&raw).to_string(), want);
+    let back = work.path().join("back");
+    run(Command::new("skopeo").args([
+        "--insecure-policy",
+        "copy",
+        "--all",
+        "--preserve-digests",
+        "--src-tls-verify=false",
+        &r,
+        &format!("oci:{}:v1", back.display()),
+    ]));
+    assert_eq!(
+        entries_of(&back, "v1")
+            .iter()
+            .filter(|e| is_twin(e))
+            .count(),
+        2
+    );
+    common::assert_fsck_clean(&back);
+
+    // Layout to layout: every blob streamed (the new layers are not in the source).
+    let dst = work.path().join("dst");
+    common::oix(&[
+        "copy",
+        &format!("{}:v1", l.display()),
+        &format!("{}:v1", dst.display()),
+        "--add-compression",
+        "zstd",
+    ])
+    .ok();
+    assert_eq!(common::digest_of_ref(&dst, "v1"), want);
+    common::assert_fsck_clean(&dst);
+    assert_eq!(common::tree_hash(&l), before);
+    common::oix(&[
+        "push",
+        &format!("{}:v1", l.display()),
+        &r,
+        "--plain-http",
+        "--add-compression",
+        "gzip",
+    ])
+    .fails_with(2);
+}

@@ -449,6 +449,9 @@ pub struct CopyRequest {
     pub allow_lossy: Vec<crate::convert::Loss>,
     /// Which referrers travel along.
     pub referrers: Carry,
+    /// `--add-compression zstd`: add a zstd twin per platform after the subset, before
+    /// a format conversion ([`crate::recompress::recompress_into`]).
+    pub add_compression: Option<crate::compress::Compression>,
 }
 
 /// The `--json` result of `oix copy`.
@@ -609,6 +612,14 @@ pub fn copy(
         };
         subset_selected(&mut source, src.store.names(), &r, &root, &selector)?
     };
+    let twinned = match req.add_compression {
+        Some(c) => {
+            crate::recompress::add_twins(&mut source, &root, c, crate::compress::default_jobs())?
+        }
+        None => root.clone(),
+    };
+    let recompressed = twinned.digest != root.digest;
+    let root = twinned;
     let conversion = match req.manifest_format {
         Some(to) => Some(crate::convert::convert_into(
             &mut source,
@@ -633,7 +644,8 @@ pub fn copy(
     let names: Vec<NamePlan> = dest_name.iter().map(|n| NamePlan::new(n, &root)).collect();
     // Within one repository the registry holds the source's whole graph already (it
     // was just resolved there): only the name is sent, no blob is asked about.
-    let retag = same_repository && !subsetting && !converting && !req.force_recursive;
+    let retag =
+        same_repository && !subsetting && !converting && !recompressed && !req.force_recursive;
     let roots = if retag {
         &[][..]
     } else {

@@ -94,6 +94,9 @@ pub struct PushOptions {
     pub allow_lossy: Vec<crate::convert::Loss>,
     /// Which referrers travel along (all by default).
     pub referrers: Carry,
+    /// `--add-compression zstd`: add a zstd twin per platform after the subset, before
+    /// a format conversion ([`crate::recompress::recompress_into`]).
+    pub add_compression: Option<crate::compress::Compression>,
 }
 
 /// The tag a layout ref name becomes: itself, or the tag of a full `host/repo:tag` name.
@@ -172,6 +175,14 @@ pub fn plan_push<'a>(
         root.annotations.remove(model::annotation::REF_NAME);
         if opts.selector.has_filters() {
             root = stores::subset_selected(&mut source, layout, &r, &root, &opts.selector)?;
+        }
+        if let Some(c) = opts.add_compression {
+            root = crate::recompress::add_twins(
+                &mut source,
+                &root,
+                c,
+                crate::compress::default_jobs(),
+            )?;
         }
         if let Some(to) = opts.manifest_format {
             let c = crate::convert::convert_into(&mut source, &root, to, &opts.allow_lossy)?;
