@@ -558,7 +558,7 @@ _oix() {
                     return 0
                     ;;
                 --manifest-format)
-                    COMPREPLY=($(compgen -W "keep oci docker" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "keep oci docker auto" -- "${cur}"))
                     return 0
                     ;;
                 --allow-lossy)
@@ -737,7 +737,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__export)
-            opts="-o -h -V --output --compression --level --jobs --platform --where --format --docker-compat --name --allow-zstd --json --lock-timeout --help --version"
+            opts="-o -h -V --output --compression --level --jobs --platform --where --format --docker-compat --name --allow-zstd --manifest-format --allow-lossy --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -776,6 +776,14 @@ _oix() {
                     return 0
                     ;;
                 --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --manifest-format)
+                    COMPREPLY=($(compgen -W "keep oci docker auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --allow-lossy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1381,7 +1389,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__index__subcmd__add)
-            opts="-j -h -V --platform --mode --flatten --annotation --created --dry-run --detailed-exitcode --allow-unknown-platform --force-platform --trust-source --authfile --ca-cert --cert-dir --client-cert --client-key --insecure --plain-http --timeout --creds --retries --jobs --json --lock-timeout --help --version"
+            opts="-j -h -V --platform --mode --flatten --annotation --created --dry-run --detailed-exitcode --allow-unknown-platform --force-platform --trust-source --manifest-format --allow-lossy --authfile --ca-cert --cert-dir --client-cert --client-key --insecure --plain-http --timeout --creds --retries --jobs --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1400,6 +1408,14 @@ _oix() {
                     return 0
                     ;;
                 --created)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --manifest-format)
+                    COMPREPLY=($(compgen -W "keep oci docker auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --allow-lossy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1455,7 +1471,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__index__subcmd__create)
-            opts="-h -V --platform --flatten --annotation --created --dry-run --detailed-exitcode --allow-unknown-platform --force-platform --trust-source --json --lock-timeout --help --version"
+            opts="-h -V --platform --flatten --annotation --created --dry-run --detailed-exitcode --allow-unknown-platform --force-platform --trust-source --manifest-format --allow-lossy --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1470,6 +1486,14 @@ _oix() {
                     return 0
                     ;;
                 --created)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --manifest-format)
+                    COMPREPLY=($(compgen -W "keep oci docker auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --allow-lossy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1887,7 +1911,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__merge)
-            opts="-j -h -V --policy --expect --platform --where --match --fallback --scope --inherit --annotation --created --dry-run --detailed-exitcode --allow-unknown-platform --force-platform --trust-source --authfile --ca-cert --cert-dir --client-cert --client-key --insecure --plain-http --timeout --creds --retries --jobs --json --lock-timeout --help --version"
+            opts="-j -h -V --policy --expect --platform --where --match --fallback --scope --inherit --annotation --created --dry-run --detailed-exitcode --allow-unknown-platform --force-platform --trust-source --manifest-format --allow-lossy --authfile --ca-cert --cert-dir --client-cert --client-key --insecure --plain-http --timeout --creds --retries --jobs --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1926,6 +1950,14 @@ _oix() {
                     return 0
                     ;;
                 --created)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --manifest-format)
+                    COMPREPLY=($(compgen -W "keep oci docker auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --allow-lossy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2152,7 +2184,7 @@ _oix() {
                     return 0
                     ;;
                 --manifest-format)
-                    COMPREPLY=($(compgen -W "keep oci docker" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "keep oci docker auto" -- "${cur}"))
                     return 0
                     ;;
                 --allow-lossy)
@@ -2250,7 +2282,7 @@ _oix() {
                     return 0
                     ;;
                 --manifest-format)
-                    COMPREPLY=($(compgen -W "keep oci docker" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "keep oci docker auto" -- "${cur}"))
                     return 0
                     ;;
                 --allow-lossy)

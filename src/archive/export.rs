@@ -40,6 +40,9 @@ pub struct ExportOptions {
     pub selector: crate::select::Selector,
     /// Make the archive docker-loadable (`--format docker-archive`).
     pub docker: Option<DockerExport>,
+    /// `--manifest-format oci|docker`: the exported documents in that format
+    /// (docs/convert.md); the layout keeps its own.
+    pub convert: Option<crate::convert::Request>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -65,6 +68,12 @@ pub struct ExportReport {
     pub digest: String,
     pub size: u64,
     pub compression: String,
+    /// Documents converted by `--manifest-format`, old digest to new.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub converted: Vec<crate::convert::Pair>,
+    /// What `--allow-lossy` dropped.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dropped: Vec<crate::convert::Item>,
 }
 
 /// Write an oci-archive of `targets` (each a ref, a digest, or the whole layout) to `out`.
@@ -115,6 +124,7 @@ pub fn export<W: Write + Send>(
     let mut ov = Overlay::new(layout);
     let mut exported = Vec::new();
     let mut final_roots = Vec::new();
+    let (mut converted, mut dropped) = (Vec::new(), Vec::new());
     for d in &roots {
         let kept = if opts.selector.has_filters() {
             let keeps = |c: &Descriptor| picked.contains(&c.digest);
@@ -125,6 +135,21 @@ pub fn export<W: Write + Send>(
             subset.kept
         } else {
             Some(d.clone())
+        };
+        // The conversion (after the subset, as push and pull do): new documents in the
+        // overlay, the layout untouched; a refusal before anything is written.
+        let kept = match (kept, &opts.convert) {
+            (Some(k), Some(req)) => {
+                let c = crate::convert::convert_into(&mut ov, &k, req.to, &req.allow_lossy)?;
+                converted.extend(c.pairs);
+                dropped.extend(c.dropped);
+                let mut root = k.clone();
+                root.media_type = c.root.media_type;
+                root.digest = c.root.digest;
+                root.size = c.root.size;
+                Some(root)
+            }
+            (k, _) => k,
         };
         if let Some(k) = kept {
             exported.push(ExportedRef {
@@ -195,6 +220,8 @@ pub fn export<W: Write + Send>(
             digest: written.digest.to_string(),
             size: written.size,
             compression: opts.compress.compression.name().to_string(),
+            converted,
+            dropped,
         },
         out,
     ))

@@ -200,6 +200,15 @@ pub struct Outcome {
     /// What the edited tag named before, for an edit of a registry index.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub previous: Option<String>,
+    /// Documents converted by `--manifest-format`, old digest to new (docs/convert.md).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub converted: Vec<crate::convert::Pair>,
+    /// What `--allow-lossy` dropped.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dropped: Vec<crate::convert::Item>,
+    /// Mixed OCI and Docker children ([`crate::convert::mixed_children`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Copy every member's graph into `dest` (hard links where possible).
@@ -265,6 +274,123 @@ pub fn edit_index_with(
     build: &BuildFn,
     keep_base: bool,
 ) -> Result<Outcome> {
+    edit_index_as(
+        dest,
+        name,
+        annotations,
+        dry_run,
+        import,
+        build,
+        keep_base,
+        None,
+    )
+}
+
+/// The index an edit writes, in its final format: the documents to write (children
+/// first, the root last) and what [`Outcome`] reports of it.
+struct Written {
+    root: Descriptor,
+    docs: Vec<Vec<u8>>,
+    manifests: Vec<Descriptor>,
+    annotations: BTreeMap<String, String>,
+    converted: Vec<crate::convert::Pair>,
+    dropped: Vec<crate::convert::Item>,
+}
+
+/// `new` as written: the composed OCI index, or with `conv` that index converted (its
+/// children too; docs/convert.md). `src` reads the members' documents.
+fn finish(
+    src: &dyn crate::store::Source,
+    new: &Index,
+    conv: Option<&crate::convert::Request>,
+) -> Result<Written> {
+    let bytes = new.to_bytes();
+    let desc = Descriptor::new(
+        media::OCI_INDEX,
+        &crate::Digest::sha256_of(&bytes),
+        bytes.len() as u64,
+    );
+    let plain = |bytes: Vec<u8>| Written {
+        root: desc.clone(),
+        docs: vec![bytes],
+        manifests: new.manifests.clone(),
+        annotations: new.annotations.clone(),
+        converted: Vec::new(),
+        dropped: Vec::new(),
+    };
+    let Some(req) = conv else {
+        return Ok(plain(bytes));
+    };
+    let mut ov = crate::store::Overlay::new(src);
+    ov.add(bytes.clone());
+    let c = crate::convert::plan(&ov, &desc, req.to, &req.allow_lossy)?;
+    if c.root.digest == desc.digest {
+        return Ok(plain(bytes));
+    }
+    let root_bytes = c
+        .created
+        .last()
+        .expect("a changed root is a created document");
+    let idx: Index = crate::model::parse_json(root_bytes, &c.root.digest)?;
+    Ok(Written {
+        root: c.root,
+        docs: c.created,
+        manifests: idx.manifests,
+        annotations: idx.annotations,
+        converted: c.pairs,
+        dropped: c.dropped,
+    })
+}
+
+/// Reads documents from DEST first, then from the layouts the members come from: a
+/// conversion is planned (and refused) before anything is copied into DEST.
+struct MemberDocs<'a> {
+    dest: &'a Layout,
+    others: Vec<Layout>,
+}
+
+impl MemberDocs<'_> {
+    fn holder(&self, digest: &str) -> Result<&Layout> {
+        if let Ok(d) = crate::Digest::parse(digest) {
+            for l in std::iter::once(self.dest).chain(&self.others) {
+                if crate::store::Source::contains(l, &d)? {
+                    return Ok(l);
+                }
+            }
+        }
+        Ok(self.dest)
+    }
+}
+
+impl crate::store::Source for MemberDocs<'_> {
+    fn describe(&self) -> String {
+        self.dest.describe()
+    }
+    fn contains(&self, digest: &crate::Digest) -> Result<bool> {
+        self.holder(&digest.to_string())?.contains(digest)
+    }
+    fn open(&self, desc: &Descriptor) -> Result<Box<dyn std::io::Read + Send + '_>> {
+        self.holder(&desc.digest)?.open(desc)
+    }
+    fn read_small(&self, desc: &Descriptor) -> Result<Vec<u8>> {
+        self.holder(&desc.digest)?.read_small(desc)
+    }
+}
+
+/// [`edit_index_with`] writing the index (and its children) in the format `conv` asks
+/// for (`--manifest-format` of `index create` and `merge`); `None`: an OCI index of the
+/// members as they are.
+#[allow(clippy::too_many_arguments)] // edit_index_with's, and the format
+pub fn edit_index_as(
+    dest: &Layout,
+    name: &str,
+    annotations: &BTreeMap<String, String>,
+    dry_run: bool,
+    import: &[Member],
+    build: &BuildFn,
+    keep_base: bool,
+    conv: Option<&crate::convert::Request>,
+) -> Result<Outcome> {
     crate::reference::validate_ref_name(name)?;
     let plan = |idx: &Index| -> Result<(Option<Current>, Index)> {
         let cur = current(dest, idx, name)?;
@@ -283,9 +409,7 @@ pub fn edit_index_with(
     };
     let (idx_now, _) = dest.read_index()?;
     let (cur, planned) = plan(&idx_now)?;
-    let describe = |new: &Index, cur: &Option<Current>, changed: bool, dry: bool| {
-        let bytes = new.to_bytes();
-        let digest = crate::Digest::sha256_of(&bytes);
+    let describe = |w: Written, cur: &Option<Current>, changed: bool, dry: bool| {
         let before: Vec<Descriptor> = match cur {
             Some(Current { index: Some(i), .. }) => i.manifests.clone(),
             Some(Current { entry, .. }) => vec![entry.clone()],
@@ -296,35 +420,60 @@ pub fn edit_index_with(
             .and_then(|c| c.index.as_ref())
             .map(|i| i.annotations.clone())
             .unwrap_or_default();
+        let warnings = crate::convert::mixed_children(&w.root.media_type, &w.manifests)
+            .into_iter()
+            .collect();
         Outcome {
             ref_name: name.to_string(),
-            digest: digest.to_string(),
-            media_type: media::OCI_INDEX.to_string(),
-            size: bytes.len() as i64,
+            digest: w.root.digest.clone(),
+            media_type: w.root.media_type.clone(),
+            size: w.root.size,
             changed,
             dry_run: dry,
-            diff: diff::diff_entries(dest, &before, &new.manifests, &before_ann, &new.annotations),
+            diff: diff::diff_entries(dest, &before, &w.manifests, &before_ann, &w.annotations),
             previous: None,
+            converted: w.converted,
+            dropped: w.dropped,
+            warnings,
         }
     };
+    // The conversion is planned before anything is written: a refusal leaves DEST as it is.
+    // (Only a conversion reads the members' documents: without one, nothing is opened.)
+    let others = if conv.is_none() {
+        Vec::new()
+    } else {
+        let mut seen: Vec<&PathBuf> = Vec::new();
+        for m in import {
+            if m.layout.as_path() != dest.root() && !seen.contains(&&m.layout) {
+                seen.push(&m.layout);
+            }
+        }
+        seen.into_iter()
+            .map(Layout::open)
+            .collect::<Result<Vec<_>>>()?
+    };
+    let written = finish(&MemberDocs { dest, others }, &planned, conv)?;
     if dry_run {
-        return Ok(describe(&planned, &cur, false, true));
+        return Ok(describe(written, &cur, false, true));
     }
     import_members(dest, import)?;
-    let ((new, cur), changed) = dest.transact(|idx| {
+    let ((w, cur), changed) = dest.transact(|idx| {
         let (cur, new) = plan(idx)?;
-        let bytes = new.to_bytes();
-        let digest = dest.write_blob_bytes(&bytes)?;
-        let mut entry = Descriptor::new(media::OCI_INDEX, &digest, bytes.len() as u64);
+        let w = finish(dest, &new, conv)?;
+        for b in &w.docs {
+            dest.write_blob_bytes(b)?;
+        }
+        let digest = crate::Digest::parse(&w.root.digest)?;
+        let mut entry = Descriptor::new(&w.root.media_type, &digest, w.root.size as u64);
         if let Some(c) = &cur {
             // Keep what else the ref's descriptor carried (annotations, unknown fields).
             entry.annotations = c.entry.annotations.clone();
             entry.extra = c.entry.extra.clone();
         }
         tags::set_ref(idx, &entry, name)?;
-        Ok((new, cur))
+        Ok((w, cur))
     })?;
-    Ok(describe(&new, &cur, changed, false))
+    Ok(describe(w, &cur, changed, false))
 }
 
 /// Resolve `dest` (LAYOUT:REF) into its layout and ref name. With `create`, a missing
@@ -361,6 +510,8 @@ pub struct EditOptions {
     pub dry_run: bool,
     /// Inline the entries of index sources instead of nesting them.
     pub flatten: bool,
+    /// `--manifest-format oci|docker`: the index (and its children) in that format.
+    pub convert: Option<crate::convert::Request>,
 }
 
 fn resolve_all(sources: &[SourceSpec], flatten: bool) -> Result<Vec<Member>> {
@@ -406,7 +557,7 @@ fn edit_index_fresh(
     import: &[Member],
     build: &BuildFn,
 ) -> Result<Outcome> {
-    edit_index_with(
+    edit_index_as(
         dest,
         name,
         &opts.annotations,
@@ -414,6 +565,7 @@ fn edit_index_fresh(
         import,
         build,
         false,
+        opts.convert.as_ref(),
     )
 }
 
@@ -438,13 +590,15 @@ pub fn add(
         }
         Ok(list.into_vec())
     };
-    edit_index(
+    edit_index_as(
         dest,
         name,
         &opts.annotations,
         opts.dry_run,
         &incoming,
         &build,
+        true,
+        opts.convert.as_ref(),
     )
 }
 

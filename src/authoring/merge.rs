@@ -14,7 +14,7 @@
 //! refused. Platforms compare after normalization (exact match mode).
 
 use super::{
-    current_members, edit_index, resolve_sources, AddMode, Current, Expand, Member, MemberList,
+    current_members, edit_index_as, resolve_sources, AddMode, Current, Expand, Member, MemberList,
     Outcome, SourceSpec, CARRIED_FROM,
 };
 use crate::error::{Error, Result};
@@ -134,7 +134,8 @@ fn incoming(
 }
 
 /// Run a merge into DEST:REF; with a `selector` that filters, only the source entries
-/// it picks are merged ([`super::select_sources`]).
+/// it picks are merged ([`super::select_sources`]); with `conv` the index written and
+/// its children are in that format (docs/convert.md).
 #[allow(clippy::too_many_arguments)] // the CLI's flags, one each
 pub fn merge(
     dest: &Layout,
@@ -145,6 +146,7 @@ pub fn merge(
     annotations: &BTreeMap<String, String>,
     selector: Option<&crate::select::Selector>,
     dry_run: bool,
+    conv: Option<&crate::convert::Request>,
 ) -> Result<Outcome> {
     let incoming = incoming(sources, selector)?;
     let build = |layout: &Layout, cur: Option<&Current>| -> Result<Vec<Member>> {
@@ -158,7 +160,16 @@ pub fn merge(
             .unwrap_or_default();
         apply_policy(policy, existing, &incoming, expect, &from)
     };
-    edit_index(dest, name, annotations, dry_run, &incoming, &build)
+    edit_index_as(
+        dest,
+        name,
+        annotations,
+        dry_run,
+        &incoming,
+        &build,
+        true,
+        conv,
+    )
 }
 
 /// [`merge`] into TAG of a store that is not a layout (a registry): the previous release

@@ -157,6 +157,11 @@ pub fn edit_store(
         dry_run,
         diff: diff::diff_entries(dest, &before, &new.manifests, &before_ann, &new.annotations),
         previous: cur.current.as_ref().map(|c| c.digest.clone()),
+        converted: Vec::new(),
+        dropped: Vec::new(),
+        warnings: crate::convert::mixed_children(media::OCI_INDEX, &new.manifests)
+            .into_iter()
+            .collect(),
     };
     if dry_run || !changed {
         return Ok(outcome);

@@ -173,6 +173,9 @@ pub struct ExportArgs {
     /// Accept zstd layers in a docker-archive (docker load reads them from Docker 23 on).
     #[arg(long)]
     pub allow_zstd: bool,
+    /// The exported manifests and indexes in this format (docs/convert.md).
+    #[command(flatten)]
+    pub convert: super::registry::ConvertArgs,
 }
 
 pub fn export_cmd(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
@@ -252,6 +255,7 @@ pub fn export_cmd(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
         compress,
         selector,
         docker,
+        convert: a.convert.fixed_request("export")?,
     };
     let report = if to_stdout {
         let stdout = std::io::stdout();
@@ -289,13 +293,16 @@ pub fn export_cmd(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
                 "  {} {}{}",
                 r.digest,
                 r.ref_name.as_deref().unwrap_or("-"),
-                if r.rewritten {
+                if report.converted.iter().any(|p| p.to == r.digest) {
+                    " (converted)"
+                } else if r.rewritten {
                     " (platform subset)"
                 } else {
                     ""
                 }
             ));
         }
+        super::registry::print_converted(&report.converted, &report.dropped);
         for l in lines {
             if to_stdout {
                 errln!("{l}");
