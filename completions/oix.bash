@@ -88,6 +88,9 @@ _oix() {
             oix,push)
                 cmd="oix__subcmd__push"
                 ;;
+            oix,recompress)
+                cmd="oix__subcmd__recompress"
+                ;;
             oix,referrers)
                 cmd="oix__subcmd__referrers"
                 ;;
@@ -172,6 +175,9 @@ _oix() {
             oix__subcmd__help,push)
                 cmd="oix__subcmd__help__subcmd__push"
                 ;;
+            oix__subcmd__help,recompress)
+                cmd="oix__subcmd__help__subcmd__recompress"
+                ;;
             oix__subcmd__help,referrers)
                 cmd="oix__subcmd__help__subcmd__referrers"
                 ;;
@@ -239,7 +245,7 @@ _oix() {
 
     case "${cmd}" in
         oix)
-            opts="-h -V --json --lock-timeout --help --version init ls inspect digest tag untag fsck gc index merge diff annotate select fold copy push pull login logout publish apply plan build import export referrers attach help"
+            opts="-h -V --json --lock-timeout --help --version init ls inspect digest tag untag fsck gc index merge diff annotate select fold copy push pull login logout publish apply plan build import recompress export referrers attach help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -521,7 +527,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__copy)
-            opts="-j -h -V --platform --where --digestfile --dry-run --mount-from --chunk-size --force-recursive --src-plain-http --dest-plain-http --src-insecure --dest-insecure --manifest-format --allow-lossy --no-referrers --referrers-type --authfile --ca-cert --cert-dir --client-cert --client-key --insecure --plain-http --timeout --creds --retries --jobs --json --lock-timeout --help --version"
+            opts="-j -h -V --platform --where --digestfile --dry-run --mount-from --chunk-size --force-recursive --src-plain-http --dest-plain-http --src-insecure --dest-insecure --add-compression --manifest-format --allow-lossy --no-referrers --referrers-type --authfile --ca-cert --cert-dir --client-cert --client-key --insecure --plain-http --timeout --creds --retries --jobs --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -544,6 +550,10 @@ _oix() {
                     return 0
                     ;;
                 --chunk-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --add-compression)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -851,7 +861,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__help)
-            opts="init ls inspect digest tag untag fsck gc index merge diff annotate select fold copy push pull login logout publish apply plan build import export referrers attach help"
+            opts="init ls inspect digest tag untag fsck gc index merge diff annotate select fold copy push pull login logout publish apply plan build import recompress export referrers attach help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1243,6 +1253,20 @@ _oix() {
             return 0
             ;;
         oix__subcmd__help__subcmd__push)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oix__subcmd__help__subcmd__recompress)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2223,7 +2247,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__push)
-            opts="-j -h -V --all-refs --platform --where --arch-tags --mount-from --chunk-size --dry-run --force-recursive --via --manifest-format --allow-lossy --no-referrers --referrers-type --authfile --ca-cert --cert-dir --client-cert --client-key --insecure --plain-http --timeout --creds --retries --jobs --json --lock-timeout --help --version"
+            opts="-j -h -V --all-refs --platform --where --arch-tags --mount-from --chunk-size --dry-run --force-recursive --via --add-compression --manifest-format --allow-lossy --no-referrers --referrers-type --authfile --ca-cert --cert-dir --client-cert --client-key --insecure --plain-http --timeout --creds --retries --jobs --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2251,6 +2275,10 @@ _oix() {
                     ;;
                 --via)
                     COMPREPLY=($(compgen -W "builtin skopeo" -- "${cur}"))
+                    return 0
+                    ;;
+                --add-compression)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --manifest-format)
@@ -2294,6 +2322,44 @@ _oix() {
                     return 0
                     ;;
                 --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oix__subcmd__recompress)
+            opts="-j -h -V --to --level --add --platform --dry-run --jobs --json --lock-timeout --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --platform)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

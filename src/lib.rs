@@ -31,6 +31,7 @@ pub mod platform;
 pub mod pool;
 pub mod publish;
 pub mod reach;
+pub mod recompress;
 pub mod referrers;
 pub mod registry;
 pub mod select;

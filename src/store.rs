@@ -261,6 +261,9 @@ impl Names for Layout {
 pub struct Overlay<'a> {
     base: &'a dyn Source,
     extra: HashMap<String, Vec<u8>>,
+    /// Blobs oix created in temp files (recompressed layers), with their sizes; the
+    /// files go when the overlay does.
+    files: HashMap<String, (tempfile::TempPath, u64)>,
 }
 
 impl<'a> Overlay<'a> {
@@ -268,7 +271,26 @@ impl<'a> Overlay<'a> {
         Overlay {
             base,
             extra: HashMap::new(),
+            files: HashMap::new(),
         }
+    }
+    /// Add a blob oix wrote to a temp file, hashed as `digest` while it was written.
+    pub fn add_file(&mut self, digest: &Digest, size: u64, path: tempfile::TempPath) {
+        self.files.insert(digest.to_string(), (path, size));
+    }
+    fn open_file(
+        &self,
+        desc: &Descriptor,
+        offset: u64,
+    ) -> Option<Result<Box<dyn Read + Send + '_>>> {
+        use std::io::Seek;
+        let (path, _) = self.files.get(&desc.digest)?;
+        Some((|| {
+            let mut f = std::fs::File::open(path).map_err(|e| Error::io("opening", path, e))?;
+            f.seek(std::io::SeekFrom::Start(offset))
+                .map_err(|e| Error::io("seeking in", path, e))?;
+            Ok(Box::new(std::io::BufReader::with_capacity(256 * 1024, f)) as Box<dyn Read + Send>)
+        })())
     }
     /// Add bytes oix created; returns their sha256 digest.
     pub fn add(&mut self, bytes: Vec<u8>) -> Digest {
@@ -287,18 +309,25 @@ impl Source for Overlay<'_> {
         self.base.describe()
     }
     fn contains(&self, digest: &Digest) -> Result<bool> {
-        if self.extra.contains_key(&digest.to_string()) {
+        let key = digest.to_string();
+        if self.extra.contains_key(&key) || self.files.contains_key(&key) {
             return Ok(true);
         }
         self.base.contains(digest)
     }
     fn open(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send + '_>> {
+        if let Some(r) = self.open_file(desc, 0) {
+            return r;
+        }
         match self.extra.get(&desc.digest) {
             Some(b) => Ok(Box::new(std::io::Cursor::new(b.as_slice()))),
             None => self.base.open(desc),
         }
     }
     fn open_at(&self, desc: &Descriptor, offset: u64) -> Result<Box<dyn Read + Send + '_>> {
+        if let Some(r) = self.open_file(desc, offset) {
+            return r;
+        }
         match self.extra.get(&desc.digest) {
             Some(b) => {
                 let start = (offset as usize).min(b.len());
@@ -317,8 +346,14 @@ impl Source for Overlay<'_> {
             None => self.base.read_small(desc),
         }
     }
+    /// The base layout, for hard links, unless the overlay holds blobs in files: then
+    /// every blob is streamed (a layout sink would look for those in the base).
     fn as_layout(&self) -> Option<&Layout> {
-        self.base.as_layout()
+        if self.files.is_empty() {
+            self.base.as_layout()
+        } else {
+            None
+        }
     }
     fn referrers(&self, subject: &Descriptor) -> Result<Vec<Descriptor>> {
         self.base.referrers(subject)

@@ -147,7 +147,7 @@ fn changed_fields(a: &Descriptor, b: &Descriptor) -> Vec<String> {
 }
 
 /// Key every entry: its normalized platform (each entry its own, so one manifest listed
-/// under two platforms gets two keys); attestations by their subject's key (the first
+/// under two platforms gets two keys; a zstd twin `PLATFORM (zstd twin)`); attestations by their subject's key (the first
 /// entry with that digest); others by digest. Repeated keys get `#2`, `#3`, … in order.
 fn keyed(layout: &dyn Source, entries: &[Descriptor]) -> Vec<(String, Descriptor)> {
     let label = |d: &Descriptor| -> String {
@@ -158,6 +158,14 @@ fn keyed(layout: &dyn Source, entries: &[Descriptor]) -> Vec<(String, Descriptor
                 match &s.os_version {
                     Some(v) => format!("{}:{v}", s.short()),
                     None => s.short(),
+                }
+            })
+            .map(|l| {
+                // A twin is a variant of its platform, not its second entry.
+                if crate::platform::is_zstd_twin(d) {
+                    format!("{l} (zstd twin)")
+                } else {
+                    l
                 }
             })
             .unwrap_or_else(|| d.digest.clone())

@@ -127,7 +127,10 @@ pub struct Member {
     pub descriptor: Descriptor,
     /// The normalized platform key; `None` for nested indexes and artifacts.
     pub key: Option<PlatformSpec>,
-    /// Attestation entries that travel with this entry.
+    /// Entries that travel with this entry: its attestations and its compression twins
+    /// ([`attach_twins`]). They are written after every member's own entry (twins thus
+    /// follow every gzip entry, as containers/image orders them), replaced and carried
+    /// over with it, and never count as a platform of their own.
     pub attestations: Vec<Descriptor>,
     /// Where it came from, for messages and copying.
     pub origin: String,
@@ -259,7 +262,45 @@ pub fn members_of_index(layout: &Layout, idx: &Index, origin: &str) -> Result<Ve
             }
         }
     }
-    Ok(members)
+    Ok(attach_twins(members))
+}
+
+/// The twin rule of index edits ([`crate::platform::twin`]): a zstd twin whose platform
+/// has a non-twin member travels with that member (in its `attestations`, followed by
+/// the twin's own attestations) instead of being a member, so it is replaced, carried
+/// over and counted with its platform. A twin without such a member stays one.
+pub fn attach_twins(members: Vec<Member>) -> Vec<Member> {
+    use crate::platform::is_zstd_twin;
+    let mut primary: HashMap<PlatformSpec, usize> = HashMap::new();
+    for (i, m) in members.iter().enumerate() {
+        if let (Some(k), false) = (&m.key, is_zstd_twin(&m.descriptor)) {
+            primary.entry(k.clone()).or_insert(i);
+        }
+    }
+    let mut out: Vec<Member> = Vec::with_capacity(members.len());
+    let mut moved: Vec<(usize, Member)> = Vec::new();
+    let mut new_pos: Vec<Option<usize>> = vec![None; members.len()];
+    for (i, m) in members.into_iter().enumerate() {
+        let p = m
+            .key
+            .as_ref()
+            .filter(|_| is_zstd_twin(&m.descriptor))
+            .and_then(|k| primary.get(k));
+        match p {
+            Some(&p) => moved.push((p, m)),
+            None => {
+                new_pos[i] = Some(out.len());
+                out.push(m);
+            }
+        }
+    }
+    for (p, m) in moved {
+        if let Some(j) = new_pos[p] {
+            out[j].attestations.push(m.descriptor);
+            out[j].attestations.extend(m.attestations);
+        }
+    }
+    out
 }
 
 /// Resolve the sources into members, in order. Each layout is opened, and its

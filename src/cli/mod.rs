@@ -13,6 +13,7 @@ mod login;
 mod maint;
 pub mod output;
 mod publish;
+mod recompress;
 mod referrers;
 mod registry;
 mod select;
@@ -126,6 +127,9 @@ pub enum Command {
     Build(Box<build::BuildArgs>),
     /// Import an oci-archive, a docker-archive or another layout's refs, verified.
     Import(archive::ImportArgs),
+    /// Rewrite an image's or index's layers as zstd or gzip, in place or as zstd twins.
+    #[command(after_long_help = recompress::RECOMPRESS_HELP)]
+    Recompress(recompress::RecompressArgs),
     /// Export refs as a reproducible oci-archive holding only the blobs they reach.
     Export(archive::ExportArgs),
     /// List the referrers of an image or index (signatures, SBOMs, attestations).
@@ -212,6 +216,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Build(a) => build::build(&ctx, *a),
         Command::Import(a) => archive::import_cmd(&ctx, a),
         Command::Export(a) => archive::export_cmd(&ctx, a),
+        Command::Recompress(a) => recompress::recompress(&ctx, a),
         Command::Referrers(a) => referrers::referrers(&ctx, a),
         Command::Attach(a) => referrers::attach(&ctx, a),
     }

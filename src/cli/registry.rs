@@ -208,6 +208,18 @@ impl ConvertArgs {
     }
 }
 
+/// `--add-compression`: only zstd twins are defined (containers/image's annotation).
+fn add_compression(v: &Option<String>) -> Result<Option<crate::compress::Compression>> {
+    match v.as_deref() {
+        None => Ok(None),
+        Some("zstd") => Ok(Some(crate::compress::Compression::Zstd)),
+        Some(other) => Err(Error::usage(format!(
+            "--add-compression {other:?}: only zstd twins exist"
+        ))
+        .with_hint("--add-compression zstd")),
+    }
+}
+
 /// Human lines for converted documents (stderr).
 pub fn print_converted(pairs: &[crate::convert::Pair], dropped: &[crate::convert::Item]) {
     for p in pairs {
@@ -299,6 +311,11 @@ pub struct PushArgs {
     /// Who does the work: the built-in client or skopeo.
     #[arg(long, value_enum, default_value = "builtin")]
     pub via: Via,
+    /// Keep each gzip entry of the index and add a zstd twin per platform, marked
+    /// io.github.containers.compression.zstd (podman's --add-compression; see
+    /// `oix recompress`). Only zstd.
+    #[arg(long, value_name = "zstd")]
+    pub add_compression: Option<String>,
     #[command(flatten)]
     pub convert: ConvertArgs,
     #[command(flatten)]
@@ -399,6 +416,11 @@ pub struct CopyArgs {
     /// Use TLS without verifying the destination registry's certificate.
     #[arg(long)]
     pub dest_insecure: bool,
+    /// Keep each gzip entry of the index and add a zstd twin per platform, marked
+    /// io.github.containers.compression.zstd (podman's --add-compression; see
+    /// `oix recompress`). Only zstd.
+    #[arg(long, value_name = "zstd")]
+    pub add_compression: Option<String>,
     #[command(flatten)]
     pub convert: ConvertArgs,
     #[command(flatten)]
@@ -574,6 +596,7 @@ pub fn copy(ctx: &Ctx, a: CopyArgs) -> Result<i32> {
             allow_lossy,
             referrers: a.referrers.carry(),
         },
+        add_compression: add_compression(&a.add_compression)?,
     };
     let shown_dst = crate::reference::shown_source(&a.destination).to_string();
     match stores::copy(&src, &dst, &connect, Some(&src_connect), &req)? {
@@ -676,7 +699,13 @@ pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
             allow_lossy,
             referrers: a.referrers.carry(),
         },
+        add_compression: add_compression(&a.add_compression)?,
     };
+    if opts.add_compression.is_some() && a.via == Via::Skopeo {
+        return Err(Error::usage(
+            "--add-compression needs the built-in client (--via builtin)",
+        ));
+    }
     let plan = ops::plan_push(&layout, &src, &dest, &opts)?;
     if a.via == Via::Skopeo {
         return push_via_skopeo(ctx, &a, &layout, &src, &dest, &plan, &transport);

@@ -449,6 +449,9 @@ pub struct CopyRequest {
     pub force_recursive: bool,
     /// Conversion and referrers.
     pub carry: CarryOptions,
+    /// `--add-compression zstd`: add a zstd twin per platform after the subset, before
+    /// a format conversion ([`crate::recompress::recompress_into`]).
+    pub add_compression: Option<crate::compress::Compression>,
 }
 
 /// How a copy carries documents and referrers: the options `copy`, `push` and `pull`
@@ -660,6 +663,14 @@ pub fn copy(
         };
         subset_selected(&mut source, src.store.names(), &r, &root, &selector)?
     };
+    let twinned = match req.add_compression {
+        Some(c) => {
+            crate::recompress::add_twins(&mut source, &root, c, crate::compress::default_jobs())?
+        }
+        None => root.clone(),
+    };
+    let recompressed = twinned.digest != root.digest;
+    let root = twinned;
     // `auto` copies as stored and converts only when a registry refuses (below).
     let auto = req.carry.manifest_format == Some(crate::convert::Format::Auto);
     let conversion = match req.carry.manifest_format.filter(|_| !auto) {
@@ -690,7 +701,8 @@ pub fn copy(
     let mut names: Vec<NamePlan> = dest_name.iter().map(|n| NamePlan::new(n, &root)).collect();
     // Within one repository the registry holds the source's whole graph already (it
     // was just resolved there): only the name is sent, no blob is asked about.
-    let retag = same_repository && !subsetting && !converting && !req.force_recursive;
+    let retag =
+        same_repository && !subsetting && !converting && !recompressed && !req.force_recursive;
     let roots = if retag {
         &[][..]
     } else {

@@ -40,11 +40,13 @@ mod entry;
 mod matching;
 mod normalize;
 mod spec;
+mod twin;
 
 pub use entry::*;
 pub use matching::*;
 pub use normalize::*;
 pub use spec::*;
+pub use twin::*;
 
 #[cfg(test)]
 mod tests {

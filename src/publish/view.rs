@@ -177,7 +177,7 @@ pub fn current_members(
             None => members.push(member(a, None, tag)),
         }
     }
-    Ok((members, Some(idx)))
+    Ok((crate::authoring::attach_twins(members), Some(idx)))
 }
 
 /// The index the policy computes from a view: its document, bytes and descriptor.

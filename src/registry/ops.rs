@@ -88,6 +88,9 @@ pub struct PushOptions {
     pub all_refs: bool,
     /// Conversion (after the subset) and referrers.
     pub carry: CarryOptions,
+    /// `--add-compression zstd`: add a zstd twin per platform after the subset, before
+    /// a format conversion ([`crate::recompress::recompress_into`]).
+    pub add_compression: Option<crate::compress::Compression>,
 }
 
 /// The tag a layout ref name becomes: itself, or the tag of a full `host/repo:tag` name.
@@ -166,6 +169,14 @@ pub fn plan_push<'a>(
         root.annotations.remove(model::annotation::REF_NAME);
         if opts.selector.has_filters() {
             root = stores::subset_selected(&mut source, layout, &r, &root, &opts.selector)?;
+        }
+        if let Some(c) = opts.add_compression {
+            root = crate::recompress::add_twins(
+                &mut source,
+                &root,
+                c,
+                crate::compress::default_jobs(),
+            )?;
         }
         // `auto` pushes as stored and converts only when the registry refuses ([`push`]).
         if let Some(to) = opts

@@ -115,6 +115,41 @@ pub struct Selector {
     pub on_ambiguity: OnAmbiguity,
 }
 
+/// The twin rule of one-result selections ([`crate::platform::twin`]): a matched zstd
+/// twin drops out when a matched entry of the same index with the same platform is not a
+/// twin; that entry says so in its `why`.
+fn prefer_over_twins(found: &mut Found) {
+    use crate::platform::is_zstd_twin;
+    let key = |m: &Match| m.platform.as_ref().map(|p| p.spec());
+    let mut dropped = vec![false; found.matches.len()];
+    let mut notes: Vec<(usize, String)> = Vec::new();
+    for (i, m) in found.matches.iter().enumerate() {
+        if !is_zstd_twin(&m.descriptor) || key(m).is_none() {
+            continue;
+        }
+        let primary = found.matches.iter().position(|p| {
+            !is_zstd_twin(&p.descriptor) && p.container() == m.container() && key(p) == key(m)
+        });
+        if let Some(p) = primary {
+            dropped[i] = true;
+            notes.push((
+                p,
+                format!(
+                    "preferred over its zstd twin {} (a twin is a variant of its platform; \
+                     --where '{}' selects the twin)",
+                    m.descriptor.digest,
+                    crate::platform::ZSTD_TWIN
+                ),
+            ));
+        }
+    }
+    for (p, why) in notes {
+        found.matches[p].why.push(why);
+    }
+    let mut k = dropped.into_iter();
+    found.matches.retain(|_| !k.next().unwrap_or(false));
+}
+
 impl Selector {
     pub fn new() -> Selector {
         Selector::default()
@@ -286,6 +321,13 @@ impl Selector {
         if n == 1 || self.on_ambiguity == OnAmbiguity::All {
             return Ok(found);
         }
+        if !self.names_twin_key() {
+            prefer_over_twins(&mut found);
+        }
+        let n = found.matches.len();
+        if n == 1 {
+            return Ok(found);
+        }
         let first_digest = found.matches[0].descriptor.digest.clone();
         if found
             .matches
@@ -340,6 +382,14 @@ impl Selector {
                 Err(self.ambiguous_error(&found.matches, n, r, found.implicit, ""))
             }
         }
+    }
+
+    /// Whether a `--where` condition reads the zstd twin annotation: then the user is
+    /// choosing between compressions and twins compete like any entry.
+    fn names_twin_key(&self) -> bool {
+        self.conditions
+            .iter()
+            .any(|c| c.key == expr::Key::Annotation(crate::platform::ZSTD_TWIN.into()))
     }
 
     fn ambiguous_error(

@@ -1,0 +1,27 @@
+//! Compression twins: one platform published twice in one index, once with gzip layers
+//! and once with zstd layers, the zstd entry's descriptor marked with
+//! [`ZSTD_TWIN`]` = "true"` (what `podman manifest push --add-compression zstd` and
+//! containers/image write).
+//!
+//! A twin is a *variant* of its platform, not a second platform. Everything in oix that
+//! keys entries by platform follows one rule, written for users in docs/selection.md
+//! ("Compression twins"):
+//! - selecting one entry (`--on-ambiguity error|first|best`): a twin does not compete
+//!   with a non-twin entry of the same platform in the same index; the non-twin (gzip)
+//!   entry wins, because every client can read it (old Docker cannot read zstd), and
+//!   containers/image prefers it too unless zstd is asked for. A `--where` naming the
+//!   twin annotation selects the twin. `--on-ambiguity all` lists both.
+//! - index edits (`merge`, `index add`, `index create`): a twin travels with the entry
+//!   of its platform, like an attestation with its subject: replaced with it, carried
+//!   over with it (`keep-missing`), never counted as a platform of its own.
+//! - `diff` keys a twin as `PLATFORM (zstd twin)`, a variant of the platform.
+
+use crate::model::Descriptor;
+
+/// The descriptor annotation that marks an index entry as the zstd variant of a platform.
+pub const ZSTD_TWIN: &str = "io.github.containers.compression.zstd";
+
+/// Whether `d` is marked as a zstd twin (`"true"`, as containers/image requires).
+pub fn is_zstd_twin(d: &Descriptor) -> bool {
+    d.annotations.get(ZSTD_TWIN).is_some_and(|v| v == "true")
+}
