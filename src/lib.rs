@@ -20,6 +20,7 @@ pub mod apply;
 pub mod archive;
 pub mod authoring;
 pub mod build;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod compress;
 pub mod convert;

@@ -544,6 +544,9 @@ pub fn copy(ctx: &Ctx, a: CopyArgs) -> Result<i32> {
         allow_lossy,
         referrers: a.referrers.carry(),
     };
+    for w in crate::select::filters::platform_warnings(&req.platforms) {
+        super::output::warning(&w);
+    }
     let shown_dst = crate::reference::shown_source(&a.destination).to_string();
     match stores::copy(&src, &dst, &connect, Some(&src_connect), &req)? {
         CopyResult::DryRun {
