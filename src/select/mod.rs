@@ -53,12 +53,14 @@ mod expr;
 mod filter;
 pub mod filters;
 pub mod fold;
+mod listing;
 
 #[cfg(feature = "cli")]
 pub use args::{AmbiguityArgs, SelectorArgs};
 pub use expr::{Condition, Field, Key, Op};
 pub use filter::EntryFilter;
 pub use filters::{subset_selector, Filters, Parsed};
+pub use listing::{listing, Listing};
 
 use engine::{Candidates, Engine, Space};
 
