@@ -276,12 +276,14 @@ mod tests {
 
     #[test]
     fn all_refs_pair_each_ref_with_the_tag_of_its_digest() {
-        let mut index = Index::default();
-        index.manifests = vec![
-            entry("sha256:a", "a"),
-            entry("sha256:b", "b"),
-            entry("sha256:a2", "a"),
-        ];
+        let index = Index {
+            manifests: vec![
+                entry("sha256:a", "a"),
+                entry("sha256:b", "b"),
+                entry("sha256:a2", "a"),
+            ],
+            ..Index::default()
+        };
         let tags = [tag("latest", "sha256:b", None)];
         let got = pairs(Some(&index), &Target::Default, &tags).unwrap();
         assert_eq!(

@@ -114,7 +114,7 @@ mod tests {
             let all = listing(&l, &lr(""), &none, tree).unwrap();
             assert_eq!(
                 digests(&all),
-                [idx.digest.clone()],
+                vec![idx.digest.clone()],
                 "LAYOUT alone: index.json"
             );
         }
@@ -127,13 +127,13 @@ mod tests {
         let tree = listing(&l, &lr(":v1"), &none, true).unwrap();
         assert_eq!(
             digests(&tree),
-            [idx.digest.clone()],
+            vec![idx.digest.clone()],
             "tree: the index itself"
         );
         let arm_only =
             Selector::new().platform(crate::platform::PlatformSpec::parse("linux/arm64").unwrap());
         let found = listing(&l, &lr(":v1"), &arm_only, false).unwrap();
         assert!(matches!(found, Listing::Matches(_)));
-        assert_eq!(digests(&found), [arm.digest.clone()]);
+        assert_eq!(digests(&found), vec![arm.digest.clone()]);
     }
 }

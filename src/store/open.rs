@@ -66,6 +66,7 @@ pub struct TlsFiles {
     pub cert_dir: Option<PathBuf>,
     /// A client certificate and its key for mutual TLS.
     pub client_cert: Option<PathBuf>,
+    /// The key of `client_cert`.
     pub client_key: Option<PathBuf>,
 }
 
@@ -147,7 +148,9 @@ pub enum Access {
 
 /// An opened store.
 pub enum Store {
+    /// An OCI image layout.
     Layout(Layout),
+    /// A registry repository.
     Registry(Box<Registry>),
     /// An oci-archive or docker-archive opened for reading (staged: see
     /// [`crate::archive::source`]); read-only.
@@ -188,12 +191,16 @@ impl Store {
 /// A borrowed [`Store`]: what copies write to when the caller holds the store itself.
 #[derive(Clone, Copy)]
 pub enum StoreRef<'a> {
+    /// An OCI image layout.
     Layout(&'a Layout),
+    /// A registry repository.
     Registry(&'a Registry),
+    /// An archive opened for reading.
     Archive(&'a ArchiveSource),
 }
 
 impl<'a> StoreRef<'a> {
+    /// The store's naming (and reading) side.
     pub fn names(self) -> &'a dyn Names {
         match self {
             StoreRef::Layout(l) => l,
@@ -201,6 +208,7 @@ impl<'a> StoreRef<'a> {
             StoreRef::Archive(a) => a,
         }
     }
+    /// The store's write side.
     pub fn sink(self) -> &'a dyn Sink {
         match self {
             StoreRef::Layout(l) => l,
@@ -223,6 +231,7 @@ impl Store {
 
 /// A store opened from a reference, and what the reference asks for in it.
 pub struct Opened {
+    /// The store.
     pub store: Store,
     /// The tag, ref name or digest the reference names; [`Target::Default`] when none.
     pub target: Target,
