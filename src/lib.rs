@@ -11,7 +11,7 @@
 //! ```
 //!
 //! The API is what this page re-exports and the modules listed as public below
-//! ([`digest`], [`error`], [`reference`], [`store`]); the other modules are public only
+//! ([`digest`], [`error`], [`reference`](mod@reference), [`store`]); the other modules are public only
 //! for the `oix` binary and the project's own tests (hidden from these docs, not a
 //! stable API). Errors carry a [`Kind`] that says what happened and maps to the
 //! command's [`ExitCode`]; no library function prints (warnings are returned as data).
