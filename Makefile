@@ -9,12 +9,15 @@ CARGO ?= cargo
 demo:
 	bash scripts/demo.sh
 
-## Install the interop tools when missing, then formatting, lints and every test.
+## Install the interop tools when missing, then formatting, lints, every test, the doc
+## examples, and the library's build without the cli feature (no clap).
 test:
 	bash scripts/install-test-deps.sh
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) test --all-targets
+	$(CARGO) test --doc
+	CARGO=$(CARGO) bash scripts/check-library-deps.sh
 
 ## Regenerate man/ and completions/ from the clap definition.
 docs:

@@ -10,15 +10,19 @@ use sha2::Digest as _;
 use std::fmt;
 use std::str::FromStr;
 
+/// A digest algorithm.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Algorithm {
+    /// SHA-256, the algorithm oix writes.
     Sha256,
+    /// SHA-512, verified when read.
     Sha512,
     /// A grammatical algorithm oix cannot verify (tolerated, reported as unverifiable).
     Other(String),
 }
 
 impl Algorithm {
+    /// The algorithm as a digest spells it (`sha256`).
     pub fn as_str(&self) -> &str {
         match self {
             Algorithm::Sha256 => "sha256",
@@ -28,6 +32,7 @@ impl Algorithm {
     }
 }
 
+/// A content digest `algorithm:encoded`, parsed strictly (OCI image-spec grammar).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Digest {
     algorithm: Algorithm,
@@ -99,9 +104,11 @@ impl Digest {
         h.finish()
     }
 
+    /// The algorithm part.
     pub fn algorithm(&self) -> &Algorithm {
         &self.algorithm
     }
+    /// The encoded (hex) part.
     pub fn encoded(&self) -> &str {
         &self.encoded
     }
@@ -140,20 +147,25 @@ impl FromStr for Digest {
 /// Incremental hashing for the algorithms oix can verify.
 #[derive(Clone)]
 pub enum Hasher {
+    /// A SHA-256 state.
     Sha256(sha2::Sha256),
+    /// A SHA-512 state.
     Sha512(sha2::Sha512),
 }
 
 impl Hasher {
+    /// A fresh SHA-256 hasher.
     pub fn sha256() -> Hasher {
         Hasher::Sha256(sha2::Sha256::new())
     }
+    /// Hash more bytes.
     pub fn update(&mut self, data: &[u8]) {
         match self {
             Hasher::Sha256(h) => h.update(data),
             Hasher::Sha512(h) => h.update(data),
         }
     }
+    /// The digest of everything hashed.
     pub fn finish(self) -> Digest {
         fn hex(bytes: &[u8]) -> String {
             const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -179,12 +191,14 @@ impl Hasher {
 
 /// A writer adapter that hashes and counts everything written through it.
 pub struct HashingWriter<W> {
+    /// The writer the bytes go on to.
     pub inner: W,
     hasher: Hasher,
     written: u64,
 }
 
 impl<W: std::io::Write> HashingWriter<W> {
+    /// Hash with `hasher` everything written to `inner`.
     pub fn new(inner: W, hasher: Hasher) -> Self {
         HashingWriter {
             inner,
@@ -192,6 +206,7 @@ impl<W: std::io::Write> HashingWriter<W> {
             written: 0,
         }
     }
+    /// The inner writer, the digest and the number of bytes written.
     pub fn finish(self) -> (W, Digest, u64) {
         (self.inner, self.hasher.finish(), self.written)
     }

@@ -133,6 +133,7 @@ impl Kind {
         }
     }
 
+    /// The process exit status of this kind.
     pub fn exit_code(self) -> i32 {
         self.exit().code()
     }
@@ -167,25 +168,40 @@ impl Kind {
 /// `errors` array), parsed once where the response is read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RegistryCode {
+    /// `BLOB_UNKNOWN`: the registry does not have the blob.
     BlobUnknown,
+    /// `BLOB_UPLOAD_INVALID`: the upload was refused.
     BlobUploadInvalid,
+    /// `BLOB_UPLOAD_UNKNOWN`: the upload session is gone.
     BlobUploadUnknown,
+    /// `DIGEST_INVALID`: the content does not match its digest.
     DigestInvalid,
+    /// `MANIFEST_BLOB_UNKNOWN`: a blob a manifest names is missing.
     ManifestBlobUnknown,
+    /// `MANIFEST_INVALID`: the manifest was refused.
     ManifestInvalid,
+    /// `MANIFEST_UNKNOWN`: no such manifest or tag.
     ManifestUnknown,
+    /// `NAME_INVALID`: the repository name is refused.
     NameInvalid,
+    /// `NAME_UNKNOWN`: no such repository.
     NameUnknown,
+    /// `SIZE_INVALID`: the content length does not match.
     SizeInvalid,
+    /// `UNAUTHORIZED`: authentication is needed.
     Unauthorized,
+    /// `DENIED`: access is not allowed.
     Denied,
+    /// `UNSUPPORTED`: the operation is not supported.
     Unsupported,
+    /// `TOOMANYREQUESTS`: rate limited.
     TooManyRequests,
     /// A code the spec does not define, as the registry spelled it.
     Other(String),
 }
 
 impl RegistryCode {
+    /// The code for its spelling in a registry's answer.
     pub fn parse(code: &str) -> RegistryCode {
         match code {
             "BLOB_UNKNOWN" => RegistryCode::BlobUnknown,
@@ -216,22 +232,29 @@ pub struct RemoteFailure {
     pub codes: Vec<RegistryCode>,
 }
 
+/// The one error type: what happened ([`Kind`], hence the exit code), a message, a hint.
 #[derive(Debug)]
 pub struct Error {
+    /// What happened; decides the exit code.
     pub kind: Kind,
+    /// What failed and where, for a human.
     pub message: String,
+    /// What to do about it, when oix knows.
     pub hint: Option<String>,
     /// Structured data for `--json` error output (e.g. the candidates of an ambiguous
     /// selection); printed as `error.details`.
     pub details: Option<Box<serde_json::Value>>,
     /// For [`Kind::Remote`] errors from a registry's answer: its status and error codes.
     pub remote: Option<Box<RemoteFailure>>,
+    /// The underlying error, if any.
     pub source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
+/// A result with oix's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// An error of `kind` with `message`.
     pub fn new(kind: Kind, message: impl Into<String>) -> Self {
         Error {
             kind,
@@ -242,18 +265,23 @@ impl Error {
             source: None,
         }
     }
+    /// Any other failure (exit 1).
     pub fn failure(message: impl Into<String>) -> Self {
         Self::new(Kind::Failure, message)
     }
+    /// Bad arguments or input (exit 2).
     pub fn usage(message: impl Into<String>) -> Self {
         Self::new(Kind::Usage, message)
     }
+    /// Nothing matched (exit 3).
     pub fn no_match(message: impl Into<String>) -> Self {
         Self::new(Kind::NoMatch, message)
     }
+    /// Several matched where one was needed (exit 4).
     pub fn ambiguous(message: impl Into<String>) -> Self {
         Self::new(Kind::Ambiguous, message)
     }
+    /// A policy refused the change (exit 5).
     pub fn refused(message: impl Into<String>) -> Self {
         Self::new(Kind::Refused, message)
     }
@@ -365,10 +393,12 @@ impl Error {
             .is_some_and(|s| s.downcast_ref::<WriteFailure>().is_some())
     }
 
+    /// Add a hint (what to do).
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
     }
+    /// Add structured data for `--json` error output.
     pub fn with_details(mut self, details: serde_json::Value) -> Self {
         self.details = Some(Box::new(details));
         self
@@ -378,6 +408,7 @@ impl Error {
         self.message = format!("{ctx}: {}", self.message);
         self
     }
+    /// The process exit status for this error.
     pub fn exit_code(&self) -> i32 {
         self.kind.exit_code()
     }
@@ -399,6 +430,7 @@ impl std::error::Error for Error {
 
 /// Attach a path and an action to `std::io::Result`s.
 pub trait IoContext<T> {
+    /// An I/O error becomes a [`Kind::Io`] error naming `what` was done to `path`.
     fn at(self, what: &str, path: &Path) -> Result<T>;
 }
 
@@ -413,7 +445,9 @@ impl<T> IoContext<T> for std::io::Result<T> {
 /// and [`Error::write`].
 #[derive(Debug)]
 pub struct WriteFailure {
+    /// The file being written.
     pub path: PathBuf,
+    /// The write's error.
     pub source: std::io::Error,
 }
 
@@ -437,12 +471,14 @@ pub struct PathWriter<W> {
 }
 
 impl<W> PathWriter<W> {
+    /// Wrap `inner`, which writes `path`.
     pub fn new(inner: W, path: &Path) -> Self {
         PathWriter {
             inner,
             path: path.to_path_buf(),
         }
     }
+    /// The wrapped writer.
     pub fn into_inner(self) -> W {
         self.inner
     }

@@ -110,8 +110,11 @@ pub enum Reference {
     /// `oci-archive:FILE[:REF]` or `docker-archive:FILE[:REF]`: the file ends at the
     /// first `:`.
     Archive {
+        /// Which archive format.
         scheme: Scheme,
+        /// The archive file.
         path: PathBuf,
+        /// The image in it, by name.
         name: Option<String>,
     },
     /// `docker://HOST[:PORT]/REPO[:TAG|@DIGEST]`.
@@ -119,6 +122,7 @@ pub enum Reference {
 }
 
 impl Reference {
+    /// Parse any reference (the one grammar; usage error, exit 2, when malformed).
     pub fn parse(input: &str) -> Result<Reference> {
         match Scheme::of(input) {
             (Scheme::Registry, ..) => Ok(Reference::Registry(crate::registry::RegistryRef::parse(
@@ -152,6 +156,7 @@ impl Reference {
         Ok((PathBuf::from(path), name.map(str::to_string)))
     }
 
+    /// Its scheme.
     pub fn scheme(&self) -> Scheme {
         match self {
             Reference::Layout(_) => Scheme::Layout,
@@ -161,6 +166,7 @@ impl Reference {
     }
 }
 
+/// What a layout reference names in its layout.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     /// No REF given: the layout's only top-level entry.
@@ -171,9 +177,12 @@ pub enum Target {
     Digest(Digest),
 }
 
+/// A reference into a layout: `[oci:]PATH[:REF|@DIGEST]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LayoutRef {
+    /// The layout directory.
     pub path: PathBuf,
+    /// The entry it names.
     pub target: Target,
 }
 
@@ -189,6 +198,7 @@ impl fmt::Display for LayoutRef {
 }
 
 impl LayoutRef {
+    /// Parse `[oci:]PATH[:REF|@DIGEST]` (usage error, exit 2, when malformed).
     pub fn parse(input: &str) -> Result<LayoutRef> {
         let usage = |why: &str| {
             Error::usage(format!("invalid reference {input:?}: {why}")).with_hint(
@@ -445,6 +455,7 @@ pub fn split_tag(name: &str) -> (&str, Option<&str>) {
 /// How a ref.name matched a wanted REF.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum NameMatch {
+    /// The whole ref.name is the wanted REF.
     Exact,
     /// `host/repo:tag` matched by `tag` or `repo:tag`.
     FullName,

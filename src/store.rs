@@ -69,6 +69,7 @@ pub trait Names: Source {
 
 /// The write side of a store.
 pub trait Sink: Sync {
+    /// The store as a reference a user would write (for messages).
     fn describe(&self) -> String;
     /// Whether the store already holds this blob (copies skip it).
     fn has(&self, desc: &Descriptor) -> Result<bool>;
@@ -267,6 +268,7 @@ pub struct Overlay<'a> {
 }
 
 impl<'a> Overlay<'a> {
+    /// An overlay over `base` with no documents of its own yet.
     pub fn new(base: &'a dyn Source) -> Self {
         Overlay {
             base,

@@ -604,3 +604,27 @@ fn json_errors_carry_their_kind_and_its_exit_code() {
         assert_eq!(v["error"]["exit_code"], code, "{full:?}: {v}");
     }
 }
+
+/// The library returns an unknown platform's warning as data (`select::Filters`); the
+/// CLI prints it, for `copy` as for the commands that parse selector flags.
+#[test]
+fn copy_prints_the_unknown_platform_warning_the_library_returns() {
+    let (_t, dir) = copy_fixture("multiarch");
+    let out = dir.parent().unwrap().join("out");
+    let o = oix_cmd([
+        "copy",
+        "--platform",
+        "linux/amd65",
+        &d(&dir),
+        out.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.starts_with("warning: --platform linux/amd65: unknown architecture \"amd65\""),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "nothing matched: no destination layout");
+}

@@ -15,7 +15,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 /// What `index add` does when an entry for the same platform exists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum AddMode {
     /// Replace the existing entry (and its attestations) in place.
     Replace,

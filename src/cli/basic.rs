@@ -5,8 +5,8 @@ use super::registry::TransportArgs;
 use super::select::{open_read, print_warnings, refuse_all, REGISTRY_HEADING};
 use super::{output, Ctx};
 use crate::error::{Error, Kind, Result};
-use crate::reference::{LayoutRef, Target};
-use crate::select::{self, AmbiguityArgs, OnAmbiguity, PathStep, Selector, SelectorArgs};
+use crate::reference::LayoutRef;
+use crate::select::{self, AmbiguityArgs, PathStep, SelectorArgs};
 use crate::store::Names;
 use crate::{inspect as view, resolve, tags, Layout};
 use clap::Args;
@@ -139,59 +139,56 @@ pub fn ls(ctx: &Ctx, a: LsArgs) -> Result<i32> {
         return ls_tags(ctx, o.names(), rr, a.tree || selector.has_filters());
     }
     let (layout, r) = (o.store.names(), o.r);
-    if selector.has_filters() {
-        // Every match, at any depth; nothing matching is exit 3 with the nearest candidates.
-        let s = selector.select_entries(layout, &r)?;
-        print_warnings(&s.warnings);
-        if a.tree {
-            let mut trees = Vec::new();
-            let scan = referrer_scan(layout)?;
-            for m in &s.matches {
-                let roots = std::slice::from_ref(&m.descriptor);
-                trees.push((m, view::tree_with_referrers(layout, roots, &scan)?));
-            }
-            if ctx.json {
-                let v: Vec<serde_json::Value> = trees
-                    .iter()
-                    .map(|(m, nodes)| serde_json::json!({"path": m.path, "nodes": nodes}))
-                    .collect();
-                output::json(&v);
-            } else {
-                let mut out = output::stdout();
-                for (m, nodes) in &trees {
-                    let _ = writeln!(out, "{}", crate::text::escape(&m.path_display()));
-                    print_tree(&mut out, nodes, 1);
+    let descriptors = match select::ls_view(layout, &r, &selector, a.tree)? {
+        select::LsView::Entries {
+            descriptors,
+            warnings,
+        } => {
+            print_warnings(&warnings);
+            descriptors
+        }
+        select::LsView::Matches(s) => {
+            // Every match, at any depth; nothing matching is exit 3 with the nearest candidates.
+            print_warnings(&s.warnings);
+            if a.tree {
+                let mut trees = Vec::new();
+                let scan = referrer_scan(layout)?;
+                for m in &s.matches {
+                    let roots = std::slice::from_ref(&m.descriptor);
+                    trees.push((m, view::tree_with_referrers(layout, roots, &scan)?));
                 }
+                if ctx.json {
+                    let v: Vec<serde_json::Value> = trees
+                        .iter()
+                        .map(|(m, nodes)| serde_json::json!({"path": m.path, "nodes": nodes}))
+                        .collect();
+                    output::json(&v);
+                } else {
+                    let mut out = output::stdout();
+                    for (m, nodes) in &trees {
+                        let _ = writeln!(out, "{}", crate::text::escape(&m.path_display()));
+                        print_tree(&mut out, nodes, 1);
+                    }
+                }
+                return Ok(0);
             }
+            let mut rows: Vec<Row> = s
+                .matches
+                .iter()
+                .map(|m| Row {
+                    entry: view::describe(layout, &m.descriptor),
+                    path: Some(m.path.clone()),
+                    referrers: None,
+                })
+                .collect();
+            add_referrers(layout, &mut rows, a.referrers)?;
+            print_rows(ctx, &rows);
             return Ok(0);
         }
-        let mut rows: Vec<Row> = s
-            .matches
-            .iter()
-            .map(|m| Row {
-                entry: view::describe(layout, &m.descriptor),
-                path: Some(m.path.clone()),
-                referrers: None,
-            })
-            .collect();
-        add_referrers(layout, &mut rows, a.referrers)?;
-        print_rows(ctx, &rows);
-        return Ok(0);
-    }
+    };
     if a.tree {
-        let roots = match &r.target {
-            Target::Default => select::top_level(layout, &r)?.manifests,
-            _ => {
-                // The named entries themselves (all of an implicit multi-arch set).
-                let s = Selector::new()
-                    .on_ambiguity(OnAmbiguity::All)
-                    .select(layout, &r)?;
-                print_warnings(&s.warnings);
-                s.matches.into_iter().map(|m| m.descriptor).collect()
-            }
-        };
         let scan = referrer_scan(layout)?;
-        let nodes = view::tree_with_referrers(layout, &roots, &scan)?;
+        let nodes = view::tree_with_referrers(layout, &descriptors, &scan)?;
         if ctx.json {
             output::json(&nodes);
         } else {
@@ -199,14 +196,6 @@ pub fn ls(ctx: &Ctx, a: LsArgs) -> Result<i32> {
         }
         return Ok(0);
     }
-    // LAYOUT alone lists index.json's entries (an empty layout lists nothing).
-    let descriptors: Vec<crate::model::Descriptor> = if r.target == Target::Default {
-        select::top_level(layout, &r)?.manifests
-    } else {
-        let members = select::members(layout, &r)?;
-        print_warnings(&members.warnings);
-        members.entries.into_iter().map(|m| m.descriptor).collect()
-    };
     let mut rows: Vec<Row> = descriptors
         .iter()
         .map(|d| Row {

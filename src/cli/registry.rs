@@ -4,8 +4,8 @@ use super::output::{errln, outln};
 use super::{output, Ctx};
 use crate::copy::stores::{self, CarryOptions, CopyRequest, CopyResult, PlanStep};
 use crate::error::{Error, Result};
+use crate::reference::LayoutRef;
 use crate::reference::Reference;
-use crate::reference::{LayoutRef, Target};
 use crate::registry::ops::{self, PullOptions, PushOptions};
 use crate::registry::{skopeo, Progress, Registry, RegistryRef, TransportOptions};
 use crate::store::Connect;
@@ -598,6 +598,9 @@ pub fn copy(ctx: &Ctx, a: CopyArgs) -> Result<i32> {
         },
         add_compression: add_compression(&a.add_compression)?,
     };
+    for w in crate::select::filters::platform_warnings(&req.platforms) {
+        super::output::warning(&w);
+    }
     let shown_dst = crate::reference::shown_source(&a.destination).to_string();
     match stores::copy(&src, &dst, &connect, Some(&src_connect), &req)? {
         CopyResult::DryRun {
@@ -788,39 +791,7 @@ fn push_via_skopeo(
             "--via skopeo takes no --timeout: skopeo applies its own network timeouts",
         ));
     }
-    if dest.digest.is_some() {
-        return Err(Error::usage("--via skopeo needs a tag in the destination"));
-    }
-    // skopeo's oci: transport names an index.json entry by its ref name.
-    let mut pairs: Vec<(String, String)> = Vec::new();
-    let main: Vec<&ops::TagPlan> = plan.tags.iter().filter(|t| t.platform.is_none()).collect();
-    if a.all_refs {
-        let (index, _) = layout.read_index()?;
-        for n in crate::resolve::ref_names(&index) {
-            let tag = main
-                .iter()
-                .find(|t| {
-                    index
-                        .manifests
-                        .iter()
-                        .any(|m| m.ref_name() == Some(n.as_str()) && m.digest == t.digest)
-                })
-                .map(|t| t.tag.clone())
-                .unwrap_or(n.clone());
-            pairs.push((n, tag));
-        }
-    } else {
-        let Target::Name(n) = &src.target else {
-            return Err(Error::usage(
-                "--via skopeo needs LAYOUT:REF (skopeo's oci: transport selects entries by ref name)",
-            ));
-        };
-        let tag = main
-            .first()
-            .map(|t| t.tag.clone())
-            .unwrap_or_else(|| n.clone());
-        pairs.push((n.clone(), tag));
-    }
+    let pairs = skopeo::ref_pairs(layout, src, dest, plan, a.all_refs)?;
     let start = std::time::Instant::now();
     // TLS: the --ca-cert and certs.d CA files and the client pair, copied into one
     // private directory for --dest-cert-dir (skopeo then looks nowhere else).
@@ -885,24 +856,7 @@ fn push_via_skopeo(
 pub fn pull(ctx: &Ctx, a: PullArgs) -> Result<i32> {
     let src = RegistryRef::parse(&a.source)?;
     let dst = LayoutRef::parse(&a.destination)?;
-    let ref_name = match (&dst.target, &src.tag) {
-        (Target::Name(n), _) => n.clone(),
-        (Target::Default, Some(t)) => t.clone(),
-        // No tag: the registry's `latest`, stored as `latest` (as push defaults the tag).
-        (Target::Default, None) if src.digest.is_none() => "latest".to_string(),
-        (Target::Default, None) => {
-            return Err(Error::usage(format!(
-                "{}: {src} names a digest, not a tag: name the ref to store the image as",
-                a.destination
-            ))
-            .with_hint(format!("write {}:REF", a.destination)))
-        }
-        (Target::Digest(_), _) => {
-            return Err(Error::usage(
-                "pull stores under a ref name: give LAYOUT:REF, not LAYOUT@DIGEST",
-            ))
-        }
-    };
+    let ref_name = src.stored_as(&dst)?;
     let (manifest_format, allow_lossy) = match a.convert.fixed_request("pull")? {
         Some(r) => (Some(r.to), r.allow_lossy),
         None => (None, Vec::new()),

@@ -652,7 +652,8 @@ pub fn copy(
     let root = if !subsetting {
         root
     } else {
-        let selector = crate::select::args::subset_selector(platforms, &req.wheres)?;
+        // Unknown-platform warnings are the caller's to show (`select::filters::platform_warnings`).
+        let selector = crate::select::subset_selector(platforms, &req.wheres)?.selector;
         let r = match src_ref {
             Reference::Layout(r) => r.clone(),
             Reference::Registry(r) => crate::select::registry_ref(r),

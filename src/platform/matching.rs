@@ -199,7 +199,8 @@ impl Why {
 // Matching and ranking
 
 /// `--match`: how a wanted platform is compared with an entry's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum MatchMode {
     /// Equal after normalization.
@@ -219,10 +220,11 @@ pub struct Fallbacks {
 }
 
 /// One opt-in fallback, as `--fallback` names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Fallback {
     /// An amd64 host also accepts 386 entries.
-    #[value(name = "386")]
+    #[cfg_attr(feature = "cli", value(name = "386"))]
     I386,
     /// An arm64 host also accepts arm/v8..v5 entries (needs AArch32 support).
     Arm,

@@ -137,6 +137,26 @@ impl RegistryRef {
             &self.host
         }
     }
+
+    /// The ref name a pull of this reference stores under in `dst`: the name `dst`
+    /// gives, else this tag, else `latest` (the registry's default, as push defaults
+    /// the tag). A digest without a name in `dst`, or `dst` naming a digest, is a usage
+    /// error: a pull stores under a ref name.
+    pub fn stored_as(&self, dst: &crate::reference::LayoutRef) -> Result<String> {
+        use crate::reference::Target;
+        match (&dst.target, &self.tag) {
+            (Target::Name(n), _) => Ok(n.clone()),
+            (Target::Default, Some(t)) => Ok(t.clone()),
+            (Target::Default, None) if self.digest.is_none() => Ok("latest".to_string()),
+            (Target::Default, None) => Err(Error::usage(format!(
+                "{dst}: {self} names a digest, not a tag: name the ref to store the image as"
+            ))
+            .with_hint(format!("write {dst}:REF"))),
+            (Target::Digest(_), _) => Err(Error::usage(
+                "pull stores under a ref name: give LAYOUT:REF, not LAYOUT@DIGEST",
+            )),
+        }
+    }
 }
 
 /// `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`.
@@ -254,6 +274,35 @@ pub fn validate_host(host: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pull_stores_under_the_layout_name_else_the_tag_else_latest() {
+        use crate::reference::LayoutRef;
+        let d = format!("sha256:{}", "a".repeat(64));
+        let r = |s: &str| RegistryRef::parse(s).unwrap();
+        let l = |s: &str| LayoutRef::parse(s).unwrap();
+        assert_eq!(
+            r("docker://h.io/r:1").stored_as(&l("dir:mine")).unwrap(),
+            "mine"
+        );
+        assert_eq!(r("docker://h.io/r:1").stored_as(&l("dir")).unwrap(), "1");
+        assert_eq!(r("docker://h.io/r").stored_as(&l("dir")).unwrap(), "latest");
+        assert_eq!(
+            r(&format!("docker://h.io/r@{d}"))
+                .stored_as(&l("dir:x"))
+                .unwrap(),
+            "x"
+        );
+        let e = r(&format!("docker://h.io/r@{d}"))
+            .stored_as(&l("dir"))
+            .unwrap_err();
+        assert_eq!(e.kind, crate::Kind::Usage);
+        assert!(e.hint.as_deref() == Some("write dir:REF"), "{:?}", e.hint);
+        let e = r("docker://h.io/r:1")
+            .stored_as(&l(&format!("dir@{d}")))
+            .unwrap_err();
+        assert_eq!(e.kind, crate::Kind::Usage);
+    }
 
     #[test]
     fn credentials_in_references_are_refused_unseen() {

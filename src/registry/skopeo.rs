@@ -11,9 +11,12 @@
 
 use super::client::certs::HostTls;
 use super::client::TransportOptions;
-use super::ops::PushPlan;
+use super::ops::{PushPlan, TagPlan};
 use super::reference::RegistryRef;
 use crate::error::{Error, Kind, Result};
+use crate::layout::Layout;
+use crate::model::Index;
+use crate::reference::{LayoutRef, Target};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -99,6 +102,62 @@ pub fn make_cert_dir(tls: &HostTls) -> Result<Option<tempfile::TempDir>> {
     Ok(Some(dir))
 }
 
+/// The `(ref name in the layout, tag at the registry)` pairs of a push via skopeo:
+/// skopeo's `oci:` transport names an index.json entry by its ref name, so the source
+/// must be `LAYOUT:REF` (or every ref with `all_refs`); each pair's tag is the plan's
+/// main tag for that entry, else the ref name itself.
+pub fn ref_pairs(
+    layout: &Layout,
+    src: &LayoutRef,
+    dest: &RegistryRef,
+    plan: &PushPlan,
+    all_refs: bool,
+) -> Result<Vec<(String, String)>> {
+    if dest.digest.is_some() {
+        return Err(Error::usage("--via skopeo needs a tag in the destination"));
+    }
+    let index = if all_refs {
+        Some(layout.read_index()?.0)
+    } else {
+        None
+    };
+    pairs(index.as_ref(), &src.target, &plan.tags)
+}
+
+/// [`ref_pairs`] over index.json as read (`Some` for every ref, `None` for the one
+/// `target` names).
+fn pairs(
+    index: Option<&Index>,
+    target: &Target,
+    tags: &[TagPlan],
+) -> Result<Vec<(String, String)>> {
+    let main: Vec<&TagPlan> = tags.iter().filter(|t| t.platform.is_none()).collect();
+    let Some(index) = index else {
+        let Target::Name(n) = target else {
+            return Err(Error::usage(
+                "--via skopeo needs LAYOUT:REF (skopeo's oci: transport selects entries by ref name)",
+            ));
+        };
+        let tag = main.first().map_or_else(|| n.clone(), |t| t.tag.clone());
+        return Ok(vec![(n.clone(), tag)]);
+    };
+    Ok(crate::resolve::ref_names(index)
+        .into_iter()
+        .map(|n| {
+            let tag = main
+                .iter()
+                .find(|t| {
+                    index
+                        .manifests
+                        .iter()
+                        .any(|m| m.ref_name() == Some(n.as_str()) && m.digest == t.digest)
+                })
+                .map_or_else(|| n.clone(), |t| t.tag.clone());
+            (n, tag)
+        })
+        .collect())
+}
+
 /// Run each command; stop at the first failure with skopeo's own words.
 pub fn run(commands: &[Vec<String>]) -> Result<()> {
     for c in commands {
@@ -161,4 +220,78 @@ pub fn shell_line(c: &[String]) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Descriptor;
+
+    fn entry(digest: &str, name: &str) -> Descriptor {
+        let mut d = Descriptor::new("", &crate::digest::Digest::sha256_of(b""), 0);
+        d.digest = digest.into();
+        d.annotations
+            .insert(crate::model::annotation::REF_NAME.into(), name.into());
+        d
+    }
+
+    fn tag(tag: &str, digest: &str, platform: Option<&str>) -> TagPlan {
+        TagPlan {
+            tag: tag.into(),
+            digest: digest.into(),
+            media_type: String::new(),
+            platform: platform.map(String::from),
+            descriptor: entry(digest, tag),
+        }
+    }
+
+    #[test]
+    fn one_ref_takes_the_main_tag_else_its_own_name() {
+        let target = Target::Name("v1".into());
+        let tags = [
+            tag("v1-amd64", "sha256:a", Some("linux/amd64")),
+            tag("stable", "sha256:i", None),
+        ];
+        assert_eq!(
+            pairs(None, &target, &tags).unwrap(),
+            [("v1".to_string(), "stable".to_string())]
+        );
+        assert_eq!(
+            pairs(None, &target, &tags[..1]).unwrap(),
+            [("v1".to_string(), "v1".to_string())]
+        );
+    }
+
+    #[test]
+    fn one_ref_needs_a_name() {
+        for t in [
+            Target::Default,
+            Target::Digest(crate::digest::Digest::sha256_of(b"x")),
+        ] {
+            let e = pairs(None, &t, &[]).unwrap_err();
+            assert_eq!(e.kind, Kind::Usage);
+            assert!(e.message.contains("LAYOUT:REF"), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn all_refs_pair_each_ref_with_the_tag_of_its_digest() {
+        let index = Index {
+            manifests: vec![
+                entry("sha256:a", "a"),
+                entry("sha256:b", "b"),
+                entry("sha256:a2", "a"),
+            ],
+            ..Index::default()
+        };
+        let tags = [tag("latest", "sha256:b", None)];
+        let got = pairs(Some(&index), &Target::Default, &tags).unwrap();
+        assert_eq!(
+            got,
+            [
+                ("a".to_string(), "a".to_string()),
+                ("b".to_string(), "latest".to_string())
+            ]
+        );
+    }
 }

@@ -1,10 +1,12 @@
 //! The selector's command-line flags, reusable by every command that picks entries:
 //! `#[command(flatten)] selector: SelectorArgs` (filters) and, for commands that need
-//! one result, `#[command(flatten)] ambiguity: AmbiguityArgs`.
+//! one result, `#[command(flatten)] ambiguity: AmbiguityArgs`. Only with the `cli`
+//! feature: the flags fill a library [`Filters`] and print its warnings.
 
-use super::{Condition, OnAmbiguity, Scope, Selector};
-use crate::error::{Error, Result};
-use crate::platform::{Fallback, Fallbacks, MatchMode, PlatformSpec};
+use super::filters::{Filters, Parsed};
+use super::{OnAmbiguity, Scope, Selector};
+use crate::error::Result;
+use crate::platform::{Fallback, MatchMode};
 use clap::Args;
 
 /// Selector filters: `--platform`, `--where`, `--match`, `--fallback`, `--scope`, `--inherit`.
@@ -68,43 +70,38 @@ impl SelectorArgs {
         self.platforms.is_empty() && self.wheres.is_empty()
     }
 
-    /// Parse the flags into a [`Selector`] (usage errors, exit 2, for bad values).
-    pub fn to_selector(&self) -> Result<Selector> {
-        let mut s = Selector::new();
-        for p in &self.platforms {
-            let spec = PlatformSpec::parse(p)?;
-            // A typo (`linux/amd65`) matches nothing; say why before "no match".
-            if let Some(w) = spec.unknown_warning() {
-                crate::cli::output::warning(&w);
-            }
-            s.platforms.push(spec);
+    /// The flags as library [`Filters`].
+    pub fn filters(&self) -> Filters {
+        Filters {
+            platforms: self.platforms.clone(),
+            wheres: self.wheres.clone(),
+            match_mode: self.match_mode,
+            fallbacks: self.fallback.clone(),
+            scope: self.scope,
+            inherit: self.inherit,
         }
-        for w in &self.wheres {
-            s.conditions.push(Condition::parse(w)?);
-        }
-        s.mode = self.match_mode;
-        s.fallbacks = Fallbacks::from_list(&self.fallback);
-        s.scope = self.scope;
-        s.inherit = self.inherit;
-        if self.inherit && s.conditions.is_empty() {
-            return Err(Error::usage("--inherit applies to --where conditions")
-                .with_hint("add a --where, or drop --inherit"));
-        }
-        Ok(s)
     }
+
+    /// Parse the flags into a [`Selector`] (usage errors, exit 2, for bad values),
+    /// printing a warning for each platform naming an unknown os or architecture.
+    pub fn to_selector(&self) -> Result<Selector> {
+        Ok(warned(self.filters().parse()?))
+    }
+}
+
+/// Print a parse's warnings on stderr; return its selector.
+fn warned(p: Parsed) -> Selector {
+    for w in &p.warnings {
+        crate::cli::output::warning(w);
+    }
+    p.selector
 }
 
 /// The `--platform`/`--where` flags of export, push and merge as a [`Selector`] (exact
 /// matching, every match), with a warning printed for each platform naming an unknown
-/// os or architecture.
+/// os or architecture ([`super::filters::subset_selector`] without the printing).
 pub fn subset_selector(platforms: &[String], wheres: &[String]) -> Result<Selector> {
-    SelectorArgs {
-        platforms: platforms.to_vec(),
-        wheres: wheres.to_vec(),
-        ..SelectorArgs::default()
-    }
-    .to_selector()
-    .map(|s| s.on_ambiguity(OnAmbiguity::All))
+    Ok(warned(super::filters::subset_selector(platforms, wheres)?))
 }
 
 /// The `--platform`/`--where` subset filter of pull (a remote index: see [`super::EntryFilter`]), parsed, with a
@@ -118,6 +115,7 @@ pub fn entry_filter(platforms: &[String], wheres: &[String]) -> Result<super::En
 }
 
 impl AmbiguityArgs {
+    /// Set the selector's `--on-ambiguity` when the flag was given.
     pub fn apply(&self, s: Selector) -> Selector {
         match self.on_ambiguity {
             Some(a) => s.on_ambiguity(a),
@@ -129,6 +127,7 @@ impl AmbiguityArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::platform::PlatformSpec;
     use clap::Parser;
 
     #[derive(Parser)]

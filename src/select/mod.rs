@@ -46,20 +46,26 @@
 //! listing the tie), `all`. Nothing matching is exit 3 with the nearest candidates.
 //! Matches that are all the same digest are not ambiguous (the first is used).
 
+#[cfg(feature = "cli")]
 pub mod args;
 mod engine;
 mod expr;
 mod filter;
+pub mod filters;
 pub mod fold;
 mod found;
 mod listing;
+mod ls_view;
 mod space;
 
+#[cfg(feature = "cli")]
 pub use args::{AmbiguityArgs, SelectorArgs};
 pub use expr::{Condition, Field, Key, Op};
 pub use filter::EntryFilter;
+pub use filters::{subset_selector, Filters, Parsed};
 pub use found::{Container, Found, Match, Miss, PathStep};
 pub use listing::{members, ListedEntry, Listing};
+pub use ls_view::{ls_view, LsView};
 
 use engine::Engine;
 use space::Candidates;
@@ -72,7 +78,8 @@ use crate::store::Names;
 use serde::Serialize;
 
 /// `--scope`: which annotations an annotation condition reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     /// The annotations on the descriptor (the entry in its index).
@@ -85,7 +92,8 @@ pub enum Scope {
 }
 
 /// `--on-ambiguity`: what a command that needs one result does with several.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum OnAmbiguity {
     /// Fail with exit code 4, listing every candidate.
@@ -99,8 +107,8 @@ pub enum OnAmbiguity {
     All,
 }
 
-/// What to select. Build it in code with the builder methods, or from command-line flags
-/// with [`SelectorArgs::to_selector`].
+/// What to select. Build it in code with the builder methods, or from filter strings
+/// with [`Filters::parse`].
 #[derive(Debug, Clone, Default)]
 pub struct Selector {
     /// Any may match; an entry matching an earlier one ranks higher under `best`.

@@ -68,6 +68,7 @@ pub struct TlsFiles {
     pub cert_dir: Option<PathBuf>,
     /// A client certificate and its key for mutual TLS.
     pub client_cert: Option<PathBuf>,
+    /// The key of `client_cert`.
     pub client_key: Option<PathBuf>,
 }
 
@@ -150,7 +151,9 @@ pub enum Access {
 
 /// An opened store.
 pub enum Store {
+    /// An OCI image layout.
     Layout(Layout),
+    /// A registry repository.
     Registry(Box<Registry>),
     /// An oci-archive or docker-archive opened for reading (staged: see
     /// [`crate::archive::source`]); read-only.
@@ -206,13 +209,18 @@ impl Store {
 /// A borrowed [`Store`]: what copies write to when the caller holds the store itself.
 #[derive(Clone, Copy)]
 pub enum StoreRef<'a> {
+    /// An OCI image layout.
     Layout(&'a Layout),
+    /// A registry repository.
     Registry(&'a Registry),
+    /// An archive opened for reading.
     Archive(&'a ArchiveSource),
+    /// An archive file being written (copied into, then finished).
     ArchiveFile(&'a ArchiveFile),
 }
 
 impl<'a> StoreRef<'a> {
+    /// The store's naming (and reading) side.
     pub fn names(self) -> &'a dyn Names {
         match self {
             StoreRef::Layout(l) => l,
@@ -221,6 +229,7 @@ impl<'a> StoreRef<'a> {
             StoreRef::ArchiveFile(a) => a,
         }
     }
+    /// The store's write side.
     pub fn sink(self) -> &'a dyn Sink {
         match self {
             StoreRef::Layout(l) => l,
@@ -245,6 +254,7 @@ impl Store {
 
 /// A store opened from a reference, and what the reference asks for in it.
 pub struct Opened {
+    /// The store.
     pub store: Store,
     /// The tag, ref name or digest the reference names; [`Target::Default`] when none.
     pub target: Target,
