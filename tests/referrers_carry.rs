@@ -853,3 +853,90 @@ fn platform_export_carries_the_kept_entries_referrers() {
     let got = oix_json(&["referrers", &format!("{is}@{}", arm.digest)]);
     assert_eq!(got["referrers"][0]["descriptor"]["digest"], on_arm.as_str());
 }
+
+/// Cross-layout `index add`, `index create` and `merge` bring the referrers of what
+/// they take from another layout (a signature, an SBOM and a referrer of it), listed
+/// as a layout lists them; `--dry-run` lists them and writes nothing; `--no-referrers`
+/// and `--referrers-type` narrow it. No registry needed.
+#[test]
+fn cross_layout_edits_carry_referrers() {
+    let work = tempfile::tempdir().unwrap();
+    let p = |n: &str| work.path().join(n).to_str().unwrap().to_string();
+    let l = work.path().join("src");
+    let subject = image(&l);
+    let ls = p("src");
+    let sbom = attach(&l, &format!("{ls}:v1"), SBOM, "sbom.json", "{}");
+    let prov = attach(&l, &format!("{ls}@{sbom}"), PROV, "prov.json", "[]");
+    let sig = cosign_sig(&l, &subject);
+    let all = sorted(vec![sbom.clone(), prov.clone(), sig.clone()]);
+
+    let add = p("add");
+    oix_json(&["init", &add]);
+    let dry = oix_json(&[
+        "index",
+        "add",
+        &format!("{add}:rel"),
+        &format!("{ls}:v1"),
+        "--dry-run",
+    ]);
+    assert_eq!(carried(&dry), all, "{dry}");
+    assert!(layout_refs(&add).is_empty());
+    let v = oix_json(&["index", "add", &format!("{add}:rel"), &format!("{ls}:v1")]);
+    assert_eq!(carried(&v), all, "{v}");
+    assert_eq!(layout_referrers(&format!("{add}@{subject}")), all);
+    let fsck = oix().args(["fsck", &add]).output().unwrap();
+    assert!(fsck.status.success() && fsck.stderr.is_empty(), "{fsck:?}");
+    // Adding again lists each once.
+    oix_json(&["index", "add", &format!("{add}:rel"), &format!("{ls}:v1")]);
+    assert_eq!(layout_referrers(&format!("{add}@{subject}")), all);
+
+    let merged = p("merged");
+    let v = oix_json(&[
+        "merge",
+        &format!("{merged}:rel"),
+        &format!("{ls}:v1"),
+        "--policy",
+        "union",
+    ]);
+    assert_eq!(carried(&v), all, "{v}");
+    assert_eq!(layout_referrers(&format!("{merged}@{subject}")), all);
+
+    let created = p("created");
+    let v = oix_json(&[
+        "index",
+        "create",
+        &format!("{created}:rel"),
+        &format!("{ls}:v1"),
+        "--referrers-type",
+        SBOM,
+    ]);
+    assert_eq!(carried(&v), vec![sbom.clone()], "{v}");
+    assert_eq!(
+        layout_referrers(&format!("{created}@{subject}")),
+        vec![sbom.clone()]
+    );
+
+    let bare = p("bare");
+    let v = oix_json(&[
+        "merge",
+        &format!("{bare}:rel"),
+        &format!("{ls}:v1"),
+        "--policy",
+        "union",
+        "--no-referrers",
+    ]);
+    assert!(v.get("referrers").is_none(), "{v}");
+    assert!(layout_referrers(&format!("{bare}@{subject}")).is_empty());
+}
+
+/// The ref names of a layout's index.json entries (`oix ls --json`).
+fn layout_refs(dir: &str) -> Vec<String> {
+    let v = oix_json(&["ls", dir]);
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| e["ref"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}

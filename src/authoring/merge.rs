@@ -145,6 +145,7 @@ pub fn merge(
     annotations: &BTreeMap<String, String>,
     selector: Option<&crate::select::Selector>,
     dry_run: bool,
+    referrers: &crate::copy::stores::Carry,
 ) -> Result<Outcome> {
     let incoming = incoming(sources, selector)?;
     let build = |layout: &Layout, cur: Option<&Current>| -> Result<Vec<Member>> {
@@ -158,7 +159,13 @@ pub fn merge(
             .unwrap_or_default();
         apply_policy(policy, existing, &incoming, expect, &from)
     };
-    edit_index(dest, name, annotations, dry_run, &incoming, &build)
+    let opts = super::EditOptions {
+        annotations: annotations.clone(),
+        dry_run,
+        flatten: true,
+        referrers: referrers.clone(),
+    };
+    edit_index(dest, name, &opts, &incoming, &build)
 }
 
 /// [`merge`] into TAG of a store that is not a layout (a registry): the previous release

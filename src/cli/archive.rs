@@ -208,7 +208,7 @@ fn would(action: &str) -> &'static str {
 
 /// One line per carried referrer (`referrer DIGEST -> SUBJECT (TAG)`) and per warning,
 /// on stderr.
-fn print_referrers(
+pub(crate) fn print_referrers(
     carried: &[crate::referrers::Carried],
     warnings: &[crate::referrers::Warning],
     dry_run: bool,
@@ -219,12 +219,12 @@ fn print_referrers(
             "{verb} referrer {} of {} ({}, listed as {})",
             c.descriptor.digest,
             c.subject,
-            c.descriptor.artifact_type.as_deref().unwrap_or("-"),
+            crate::text::escape(c.descriptor.artifact_type.as_deref().unwrap_or("-")),
             c.tag
         );
     }
     for w in warnings {
-        errln!("warning: {}", w.message);
+        errln!("warning: {}", crate::text::escape(&w.message));
     }
 }
 

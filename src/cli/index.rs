@@ -178,6 +178,9 @@ pub struct EditFlags {
     /// need a source file owned by you and not writable by group or others).
     #[arg(long)]
     pub trust_source: bool,
+    /// Referrers of entries taken from other layouts (layout destinations).
+    #[command(flatten)]
+    pub referrers: super::registry::ReferrerArgs,
 }
 
 impl EditFlags {
@@ -190,6 +193,7 @@ impl EditFlags {
             annotations,
             dry_run: self.dry_run,
             flatten,
+            referrers: self.referrers.carry(),
         })
     }
 }
@@ -373,6 +377,7 @@ fn report(ctx: &Ctx, o: &Outcome, detailed: bool) -> i32 {
         for l in diff::render(&o.diff) {
             outln!("{}", crate::text::escape(&l));
         }
+        super::archive::print_referrers(&o.referrers, &o.referrer_warnings, o.dry_run);
     }
     let changed = o.changed || (o.dry_run && !o.diff.is_empty());
     ExitCode::changed_if(detailed, changed).code()
@@ -518,6 +523,7 @@ pub fn merge(ctx: &Ctx, a: MergeArgs) -> Result<i32> {
         &opts.annotations,
         Some(&a.selector.to_selector()?),
         opts.dry_run,
+        &opts.referrers,
     )?;
     Ok(report(ctx, &o, a.edit.detailed_exitcode))
 }
