@@ -940,3 +940,101 @@ fn layout_refs(dir: &str) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// `oix apply` carries referrers: a release taken from a layout and published to a
+/// registry brings the image's signature, SBOM and the SBOM's provenance; a release
+/// promoted from that registry (`docker://` source, `layers: remote`) to a second
+/// registry brings them on; `--no-referrers` carries none.
+#[test]
+fn apply_carries_referrers_to_destinations() {
+    if !tools_present() {
+        return;
+    }
+    let reg = RegistryServer::start(None, Auth::None);
+    let reg2 = RegistryServer::start(None, Auth::None);
+    let (h, h2) = (reg.host(), reg2.host());
+    let work = tempfile::tempdir().unwrap();
+    let l = work.path().join("builds");
+    let subject = image(&l);
+    let ls = l.to_str().unwrap().to_string();
+    let sbom = attach(&l, &format!("{ls}:v1"), SBOM, "sbom.json", "{}");
+    let prov = attach(&l, &format!("{ls}@{sbom}"), PROV, "prov.json", "[]");
+    let sig = cosign_sig(&l, &subject);
+    let all = sorted(vec![sbom.clone(), prov.clone(), sig.clone()]);
+
+    let plan = work.path().join("plan.yaml");
+    std::fs::write(
+        &plan,
+        format!(
+            "version: 1\nlayout: ./out\ndestinations:\n  - url: docker://{h}\n    plain_http: true\nimages:\n  - name: app\n    source: ./builds:v1\n    tags: ['1.0']\n"
+        ),
+    )
+    .unwrap();
+    let out = oix()
+        .args(["apply", plan.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for d in all.iter().chain([&subject]) {
+        skopeo_reads(&h, "app", d);
+    }
+    assert_eq!(fallback_listed(&h, "app", &subject), vec![sbom.clone()]);
+    assert_eq!(fallback_listed(&h, "app", &sbom), vec![prov.clone()]);
+    // The working layout lists them too.
+    let outdir = work.path().join("out");
+    assert_eq!(
+        layout_referrers(&format!("{}@{subject}", outdir.display())),
+        all
+    );
+
+    // Promotion from that registry to a second one (the plan's destination on the
+    // source's registry says how to reach it: plain HTTP).
+    let plan2 = work.path().join("promote.yaml");
+    std::fs::write(
+        &plan2,
+        format!(
+            "version: 1\nlayout: ./promote\ndestinations:\n  - url: docker://{h2}/mirror\n    plain_http: true\n  - url: docker://{h}/promoted\n    plain_http: true\nimages:\n  - name: app\n    source: docker://{h}/app:1.0\n    tags: ['1.0']\n"
+        ),
+    )
+    .unwrap();
+    let out = oix()
+        .args(["apply", plan2.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for d in all.iter().chain([&subject]) {
+        skopeo_reads(&h2, "mirror/app", d);
+    }
+    assert_eq!(
+        fallback_listed(&h2, "mirror/app", &sbom),
+        vec![prov.clone()]
+    );
+
+    // --no-referrers: the image only.
+    let plan3 = work.path().join("bare.yaml");
+    std::fs::write(
+        &plan3,
+        format!(
+            "version: 1\nlayout: ./bare\ndestinations:\n  - url: docker://{h2}/bare\n    plain_http: true\nimages:\n  - name: app\n    source: ./builds:v1\n    tags: ['1.0']\n"
+        ),
+    )
+    .unwrap();
+    let out = oix()
+        .args(["apply", plan3.to_str().unwrap(), "--no-referrers"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(reg2.repo_manifests("bare/app"), vec![subject.clone()]);
+}
