@@ -347,7 +347,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__apply)
-            opts="-h -V --dry-run --only --skip --force --fail-fast --no-push --detailed-exitcode --timeout --cert-dir --client-cert --client-key --json --lock-timeout --help --version"
+            opts="-h -V --dry-run --only --skip --force --fail-fast --no-push --detailed-exitcode --timeout --cert-dir --client-cert --client-key --no-referrers --referrers-type --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -374,6 +374,10 @@ _oix() {
                     return 0
                     ;;
                 --client-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --referrers-type)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -727,7 +731,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__export)
-            opts="-o -h -V --output --compression --level --jobs --platform --where --format --docker-compat --name --allow-zstd --json --lock-timeout --help --version"
+            opts="-o -h -V --output --compression --level --jobs --platform --where --format --docker-compat --name --allow-zstd --no-referrers --referrers-type --dry-run --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -766,6 +770,10 @@ _oix() {
                     return 0
                     ;;
                 --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --referrers-type)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1305,7 +1313,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__import)
-            opts="-o -h -V --output --all --max-ratio --max-size --trust-source --json --lock-timeout --help --version"
+            opts="-o -h -V --output --all --max-ratio --max-size --trust-source --no-referrers --referrers-type --dry-run --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1324,6 +1332,10 @@ _oix() {
                     return 0
                     ;;
                 --max-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --referrers-type)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1357,7 +1369,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__index__subcmd__add)
-            opts="-j -h -V --platform --mode --flatten --annotation --created --dry-run --detailed-exitcode --allow-unknown-platform --force-platform --trust-source --authfile --ca-cert --cert-dir --client-cert --client-key --insecure --plain-http --timeout --creds --retries --jobs --json --lock-timeout --help --version"
+            opts="-j -h -V --platform --mode --flatten --annotation --created --dry-run --detailed-exitcode --allow-unknown-platform --force-platform --trust-source --no-referrers --referrers-type --authfile --ca-cert --cert-dir --client-cert --client-key --insecure --plain-http --timeout --creds --retries --jobs --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1376,6 +1388,10 @@ _oix() {
                     return 0
                     ;;
                 --created)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --referrers-type)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1431,7 +1447,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__index__subcmd__create)
-            opts="-h -V --platform --flatten --annotation --created --dry-run --detailed-exitcode --allow-unknown-platform --force-platform --trust-source --json --lock-timeout --help --version"
+            opts="-h -V --platform --flatten --annotation --created --dry-run --detailed-exitcode --allow-unknown-platform --force-platform --trust-source --no-referrers --referrers-type --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1446,6 +1462,10 @@ _oix() {
                     return 0
                     ;;
                 --created)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --referrers-type)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1863,7 +1883,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__merge)
-            opts="-j -h -V --policy --expect --platform --where --match --fallback --scope --inherit --annotation --created --dry-run --detailed-exitcode --allow-unknown-platform --force-platform --trust-source --authfile --ca-cert --cert-dir --client-cert --client-key --insecure --plain-http --timeout --creds --retries --jobs --json --lock-timeout --help --version"
+            opts="-j -h -V --policy --expect --platform --where --match --fallback --scope --inherit --annotation --created --dry-run --detailed-exitcode --allow-unknown-platform --force-platform --trust-source --no-referrers --referrers-type --authfile --ca-cert --cert-dir --client-cert --client-key --insecure --plain-http --timeout --creds --retries --jobs --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1902,6 +1922,10 @@ _oix() {
                     return 0
                     ;;
                 --created)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --referrers-type)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

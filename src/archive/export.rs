@@ -12,6 +12,11 @@
 //! shared with push and pull). Which entries are kept is decided by the selector engine
 //! ([`crate::select::Selector::find`]): the entries it picks under each exported ref are
 //! kept whole, the indexes above them are rewritten.
+//!
+//! Referrers (signatures, SBOMs, attestations: docs/referrers.md) of every exported
+//! manifest and index go into the archive too ([`referrers::carry`]), listed in its
+//! index.json as a layout lists them ([`referrers::entries_for`]); a docker-archive
+//! carries none (docker load has no place for them) and reports how many stay behind.
 
 use super::docker_export::{choose_image, name_entry, DockerExport};
 use super::sink::{ArchiveSink, DockerImage};
