@@ -8,6 +8,9 @@
 #   floor:   curl, a fresh registry each run: every blob of the layout as one monolithic
 #            upload (POST for a session, PUT of the whole file with ?digest=), 4 at a
 #            time (issue 18 §3: what the registry itself can ingest here)
+#   CPU:     for each cold push, the CPU seconds (user+sys) the registry process spent
+#            ingesting it (from /proc/PID/stat) and those of the sender (GNU time); on
+#            2 cores no sender can finish before (registry CPU + sender CPU) / 2
 # Prints a Markdown table; record it in bench/RESULTS.md under "## Push (issue 6)".
 #
 # Usage: bench/push.sh [RUNS] [MIB_PER_LAYER]   (defaults: 5 runs, 2 layers x 128 MiB per arch)
@@ -91,6 +94,10 @@ pkill_reg() {
   if [ -n "$REG_PID" ]; then kill "$REG_PID" 2>/dev/null || true; wait "$REG_PID" 2>/dev/null || true; REG_PID=; rm -rf "$REG_DIR"; fi
 }
 now() { date +%s.%N; }
+# CPU seconds (user+sys) the running registry has used so far.
+reg_cpu() { awk -v t="$(getconf CLK_TCK)" '{print ($14 + $15) / t}' "/proc/$REG_PID/stat"; }
+# Run a command, recording its CPU seconds (user+sys) in $WORK/cpu.
+timed() { /usr/bin/time -f '%U %S' -o "$WORK/cpu.raw" "$@"; awk '{print $1 + $2}' "$WORK/cpu.raw" > "$WORK/cpu"; }
 elapsed() { python3 -c "print(f'{$2 - $1:.3f}')"; }
 
 OIX_CMD=("$OIX" push "$L:v1" DEST --plain-http --jobs 4)
@@ -107,22 +114,24 @@ curl_upload() { # HOST FILE
     -T "$f" "$loc${sep}digest=$dg"
 }
 export -f curl_upload
-declare -a oc os orp srp cf
+declare -a oc os orp srp cf ocpu scpu rcpu_o rcpu_s rcpu_c
 for r in $(seq "$RUNS"); do
   sync
   start_registry; d=docker://$HOST/bench/app:v1
-  t0=$(now); "$OIX" push "$L:v1" "$d" --plain-http --jobs 4 >/dev/null 2>&1; t1=$(now)
-  oc+=("$(elapsed "$t0" "$t1")")
+  c0=$(reg_cpu)
+  t0=$(now); timed "$OIX" push "$L:v1" "$d" --plain-http --jobs 4 >/dev/null 2>&1; t1=$(now)
+  oc+=("$(elapsed "$t0" "$t1")"); ocpu+=("$(cat "$WORK/cpu")"); rcpu_o+=("$(elapsed "$c0" "$(reg_cpu)")")
   t0=$(now); "$OIX" push "$L:v1" "$d" --plain-http --jobs 4 >/dev/null 2>&1; t1=$(now)
   orp+=("$(elapsed "$t0" "$t1")")
   start_registry; d=docker://$HOST/bench/app:v1
-  t0=$(now); skopeo copy -q --all --preserve-digests --dest-tls-verify=false "oci:$L:v1" "$d" >/dev/null; t1=$(now)
-  os+=("$(elapsed "$t0" "$t1")")
+  c0=$(reg_cpu)
+  t0=$(now); timed skopeo copy -q --all --preserve-digests --dest-tls-verify=false "oci:$L:v1" "$d" >/dev/null; t1=$(now)
+  os+=("$(elapsed "$t0" "$t1")"); scpu+=("$(cat "$WORK/cpu")"); rcpu_s+=("$(elapsed "$c0" "$(reg_cpu)")")
   t0=$(now); skopeo copy -q --all --preserve-digests --dest-tls-verify=false "oci:$L:v1" "$d" >/dev/null; t1=$(now)
   srp+=("$(elapsed "$t0" "$t1")")
-  start_registry
+  start_registry; c0=$(reg_cpu)
   t0=$(now); find "$L/blobs/sha256" -type f -print0 | xargs -0 -P4 -n1 bash -c 'curl_upload "$0" "$1"' "$HOST"; t1=$(now)
-  cf+=("$(elapsed "$t0" "$t1")")
+  cf+=("$(elapsed "$t0" "$t1")"); rcpu_c+=("$(elapsed "$c0" "$(reg_cpu)")")
   echo "run $r: oix cold ${oc[-1]}s re ${orp[-1]}s | skopeo cold ${os[-1]}s re ${srp[-1]}s | curl floor ${cf[-1]}s" >&2
 done
 pkill_reg
@@ -138,5 +147,9 @@ echo "| re-push, unchanged layout | $mro | $mrs | $(python3 -c "print(f'{$mrs/$m
 echo
 echo "Floor (curl, every blob as one monolithic upload, 4 at a time, fresh registry): $mcf s; oix cold push is $(python3 -c "print(f'{$mo/$mcf:.2f}x')") the floor, skopeo $(python3 -c "print(f'{$ms/$mcf:.2f}x')")."
 echo
+echo "CPU seconds (user+sys), medians: registry ingesting oix's push $(median "${rcpu_o[@]}"), skopeo's $(median "${rcpu_s[@]}"), curl's $(median "${rcpu_c[@]}"); oix itself $(median "${ocpu[@]}"), skopeo itself $(median "${scpu[@]}")."
+echo "Machine floor for oix's push on $(nproc) cores, (registry CPU + oix CPU) / cores: $(python3 -c "print(f'{($(median "${rcpu_o[@]}") + $(median "${ocpu[@]}")) / $(nproc):.3f}')") s."
+echo
 echo "Commands: \`${OIX_CMD[*]}\` vs \`${SKO_CMD[*]}\` (DEST = docker://127.0.0.1:PORT/bench/app:v1)."
 echo "All runs: oix cold ${oc[*]}; skopeo cold ${os[*]}; oix re-push ${orp[*]}; skopeo re-copy ${srp[*]}; curl floor ${cf[*]}"
+echo "CPU, all runs: registry for oix ${rcpu_o[*]}; for skopeo ${rcpu_s[*]}; for curl ${rcpu_c[*]}; oix ${ocpu[*]}; skopeo ${scpu[*]}"

@@ -552,7 +552,7 @@ _oix() {
                     return 0
                     ;;
                 --manifest-format)
-                    COMPREPLY=($(compgen -W "keep oci docker" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "keep oci docker auto" -- "${cur}"))
                     return 0
                     ;;
                 --allow-lossy)
@@ -731,7 +731,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__export)
-            opts="-o -h -V --output --compression --level --jobs --platform --where --format --docker-compat --name --allow-zstd --no-referrers --referrers-type --dry-run --json --lock-timeout --help --version"
+            opts="-o -h -V --output --compression --level --jobs --platform --where --format --docker-compat --name --allow-zstd --manifest-format --allow-lossy --no-referrers --referrers-type --dry-run --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -770,6 +770,14 @@ _oix() {
                     return 0
                     ;;
                 --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --manifest-format)
+                    COMPREPLY=($(compgen -W "keep oci docker auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --allow-lossy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1369,7 +1377,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__index__subcmd__add)
-            opts="-j -h -V --platform --mode --flatten --annotation --created --dry-run --detailed-exitcode --allow-unknown-platform --force-platform --trust-source --no-referrers --referrers-type --authfile --ca-cert --cert-dir --client-cert --client-key --insecure --plain-http --timeout --creds --retries --jobs --json --lock-timeout --help --version"
+            opts="-j -h -V --platform --mode --flatten --annotation --created --dry-run --detailed-exitcode --allow-unknown-platform --force-platform --trust-source --no-referrers --referrers-type --manifest-format --allow-lossy --authfile --ca-cert --cert-dir --client-cert --client-key --insecure --plain-http --timeout --creds --retries --jobs --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1392,6 +1400,14 @@ _oix() {
                     return 0
                     ;;
                 --referrers-type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --manifest-format)
+                    COMPREPLY=($(compgen -W "keep oci docker auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --allow-lossy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1447,7 +1463,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__index__subcmd__create)
-            opts="-h -V --platform --flatten --annotation --created --dry-run --detailed-exitcode --allow-unknown-platform --force-platform --trust-source --no-referrers --referrers-type --json --lock-timeout --help --version"
+            opts="-h -V --platform --flatten --annotation --created --dry-run --detailed-exitcode --allow-unknown-platform --force-platform --trust-source --no-referrers --referrers-type --manifest-format --allow-lossy --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1466,6 +1482,14 @@ _oix() {
                     return 0
                     ;;
                 --referrers-type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --manifest-format)
+                    COMPREPLY=($(compgen -W "keep oci docker auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --allow-lossy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1883,7 +1907,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__merge)
-            opts="-j -h -V --policy --expect --platform --where --match --fallback --scope --inherit --annotation --created --dry-run --detailed-exitcode --allow-unknown-platform --force-platform --trust-source --no-referrers --referrers-type --authfile --ca-cert --cert-dir --client-cert --client-key --insecure --plain-http --timeout --creds --retries --jobs --json --lock-timeout --help --version"
+            opts="-j -h -V --policy --expect --platform --where --match --fallback --scope --inherit --annotation --created --dry-run --detailed-exitcode --allow-unknown-platform --force-platform --trust-source --no-referrers --referrers-type --manifest-format --allow-lossy --authfile --ca-cert --cert-dir --client-cert --client-key --insecure --plain-http --timeout --creds --retries --jobs --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1926,6 +1950,14 @@ _oix() {
                     return 0
                     ;;
                 --referrers-type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --manifest-format)
+                    COMPREPLY=($(compgen -W "keep oci docker auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --allow-lossy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2152,7 +2184,7 @@ _oix() {
                     return 0
                     ;;
                 --manifest-format)
-                    COMPREPLY=($(compgen -W "keep oci docker" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "keep oci docker auto" -- "${cur}"))
                     return 0
                     ;;
                 --allow-lossy)
@@ -2246,7 +2278,7 @@ _oix() {
                     return 0
                     ;;
                 --manifest-format)
-                    COMPREPLY=($(compgen -W "keep oci docker" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "keep oci docker auto" -- "${cur}"))
                     return 0
                     ;;
                 --allow-lossy)

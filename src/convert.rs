@@ -68,6 +68,10 @@ pub enum Format {
     Oci,
     /// Docker manifest list / image manifest, schema 2.
     Docker,
+    /// As stored, unless the destination refuses it: then the other format
+    /// (`--manifest-format auto` on push and copy to a registry). Given to [`plan`], it
+    /// means "the format the root is not in".
+    Auto,
 }
 
 impl Format {
@@ -75,8 +79,101 @@ impl Format {
         match self {
             Format::Oci => "OCI",
             Format::Docker => "Docker schema 2",
+            Format::Auto => "the other format",
         }
     }
+
+    /// The format of a manifest or index media type (`None`: neither).
+    pub fn of(media_type: &str) -> Option<Format> {
+        match media_type {
+            media::OCI_INDEX | media::OCI_MANIFEST => Some(Format::Oci),
+            media::DOCKER_LIST | media::DOCKER_MANIFEST => Some(Format::Docker),
+            _ => None,
+        }
+    }
+
+    /// The concrete target for a root of `media_type`: [`Format::Auto`] is the format
+    /// the root is not in (an OCI root goes to Docker, anything else to OCI).
+    pub fn for_root(self, media_type: &str) -> Format {
+        match (self, Format::of(media_type)) {
+            (Format::Auto, Some(Format::Oci)) => Format::Docker,
+            (Format::Auto, _) => Format::Oci,
+            (f, _) => f,
+        }
+    }
+}
+
+/// Why a registry refused a manifest or index in the format it was sent in, when it did
+/// (`--manifest-format auto` then converts and retries once): HTTP 400 or 415 with the
+/// distribution error code MANIFEST_INVALID, MANIFEST_UNKNOWN or UNSUPPORTED, or a
+/// bare 415 (Unsupported Media Type). Decided by the status and codes parsed from the
+/// answer ([`crate::error::RemoteFailure`]), never by its message text. `None`: any
+/// other failure, which a conversion would not cure.
+pub fn refused_format(e: &Error) -> Option<String> {
+    use crate::error::RegistryCode;
+    let r = e.remote.as_deref()?;
+    if !matches!(r.status, 400 | 415) {
+        return None;
+    }
+    let code = r.codes.iter().find(|c| {
+        matches!(
+            c,
+            RegistryCode::ManifestInvalid
+                | RegistryCode::ManifestUnknown
+                | RegistryCode::Unsupported
+        )
+    });
+    let name = match code {
+        Some(RegistryCode::ManifestInvalid) => "MANIFEST_INVALID",
+        Some(RegistryCode::ManifestUnknown) => "MANIFEST_UNKNOWN",
+        Some(_) => "UNSUPPORTED",
+        None if r.status == 415 => "unsupported media type",
+        None => return None,
+    };
+    Some(format!("HTTP {} {name}", r.status))
+}
+
+/// A conversion asked for: the target format and the losses accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub to: Format,
+    pub allow_lossy: Vec<Loss>,
+}
+
+/// A warning about the children of an index about to be written (`merge`, `index
+/// create`, `index add`): OCI and Docker children mixed in one index (Quay and other
+/// registries reject such indexes), or an index of one format listing only children of
+/// the other. `None`: nothing to say. `--manifest-format oci|docker` normalizes both.
+pub fn mixed_children(index_media_type: &str, children: &[Descriptor]) -> Option<String> {
+    let count = |f: Format| {
+        children
+            .iter()
+            .filter(|c| !c.is_attestation() && Format::of(&c.media_type) == Some(f))
+            .count()
+    };
+    let (oci, docker) = (count(Format::Oci), count(Format::Docker));
+    let index = Format::of(index_media_type)?;
+    if oci > 0 && docker > 0 {
+        return Some(format!(
+            "the index mixes {oci} OCI and {docker} Docker schema 2 children; some registries \
+             (Quay) reject such indexes: --manifest-format oci or docker converts the children to one format"
+        ));
+    }
+    let (theirs, n) = match index {
+        Format::Oci => (Format::Docker, docker),
+        _ => (Format::Oci, oci),
+    };
+    (n > 0).then(|| {
+        format!(
+            "the index is {} but its {n} children are {}: --manifest-format {} writes one format throughout",
+            index.name(),
+            theirs.name(),
+            match theirs {
+                Format::Docker => "docker",
+                _ => "oci",
+            }
+        )
+    })
 }
 
 /// A loss the caller may accept when converting to Docker (`--allow-lossy KIND`): the
@@ -215,6 +312,7 @@ pub fn plan(
     to: Format,
     allow_lossy: &[Loss],
 ) -> Result<Conversion> {
+    let to = to.for_root(&root.media_type);
     let mut c = Converter {
         src,
         to,
@@ -293,7 +391,7 @@ fn blob_type(mt: &str, to: Format) -> Option<&'static str> {
     ];
     PAIRS.iter().find_map(|&(oci, docker)| match to {
         Format::Docker if mt == oci || mt == docker => Some(docker),
-        Format::Oci if mt == oci || mt == docker => Some(oci),
+        Format::Oci | Format::Auto if mt == oci || mt == docker => Some(oci),
         _ => None,
     })
 }
@@ -304,12 +402,13 @@ pub const DOCKER_FOREIGN_TAR: &str = "application/vnd.docker.image.rootfs.foreig
 pub const OCI_NONDIST_GZIP: &str = "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip";
 pub const OCI_NONDIST_TAR: &str = "application/vnd.oci.image.layer.nondistributable.v1.tar";
 
+/// `to` is concrete here ([`plan`] resolved [`Format::Auto`]).
 fn doc_type(index: bool, to: Format) -> &'static str {
     match (index, to) {
-        (true, Format::Oci) => media::OCI_INDEX,
         (true, Format::Docker) => media::DOCKER_LIST,
-        (false, Format::Oci) => media::OCI_MANIFEST,
         (false, Format::Docker) => media::DOCKER_MANIFEST,
+        (true, _) => media::OCI_INDEX,
+        (false, _) => media::OCI_MANIFEST,
     }
 }
 
@@ -460,8 +559,9 @@ impl Converter<'_> {
             };
             out.insert(k, v);
         }
-        if !has_mt {
-            // Docker requires it; an OCI document may omit it (a SHOULD). Appended last,
+        if !has_mt && self.to == Format::Docker {
+            // Docker requires it; an OCI document may omit it (a SHOULD), so an OCI
+            // document without it stays as it is on the way to OCI. Appended last,
             // after the body, so that the way back knows to remove it.
             out.insert("mediaType".into(), Value::String(target.into()));
             changed = true;
@@ -729,6 +829,44 @@ mod tests {
     }
 
     #[test]
+    fn a_format_refusal_is_told_by_status_and_code_only() {
+        use crate::error::RegistryCode as C;
+        let e = |status, codes: Vec<C>, msg: &str| Error::registry(msg, status, codes);
+        assert_eq!(
+            refused_format(&e(400, vec![C::ManifestInvalid], "x")).as_deref(),
+            Some("HTTP 400 MANIFEST_INVALID")
+        );
+        assert!(refused_format(&e(400, vec![C::ManifestUnknown], "x")).is_some());
+        assert!(refused_format(&e(415, vec![], "x")).is_some());
+        assert!(refused_format(&e(400, vec![C::Unsupported], "x")).is_some());
+        // Not a format problem: a missing blob, a denial, a server error; the message
+        // text is never read.
+        assert!(refused_format(&e(400, vec![C::ManifestBlobUnknown], "media type")).is_none());
+        assert!(refused_format(&e(403, vec![C::Denied], "MANIFEST_INVALID")).is_none());
+        assert!(refused_format(&e(500, vec![C::ManifestInvalid], "x")).is_none());
+        assert!(refused_format(&Error::remote("400 MANIFEST_INVALID")).is_none());
+        assert_eq!(Format::Auto.for_root(media::OCI_INDEX), Format::Docker);
+        assert_eq!(Format::Auto.for_root(media::DOCKER_MANIFEST), Format::Oci);
+        assert_eq!(Format::Docker.for_root(media::DOCKER_LIST), Format::Docker);
+    }
+
+    #[test]
+    fn mixed_children_are_told() {
+        let d = |mt: &str| Descriptor::new(mt, &Digest::sha256_of(mt.as_bytes()), 1);
+        let oci = d(media::OCI_MANIFEST);
+        let docker = d(media::DOCKER_MANIFEST);
+        let mixed = mixed_children(media::OCI_INDEX, &[oci.clone(), docker.clone()]).unwrap();
+        assert!(mixed.contains("mixes 1 OCI and 1 Docker"), "{mixed}");
+        let wrapped = mixed_children(media::OCI_INDEX, std::slice::from_ref(&docker)).unwrap();
+        assert!(wrapped.contains("--manifest-format docker"), "{wrapped}");
+        let wrapped = mixed_children(media::DOCKER_LIST, std::slice::from_ref(&oci)).unwrap();
+        assert!(wrapped.contains("--manifest-format oci"), "{wrapped}");
+        assert!(mixed_children(media::OCI_INDEX, &[oci]).is_none());
+        assert!(mixed_children(media::DOCKER_LIST, &[docker]).is_none());
+        assert!(mixed_children(media::OCI_INDEX, &[]).is_none());
+    }
+
+    #[test]
     fn malformed_documents_are_errors_not_panics() {
         let dir = tempfile::tempdir().unwrap();
         let (l, _) = Layout::init(dir.path().join("l")).unwrap();
@@ -773,6 +911,10 @@ mod tests {
         ));
         let back = convert(&c.source, &c.root, Format::Oci, &[]).unwrap();
         assert_eq!(back.root, root);
+        // OCI to OCI: nothing to change, not re-serialized (no mediaType added).
+        let same = convert(&l, &root, Format::Oci, &[]).unwrap();
+        assert_eq!(same.root, root);
+        assert!(same.pairs.is_empty());
         // A Docker document with mediaType in its usual place keeps it.
         let (db, dd) = put(
             &l,

@@ -179,7 +179,7 @@ mod tests {
         ];
         const DEDICATED: [(&str, &str); 2] = [
             ("compress/pipeline.rs", "thread::scope"),
-            ("registry/auth.rs", "thread::spawn"),
+            ("registry/auth/helper.rs", "thread::spawn"),
         ];
         let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
         let mut found = Vec::new();

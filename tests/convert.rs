@@ -336,3 +336,489 @@ fn a_zstd_image_is_refused_and_nothing_is_sent() {
     assert_eq!(o.status.code(), Some(5));
     assert!(!work.path().join("d").exists());
 }
+
+/// The children of an index in the layout `dir` under `name`: (digest, media type).
+fn children_of(dir: &Path, name: &str) -> Vec<(String, String)> {
+    let l = Layout::open(dir).unwrap();
+    let root = root_of(dir, name);
+    let idx: serde_json::Value = serde_json::from_slice(&l.read_small(&root).unwrap()).unwrap();
+    idx["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["digest"].as_str().unwrap().to_string(),
+                m["mediaType"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn oix_fail(args: &[&str], code: i32) -> String {
+    let o = oix_out(args);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(code), "oix {args:?}: {err}");
+    err
+}
+
+/// `index create`, `index add` and `merge` write the index in the format asked for,
+/// children converted (new documents beside the originals); mixed OCI/Docker children,
+/// and an OCI index of Docker children, are warned about (stderr and `--json`
+/// `warnings`); a conversion the index cannot take is refused before anything is
+/// written; skopeo reads the Docker list pushed as stored; back to OCI the children
+/// are the original OCI digests.
+#[test]
+fn index_edits_write_the_format_asked_for_and_warn_about_mixed_children() {
+    if !tools_present() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let src = work.path().join("src");
+    let idx = build_multiarch(
+        &src,
+        "v1",
+        &[("linux", "amd64", None), ("linux", "arm64", None)],
+        5_000,
+        7,
+    );
+    let oci_children = children_of(&src, "v1");
+    let s = |suffix: &str| format!("{}{suffix}", src.display());
+    // A Docker copy of the same images (layout to layout).
+    let dock = work.path().join("dock");
+    oix_json(&[
+        "copy",
+        &s(":v1"),
+        &format!("{}:v1", dock.display()),
+        "--manifest-format",
+        "docker",
+    ]);
+    let docker_children = children_of(&dock, "v1");
+    assert!(docker_children
+        .iter()
+        .all(|(_, mt)| mt == media::DOCKER_MANIFEST));
+    let d = |suffix: &str| format!("{}{suffix}", dock.display());
+
+    // index create --manifest-format docker: a Docker list, the children converted.
+    let out = work.path().join("out");
+    let o = |suffix: &str| format!("{}{suffix}", out.display());
+    let v = oix_json(&[
+        "index",
+        "create",
+        &o(":docker"),
+        &s(&format!("@{}", oci_children[0].0)),
+        &s(&format!("@{}", oci_children[1].0)),
+        "--manifest-format",
+        "docker",
+    ]);
+    assert_eq!(v["mediaType"], media::DOCKER_LIST, "{v}");
+    assert_eq!(v["converted"].as_array().unwrap().len(), 3, "{v}");
+    assert!(v.get("warnings").is_none(), "{v}");
+    assert_eq!(root_of(&out, "docker").media_type, media::DOCKER_LIST);
+    let made = children_of(&out, "docker");
+    assert_eq!(made, docker_children, "the same documents as copy converts");
+    // The originals stay: the OCI children are still in the layout.
+    let l = Layout::open(&out).unwrap();
+    for (c, _) in &oci_children {
+        assert!(l.has_blob(&oix::Digest::parse(c).unwrap()));
+    }
+    common::assert_fsck_clean(&out);
+    // Deterministic: again, the same digest, nothing changed.
+    let again = oix_json(&[
+        "index",
+        "create",
+        &o(":docker"),
+        &s(&format!("@{}", oci_children[0].0)),
+        &s(&format!("@{}", oci_children[1].0)),
+        "--manifest-format",
+        "docker",
+    ]);
+    assert_eq!(again["digest"], v["digest"]);
+    assert_eq!(again["changed"], false);
+
+    // index add of a Docker image to an OCI index: mixed children, warned about.
+    let before = common::tree_hash(&out);
+    let o1 = oix_out(&[
+        "index",
+        "add",
+        &o(":mixed"),
+        &s(&format!("@{}", oci_children[0].0)),
+        &d(&format!("@{}", docker_children[1].0)),
+    ]);
+    let err = String::from_utf8_lossy(&o1.stderr);
+    assert!(o1.status.success(), "{err}");
+    assert!(
+        err.contains("warning: the index mixes 1 OCI and 1 Docker"),
+        "{err}"
+    );
+    assert_ne!(common::tree_hash(&out), before);
+    let v = oix_json(&["index", "add", &o(":mixed"), &s(":v1"), "--dry-run"]);
+    let w = v["warnings"].as_array().unwrap();
+    assert_eq!(w.len(), 1, "{v}");
+    assert!(w[0].as_str().unwrap().contains("Quay"), "{v}");
+    // --manifest-format oci normalizes them: the original OCI children come back.
+    let v = oix_json(&[
+        "index",
+        "add",
+        &o(":mixed"),
+        &d(&format!("@{}", docker_children[1].0)),
+        "--manifest-format",
+        "oci",
+    ]);
+    assert!(v.get("warnings").is_none(), "{v}");
+    assert_eq!(v["mediaType"], media::OCI_INDEX);
+    assert_eq!(children_of(&out, "mixed"), oci_children);
+
+    // merge of Docker images into an OCI index: warned (index type vs children).
+    let v = oix_json(&["merge", &o(":m"), &d(":v1"), "--policy", "replace"]);
+    let w = v["warnings"].as_array().unwrap();
+    assert!(
+        w[0].as_str()
+            .unwrap()
+            .contains("the index is OCI but its 2 children are Docker schema 2"),
+        "{v}"
+    );
+    // --manifest-format docker: a Docker list of them, the Docker children as they are.
+    let v = oix_json(&[
+        "merge",
+        &o(":m"),
+        &d(":v1"),
+        "--policy",
+        "replace",
+        "--manifest-format",
+        "docker",
+    ]);
+    assert!(v.get("warnings").is_none(), "{v}");
+    assert_eq!(v["mediaType"], media::DOCKER_LIST);
+    assert_eq!(
+        v["converted"].as_array().unwrap().len(),
+        1,
+        "only the index: {v}"
+    );
+    assert_eq!(children_of(&out, "m"), docker_children);
+    // --manifest-format oci: the children back to their OCI bytes and digests.
+    let v = oix_json(&[
+        "merge",
+        &o(":back"),
+        &d(":v1"),
+        "--policy",
+        "replace",
+        "--manifest-format",
+        "oci",
+    ]);
+    assert_eq!(v["mediaType"], media::OCI_INDEX);
+    assert_eq!(children_of(&out, "back"), oci_children);
+    common::assert_fsck_clean(&out);
+
+    // Refusals write nothing: annotations on a Docker list need --allow-lossy.
+    let before = common::tree_hash(&out);
+    let err = oix_fail(
+        &[
+            "merge",
+            &o(":m"),
+            &s(":v1"),
+            "--policy",
+            "union",
+            "--annotation",
+            "org.opencontainers.image.version=1",
+            "--manifest-format",
+            "docker",
+        ],
+        5,
+    );
+    assert!(err.contains("--allow-lossy annotations"), "{err}");
+    assert_eq!(common::tree_hash(&out), before);
+    let fresh = work.path().join("fresh");
+    oix_fail(
+        &[
+            "index",
+            "create",
+            &format!("{}:x", fresh.display()),
+            &s(":v1"),
+            "--manifest-format",
+            "docker",
+        ],
+        5,
+    );
+    assert!(!fresh.exists(), "an index inside an index: nothing created");
+    let err = oix_fail(
+        &[
+            "merge",
+            &o(":m"),
+            &s(":v1"),
+            "--policy",
+            "union",
+            "--manifest-format",
+            "auto",
+        ],
+        2,
+    );
+    assert!(err.contains("auto is for push and copy"), "{err}");
+
+    // Pushed as stored, skopeo reads the Docker list oix wrote.
+    let reg = RegistryServer::start(None, Auth::None);
+    let r = format!("docker://{}/team/idx:docker", reg.host());
+    oix_json(&["push", &o(":docker"), &r, "--plain-http"]);
+    let raw: serde_json::Value =
+        serde_json::from_slice(&skopeo_raw(&r, &["--tls-verify=false"])).unwrap();
+    assert_eq!(raw["mediaType"], media::DOCKER_LIST);
+    for m in raw["manifests"].as_array().unwrap() {
+        assert_eq!(m["mediaType"], media::DOCKER_MANIFEST);
+    }
+    // A registry edit takes no conversion (it writes an OCI index).
+    oix_fail(
+        &[
+            "merge",
+            &r,
+            &s(":v1"),
+            "--policy",
+            "union",
+            "--plain-http",
+            "--manifest-format",
+            "oci",
+        ],
+        2,
+    );
+    // A registry index edit warns about mixed children the same way.
+    let v = oix_json(&[
+        "merge",
+        &format!("docker://{}/team/idx:mixed", reg.host()),
+        &s(&format!("@{}", oci_children[0].0)),
+        &d(&format!("@{}", docker_children[1].0)),
+        "--policy",
+        "replace",
+        "--plain-http",
+    ]);
+    assert!(
+        v["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("mixes 1 OCI and 1 Docker"),
+        "{v}"
+    );
+    let _ = idx;
+}
+
+/// `export --manifest-format`: the archive holds the converted documents, the layout
+/// keeps its own; skopeo reads the oci-archive and a docker-archive of it; `auto` is
+/// refused.
+#[test]
+fn export_writes_the_format_asked_for() {
+    if !tools_present() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let src = work.path().join("src");
+    let idx = build_multiarch(
+        &src,
+        "v1",
+        &[("linux", "amd64", None), ("linux", "arm64", None)],
+        5_000,
+        9,
+    );
+    let before = common::tree_hash(&src);
+    let s = format!("{}:v1", src.display());
+    let tar = work.path().join("d.tar");
+    let v = oix_json(&[
+        "export",
+        &s,
+        "-o",
+        tar.to_str().unwrap(),
+        "--manifest-format",
+        "docker",
+    ]);
+    let pairs = v["converted"].as_array().unwrap();
+    assert_eq!(pairs.len(), 3, "{v}");
+    assert_eq!(v["refs"][0]["mediaType"], media::DOCKER_LIST);
+    assert_eq!(pairs.last().unwrap()["from"], idx.digest.as_str());
+    assert_eq!(v["refs"][0]["digest"], pairs.last().unwrap()["to"]);
+    assert_eq!(common::tree_hash(&src), before, "the layout is untouched");
+    // Deterministic: the same archive bytes again.
+    let v2 = oix_json(&[
+        "export",
+        &s,
+        "-o",
+        tar.to_str().unwrap(),
+        "--manifest-format",
+        "docker",
+    ]);
+    assert_eq!(v2["digest"], v["digest"]);
+    // (skopeo 1.9's oci transports look only at index.json entries of OCI types, so
+    // oix reads this archive back: its root is the Docker list.)
+    // Imported back and converted to OCI: the original digest.
+    let back = work.path().join("back");
+    let v = oix_json(&[
+        "copy",
+        &format!("oci-archive:{}:v1", tar.display()),
+        &format!("{}:v1", back.display()),
+        "--manifest-format",
+        "oci",
+    ]);
+    assert_eq!(v["digest"], idx.digest.as_str());
+    let back_pairs = v["converted"].as_array().unwrap();
+    assert_eq!(back_pairs.len(), 3, "{v}");
+    assert_eq!(
+        back_pairs.last().unwrap()["fromMediaType"],
+        media::DOCKER_LIST
+    );
+
+    // A docker-archive with Docker documents on its OCI side: skopeo loads it.
+    let dtar = work.path().join("docker.tar");
+    oix_json(&[
+        "export",
+        &s,
+        "-o",
+        dtar.to_str().unwrap(),
+        "--format",
+        "docker-archive",
+        "--platform",
+        "linux/arm64",
+        "--name",
+        "example.org/app:1",
+        "--manifest-format",
+        "docker",
+    ]);
+    let loaded = work.path().join("loaded");
+    run(Command::new("skopeo").args([
+        "copy",
+        &format!("docker-archive:{}", dtar.display()),
+        &format!("oci:{}:t", loaded.display()),
+    ]));
+    common::assert_fsck_clean(&loaded);
+    let err = oix_fail(
+        &[
+            "export",
+            &s,
+            "-o",
+            work.path().join("x.tar").to_str().unwrap(),
+            "--manifest-format",
+            "auto",
+        ],
+        2,
+    );
+    assert!(err.contains("auto"), "{err}");
+    assert!(!work.path().join("x.tar").exists());
+}
+
+/// `--manifest-format auto` against a registry that refuses OCI documents (a
+/// forwarding proxy in front of the real registry answers 400 MANIFEST_INVALID to
+/// OCI manifest and index PUTs, and passes everything else through): push and copy
+/// convert to Docker and retry once, saying so; without auto the refusal is an
+/// error. A registry refusing Docker documents gets OCI: the original digests.
+#[test]
+fn auto_converts_and_retries_when_the_registry_refuses_the_format() {
+    if !tools_present() {
+        return;
+    }
+    use common_registry::proxy::{FaultProxy, Faults};
+    let reg = RegistryServer::start(None, Auth::None);
+    let refuse_oci = FaultProxy::start(
+        reg.port,
+        Faults {
+            refuse_manifest_types: vec![media::OCI_INDEX, media::OCI_MANIFEST],
+            ..Default::default()
+        },
+    );
+    let work = tempfile::tempdir().unwrap();
+    let src = work.path().join("src");
+    let idx = build_multiarch(
+        &src,
+        "v1",
+        &[("linux", "amd64", None), ("linux", "arm64", None)],
+        5_000,
+        11,
+    );
+    let s = format!("{}:v1", src.display());
+    let via = |port: u16, tag: &str| format!("docker://127.0.0.1:{port}/team/app:{tag}");
+    // As stored: refused, a remote error (exit 1) naming the code.
+    let err = oix_fail(
+        &["push", &s, &via(refuse_oci.port, "keep"), "--plain-http"],
+        1,
+    );
+    assert!(err.contains("MANIFEST_INVALID"), "{err}");
+    let refused = refuse_oci
+        .counters
+        .refused_manifests
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert!(refused >= 1);
+
+    // auto: converted to Docker, pushed again.
+    let o = oix_out(&[
+        "push",
+        &s,
+        &via(refuse_oci.port, "auto"),
+        "--plain-http",
+        "--manifest-format",
+        "auto",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("the registry refused the documents as stored (HTTP 400 MANIFEST_INVALID): converted OCI to Docker schema 2"), "{err}");
+    assert!(err.contains("converted sha256:"), "{err}");
+    let raw: serde_json::Value = serde_json::from_slice(&skopeo_raw(
+        &format!("docker://{}/team/app:auto", reg.host()),
+        &["--tls-verify=false"],
+    ))
+    .unwrap();
+    assert_eq!(raw["mediaType"], media::DOCKER_LIST);
+    // --json: the pairs and the retry.
+    let v = oix_json(&[
+        "push",
+        &s,
+        &via(refuse_oci.port, "auto2"),
+        "--plain-http",
+        "--manifest-format",
+        "auto",
+    ]);
+    assert!(
+        v["retried"].as_str().unwrap().contains("MANIFEST_INVALID"),
+        "{v}"
+    );
+    assert_eq!(v["converted"].as_array().unwrap().len(), 3, "{v}");
+    assert_eq!(v["tags"][0]["digest"], v["digests"][0]);
+    // copy takes auto too.
+    let v = oix_json(&[
+        "copy",
+        &s,
+        &via(refuse_oci.port, "copied"),
+        "--dest-plain-http",
+        "--manifest-format",
+        "auto",
+    ]);
+    assert!(v["retried"].is_string(), "{v}");
+    assert_eq!(v["mediaType"], media::DOCKER_LIST);
+    // A registry taking everything: auto pushes as stored, nothing converted.
+    let v = oix_json(&[
+        "push",
+        &s,
+        &format!("docker://{}/team/app:plain", reg.host()),
+        "--plain-http",
+        "--manifest-format",
+        "auto",
+    ]);
+    assert!(
+        v.get("retried").is_none() && v.get("converted").is_none(),
+        "{v}"
+    );
+    assert_eq!(v["digests"][0], idx.digest.as_str());
+
+    // A registry refusing Docker documents: the Docker list goes back to OCI, the
+    // original bytes and digest.
+    let refuse_docker = FaultProxy::start(
+        reg.port,
+        Faults {
+            refuse_manifest_types: vec![media::DOCKER_LIST, media::DOCKER_MANIFEST],
+            ..Default::default()
+        },
+    );
+    let v = oix_json(&[
+        "copy",
+        &format!("docker://{}/team/app:auto", reg.host()),
+        &via(refuse_docker.port, "oci-again"),
+        "--plain-http",
+        "--manifest-format",
+        "auto",
+    ]);
+    assert!(v["retried"].is_string(), "{v}");
+    assert_eq!(v["digest"], idx.digest.as_str(), "{v}");
+}

@@ -49,6 +49,9 @@ pub struct ExportOptions {
     /// Which referrers travel with the exported graphs (docs/referrers.md); a
     /// docker-archive carries none.
     pub referrers: crate::copy::stores::Carry,
+    /// `--manifest-format oci|docker`: the exported documents in that format
+    /// (docs/convert.md); the layout keeps its own.
+    pub convert: Option<crate::convert::Request>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -83,6 +86,12 @@ pub struct ExportReport {
     /// does not carry (docker load has no place for them).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub referrers_not_carried: Option<u64>,
+    /// Documents converted by `--manifest-format`, old digest to new.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub converted: Vec<crate::convert::Pair>,
+    /// What `--allow-lossy` dropped.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dropped: Vec<crate::convert::Item>,
 }
 
 /// What an export would write (`--dry-run`): the refs and the referrers carried.
@@ -104,6 +113,8 @@ struct Prepared<'a> {
     carried: Vec<Carried>,
     warnings: Vec<Warning>,
     not_carried: Option<u64>,
+    converted: Vec<crate::convert::Pair>,
+    dropped: Vec<crate::convert::Item>,
 }
 
 /// What [`export`] would write: the refs and the referrers carried; nothing written.
@@ -176,6 +187,7 @@ fn prepare<'a>(
     let mut ov = Overlay::new(layout);
     let mut exported = Vec::new();
     let mut final_roots = Vec::new();
+    let (mut converted, mut dropped) = (Vec::new(), Vec::new());
     for d in &roots {
         let kept = if opts.selector.has_filters() {
             let keeps = |c: &Descriptor| picked.contains(&c.digest);
@@ -186,6 +198,21 @@ fn prepare<'a>(
             subset.kept
         } else {
             Some(d.clone())
+        };
+        // The conversion (after the subset, as push and pull do): new documents in the
+        // overlay, the layout untouched; a refusal before anything is written.
+        let kept = match (kept, &opts.convert) {
+            (Some(k), Some(req)) => {
+                let c = crate::convert::convert_into(&mut ov, &k, req.to, &req.allow_lossy)?;
+                converted.extend(c.pairs);
+                dropped.extend(c.dropped);
+                let mut root = k.clone();
+                root.media_type = c.root.media_type;
+                root.digest = c.root.digest;
+                root.size = c.root.size;
+                Some(root)
+            }
+            (k, _) => k,
         };
         if let Some(k) = kept {
             exported.push(ExportedRef {
@@ -254,6 +281,8 @@ fn prepare<'a>(
         carried,
         warnings,
         not_carried,
+        converted,
+        dropped,
     })
 }
 
@@ -273,6 +302,8 @@ pub fn export<W: Write + Send>(
         carried,
         warnings,
         not_carried,
+        converted,
+        dropped,
     } = prepare(layout, targets, opts)?;
     // Carried referrers are listed in the archive's index.json as in a layout: each
     // in its subject's referrers index (a new document) or under its cosign tag.
@@ -307,6 +338,8 @@ pub fn export<W: Write + Send>(
             referrers: carried,
             referrer_warnings: warnings,
             referrers_not_carried: not_carried,
+            converted,
+            dropped,
         },
         out,
     ))

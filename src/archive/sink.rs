@@ -18,7 +18,7 @@
 //! Naming is the archive's index.json (and manifest.json): entries added with
 //! [`ArchiveSink::add_entry`] or [`Names::set_names`], written at finish.
 
-use crate::build::tarw::{Entry, Kind, TarWriter};
+use crate::build::tar_writer::{TarEntry, TarEntryType, TarWriter};
 use crate::compress::{pipelined, CompressOptions, Encoder};
 use crate::digest::{Digest, Hasher, HashingWriter};
 use crate::error::{Error, IoContext, Result};
@@ -213,7 +213,7 @@ impl ArchiveSink {
         let (blob_bytes, enc) = pipelined(enc, |w| {
             let mut tw = TarWriter::new(w);
             let file = |name: &str, bytes: &[u8]| {
-                let mut e = Entry::new(name.as_bytes().to_vec(), Kind::File);
+                let mut e = TarEntry::new(name.as_bytes().to_vec(), TarEntryType::File);
                 e.size = bytes.len() as u64;
                 e
             };
@@ -234,7 +234,7 @@ impl ArchiveSink {
                 tw.append(&file("manifest.json", m), Some(&mut &m[..]))
                     .map_err(werr)?;
             }
-            tw.append(&Entry::new(b"blobs".to_vec(), Kind::Dir), None)
+            tw.append(&TarEntry::new(b"blobs".to_vec(), TarEntryType::Dir), None)
                 .map_err(werr)?;
             let algs: BTreeSet<String> = docs
                 .iter()
@@ -243,14 +243,14 @@ impl ArchiveSink {
                 .collect();
             for a in &algs {
                 tw.append(
-                    &Entry::new(format!("blobs/{a}").into_bytes(), Kind::Dir),
+                    &TarEntry::new(format!("blobs/{a}").into_bytes(), TarEntryType::Dir),
                     None,
                 )
                 .map_err(werr)?;
             }
             let mut blob_bytes = 0u64;
             for (d, size) in docs.iter().chain(&leaves) {
-                let mut e = Entry::new(blob_member(d).into_bytes(), Kind::File);
+                let mut e = TarEntry::new(blob_member(d).into_bytes(), TarEntryType::File);
                 e.size = *size;
                 let reader = self.reader(d, *size)?;
                 let expect = Expect::blob(d, *size).hint("the layout is corrupt; run `oix fsck`");

@@ -200,6 +200,15 @@ pub struct Outcome {
     /// What the edited tag named before, for an edit of a registry index.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub previous: Option<String>,
+    /// Documents converted by `--manifest-format`, old digest to new (docs/convert.md).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub converted: Vec<crate::convert::Pair>,
+    /// What `--allow-lossy` dropped.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dropped: Vec<crate::convert::Item>,
+    /// Mixed OCI and Docker children ([`crate::convert::mixed_children`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// The referrers carried in with entries from other layouts (docs/referrers.md)
     /// and the name each is listed under (with --dry-run: would be).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -321,7 +330,113 @@ pub fn edit_index_with(
     build: &BuildFn,
     keep_base: bool,
 ) -> Result<Outcome> {
-    let (annotations, dry_run) = (&opts.annotations, opts.dry_run);
+    edit_index_as(dest, name, opts, import, build, keep_base)
+}
+
+/// The index an edit writes, in its final format: the documents to write (children
+/// first, the root last) and what [`Outcome`] reports of it.
+struct Written {
+    root: Descriptor,
+    docs: Vec<Vec<u8>>,
+    manifests: Vec<Descriptor>,
+    annotations: BTreeMap<String, String>,
+    converted: Vec<crate::convert::Pair>,
+    dropped: Vec<crate::convert::Item>,
+}
+
+/// `new` as written: the composed OCI index, or with `conv` that index converted (its
+/// children too; docs/convert.md). `src` reads the members' documents.
+fn finish(
+    src: &dyn crate::store::Source,
+    new: &Index,
+    conv: Option<&crate::convert::Request>,
+) -> Result<Written> {
+    let bytes = new.to_bytes();
+    let desc = Descriptor::new(
+        media::OCI_INDEX,
+        &crate::Digest::sha256_of(&bytes),
+        bytes.len() as u64,
+    );
+    let plain = |bytes: Vec<u8>| Written {
+        root: desc.clone(),
+        docs: vec![bytes],
+        manifests: new.manifests.clone(),
+        annotations: new.annotations.clone(),
+        converted: Vec::new(),
+        dropped: Vec::new(),
+    };
+    let Some(req) = conv else {
+        return Ok(plain(bytes));
+    };
+    let mut ov = crate::store::Overlay::new(src);
+    ov.add(bytes.clone());
+    let c = crate::convert::plan(&ov, &desc, req.to, &req.allow_lossy)?;
+    if c.root.digest == desc.digest {
+        return Ok(plain(bytes));
+    }
+    let root_bytes = c
+        .created
+        .last()
+        .expect("a changed root is a created document");
+    let idx: Index = crate::model::parse_json(root_bytes, &c.root.digest)?;
+    Ok(Written {
+        root: c.root,
+        docs: c.created,
+        manifests: idx.manifests,
+        annotations: idx.annotations,
+        converted: c.pairs,
+        dropped: c.dropped,
+    })
+}
+
+/// Reads documents from DEST first, then from the layouts the members come from: a
+/// conversion is planned (and refused) before anything is copied into DEST.
+struct MemberDocs<'a> {
+    dest: &'a Layout,
+    others: Vec<Layout>,
+}
+
+impl MemberDocs<'_> {
+    fn holder(&self, digest: &str) -> Result<&Layout> {
+        if let Ok(d) = crate::Digest::parse(digest) {
+            for l in std::iter::once(self.dest).chain(&self.others) {
+                if crate::store::Source::contains(l, &d)? {
+                    return Ok(l);
+                }
+            }
+        }
+        Ok(self.dest)
+    }
+}
+
+impl crate::store::Source for MemberDocs<'_> {
+    fn describe(&self) -> String {
+        self.dest.describe()
+    }
+    fn contains(&self, digest: &crate::Digest) -> Result<bool> {
+        self.holder(&digest.to_string())?.contains(digest)
+    }
+    fn open(&self, desc: &Descriptor) -> Result<Box<dyn std::io::Read + Send + '_>> {
+        self.holder(&desc.digest)?.open(desc)
+    }
+    fn read_small(&self, desc: &Descriptor) -> Result<Vec<u8>> {
+        self.holder(&desc.digest)?.read_small(desc)
+    }
+}
+
+/// [`edit_index_with`] writing the index (and its children) in the format
+/// `opts.convert` asks for (`--manifest-format` of `index create` and `merge`); `None`:
+/// an OCI index of the members as they are. The referrers of members from other layouts
+/// come along as `opts.referrers` says (docs/referrers.md).
+pub fn edit_index_as(
+    dest: &Layout,
+    name: &str,
+    opts: &EditOptions,
+    import: &[Member],
+    build: &BuildFn,
+    keep_base: bool,
+) -> Result<Outcome> {
+    let (annotations, dry_run, conv) = (&opts.annotations, opts.dry_run, opts.convert.as_ref());
     crate::reference::validate_ref_name(name)?;
     let plan = |idx: &Index| -> Result<(Option<Current>, Index)> {
         let cur = current(dest, idx, name)?;
@@ -340,9 +455,7 @@ pub fn edit_index_with(
     };
     let (idx_now, _) = dest.read_index()?;
     let (cur, planned) = plan(&idx_now)?;
-    let describe = |new: &Index, cur: &Option<Current>, changed: bool, dry: bool| {
-        let bytes = new.to_bytes();
-        let digest = crate::Digest::sha256_of(&bytes);
+    let describe = |w: Written, cur: &Option<Current>, changed: bool, dry: bool| {
         let before: Vec<Descriptor> = match cur {
             Some(Current { index: Some(i), .. }) => i.manifests.clone(),
             Some(Current { entry, .. }) => vec![entry.clone()],
@@ -353,19 +466,41 @@ pub fn edit_index_with(
             .and_then(|c| c.index.as_ref())
             .map(|i| i.annotations.clone())
             .unwrap_or_default();
+        let warnings = crate::convert::mixed_children(&w.root.media_type, &w.manifests)
+            .into_iter()
+            .collect();
         Outcome {
             ref_name: name.to_string(),
-            digest: digest.to_string(),
-            media_type: media::OCI_INDEX.to_string(),
-            size: bytes.len() as i64,
+            digest: w.root.digest.clone(),
+            media_type: w.root.media_type.clone(),
+            size: w.root.size,
             changed,
             dry_run: dry,
-            diff: diff::diff_entries(dest, &before, &new.manifests, &before_ann, &new.annotations),
+            diff: diff::diff_entries(dest, &before, &w.manifests, &before_ann, &w.annotations),
             previous: None,
+            converted: w.converted,
+            dropped: w.dropped,
+            warnings,
             referrers: Vec::new(),
             referrer_warnings: Vec::new(),
         }
     };
+    // The conversion is planned before anything is written: a refusal leaves DEST as it is.
+    // (Only a conversion reads the members' documents: without one, nothing is opened.)
+    let others = if conv.is_none() {
+        Vec::new()
+    } else {
+        let mut seen: Vec<&PathBuf> = Vec::new();
+        for m in import {
+            if m.layout.as_path() != dest.root() && !seen.contains(&&m.layout) {
+                seen.push(&m.layout);
+            }
+        }
+        seen.into_iter()
+            .map(Layout::open)
+            .collect::<Result<Vec<_>>>()?
+    };
+    let written = finish(&MemberDocs { dest, others }, &planned, conv)?;
     // The referrers of what comes from other layouts come along (docs/referrers.md).
     let (referrers, referrer_warnings) = member_referrers(dest, import, &opts.referrers)?;
     let carried: Vec<crate::referrers::Carried> = referrers.values().flatten().cloned().collect();
@@ -375,14 +510,17 @@ pub fn edit_index_with(
         ..o
     };
     if dry_run {
-        return Ok(with_referrers(describe(&planned, &cur, false, true)));
+        return Ok(with_referrers(describe(written, &cur, false, true)));
     }
     import_members_with(dest, import, &referrers)?;
-    let ((new, cur), changed) = dest.transact(|idx| {
+    let ((w, cur), changed) = dest.transact(|idx| {
         let (cur, new) = plan(idx)?;
-        let bytes = new.to_bytes();
-        let digest = dest.write_blob_bytes(&bytes)?;
-        let mut entry = Descriptor::new(media::OCI_INDEX, &digest, bytes.len() as u64);
+        let w = finish(dest, &new, conv)?;
+        for b in &w.docs {
+            dest.write_blob_bytes(b)?;
+        }
+        let digest = crate::Digest::parse(&w.root.digest)?;
+        let mut entry = Descriptor::new(&w.root.media_type, &digest, w.root.size as u64);
         if let Some(c) = &cur {
             // Keep what else the ref's descriptor carried (annotations, unknown fields).
             entry.annotations = c.entry.annotations.clone();
@@ -390,9 +528,9 @@ pub fn edit_index_with(
         }
         tags::set_ref(idx, &entry, name)?;
         crate::referrers::record_into(dest, idx, &carried)?;
-        Ok((new, cur))
+        Ok((w, cur))
     })?;
-    Ok(with_referrers(describe(&new, &cur, changed, false)))
+    Ok(with_referrers(describe(w, &cur, changed, false)))
 }
 
 /// Resolve `dest` (LAYOUT:REF) into its layout and ref name. With `create`, a missing
@@ -429,6 +567,8 @@ pub struct EditOptions {
     pub dry_run: bool,
     /// Inline the entries of index sources instead of nesting them.
     pub flatten: bool,
+    /// `--manifest-format oci|docker`: the index (and its children) in that format.
+    pub convert: Option<crate::convert::Request>,
     /// Which referrers of entries from other layouts come along (by default all).
     pub referrers: crate::copy::stores::Carry,
 }
@@ -476,7 +616,7 @@ fn edit_index_fresh(
     import: &[Member],
     build: &BuildFn,
 ) -> Result<Outcome> {
-    edit_index_with(dest, name, opts, import, build, false)
+    edit_index_as(dest, name, opts, import, build, false)
 }
 
 /// `oix index add DEST:REF SRC…`: upsert each source keyed on its platform; creates
@@ -500,7 +640,7 @@ pub fn add(
         }
         Ok(list.into_vec())
     };
-    edit_index(dest, name, opts, &incoming, &build)
+    edit_index_as(dest, name, opts, &incoming, &build, true)
 }
 
 /// Parse `key=value` annotation arguments.

@@ -14,7 +14,7 @@
 //! refused. Platforms compare after normalization (exact match mode).
 
 use super::{
-    current_members, edit_index, resolve_sources, AddMode, Current, Expand, Member, MemberList,
+    current_members, edit_index_as, resolve_sources, AddMode, Current, Expand, Member, MemberList,
     Outcome, SourceSpec, CARRIED_FROM,
 };
 use crate::error::{Error, Result};
@@ -134,7 +134,8 @@ fn incoming(
 }
 
 /// Run a merge into DEST:REF; with a `selector` that filters, only the source entries
-/// it picks are merged ([`super::select_sources`]).
+/// it picks are merged ([`super::select_sources`]); with `conv` the index written and
+/// its children are in that format (docs/convert.md).
 #[allow(clippy::too_many_arguments)] // the CLI's flags, one each
 pub fn merge(
     dest: &Layout,
@@ -145,6 +146,7 @@ pub fn merge(
     annotations: &BTreeMap<String, String>,
     selector: Option<&crate::select::Selector>,
     dry_run: bool,
+    conv: Option<&crate::convert::Request>,
     referrers: &crate::copy::stores::Carry,
 ) -> Result<Outcome> {
     let incoming = incoming(sources, selector)?;
@@ -163,9 +165,10 @@ pub fn merge(
         annotations: annotations.clone(),
         dry_run,
         flatten: true,
+        convert: conv.cloned(),
         referrers: referrers.clone(),
     };
-    edit_index(dest, name, &opts, &incoming, &build)
+    edit_index_as(dest, name, &opts, &incoming, &build, true)
 }
 
 /// [`merge`] into TAG of a store that is not a layout (a registry): the previous release

@@ -159,6 +159,11 @@ pub fn edit_store(
         referrers: Vec::new(),
         referrer_warnings: Vec::new(),
         previous: cur.current.as_ref().map(|c| c.digest.clone()),
+        converted: Vec::new(),
+        dropped: Vec::new(),
+        warnings: crate::convert::mixed_children(media::OCI_INDEX, &new.manifests)
+            .into_iter()
+            .collect(),
     };
     if dry_run || !changed {
         return Ok(outcome);

@@ -1,7 +1,7 @@
 //! `oix build`: one image from root filesystem directories or tarballs, reproducibly.
 //!
 //! Each layer is one streaming pass: walk the source → write a deterministic tar
-//! ([`tarw`]) → hash the uncompressed bytes (the diff_id) → compress in parallel
+//! ([`tar_writer`]) → hash the uncompressed bytes (the diff_id) → compress in parallel
 //! ([`crate::compress`]) → hash the compressed bytes → a temp file in the layout, which
 //! becomes the blob by rename ([`Layout::persist_hashed`]). Nothing is buffered beyond a
 //! few compression blocks, and the blob is written once and never re-read.
@@ -12,7 +12,7 @@
 
 pub mod config;
 pub mod source;
-pub mod tarw;
+pub mod tar_writer;
 
 pub use config::ImageSettings;
 pub use source::{EntryOptions, LayerSource, SourceStats};
@@ -97,7 +97,7 @@ pub fn build_layer(
     entry: &EntryOptions,
 ) -> Result<(StreamedLayer, SourceStats)> {
     stream_layer(layout, copts, |w| {
-        let mut tw = tarw::TarWriter::new(w);
+        let mut tw = tar_writer::TarWriter::new(w);
         let stats = source::write_source(src, &mut tw, entry)?;
         tw.finish()
             .map_err(|e| Error::failure(format!("writing the layer blob: {e}")))?;
@@ -265,10 +265,39 @@ pub fn build(layout: &Layout, ref_name: &str, opts: &BuildOptions) -> Result<Bui
         Some(spec) => Some(load_base(layout, spec, opts.platform.as_ref())?),
         None => None,
     };
-    let platform = match (
-        &opts.platform,
+    let platform = image_platform(
+        opts.platform.as_ref(),
         base.as_ref().and_then(|b| b.platform.as_ref()),
-    ) {
+    )?;
+    refuse_layout_inside_sources(layout, &opts.layers)?;
+    let mut layers = Vec::new();
+    for src in &opts.layers {
+        let (layer, stats) = build_layer(layout, src, &copts, &opts.entry)?;
+        layers.push(BuiltLayer {
+            layer,
+            source: src.describe(),
+            entries: stats.entries,
+            skipped_sockets: stats.skipped_sockets,
+        });
+    }
+    let (config_desc, desc) = write_image(layout, base.as_ref(), &platform, opts, &layers)?;
+    let (change, _) = layout.transact(|idx| tags::set_ref(idx, &desc, ref_name))?;
+    Ok(BuildReport {
+        digest: desc.digest.clone(),
+        ref_name: ref_name.to_string(),
+        action: change.action.to_string(),
+        platform: platform.display(),
+        manifest: desc,
+        config: config_desc,
+        layers,
+        base: opts.base.clone(),
+    })
+}
+
+/// The image's platform: `--platform`, the base image's, or both when they agree on
+/// os and architecture (then the base fills in os.version and os.features).
+fn image_platform(given: Option<&Platform>, base: Option<&Platform>) -> Result<Platform> {
+    match (given, base) {
         (Some(p), Some(bp)) => {
             if p.os != bp.os || p.architecture != bp.architecture {
                 return Err(Error::usage(format!(
@@ -284,19 +313,21 @@ pub fn build(layout: &Layout, ref_name: &str, opts: &BuildOptions) -> Result<Bui
             if p.os_features.is_none() {
                 p.os_features = bp.os_features.clone();
             }
-            p
+            Ok(p)
         }
-        (Some(p), None) => p.clone(),
-        (None, Some(bp)) => bp.clone(),
-        (None, None) => {
-            return Err(
-                Error::usage("--platform is required (e.g. --platform linux/amd64)")
-                    .with_hint("with --base, the base image's platform is used"),
-            )
-        }
-    };
+        (Some(p), None) => Ok(p.clone()),
+        (None, Some(bp)) => Ok(bp.clone()),
+        (None, None) => Err(
+            Error::usage("--platform is required (e.g. --platform linux/amd64)")
+                .with_hint("with --base, the base image's platform is used"),
+        ),
+    }
+}
+
+/// A layout inside a source tree would be walked into its own layers.
+fn refuse_layout_inside_sources(layout: &Layout, sources: &[LayerSource]) -> Result<()> {
     let root = layout.canonical_root();
-    for src in &opts.layers {
+    for src in sources {
         if let (LayerSource::Dir(d), Some(root)) = (src, &root) {
             if std::fs::canonicalize(d).is_ok_and(|d| root.starts_with(&d)) {
                 return Err(Error::usage(format!(
@@ -308,35 +339,35 @@ pub fn build(layout: &Layout, ref_name: &str, opts: &BuildOptions) -> Result<Bui
             }
         }
     }
-    let mut layers = Vec::new();
-    for src in &opts.layers {
-        let (layer, stats) = build_layer(layout, src, &copts, &opts.entry)?;
-        layers.push(BuiltLayer {
-            layer,
-            source: src.describe(),
-            entries: stats.entries,
-            skipped_sockets: stats.skipped_sockets,
-        });
-    }
+    Ok(())
+}
+
+/// Write the config and the manifest (the base's layers, then `layers`) as blobs;
+/// return the config's descriptor and the manifest's, which carries the platform.
+fn write_image(
+    layout: &Layout,
+    base: Option<&Base>,
+    platform: &Platform,
+    opts: &BuildOptions,
+    layers: &[BuiltLayer],
+) -> Result<(Descriptor, Descriptor)> {
     let diff_ids = layers
         .iter()
         .map(|l| Digest::parse(&l.layer.diff_id))
         .collect::<Result<Vec<_>>>()?;
     let created = opts.entry.epoch.map(config::rfc3339);
     let cfg = config::make_config(
-        base.as_ref().map(|b| b.config.as_slice()),
-        &platform,
+        base.map(|b| b.config.as_slice()),
+        platform,
         &opts.settings,
         &diff_ids,
         created.as_deref(),
     )?;
     let cfg_digest = layout.write_blob_bytes(&cfg)?;
     let config_desc = Descriptor::new(media::OCI_CONFIG, &cfg_digest, cfg.len() as u64);
-    let mut all_layers: Vec<Descriptor> = base
-        .as_ref()
-        .map(|b| b.manifest.layers.clone())
-        .unwrap_or_default();
-    for l in &layers {
+    let mut all_layers: Vec<Descriptor> =
+        base.map(|b| b.manifest.layers.clone()).unwrap_or_default();
+    for l in layers {
         all_layers.push(l.layer.descriptor()?);
     }
     let manifest = Manifest {
@@ -353,15 +384,5 @@ pub fn build(layout: &Layout, ref_name: &str, opts: &BuildOptions) -> Result<Bui
     let m_digest = layout.write_blob_bytes(&bytes)?;
     let mut desc = Descriptor::new(media::OCI_MANIFEST, &m_digest, bytes.len() as u64);
     desc.platform = Some(Box::new(platform.clone()));
-    let (change, _) = layout.transact(|idx| tags::set_ref(idx, &desc, ref_name))?;
-    Ok(BuildReport {
-        digest: m_digest.to_string(),
-        ref_name: ref_name.to_string(),
-        action: change.action.to_string(),
-        platform: platform.display(),
-        manifest: desc,
-        config: config_desc,
-        layers,
-        base: opts.base.clone(),
-    })
+    Ok((config_desc, desc))
 }

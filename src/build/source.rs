@@ -1,5 +1,5 @@
 //! Layer sources: a root filesystem directory, or a tar stream (file or stdin, plain or
-//! compressed), turned into normalized [`Entry`]s for the [`TarWriter`].
+//! compressed), turned into normalized [`TarEntry`]s for the [`TarWriter`].
 //!
 //! A directory is walked depth first with siblings sorted by name bytes, so the entry
 //! order depends only on the tree. Hard links are found by (device, inode): the first
@@ -10,7 +10,7 @@
 //! one is given, uid/gid are replaced by `--owner` when given, user and group names are
 //! dropped, and `security.selinux` (a host label, not image content) is not carried.
 
-use super::tarw::{Entry, Kind, TarWriter};
+use super::tar_writer::{TarEntry, TarEntryType, TarWriter};
 use crate::compress::{self, Limits};
 use crate::error::{Error, IoContext, Result};
 use std::collections::{HashMap, HashSet};
@@ -174,30 +174,30 @@ fn write_dir<W: Write>(
         })?;
         let ft = meta.file_type();
         let kind = if ft.is_dir() {
-            Kind::Dir
+            TarEntryType::Dir
         } else if ft.is_file() {
-            Kind::File
+            TarEntryType::File
         } else if ft.is_symlink() {
-            Kind::Symlink
+            TarEntryType::Symlink
         } else if ft.is_char_device() {
-            Kind::Char
+            TarEntryType::Char
         } else if ft.is_block_device() {
-            Kind::Block
+            TarEntryType::Block
         } else if ft.is_fifo() {
-            Kind::Fifo
+            TarEntryType::Fifo
         } else {
             stats.skipped_sockets += 1;
             continue;
         };
-        let mut e = Entry::new(rel, kind);
+        let mut e = TarEntry::new(rel, kind);
         e.mode = meta.mode() & 0o7777;
         (e.uid, e.gid) = opts.owner(meta.uid() as u64, meta.gid() as u64);
         e.mtime = opts.mtime(meta.mtime());
         stats.entries += 1;
-        if kind != Kind::Dir && meta.nlink() > 1 {
+        if kind != TarEntryType::Dir && meta.nlink() > 1 {
             let key = (meta.dev(), meta.ino());
             if let Some(first) = first_path.get(&key) {
-                e.kind = Kind::HardLink;
+                e.kind = TarEntryType::HardLink;
                 e.link = first.clone();
                 tw.append(&e, None).map_err(|err| add_error(path, err))?;
                 continue;
@@ -206,14 +206,14 @@ fn write_dir<W: Write>(
         }
         e.xattrs = read_xattrs(path).at("reading extended attributes of", path)?;
         match kind {
-            Kind::File => {
+            TarEntryType::File => {
                 e.size = meta.len();
                 stats.content_bytes += e.size;
                 let mut f = File::open(path).at("opening", path)?;
                 tw.append(&e, Some(&mut f))
                     .map_err(|err| add_error(path, err))?;
             }
-            Kind::Symlink => {
+            TarEntryType::Symlink => {
                 e.link = fs::read_link(path)
                     .at("reading symlink", path)?
                     .as_os_str()
@@ -221,7 +221,7 @@ fn write_dir<W: Write>(
                     .to_vec();
                 tw.append(&e, None).map_err(|err| add_error(path, err))?;
             }
-            Kind::Char | Kind::Block => {
+            TarEntryType::Char | TarEntryType::Block => {
                 (e.dev_major, e.dev_minor) = dev_parts(meta.rdev());
                 tw.append(&e, None).map_err(|err| add_error(path, err))?;
             }
@@ -277,12 +277,6 @@ fn write_tar_stream<R: Read + Send, W: Write>(
     let mut ar = tar::Archive::new(d.reader);
     let mut stats = SourceStats::default();
     let mut seen: HashSet<Vec<u8>> = HashSet::new();
-    let bad = |name: &[u8], why: String| {
-        Error::failure(format!(
-            "{what}: member {:?}: {why}",
-            String::from_utf8_lossy(name)
-        ))
-    };
     let entries = ar
         .entries()
         .map_err(|e| Error::corrupt(format!("{what}: not a tar stream: {e}")))?;
@@ -291,120 +285,141 @@ fn write_tar_stream<R: Read + Send, W: Write>(
             Error::corrupt(format!("{what}: reading tar ({}): {e}", d.format.name()))
         })?;
         let raw_path = entry.path_bytes().into_owned();
-        let et = entry.header().entry_type();
-        let kind = match et {
-            tar::EntryType::Regular | tar::EntryType::Continuous => Kind::File,
-            tar::EntryType::Directory => Kind::Dir,
-            tar::EntryType::Symlink => Kind::Symlink,
-            tar::EntryType::Link => Kind::HardLink,
-            tar::EntryType::Char => Kind::Char,
-            tar::EntryType::Block => Kind::Block,
-            tar::EntryType::Fifo => Kind::Fifo,
-            tar::EntryType::XGlobalHeader => continue,
-            other => {
-                return Err(bad(
-                    &raw_path,
-                    format!("tar member type {other:?} cannot go into a layer"),
-                ))
-            }
+        let bad = |why: String| member_error(what, &raw_path, why);
+        let Some(kind) = member_type(entry.header().entry_type()).map_err(bad)? else {
+            continue;
         };
-        let Some(path) = normalize_rootfs_path(&raw_path).map_err(|w| bad(&raw_path, w))? else {
+        let Some(path) = normalize_rootfs_path(&raw_path).map_err(bad)? else {
             continue; // the root directory itself
         };
         if !seen.insert(path.clone()) {
-            return Err(bad(&raw_path, "appears twice in the tarball".into())
+            return Err(bad("appears twice in the tarball".into())
                 .with_hint("a layer must not hold two entries for one path"));
         }
-        let h = entry.header();
-        let num = |r: io::Result<u64>, field: &str| {
-            r.map_err(|e| bad(&raw_path, format!("invalid {field}: {e}")))
-        };
-        let mut e = Entry::new(path.clone(), kind);
-        e.mode = h
-            .mode()
-            .map_err(|err| bad(&raw_path, format!("invalid mode: {err}")))?
-            & 0o7777;
-        let mut uid = num(h.uid(), "uid")?;
-        let mut gid = num(h.gid(), "gid")?;
-        let mut mtime = num(h.mtime(), "mtime")? as i64;
-        if kind == Kind::Char || kind == Kind::Block {
-            e.dev_major = h
-                .device_major()
-                .map_err(|err| bad(&raw_path, format!("invalid device major: {err}")))?
-                .unwrap_or(0);
-            e.dev_minor = h
-                .device_minor()
-                .map_err(|err| bad(&raw_path, format!("invalid device minor: {err}")))?
-                .unwrap_or(0);
-        }
-        if let Some(pax) = entry
-            .pax_extensions()
-            .map_err(|err| bad(&raw_path, format!("invalid PAX header: {err}")))?
-        {
-            for ext in pax {
-                let ext =
-                    ext.map_err(|err| bad(&raw_path, format!("invalid PAX record: {err}")))?;
-                let key = ext.key_bytes();
-                let val = ext.value_bytes();
-                if key == b"uid" {
-                    uid = pax_number(val).unwrap_or(uid as i64).max(0) as u64;
-                } else if key == b"gid" {
-                    gid = pax_number(val).unwrap_or(gid as i64).max(0) as u64;
-                } else if key == b"mtime" {
-                    mtime = pax_number(val).unwrap_or(mtime);
-                } else if let Some(name) = key.strip_prefix(b"SCHILY.xattr.") {
-                    if !SKIPPED_XATTRS.contains(&name) {
-                        e.xattrs.push((name.to_vec(), val.to_vec()));
-                    }
-                }
-            }
-        }
+        let mut e = TarEntry::new(path.clone(), kind);
+        let (uid, gid, mtime) = read_member_header(&mut entry, &mut e).map_err(bad)?;
         (e.uid, e.gid) = opts.owner(uid, gid);
         e.mtime = opts.mtime(mtime);
         stats.entries += 1;
         match kind {
-            Kind::Symlink => {
-                e.link = entry
-                    .link_name_bytes()
-                    .map(|c| c.into_owned())
-                    .unwrap_or_default();
+            TarEntryType::Symlink => e.link = link_name(&entry),
+            TarEntryType::HardLink => {
+                e.link = hard_link_target(&entry, &path, &seen).map_err(bad)?;
             }
-            Kind::HardLink => {
-                let raw_link = entry
-                    .link_name_bytes()
-                    .map(|c| c.into_owned())
-                    .unwrap_or_default();
-                let link = normalize_rootfs_path(&raw_link)
-                    .map_err(|w| bad(&raw_path, format!("hard link target: {w}")))?
-                    .ok_or_else(|| bad(&raw_path, "hard link to the root".into()))?;
-                if !seen.contains(&link) || link == path {
-                    return Err(bad(
-                        &raw_path,
-                        format!(
-                            "hard link to {:?}, which is not an earlier member",
-                            String::from_utf8_lossy(&link)
-                        ),
-                    ));
-                }
-                e.link = link;
-            }
-            Kind::File => {
+            TarEntryType::File => {
                 e.size = entry.size();
                 stats.content_bytes += e.size;
             }
             _ => {}
         }
-        let data: Option<&mut dyn Read> = if kind == Kind::File {
+        let data: Option<&mut dyn Read> = if kind == TarEntryType::File {
             Some(&mut entry)
         } else {
             None
         };
         tw.append(&e, data).map_err(|err| {
             let msg = d.tripped.get().cloned().unwrap_or_else(|| err.to_string());
-            bad(&raw_path, msg)
+            bad(msg)
         })?;
     }
     Ok(stats)
+}
+
+/// The error for one member of the tar stream `what`.
+fn member_error(what: &str, name: &[u8], why: String) -> Error {
+    Error::failure(format!(
+        "{what}: member {:?}: {why}",
+        String::from_utf8_lossy(name)
+    ))
+}
+
+/// What a tar member becomes in the layer; `None` for a member to skip (a global PAX
+/// header), an error for types a layer cannot carry.
+fn member_type(et: tar::EntryType) -> std::result::Result<Option<TarEntryType>, String> {
+    Ok(Some(match et {
+        tar::EntryType::Regular | tar::EntryType::Continuous => TarEntryType::File,
+        tar::EntryType::Directory => TarEntryType::Dir,
+        tar::EntryType::Symlink => TarEntryType::Symlink,
+        tar::EntryType::Link => TarEntryType::HardLink,
+        tar::EntryType::Char => TarEntryType::Char,
+        tar::EntryType::Block => TarEntryType::Block,
+        tar::EntryType::Fifo => TarEntryType::Fifo,
+        tar::EntryType::XGlobalHeader => return Ok(None),
+        other => return Err(format!("tar member type {other:?} cannot go into a layer")),
+    }))
+}
+
+/// Copy the member's mode and device numbers into `e`, and return its uid, gid and
+/// mtime as the header and its PAX records give them (before normalization). PAX
+/// xattrs are carried, except the ones a layer does not keep.
+fn read_member_header<R: Read>(
+    entry: &mut tar::Entry<'_, R>,
+    e: &mut TarEntry,
+) -> std::result::Result<(u64, u64, i64), String> {
+    let h = entry.header();
+    let num = |r: io::Result<u64>, field: &str| r.map_err(|e| format!("invalid {field}: {e}"));
+    e.mode = h.mode().map_err(|err| format!("invalid mode: {err}"))? & 0o7777;
+    let mut uid = num(h.uid(), "uid")?;
+    let mut gid = num(h.gid(), "gid")?;
+    let mut mtime = num(h.mtime(), "mtime")? as i64;
+    if e.kind == TarEntryType::Char || e.kind == TarEntryType::Block {
+        e.dev_major = h
+            .device_major()
+            .map_err(|err| format!("invalid device major: {err}"))?
+            .unwrap_or(0);
+        e.dev_minor = h
+            .device_minor()
+            .map_err(|err| format!("invalid device minor: {err}"))?
+            .unwrap_or(0);
+    }
+    if let Some(pax) = entry
+        .pax_extensions()
+        .map_err(|err| format!("invalid PAX header: {err}"))?
+    {
+        for ext in pax {
+            let ext = ext.map_err(|err| format!("invalid PAX record: {err}"))?;
+            let key = ext.key_bytes();
+            let val = ext.value_bytes();
+            if key == b"uid" {
+                uid = pax_number(val).unwrap_or(uid as i64).max(0) as u64;
+            } else if key == b"gid" {
+                gid = pax_number(val).unwrap_or(gid as i64).max(0) as u64;
+            } else if key == b"mtime" {
+                mtime = pax_number(val).unwrap_or(mtime);
+            } else if let Some(name) = key.strip_prefix(b"SCHILY.xattr.") {
+                if !SKIPPED_XATTRS.contains(&name) {
+                    e.xattrs.push((name.to_vec(), val.to_vec()));
+                }
+            }
+        }
+    }
+    Ok((uid, gid, mtime))
+}
+
+/// The member's link name as stored (empty when it has none).
+fn link_name<R: Read>(entry: &tar::Entry<'_, R>) -> Vec<u8> {
+    entry
+        .link_name_bytes()
+        .map(|c| c.into_owned())
+        .unwrap_or_default()
+}
+
+/// A hard link's target, normalized; it must be an earlier member other than `path`.
+fn hard_link_target<R: Read>(
+    entry: &tar::Entry<'_, R>,
+    path: &[u8],
+    seen: &HashSet<Vec<u8>>,
+) -> std::result::Result<Vec<u8>, String> {
+    let link = normalize_rootfs_path(&link_name(entry))
+        .map_err(|w| format!("hard link target: {w}"))?
+        .ok_or_else(|| "hard link to the root".to_string())?;
+    if !seen.contains(&link) || link == path {
+        return Err(format!(
+            "hard link to {:?}, which is not an earlier member",
+            String::from_utf8_lossy(&link)
+        ));
+    }
+    Ok(link)
 }
 
 #[cfg(test)]

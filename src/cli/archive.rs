@@ -189,6 +189,9 @@ pub struct ExportArgs {
     /// Accept zstd layers in a docker-archive (docker load reads them from Docker 23 on).
     #[arg(long)]
     pub allow_zstd: bool,
+    /// The exported manifests and indexes in this format (docs/convert.md).
+    #[command(flatten)]
+    pub convert: super::registry::ConvertArgs,
     #[command(flatten)]
     pub referrers: ReferrerArgs,
     /// Print what would be exported (refs, referrers); write no archive.
@@ -306,6 +309,7 @@ pub fn export_cmd(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
         selector,
         docker,
         referrers: a.referrers.carry(),
+        convert: a.convert.fixed_request("export")?,
     };
     if a.dry_run {
         let plan = export_plan(&layout, &targets, &opts)?;
@@ -370,13 +374,16 @@ pub fn export_cmd(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
                 "  {} {}{}",
                 r.digest,
                 r.ref_name.as_deref().unwrap_or("-"),
-                if r.rewritten {
+                if report.converted.iter().any(|p| p.to == r.digest) {
+                    " (converted)"
+                } else if r.rewritten {
                     " (platform subset)"
                 } else {
                     ""
                 }
             ));
         }
+        super::registry::print_converted(&report.converted, &report.dropped);
         for l in lines {
             if to_stdout {
                 errln!("{l}");

@@ -124,66 +124,9 @@ fn parse_owner(s: &str) -> Result<(u64, u64)> {
 pub fn build(ctx: &Ctx, a: BuildArgs) -> Result<i32> {
     let out = LayoutRef::parse(&a.output)?;
     let ref_name = out.require_name()?.to_string();
-    let mut layers = Vec::new();
-    for s in a.source.iter().chain(&a.layers) {
-        layers.push(LayerSource::parse(s)?);
-    }
-    let stdin_uses = layers.iter().filter(|l| **l == LayerSource::Stdin).count();
-    if stdin_uses > 1 {
-        return Err(Error::usage("only one layer can come from stdin (-)"));
-    }
-    let platform = match &a.platform {
-        Some(p) => {
-            let mut p = b::parse_platform(p)?;
-            crate::platform::PlatformSpec::from_platform(&p)
-                .check_known(a.allow_unknown_platform)?;
-            p.os_version = a.os_version.clone();
-            if !a.os_features.is_empty() {
-                p.os_features = Some(a.os_features.clone());
-            }
-            Some(p)
-        }
-        None if a.os_version.is_some() || !a.os_features.is_empty() => {
-            return Err(Error::usage(
-                "--os-version and --os-feature need --platform",
-            ))
-        }
-        None => None,
-    };
-    let fragment = match &a.config_file {
-        Some(p) => {
-            let bytes = std::fs::read(p).at("reading", p)?;
-            match crate::model::parse_json::<serde_json::Value>(&bytes, &p.display().to_string())? {
-                serde_json::Value::Object(m) => Some(m),
-                _ => {
-                    return Err(Error::usage(format!(
-                        "--config {}: expected a JSON object of runtime-config fields",
-                        p.display()
-                    )))
-                }
-            }
-        }
-        None => None,
-    };
-    let settings = ImageSettings {
-        env: a.env.clone(),
-        entrypoint: a
-            .entrypoint
-            .as_deref()
-            .map(|s| command_words("--entrypoint", s))
-            .transpose()?,
-        cmd: a
-            .cmd
-            .as_deref()
-            .map(|s| command_words("--cmd", s))
-            .transpose()?,
-        workdir: a.workdir.clone(),
-        user: a.user.clone(),
-        labels: key_values("--label", &a.labels)?,
-        expose: a.expose.clone(),
-        stop_signal: a.stop_signal.clone(),
-        fragment,
-    };
+    let layers = layer_sources(&a)?;
+    let platform = platform_flag(&a)?;
+    let settings = image_settings(&a)?;
     let annotations: BTreeMap<String, String> = key_values("--annotation", &a.annotations)?
         .into_iter()
         .collect();
@@ -209,32 +152,107 @@ pub fn build(ctx: &Ctx, a: BuildArgs) -> Result<i32> {
     if ctx.json {
         output::json(&report);
     } else {
-        outln!(
-            "{} {}:{} {} {}",
-            report.digest,
-            out.path.display(),
-            report.ref_name,
-            report.platform,
-            report.action
-        );
-        for l in &report.layers {
-            outln!(
-                "  layer {} {} ({}, {} uncompressed, {} entries) from {}",
-                l.layer.digest,
-                output::human_size(l.layer.size as i64),
-                a.compression,
-                output::human_size(l.layer.uncompressed_size as i64),
-                l.entries,
-                l.source
-            );
-            if l.skipped_sockets > 0 {
-                errln!(
-                    "warning: {} socket(s) in {} were skipped (tar cannot hold sockets)",
-                    l.skipped_sockets,
-                    l.source
-                );
-            }
-        }
+        print_report(&report, &out, &a.compression);
     }
     Ok(0)
+}
+
+/// SOURCE then each --layer; at most one of them may be stdin.
+fn layer_sources(a: &BuildArgs) -> Result<Vec<LayerSource>> {
+    let mut layers = Vec::new();
+    for s in a.source.iter().chain(&a.layers) {
+        layers.push(LayerSource::parse(s)?);
+    }
+    let stdin_uses = layers.iter().filter(|l| **l == LayerSource::Stdin).count();
+    if stdin_uses > 1 {
+        return Err(Error::usage("only one layer can come from stdin (-)"));
+    }
+    Ok(layers)
+}
+
+/// --platform with --os-version and --os-feature, which need it.
+fn platform_flag(a: &BuildArgs) -> Result<Option<crate::model::Platform>> {
+    match &a.platform {
+        Some(p) => {
+            let mut p = b::parse_platform(p)?;
+            crate::platform::PlatformSpec::from_platform(&p)
+                .check_known(a.allow_unknown_platform)?;
+            p.os_version = a.os_version.clone();
+            if !a.os_features.is_empty() {
+                p.os_features = Some(a.os_features.clone());
+            }
+            Ok(Some(p))
+        }
+        None if a.os_version.is_some() || !a.os_features.is_empty() => Err(Error::usage(
+            "--os-version and --os-feature need --platform",
+        )),
+        None => Ok(None),
+    }
+}
+
+/// The runtime-config settings: --config FILE, then the flags.
+fn image_settings(a: &BuildArgs) -> Result<ImageSettings> {
+    let fragment = match &a.config_file {
+        Some(p) => {
+            let bytes = std::fs::read(p).at("reading", p)?;
+            match crate::model::parse_json::<serde_json::Value>(&bytes, &p.display().to_string())? {
+                serde_json::Value::Object(m) => Some(m),
+                _ => {
+                    return Err(Error::usage(format!(
+                        "--config {}: expected a JSON object of runtime-config fields",
+                        p.display()
+                    )))
+                }
+            }
+        }
+        None => None,
+    };
+    Ok(ImageSettings {
+        env: a.env.clone(),
+        entrypoint: a
+            .entrypoint
+            .as_deref()
+            .map(|s| command_words("--entrypoint", s))
+            .transpose()?,
+        cmd: a
+            .cmd
+            .as_deref()
+            .map(|s| command_words("--cmd", s))
+            .transpose()?,
+        workdir: a.workdir.clone(),
+        user: a.user.clone(),
+        labels: key_values("--label", &a.labels)?,
+        expose: a.expose.clone(),
+        stop_signal: a.stop_signal.clone(),
+        fragment,
+    })
+}
+
+fn print_report(report: &b::BuildReport, out: &LayoutRef, compression: &str) {
+    outln!(
+        "{} {}:{} {} {}",
+        report.digest,
+        out.path.display(),
+        report.ref_name,
+        report.platform,
+        report.action
+    );
+    for l in &report.layers {
+        outln!(
+            "  layer {} {} ({}, {} uncompressed, {} entries) from {}",
+            l.layer.digest,
+            output::human_size(l.layer.size as i64),
+            compression,
+            output::human_size(l.layer.uncompressed_size as i64),
+            l.entries,
+            l.source
+        );
+        if l.skipped_sockets > 0 {
+            errln!(
+                "warning: {} socket(s) in {} were skipped (tar cannot hold sockets)",
+                l.skipped_sockets,
+                l.source
+            );
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! index create/add, merge, diff.
 
-use super::output::outln;
+use super::output::{errln, outln};
 use super::registry::TransportArgs;
 use super::{output, Ctx};
 use crate::authoring::{self, diff, merge, AddMode, EditOptions, Outcome, SourceSpec};
@@ -181,9 +181,25 @@ pub struct EditFlags {
     /// Referrers of entries taken from other layouts (layout destinations).
     #[command(flatten)]
     pub referrers: super::registry::ReferrerArgs,
+    /// The index written, and its children, in one format (docs/convert.md).
+    #[command(flatten)]
+    pub convert: super::registry::ConvertArgs,
 }
 
 impl EditFlags {
+    /// [`EditFlags::options`] for an edit of a registry index, which writes the index
+    /// as composed: `--manifest-format` is refused there.
+    fn registry_options(&self, flatten: bool) -> Result<EditOptions> {
+        let o = self.options(flatten)?;
+        if o.convert.is_some() {
+            return Err(crate::Error::usage(
+                "--manifest-format converts indexes written into a layout; a registry index edit writes an OCI index",
+            )
+            .with_hint("edit a layout with --manifest-format, then push it, or push with --manifest-format"));
+        }
+        Ok(o)
+    }
+
     fn options(&self, flatten: bool) -> Result<EditOptions> {
         let mut annotations = authoring::parse_annotations(&self.annotations)?;
         if let Some(c) = authoring::created_annotation(self.created.as_deref())? {
@@ -194,6 +210,7 @@ impl EditFlags {
             dry_run: self.dry_run,
             flatten,
             referrers: self.referrers.carry(),
+            convert: self.convert.fixed_request("index editing")?,
         })
     }
 }
@@ -378,6 +395,10 @@ fn report(ctx: &Ctx, o: &Outcome, detailed: bool) -> i32 {
             outln!("{}", crate::text::escape(&l));
         }
         super::archive::print_referrers(&o.referrers, &o.referrer_warnings, o.dry_run);
+        super::registry::print_converted(&o.converted, &o.dropped);
+        for w in &o.warnings {
+            errln!("warning: {}", crate::text::escape(w));
+        }
     }
     let changed = o.changed || (o.dry_run && !o.diff.is_empty());
     ExitCode::changed_if(detailed, changed).code()
@@ -432,7 +453,7 @@ pub fn run(ctx: &Ctx, cmd: IndexCommand) -> Result<i32> {
                     &e.tag,
                     &e.sources,
                     a.mode,
-                    &a.edit.options(a.flatten)?,
+                    &a.edit.registry_options(a.flatten)?,
                     a.transport.jobs,
                 )?;
                 return Ok(report(ctx, &o, a.edit.detailed_exitcode));
@@ -491,7 +512,7 @@ pub fn merge(ctx: &Ctx, a: MergeArgs) -> Result<i32> {
             .iter()
             .map(|p| PlatformSpec::parse(p))
             .collect::<Result<_>>()?;
-        let opts = a.edit.options(false)?;
+        let opts = a.edit.registry_options(false)?;
         let o = merge::merge_store(
             e.dest.as_ref(),
             &e.tag,
@@ -523,6 +544,7 @@ pub fn merge(ctx: &Ctx, a: MergeArgs) -> Result<i32> {
         &opts.annotations,
         Some(&a.selector.to_selector()?),
         opts.dry_run,
+        opts.convert.as_ref(),
         &opts.referrers,
     )?;
     Ok(report(ctx, &o, a.edit.detailed_exitcode))

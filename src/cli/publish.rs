@@ -116,8 +116,13 @@ pub fn publish(ctx: &Ctx, a: PublishArgs) -> Result<i32> {
     let report = publish::publish(&layout, &image, dest.as_ref(), &opts, &mut on_retry)?;
     if json {
         output::json(&report);
-        return Ok(0);
+    } else {
+        print_report(&report);
     }
+    Ok(0)
+}
+
+fn print_report(report: &publish::PublishReport) {
     let dest_name = escape(&report.destination);
     outln!(
         "{} {}:{} ({})",
@@ -164,5 +169,4 @@ pub fn publish(ctx: &Ctx, a: PublishArgs) -> Result<i32> {
             escape(t)
         );
     }
-    Ok(0)
 }

@@ -151,16 +151,20 @@ pub enum ManifestFormat {
     /// Docker manifest list and schema 2 manifest (skopeo calls it v2s2).
     #[value(alias = "v2s2")]
     Docker,
+    /// As stored; when the registry refuses the format (MANIFEST_INVALID, unsupported
+    /// media type), the other one, retried once (push and copy to a registry).
+    Auto,
 }
 
 /// Manifest format conversion (docs/convert.md), shared by push and copy.
 #[derive(Debug, Args)]
 pub struct ConvertArgs {
-    /// Write the manifests and indexes in this format: keep (as stored), oci, or docker
-    /// (schema 2). Blobs are never changed; only documents get new digests.
+    /// Write the manifests and indexes in this format: keep (as stored), oci, docker
+    /// (schema 2), or on push and copy auto (as stored; converted and retried once when
+    /// the registry refuses the format). Blobs never change; only documents get new digests.
     #[arg(long, value_enum, default_value = "keep", value_name = "FORMAT")]
     pub manifest_format: ManifestFormat,
-    /// With --manifest-format docker, drop what Docker cannot hold instead of refusing:
+    /// With --manifest-format docker (or auto), drop what Docker cannot hold instead of refusing:
     /// annotations, subject, artifact-type, attestations, fields (comma-separated).
     #[arg(long, value_name = "KIND", value_delimiter = ',')]
     pub allow_lossy: Vec<String>,
@@ -174,23 +178,38 @@ impl ConvertArgs {
             ManifestFormat::Keep => None,
             ManifestFormat::Oci => Some(Format::Oci),
             ManifestFormat::Docker => Some(Format::Docker),
+            ManifestFormat::Auto => Some(Format::Auto),
         };
         let lossy = self
             .allow_lossy
             .iter()
             .map(|s| Loss::parse(s.trim()))
             .collect::<Result<Vec<_>>>()?;
-        if !lossy.is_empty() && to != Some(Format::Docker) {
+        if !lossy.is_empty() && !matches!(to, Some(Format::Docker | Format::Auto)) {
             return Err(Error::usage(
-                "--allow-lossy applies only with --manifest-format docker",
+                "--allow-lossy applies only with --manifest-format docker or auto",
             ));
         }
         Ok((to, lossy))
     }
+
+    /// [`ConvertArgs::request`] for a command that writes documents itself (export,
+    /// `index create`/`add`, `merge`): `auto` asks a registry, so it is refused there.
+    pub fn fixed_request(&self, command: &str) -> Result<Option<crate::convert::Request>> {
+        let (to, allow_lossy) = self.request()?;
+        match to {
+            Some(crate::convert::Format::Auto) => Err(Error::usage(format!(
+                "{command}: --manifest-format auto is for push and copy to a registry (it retries when the registry refuses)"
+            ))
+            .with_hint("choose oci or docker")),
+            Some(to) => Ok(Some(crate::convert::Request { to, allow_lossy })),
+            None => Ok(None),
+        }
+    }
 }
 
 /// Human lines for converted documents (stderr).
-fn print_converted(pairs: &[crate::convert::Pair], dropped: &[crate::convert::Item]) {
+pub fn print_converted(pairs: &[crate::convert::Pair], dropped: &[crate::convert::Item]) {
     for p in pairs {
         errln!("converted {} -> {} ({})", p.from, p.to, p.media_type);
     }
@@ -580,6 +599,9 @@ pub fn copy(ctx: &Ctx, a: CopyArgs) -> Result<i32> {
                     None => shown_dst,
                 };
                 outln!("{} {}", summary.digest, named);
+                if let Some(r) = &summary.retried {
+                    errln!("{r}");
+                }
                 print_converted(&summary.converted, &summary.dropped);
                 for w in &summary.referrer_warnings {
                     errln!("warning: {}", w.message);
@@ -655,6 +677,9 @@ pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
     if ctx.json {
         output::json(&summary);
     } else {
+        if let Some(r) = &summary.retried {
+            errln!("{r}");
+        }
         print_converted(&summary.converted, &summary.dropped);
         for t in &summary.tags {
             outln!("{} {}", t.digest, dest.with_tag(&t.tag));
@@ -823,7 +848,10 @@ pub fn pull(ctx: &Ctx, a: PullArgs) -> Result<i32> {
             ))
         }
     };
-    let (manifest_format, allow_lossy) = a.convert.request()?;
+    let (manifest_format, allow_lossy) = match a.convert.fixed_request("pull")? {
+        Some(r) => (Some(r.to), r.allow_lossy),
+        None => (None, Vec::new()),
+    };
     let layout = Layout::open_or_create(&dst.path)?.with_lock_timeout(ctx.lock_timeout);
     let connect = Connect {
         progress: Bars::on_terminal("pulling"),

@@ -489,6 +489,10 @@ pub struct CopySummary {
     pub bytes: u64,
     /// Requests retried after transient failures (both registries).
     pub retries: u64,
+    /// `--manifest-format auto`: why the registry refused the stored format and what
+    /// was copied instead (the copy was retried once, converted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retried: Option<String>,
     /// Uploads to a registry continued from its upload status / started over.
     pub resumed: u64,
     pub restarted: u64,
@@ -609,7 +613,9 @@ pub fn copy(
         };
         subset_selected(&mut source, src.store.names(), &r, &root, &selector)?
     };
-    let conversion = match req.manifest_format {
+    // `auto` copies as stored and converts only when a registry refuses (below).
+    let auto = req.manifest_format == Some(crate::convert::Format::Auto);
+    let conversion = match req.manifest_format.filter(|_| !auto) {
         Some(to) => Some(crate::convert::convert_into(
             &mut source,
             &root,
@@ -619,8 +625,9 @@ pub fn copy(
         None => None,
     };
     let converting = conversion.as_ref().is_some_and(|c| c.root != root);
-    let root = conversion.as_ref().map_or(root, |c| c.root.clone());
-    let (converted, dropped) = conversion.map_or_else(Default::default, |c| (c.pairs, c.dropped));
+    let mut root = conversion.as_ref().map_or(root, |c| c.root.clone());
+    let (mut converted, mut dropped) =
+        conversion.map_or_else(Default::default, |c| (c.pairs, c.dropped));
     if let Target::Digest(d) = &dst.target {
         if d.to_string() != root.digest {
             return Err(Error::usage(format!(
@@ -630,7 +637,7 @@ pub fn copy(
             )));
         }
     }
-    let names: Vec<NamePlan> = dest_name.iter().map(|n| NamePlan::new(n, &root)).collect();
+    let mut names: Vec<NamePlan> = dest_name.iter().map(|n| NamePlan::new(n, &root)).collect();
     // Within one repository the registry holds the source's whole graph already (it
     // was just resolved there): only the name is sent, no blob is asked about.
     let retag = same_repository && !subsetting && !converting && !req.force_recursive;
@@ -656,17 +663,46 @@ pub fn copy(
             converted,
         });
     }
-    let out = run(
-        &source,
-        roots,
-        &names,
-        dst.store.as_ref(),
-        &RunOptions {
-            jobs: connect.jobs,
-            force_recursive: req.force_recursive,
-            referrers: req.referrers.clone(),
-        },
-    )?;
+    let opts = RunOptions {
+        jobs: connect.jobs,
+        force_recursive: req.force_recursive,
+        referrers: req.referrers.clone(),
+    };
+    let mut retried_as = None;
+    let out = match run(&source, roots, &names, dst.store.as_ref(), &opts) {
+        Ok(out) => out,
+        Err(e) => {
+            let why = match crate::convert::refused_format(&e) {
+                Some(why) if auto => why,
+                _ => return Err(e),
+            };
+            // The registry refused the stored format: the other one, once.
+            let to = crate::convert::Format::Auto.for_root(&root.media_type);
+            let c = crate::convert::convert_into(&mut source, &root, to, &req.allow_lossy)
+                .map_err(|ce| {
+                    ce.context(format!(
+                        "the registry refused {} ({why}) and --manifest-format auto cannot convert it",
+                        root.digest
+                    ))
+                })?;
+            retried_as = Some(format!(
+                "the registry refused the documents as stored ({why}): converted to {} ({} documents) and copied again",
+                to.name(),
+                c.pairs.len()
+            ));
+            root = c.root;
+            converted = c.pairs;
+            dropped = c.dropped;
+            names = dest_name.iter().map(|n| NamePlan::new(n, &root)).collect();
+            run(
+                &source,
+                std::slice::from_ref(&root),
+                &names,
+                dst.store.as_ref(),
+                &opts,
+            )?
+        }
+    };
     let r = out.report;
     let retried = |s: &Store| match s {
         Store::Registry(r) => r.client.retried.load(std::sync::atomic::Ordering::Relaxed),
@@ -699,6 +735,7 @@ pub fn copy(
         referrers: out.referrers,
         referrer_warnings: out.referrer_warnings,
         retries: retried(&src.store) + retried(&dst.store),
+        retried: retried_as,
         resumed,
         restarted,
         seconds: start.elapsed().as_secs_f64(),

@@ -33,7 +33,7 @@ pub use view::{current_members, image_platform, view_member, Platforms};
 use crate::authoring::merge::Policy;
 use crate::copy::{copy_graph, CopyOptions, CopyReport};
 use crate::error::{Error, Result};
-use crate::model::{media, Descriptor};
+use crate::model::{media, Descriptor, Platform};
 use crate::platform::PlatformSpec;
 use crate::store::{Names, Sink, Source};
 use serde::Serialize;
@@ -190,33 +190,8 @@ pub fn publish(
     opts: &PublishOptions,
     on_retry: &mut dyn FnMut(&Retry),
 ) -> Result<PublishReport> {
-    if !image.is_manifest() {
-        return Err(Error::usage(format!(
-            "{}: {} is a {}, not an image",
-            src.describe(),
-            image.digest,
-            image.media_type
-        ))
-        .with_hint("publish one image per arch; name it with LAYOUT:REF or LAYOUT@DIGEST"));
-    }
     let mut platforms = Platforms::default();
-    let platform = platforms.of(src, image)?.ok_or_else(|| {
-        Error::usage(format!(
-            "{}: the config of {} names no platform",
-            src.describe(),
-            image.digest
-        ))
-        .with_hint(
-            "the per-arch tag and the index entry are made from the config's os/architecture",
-        )
-    })?;
-    let arch_tag = opts.arch_tag.expand(&platform)?;
-    if arch_tag == opts.tag {
-        return Err(Error::usage(format!(
-            "the per-arch tag {arch_tag:?} is the release tag itself"
-        ))
-        .with_hint("the template must make a different tag, e.g. '{tag}-{arch}'"));
-    }
+    let (platform, arch_tag) = platform_and_arch_tag(src, image, opts, &mut platforms)?;
     let entry = entry_descriptor(image, Some(platform.clone()))?;
     let mut report = PublishReport {
         destination: Source::describe(dest),
@@ -259,46 +234,73 @@ pub fn publish(
     report.copy = Some(copy);
     // The per-arch tag first: from here on every publisher that reads sees it.
     dest.set_names(std::slice::from_ref(&arch_tag), &entry)?;
+    write_until_settled(dest, opts, &mut platforms, &mut report, on_retry)?;
+    Ok(report)
+}
+
+/// The image's platform (from its config) and the per-arch tag it expands to; refused
+/// when `image` is not an image manifest, names no platform, or the per-arch tag is
+/// the release tag.
+fn platform_and_arch_tag(
+    src: &dyn Source,
+    image: &Descriptor,
+    opts: &PublishOptions,
+    platforms: &mut Platforms,
+) -> Result<(Platform, String)> {
+    if !image.is_manifest() {
+        return Err(Error::usage(format!(
+            "{}: {} is a {}, not an image",
+            src.describe(),
+            image.digest,
+            image.media_type
+        ))
+        .with_hint("publish one image per arch; name it with LAYOUT:REF or LAYOUT@DIGEST"));
+    }
+    let platform = platforms.of(src, image)?.ok_or_else(|| {
+        Error::usage(format!(
+            "{}: the config of {} names no platform",
+            src.describe(),
+            image.digest
+        ))
+        .with_hint(
+            "the per-arch tag and the index entry are made from the config's os/architecture",
+        )
+    })?;
+    let arch_tag = opts.arch_tag.expand(&platform)?;
+    if arch_tag == opts.tag {
+        return Err(Error::usage(format!(
+            "the per-arch tag {arch_tag:?} is the release tag itself"
+        ))
+        .with_hint("the template must make a different tag, e.g. '{tag}-{arch}'"));
+    }
+    Ok((platform, arch_tag))
+}
+
+/// Read the per-arch tags and write TAG from them until a read finds TAG naming what
+/// they say. When TAG differs although we wrote, another publisher wrote after us (from
+/// an older view), or a per-arch tag came: pause, re-read, write again.
+fn write_until_settled(
+    dest: &dyn Destination,
+    opts: &PublishOptions,
+    platforms: &mut Platforms,
+    report: &mut PublishReport,
+    on_retry: &mut dyn FnMut(&Retry),
+) -> Result<()> {
     let mut wrote: Option<Descriptor> = None;
     loop {
-        let view = read_view(dest, opts, &mut platforms)?;
+        let view = read_view(dest, opts, platforms)?;
         if report.writes == 0 {
             report.previous = view.current.as_ref().map(|c| c.digest.clone());
         }
         let d = desired(&view, opts)?;
         let found = view.current.as_ref().map(|c| c.digest.clone());
         if found.as_deref() == Some(d.descriptor.digest.as_str()) {
-            finish(&mut report, &view, &d);
-            return Ok(report);
+            finish(report, &view, &d);
+            return Ok(());
         }
-        if let Some(w) = &wrote {
-            // TAG is not what the per-arch tags say although we wrote: another
-            // publisher wrote after us (from an older view), or a per-arch tag came.
-            let n = report.retries.len() as u32 + 1;
-            if n > opts.max_retries {
-                return Err(Error::failure(format!(
-                    "{}: {} did not settle after {} retries: it names {}, the per-arch tags say {}",
-                    Source::describe(dest),
-                    opts.tag,
-                    opts.max_retries,
-                    found.as_deref().unwrap_or("nothing"),
-                    d.descriptor.digest
-                ))
-                .with_hint("other publishers keep writing it; run `oix publish` again (it is idempotent) or raise --max-retries")
-                .with_details(serde_json::json!({"retries": report.retries})));
-            }
-            let delay = backoff(opts.backoff, n - 1);
-            let r = Retry {
-                retry: n,
-                max_retries: opts.max_retries,
-                wrote: w.digest.clone(),
-                found,
-                wanted: d.descriptor.digest.clone(),
-                delay_ms: delay.as_millis() as u64,
-            };
-            on_retry(&r);
-            report.retries.push(r);
-            wrote = None; // re-read after the pause, then write what is wanted then
+        if let Some(w) = wrote.take() {
+            // Re-read after the pause, then write what is wanted then.
+            let delay = record_retry(dest, opts, report, &w, found, &d, on_retry)?;
             std::thread::sleep(delay);
             continue;
         }
@@ -309,6 +311,44 @@ pub fn publish(
         report.changed = true;
         wrote = Some(d.descriptor);
     }
+}
+
+/// Record one more retry (and tell `on_retry`) and return the pause before it; an
+/// error once `opts.max_retries` are used up.
+fn record_retry(
+    dest: &dyn Destination,
+    opts: &PublishOptions,
+    report: &mut PublishReport,
+    wrote: &Descriptor,
+    found: Option<String>,
+    d: &Desired,
+    on_retry: &mut dyn FnMut(&Retry),
+) -> Result<Duration> {
+    let n = report.retries.len() as u32 + 1;
+    if n > opts.max_retries {
+        return Err(Error::failure(format!(
+            "{}: {} did not settle after {} retries: it names {}, the per-arch tags say {}",
+            Source::describe(dest),
+            opts.tag,
+            opts.max_retries,
+            found.as_deref().unwrap_or("nothing"),
+            d.descriptor.digest
+        ))
+        .with_hint("other publishers keep writing it; run `oix publish` again (it is idempotent) or raise --max-retries")
+        .with_details(serde_json::json!({"retries": report.retries})));
+    }
+    let delay = backoff(opts.backoff, n - 1);
+    let r = Retry {
+        retry: n,
+        max_retries: opts.max_retries,
+        wrote: wrote.digest.clone(),
+        found,
+        wanted: d.descriptor.digest.clone(),
+        delay_ms: delay.as_millis() as u64,
+    };
+    on_retry(&r);
+    report.retries.push(r);
+    Ok(delay)
 }
 
 fn finish(report: &mut PublishReport, view: &View, d: &Desired) {

@@ -173,7 +173,11 @@ pub fn plan_push<'a>(
         if opts.selector.has_filters() {
             root = stores::subset_selected(&mut source, layout, &r, &root, &opts.selector)?;
         }
-        if let Some(to) = opts.manifest_format {
+        // `auto` pushes as stored and converts only when the registry refuses ([`push`]).
+        if let Some(to) = opts
+            .manifest_format
+            .filter(|f| *f != crate::convert::Format::Auto)
+        {
             let c = crate::convert::convert_into(&mut source, &root, to, &opts.allow_lossy)?;
             root = c.root;
             for p in c.pairs {
@@ -293,6 +297,10 @@ pub struct PushSummary {
     /// What `--allow-lossy` let the conversion drop.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dropped: Vec<crate::convert::Item>,
+    /// `--manifest-format auto`: why the registry refused the stored format and what
+    /// was pushed instead (the push was retried once, converted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retried: Option<String>,
     /// Roots the repository already held by digest (their graphs were not walked).
     pub roots_present: u64,
     /// Requests retried after transient failures.
@@ -312,24 +320,47 @@ pub struct PushSummary {
 /// (distribution checks blobs and child manifests on PUT), so its whole graph is
 /// present. `force_recursive` checks every blob anyway (for registries that accept
 /// sparse content, or after blobs were deleted).
+///
+/// With `--manifest-format auto`, a registry that refuses a document's format
+/// ([`crate::convert::refused_format`]) gets the other format: every root is
+/// converted, the tags follow the new digests, and the push runs once more.
 pub fn push(plan: &PushPlan, registry: &Registry, opts: &PushOptions) -> Result<PushSummary> {
     let start = Instant::now();
-    let names: Vec<NamePlan> = plan.tags.iter().map(TagPlan::name_plan).collect();
-    let out = stores::run(
-        &plan.source,
-        &plan.roots,
-        &names,
-        StoreRef::Registry(registry),
-        &RunOptions {
-            jobs: opts.jobs.max(1),
-            force_recursive: opts.force_recursive,
-            referrers: opts.referrers.clone(),
-        },
-    )?;
+    let run = |source: &dyn crate::store::Source, roots: &[Descriptor], tags: &[TagPlan]| {
+        let names: Vec<NamePlan> = tags.iter().map(TagPlan::name_plan).collect();
+        stores::run(
+            source,
+            roots,
+            &names,
+            StoreRef::Registry(registry),
+            &RunOptions {
+                jobs: opts.jobs.max(1),
+                force_recursive: opts.force_recursive,
+                referrers: opts.referrers.clone(),
+            },
+        )
+    };
+    let mut converted = plan.converted.clone();
+    let mut dropped = plan.dropped.clone();
+    let mut retried = None;
+    let (out, roots) = match run(&plan.source, &plan.roots, &plan.tags) {
+        Ok(out) => (out, plan.roots.clone()),
+        Err(e) => {
+            let why = match (opts.manifest_format, crate::convert::refused_format(&e)) {
+                (Some(crate::convert::Format::Auto), Some(why)) => why,
+                _ => return Err(e),
+            };
+            let retry = converted_retry(&plan.source, &plan.roots, &plan.tags, opts, &why)?;
+            converted.extend(retry.pairs);
+            dropped.extend(retry.dropped);
+            retried = Some(retry.note);
+            (run(&retry.source, &retry.roots, &retry.tags)?, retry.roots)
+        }
+    };
     let blobs: StatsSnapshot = registry.snapshot();
     Ok(PushSummary {
         destination: registry.reference.repository(),
-        digests: plan.roots.iter().map(|r| r.digest.clone()).collect(),
+        digests: roots.iter().map(|r| r.digest.clone()).collect(),
         tags: out
             .names
             .into_iter()
@@ -347,8 +378,9 @@ pub fn push(plan: &PushPlan, registry: &Registry, opts: &PushOptions) -> Result<
         bytes: blobs.bytes,
         manifests: out.report.manifests,
         manifests_skipped: out.report.skipped.saturating_sub(blobs.skipped),
-        converted: plan.converted.clone(),
-        dropped: plan.dropped.clone(),
+        converted,
+        dropped,
+        retried,
         roots_present: out.roots_present,
         retries: registry
             .client
@@ -358,6 +390,82 @@ pub fn push(plan: &PushPlan, registry: &Registry, opts: &PushOptions) -> Result<
         restarted: blobs.restarted,
         seconds: start.elapsed().as_secs_f64(),
         referrers: out.referrers,
+    })
+}
+
+/// A push converted after the registry refused the stored format.
+struct Retry<'a> {
+    source: Overlay<'a>,
+    roots: Vec<Descriptor>,
+    tags: Vec<TagPlan>,
+    pairs: Vec<crate::convert::Pair>,
+    dropped: Vec<crate::convert::Item>,
+    /// For stderr and `--json` (`retried`).
+    note: String,
+}
+
+/// Every root of a push converted to the format it is not in, and its tags moved to
+/// the converted documents (an arch tag follows its entry's conversion).
+fn converted_retry<'a>(
+    source: &'a dyn crate::store::Source,
+    roots: &[Descriptor],
+    tags: &[TagPlan],
+    opts: &PushOptions,
+    why: &str,
+) -> Result<Retry<'a>> {
+    use crate::convert::Format;
+    let mut ov = Overlay::new(source);
+    let mut new_roots = Vec::new();
+    let mut pairs: Vec<crate::convert::Pair> = Vec::new();
+    let mut dropped = Vec::new();
+    let mut formats: Vec<(&str, &str)> = Vec::new();
+    for r in roots {
+        let to = Format::Auto.for_root(&r.media_type);
+        let from = Format::of(&r.media_type).unwrap_or(Format::Oci);
+        if !formats.contains(&(from.name(), to.name())) {
+            formats.push((from.name(), to.name()));
+        }
+        let c = crate::convert::convert_into(&mut ov, r, to, &opts.allow_lossy).map_err(|e| {
+            e.context(format!(
+                "the registry refused {} ({why}) and --manifest-format auto cannot convert it",
+                r.digest
+            ))
+        })?;
+        for p in c.pairs {
+            if !pairs.contains(&p) {
+                pairs.push(p);
+            }
+        }
+        dropped.extend(c.dropped);
+        new_roots.push(c.root);
+    }
+    let tags = tags
+        .iter()
+        .map(|t| {
+            let mut t = t.clone();
+            if let Some(p) = pairs.iter().find(|p| p.from == t.digest) {
+                t.digest = p.to.clone();
+                t.media_type = p.media_type.clone();
+                t.descriptor.digest = p.to.clone();
+                t.descriptor.media_type = p.media_type.clone();
+                t.descriptor.size = p.size;
+            }
+            t
+        })
+        .collect();
+    let shown: Vec<String> = formats.iter().map(|(f, t)| format!("{f} to {t}")).collect();
+    let note = format!(
+        "the registry refused the documents as stored ({why}): converted {} ({} documents) and pushed again",
+        shown.join(", "),
+        pairs.len()
+    );
+    Ok(Retry {
+        source: ov,
+        roots: new_roots,
+        tags,
+        pairs,
+        dropped,
+        note,
     })
 }
 

@@ -57,6 +57,10 @@ pub struct Faults {
     pub deny_writes_with: Option<String>,
     /// Serve tag lists in pages of this many tags with `Link` headers (see above).
     pub page_tags: Option<usize>,
+    /// Answer a manifest PUT whose `Content-Type` is one of these with `400` and a
+    /// `MANIFEST_INVALID` error, as registries that take only one manifest format do
+    /// (TripleO's, older Quay); every other request goes to the real registry.
+    pub refuse_manifest_types: Vec<&'static str>,
 }
 
 #[derive(Default)]
@@ -74,6 +78,8 @@ pub struct Counters {
     pub patches: AtomicU64,
     /// Tag-list pages served by `page_tags`.
     pub tag_pages: AtomicU64,
+    /// Manifest PUTs refused by `refuse_manifest_types`.
+    pub refused_manifests: AtomicU64,
     throttle_used: AtomicBool,
     drop_used: AtomicBool,
     fail_used: AtomicBool,
@@ -310,6 +316,26 @@ fn handle(client: TcpStream, upstream_port: u16, f: &Faults, c: &Arc<Counters>) 
                 .collect();
             client.try_clone()?.write_all(out.as_bytes())?;
             continue;
+        }
+        if method == "PUT" && path.contains("/manifests/") {
+            let ctype = text
+                .lines()
+                .filter_map(|l| l.split_once(':'))
+                .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-type"))
+                .map(|(_, v)| v.trim().to_string())
+                .unwrap_or_default();
+            if f.refuse_manifest_types.iter().any(|t| *t == ctype) {
+                c.refused_manifests.fetch_add(1, Ordering::Relaxed);
+                let _ = io::copy(&mut (&mut reader).take(len), &mut io::sink());
+                let body = serde_json::json!({"errors": [{"code": "MANIFEST_INVALID",
+                    "message": "manifest invalid", "detail": format!("unsupported manifest media type {ctype}")}]})
+                .to_string();
+                client.try_clone()?.write_all(
+                    format!("HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len())
+                        .as_bytes(),
+                )?;
+                continue;
+            }
         }
         if let Some(msg) = &f.deny_writes_with {
             if matches!(method.as_str(), "POST" | "PUT" | "PATCH") {

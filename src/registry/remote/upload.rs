@@ -5,7 +5,9 @@ use super::{header, parse_range_end, with_query, Registry};
 use crate::digest::Digest;
 use crate::error::{Error, RegistryCode, Result};
 use crate::model::Descriptor;
-use crate::registry::client::{drain, redact_url, response_error, transient_status, FResult, Fail};
+use crate::registry::client::{
+    drain, redact_url, response_error, transient_status, FResult, Fail, HttpResponse,
+};
 use std::io::Read;
 use std::sync::atomic::Ordering;
 use ureq::http::Method;
@@ -158,93 +160,125 @@ impl Registry {
         keep: &mut Option<Session>,
     ) -> FResult<()> {
         let ds = d.to_string();
-        let octet = ("Content-Type", "application/octet-stream");
         let monolithic = size <= self.chunk_size && s.offset == 0;
         if !monolithic {
             while s.offset < size {
-                let len = (size - s.offset).min(self.chunk_size);
-                let range = format!("{}-{}", s.offset, s.offset + len - 1);
-                let mut body = self.progress_reader(open(s.offset)?, &ds, s.offset);
-                let mut limited = (&mut body).take(len);
-                let sent = self.client.send_once(
-                    Method::PATCH,
-                    &s.location,
-                    &[octet, ("Content-Range", range.as_str())],
-                    Some((&mut limited, len)),
-                );
-                let (mut resp, generation) = match sent {
-                    Ok(r) => r,
-                    Err(f) => {
-                        s.uncertain = true;
-                        *keep = Some(s);
-                        return Err(f);
-                    }
-                };
-                let status = resp.status().as_u16();
-                match status {
-                    202 => {
-                        let loc = header(&resp, "location").map(str::to_string);
-                        let sent_to = s.offset + len;
-                        let held = header(&resp, "range").and_then(|r| parse_range_end(r, sent_to));
-                        drain(&mut resp);
-                        if let Some(l) = loc {
-                            s.location = self.client.resolve_location(&l)?;
-                        }
-                        s.offset = held.unwrap_or(sent_to);
-                    }
-                    401 => {
-                        let what = format!("PATCH {}", redact_url(&s.location));
-                        if let Some(e) = self.client.foreign_refusal(&resp, &s.location, &what) {
-                            drain(&mut resp);
-                            return Err(Fail::Fatal(e));
-                        }
-                        drain(&mut resp);
-                        self.client.answer_challenge(&resp, generation)?;
-                        *keep = Some(s);
-                        return Err(Fail::Retry(
-                            Error::remote("authentication expired during an upload"),
-                            Some(std::time::Duration::ZERO),
-                        ));
-                    }
-                    416 => {
-                        drain(&mut resp);
-                        s.uncertain = true;
-                        *keep = Some(s);
-                        return Err(Fail::Retry(
-                            Error::remote(format!(
-                                "upload of {ds}: the registry refused range {range} (416)"
-                            )),
-                            None,
-                        ));
-                    }
-                    _ => {
-                        let what = format!("PATCH {}", redact_url(&s.location));
-                        if let Some(e) = self.client.foreign_refusal(&resp, &s.location, &what) {
-                            drain(&mut resp);
-                            return Err(Fail::Fatal(e));
-                        }
-                        if let Some(after) = transient_status(&resp) {
-                            s.uncertain = true;
-                            *keep = Some(s);
-                            return Err(Fail::Retry(response_error(&mut resp, &what), after));
-                        }
-                        return Err(Fail::Fatal(response_error(&mut resp, &what)));
-                    }
-                }
+                self.send_chunk(&ds, size, &mut s, open, keep)?;
             }
         }
-        // The closing PUT: with the whole body (monolithic) or empty (chunked).
+        self.close_upload(d, size, s, monolithic, open, keep)
+    }
+
+    /// PATCH the next chunk (at most `chunk_size` bytes from `s.offset`) and move `s`
+    /// on to what the registry now holds. On a failure the session to go on with is
+    /// left in `keep`.
+    fn send_chunk<'s>(
+        &self,
+        ds: &str,
+        size: u64,
+        s: &mut Session,
+        open: &dyn Fn(u64) -> Result<Box<dyn Read + Send + 's>>,
+        keep: &mut Option<Session>,
+    ) -> FResult<()> {
+        let len = (size - s.offset).min(self.chunk_size);
+        let range = format!("{}-{}", s.offset, s.offset + len - 1);
+        let mut body = self.progress_reader(open(s.offset)?, ds, s.offset);
+        let mut limited = (&mut body).take(len);
+        let sent = self.client.send_once(
+            Method::PATCH,
+            &s.location,
+            &[OCTET_STREAM, ("Content-Range", range.as_str())],
+            Some((&mut limited, len)),
+        );
+        let (mut resp, generation) = match sent {
+            Ok(r) => r,
+            Err(f) => {
+                s.uncertain = true;
+                *keep = Some(s.clone());
+                return Err(f);
+            }
+        };
+        match resp.status().as_u16() {
+            202 => {
+                let loc = header(&resp, "location").map(str::to_string);
+                let sent_to = s.offset + len;
+                let held = header(&resp, "range").and_then(|r| parse_range_end(r, sent_to));
+                drain(&mut resp);
+                if let Some(l) = loc {
+                    s.location = self.client.resolve_location(&l)?;
+                }
+                s.offset = held.unwrap_or(sent_to);
+                Ok(())
+            }
+            401 => {
+                let what = format!("PATCH {}", redact_url(&s.location));
+                if let Some(e) = self.client.foreign_refusal(&resp, &s.location, &what) {
+                    drain(&mut resp);
+                    return Err(Fail::Fatal(e));
+                }
+                drain(&mut resp);
+                self.client.answer_challenge(&resp, generation)?;
+                *keep = Some(s.clone());
+                Err(auth_expired())
+            }
+            416 => {
+                drain(&mut resp);
+                s.uncertain = true;
+                *keep = Some(s.clone());
+                Err(Fail::Retry(
+                    Error::remote(format!(
+                        "upload of {ds}: the registry refused range {range} (416)"
+                    )),
+                    None,
+                ))
+            }
+            _ => {
+                let what = format!("PATCH {}", redact_url(&s.location));
+                if let Some(e) = self.client.foreign_refusal(&resp, &s.location, &what) {
+                    drain(&mut resp);
+                    return Err(Fail::Fatal(e));
+                }
+                if let Some(after) = transient_status(&resp) {
+                    s.uncertain = true;
+                    *keep = Some(s.clone());
+                    return Err(Fail::Retry(response_error(&mut resp, &what), after));
+                }
+                Err(Fail::Fatal(response_error(&mut resp, &what)))
+            }
+        }
+    }
+
+    /// The closing PUT: with the whole body (monolithic) or empty (chunked), then the
+    /// registry's answer checked.
+    fn close_upload<'s>(
+        &self,
+        d: &Digest,
+        size: u64,
+        mut s: Session,
+        monolithic: bool,
+        open: &dyn Fn(u64) -> Result<Box<dyn Read + Send + 's>>,
+        keep: &mut Option<Session>,
+    ) -> FResult<()> {
+        let ds = d.to_string();
         let url = with_query(&s.location, &format!("digest={d}"));
         let sent = if monolithic {
             let mut body = self.progress_reader(open(0)?, &ds, 0);
             let mut limited = (&mut body).take(size);
-            self.client
-                .send_once(Method::PUT, &url, &[octet], Some((&mut limited, size)))
+            self.client.send_once(
+                Method::PUT,
+                &url,
+                &[OCTET_STREAM],
+                Some((&mut limited, size)),
+            )
         } else {
-            self.client
-                .send_once(Method::PUT, &url, &[octet, ("Content-Length", "0")], None)
+            self.client.send_once(
+                Method::PUT,
+                &url,
+                &[OCTET_STREAM, ("Content-Length", "0")],
+                None,
+            )
         };
-        let (mut resp, generation) = match sent {
+        let (resp, generation) = match sent {
             Ok(r) => r,
             Err(f) => {
                 // A monolithic session cannot resume; a chunked one may.
@@ -255,19 +289,29 @@ impl Registry {
                 return Err(f);
             }
         };
+        self.check_closing_answer(resp, generation, &url, &ds, s.resumed)
+    }
+
+    /// The registry's answer to the closing PUT of `ds`: 201 with the same digest, or
+    /// what to do next (answer a challenge and retry, start over, give up).
+    fn check_closing_answer(
+        &self,
+        mut resp: HttpResponse,
+        generation: u64,
+        url: &str,
+        ds: &str,
+        resumed: bool,
+    ) -> FResult<()> {
         let status = resp.status().as_u16();
-        let what = format!("PUT {}", redact_url(&url));
-        if let Some(e) = self.client.foreign_refusal(&resp, &url, &what) {
+        let what = format!("PUT {}", redact_url(url));
+        if let Some(e) = self.client.foreign_refusal(&resp, url, &what) {
             drain(&mut resp);
             return Err(Fail::Fatal(e));
         }
         if status == 401 {
             drain(&mut resp);
             self.client.answer_challenge(&resp, generation)?;
-            return Err(Fail::Retry(
-                Error::remote("authentication expired during an upload"),
-                Some(std::time::Duration::ZERO),
-            ));
+            return Err(auth_expired());
         }
         if status != 201 {
             if let Some(after) = transient_status(&resp) {
@@ -275,7 +319,7 @@ impl Registry {
             }
             let mut e = response_error(&mut resp, &what);
             let digest_invalid = e.has_registry_code(&RegistryCode::DigestInvalid);
-            if digest_invalid && s.resumed {
+            if digest_invalid && resumed {
                 // The registry's idea of a resumed upload was wrong: start over.
                 return Err(Fail::Retry(e, None));
             }
@@ -295,4 +339,15 @@ impl Registry {
         }
         Ok(())
     }
+}
+
+/// The Content-Type of blob bytes.
+const OCTET_STREAM: (&str, &str) = ("Content-Type", "application/octet-stream");
+
+/// A 401 in the middle of an upload: the token expired; retry at once with a new one.
+fn auth_expired() -> Fail {
+    Fail::Retry(
+        Error::remote("authentication expired during an upload"),
+        Some(std::time::Duration::ZERO),
+    )
 }

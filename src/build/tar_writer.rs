@@ -2,15 +2,16 @@
 //!
 //! Why not the `tar` crate's builder: its deterministic mode clears setuid/setgid bits,
 //! and a root filesystem needs them; it also writes no xattrs. Here every header field
-//! comes from [`Entry`] alone: uname/gname are always empty, numeric fields are octal,
+//! comes from [`TarEntry`] alone: uname/gname are always empty, numeric fields are octal,
 //! and anything a ustar header cannot hold goes into a PAX extended header whose records
 //! have a fixed order (path, linkpath, size, uid, gid, then xattrs sorted by name as
 //! `SCHILY.xattr.NAME`). So the same entries always give the same bytes.
 
 use std::io::{self, Read, Write};
 
+/// What a tar entry is: its typeflag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub enum TarEntryType {
     File,
     Dir,
     Symlink,
@@ -21,16 +22,16 @@ pub enum Kind {
     Fifo,
 }
 
-impl Kind {
+impl TarEntryType {
     fn typeflag(self) -> u8 {
         match self {
-            Kind::File => b'0',
-            Kind::HardLink => b'1',
-            Kind::Symlink => b'2',
-            Kind::Char => b'3',
-            Kind::Block => b'4',
-            Kind::Dir => b'5',
-            Kind::Fifo => b'6',
+            TarEntryType::File => b'0',
+            TarEntryType::HardLink => b'1',
+            TarEntryType::Symlink => b'2',
+            TarEntryType::Char => b'3',
+            TarEntryType::Block => b'4',
+            TarEntryType::Dir => b'5',
+            TarEntryType::Fifo => b'6',
         }
     }
 }
@@ -38,9 +39,9 @@ impl Kind {
 /// One archive member. `path` is relative, without a leading `/` or `./`; directories
 /// get their trailing `/` from the writer.
 #[derive(Debug, Clone)]
-pub struct Entry {
+pub struct TarEntry {
     pub path: Vec<u8>,
-    pub kind: Kind,
+    pub kind: TarEntryType,
     /// Permission bits including setuid, setgid and sticky (`& 0o7777`).
     pub mode: u32,
     pub uid: u64,
@@ -57,12 +58,16 @@ pub struct Entry {
     pub xattrs: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
-impl Entry {
-    pub fn new(path: Vec<u8>, kind: Kind) -> Entry {
-        Entry {
+impl TarEntry {
+    pub fn new(path: Vec<u8>, kind: TarEntryType) -> TarEntry {
+        TarEntry {
             path,
             kind,
-            mode: if kind == Kind::Dir { 0o755 } else { 0o644 },
+            mode: if kind == TarEntryType::Dir {
+                0o755
+            } else {
+                0o644
+            },
             uid: 0,
             gid: 0,
             mtime: 0,
@@ -95,12 +100,16 @@ impl<W: Write> TarWriter<W> {
 
     /// Append one entry. For regular files `data` must yield exactly `entry.size` bytes
     /// (a file that changed while being read is an error, not a corrupt archive).
-    pub fn append(&mut self, e: &Entry, data: Option<&mut dyn Read>) -> io::Result<()> {
+    pub fn append(&mut self, e: &TarEntry, data: Option<&mut dyn Read>) -> io::Result<()> {
         let mut path = e.path.clone();
-        if e.kind == Kind::Dir && !path.ends_with(b"/") {
+        if e.kind == TarEntryType::Dir && !path.ends_with(b"/") {
             path.push(b'/');
         }
-        let size = if e.kind == Kind::File { e.size } else { 0 };
+        let size = if e.kind == TarEntryType::File {
+            e.size
+        } else {
+            0
+        };
         let pax = pax_for(e, &path, size);
         if !pax.is_empty() {
             let body = pax_records(&pax);
@@ -183,7 +192,7 @@ impl<W: Write> TarWriter<W> {
 
 /// The PAX records an entry needs: whatever its ustar header cannot hold, in a fixed
 /// order (path, linkpath, size, uid, gid, then xattrs sorted by name).
-fn pax_for(e: &Entry, path: &[u8], size: u64) -> Vec<(Vec<u8>, Vec<u8>)> {
+fn pax_for(e: &TarEntry, path: &[u8], size: u64) -> Vec<(Vec<u8>, Vec<u8>)> {
     let mut pax: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
     if path.len() > 100 {
         pax.push((b"path".to_vec(), path.to_vec()));
@@ -301,7 +310,7 @@ mod tests {
 
     #[test]
     fn large_files_and_ids_go_to_pax() {
-        let mut e = Entry::new(b"big".to_vec(), Kind::File);
+        let mut e = TarEntry::new(b"big".to_vec(), TarEntryType::File);
         e.size = 10 << 30; // 10 GiB: more than 11 octal digits hold
         e.gid = 1 << 30;
         let pax = pax_for(&e, b"big", e.size);
@@ -323,7 +332,7 @@ mod tests {
     #[test]
     fn round_trips_through_the_tar_crate() {
         let long = vec![b'x'; 150];
-        let mut f = Entry::new(b"bin/su".to_vec(), Kind::File);
+        let mut f = TarEntry::new(b"bin/su".to_vec(), TarEntryType::File);
         f.mode = 0o4755;
         f.size = 5;
         f.uid = 5_000_000; // needs PAX
@@ -335,15 +344,15 @@ mod tests {
                 vec![1, 0, 0, 2, 0x20, 0, 0, 0],
             ),
         ];
-        let mut l = Entry::new(long.clone(), Kind::Symlink);
+        let mut l = TarEntry::new(long.clone(), TarEntryType::Symlink);
         l.link = long.clone();
-        let mut h = Entry::new(b"bin/su2".to_vec(), Kind::HardLink);
+        let mut h = TarEntry::new(b"bin/su2".to_vec(), TarEntryType::HardLink);
         h.link = b"bin/su".to_vec();
-        let mut c = Entry::new(b"dev/null".to_vec(), Kind::Char);
+        let mut c = TarEntry::new(b"dev/null".to_vec(), TarEntryType::Char);
         c.dev_major = 1;
         c.dev_minor = 3;
         let mut w = TarWriter::new(Vec::new());
-        w.append(&Entry::new(b"bin".to_vec(), Kind::Dir), None)
+        w.append(&TarEntry::new(b"bin".to_vec(), TarEntryType::Dir), None)
             .unwrap();
         w.append(&f, Some(&mut &b"hello"[..])).unwrap();
         w.append(&l, None).unwrap();
