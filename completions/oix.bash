@@ -353,7 +353,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__apply)
-            opts="-h -V --dry-run --only --skip --force --fail-fast --no-push --detailed-exitcode --timeout --cert-dir --client-cert --client-key --json --lock-timeout --help --version"
+            opts="-h -V --dry-run --only --skip --force --fail-fast --no-push --detailed-exitcode --timeout --cert-dir --client-cert --client-key --no-referrers --referrers-type --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -380,6 +380,10 @@ _oix() {
                     return 0
                     ;;
                 --client-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --referrers-type)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -737,7 +741,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__export)
-            opts="-o -h -V --output --compression --level --jobs --platform --where --format --docker-compat --name --allow-zstd --manifest-format --allow-lossy --json --lock-timeout --help --version"
+            opts="-o -h -V --output --compression --level --jobs --platform --where --format --docker-compat --name --allow-zstd --manifest-format --allow-lossy --no-referrers --referrers-type --dry-run --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -784,6 +788,10 @@ _oix() {
                     return 0
                     ;;
                 --allow-lossy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --referrers-type)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1337,7 +1345,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__import)
-            opts="-o -h -V --output --all --max-ratio --max-size --trust-source --json --lock-timeout --help --version"
+            opts="-o -h -V --output --all --max-ratio --max-size --trust-source --no-referrers --referrers-type --dry-run --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1356,6 +1364,10 @@ _oix() {
                     return 0
                     ;;
                 --max-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --referrers-type)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1389,7 +1401,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__index__subcmd__add)
-            opts="-j -h -V --platform --mode --flatten --annotation --created --dry-run --detailed-exitcode --allow-unknown-platform --force-platform --trust-source --manifest-format --allow-lossy --authfile --ca-cert --cert-dir --client-cert --client-key --insecure --plain-http --timeout --creds --retries --jobs --json --lock-timeout --help --version"
+            opts="-j -h -V --platform --mode --flatten --annotation --created --dry-run --detailed-exitcode --allow-unknown-platform --force-platform --trust-source --no-referrers --referrers-type --manifest-format --allow-lossy --authfile --ca-cert --cert-dir --client-cert --client-key --insecure --plain-http --timeout --creds --retries --jobs --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1408,6 +1420,10 @@ _oix() {
                     return 0
                     ;;
                 --created)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --referrers-type)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1471,7 +1487,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__index__subcmd__create)
-            opts="-h -V --platform --flatten --annotation --created --dry-run --detailed-exitcode --allow-unknown-platform --force-platform --trust-source --manifest-format --allow-lossy --json --lock-timeout --help --version"
+            opts="-h -V --platform --flatten --annotation --created --dry-run --detailed-exitcode --allow-unknown-platform --force-platform --trust-source --no-referrers --referrers-type --manifest-format --allow-lossy --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1486,6 +1502,10 @@ _oix() {
                     return 0
                     ;;
                 --created)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --referrers-type)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1911,7 +1931,7 @@ _oix() {
             return 0
             ;;
         oix__subcmd__merge)
-            opts="-j -h -V --policy --expect --platform --where --match --fallback --scope --inherit --annotation --created --dry-run --detailed-exitcode --allow-unknown-platform --force-platform --trust-source --manifest-format --allow-lossy --authfile --ca-cert --cert-dir --client-cert --client-key --insecure --plain-http --timeout --creds --retries --jobs --json --lock-timeout --help --version"
+            opts="-j -h -V --policy --expect --platform --where --match --fallback --scope --inherit --annotation --created --dry-run --detailed-exitcode --allow-unknown-platform --force-platform --trust-source --no-referrers --referrers-type --manifest-format --allow-lossy --authfile --ca-cert --cert-dir --client-cert --client-key --insecure --plain-http --timeout --creds --retries --jobs --json --lock-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1950,6 +1970,10 @@ _oix() {
                     return 0
                     ;;
                 --created)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --referrers-type)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

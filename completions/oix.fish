@@ -165,6 +165,7 @@ complete -c oix -n "__fish_oix_using_subcommand index; and not __fish_seen_subco
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -l platform -d 'Platform per source, in order (instead of SRC=PLATFORM)' -r
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -l annotation -d 'Set an annotation on the index (repeatable)' -r
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -l created -d 'Write org.opencontainers.image.created (RFC 3339 or `now`); SOURCE_DATE_EPOCH also sets it' -r
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -l referrers-type -d 'Carry only referrers of this artifactType (repeatable; a referrer of a carried referrer must match too)' -r
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -l manifest-format -d 'Write the manifests and indexes in this format: keep (as stored), oci, docker (schema 2), or on push and copy auto (as stored; converted and retried once when the registry refuses the format). Blobs never change; only documents get new digests' -r -f -a "keep\t'As stored (no conversion)'
 oci\t'OCI image index and manifest'
 docker\t'Docker manifest list and schema 2 manifest (skopeo calls it v2s2)'
@@ -177,6 +178,7 @@ complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcomman
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -l allow-unknown-platform -d 'Write a SRC=PLATFORM whose os or architecture is not a known GOOS/GOARCH value'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -l force-platform -d 'Write a SRC=PLATFORM that disagrees with the image\'s config'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -l trust-source -d 'Do not hash blobs taken from other layouts (sizes are still checked; links still need a source file owned by you and not writable by group or others)'
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -l no-referrers -d 'Carry no referrers (by default every referrer of every manifest and index copied travels along, recursively)'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -l json -d 'Print machine-readable JSON on stdout'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
@@ -186,6 +188,7 @@ append\t'Keep both'
 fail\t'Refuse (exit 5)'"
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l annotation -d 'Set an annotation on the index (repeatable)' -r
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l created -d 'Write org.opencontainers.image.created (RFC 3339 or `now`); SOURCE_DATE_EPOCH also sets it' -r
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l referrers-type -d 'Carry only referrers of this artifactType (repeatable; a referrer of a carried referrer must match too)' -r
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l manifest-format -d 'Write the manifests and indexes in this format: keep (as stored), oci, docker (schema 2), or on push and copy auto (as stored; converted and retried once when the registry refuses the format). Blobs never change; only documents get new digests' -r -f -a "keep\t'As stored (no conversion)'
 oci\t'OCI image index and manifest'
 docker\t'Docker manifest list and schema 2 manifest (skopeo calls it v2s2)'
@@ -207,6 +210,7 @@ complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcomman
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l allow-unknown-platform -d 'Write a SRC=PLATFORM whose os or architecture is not a known GOOS/GOARCH value'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l force-platform -d 'Write a SRC=PLATFORM that disagrees with the image\'s config'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l trust-source -d 'Do not hash blobs taken from other layouts (sizes are still checked; links still need a source file owned by you and not writable by group or others)'
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l no-referrers -d 'Carry no referrers (by default every referrer of every manifest and index copied travels along, recursively)'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l insecure -d 'Use TLS without verifying the registry\'s certificate'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l plain-http -d 'Speak plain HTTP to the registry (no TLS)'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l json -d 'Print machine-readable JSON on stdout'
@@ -263,6 +267,7 @@ manifest\t'The annotations inside the manifest or index the descriptor points to
 any\t'Either of the two'"
 complete -c oix -n "__fish_oix_using_subcommand merge" -l annotation -d 'Set an annotation on the index (repeatable)' -r
 complete -c oix -n "__fish_oix_using_subcommand merge" -l created -d 'Write org.opencontainers.image.created (RFC 3339 or `now`); SOURCE_DATE_EPOCH also sets it' -r
+complete -c oix -n "__fish_oix_using_subcommand merge" -l referrers-type -d 'Carry only referrers of this artifactType (repeatable; a referrer of a carried referrer must match too)' -r
 complete -c oix -n "__fish_oix_using_subcommand merge" -l manifest-format -d 'Write the manifests and indexes in this format: keep (as stored), oci, docker (schema 2), or on push and copy auto (as stored; converted and retried once when the registry refuses the format). Blobs never change; only documents get new digests' -r -f -a "keep\t'As stored (no conversion)'
 oci\t'OCI image index and manifest'
 docker\t'Docker manifest list and schema 2 manifest (skopeo calls it v2s2)'
@@ -284,6 +289,7 @@ complete -c oix -n "__fish_oix_using_subcommand merge" -l detailed-exitcode -d '
 complete -c oix -n "__fish_oix_using_subcommand merge" -l allow-unknown-platform -d 'Write a SRC=PLATFORM whose os or architecture is not a known GOOS/GOARCH value'
 complete -c oix -n "__fish_oix_using_subcommand merge" -l force-platform -d 'Write a SRC=PLATFORM that disagrees with the image\'s config'
 complete -c oix -n "__fish_oix_using_subcommand merge" -l trust-source -d 'Do not hash blobs taken from other layouts (sizes are still checked; links still need a source file owned by you and not writable by group or others)'
+complete -c oix -n "__fish_oix_using_subcommand merge" -l no-referrers -d 'Carry no referrers (by default every referrer of every manifest and index copied travels along, recursively)'
 complete -c oix -n "__fish_oix_using_subcommand merge" -l insecure -d 'Use TLS without verifying the registry\'s certificate'
 complete -c oix -n "__fish_oix_using_subcommand merge" -l plain-http -d 'Speak plain HTTP to the registry (no TLS)'
 complete -c oix -n "__fish_oix_using_subcommand merge" -l json -d 'Print machine-readable JSON on stdout'
@@ -515,12 +521,14 @@ complete -c oix -n "__fish_oix_using_subcommand apply" -l timeout -d 'Give up on
 complete -c oix -n "__fish_oix_using_subcommand apply" -l cert-dir -d 'Use the certificates of DIR for the registry: *.crt files are CAs (trusted like --ca-cert), NAME.cert with NAME.key a client certificate. Without it, the first existing HOST[:PORT] directory of ~/.config/containers/certs.d, /etc/containers/certs.d and /etc/docker/certs.d is used (OIX_CERTS_D_ROOTS, a \':\'-separated list, replaces those roots)' -r -F
 complete -c oix -n "__fish_oix_using_subcommand apply" -l client-cert -d 'Present this client certificate (PEM) when the registry asks for one (mutual TLS); needs --client-key. Wins over a certs.d client pair' -r -F
 complete -c oix -n "__fish_oix_using_subcommand apply" -l client-key -d 'The private key (PEM: PKCS#8, RSA or EC as openssl writes them, unencrypted) of --client-cert' -r -F
+complete -c oix -n "__fish_oix_using_subcommand apply" -l referrers-type -d 'Carry only referrers of this artifactType (repeatable; a referrer of a carried referrer must match too)' -r
 complete -c oix -n "__fish_oix_using_subcommand apply" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
 complete -c oix -n "__fish_oix_using_subcommand apply" -l dry-run -d 'Print the plan and stop; nothing is written or pushed'
 complete -c oix -n "__fish_oix_using_subcommand apply" -l force -d 'Move tags that exist with other content, in the layout and at destinations'
 complete -c oix -n "__fish_oix_using_subcommand apply" -l fail-fast -d 'Stop at the first refused or failed image (a refusal found while planning stops the run before anything is written)'
 complete -c oix -n "__fish_oix_using_subcommand apply" -l no-push -d 'Carry out the layout steps only; destinations are not contacted'
 complete -c oix -n "__fish_oix_using_subcommand apply" -l detailed-exitcode -d 'Exit 6 when changes were (or, with --dry-run, would be) made'
+complete -c oix -n "__fish_oix_using_subcommand apply" -l no-referrers -d 'Carry no referrers (by default every referrer of every manifest and index copied travels along, recursively)'
 complete -c oix -n "__fish_oix_using_subcommand apply" -l json -d 'Print machine-readable JSON on stdout'
 complete -c oix -n "__fish_oix_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oix -n "__fish_oix_using_subcommand apply" -s V -l version -d 'Print version'
@@ -567,9 +575,12 @@ complete -c oix -n "__fish_oix_using_subcommand build" -s V -l version -d 'Print
 complete -c oix -n "__fish_oix_using_subcommand import" -s o -l output -d 'Target LAYOUT (created if missing), or LAYOUT:REF to name the imported image' -r
 complete -c oix -n "__fish_oix_using_subcommand import" -l max-ratio -d 'Refuse a compressed archive that expands more than this many times its size' -r
 complete -c oix -n "__fish_oix_using_subcommand import" -l max-size -d 'Refuse an archive whose uncompressed content exceeds this many bytes' -r
+complete -c oix -n "__fish_oix_using_subcommand import" -l referrers-type -d 'Carry only referrers of this artifactType (repeatable; a referrer of a carried referrer must match too)' -r
 complete -c oix -n "__fish_oix_using_subcommand import" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
 complete -c oix -n "__fish_oix_using_subcommand import" -l all -d 'Import every ref of the source, each under its own name'
 complete -c oix -n "__fish_oix_using_subcommand import" -l trust-source -d 'A layout SOURCE only: do not hash its blobs (sizes are still checked; links still need a source file owned by you and not writable by group or others)'
+complete -c oix -n "__fish_oix_using_subcommand import" -l no-referrers -d 'Carry no referrers (by default every referrer of every manifest and index copied travels along, recursively)'
+complete -c oix -n "__fish_oix_using_subcommand import" -l dry-run -d 'Read and check the source, print what would be imported (refs, referrers); change nothing in the target'
 complete -c oix -n "__fish_oix_using_subcommand import" -l json -d 'Print machine-readable JSON on stdout'
 complete -c oix -n "__fish_oix_using_subcommand import" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oix -n "__fish_oix_using_subcommand import" -s V -l version -d 'Print version'
@@ -599,9 +610,12 @@ oci\t'OCI image index and manifest'
 docker\t'Docker manifest list and schema 2 manifest (skopeo calls it v2s2)'
 auto\t'As stored; when the registry refuses the format (MANIFEST_INVALID, unsupported media type), the other one, retried once (push and copy to a registry)'"
 complete -c oix -n "__fish_oix_using_subcommand export" -l allow-lossy -d 'With --manifest-format docker (or auto), drop what Docker cannot hold instead of refusing: annotations, subject, artifact-type, attestations, fields (comma-separated)' -r
+complete -c oix -n "__fish_oix_using_subcommand export" -l referrers-type -d 'Carry only referrers of this artifactType (repeatable; a referrer of a carried referrer must match too)' -r
 complete -c oix -n "__fish_oix_using_subcommand export" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
 complete -c oix -n "__fish_oix_using_subcommand export" -l docker-compat -d 'Same as --format docker-archive'
 complete -c oix -n "__fish_oix_using_subcommand export" -l allow-zstd -d 'Accept zstd layers in a docker-archive (docker load reads them from Docker 23 on)'
+complete -c oix -n "__fish_oix_using_subcommand export" -l no-referrers -d 'Carry no referrers (by default every referrer of every manifest and index copied travels along, recursively)'
+complete -c oix -n "__fish_oix_using_subcommand export" -l dry-run -d 'Print what would be exported (refs, referrers); write no archive'
 complete -c oix -n "__fish_oix_using_subcommand export" -l json -d 'Print machine-readable JSON on stdout'
 complete -c oix -n "__fish_oix_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oix -n "__fish_oix_using_subcommand export" -s V -l version -d 'Print version'

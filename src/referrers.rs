@@ -960,21 +960,130 @@ pub fn record(layout: &Layout, carried: &[Carried]) -> Result<bool> {
     if carried.is_empty() {
         return Ok(false);
     }
-    let (_, changed) = layout.transact(|idx| {
-        for c in carried {
-            if c.cosign {
-                let mut d = c.descriptor.clone();
-                d.artifact_type = None;
-                d.annotations.clear();
-                crate::tags::set_ref(idx, &d, &c.tag)?;
-            } else {
-                let subject = Digest::parse(&c.subject)?;
-                list_in_fallback(layout, idx, &subject, &c.descriptor)?;
-            }
-        }
-        Ok(())
-    })?;
+    let (_, changed) = layout.transact(|idx| record_into(layout, idx, carried))?;
     Ok(changed)
+}
+
+/// [`record`] inside an index.json transaction already open (`idx` is the index.json
+/// being edited), so that an import adds its refs and lists their referrers at once.
+pub fn record_into(layout: &Layout, idx: &mut Index, carried: &[Carried]) -> Result<()> {
+    for c in carried {
+        if c.cosign {
+            crate::tags::set_ref(idx, &cosign_entry(c), &c.tag)?;
+        } else {
+            let subject = Digest::parse(&c.subject)?;
+            list_in_fallback(layout, idx, &subject, &c.descriptor)?;
+        }
+    }
+    Ok(())
+}
+
+/// The index.json descriptor of a cosign referrer (no pulled-up fields: as a layout
+/// lists an image).
+fn cosign_entry(c: &Carried) -> Descriptor {
+    let mut d = c.descriptor.clone();
+    d.artifact_type = None;
+    d.annotations.clear();
+    d
+}
+
+/// The referrers to carry with the graphs under `roots` (every manifest and index they
+/// reach) from `source`: [`discover`] over the graphs' documents; none when `filter`
+/// is `None` (`--no-referrers`). What export, import and the cross-layout edits call.
+pub fn carry(
+    source: &dyn crate::store::Source,
+    roots: &[Descriptor],
+    filter: Option<&ArtifactFilter>,
+) -> Result<(Vec<Carried>, Vec<Warning>)> {
+    let Some(filter) = filter.filter(|_| !roots.is_empty()) else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let docs = crate::copy::plan_documents(source, roots)?.documents;
+    discover(source, &docs, filter)
+}
+
+/// `roots`, then the carried referrers that are not among them, each once: what a copy
+/// of the graphs with their referrers walks.
+pub fn with_carried(roots: &[Descriptor], carried: &[Carried]) -> Vec<Descriptor> {
+    let mut seen: HashSet<&str> = roots.iter().map(|r| r.digest.as_str()).collect();
+    let mut out = roots.to_vec();
+    for c in carried {
+        if seen.insert(c.descriptor.digest.as_str()) {
+            out.push(c.descriptor.clone());
+        }
+    }
+    out
+}
+
+/// The index.json entries that list `carried` in a store written from scratch (an
+/// oci-archive), the way [`record`] lists them in an empty layout: per subject one
+/// referrers index under its fallback tag (in the order carried), a cosign referrer
+/// under its own tag. Returns the entries (ref names set) and the referrers indexes'
+/// bytes (new documents, to be stored with them).
+pub fn entries_for(carried: &[Carried]) -> Result<(Vec<Descriptor>, Vec<Vec<u8>>)> {
+    let mut lists: Vec<(String, Index)> = Vec::new();
+    let mut entries: Vec<(String, Descriptor)> = Vec::new();
+    for c in carried {
+        if c.cosign {
+            if !entries.iter().any(|(t, _)| *t == c.tag) {
+                entries.push((c.tag.clone(), cosign_entry(c)));
+            }
+            continue;
+        }
+        let i = match lists.iter().position(|(s, _)| *s == c.subject) {
+            Some(i) => i,
+            None => {
+                lists.push((c.subject.clone(), Index::default()));
+                lists.len() - 1
+            }
+        };
+        let list = &mut lists[i].1;
+        if !list
+            .manifests
+            .iter()
+            .any(|d| d.digest == c.descriptor.digest)
+        {
+            list.manifests.push(c.descriptor.clone());
+        }
+    }
+    let mut docs = Vec::new();
+    let mut out = Vec::new();
+    for (subject, list) in lists {
+        let bytes = list.to_bytes();
+        if bytes.len() as u64 > model::MAX_MANIFEST_SIZE {
+            return Err(Error::refused(format!(
+                "the referrers index of {subject} would exceed {} bytes",
+                model::MAX_MANIFEST_SIZE
+            )));
+        }
+        let mut d = Descriptor::new(
+            media::OCI_INDEX,
+            &Digest::sha256_of(&bytes),
+            bytes.len() as u64,
+        );
+        d.annotations.insert(
+            annotation::REF_NAME.to_string(),
+            fallback_tag(&Digest::parse(&subject)?),
+        );
+        out.push(d);
+        docs.push(bytes);
+    }
+    for (tag, mut d) in entries {
+        d.annotations.insert(annotation::REF_NAME.to_string(), tag);
+        out.push(d);
+    }
+    Ok((out, docs))
+}
+
+/// The names of `index`'s entries that hold referrers (referrers indexes under a
+/// fallback tag, cosign tags): a whole-layout export or `import --all` leaves them out
+/// of the entries it takes, and lists the referrers it carries under them anew.
+pub fn holder_names(layout: &Layout, index: &Index) -> Result<HashSet<String>> {
+    let s = scan_index(layout, index, false)?;
+    Ok(s.all()
+        .filter(|r| matches!(r.found, Found::FallbackTag | Found::CosignTag))
+        .filter_map(|r| r.tag.clone())
+        .collect())
 }
 
 #[cfg(test)]

@@ -1002,6 +1002,7 @@ fn a_tag_moved_between_planning_and_writing_fails_that_image_alone() {
         jobs: 4,
         timeout: None,
         tls: Default::default(),
+        referrers: Default::default(),
     };
     let run = oix::apply::Run::prepare(&p, &opts).unwrap();
     assert_eq!(run.planned().len(), 7);

@@ -570,3 +570,476 @@ fn a_referrer_cycle_is_carried_once_and_ends() {
         vec![b.clone()]
     );
 }
+
+/// The names an oci-archive's index.json lists (its `org.opencontainers.image.ref.name`s).
+fn archive_names(archive: &Path) -> Vec<String> {
+    let f = std::fs::File::open(archive).unwrap();
+    let mut ar = tar::Archive::new(f);
+    for e in ar.entries().unwrap() {
+        let mut e = e.unwrap();
+        if e.path().unwrap().to_str() == Some("index.json") {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut e, &mut s).unwrap();
+            let v: Value = serde_json::from_str(&s).unwrap();
+            return sorted(
+                v["manifests"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter_map(|m| m["annotations"]["org.opencontainers.image.ref.name"].as_str())
+                    .map(str::to_string)
+                    .collect(),
+            );
+        }
+    }
+    panic!("no index.json in {}", archive.display());
+}
+
+/// The issue's round trip: layout → registry → fresh layout → oci-archive → fresh
+/// layout → second registry. Every referrer (cosign `.sig`, SBOM, provenance of the
+/// SBOM) arrives byte-identical (digests compared, skopeo reads each one); the
+/// archive lists them as a layout does; export/import `--dry-run`, `--no-referrers`,
+/// `--referrers-type`, `import --all`; a docker-archive carries none and says so.
+#[test]
+fn referrers_travel_through_export_and_import() {
+    if !tools_present() {
+        return;
+    }
+    let reg = RegistryServer::start(None, Auth::None);
+    let reg2 = RegistryServer::start(None, Auth::None);
+    let (h, h2) = (reg.host(), reg2.host());
+    let work = tempfile::tempdir().unwrap();
+    let p = |n: &str| work.path().join(n).to_str().unwrap().to_string();
+    let l = work.path().join("src");
+    let subject = image(&l);
+    let ls = p("src");
+    let sbom = attach(
+        &l,
+        &format!("{ls}:v1"),
+        SBOM,
+        "sbom.json",
+        r#"{"spdxVersion":"SPDX-2.3"}"#,
+    );
+    let prov = attach(
+        &l,
+        &format!("{ls}@{sbom}"),
+        PROV,
+        "prov.json",
+        r#"{"builder":"t"}"#,
+    );
+    let sig = cosign_sig(&l, &subject);
+    let all = sorted(vec![sbom.clone(), prov.clone(), sig.clone()]);
+
+    // layout → registry → fresh layout.
+    oix_json(&[
+        "push",
+        &format!("{ls}:v1"),
+        &format!("docker://{h}/app:v1"),
+        "--plain-http",
+    ]);
+    let pulled = p("pulled");
+    let v = oix_json(&[
+        "pull",
+        &format!("docker://{h}/app:v1"),
+        &format!("{pulled}:v1"),
+        "--plain-http",
+    ]);
+    assert_eq!(carried(&v), all);
+
+    // fresh layout → oci-archive: --dry-run lists the referrers and writes nothing.
+    let tar = work.path().join("release.tar");
+    let ts = tar.to_str().unwrap().to_string();
+    let dry = oix_json(&["export", &format!("{pulled}:v1"), "-o", &ts, "--dry-run"]);
+    assert_eq!(carried(&dry), all, "{dry}");
+    assert!(!tar.exists());
+    let exported = oix_json(&["export", &format!("{pulled}:v1"), "-o", &ts]);
+    assert_eq!(carried(&exported), all, "{exported}");
+    // The archive's index.json lists them as a layout does: the subject's and the
+    // SBOM's referrers indexes, the cosign tag.
+    assert_eq!(
+        archive_names(&tar),
+        sorted(vec![
+            "v1".to_string(),
+            fallback(&subject),
+            fallback(&sbom),
+            format!("{}.sig", fallback(&subject)),
+        ])
+    );
+    // The same input gives the same archive bytes.
+    let tar2 = work.path().join("again.tar");
+    oix_json(&[
+        "export",
+        &format!("{pulled}:v1"),
+        "-o",
+        tar2.to_str().unwrap(),
+    ]);
+    assert_eq!(std::fs::read(&tar).unwrap(), std::fs::read(&tar2).unwrap());
+
+    // oci-archive → fresh layout: --dry-run first (nothing written), then for real.
+    let imp = p("imported");
+    let dry = oix_json(&[
+        "import",
+        &format!("{ts}:v1"),
+        "-o",
+        &format!("{imp}:v1"),
+        "--dry-run",
+    ]);
+    assert_eq!(carried(&dry), all, "{dry}");
+    assert!(!Path::new(&imp).exists());
+    let v = oix_json(&["import", &format!("{ts}:v1"), "-o", &format!("{imp}:v1")]);
+    assert_eq!(carried(&v), all, "{v}");
+    assert_eq!(layout_referrers(&format!("{imp}:v1")), all);
+    let fsck = oix().args(["fsck", &imp]).output().unwrap();
+    assert!(fsck.status.success() && fsck.stderr.is_empty(), "{fsck:?}");
+    // Byte-identical: every referrer's blob in the imported layout hashes to its digest.
+    for d in &all {
+        let dg = Digest::parse(d).unwrap();
+        let bytes = std::fs::read(Path::new(&imp).join("blobs/sha256").join(dg.encoded())).unwrap();
+        assert_eq!(Digest::sha256_of(&bytes), dg);
+    }
+
+    // fresh layout → second registry: every referrer there, skopeo reads each.
+    let v = oix_json(&[
+        "push",
+        &format!("{imp}:v1"),
+        &format!("docker://{h2}/mirror:v1"),
+        "--plain-http",
+    ]);
+    assert_eq!(carried(&v), all);
+    for d in all.iter().chain([&subject]) {
+        skopeo_reads(&h2, "mirror", d);
+    }
+    assert_eq!(fallback_listed(&h2, "mirror", &subject), vec![sbom.clone()]);
+    assert_eq!(fallback_listed(&h2, "mirror", &sbom), vec![prov.clone()]);
+    let cosign_raw = skopeo_raw(
+        &format!("docker://{h2}/mirror:{}.sig", fallback(&subject)),
+        &["--tls-verify=false"],
+    );
+    assert_eq!(Digest::sha256_of(&cosign_raw).to_string(), sig);
+
+    // The whole layout exported: its image once, the referrer entries listed anew
+    // (not twice); `import --all` restores them.
+    let whole = work.path().join("whole.tar");
+    oix_json(&["export", &pulled, "-o", whole.to_str().unwrap()]);
+    assert_eq!(archive_names(&whole), archive_names(&tar));
+    let all_imp = p("all");
+    let v = oix_json(&["import", whole.to_str().unwrap(), "--all", "-o", &all_imp]);
+    assert_eq!(v["refs"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(carried(&v), all);
+    assert_eq!(layout_referrers(&format!("{all_imp}:v1")), all);
+
+    // --no-referrers: an archive with the image only; an import that leaves them out.
+    let bare = work.path().join("bare.tar");
+    let v = oix_json(&[
+        "export",
+        &format!("{pulled}:v1"),
+        "-o",
+        bare.to_str().unwrap(),
+        "--no-referrers",
+    ]);
+    assert!(carried(&v).is_empty());
+    assert_eq!(archive_names(&bare), vec!["v1".to_string()]);
+    let bi = p("bare-import");
+    let v = oix_json(&[
+        "import",
+        &format!("{ts}:v1"),
+        "-o",
+        &format!("{bi}:v1"),
+        "--no-referrers",
+    ]);
+    assert!(carried(&v).is_empty());
+    assert!(layout_referrers(&format!("{bi}:v1")).is_empty());
+
+    // --referrers-type narrows every level: the SBOM and the signature, not the
+    // SBOM's provenance.
+    let typed = work.path().join("typed.tar");
+    let v = oix_json(&[
+        "export",
+        &format!("{pulled}:v1"),
+        "-o",
+        typed.to_str().unwrap(),
+        "--referrers-type",
+        SBOM,
+        "--referrers-type",
+        SIG,
+    ]);
+    assert_eq!(carried(&v), sorted(vec![sbom.clone(), sig.clone()]));
+    let ti = p("typed-import");
+    let v = oix_json(&[
+        "import",
+        &format!("{ts}:v1"),
+        "-o",
+        &format!("{ti}:v1"),
+        "--referrers-type",
+        SBOM,
+    ]);
+    assert_eq!(carried(&v), vec![sbom.clone()]);
+
+    // A docker-archive has no place for referrers: none carried, and it says so.
+    let dock = work.path().join("docker.tar");
+    let v = oix_json(&[
+        "export",
+        &format!("{pulled}:v1"),
+        "-o",
+        dock.to_str().unwrap(),
+        "--format",
+        "docker-archive",
+    ]);
+    assert!(carried(&v).is_empty());
+    assert_eq!(v["referrers_not_carried"], 3, "{v}");
+    let out = oix()
+        .args([
+            "export",
+            &format!("{pulled}:v1"),
+            "-o",
+            dock.to_str().unwrap(),
+            "--format",
+            "docker-archive",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && err.contains("3 referrer(s) not carried"),
+        "{err}"
+    );
+}
+
+/// A `--platform` export carries the kept entries' referrers only.
+#[test]
+fn platform_export_carries_the_kept_entries_referrers() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("multi");
+    let l = Layout::init(&dir).unwrap().0;
+    let amd = platform_image(&l, "linux/amd64");
+    let arm = platform_image(&l, "linux/arm64");
+    let idx = oix::model::Index {
+        manifests: vec![amd.clone(), arm.clone()],
+        ..Default::default()
+    };
+    let bytes = idx.to_bytes();
+    let id = l.write_blob_bytes(&bytes).unwrap();
+    let idx_d = Descriptor::new(media::OCI_INDEX, &id, bytes.len() as u64);
+    oix::tags::tag(&l, &idx_d, &["v1".to_string()]).unwrap();
+    let ds = dir.to_str().unwrap().to_string();
+    let _on_amd = attach(
+        &dir,
+        &format!("{ds}@{}", amd.digest),
+        SBOM,
+        "amd.json",
+        "{}",
+    );
+    let on_arm = attach(
+        &dir,
+        &format!("{ds}@{}", arm.digest),
+        SBOM,
+        "arm.json",
+        "[]",
+    );
+    let _on_idx = attach(&dir, &format!("{ds}:v1"), PROV, "idx.json", "{}");
+    let tar = work.path().join("arm.tar");
+    let v = oix_json(&[
+        "export",
+        &format!("{ds}:v1"),
+        "-o",
+        tar.to_str().unwrap(),
+        "--platform",
+        "linux/arm64",
+    ]);
+    assert_eq!(carried(&v), vec![on_arm.clone()], "{v}");
+    let imp = work.path().join("imp");
+    let is = imp.to_str().unwrap();
+    oix_json(&[
+        "import",
+        &format!("{}:v1", tar.display()),
+        "-o",
+        &format!("{is}:v1"),
+    ]);
+    let got = oix_json(&["referrers", &format!("{is}@{}", arm.digest)]);
+    assert_eq!(got["referrers"][0]["descriptor"]["digest"], on_arm.as_str());
+}
+
+/// Cross-layout `index add`, `index create` and `merge` bring the referrers of what
+/// they take from another layout (a signature, an SBOM and a referrer of it), listed
+/// as a layout lists them; `--dry-run` lists them and writes nothing; `--no-referrers`
+/// and `--referrers-type` narrow it. No registry needed.
+#[test]
+fn cross_layout_edits_carry_referrers() {
+    let work = tempfile::tempdir().unwrap();
+    let p = |n: &str| work.path().join(n).to_str().unwrap().to_string();
+    let l = work.path().join("src");
+    let subject = image(&l);
+    let ls = p("src");
+    let sbom = attach(&l, &format!("{ls}:v1"), SBOM, "sbom.json", "{}");
+    let prov = attach(&l, &format!("{ls}@{sbom}"), PROV, "prov.json", "[]");
+    let sig = cosign_sig(&l, &subject);
+    let all = sorted(vec![sbom.clone(), prov.clone(), sig.clone()]);
+
+    let add = p("add");
+    oix_json(&["init", &add]);
+    let dry = oix_json(&[
+        "index",
+        "add",
+        &format!("{add}:rel"),
+        &format!("{ls}:v1"),
+        "--dry-run",
+    ]);
+    assert_eq!(carried(&dry), all, "{dry}");
+    assert!(layout_refs(&add).is_empty());
+    let v = oix_json(&["index", "add", &format!("{add}:rel"), &format!("{ls}:v1")]);
+    assert_eq!(carried(&v), all, "{v}");
+    assert_eq!(layout_referrers(&format!("{add}@{subject}")), all);
+    let fsck = oix().args(["fsck", &add]).output().unwrap();
+    assert!(fsck.status.success() && fsck.stderr.is_empty(), "{fsck:?}");
+    // Adding again lists each once.
+    oix_json(&["index", "add", &format!("{add}:rel"), &format!("{ls}:v1")]);
+    assert_eq!(layout_referrers(&format!("{add}@{subject}")), all);
+
+    let merged = p("merged");
+    let v = oix_json(&[
+        "merge",
+        &format!("{merged}:rel"),
+        &format!("{ls}:v1"),
+        "--policy",
+        "union",
+    ]);
+    assert_eq!(carried(&v), all, "{v}");
+    assert_eq!(layout_referrers(&format!("{merged}@{subject}")), all);
+
+    let created = p("created");
+    let v = oix_json(&[
+        "index",
+        "create",
+        &format!("{created}:rel"),
+        &format!("{ls}:v1"),
+        "--referrers-type",
+        SBOM,
+    ]);
+    assert_eq!(carried(&v), vec![sbom.clone()], "{v}");
+    assert_eq!(
+        layout_referrers(&format!("{created}@{subject}")),
+        vec![sbom.clone()]
+    );
+
+    let bare = p("bare");
+    let v = oix_json(&[
+        "merge",
+        &format!("{bare}:rel"),
+        &format!("{ls}:v1"),
+        "--policy",
+        "union",
+        "--no-referrers",
+    ]);
+    assert!(v.get("referrers").is_none(), "{v}");
+    assert!(layout_referrers(&format!("{bare}@{subject}")).is_empty());
+}
+
+/// The ref names of a layout's index.json entries (`oix ls --json`).
+fn layout_refs(dir: &str) -> Vec<String> {
+    let v = oix_json(&["ls", dir]);
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| e["ref"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `oix apply` carries referrers: a release taken from a layout and published to a
+/// registry brings the image's signature, SBOM and the SBOM's provenance; a release
+/// promoted from that registry (`docker://` source, `layers: remote`) to a second
+/// registry brings them on; `--no-referrers` carries none.
+#[test]
+fn apply_carries_referrers_to_destinations() {
+    if !tools_present() {
+        return;
+    }
+    let reg = RegistryServer::start(None, Auth::None);
+    let reg2 = RegistryServer::start(None, Auth::None);
+    let (h, h2) = (reg.host(), reg2.host());
+    let work = tempfile::tempdir().unwrap();
+    let l = work.path().join("builds");
+    let subject = image(&l);
+    let ls = l.to_str().unwrap().to_string();
+    let sbom = attach(&l, &format!("{ls}:v1"), SBOM, "sbom.json", "{}");
+    let prov = attach(&l, &format!("{ls}@{sbom}"), PROV, "prov.json", "[]");
+    let sig = cosign_sig(&l, &subject);
+    let all = sorted(vec![sbom.clone(), prov.clone(), sig.clone()]);
+
+    let plan = work.path().join("plan.yaml");
+    std::fs::write(
+        &plan,
+        format!(
+            "version: 1\nlayout: ./out\ndestinations:\n  - url: docker://{h}\n    plain_http: true\nimages:\n  - name: app\n    source: ./builds:v1\n    tags: ['1.0']\n"
+        ),
+    )
+    .unwrap();
+    let out = oix()
+        .args(["apply", plan.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for d in all.iter().chain([&subject]) {
+        skopeo_reads(&h, "app", d);
+    }
+    assert_eq!(fallback_listed(&h, "app", &subject), vec![sbom.clone()]);
+    assert_eq!(fallback_listed(&h, "app", &sbom), vec![prov.clone()]);
+    // The working layout lists them too.
+    let outdir = work.path().join("out");
+    assert_eq!(
+        layout_referrers(&format!("{}@{subject}", outdir.display())),
+        all
+    );
+
+    // Promotion from that registry to a second one (the plan's destination on the
+    // source's registry says how to reach it: plain HTTP).
+    let plan2 = work.path().join("promote.yaml");
+    std::fs::write(
+        &plan2,
+        format!(
+            "version: 1\nlayout: ./promote\ndestinations:\n  - url: docker://{h2}/mirror\n    plain_http: true\n  - url: docker://{h}/promoted\n    plain_http: true\nimages:\n  - name: app\n    source: docker://{h}/app:1.0\n    tags: ['1.0']\n"
+        ),
+    )
+    .unwrap();
+    let out = oix()
+        .args(["apply", plan2.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for d in all.iter().chain([&subject]) {
+        skopeo_reads(&h2, "mirror/app", d);
+    }
+    assert_eq!(
+        fallback_listed(&h2, "mirror/app", &sbom),
+        vec![prov.clone()]
+    );
+
+    // --no-referrers: the image only.
+    let plan3 = work.path().join("bare.yaml");
+    std::fs::write(
+        &plan3,
+        format!(
+            "version: 1\nlayout: ./bare\ndestinations:\n  - url: docker://{h2}/bare\n    plain_http: true\nimages:\n  - name: app\n    source: ./builds:v1\n    tags: ['1.0']\n"
+        ),
+    )
+    .unwrap();
+    let out = oix()
+        .args(["apply", plan3.to_str().unwrap(), "--no-referrers"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(reg2.repo_manifests("bare/app"), vec![subject.clone()]);
+}

@@ -812,7 +812,7 @@ pub fn archive_import(data: &[u8]) {
             rename: Some("imported".into()),
             ..Default::default()
         };
-        let r = oix::archive::import::import(&layout, &source, &sel, limits);
+        let r = oix::archive::import::import(&layout, &source, &sel, limits, &Default::default());
         assert!(
             !pristine || r.is_ok(),
             "a good archive did not import: {:?}",

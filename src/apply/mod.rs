@@ -77,6 +77,9 @@ pub struct Options {
     pub timeout: Option<Duration>,
     /// Certificate files for every registry (`--cert-dir`, `--client-cert`, `--client-key`).
     pub tls: crate::store::TlsFiles,
+    /// Which referrers travel with the images apply copies (pulls of `docker://`
+    /// sources, content from other layouts, pushes to destinations); by default all.
+    pub referrers: crate::copy::stores::Carry,
 }
 
 /// What carrying out one image needs.
@@ -270,13 +273,52 @@ impl<'a> Run<'a> {
             jobs: self.settings().jobs,
         };
         let roots = std::slice::from_ref(&root);
+        // The source's referrers come along whole (small artifacts: signatures, SBOMs),
+        // listed in the working layout so that pushes carry them on.
+        let (carried, _) = self.carry(reg.source(), roots)?;
         match layers {
             plan::Layers::Local => crate::copy::copy_graph(reg.source(), layout, roots, &opts)?,
             plan::Layers::Remote => {
                 crate::copy::copy_documents(reg.source(), layout, roots, &opts)?
             }
         };
+        self.copy_referrers(reg.source(), layout, &carried)?;
         Ok(root)
+    }
+
+    /// The referrers of the graphs under `roots` in `src` to carry ([`Options::referrers`]).
+    fn carry(
+        &self,
+        src: &dyn crate::store::Source,
+        roots: &[Descriptor],
+    ) -> Result<(
+        Vec<crate::referrers::Carried>,
+        Vec<crate::referrers::Warning>,
+    )> {
+        let c = &self.opts.referrers;
+        let filter = crate::referrers::ArtifactFilter {
+            types: c.types.clone(),
+        };
+        crate::referrers::carry(src, roots, c.enabled.then_some(&filter))
+    }
+
+    /// Copy carried referrers (whole graphs) from `src` into `layout` and list them there.
+    fn copy_referrers(
+        &self,
+        src: &dyn crate::store::Source,
+        layout: &Layout,
+        carried: &[crate::referrers::Carried],
+    ) -> Result<()> {
+        if carried.is_empty() {
+            return Ok(());
+        }
+        let roots = crate::referrers::with_carried(&[], carried);
+        let opts = crate::copy::CopyOptions {
+            jobs: self.settings().jobs,
+        };
+        crate::copy::copy_graph(src, layout, &roots, &opts)?;
+        crate::referrers::record(layout, carried)?;
+        Ok(())
     }
 
     /// The run's document cache (see [`Run::cache`]'s field), created on first use.
@@ -380,10 +422,17 @@ impl<'a> Run<'a> {
         layout.enter_writer()?;
         for (path, d) in &work.copy_from {
             let src = Layout::open(path)?;
-            crate::copy::copy_graph(&src, &layout, std::slice::from_ref(d), &Default::default())?;
+            let roots = std::slice::from_ref(d);
+            let (carried, _) = self.carry(&src, roots)?;
+            crate::copy::copy_graph(&src, &layout, roots, &Default::default())?;
+            self.copy_referrers(&src, &layout, &carried)?;
         }
         if !work.members.is_empty() {
-            authoring::import_members(&layout, &work.members)?;
+            let (carried, _) =
+                authoring::member_referrers(&layout, &work.members, &self.opts.referrers)?;
+            authoring::import_members_with(&layout, &work.members, &carried)?;
+            let all: Vec<_> = carried.into_values().flatten().collect();
+            crate::referrers::record(&layout, &all)?;
         }
         if !work.carried.is_empty() {
             let opts = crate::copy::CopyOptions {
@@ -488,7 +537,14 @@ impl<'a> Run<'a> {
                     (open_store(at, &settings)?, names)
                 }
             };
-            let summary = publish::publish(src, &work.root, &dst, &names, settings.jobs)?;
+            let summary = publish::publish(
+                src,
+                &work.root,
+                &dst,
+                &names,
+                settings.jobs,
+                &self.opts.referrers,
+            )?;
             // The summary goes with the first push step of this destination.
             if let Some(s) = report
                 .steps

@@ -16,7 +16,7 @@
 
 use super::names::expand_arch_tag;
 use super::plan::Connection;
-use crate::copy::{copy_graph, CopyOptions};
+use crate::copy::stores::{self, NamePlan, RunOptions};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::layout::Layout;
@@ -50,6 +50,13 @@ pub struct PushSummary {
     pub bytes: u64,
     /// Names set, per-arch and main (`NAME:TAG` in a layout, `TAG` in a registry).
     pub tags: Vec<String>,
+    /// Referrers carried along (docs/referrers.md).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub referrers: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The settings apply opens registries with (`oix apply --timeout`, parallelism).
@@ -133,33 +140,41 @@ pub(super) fn repository_of(url: &str) -> Option<(String, String)> {
 }
 
 /// The release's graph into `dst`, then its names: `names` in order (per-arch names
-/// first, the release names last), each left alone when it already names its content.
+/// first, the release names last), each left alone when it already names its content;
+/// then the referrers `carry` asks for are listed at `dst` (their content copied with
+/// the graph, each after its subject). The one run of copy, push and pull
+/// ([`crate::copy::stores::run`]).
 pub(super) fn publish(
     src: &dyn Source,
     root: &Descriptor,
     dst: &Store,
     names: &[(String, Descriptor)],
     jobs: usize,
+    carry: &crate::copy::stores::Carry,
 ) -> Result<PushSummary> {
-    let mut sum = PushSummary::default();
+    let plans: Vec<NamePlan> = names.iter().map(|(n, d)| NamePlan::new(n, d)).collect();
     // A registry holding the root by digest holds its whole graph (it accepts a
-    // manifest only then): a promotion within one repository sends only the names.
-    let root_present = matches!(dst, Store::Registry(_)) && dst.sink().has(root)?;
-    if !root_present {
-        let opts = CopyOptions { jobs };
-        let report = copy_graph(src, dst.sink(), std::slice::from_ref(root), &opts)?;
-        sum.uploaded = report.copied + report.linked + report.mounted;
-        sum.skipped = report.skipped;
-        sum.bytes = report.bytes;
-    }
-    for (name, desc) in names {
-        let now = dst.names().resolve_name(name)?;
-        if now.as_ref().map(|d| &d.digest) != Some(&desc.digest) {
-            dst.names().set_names(std::slice::from_ref(name), desc)?;
-        }
-        sum.tags.push(name.clone());
-    }
-    Ok(sum)
+    // manifest only then): a promotion within one repository sends only the names
+    // (and the referrers the registry lacks).
+    let out = stores::run(
+        src,
+        std::slice::from_ref(root),
+        &plans,
+        dst.as_ref(),
+        &RunOptions {
+            jobs,
+            force_recursive: false,
+            referrers: carry.clone(),
+        },
+    )?;
+    let report = out.report;
+    Ok(PushSummary {
+        uploaded: report.copied + report.linked + report.mounted,
+        skipped: report.skipped,
+        bytes: report.bytes,
+        tags: names.iter().map(|(n, _)| n.clone()).collect(),
+        referrers: out.referrers.len() as u64,
+    })
 }
 
 /// The runnable images of `root` with their per-arch tags for each of `tags`, then the
@@ -280,5 +295,9 @@ impl Source for WithRemotes<'_> {
             return self.layout.read_small(desc);
         }
         self.remote_for(&d)?.read_small(desc)
+    }
+    /// The working layout's: referrers pulled with a source are listed there.
+    fn referrers(&self, subject: &Descriptor) -> Result<Vec<Descriptor>> {
+        self.layout.referrers(subject)
     }
 }

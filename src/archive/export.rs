@@ -12,6 +12,11 @@
 //! shared with push and pull). Which entries are kept is decided by the selector engine
 //! ([`crate::select::Selector::find`]): the entries it picks under each exported ref are
 //! kept whole, the indexes above them are rewritten.
+//!
+//! Referrers (signatures, SBOMs, attestations: docs/referrers.md) of every exported
+//! manifest and index go into the archive too ([`referrers::carry`]), listed in its
+//! index.json as a layout lists them ([`referrers::entries_for`]); a docker-archive
+//! carries none (docker load has no place for them) and reports how many stay behind.
 
 use super::docker_export::{choose_image, name_entry, DockerExport};
 use super::sink::{ArchiveSink, DockerImage};
@@ -22,6 +27,7 @@ use crate::graph;
 use crate::layout::Layout;
 use crate::model::Descriptor;
 use crate::reference::Target;
+use crate::referrers::{self, Carried, Warning};
 use crate::resolve;
 use crate::select::OnAmbiguity;
 use crate::store::Overlay;
@@ -37,6 +43,9 @@ pub struct ExportOptions {
     pub selector: crate::select::Selector,
     /// Make the archive docker-loadable (`--format docker-archive`).
     pub docker: Option<DockerExport>,
+    /// Which referrers travel with the exported graphs (docs/referrers.md); a
+    /// docker-archive carries none.
+    pub referrers: crate::copy::stores::Carry,
     /// `--manifest-format oci|docker`: the exported documents in that format
     /// (docs/convert.md); the layout keeps its own.
     pub convert: Option<crate::convert::Request>,
@@ -65,6 +74,15 @@ pub struct ExportReport {
     pub digest: String,
     pub size: u64,
     pub compression: String,
+    /// The referrers carried into the archive and the name each is listed under in its
+    /// index.json (the subject's fallback tag, or a cosign tag).
+    pub referrers: Vec<Carried>,
+    /// Listed in the layout as referrers but none (not carried).
+    pub referrer_warnings: Vec<Warning>,
+    /// A docker-archive: how many referrers the exported graphs have that the archive
+    /// does not carry (docker load has no place for them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub referrers_not_carried: Option<u64>,
     /// Documents converted by `--manifest-format`, old digest to new.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub converted: Vec<crate::convert::Pair>,
@@ -73,15 +91,58 @@ pub struct ExportReport {
     pub dropped: Vec<crate::convert::Item>,
 }
 
-/// Write an oci-archive of `targets` (each a ref, a digest, or the whole layout) to `out`.
-pub fn export<W: Write + Send>(
+/// What an export would write (`--dry-run`): the refs and the referrers carried.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportPlan {
+    pub refs: Vec<ExportedRef>,
+    pub referrers: Vec<Carried>,
+    pub referrer_warnings: Vec<Warning>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub referrers_not_carried: Option<u64>,
+}
+
+/// An export decided, nothing written yet.
+struct Prepared<'a> {
+    ov: Overlay<'a>,
+    exported: Vec<ExportedRef>,
+    roots: Vec<Descriptor>,
+    docker: Option<DockerImage>,
+    carried: Vec<Carried>,
+    warnings: Vec<Warning>,
+    not_carried: Option<u64>,
+    converted: Vec<crate::convert::Pair>,
+    dropped: Vec<crate::convert::Item>,
+}
+
+/// What [`export`] would write: the refs and the referrers carried; nothing written.
+pub fn export_plan(
     layout: &Layout,
     targets: &[Target],
     opts: &ExportOptions,
-    out: W,
-    spool_dir: &Path,
-) -> Result<(ExportReport, W)> {
+) -> Result<ExportPlan> {
+    let p = prepare(layout, targets, opts)?;
+    Ok(ExportPlan {
+        refs: p.exported,
+        referrers: p.carried,
+        referrer_warnings: p.warnings,
+        referrers_not_carried: p.not_carried,
+    })
+}
+
+/// Choose the roots (subsets made), the docker image and the referrers to carry.
+fn prepare<'a>(
+    layout: &'a Layout,
+    targets: &[Target],
+    opts: &ExportOptions,
+) -> Result<Prepared<'a>> {
     let (index, _) = layout.read_index()?;
+    // The whole layout: its images; the entries that only hold referrers are left out
+    // and the referrers carried are listed anew (as the referrer options say).
+    let holders = if targets.contains(&Target::Default) {
+        referrers::holder_names(layout, &index)?
+    } else {
+        HashSet::new()
+    };
     let mut roots: Vec<Descriptor> = Vec::new();
     // With a filter: the digests of the entries the selector picks under each target.
     let mut picked: HashSet<String> = HashSet::new();
@@ -113,7 +174,9 @@ pub fn export<W: Write + Send>(
             );
         }
         for r in c {
-            if !roots.contains(&r.descriptor) {
+            let holder = *t == Target::Default
+                && r.descriptor.ref_name().is_some_and(|n| holders.contains(n));
+            if !holder && !roots.contains(&r.descriptor) {
                 roots.push(r.descriptor);
             }
         }
@@ -195,14 +258,66 @@ pub fn export<W: Write + Send>(
             })
         }
     };
+    // The referrers of everything exported (of the subset's kept entries: a rewritten
+    // index is new content and has none). A docker-archive has no place for them.
+    let filter = crate::referrers::ArtifactFilter {
+        types: opts.referrers.types.clone(),
+    };
+    let filter = opts.referrers.enabled.then_some(&filter);
+    let (mut carried, warnings) = referrers::carry(&ov, &final_roots, filter)?;
+    let mut not_carried = None;
+    if docker.is_some() {
+        not_carried = Some(carried.len() as u64);
+        carried.clear();
+    }
+    Ok(Prepared {
+        ov,
+        exported,
+        roots: final_roots,
+        docker,
+        carried,
+        warnings,
+        not_carried,
+        converted,
+        dropped,
+    })
+}
+
+/// Write an oci-archive of `targets` (each a ref, a digest, or the whole layout) to `out`.
+pub fn export<W: Write + Send>(
+    layout: &Layout,
+    targets: &[Target],
+    opts: &ExportOptions,
+    out: W,
+    spool_dir: &Path,
+) -> Result<(ExportReport, W)> {
+    let Prepared {
+        mut ov,
+        exported,
+        roots: final_roots,
+        docker,
+        carried,
+        warnings,
+        not_carried,
+        converted,
+        dropped,
+    } = prepare(layout, targets, opts)?;
+    // Carried referrers are listed in the archive's index.json as in a layout: each
+    // in its subject's referrers index (a new document) or under its cosign tag.
+    let (referrer_entries, indexes) = referrers::entries_for(&carried)?;
+    for bytes in indexes {
+        ov.add(bytes);
+    }
+    let mut all_roots = referrers::with_carried(&final_roots, &carried);
+    all_roots.extend(referrer_entries.iter().cloned());
     // One copy into the archive sink, then naming: index.json lists the roots as the
     // layout's entries are (ref names, annotations, platforms).
     let sink = ArchiveSink::new(
         format!("the archive of {}", layout.root().display()),
         spool_dir,
     );
-    copy::copy_graph(&ov, &sink, &final_roots, &CopyOptions::default())?;
-    for r in &final_roots {
+    copy::copy_graph(&ov, &sink, &all_roots, &CopyOptions::default())?;
+    for r in final_roots.iter().chain(&referrer_entries) {
         sink.add_entry(r);
     }
     if let Some(img) = docker {
@@ -217,6 +332,9 @@ pub fn export<W: Write + Send>(
             digest: written.digest.to_string(),
             size: written.size,
             compression: opts.compress.compression.name().to_string(),
+            referrers: carried,
+            referrer_warnings: warnings,
+            referrers_not_carried: not_carried,
             converted,
             dropped,
         },

@@ -115,6 +115,24 @@ pub struct ImportReport {
     pub bytes: u64,
     /// Blobs the target already had.
     pub present: u64,
+    /// The referrers carried in with the imported entries (docs/referrers.md) and the
+    /// name each is listed under in the target.
+    pub referrers: Vec<crate::referrers::Carried>,
+    /// Listed in the source as referrers but none (not carried).
+    pub referrer_warnings: Vec<crate::referrers::Warning>,
+    /// `--dry-run`: nothing was written; `refs` says what would change.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
+}
+
+/// How an import runs.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// Which referrers of the imported entries come along (by default all).
+    pub referrers: crate::copy::stores::Carry,
+    /// Read and check the source, report what would be imported; write nothing to the
+    /// target.
+    pub dry_run: bool,
 }
 
 /// What one archive member became.
@@ -464,17 +482,91 @@ pub fn verify_graph(target: &Layout, picks: &[(String, Descriptor)], what: &str)
     Ok(())
 }
 
-fn commit(target: &Layout, picks: &[(String, Descriptor)]) -> Result<Vec<TagChange>> {
+/// Add the refs and list the carried referrers in one index.json transaction (or,
+/// for a dry run, say what the refs would do without writing).
+fn commit(
+    target: &Layout,
+    picks: &[(String, Descriptor)],
+    carried: &[crate::referrers::Carried],
+    dry_run: bool,
+) -> Result<Vec<TagChange>> {
     for (name, _) in picks {
         validate_ref_name(name)?;
     }
-    let (changes, _) = target.transact(|idx| {
+    let set = |idx: &mut Index| {
         picks
             .iter()
             .map(|(n, d)| tags::set_ref(idx, d, n))
             .collect::<Result<Vec<_>>>()
+    };
+    if dry_run {
+        let mut idx = if target.root().join("index.json").exists() {
+            target.read_index()?.0
+        } else {
+            Index::default()
+        };
+        return set(&mut idx);
+    }
+    let (changes, _) = target.transact(|idx| {
+        let changes = set(idx)?;
+        crate::referrers::record_into(target, idx, carried)?;
+        Ok(changes)
     })?;
     Ok(changes)
+}
+
+/// `import --all` of a layout or oci-archive takes its images; the entries that only
+/// hold referrers are left out, and the referrers carried with the images are listed
+/// anew (as [`ImportOptions::referrers`] says).
+fn drop_holders(
+    src: &Layout,
+    picks: Vec<(String, Descriptor)>,
+    sel: &Selection,
+) -> Result<Vec<(String, Descriptor)>> {
+    if !sel.all {
+        return Ok(picks);
+    }
+    let (index, _) = src.read_index()?;
+    let holders = crate::referrers::holder_names(src, &index)?;
+    Ok(picks
+        .into_iter()
+        .filter(|(n, _)| !holders.contains(n))
+        .collect())
+}
+
+/// The copy into the target with the referrers of what is copied, the completeness
+/// check, and the commit: what every import ends with. Returns the refs, the copy's
+/// report and the referrers carried.
+type Finished = (
+    Vec<TagChange>,
+    crate::copy::CopyReport,
+    Vec<crate::referrers::Carried>,
+    Vec<crate::referrers::Warning>,
+);
+
+fn finish(
+    src: &dyn crate::store::Source,
+    target: &Layout,
+    picks: &[(String, Descriptor)],
+    what: &str,
+    opts: &ImportOptions,
+) -> Result<Finished> {
+    let roots: Vec<Descriptor> = picks.iter().map(|(_, d)| d.clone()).collect();
+    let filter = crate::referrers::ArtifactFilter {
+        types: opts.referrers.types.clone(),
+    };
+    let filter = opts.referrers.enabled.then_some(&filter);
+    let (carried, warnings) = crate::referrers::carry(src, &roots, filter)?;
+    let all = crate::referrers::with_carried(&roots, &carried);
+    if opts.dry_run {
+        let refs = commit(target, picks, &carried, true)?;
+        return Ok((refs, Default::default(), carried, warnings));
+    }
+    let rep = copy_graph(src, target, &all, &CopyOptions::default())?;
+    let checked: Vec<(String, Descriptor)> = all.into_iter().map(|d| (String::new(), d)).collect();
+    verify_graph(target, &checked, what)?;
+    let refs = commit(target, picks, &carried, false)?;
+    Ok((refs, rep, carried, warnings))
 }
 
 /// Import `source` into `target` (see the module docs). `sel.name` overrides a REF
@@ -484,14 +576,15 @@ pub fn import(
     source: &ImportSource,
     sel: &Selection,
     limits: Limits,
+    opts: &ImportOptions,
 ) -> Result<ImportReport> {
     match source {
-        ImportSource::Layout(r) => import_layout(target, r, sel),
+        ImportSource::Layout(r) => import_layout(target, r, sel, opts),
         ImportSource::Archive(p) => {
             let f = std::fs::File::open(p).at("opening", p)?;
-            import_stream(target, f, &p.display().to_string(), sel, limits)
+            import_stream(target, f, &p.display().to_string(), sel, limits, opts)
         }
-        ImportSource::Stdin => import_stream(target, io::stdin(), "stdin", sel, limits),
+        ImportSource::Stdin => import_stream(target, io::stdin(), "stdin", sel, limits, opts),
     }
 }
 
@@ -503,6 +596,7 @@ fn import_stream<R: Read + Send>(
     what: &str,
     sel: &Selection,
     limits: Limits,
+    opts: &ImportOptions,
 ) -> Result<ImportReport> {
     // Beside the target: the nearest directory above it that exists already (the
     // target and its parents are created on the first write), so links work.
@@ -515,10 +609,16 @@ fn import_stream<R: Read + Send>(
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let src = ArchiveSource::read(raw, what, &stage_in, limits, None)?;
     let picks = src.pick(sel)?;
-    let roots: Vec<Descriptor> = picks.iter().map(|(_, d)| d.clone()).collect();
-    let rep = copy_graph(&src, target, &roots, &CopyOptions::default())?;
-    verify_graph(target, &picks, what)?;
-    let refs = commit(target, &picks)?;
+    // The staging layout's index.json becomes the archive's, so the referrers it lists
+    // are found there (an oci-archive's: a docker-archive has none).
+    let picks = if src.kind() == super::source::ArchiveKind::Oci {
+        src.mirror_index()?;
+        let staging = crate::store::Source::as_layout(&src).expect("a staging layout");
+        drop_holders(staging, picks, sel)?
+    } else {
+        picks
+    };
+    let (refs, rep, referrers, referrer_warnings) = finish(&src, target, &picks, what, opts)?;
     let (_, bytes) = src.counts();
     Ok(ImportReport {
         source: what.to_string(),
@@ -528,6 +628,9 @@ fn import_stream<R: Read + Send>(
         blobs: rep.copied + rep.linked + rep.manifests,
         bytes,
         present: rep.skipped,
+        referrers,
+        referrer_warnings,
+        dry_run: opts.dry_run,
     })
 }
 
@@ -570,7 +673,12 @@ pub(crate) fn oci_index(st: &Staged, what: &str) -> Result<Index> {
     Ok(idx)
 }
 
-fn import_layout(target: &Layout, r: &LayoutRef, sel: &Selection) -> Result<ImportReport> {
+fn import_layout(
+    target: &Layout,
+    r: &LayoutRef,
+    sel: &Selection,
+    opts: &ImportOptions,
+) -> Result<ImportReport> {
     let src = Layout::open(&r.path)?;
     let what = r.path.display().to_string();
     let (index, _) = src.read_index()?;
@@ -592,12 +700,9 @@ fn import_layout(target: &Layout, r: &LayoutRef, sel: &Selection) -> Result<Impo
             s.name = Some(n.clone());
             select_entries(&index, &s, &what)?
         }
-        Target::Default => select_entries(&index, sel, &what)?,
+        Target::Default => drop_holders(&src, select_entries(&index, sel, &what)?, sel)?,
     };
-    let roots: Vec<Descriptor> = picks.iter().map(|(_, d)| d.clone()).collect();
-    let rep = copy_graph(&src, target, &roots, &CopyOptions::default())?;
-    verify_graph(target, &picks, &what)?;
-    let refs = commit(target, &picks)?;
+    let (refs, rep, referrers, referrer_warnings) = finish(&src, target, &picks, &what, opts)?;
     Ok(ImportReport {
         source: r.to_string(),
         format: "oci-layout".into(),
@@ -606,5 +711,8 @@ fn import_layout(target: &Layout, r: &LayoutRef, sel: &Selection) -> Result<Impo
         blobs: rep.copied + rep.linked + rep.manifests,
         bytes: rep.bytes,
         present: rep.skipped,
+        referrers,
+        referrer_warnings,
+        dry_run: opts.dry_run,
     })
 }

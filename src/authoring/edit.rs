@@ -210,10 +210,64 @@ pub struct Outcome {
     /// Mixed OCI and Docker children ([`crate::convert::mixed_children`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The referrers carried in with entries from other layouts (docs/referrers.md)
+    /// and the name each is listed under (with --dry-run: would be).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub referrers: Vec<crate::referrers::Carried>,
+    /// Listed in a source as referrers but none (not carried).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub referrer_warnings: Vec<crate::referrers::Warning>,
 }
+
+/// The referrers to carry with the members that come from other layouts than `dest`
+/// (their graphs, attestations included), per source layout, as `carry` says; with the
+/// warnings about listed non-referrers.
+pub fn member_referrers(
+    dest: &Layout,
+    members: &[Member],
+    carry: &crate::copy::stores::Carry,
+) -> Result<(MemberReferrers, Vec<crate::referrers::Warning>)> {
+    let mut out = MemberReferrers::new();
+    let mut warnings = Vec::new();
+    if !carry.enabled {
+        return Ok((out, warnings));
+    }
+    let filter = crate::referrers::ArtifactFilter {
+        types: carry.types.clone(),
+    };
+    let mut by_layout: BTreeMap<&PathBuf, Vec<Descriptor>> = BTreeMap::new();
+    for m in members.iter().filter(|m| m.layout.as_path() != dest.root()) {
+        let e = by_layout.entry(&m.layout).or_default();
+        e.push(m.descriptor.clone());
+        e.extend(m.attestations.iter().cloned());
+    }
+    for (path, roots) in by_layout {
+        let src = Layout::open(path)?;
+        let (c, w) = crate::referrers::carry(&src, &roots, Some(&filter))?;
+        warnings.extend(w);
+        if !c.is_empty() {
+            out.insert(path.clone(), c);
+        }
+    }
+    Ok((out, warnings))
+}
+
+/// Referrers to carry, by the source layout they come from.
+pub type MemberReferrers = BTreeMap<PathBuf, Vec<crate::referrers::Carried>>;
 
 /// Copy every member's graph into `dest` (hard links where possible).
 pub fn import_members(dest: &Layout, members: &[Member]) -> Result<()> {
+    import_members_with(dest, members, &MemberReferrers::new())
+}
+
+/// [`import_members`], with the referrers carried from each source layout
+/// ([`member_referrers`]) copied in the same copy (listing them is the caller's, in
+/// its index.json transaction: [`crate::referrers::record_into`]).
+pub fn import_members_with(
+    dest: &Layout,
+    members: &[Member],
+    referrers: &MemberReferrers,
+) -> Result<()> {
     let mut by_layout: BTreeMap<&PathBuf, Vec<Descriptor>> = BTreeMap::new();
     let mut local: Vec<Descriptor> = Vec::new();
     for m in members {
@@ -228,6 +282,10 @@ pub fn import_members(dest: &Layout, members: &[Member]) -> Result<()> {
         let e = by_layout.entry(&m.layout).or_default();
         e.push(m.descriptor.clone());
         e.extend(m.attestations.iter().cloned());
+    }
+    for (path, carried) in referrers {
+        let e = by_layout.entry(path).or_default();
+        *e = crate::referrers::with_carried(e, carried);
     }
     if !local.is_empty() {
         // Referenced from here on: keep gc out until the transaction is written.
@@ -256,12 +314,11 @@ pub fn import_members(dest: &Layout, members: &[Member]) -> Result<()> {
 pub fn edit_index(
     dest: &Layout,
     name: &str,
-    annotations: &BTreeMap<String, String>,
-    dry_run: bool,
+    opts: &EditOptions,
     import: &[Member],
     build: &BuildFn,
 ) -> Result<Outcome> {
-    edit_index_with(dest, name, annotations, dry_run, import, build, true)
+    edit_index_with(dest, name, opts, import, build, true)
 }
 
 /// [`edit_index`], choosing whether an existing index's other fields (annotations,
@@ -269,22 +326,12 @@ pub fn edit_index(
 pub fn edit_index_with(
     dest: &Layout,
     name: &str,
-    annotations: &BTreeMap<String, String>,
-    dry_run: bool,
+    opts: &EditOptions,
     import: &[Member],
     build: &BuildFn,
     keep_base: bool,
 ) -> Result<Outcome> {
-    edit_index_as(
-        dest,
-        name,
-        annotations,
-        dry_run,
-        import,
-        build,
-        keep_base,
-        None,
-    )
+    edit_index_as(dest, name, opts, import, build, keep_base)
 }
 
 /// The index an edit writes, in its final format: the documents to write (children
@@ -378,20 +425,19 @@ impl crate::store::Source for MemberDocs<'_> {
     }
 }
 
-/// [`edit_index_with`] writing the index (and its children) in the format `conv` asks
-/// for (`--manifest-format` of `index create` and `merge`); `None`: an OCI index of the
-/// members as they are.
-#[allow(clippy::too_many_arguments)] // edit_index_with's, and the format
+/// [`edit_index_with`] writing the index (and its children) in the format
+/// `opts.convert` asks for (`--manifest-format` of `index create` and `merge`); `None`:
+/// an OCI index of the members as they are. The referrers of members from other layouts
+/// come along as `opts.referrers` says (docs/referrers.md).
 pub fn edit_index_as(
     dest: &Layout,
     name: &str,
-    annotations: &BTreeMap<String, String>,
-    dry_run: bool,
+    opts: &EditOptions,
     import: &[Member],
     build: &BuildFn,
     keep_base: bool,
-    conv: Option<&crate::convert::Request>,
 ) -> Result<Outcome> {
+    let (annotations, dry_run, conv) = (&opts.annotations, opts.dry_run, opts.convert.as_ref());
     crate::reference::validate_ref_name(name)?;
     let plan = |idx: &Index| -> Result<(Option<Current>, Index)> {
         let cur = current(dest, idx, name)?;
@@ -436,6 +482,8 @@ pub fn edit_index_as(
             converted: w.converted,
             dropped: w.dropped,
             warnings,
+            referrers: Vec::new(),
+            referrer_warnings: Vec::new(),
         }
     };
     // The conversion is planned before anything is written: a refusal leaves DEST as it is.
@@ -454,10 +502,18 @@ pub fn edit_index_as(
             .collect::<Result<Vec<_>>>()?
     };
     let written = finish(&MemberDocs { dest, others }, &planned, conv)?;
+    // The referrers of what comes from other layouts come along (docs/referrers.md).
+    let (referrers, referrer_warnings) = member_referrers(dest, import, &opts.referrers)?;
+    let carried: Vec<crate::referrers::Carried> = referrers.values().flatten().cloned().collect();
+    let with_referrers = |o: Outcome| Outcome {
+        referrers: carried.clone(),
+        referrer_warnings: referrer_warnings.clone(),
+        ..o
+    };
     if dry_run {
-        return Ok(describe(written, &cur, false, true));
+        return Ok(with_referrers(describe(written, &cur, false, true)));
     }
-    import_members(dest, import)?;
+    import_members_with(dest, import, &referrers)?;
     let ((w, cur), changed) = dest.transact(|idx| {
         let (cur, new) = plan(idx)?;
         let w = finish(dest, &new, conv)?;
@@ -472,9 +528,10 @@ pub fn edit_index_as(
             entry.extra = c.entry.extra.clone();
         }
         tags::set_ref(idx, &entry, name)?;
+        crate::referrers::record_into(dest, idx, &carried)?;
         Ok((w, cur))
     })?;
-    Ok(describe(w, &cur, changed, false))
+    Ok(with_referrers(describe(w, &cur, changed, false)))
 }
 
 /// Resolve `dest` (LAYOUT:REF) into its layout and ref name. With `create`, a missing
@@ -513,6 +570,8 @@ pub struct EditOptions {
     pub flatten: bool,
     /// `--manifest-format oci|docker`: the index (and its children) in that format.
     pub convert: Option<crate::convert::Request>,
+    /// Which referrers of entries from other layouts come along (by default all).
+    pub referrers: crate::copy::stores::Carry,
 }
 
 fn resolve_all(sources: &[SourceSpec], flatten: bool) -> Result<Vec<Member>> {
@@ -558,16 +617,7 @@ fn edit_index_fresh(
     import: &[Member],
     build: &BuildFn,
 ) -> Result<Outcome> {
-    edit_index_as(
-        dest,
-        name,
-        &opts.annotations,
-        opts.dry_run,
-        import,
-        build,
-        false,
-        opts.convert.as_ref(),
-    )
+    edit_index_as(dest, name, opts, import, build, false)
 }
 
 /// `oix index add DEST:REF SRC…`: upsert each source keyed on its platform; creates
@@ -591,16 +641,7 @@ pub fn add(
         }
         Ok(list.into_vec())
     };
-    edit_index_as(
-        dest,
-        name,
-        &opts.annotations,
-        opts.dry_run,
-        &incoming,
-        &build,
-        true,
-        opts.convert.as_ref(),
-    )
+    edit_index_as(dest, name, opts, &incoming, &build, true)
 }
 
 /// Parse `key=value` annotation arguments.

@@ -146,6 +146,7 @@ pub fn merge(
     selector: Option<&crate::select::Selector>,
     dry_run: bool,
     conv: Option<&crate::convert::Request>,
+    referrers: &crate::copy::stores::Carry,
 ) -> Result<Outcome> {
     let incoming = incoming(sources, selector)?;
     let build = |layout: &Layout, cur: Option<&Current>| -> Result<Vec<Member>> {
@@ -159,16 +160,14 @@ pub fn merge(
             .unwrap_or_default();
         apply_policy(policy, existing, &incoming, expect, &from)
     };
-    edit_index_as(
-        dest,
-        name,
-        annotations,
+    let opts = super::EditOptions {
+        annotations: annotations.clone(),
         dry_run,
-        &incoming,
-        &build,
-        true,
-        conv,
-    )
+        flatten: true,
+        convert: conv.cloned(),
+        referrers: referrers.clone(),
+    };
+    edit_index_as(dest, name, &opts, &incoming, &build, true)
 }
 
 /// [`merge`] into TAG of a store that is not a layout (a registry): the previous release

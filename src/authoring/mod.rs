@@ -29,8 +29,9 @@ mod select_edit;
 
 pub use edit::{
     add, add_store, compose, create, created_annotation, current, current_in, current_members,
-    edit_index, edit_index_as, edit_index_with, import_members, open_dest, parse_annotations,
-    rfc3339_utc, AddMode, BuildFn, Current, EditOptions, MemberList, Outcome,
+    edit_index, edit_index_as, edit_index_with, import_members, import_members_with,
+    member_referrers, open_dest, parse_annotations, rfc3339_utc, AddMode, BuildFn, Current,
+    EditOptions, MemberList, MemberReferrers, Outcome,
 };
 pub use select_edit::{annotate, annotate_store, remove, remove_store, EditReport};
 

@@ -156,6 +156,8 @@ pub fn edit_store(
         changed: false,
         dry_run,
         diff: diff::diff_entries(dest, &before, &new.manifests, &before_ann, &new.annotations),
+        referrers: Vec::new(),
+        referrer_warnings: Vec::new(),
         previous: cur.current.as_ref().map(|c| c.digest.clone()),
         converted: Vec::new(),
         dropped: Vec::new(),

@@ -57,6 +57,9 @@ pub struct ApplyArgs {
     pub timeout: Option<std::time::Duration>,
     #[command(flatten)]
     pub tls: super::registry::TlsArgs,
+    /// Referrers of the images apply pulls, takes from other layouts and pushes.
+    #[command(flatten)]
+    pub referrers: super::registry::ReferrerArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -239,6 +242,7 @@ pub fn apply(ctx: &Ctx, a: ApplyArgs) -> Result<i32> {
         jobs: 4,
         timeout: a.timeout,
         tls: a.tls.files(),
+        referrers: a.referrers.carry(),
     };
     let run = apply::Run::prepare(&plan, &opts)?;
     if !ctx.json {

@@ -1,10 +1,11 @@
 //! import, export.
 
 use super::output::{errln, outln};
+use super::registry::ReferrerArgs;
 use super::{output, Ctx};
 use crate::archive::docker_export::{DockerExport, DockerName};
-use crate::archive::export::{export, export_to_file, ExportOptions};
-use crate::archive::import::{import, parse_source, ImportSource};
+use crate::archive::export::{export, export_plan, export_to_file, ExportOptions};
+use crate::archive::import::{import, parse_source, ImportOptions, ImportSource};
 use crate::archive::Selection;
 use crate::compress::{CompressOptions, Compression, Limits};
 use crate::error::{Error, Kind, Result};
@@ -50,6 +51,12 @@ pub struct ImportArgs {
     /// need a source file owned by you and not writable by group or others).
     #[arg(long)]
     pub trust_source: bool,
+    #[command(flatten)]
+    pub referrers: ReferrerArgs,
+    /// Read and check the source, print what would be imported (refs, referrers);
+    /// change nothing in the target.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 pub fn import_cmd(ctx: &Ctx, a: ImportArgs) -> Result<i32> {
@@ -88,7 +95,11 @@ pub fn import_cmd(ctx: &Ctx, a: ImportArgs) -> Result<i32> {
     let layout = Layout::open_or_create(&out.path)?
         .with_lock_timeout(ctx.lock_timeout)
         .trusting_sources(a.trust_source);
-    let report = import(&layout, &source, &sel, limits)?;
+    let opts = ImportOptions {
+        referrers: a.referrers.carry(),
+        dry_run: a.dry_run,
+    };
+    let report = import(&layout, &source, &sel, limits, &opts)?;
     if ctx.json {
         output::json(&report);
     } else {
@@ -98,8 +109,13 @@ pub fn import_cmd(ctx: &Ctx, a: ImportArgs) -> Result<i32> {
                 c.digest,
                 out.path.display(),
                 c.ref_name,
-                c.action
+                if a.dry_run { would(c.action) } else { c.action }
             );
+        }
+        print_referrers(&report.referrers, &report.referrer_warnings, a.dry_run);
+        if a.dry_run {
+            errln!("dry run: nothing was written to {}", out.path.display());
+            return Ok(0);
         }
         errln!(
             "imported {} from {} ({} blobs written, {}, {} already present)",
@@ -176,6 +192,43 @@ pub struct ExportArgs {
     /// The exported manifests and indexes in this format (docs/convert.md).
     #[command(flatten)]
     pub convert: super::registry::ConvertArgs,
+    #[command(flatten)]
+    pub referrers: ReferrerArgs,
+    /// Print what would be exported (refs, referrers); write no archive.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `created` → `would create`, for dry runs.
+fn would(action: &str) -> &'static str {
+    match action {
+        "created" => "would create",
+        "moved" => "would move",
+        "removed" => "would remove",
+        _ => "unchanged",
+    }
+}
+
+/// One line per carried referrer (`referrer DIGEST -> SUBJECT (TAG)`) and per warning,
+/// on stderr.
+pub(crate) fn print_referrers(
+    carried: &[crate::referrers::Carried],
+    warnings: &[crate::referrers::Warning],
+    dry_run: bool,
+) {
+    let verb = if dry_run { "would carry" } else { "carried" };
+    for c in carried {
+        errln!(
+            "{verb} referrer {} of {} ({}, listed as {})",
+            c.descriptor.digest,
+            c.subject,
+            crate::text::escape(c.descriptor.artifact_type.as_deref().unwrap_or("-")),
+            c.tag
+        );
+    }
+    for w in warnings {
+        errln!("warning: {}", crate::text::escape(&w.message));
+    }
 }
 
 pub fn export_cmd(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
@@ -255,8 +308,32 @@ pub fn export_cmd(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
         compress,
         selector,
         docker,
+        referrers: a.referrers.carry(),
         convert: a.convert.fixed_request("export")?,
     };
+    if a.dry_run {
+        let plan = export_plan(&layout, &targets, &opts)?;
+        if ctx.json {
+            output::json(&plan);
+            return Ok(0);
+        }
+        for r in &plan.refs {
+            outln!(
+                "{} {}{}",
+                r.digest,
+                r.ref_name.as_deref().unwrap_or("-"),
+                if r.rewritten {
+                    " (platform subset)"
+                } else {
+                    ""
+                }
+            );
+        }
+        print_referrers(&plan.referrers, &plan.referrer_warnings, true);
+        not_carried_note(plan.referrers_not_carried);
+        errln!("dry run: no archive written");
+        return Ok(0);
+    }
     let report = if to_stdout {
         let stdout = std::io::stdout();
         let (report, mut w) = export(
@@ -272,6 +349,10 @@ pub fn export_cmd(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
     } else {
         export_to_file(&layout, &targets, &opts, &output)?
     };
+    if !ctx.json {
+        print_referrers(&report.referrers, &report.referrer_warnings, false);
+        not_carried_note(report.referrers_not_carried);
+    }
     if ctx.json {
         if to_stdout {
             output::json_stderr(&report);
@@ -312,4 +393,14 @@ pub fn export_cmd(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// A docker-archive carries no referrers: say how many stay behind.
+fn not_carried_note(n: Option<u64>) {
+    match n {
+        Some(n) if n > 0 => errln!(
+            "note: {n} referrer(s) not carried: a docker-archive has no place for them (docker load ignores them); export an oci-archive to keep them"
+        ),
+        _ => {}
+    }
 }

@@ -178,6 +178,9 @@ pub struct EditFlags {
     /// need a source file owned by you and not writable by group or others).
     #[arg(long)]
     pub trust_source: bool,
+    /// Referrers of entries taken from other layouts (layout destinations).
+    #[command(flatten)]
+    pub referrers: super::registry::ReferrerArgs,
     /// The index written, and its children, in one format (docs/convert.md).
     #[command(flatten)]
     pub convert: super::registry::ConvertArgs,
@@ -206,6 +209,7 @@ impl EditFlags {
             annotations,
             dry_run: self.dry_run,
             flatten,
+            referrers: self.referrers.carry(),
             convert: self.convert.fixed_request("index editing")?,
         })
     }
@@ -390,6 +394,7 @@ fn report(ctx: &Ctx, o: &Outcome, detailed: bool) -> i32 {
         for l in diff::render(&o.diff) {
             outln!("{}", crate::text::escape(&l));
         }
+        super::archive::print_referrers(&o.referrers, &o.referrer_warnings, o.dry_run);
         super::registry::print_converted(&o.converted, &o.dropped);
         for w in &o.warnings {
             errln!("warning: {}", crate::text::escape(w));
@@ -540,6 +545,7 @@ pub fn merge(ctx: &Ctx, a: MergeArgs) -> Result<i32> {
         Some(&a.selector.to_selector()?),
         opts.dry_run,
         opts.convert.as_ref(),
+        &opts.referrers,
     )?;
     Ok(report(ctx, &o, a.edit.detailed_exitcode))
 }
