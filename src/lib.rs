@@ -65,8 +65,8 @@
 //!     SourceSpec::parse(&format!("{}:v1", tmp.path().join("arm64").display()))?,
 //! ];
 //! let release = Layout::open_or_create(tmp.path().join("release"))?;
-//! let no_annotations = Default::default();
-//! let outcome = merge(&release, "v1", &sources, Policy::Union, &[], &no_annotations, None, false)?;
+//! let options = oix::authoring::EditOptions::default(); // annotations, dry run, format, referrers
+//! let outcome = merge(&release, "v1", &sources, Policy::Union, &[], None, &options)?;
 //! assert!(outcome.changed);
 //! assert_eq!(outcome.diff.added.len(), 2); // linux/amd64 and linux/arm64
 //! # Ok::<(), Box<dyn std::error::Error>>(())

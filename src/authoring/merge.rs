@@ -133,20 +133,16 @@ fn incoming(
 }
 
 /// Run a merge into DEST:REF; with a `selector` that filters, only the source entries
-/// it picks are merged ([`super::select_sources`]); with `conv` the index written and
-/// its children are in that format (docs/convert.md).
-#[allow(clippy::too_many_arguments)] // the CLI's flags, one each
+/// it picks are merged ([`super::select_sources`]). `opts` are the edit's options
+/// (annotations, dry run, `--manifest-format`, referrers); a merge always flattens.
 pub fn merge(
     dest: &Layout,
     name: &str,
     sources: &[SourceSpec],
     policy: Policy,
     expect: &[PlatformSpec],
-    annotations: &BTreeMap<String, String>,
     selector: Option<&crate::select::Selector>,
-    dry_run: bool,
-    conv: Option<&crate::convert::Request>,
-    referrers: &crate::copy::stores::Carry,
+    opts: &super::EditOptions,
 ) -> Result<Outcome> {
     let incoming = incoming(sources, selector)?;
     let build = |layout: &Layout, cur: Option<&Current>| -> Result<Vec<Member>> {
@@ -161,11 +157,8 @@ pub fn merge(
         apply_policy(policy, existing, &incoming, expect, &from)
     };
     let opts = super::EditOptions {
-        annotations: annotations.clone(),
-        dry_run,
         flatten: true,
-        convert: conv.cloned(),
-        referrers: referrers.clone(),
+        ..opts.clone()
     };
     edit_index_as(dest, name, &opts, &incoming, &build, true)
 }

@@ -541,11 +541,8 @@ pub fn merge(ctx: &Ctx, a: MergeArgs) -> Result<i32> {
         &src,
         a.policy,
         &expect,
-        &opts.annotations,
         Some(&a.selector.to_selector()?),
-        opts.dry_run,
-        opts.convert.as_ref(),
-        &opts.referrers,
+        &opts,
     )?;
     Ok(report(ctx, &o, a.edit.detailed_exitcode))
 }

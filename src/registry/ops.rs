@@ -349,7 +349,10 @@ pub fn push(plan: &PushPlan, registry: &Registry, opts: &PushOptions) -> Result<
     let (out, roots) = match run(&plan.source, &plan.roots, &plan.tags) {
         Ok(out) => (out, plan.roots.clone()),
         Err(e) => {
-            let why = match (opts.carry.manifest_format, crate::convert::refused_format(&e)) {
+            let why = match (
+                opts.carry.manifest_format,
+                crate::convert::refused_format(&e),
+            ) {
                 (Some(crate::convert::Format::Auto), Some(why)) => why,
                 _ => return Err(e),
             };
@@ -431,12 +434,13 @@ fn converted_retry<'a>(
         if !formats.contains(&(from.name(), to.name())) {
             formats.push((from.name(), to.name()));
         }
-        let c = crate::convert::convert_into(&mut ov, r, to, &opts.carry.allow_lossy).map_err(|e| {
-            e.context(format!(
-                "the registry refused {} ({why}) and --manifest-format auto cannot convert it",
-                r.digest
-            ))
-        })?;
+        let c =
+            crate::convert::convert_into(&mut ov, r, to, &opts.carry.allow_lossy).map_err(|e| {
+                e.context(format!(
+                    "the registry refused {} ({why}) and --manifest-format auto cannot convert it",
+                    r.digest
+                ))
+            })?;
         for p in c.pairs {
             if !pairs.contains(&p) {
                 pairs.push(p);

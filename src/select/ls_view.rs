@@ -1,6 +1,6 @@
 //! What `oix ls` shows for a reference: the one rule for picking its roots, so a
 //! program gets the same entries as the command.
-use super::{members, top_level, OnAmbiguity, Found, Selector};
+use super::{members, top_level, Found, OnAmbiguity, Selector};
 use crate::error::Result;
 use crate::model::Descriptor;
 use crate::reference::{LayoutRef, Target};
