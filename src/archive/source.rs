@@ -145,6 +145,20 @@ impl ArchiveSource {
                 }
             }
         };
+        // A listed document the archive lacks is the archive's fault: say so before the
+        // staging index.json transaction refuses it in the layout's words.
+        for d in &entries {
+            let present = crate::digest::Digest::parse(&d.digest)
+                .map(|dg| self.staging.has_blob(&dg))
+                .unwrap_or(false);
+            if !present {
+                return Err(crate::error::Error::corrupt(format!(
+                    "{}: index.json names {} ({}), which the archive does not hold: the blob is missing",
+                    self.what, d.digest, d.media_type
+                ))
+                .with_hint("the archive is incomplete: export it again"));
+            }
+        }
         self.staging.transact(|idx| {
             idx.manifests = entries;
             Ok(())
