@@ -30,7 +30,7 @@ fn blob_type(mt: &str, to: Format) -> Option<&'static str> {
     })
 }
 
-/// `to` is concrete here ([`plan`] resolved [`Format::Auto`]).
+/// `to` is concrete here ([`super::plan`] resolved [`Format::Auto`]).
 fn doc_type(index: bool, to: Format) -> &'static str {
     match (index, to) {
         (true, Format::Docker) => media::DOCKER_LIST,

@@ -28,7 +28,8 @@ pub(super) struct Work<'a> {
     /// Where the image is read from.
     src: &'a dyn Source,
     /// The layout new layers are staged in (its temp files, renamed into `blobs/` by
-    /// [`Work::store`]); `None`: temp files of the system's temp dir ([`recompress_into`]).
+    /// [`Work::store`]); `None`: temp files of the system's temp dir
+    /// ([`super::recompress_into`]).
     layout: Option<&'a Layout>,
     opts: &'a Options,
     copts: CompressOptions,
