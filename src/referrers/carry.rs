@@ -64,7 +64,7 @@ pub fn discover(
                 continue;
             }
             let c = match judge(source, &doc, &subject, &r)? {
-                Verdict::Carry(c) => c,
+                Verdict::Carry(c) => *c,
                 Verdict::Skip => continue,
                 Verdict::Warn(w) => {
                     warnings.push(w);
@@ -125,7 +125,7 @@ pub fn with_carried(roots: &[Descriptor], carried: &[Carried]) -> Vec<Descriptor
 /// What a copy does with one referrer `source` lists for `doc`.
 enum Verdict {
     /// Carry it: its document names `doc` (or it is a cosign tag of it).
-    Carry(Carried),
+    Carry(Box<Carried>),
     /// Not a manifest or index after all (the document did not parse as one).
     Skip,
     /// Not carried, and why.
@@ -186,10 +186,10 @@ fn judge(
     let mut d = Descriptor::new(&r.media_type, &r.digest()?, r.size()?);
     d.artifact_type = at;
     d.annotations = i.annotations.clone();
-    Ok(Verdict::Carry(Carried {
+    Ok(Verdict::Carry(Box::new(Carried {
         subject: doc.digest.clone(),
         descriptor: d,
         tag,
         cosign: cosign.is_some() && i.subject.is_none(),
-    }))
+    })))
 }
