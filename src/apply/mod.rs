@@ -478,18 +478,7 @@ impl<'a> Run<'a> {
             &with_remotes
         };
         for d in &self.plan.destinations {
-            let wanted: Vec<String> = img
-                .tags
-                .iter()
-                .filter(|t| {
-                    let target = d.target(&img.name, t);
-                    report
-                        .steps
-                        .iter()
-                        .any(|s| s.kind == "push" && s.target == target && s.is_change())
-                })
-                .cloned()
-                .collect();
+            let wanted = tags_to_push(d, &img.name, &img.tags, report);
             if wanted.is_empty() {
                 continue;
             }
@@ -556,4 +545,19 @@ impl<'a> Run<'a> {
         }
         Ok(())
     }
+}
+
+/// The tags of image `name` the plan pushes to `d`: those whose push step in `report`
+/// is a change.
+fn tags_to_push(d: &Destination, name: &str, tags: &[String], report: &ImageReport) -> Vec<String> {
+    tags.iter()
+        .filter(|t| {
+            let target = d.target(name, t);
+            report
+                .steps
+                .iter()
+                .any(|s| s.kind == "push" && s.target == target && s.is_change())
+        })
+        .cloned()
+        .collect()
 }

@@ -1,31 +1,7 @@
-//! `oix recompress LAYOUT:REF --to zstd|gzip [--add]`: rewrite an image's layers in
-//! another compression, in place or as compression twins (see [`crate::platform::twin`]).
-//!
-//! For each image manifest (the ref itself, or each entry of the index it names), every
-//! layer is streamed through: read (verified against its digest) → decompress → hash the
-//! tar (must equal the config's `diff_id`, else the image is refused: its config would
-//! describe other content) → compress with the engine `oix build` uses
-//! ([`crate::compress`]: same bytes for any thread count) → hash while writing into a
-//! temp file of the layout. Memory stays bounded (1 MiB chunks through a bounded queue,
-//! plus the encoder's window); no layer is ever held whole.
-//!
-//! The config is not touched: `diff_ids` name the uncompressed tars, which do not change.
-//! A new manifest is the stored one with only the changed layer descriptors' `mediaType`,
-//! `digest` and `size` replaced (key order kept, compact): the same input gives the same
-//! bytes. Layers already in the target compression are reused as they are;
-//! non-distributable (foreign) layers and layers of unknown types are left unchanged and
-//! reported.
-//!
-//! Without `--add` each entry is replaced by its recompressed form. With `--add` the
-//! original stays and a twin is appended with [`ZSTD_TWIN`]` = "true"` on its descriptor;
-//! as containers/image does, twins follow every non-twin entry, so a client that takes
-//! the first entry of its platform (the image-spec's SHOULD) gets the gzip one.
-//!
-//! Nothing is visible until everything verified: new layers wait in temp files until
-//! every layer of every entry checked out; then layers, manifests and the index are
-//! stored, and one [`Layout::transact`] re-points REF (refused if REF moved meanwhile).
-//! A failure or a crash before that leaves the layout as it was (temp files aside, which
-//! `oix gc` removes).
+//! The recompression itself: each entry's layers streamed into temp files, the new
+//! manifests and index computed, everything stored once all of it checked out.
+
+use super::{layer_compression, EntryReport, LayerReport, Options};
 
 use crate::compress::{self, pipelined, CompressOptions, Compression, Encoder, Limits};
 use crate::digest::{Digest, Hasher, HashingWriter};
@@ -35,188 +11,34 @@ use crate::model::{self, media, Descriptor};
 use crate::platform::{
     entry_platform, is_zstd_twin, Fallbacks, MatchMode, PlatformSpec, ZSTD_TWIN,
 };
-use crate::reference::{LayoutRef, Target};
-use crate::store::{Overlay, Source};
+use crate::store::Source;
 use crate::verify::{Expect, VerifyingReader};
-use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::io::{self, BufWriter, Write};
 
-/// What to do.
-#[derive(Debug, Clone)]
-pub struct Options {
-    pub to: Compression,
-    pub level: Option<i32>,
-    /// Keep each entry and add a twin instead of replacing it.
-    pub add: bool,
-    /// Only the index entries of these platforms (exact match); empty: all.
-    pub platforms: Vec<PlatformSpec>,
-    pub dry_run: bool,
-    /// Compression threads (the bytes do not depend on it).
-    pub jobs: usize,
-}
-
-impl Options {
-    pub fn new(to: Compression) -> Options {
-        Options {
-            to,
-            level: None,
-            add: false,
-            platforms: Vec::new(),
-            dry_run: false,
-            jobs: compress::default_jobs(),
-        }
-    }
-}
-
-/// One layer of an entry.
-#[derive(Debug, Clone, Serialize)]
-pub struct LayerReport {
-    pub from: String,
-    pub to: String,
-    #[serde(rename = "fromMediaType")]
-    pub from_media_type: String,
-    #[serde(rename = "mediaType")]
-    pub media_type: String,
-    pub size: i64,
-    /// `recompressed`, `reused` (already in the target compression), `left` (foreign or
-    /// unknown type, unchanged).
-    pub action: &'static str,
-}
-
-/// One entry (manifest) of the ref.
-#[derive(Debug, Clone, Serialize)]
-pub struct EntryReport {
-    pub platform: Option<String>,
-    pub from: String,
-    /// The new manifest's digest (the old one when nothing changed).
-    pub to: String,
-    /// `replaced`, `added` (a twin), `unchanged`, `skipped`.
-    pub action: &'static str,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub layers: Vec<LayerReport>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-}
-
-/// What a recompression did (or, dry run, would do).
-#[derive(Debug, Clone, Serialize)]
-pub struct Report {
-    pub target: String,
-    pub from: String,
-    pub to: String,
-    pub compression: &'static str,
-    pub changed: bool,
-    #[serde(rename = "dryRun")]
-    pub dry_run: bool,
-    pub entries: Vec<EntryReport>,
-}
-
 /// A recompressed layer waiting to be stored.
-struct NewLayer {
-    desc: Descriptor,
-    tmp: Option<tempfile::NamedTempFile>,
+pub(super) struct NewLayer {
+    pub(super) desc: Descriptor,
+    pub(super) tmp: Option<tempfile::NamedTempFile>,
 }
 
-struct Work<'a> {
+/// One recompression: what it reads, where it stages, what it has made so far.
+pub(super) struct Work<'a> {
     /// Where the image is read from.
     src: &'a dyn Source,
     /// The layout new layers are staged in (its temp files, renamed into `blobs/` by
-    /// [`Work::store`]); `None`: temp files of the system's temp dir ([`recompress_into`]).
+    /// [`Work::store`]); `None`: temp files of the system's temp dir
+    /// ([`super::recompress_into`]).
     layout: Option<&'a Layout>,
     opts: &'a Options,
     copts: CompressOptions,
     /// Old layer digest → its recompressed descriptor (a layer shared by entries is
     /// recompressed once).
     layers: HashMap<String, Descriptor>,
-    pending: Vec<NewLayer>,
+    pub(super) pending: Vec<NewLayer>,
     /// New documents, children first.
-    documents: Vec<Vec<u8>>,
-}
-
-/// Recompress the image or index `r` names (a ref name) in `layout`.
-pub fn recompress(layout: &Layout, r: &LayoutRef, opts: &Options) -> Result<Report> {
-    let name = match &r.target {
-        Target::Name(n) => n.clone(),
-        _ => {
-            return Err(Error::usage(format!(
-                "{r}: recompress rewrites what a ref names; give LAYOUT:REF"
-            )))
-        }
-    };
-    let mut w = Work::new(layout, Some(layout), opts)?;
-    let top = crate::resolve::resolve_one(layout, r)?;
-    let mut root = top.descriptor.clone();
-    root.annotations.remove(model::annotation::REF_NAME);
-    let (new_root, entries) = w.root(&root)?;
-    let changed = new_root.digest != root.digest;
-    if changed && !opts.dry_run {
-        w.store()?;
-        let old = root.digest.clone();
-        layout.transact(|idx| {
-            let hits: Vec<usize> = crate::resolve::named(idx, &name);
-            if hits.len() != 1 || idx.manifests[hits[0]].digest != old {
-                return Err(Error::failure(format!(
-                    "{r} changed while it was being recompressed; nothing was re-pointed"
-                ))
-                .with_hint("run the command again"));
-            }
-            let e = &mut idx.manifests[hits[0]];
-            e.digest = new_root.digest.clone();
-            e.size = new_root.size;
-            e.media_type = new_root.media_type.clone();
-            Ok(())
-        })?;
-    }
-    Ok(Report {
-        target: name,
-        from: root.digest.clone(),
-        to: new_root.digest.clone(),
-        compression: opts.to.name(),
-        changed,
-        dry_run: opts.dry_run,
-        entries,
-    })
-}
-
-/// [`recompress`] for a copy or push (`--add-compression zstd`): the graph under `root`
-/// is read through `source`, and the new layers (in temp files of the system's temp
-/// directory, removed with the overlay) and documents are added to it. Returns the new
-/// root (`root` itself when nothing changed) and what was done per entry.
-pub fn recompress_into(
-    source: &mut Overlay<'_>,
-    root: &Descriptor,
-    opts: &Options,
-) -> Result<(Descriptor, Vec<EntryReport>)> {
-    let (new, entries, pending, documents) = {
-        let mut w = Work::new(&*source, None, opts)?;
-        let (new, entries) = w.root(root)?;
-        (new, entries, w.pending, w.documents)
-    };
-    for l in pending {
-        if let Some(tmp) = l.tmp {
-            source.add_file(&l.desc.digest()?, l.desc.size()?, tmp.into_temp_path());
-        }
-    }
-    for d in documents {
-        source.add(d);
-    }
-    Ok((new, entries))
-}
-
-/// `--add-compression C` of push and copy: [`recompress_into`] with `--add`, default
-/// level; `jobs` compression threads (the bytes do not depend on it).
-pub fn add_twins(
-    source: &mut Overlay<'_>,
-    root: &Descriptor,
-    c: Compression,
-    jobs: usize,
-) -> Result<Descriptor> {
-    let mut opts = Options::new(c);
-    opts.add = true;
-    opts.jobs = jobs.max(1);
-    Ok(recompress_into(source, root, &opts)?.0)
+    pub(super) documents: Vec<Vec<u8>>,
 }
 
 fn label(p: &Option<PlatformSpec>) -> Option<String> {
@@ -224,7 +46,11 @@ fn label(p: &Option<PlatformSpec>) -> Option<String> {
 }
 
 impl<'a> Work<'a> {
-    fn new(src: &'a dyn Source, layout: Option<&'a Layout>, opts: &'a Options) -> Result<Work<'a>> {
+    pub(super) fn new(
+        src: &'a dyn Source,
+        layout: Option<&'a Layout>,
+        opts: &'a Options,
+    ) -> Result<Work<'a>> {
         if opts.to == Compression::None {
             return Err(Error::usage("--to: choose zstd or gzip"));
         }
@@ -250,7 +76,7 @@ impl<'a> Work<'a> {
     }
 
     /// Recompress what `root` names (an index or one image).
-    fn root(&mut self, root: &Descriptor) -> Result<(Descriptor, Vec<EntryReport>)> {
+    pub(super) fn root(&mut self, root: &Descriptor) -> Result<(Descriptor, Vec<EntryReport>)> {
         if root.is_index() {
             self.index(root)
         } else if root.is_manifest() {
@@ -276,7 +102,7 @@ impl<'a> Work<'a> {
     /// Recompress the entries of an index; returns its new descriptor.
     fn index(&mut self, root: &Descriptor) -> Result<(Descriptor, Vec<EntryReport>)> {
         let bytes = self.src.read_small(root)?;
-        let mut doc: Value = model::parse_json(&bytes, &root.digest)?;
+        let doc: Value = model::parse_json(&bytes, &root.digest)?;
         let entries: Vec<Descriptor> = serde_json::from_value(
             doc.get("manifests")
                 .cloned()
@@ -299,16 +125,8 @@ impl<'a> Work<'a> {
                 continue;
             }
             let spec = spec_of(d);
-            if !self.opts.platforms.is_empty() {
-                let wanted = spec.as_ref().is_some_and(|have| {
-                    self.opts.platforms.iter().any(|want| {
-                        want.matches(have, MatchMode::Exact, Fallbacks::default())
-                            .is_ok()
-                    })
-                });
-                if !wanted {
-                    continue;
-                }
+            if !self.wanted(spec.as_ref()) {
+                continue;
             }
             any_wanted = true;
             let skip = |note: String| EntryReport {
@@ -336,18 +154,8 @@ impl<'a> Work<'a> {
                 continue;
             }
             if self.opts.add {
-                let mut v = serde_json::to_value(d).map_err(|e| Error::failure(e.to_string()))?;
-                v["mediaType"] = Value::String(new.media_type.clone());
-                v["digest"] = Value::String(new.digest.clone());
-                v["size"] = Value::from(new.size);
-                let ann = v
-                    .as_object_mut()
-                    .expect("a descriptor is an object")
-                    .entry("annotations")
-                    .or_insert_with(|| Value::Object(Default::default()));
-                ann[ZSTD_TWIN] = Value::String("true".into());
                 rep.action = "added";
-                added.push(v);
+                added.push(twin_entry(d, &new)?);
             } else {
                 replace.push((i, new));
             }
@@ -368,6 +176,30 @@ impl<'a> Work<'a> {
         if replace.is_empty() && added.is_empty() {
             return Ok((root.clone(), reports));
         }
+        let new_root = self.rewrite_index(root, doc, replace, added)?;
+        Ok((new_root, reports))
+    }
+
+    /// Is an entry of platform `spec` one the options ask for (all when none are given)?
+    fn wanted(&self, spec: Option<&PlatformSpec>) -> bool {
+        self.opts.platforms.is_empty()
+            || spec.is_some_and(|have| {
+                self.opts.platforms.iter().any(|want| {
+                    want.matches(have, MatchMode::Exact, Fallbacks::default())
+                        .is_ok()
+                })
+            })
+    }
+
+    /// The index `root` (parsed as `doc`) with the entries at `replace` re-pointed
+    /// (attestations following them) and `added` appended; stored as a new document.
+    fn rewrite_index(
+        &mut self,
+        root: &Descriptor,
+        mut doc: Value,
+        replace: Vec<(usize, Descriptor)>,
+        added: Vec<Value>,
+    ) -> Result<Descriptor> {
         let list = doc
             .get_mut("manifests")
             .and_then(Value::as_array_mut)
@@ -397,7 +229,7 @@ impl<'a> Work<'a> {
         new_root.digest = d.to_string();
         new_root.size = out.len() as i64;
         self.documents.push(out);
-        Ok((new_root, reports))
+        Ok(new_root)
     }
 
     /// Recompress one image manifest; returns its new descriptor (the old one when no
@@ -435,27 +267,7 @@ impl<'a> Work<'a> {
                 "convert the image to OCI first (`oix copy --format oci`), then recompress",
             ));
         }
-        let config = self.src.read_small(&manifest.config)?;
-        let config: Value = model::parse_json(&config, &manifest.config.digest)?;
-        let diff_ids: Vec<String> = config
-            .pointer("/rootfs/diff_ids")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if diff_ids.len() != manifest.layers.len() {
-            return Err(Error::corrupt(format!(
-                "{}: {} layers but its config {} lists {} diff_ids",
-                desc.digest,
-                manifest.layers.len(),
-                manifest.config.digest,
-                diff_ids.len()
-            ))
-            .with_hint("the image is inconsistent; nothing was changed"));
-        }
+        let diff_ids = self.diff_ids(desc, &manifest)?;
         let mut doc: Value = model::parse_json(&bytes, &desc.digest)?;
         let mut changed = false;
         let mut foreign = 0;
@@ -508,6 +320,32 @@ impl<'a> Work<'a> {
         report.action = "replaced";
         self.documents.push(out);
         Ok((new, report))
+    }
+
+    /// The `diff_ids` of the config of `manifest` (stored as `desc`), one per layer.
+    fn diff_ids(&self, desc: &Descriptor, manifest: &model::Manifest) -> Result<Vec<String>> {
+        let config = self.src.read_small(&manifest.config)?;
+        let config: Value = model::parse_json(&config, &manifest.config.digest)?;
+        let diff_ids: Vec<String> = config
+            .pointer("/rootfs/diff_ids")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if diff_ids.len() != manifest.layers.len() {
+            return Err(Error::corrupt(format!(
+                "{}: {} layers but its config {} lists {} diff_ids",
+                desc.digest,
+                manifest.layers.len(),
+                manifest.config.digest,
+                diff_ids.len()
+            ))
+            .with_hint("the image is inconsistent; nothing was changed"));
+        }
+        Ok(diff_ids)
     }
 
     /// Recompress layer `i` of `manifest` into a temp file, checking its tar against
@@ -591,7 +429,7 @@ impl<'a> Work<'a> {
     }
 
     /// Make the new layers and documents visible (children before parents).
-    fn store(&mut self) -> Result<()> {
+    pub(super) fn store(&mut self) -> Result<()> {
         let Some(layout) = self.layout else {
             return Err(Error::failure("recompress: no layout to store in"));
         };
@@ -607,13 +445,18 @@ impl<'a> Work<'a> {
     }
 }
 
-/// The compression a layer media type declares; `None` for non-distributable (foreign)
-/// layers and types oix does not know (left unchanged).
-pub fn layer_compression(mt: &str) -> Option<Compression> {
-    match mt {
-        media::OCI_LAYER_GZIP | media::DOCKER_LAYER_GZIP => Some(Compression::Gzip),
-        media::OCI_LAYER_ZSTD => Some(Compression::Zstd),
-        media::OCI_LAYER_TAR | crate::convert::DOCKER_LAYER_TAR => Some(Compression::None),
-        _ => None,
-    }
+/// The descriptor of the zstd twin of the entry `d`: `d` as written (unknown fields
+/// kept) with the new media type, digest and size, marked with [`ZSTD_TWIN`].
+fn twin_entry(d: &Descriptor, new: &Descriptor) -> Result<Value> {
+    let mut v = serde_json::to_value(d).map_err(|e| Error::failure(e.to_string()))?;
+    v["mediaType"] = Value::String(new.media_type.clone());
+    v["digest"] = Value::String(new.digest.clone());
+    v["size"] = Value::from(new.size);
+    let ann = v
+        .as_object_mut()
+        .expect("a descriptor is an object")
+        .entry("annotations")
+        .or_insert_with(|| Value::Object(Default::default()));
+    ann[ZSTD_TWIN] = Value::String("true".into());
+    Ok(v)
 }

@@ -4,99 +4,23 @@
 //! these commands share. Split from the module root, which resolves sources into members.
 
 use super::diff;
-use super::{image_member, members_of_index, resolve_sources, Expand, Member, Slot, SourceSpec};
+use super::{image_member, members_of_index, resolve_sources, Expand, Member, SourceSpec};
 use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::model::{media, Descriptor, Document, Index};
 use crate::reference::{LayoutRef, Target};
 use crate::resolve;
 use crate::tags;
-use std::collections::{BTreeMap, HashMap};
+use format::{finish, plan_written, Written};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-/// What `index add` does when an entry for the same platform exists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
-pub enum AddMode {
-    /// Replace the existing entry (and its attestations) in place.
-    Replace,
-    /// Keep both.
-    Append,
-    /// Refuse (exit 5).
-    Fail,
-}
+mod annotations;
+mod format;
+mod members;
 
-/// A member list with the first member of each slot indexed, so that placing k members
-/// into a list of M costs O(M + k), not O(M·k).
-#[derive(Debug, Clone, Default)]
-pub struct MemberList {
-    list: Vec<Member>,
-    first: HashMap<Slot, usize>,
-}
-
-impl MemberList {
-    pub fn new() -> MemberList {
-        MemberList::default()
-    }
-
-    /// The members in order.
-    pub fn members(&self) -> &[Member] {
-        &self.list
-    }
-
-    pub fn into_vec(self) -> Vec<Member> {
-        self.list
-    }
-
-    /// Whether a member takes the slot of `m` (same platform key, or same digest).
-    pub fn has_slot_of(&self, m: &Member) -> bool {
-        self.first.contains_key(&m.slot())
-    }
-
-    /// Append `m` whatever the list holds.
-    pub fn push(&mut self, m: Member) {
-        self.first.entry(m.slot()).or_insert(self.list.len());
-        self.list.push(m);
-    }
-
-    /// Place `m` per `mode`: it replaces the first member of its slot in place (Replace),
-    /// is refused when that member differs (Fail), or is appended (Append, or a new
-    /// slot). Never two members for one slot unless Append.
-    pub fn upsert(&mut self, m: Member, mode: AddMode) -> Result<()> {
-        if mode != AddMode::Append {
-            if let Some(&i) = self.first.get(&m.slot()) {
-                if mode == AddMode::Fail && self.list[i].descriptor != m.descriptor {
-                    return Err(Error::refused(format!(
-                        "an entry for {} already exists ({}); --mode fail refuses to replace it with {} from {}",
-                        m.label(),
-                        self.list[i].descriptor.digest,
-                        m.descriptor.digest,
-                        m.origin
-                    ))
-                    .with_hint("use --mode replace to replace it or --mode append to keep both"));
-                }
-                // Same slot: the index stays valid.
-                self.list[i] = m;
-                return Ok(());
-            }
-        }
-        self.push(m);
-        Ok(())
-    }
-}
-
-impl From<Vec<Member>> for MemberList {
-    fn from(members: Vec<Member>) -> MemberList {
-        let mut l = MemberList {
-            list: Vec::with_capacity(members.len()),
-            first: HashMap::with_capacity(members.len()),
-        };
-        for m in members {
-            l.push(m);
-        }
-        l
-    }
-}
+pub use annotations::{created_annotation, parse_annotations, rfc3339_utc};
+pub use members::{AddMode, MemberList};
 
 /// The index document for `members`: runnable entries in order, then attestations in
 /// the order of their subjects. `base` carries over fields of an existing index.
@@ -334,97 +258,6 @@ pub fn edit_index_with(
     edit_index_as(dest, name, opts, import, build, keep_base)
 }
 
-/// The index an edit writes, in its final format: the documents to write (children
-/// first, the root last) and what [`Outcome`] reports of it.
-struct Written {
-    root: Descriptor,
-    docs: Vec<Vec<u8>>,
-    manifests: Vec<Descriptor>,
-    annotations: BTreeMap<String, String>,
-    converted: Vec<crate::convert::Pair>,
-    dropped: Vec<crate::convert::Item>,
-}
-
-/// `new` as written: the composed OCI index, or with `conv` that index converted (its
-/// children too; docs/convert.md). `src` reads the members' documents.
-fn finish(
-    src: &dyn crate::store::Source,
-    new: &Index,
-    conv: Option<&crate::convert::Request>,
-) -> Result<Written> {
-    let bytes = new.to_bytes();
-    let desc = Descriptor::new(
-        media::OCI_INDEX,
-        &crate::Digest::sha256_of(&bytes),
-        bytes.len() as u64,
-    );
-    let plain = |bytes: Vec<u8>| Written {
-        root: desc.clone(),
-        docs: vec![bytes],
-        manifests: new.manifests.clone(),
-        annotations: new.annotations.clone(),
-        converted: Vec::new(),
-        dropped: Vec::new(),
-    };
-    let Some(req) = conv else {
-        return Ok(plain(bytes));
-    };
-    let mut ov = crate::store::Overlay::new(src);
-    ov.add(bytes.clone());
-    let c = crate::convert::plan(&ov, &desc, req.to, &req.allow_lossy)?;
-    if c.root.digest == desc.digest {
-        return Ok(plain(bytes));
-    }
-    let root_bytes = c
-        .created
-        .last()
-        .expect("a changed root is a created document");
-    let idx: Index = crate::model::parse_json(root_bytes, &c.root.digest)?;
-    Ok(Written {
-        root: c.root,
-        docs: c.created,
-        manifests: idx.manifests,
-        annotations: idx.annotations,
-        converted: c.pairs,
-        dropped: c.dropped,
-    })
-}
-
-/// Reads documents from DEST first, then from the layouts the members come from: a
-/// conversion is planned (and refused) before anything is copied into DEST.
-struct MemberDocs<'a> {
-    dest: &'a Layout,
-    others: Vec<Layout>,
-}
-
-impl MemberDocs<'_> {
-    fn holder(&self, digest: &str) -> Result<&Layout> {
-        if let Ok(d) = crate::Digest::parse(digest) {
-            for l in std::iter::once(self.dest).chain(&self.others) {
-                if crate::store::Source::contains(l, &d)? {
-                    return Ok(l);
-                }
-            }
-        }
-        Ok(self.dest)
-    }
-}
-
-impl crate::store::Source for MemberDocs<'_> {
-    fn describe(&self) -> String {
-        self.dest.describe()
-    }
-    fn contains(&self, digest: &crate::Digest) -> Result<bool> {
-        self.holder(&digest.to_string())?.contains(digest)
-    }
-    fn open(&self, desc: &Descriptor) -> Result<Box<dyn std::io::Read + Send + '_>> {
-        self.holder(&desc.digest)?.open(desc)
-    }
-    fn read_small(&self, desc: &Descriptor) -> Result<Vec<u8>> {
-        self.holder(&desc.digest)?.read_small(desc)
-    }
-}
-
 /// [`edit_index_with`] writing the index (and its children) in the format
 /// `opts.convert` asks for (`--manifest-format` of `index create` and `merge`); `None`:
 /// an OCI index of the members as they are. The referrers of members from other layouts
@@ -456,52 +289,8 @@ pub fn edit_index_as(
     };
     let (idx_now, _) = dest.read_index()?;
     let (cur, planned) = plan(&idx_now)?;
-    let describe = |w: Written, cur: &Option<Current>, changed: bool, dry: bool| {
-        let before: Vec<Descriptor> = match cur {
-            Some(Current { index: Some(i), .. }) => i.manifests.clone(),
-            Some(Current { entry, .. }) => vec![entry.clone()],
-            None => Vec::new(),
-        };
-        let before_ann = cur
-            .as_ref()
-            .and_then(|c| c.index.as_ref())
-            .map(|i| i.annotations.clone())
-            .unwrap_or_default();
-        let warnings = crate::convert::mixed_children(&w.root.media_type, &w.manifests)
-            .into_iter()
-            .collect();
-        Outcome {
-            ref_name: name.to_string(),
-            digest: w.root.digest.clone(),
-            media_type: w.root.media_type.clone(),
-            size: w.root.size,
-            changed,
-            dry_run: dry,
-            diff: diff::diff_entries(dest, &before, &w.manifests, &before_ann, &w.annotations),
-            previous: None,
-            converted: w.converted,
-            dropped: w.dropped,
-            warnings,
-            referrers: Vec::new(),
-            referrer_warnings: Vec::new(),
-        }
-    };
     // The conversion is planned before anything is written: a refusal leaves DEST as it is.
-    // (Only a conversion reads the members' documents: without one, nothing is opened.)
-    let others = if conv.is_none() {
-        Vec::new()
-    } else {
-        let mut seen: Vec<&PathBuf> = Vec::new();
-        for m in import {
-            if m.layout.as_path() != dest.root() && !seen.contains(&&m.layout) {
-                seen.push(&m.layout);
-            }
-        }
-        seen.into_iter()
-            .map(Layout::open)
-            .collect::<Result<Vec<_>>>()?
-    };
-    let written = finish(&MemberDocs { dest, others }, &planned, conv)?;
+    let written = plan_written(dest, import, &planned, conv)?;
     // The referrers of what comes from other layouts come along (docs/referrers.md).
     let (referrers, referrer_warnings) = member_referrers(dest, import, &opts.referrers)?;
     let carried: Vec<crate::referrers::Carried> = referrers.values().flatten().cloned().collect();
@@ -511,7 +300,9 @@ pub fn edit_index_as(
         ..o
     };
     if dry_run {
-        return Ok(with_referrers(describe(written, &cur, false, true)));
+        return Ok(with_referrers(outcome(
+            dest, name, written, &cur, false, true,
+        )));
     }
     import_members_with(dest, import, &referrers)?;
     let ((w, cur), changed) = dest.transact(|idx| {
@@ -531,7 +322,47 @@ pub fn edit_index_as(
         crate::referrers::record_into(dest, idx, &carried)?;
         Ok((w, cur))
     })?;
-    Ok(with_referrers(describe(w, &cur, changed, false)))
+    Ok(with_referrers(outcome(dest, name, w, &cur, changed, false)))
+}
+
+/// What an edit of `name` in `dest` reports: the index written as `w`, compared with
+/// what the ref named before (`cur`).
+fn outcome(
+    dest: &Layout,
+    name: &str,
+    w: Written,
+    cur: &Option<Current>,
+    changed: bool,
+    dry: bool,
+) -> Outcome {
+    let before: Vec<Descriptor> = match cur {
+        Some(Current { index: Some(i), .. }) => i.manifests.clone(),
+        Some(Current { entry, .. }) => vec![entry.clone()],
+        None => Vec::new(),
+    };
+    let before_ann = cur
+        .as_ref()
+        .and_then(|c| c.index.as_ref())
+        .map(|i| i.annotations.clone())
+        .unwrap_or_default();
+    let warnings = crate::convert::mixed_children(&w.root.media_type, &w.manifests)
+        .into_iter()
+        .collect();
+    Outcome {
+        ref_name: name.to_string(),
+        digest: w.root.digest.clone(),
+        media_type: w.root.media_type.clone(),
+        size: w.root.size,
+        changed,
+        dry_run: dry,
+        diff: diff::diff_entries(dest, &before, &w.manifests, &before_ann, &w.annotations),
+        previous: None,
+        converted: w.converted,
+        dropped: w.dropped,
+        warnings,
+        referrers: Vec::new(),
+        referrer_warnings: Vec::new(),
+    }
 }
 
 /// Resolve `dest` (LAYOUT:REF) into its layout and ref name. With `create`, a missing
@@ -642,69 +473,6 @@ pub fn add(
         Ok(list.into_vec())
     };
     edit_index_as(dest, name, opts, &incoming, &build, true)
-}
-
-/// Parse `key=value` annotation arguments.
-pub fn parse_annotations(args: &[String]) -> Result<BTreeMap<String, String>> {
-    let mut out = BTreeMap::new();
-    for a in args {
-        let (k, v) = a.split_once('=').ok_or_else(|| {
-            Error::usage(format!("annotation {a:?} is not key=value"))
-                .with_hint("write --annotation org.opencontainers.image.version=1.2")
-        })?;
-        if k.is_empty() {
-            return Err(Error::usage(format!("annotation {a:?} has an empty key")));
-        }
-        out.insert(k.to_string(), v.to_string());
-    }
-    Ok(out)
-}
-
-/// The `org.opencontainers.image.created` value to write, if any: `--created TIME`
-/// (RFC 3339, or `now`), else SOURCE_DATE_EPOCH, else none (reproducible by default).
-pub fn created_annotation(flag: Option<&str>) -> Result<Option<String>> {
-    let from_epoch = |secs: i64| rfc3339_utc(secs);
-    match flag {
-        Some("now") => {
-            let secs = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs() as i64)
-                .unwrap_or(0);
-            Ok(Some(from_epoch(secs)))
-        }
-        Some(t) => {
-            let ok = t.len() >= 20
-                && t.as_bytes()[4] == b'-'
-                && t.as_bytes()[7] == b'-'
-                && matches!(t.as_bytes()[10], b'T' | b't')
-                && t.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b':' | b'.' | b'+'));
-            if !ok {
-                return Err(
-                    Error::usage(format!("--created {t:?} is not an RFC 3339 time"))
-                        .with_hint("write e.g. 2024-05-01T12:00:00Z, or `now`"),
-                );
-            }
-            Ok(Some(t.to_string()))
-        }
-        None => match std::env::var("SOURCE_DATE_EPOCH") {
-            Ok(v) if !v.trim().is_empty() => {
-                let secs: i64 = v.trim().parse().map_err(|_| {
-                    Error::usage(format!(
-                        "SOURCE_DATE_EPOCH={v:?} is not a number of seconds"
-                    ))
-                })?;
-                Ok(Some(from_epoch(secs)))
-            }
-            _ => Ok(None),
-        },
-    }
-}
-
-/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (the one implementation lives with
-/// the build's config writer).
-pub fn rfc3339_utc(secs: i64) -> String {
-    crate::build::config::rfc3339(secs)
 }
 
 /// [`add`] into TAG of a store that is not a layout (a registry; [`super::remote`]).
