@@ -1,0 +1,318 @@
+//! Referrers travel with their images, the rest of issue 16 item 3: `oix copy` to an
+//! oci-archive carries them exactly as `oix export` does (same index.json listing, same
+//! archive bytes), a docker-archive carries none and says so; registry-destination
+//! index edits (`oix index add`/`merge docker://…`) carry the referrers of the entries
+//! they copy; the apply plan key `referrers:`; `oix apply --dry-run` lists the
+//! referrers it would carry. Against the real CNCF distribution registry on loopback
+//! (2.8: no referrers API, so the fallback tag `sha256-<hex>` and cosign's `.sig`).
+
+mod common_registry;
+
+use common_registry::*;
+use oix::digest::Digest;
+use oix::model::{media, Descriptor};
+use oix::Layout;
+use serde_json::Value;
+use std::path::Path;
+
+const SBOM: &str = "application/spdx+json";
+const PROV: &str = "application/vnd.example.provenance.v1+json";
+
+/// A layout at `dir` holding one image tagged `v1`; its manifest digest.
+fn image(dir: &Path) -> String {
+    let l = Layout::init(dir).unwrap().0;
+    let layer = b"layer of the carried image".to_vec();
+    let ld = l.write_blob_bytes(&layer).unwrap();
+    let cfg = format!(
+        r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":["{ld}"]}}}}"#
+    );
+    let cd = l.write_blob_bytes(cfg.as_bytes()).unwrap();
+    let man = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{}","config":{{"mediaType":"{}","digest":"{cd}","size":{}}},"layers":[{{"mediaType":"{}","digest":"{ld}","size":{}}}]}}"#,
+        media::OCI_MANIFEST,
+        media::OCI_CONFIG,
+        cfg.len(),
+        media::OCI_LAYER_TAR,
+        layer.len()
+    );
+    let md = l.write_blob_bytes(man.as_bytes()).unwrap();
+    let d = Descriptor::new(media::OCI_MANIFEST, &md, man.len() as u64);
+    oix::tags::tag(&l, &d, &["v1".to_string()]).unwrap();
+    md.to_string()
+}
+
+/// `oix attach SUBJECT --artifact-type AT FILE`: the new manifest's digest.
+fn attach(dir: &Path, subject: &str, at: &str, name: &str, content: &str) -> String {
+    let f = dir.parent().unwrap().join(name);
+    std::fs::write(&f, content).unwrap();
+    let v = oix_json(&[
+        "attach",
+        subject,
+        "--artifact-type",
+        at,
+        f.to_str().unwrap(),
+    ]);
+    v["digest"].as_str().unwrap().to_string()
+}
+
+/// A cosign-style legacy signature of `subject`, built by hand: the simple-signing
+/// payload layer with the `dev.cosignproject.cosign/signature` annotation, tagged
+/// `sha256-<hex>.sig`. Its manifest digest.
+fn cosign_sig(dir: &Path, subject: &str) -> String {
+    let l = Layout::open(dir).unwrap();
+    let payload = format!(
+        r#"{{"critical":{{"identity":{{"docker-reference":"example/app"}},"image":{{"docker-manifest-digest":"{subject}"}},"type":"cosign container image signature"}},"optional":null}}"#
+    );
+    let pd = l.write_blob_bytes(payload.as_bytes()).unwrap();
+    let cfg =
+        br#"{"architecture":"","os":"","config":{},"rootfs":{"type":"layers","diff_ids":[]}}"#;
+    let cd = l.write_blob_bytes(cfg).unwrap();
+    let man = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{}","config":{{"mediaType":"{}","digest":"{cd}","size":{}}},"layers":[{{"mediaType":"application/vnd.dev.cosign.simplesigning.v1+json","digest":"{pd}","size":{},"annotations":{{"dev.cosignproject.cosign/signature":"MEUCIQDtest"}}}}]}}"#,
+        media::OCI_MANIFEST,
+        media::OCI_CONFIG,
+        cfg.len(),
+        payload.len()
+    );
+    let md = l.write_blob_bytes(man.as_bytes()).unwrap();
+    let d = Descriptor::new(media::OCI_MANIFEST, &md, man.len() as u64);
+    let tag = format!("{}.sig", fallback(subject));
+    oix::tags::tag(&l, &d, &[tag]).unwrap();
+    md.to_string()
+}
+
+fn fallback(digest: &str) -> String {
+    oix::referrers::fallback_tag(&Digest::parse(digest).unwrap())
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+/// The digests a `--json` summary's `referrers` lists (none when absent).
+fn carried(v: &Value) -> Vec<String> {
+    sorted(
+        v["referrers"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|r| r["descriptor"]["digest"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default(),
+    )
+}
+
+/// The image with a cosign signature, an SBOM and the SBOM's provenance in the layout
+/// `dir`: (subject, every referrer sorted, sbom, prov).
+fn signed_release(dir: &Path) -> (String, Vec<String>, String, String) {
+    let subject = image(dir);
+    let ls = dir.to_str().unwrap();
+    let sbom = attach(
+        dir,
+        &format!("{ls}:v1"),
+        SBOM,
+        "sbom.json",
+        r#"{"spdxVersion":"SPDX-2.3"}"#,
+    );
+    let prov = attach(
+        dir,
+        &format!("{ls}@{sbom}"),
+        PROV,
+        "prov.json",
+        r#"{"builder":"t"}"#,
+    );
+    let sig = cosign_sig(dir, &subject);
+    let all = sorted(vec![sbom.clone(), prov.clone(), sig]);
+    (subject, all, sbom, prov)
+}
+
+/// A tar member's bytes.
+fn tar_member(archive: &Path, name: &str) -> Vec<u8> {
+    let f = std::fs::File::open(archive).unwrap();
+    let mut ar = tar::Archive::new(f);
+    for e in ar.entries().unwrap() {
+        let mut e = e.unwrap();
+        if e.path().unwrap().to_str() == Some(name) {
+            let mut b = Vec::new();
+            std::io::Read::read_to_end(&mut e, &mut b).unwrap();
+            return b;
+        }
+    }
+    panic!("no {name} in {}", archive.display());
+}
+
+/// The names an oci-archive's index.json lists.
+fn archive_names(archive: &Path) -> Vec<String> {
+    let v: Value = serde_json::from_slice(&tar_member(archive, "index.json")).unwrap();
+    sorted(
+        v["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|m| m["annotations"]["org.opencontainers.image.ref.name"].as_str())
+            .map(str::to_string)
+            .collect(),
+    )
+}
+
+fn sha256_file(p: &Path) -> String {
+    Digest::sha256_of(&std::fs::read(p).unwrap()).to_string()
+}
+
+/// `oix copy SRC oci-archive:FILE` carries the referrers as `oix export` does: the same
+/// index.json listing and the same archive bytes, with referrers, with
+/// `--referrers-type` and with `--no-referrers`; `--dry-run` lists them and writes
+/// nothing; a registry source's referrers arrive in the archive too; a docker-archive
+/// carries none and says so (a warning, `referrer_warnings` in `--json`).
+#[test]
+fn copy_to_an_oci_archive_carries_referrers_as_export_does() {
+    if !tools_present() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let l = work.path().join("src");
+    let (subject, all, sbom, _prov) = signed_release(&l);
+    let ls = l.to_str().unwrap().to_string();
+    let file = |n: &str| work.path().join(n);
+
+    let cases: [&[&str]; 3] = [&[], &["--referrers-type", SBOM], &["--no-referrers"]];
+    for extra in cases {
+        let (copied, exported) = (file("copied.tar"), file("exported.tar"));
+        let mut args = vec![
+            "copy".to_string(),
+            format!("{ls}:v1"),
+            format!("oci-archive:{}:v1", copied.display()),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        let v = oix_json(&a);
+        let mut args = vec![
+            "export".to_string(),
+            format!("{ls}:v1"),
+            "-o".to_string(),
+            exported.display().to_string(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        let e = oix_json(&a);
+        let want = match extra.first() {
+            None => all.clone(),
+            Some(&"--referrers-type") => vec![sbom.clone()],
+            Some(_) => Vec::new(),
+        };
+        assert_eq!(carried(&v), want, "copy {extra:?}: {v}");
+        assert_eq!(carried(&e), want, "export {extra:?}: {e}");
+        assert_eq!(
+            archive_names(&copied),
+            archive_names(&exported),
+            "{extra:?}"
+        );
+        assert_eq!(
+            sha256_file(&copied),
+            sha256_file(&exported),
+            "copy and export of {extra:?} differ"
+        );
+    }
+    // With every referrer, the listing is the layout's convention.
+    let copied = file("copied.tar");
+    oix_json(&[
+        "copy",
+        &format!("{ls}:v1"),
+        &format!("oci-archive:{}:v1", copied.display()),
+    ]);
+    assert_eq!(
+        archive_names(&copied),
+        sorted(vec![
+            "v1".to_string(),
+            fallback(&subject),
+            fallback(&sbom),
+            format!("{}.sig", fallback(&subject)),
+        ])
+    );
+    // Every referrer's bytes are in the archive, byte-identical.
+    for d in &all {
+        let dg = Digest::parse(d).unwrap();
+        let b = tar_member(&copied, &format!("blobs/sha256/{}", dg.encoded()));
+        assert_eq!(Digest::sha256_of(&b), dg);
+    }
+
+    // --dry-run lists the referrers it would carry and writes nothing.
+    let dry_file = file("dry.tar");
+    let dry = oix_json(&[
+        "copy",
+        &format!("{ls}:v1"),
+        &format!("oci-archive:{}:v1", dry_file.display()),
+        "--dry-run",
+    ]);
+    let listed: Vec<String> = sorted(
+        dry["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["kind"] == "referrer")
+            .map(|s| s["digest"].as_str().unwrap().to_string())
+            .collect(),
+    );
+    assert_eq!(listed, all, "{dry}");
+    assert!(!dry_file.exists());
+
+    // A registry source: what it lists arrives in the archive, listed the same way.
+    let reg = RegistryServer::start(None, Auth::None);
+    let h = reg.host();
+    oix_json(&[
+        "push",
+        &format!("{ls}:v1"),
+        &format!("docker://{h}/app:v1"),
+        "--plain-http",
+    ]);
+    let from_reg = file("from-registry.tar");
+    let v = oix_json(&[
+        "copy",
+        &format!("docker://{h}/app:v1"),
+        &format!("oci-archive:{}:v1", from_reg.display()),
+        "--plain-http",
+    ]);
+    assert_eq!(carried(&v), all, "{v}");
+    assert_eq!(archive_names(&from_reg), archive_names(&copied));
+    let imp = file("imported");
+    let v = oix_json(&[
+        "import",
+        &format!("{}:v1", from_reg.display()),
+        "-o",
+        &format!("{}:v1", imp.display()),
+    ]);
+    assert_eq!(carried(&v), all, "{v}");
+    let fsck = oix().args(["fsck", imp.to_str().unwrap()]).output().unwrap();
+    assert!(fsck.status.success() && fsck.stderr.is_empty(), "{fsck:?}");
+
+    // A docker-archive has no place for referrers: none carried, and it says so.
+    let dock = file("docker.tar");
+    let v = oix_json(&[
+        "copy",
+        &format!("{ls}:v1"),
+        &format!("docker-archive:{}:app:1", dock.display()),
+    ]);
+    assert!(carried(&v).is_empty(), "{v}");
+    let w = v["referrer_warnings"].as_array().unwrap();
+    assert!(
+        w.iter().any(|w| w["code"] == "referrers_not_carried"
+            && w["message"].as_str().unwrap().starts_with("3 referrer(s)")),
+        "{v}"
+    );
+    let out = oix()
+        .args([
+            "copy",
+            &format!("{ls}:v1"),
+            &format!("docker-archive:{}:app:1", dock.display()),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("3 referrer(s) not carried"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
