@@ -284,7 +284,10 @@ fn copy_to_an_oci_archive_carries_referrers_as_export_does() {
         &format!("{}:v1", imp.display()),
     ]);
     assert_eq!(carried(&v), all, "{v}");
-    let fsck = oix().args(["fsck", imp.to_str().unwrap()]).output().unwrap();
+    let fsck = oix()
+        .args(["fsck", imp.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert!(fsck.status.success() && fsck.stderr.is_empty(), "{fsck:?}");
 
     // A docker-archive has no place for referrers: none carried, and it says so.
@@ -315,4 +318,133 @@ fn copy_to_an_oci_archive_carries_referrers_as_export_does() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// The digests the fallback-tag index of `subject` lists on the registry (none when
+/// the tag does not exist).
+fn fallback_listed(reg: &RegistryServer, repo: &str, subject: &str) -> Vec<String> {
+    let host = reg.host();
+    let out = std::process::Command::new("skopeo")
+        .args([
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            &format!("docker://{host}/{repo}:{}", fallback(subject)),
+        ])
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        return Vec::new();
+    }
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    sorted(
+        v["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["digest"].as_str().unwrap().to_string())
+            .collect(),
+    )
+}
+
+/// skopeo reads `repo@digest` on the registry, and its bytes hash to the digest.
+fn skopeo_reads(host: &str, repo: &str, digest: &str) {
+    let raw = skopeo_raw(
+        &format!("docker://{host}/{repo}@{digest}"),
+        &["--tls-verify=false"],
+    );
+    assert_eq!(Digest::sha256_of(&raw).to_string(), digest);
+}
+
+/// Registry-destination index edits carry the referrers of the entries they copy in,
+/// as layout-destination edits do: `oix index add docker://…` and `oix merge
+/// docker://…` from a layout source, and from a registry source; `--dry-run` lists
+/// them and writes nothing; `--no-referrers`, `--referrers-type` narrow it.
+#[test]
+fn registry_index_edits_carry_referrers() {
+    if !tools_present() {
+        return;
+    }
+    let reg = RegistryServer::start(None, Auth::None);
+    let h = reg.host();
+    let work = tempfile::tempdir().unwrap();
+    let l = work.path().join("src");
+    let (subject, all, sbom, prov) = signed_release(&l);
+    let ls = l.to_str().unwrap().to_string();
+    let sig_tag = format!("{}.sig", fallback(&subject));
+
+    // --dry-run: listed, nothing written.
+    let dry = oix_json(&[
+        "index",
+        "add",
+        &format!("docker://{h}/rel:1"),
+        &format!("{ls}:v1"),
+        "--plain-http",
+        "--dry-run",
+    ]);
+    assert_eq!(carried(&dry), all, "{dry}");
+    assert!(reg.repo_manifests("rel").is_empty());
+
+    let v = oix_json(&[
+        "index",
+        "add",
+        &format!("docker://{h}/rel:1"),
+        &format!("{ls}:v1"),
+        "--plain-http",
+    ]);
+    assert_eq!(carried(&v), all, "{v}");
+    for d in all.iter().chain([&subject]) {
+        skopeo_reads(&h, "rel", d);
+    }
+    assert_eq!(fallback_listed(&reg, "rel", &subject), vec![sbom.clone()]);
+    assert_eq!(fallback_listed(&reg, "rel", &sbom), vec![prov.clone()]);
+    let sig = skopeo_raw(
+        &format!("docker://{h}/rel:{sig_tag}"),
+        &["--tls-verify=false"],
+    );
+    assert!(all.contains(&Digest::sha256_of(&sig).to_string()));
+
+    // merge from a registry source into another repository carries them on.
+    let v = oix_json(&[
+        "merge",
+        &format!("docker://{h}/mirror:1"),
+        &format!("docker://{h}/rel:1"),
+        "--policy",
+        "union",
+        "--plain-http",
+    ]);
+    assert_eq!(carried(&v), all, "{v}");
+    assert_eq!(
+        fallback_listed(&reg, "mirror", &subject),
+        vec![sbom.clone()]
+    );
+    assert_eq!(fallback_listed(&reg, "mirror", &sbom), vec![prov.clone()]);
+
+    // --referrers-type: only the SBOM; --no-referrers: none.
+    let v = oix_json(&[
+        "merge",
+        &format!("docker://{h}/sboms:1"),
+        &format!("{ls}:v1"),
+        "--policy",
+        "union",
+        "--plain-http",
+        "--referrers-type",
+        SBOM,
+    ]);
+    assert_eq!(carried(&v), vec![sbom.clone()], "{v}");
+    assert_eq!(fallback_listed(&reg, "sboms", &subject), vec![sbom.clone()]);
+    assert!(fallback_listed(&reg, "sboms", &sbom).is_empty());
+    let v = oix_json(&[
+        "index",
+        "add",
+        &format!("docker://{h}/bare:1"),
+        &format!("{ls}:v1"),
+        "--plain-http",
+        "--no-referrers",
+    ]);
+    assert!(carried(&v).is_empty(), "{v}");
+    assert!(fallback_listed(&reg, "bare", &subject).is_empty());
+    let mut want = vec![subject.clone()];
+    want.push(v["digest"].as_str().unwrap().to_string());
+    assert_eq!(sorted(reg.repo_manifests("bare")), sorted(want));
 }

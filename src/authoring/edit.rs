@@ -739,5 +739,6 @@ pub fn add_store(
         &build,
         true,
         jobs,
+        &opts.referrers,
     )
 }
