@@ -242,7 +242,7 @@ pub fn apply(ctx: &Ctx, a: ApplyArgs) -> Result<i32> {
         jobs: 4,
         timeout: a.timeout,
         tls: a.tls.files(),
-        referrers: a.referrers.carry(),
+        referrers: a.referrers.given().then(|| a.referrers.carry()),
     };
     let run = apply::Run::prepare(&plan, &opts)?;
     if !ctx.json {

@@ -253,6 +253,11 @@ pub struct ReferrerArgs {
 }
 
 impl ReferrerArgs {
+    /// Whether `--no-referrers` or `--referrers-type` was given (an apply plan's
+    /// `referrers:` decides otherwise).
+    pub fn given(&self) -> bool {
+        self.no_referrers || !self.referrers_type.is_empty()
+    }
     pub fn carry(&self) -> stores::Carry {
         if self.no_referrers {
             return stores::Carry::none();
