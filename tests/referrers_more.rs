@@ -448,3 +448,179 @@ fn registry_index_edits_carry_referrers() {
     want.push(v["digest"].as_str().unwrap().to_string());
     assert_eq!(sorted(reg.repo_manifests("bare")), sorted(want));
 }
+
+/// Write `plan.yaml` in `dir` releasing images from the layout `./builds` to the
+/// registry `host`: `images` is the YAML of the `images:` list, `defaults` of the
+/// `defaults:` mapping (or empty).
+fn write_plan(dir: &Path, name: &str, host: &str, defaults: &str, images: &str) -> String {
+    let p = dir.join(name);
+    let defaults = if defaults.is_empty() {
+        String::new()
+    } else {
+        format!("defaults:\n{defaults}")
+    };
+    std::fs::write(
+        &p,
+        format!(
+            "version: 1\nlayout: ./out-{name}\ndestinations:\n  - url: docker://{host}\n    plain_http: true\n{defaults}images:\n{images}"
+        ),
+    )
+    .unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+fn apply_ok(args: &[&str]) -> std::process::Output {
+    let out = oix().arg("apply").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "oix apply {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// The plan key `referrers:` (`all` | `none` | artifact types), per image and in
+/// `defaults:`, decides what each image carries; `--no-referrers`/`--referrers-type`
+/// override it for the run; `oix plan check` refuses a bad value with its position.
+#[test]
+fn plan_key_referrers_per_image_and_in_defaults() {
+    if !tools_present() {
+        return;
+    }
+    let reg = RegistryServer::start(None, Auth::None);
+    let h = reg.host();
+    let work = tempfile::tempdir().unwrap();
+    let l = work.path().join("builds");
+    let (subject, all, sbom, prov) = signed_release(&l);
+
+    // defaults: SBOMs only; `bare` says none, `full` says all.
+    let plan = write_plan(
+        work.path(),
+        "plan.yaml",
+        &h,
+        &format!("  referrers: [{SBOM}]\n"),
+        "  - name: sboms\n    source: ./builds:v1\n    tags: ['1']\n  - name: bare\n    source: ./builds:v1\n    tags: ['1']\n    referrers: none\n  - name: full\n    source: ./builds:v1\n    tags: ['1']\n    referrers: all\n",
+    );
+    let check = oix().args(["plan", "check", &plan]).output().unwrap();
+    assert!(check.status.success(), "{check:?}");
+    apply_ok(&[&plan]);
+    // Which referrers a repository holds (its other manifests: the image and the
+    // fallback-tag referrers indexes).
+    let held = |repo: &str| -> Vec<String> {
+        let m = reg.repo_manifests(repo);
+        all.iter().filter(|d| m.contains(d)).cloned().collect()
+    };
+    assert_eq!(held("sboms"), vec![sbom.clone()]);
+    assert_eq!(fallback_listed(&reg, "sboms", &subject), vec![sbom.clone()]);
+    assert_eq!(reg.repo_manifests("bare"), vec![subject.clone()]);
+    assert_eq!(held("full"), all);
+    assert_eq!(fallback_listed(&reg, "full", &sbom), vec![prov.clone()]);
+
+    // The CLI flags override the plan for the run: `referrers: none` in the plan,
+    // `--referrers-type SBOM` on the command line carries the SBOM.
+    let plan2 = write_plan(
+        work.path(),
+        "override.yaml",
+        &h,
+        "",
+        "  - name: over\n    source: ./builds:v1\n    tags: ['1']\n    referrers: none\n",
+    );
+    apply_ok(&[&plan2, "--referrers-type", SBOM]);
+    assert_eq!(held("over"), vec![sbom.clone()]);
+
+    // Bad values: refused by `plan check` (and apply) with the image's position,
+    // nothing written.
+    for (bad, needle) in [
+        ("some", "`some` is not `all`, `none`"),
+        ("[]", "an empty list"),
+        ("['not a type']", "is not an artifact type"),
+        (
+            "{a: b}",
+            "referrers: `all`, `none` or a list of artifact types",
+        ),
+    ] {
+        let p = write_plan(
+            work.path(),
+            "bad.yaml",
+            &h,
+            "",
+            &format!("  - name: badref\n    source: ./builds:v1\n    tags: ['1']\n    referrers: {bad}\n"),
+        );
+        let out = oix().args(["plan", "check", &p]).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{bad}: {err}");
+        assert!(
+            err.contains(needle) && err.contains("bad.yaml:"),
+            "{bad}: {err}"
+        );
+        let out = oix().args(["apply", &p]).output().unwrap();
+        assert!(!out.status.success(), "{bad}");
+        assert!(reg.repo_manifests("badref").is_empty());
+    }
+}
+
+/// `oix apply --dry-run` lists the referrers each image would carry (human report and
+/// `--json`), as the plan key and the flags say, and writes nothing: from a layout
+/// source and from a `docker://` source still to pull.
+#[test]
+fn apply_dry_run_lists_the_referrers_it_would_carry() {
+    if !tools_present() {
+        return;
+    }
+    let reg = RegistryServer::start(None, Auth::None);
+    let h = reg.host();
+    let work = tempfile::tempdir().unwrap();
+    let l = work.path().join("builds");
+    let (subject, all, sbom, _prov) = signed_release(&l);
+    let plan = write_plan(
+        work.path(),
+        "plan.yaml",
+        &h,
+        "",
+        "  - name: app\n    source: ./builds:v1\n    tags: ['1']\n  - name: sboms\n    source: ./builds:v1\n    tags: ['1']\n    referrers: [application/spdx+json]\n",
+    );
+    let v = oix_json(&["apply", &plan, "--dry-run"]);
+    let images = v["images"].as_array().unwrap();
+    assert_eq!(carried(&images[0]), all, "{v}");
+    assert_eq!(carried(&images[1]), vec![sbom.clone()], "{v}");
+    let subjects: Vec<&str> = images[0]["referrers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["subject"].as_str().unwrap())
+        .collect();
+    assert!(subjects.contains(&subject.as_str()));
+    assert!(!work.path().join("out-plan.yaml").exists());
+    assert!(reg.repo_manifests("app").is_empty());
+    // --no-referrers: none listed.
+    let v = oix_json(&["apply", &plan, "--dry-run", "--no-referrers"]);
+    assert!(v["images"][0].get("referrers").is_none(), "{v}");
+    // The human report lists them too.
+    let out = apply_ok(&[&plan, "--dry-run"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for d in &all {
+        assert!(
+            text.contains(&format!("would carry referrer {d} of ")),
+            "{text}"
+        );
+    }
+
+    // A docker:// source still to pull: its registry's referrers are listed.
+    oix_json(&[
+        "push",
+        &format!("{}:v1", l.display()),
+        &format!("docker://{h}/src:v1"),
+        "--plain-http",
+    ]);
+    let plan2 = write_plan(
+        work.path(),
+        "promote.yaml",
+        &h,
+        "",
+        &format!("  - name: promoted\n    source: docker://{h}/src:v1\n    tags: ['1']\n"),
+    );
+    let v = oix_json(&["apply", &plan2, "--dry-run"]);
+    assert_eq!(carried(&v["images"][0]), all, "{v}");
+    assert!(reg.repo_manifests("promoted").is_empty());
+    assert!(!work.path().join("out-promote.yaml").exists());
+}

@@ -36,6 +36,7 @@ mod release_tags;
 pub mod report;
 mod resolver;
 pub mod upstream;
+mod would_carry;
 
 use crate::authoring::{self, Member};
 use crate::copy::stores::Carry;
@@ -199,6 +200,19 @@ impl<'a> Run<'a> {
                 continue;
             }
             let has_changes = p.report.has_changes() || !p.pulls.is_empty();
+            if opts.dry_run && has_changes {
+                match self.would_carry(&p) {
+                    Ok((carried, warnings)) => {
+                        p.report.referrers = carried;
+                        p.report.referrer_warnings = warnings;
+                    }
+                    Err(e) => {
+                        p.report.fail(&e);
+                        reports.push(p.report);
+                        continue;
+                    }
+                }
+            }
             if opts.dry_run || !has_changes {
                 p.report.outcome = if has_changes {
                     Outcome::WouldChange
@@ -442,8 +456,7 @@ impl<'a> Run<'a> {
             self.copy_referrers(&src, &layout, &carried)?;
         }
         if !work.members.is_empty() {
-            let (carried, _) =
-                authoring::member_referrers(&layout, &work.members, carry)?;
+            let (carried, _) = authoring::member_referrers(&layout, &work.members, carry)?;
             authoring::import_members_with(&layout, &work.members, &carried)?;
             let all: Vec<_> = carried.into_values().flatten().collect();
             crate::referrers::record(&layout, &all)?;
@@ -552,14 +565,7 @@ impl<'a> Run<'a> {
                     (open_store(at, &settings)?, names)
                 }
             };
-            let summary = publish::publish(
-                src,
-                &work.root,
-                &dst,
-                &names,
-                settings.jobs,
-                &carry,
-            )?;
+            let summary = publish::publish(src, &work.root, &dst, &names, settings.jobs, &carry)?;
             // The summary goes with the first push step of this destination.
             if let Some(s) = report
                 .steps

@@ -336,7 +336,10 @@ pub enum Layers {
 /// `referrers:` as written: `all` (the default), `none`, or a list of artifact types
 /// (only referrers of those types travel, at every level: `--referrers-type`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "referrers: `all`, `none` or a list of artifact types"
+)]
 pub enum ReferrersSpec {
     /// `all` or `none`.
     Word(String),
@@ -357,10 +360,9 @@ impl ReferrersSpec {
                 w.escape_debug()
             ))
             .with_hint(hint)),
-            ReferrersSpec::Types(t) if t.is_empty() => Err(Error::usage(
-                "referrers: an empty list of artifact types",
-            )
-            .with_hint(hint)),
+            ReferrersSpec::Types(t) if t.is_empty() => {
+                Err(Error::usage("referrers: an empty list of artifact types").with_hint(hint))
+            }
             ReferrersSpec::Types(t) => {
                 if let Some(bad) = t.iter().find(|t| !crate::referrers::valid_media_type(t)) {
                     return Err(Error::usage(format!(

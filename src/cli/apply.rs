@@ -201,6 +201,18 @@ fn print_summary(r: &Report) {
             line.push_str(&format!(": {}", e.message));
         }
         outln!("{line}");
+        for c in &i.referrers {
+            outln!(
+                "  would carry referrer {} of {} ({}, listed as {})",
+                c.descriptor.digest,
+                c.subject,
+                crate::text::escape(c.descriptor.artifact_type.as_deref().unwrap_or("-")),
+                crate::text::escape(&c.tag)
+            );
+        }
+        for w in &i.referrer_warnings {
+            outln!("  warning: {}", crate::text::escape(&w.message));
+        }
         for s in &i.steps {
             if let Some(p) = &s.summary {
                 outln!(
