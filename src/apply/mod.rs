@@ -32,6 +32,7 @@ pub mod plan;
 mod platforms;
 mod previous;
 pub mod publish;
+mod referrers_key;
 mod release_tags;
 pub mod report;
 mod resolver;

@@ -8,6 +8,7 @@
 //! URLs checked. Every problem found is reported with `FILE:LINE:COLUMN` and the image
 //! entry it belongs to; a plan with any problem is not applied at all.
 
+pub use super::referrers_key::ReferrersSpec;
 use crate::authoring::merge::Policy;
 use crate::copy::stores::Carry;
 use crate::error::{Error, Result};
@@ -331,53 +332,6 @@ pub enum Layers {
     Remote,
     /// The whole graph is pulled into the working layout (a self-contained layout).
     Local,
-}
-
-/// `referrers:` as written: `all` (the default), `none`, or a list of artifact types
-/// (only referrers of those types travel, at every level: `--referrers-type`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(
-    untagged,
-    expecting = "referrers: `all`, `none` or a list of artifact types"
-)]
-pub enum ReferrersSpec {
-    /// `all` or `none`.
-    Word(String),
-    /// Artifact types.
-    Types(Vec<String>),
-}
-
-impl ReferrersSpec {
-    /// What it carries; a word other than `all`/`none`, an empty list or a type that
-    /// is not a media type is refused (a usage error, reported by `oix plan check`).
-    pub fn carry(&self) -> Result<Carry> {
-        let hint = "write `referrers: all` (the default), `referrers: none`, or a list of artifact types such as `referrers: [application/spdx+json]`";
-        match self {
-            ReferrersSpec::Word(w) if w == "all" => Ok(Carry::default()),
-            ReferrersSpec::Word(w) if w == "none" => Ok(Carry::none()),
-            ReferrersSpec::Word(w) => Err(Error::usage(format!(
-                "referrers: `{}` is not `all`, `none` or a list of artifact types",
-                w.escape_debug()
-            ))
-            .with_hint(hint)),
-            ReferrersSpec::Types(t) if t.is_empty() => {
-                Err(Error::usage("referrers: an empty list of artifact types").with_hint(hint))
-            }
-            ReferrersSpec::Types(t) => {
-                if let Some(bad) = t.iter().find(|t| !crate::referrers::valid_media_type(t)) {
-                    return Err(Error::usage(format!(
-                        "referrers: `{}` is not an artifact type (a media type, TYPE/SUBTYPE)",
-                        bad.escape_debug()
-                    ))
-                    .with_hint(hint));
-                }
-                Ok(Carry {
-                    enabled: true,
-                    types: t.clone(),
-                })
-            }
-        }
-    }
 }
 
 impl Image {
