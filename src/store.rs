@@ -91,6 +91,12 @@ pub trait Sink: Sync {
     fn stage(&self, src: &dyn Source, desc: &Descriptor) -> Result<Stage> {
         self.transfer(src, desc).map(Stage::Done)
     }
+    /// The registry repository behind this sink, for the runs that need the registry
+    /// itself (a registry index edit lists the referrers it carries there:
+    /// [`crate::copy::stores::run`]). Other stores answer `None`.
+    fn as_registry(&self) -> Option<&crate::registry::remote::Registry> {
+        None
+    }
     /// Make a staged blob visible.
     fn commit(&self, stage: Stage) -> Result<Transfer> {
         match stage {

@@ -32,12 +32,15 @@ pub mod plan;
 mod platforms;
 mod previous;
 pub mod publish;
+mod referrers_key;
 mod release_tags;
 pub mod report;
 mod resolver;
 pub mod upstream;
+mod would_carry;
 
 use crate::authoring::{self, Member};
+use crate::copy::stores::Carry;
 use crate::error::{Error, Kind, Result};
 use crate::layout::Layout;
 use crate::model::Descriptor;
@@ -78,8 +81,10 @@ pub struct Options {
     /// Certificate files for every registry (`--cert-dir`, `--client-cert`, `--client-key`).
     pub tls: crate::store::TlsFiles,
     /// Which referrers travel with the images apply copies (pulls of `docker://`
-    /// sources, content from other layouts, pushes to destinations); by default all.
-    pub referrers: crate::copy::stores::Carry,
+    /// sources, content from other layouts, pushes to destinations), for every image
+    /// (`--no-referrers`, `--referrers-type`); `None`: each image's plan key
+    /// `referrers:` decides (all by default).
+    pub referrers: Option<crate::copy::stores::Carry>,
 }
 
 /// What carrying out one image needs.
@@ -196,6 +201,19 @@ impl<'a> Run<'a> {
                 continue;
             }
             let has_changes = p.report.has_changes() || !p.pulls.is_empty();
+            if opts.dry_run && has_changes {
+                match self.would_carry(&p) {
+                    Ok((carried, warnings)) => {
+                        p.report.referrers = carried;
+                        p.report.referrer_warnings = warnings;
+                    }
+                    Err(e) => {
+                        p.report.fail(&e);
+                        reports.push(p.report);
+                        continue;
+                    }
+                }
+            }
             if opts.dry_run || !has_changes {
                 p.report.outcome = if has_changes {
                     Outcome::WouldChange
@@ -261,6 +279,7 @@ impl<'a> Run<'a> {
         remote: &RemoteRef,
         layout: &Layout,
         layers: plan::Layers,
+        carry: &Carry,
     ) -> Result<Descriptor> {
         let reg = self.registry(remote)?;
         let root = reg
@@ -275,7 +294,7 @@ impl<'a> Run<'a> {
         let roots = std::slice::from_ref(&root);
         // The source's referrers come along whole (small artifacts: signatures, SBOMs),
         // listed in the working layout so that pushes carry them on.
-        let (carried, _) = self.carry(reg.source(), roots)?;
+        let (carried, _) = self.carry(reg.source(), roots, carry)?;
         match layers {
             plan::Layers::Local => crate::copy::copy_graph(reg.source(), layout, roots, &opts)?,
             plan::Layers::Remote => {
@@ -286,16 +305,25 @@ impl<'a> Run<'a> {
         Ok(root)
     }
 
-    /// The referrers of the graphs under `roots` in `src` to carry ([`Options::referrers`]).
+    /// Which referrers travel with image `index`: [`Options::referrers`] when the run
+    /// sets it, else the image's plan key `referrers:`.
+    fn carry_of(&self, index: usize) -> Result<Carry> {
+        match &self.opts.referrers {
+            Some(c) => Ok(c.clone()),
+            None => Ok(self.image(index)?.referrers.clone()),
+        }
+    }
+
+    /// The referrers of the graphs under `roots` in `src` to carry as `c` says.
     fn carry(
         &self,
         src: &dyn crate::store::Source,
         roots: &[Descriptor],
+        c: &Carry,
     ) -> Result<(
         Vec<crate::referrers::Carried>,
         Vec<crate::referrers::Warning>,
     )> {
-        let c = &self.opts.referrers;
         let filter = crate::referrers::ArtifactFilter {
             types: c.types.clone(),
         };
@@ -370,10 +398,11 @@ impl<'a> Run<'a> {
             } else {
                 let layout = self.writable()?;
                 let layers = self.image(report.index)?.layers;
+                let carry = self.carry_of(report.index)?;
                 let mut pulled = BTreeMap::new();
                 let mut steps = Vec::new();
                 for (text, remote) in &pulls {
-                    let root = self.pull(remote, &layout, layers)?;
+                    let root = self.pull(remote, &layout, layers, &carry)?;
                     steps.push(Step {
                         kind: "pull",
                         action: "pull",
@@ -397,7 +426,7 @@ impl<'a> Run<'a> {
                 (again.work, again.report)
             };
             let work = work.ok_or_else(|| Error::failure("internal: nothing to carry out"))?;
-            self.store(&work)?;
+            self.store(&work, &self.carry_of(report.index)?)?;
             Ok((report, work))
         })();
         result.map_err(|e| {
@@ -416,20 +445,19 @@ impl<'a> Run<'a> {
     }
 
     /// Copy content from other layouts and store the new document.
-    fn store(&self, work: &Work) -> Result<()> {
+    fn store(&self, work: &Work, carry: &Carry) -> Result<()> {
         let layout = self.writable()?;
         // Before any "already present" check below: gc must not delete what we reuse.
         layout.enter_writer()?;
         for (path, d) in &work.copy_from {
             let src = Layout::open(path)?;
             let roots = std::slice::from_ref(d);
-            let (carried, _) = self.carry(&src, roots)?;
+            let (carried, _) = self.carry(&src, roots, carry)?;
             crate::copy::copy_graph(&src, &layout, roots, &Default::default())?;
             self.copy_referrers(&src, &layout, &carried)?;
         }
         if !work.members.is_empty() {
-            let (carried, _) =
-                authoring::member_referrers(&layout, &work.members, &self.opts.referrers)?;
+            let (carried, _) = authoring::member_referrers(&layout, &work.members, carry)?;
             authoring::import_members_with(&layout, &work.members, &carried)?;
             let all: Vec<_> = carried.into_values().flatten().collect();
             crate::referrers::record(&layout, &all)?;
@@ -461,6 +489,7 @@ impl<'a> Run<'a> {
             return Ok(());
         }
         let img = self.image(report.index)?;
+        let carry = self.carry_of(report.index)?;
         let layout = self.writable()?;
         let settings = self.settings();
         let remotes = work
@@ -526,14 +555,7 @@ impl<'a> Run<'a> {
                     (open_store(at, &settings)?, names)
                 }
             };
-            let summary = publish::publish(
-                src,
-                &work.root,
-                &dst,
-                &names,
-                settings.jobs,
-                &self.opts.referrers,
-            )?;
+            let summary = publish::publish(src, &work.root, &dst, &names, settings.jobs, &carry)?;
             // The summary goes with the first push step of this destination.
             if let Some(s) = report
                 .steps

@@ -8,7 +8,9 @@
 //! URLs checked. Every problem found is reported with `FILE:LINE:COLUMN` and the image
 //! entry it belongs to; a plan with any problem is not applied at all.
 
+pub use super::referrers_key::ReferrersSpec;
 use crate::authoring::merge::Policy;
+use crate::copy::stores::Carry;
 use crate::error::{Error, Result};
 use crate::model::Platform;
 use crate::platform::PlatformSpec;
@@ -63,6 +65,8 @@ pub struct ImageSpec {
     pub force: Option<bool>,
     #[serde(default)]
     pub layers: Option<Layers>,
+    #[serde(default)]
+    pub referrers: Option<ReferrersSpec>,
 }
 
 /// `defaults:`: any image key but `name`.
@@ -89,6 +93,8 @@ pub struct ImageDefaults {
     pub force: Option<bool>,
     #[serde(default)]
     pub layers: Option<Layers>,
+    #[serde(default)]
+    pub referrers: Option<ReferrersSpec>,
 }
 
 /// One entry of `destinations:` as written.
@@ -309,6 +315,9 @@ pub struct Image {
     pub force: bool,
     /// Where the layers of `docker://` sources go (see [`Layers`]).
     pub layers: Layers,
+    /// Which referrers travel with this image (`referrers:`; all by default);
+    /// `oix apply --no-referrers`/`--referrers-type` override it for the run.
+    pub referrers: Carry,
 }
 
 /// `layers:` — whether the layers of a `docker://` source are fetched into the working

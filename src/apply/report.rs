@@ -103,6 +103,13 @@ pub struct ImageReport {
     pub outcome: Outcome,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorInfo>,
+    /// `--dry-run`: the referrers the image would carry (docs/referrers.md) and the
+    /// name each would be listed under.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub referrers: Vec<crate::referrers::Carried>,
+    /// `--dry-run`: what a source lists as referrers but is none (not carried).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub referrer_warnings: Vec<crate::referrers::Warning>,
 }
 
 impl ImageReport {
@@ -124,6 +131,8 @@ impl ImageReport {
             steps: Vec::new(),
             outcome: Outcome::Unchanged,
             error: None,
+            referrers: Vec::new(),
+            referrer_warnings: Vec::new(),
         }
     }
     pub(super) fn fail(&mut self, e: &Error) {

@@ -177,6 +177,7 @@ pub fn merge_store(
     selector: Option<&crate::select::Selector>,
     dry_run: bool,
     jobs: usize,
+    referrers: &crate::copy::stores::Carry,
 ) -> Result<Outcome> {
     use super::remote::EditSource;
     let (incoming, stores) = match selector.filter(|s| s.has_filters()) {
@@ -218,5 +219,6 @@ pub fn merge_store(
         &build,
         true,
         jobs,
+        referrers,
     )
 }

@@ -9,9 +9,11 @@
 //! 2. compute the new entry list with the same build function as in a layout (the one
 //!    policy engine, [`super::merge::apply_policy`]); a refusal or `--dry-run` stops
 //!    here, before anything is written;
-//! 3. copy the graphs of the new entries from their source layouts
-//!    ([`crate::copy::copy_graphs`]: blobs the registry holds are skipped after a HEAD);
-//!    entries carried over from the published index need nothing local;
+//! 3. copy the graphs of the new entries from their sources with the referrers they
+//!    carry ([`crate::copy::stores::run`], as `oix copy`: blobs the registry holds are
+//!    skipped after a HEAD; the referrers are PUT after their subjects and listed on
+//!    the registry, docs/referrers.md); entries carried over from the published index
+//!    need nothing local;
 //! 4. PUT the index by digest, then point TAG at it.
 //!
 //! A registry has no compare-and-swap on tags: two editors of one TAG at the same
@@ -19,6 +21,7 @@
 //! run concurrently use `oix publish` instead (docs/publish.md).
 
 use super::{compose, diff, resolve_sources, Expand, Member, Outcome, SourceSpec};
+use crate::copy::stores::{carried_referrers, run, Carry, RunOptions};
 use crate::copy::{copy_graphs, CopyOptions};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
@@ -26,7 +29,7 @@ use crate::layout::Layout;
 use crate::model::{media, Descriptor, Index};
 use crate::publish::{current_members, Destination, Platforms};
 use crate::reference::Target;
-use crate::store::{Names, Source};
+use crate::store::{Names, Source, StoreRef};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
@@ -126,6 +129,7 @@ pub fn edit_store(
     build: &StoreBuildFn,
     keep_base: bool,
     jobs: usize,
+    referrers: &Carry,
 ) -> Result<Outcome> {
     let cur = published(dest, tag)?;
     let members = build(cur.members, cur.current.as_ref())?;
@@ -165,11 +169,65 @@ pub fn edit_store(
             .into_iter()
             .collect(),
     };
-    if dry_run || !changed {
+    if !changed {
         return Ok(outcome);
     }
-    // Only what the new index lists is uploaded; the registry's own entries stay as
-    // they are.
+    let srcs = sources_to_copy(import, stores, &new)?;
+    let pairs: Vec<(&dyn Source, &[Descriptor])> = srcs
+        .0
+        .iter()
+        .map(|(l, r)| (l as &dyn Source, r.as_slice()))
+        .chain(srcs.1.iter().map(|(s, r)| (*s, r.as_slice())))
+        .filter(|(_, r)| !r.is_empty())
+        .collect();
+    match dest.as_registry() {
+        // The same store copy as `oix copy`/`push`: the graphs, then the referrers
+        // carried with them (each after its subject), listed on the registry.
+        Some(r) => {
+            for (src, roots) in &pairs {
+                if dry_run {
+                    let (c, w) = carried_referrers(*src, roots, StoreRef::Registry(r), referrers)?;
+                    outcome.referrers.extend(c);
+                    outcome.referrer_warnings.extend(w);
+                    continue;
+                }
+                let opts = RunOptions {
+                    jobs: jobs.max(1),
+                    force_recursive: false,
+                    referrers: referrers.clone(),
+                };
+                let out = run(*src, roots, &[], StoreRef::Registry(r), &opts)?;
+                outcome.referrers.extend(out.referrers);
+                outcome.referrer_warnings.extend(out.referrer_warnings);
+            }
+        }
+        None if dry_run => {}
+        None if !pairs.is_empty() => {
+            copy_graphs(&pairs, dest, &CopyOptions { jobs: jobs.max(1) })?;
+        }
+        None => {}
+    }
+    if dry_run {
+        return Ok(outcome);
+    }
+    dest.put_manifest(&desc, &bytes)?;
+    dest.set_names(&[tag.to_string()], &desc)?;
+    outcome.changed = true;
+    Ok(outcome)
+}
+
+/// The layouts and registry stores the new index's entries come from, each with the
+/// roots to copy from it (entries and their attestations): only what `new` lists is
+/// uploaded; the registry's own entries stay as they are.
+#[allow(clippy::type_complexity)] // (layouts opened here, registry sources borrowed)
+fn sources_to_copy<'a>(
+    import: &[Member],
+    stores: &[StoreMembers<'a>],
+    new: &Index,
+) -> Result<(
+    Vec<(Layout, Vec<Descriptor>)>,
+    Vec<(&'a dyn Source, Vec<Descriptor>)>,
+)> {
     let listed: BTreeSet<&str> = new.manifests.iter().map(|d| d.digest.as_str()).collect();
     let mut by_layout: BTreeMap<&PathBuf, Vec<Descriptor>> = BTreeMap::new();
     for m in import {
@@ -184,7 +242,7 @@ pub fn edit_store(
         .into_iter()
         .map(|(path, roots)| Ok((Layout::open(path)?, roots)))
         .collect::<Result<_>>()?;
-    let remote: Vec<(&dyn Source, Vec<Descriptor>)> = stores
+    let remote = stores
         .iter()
         .map(|(s, ms)| {
             let roots = ms
@@ -196,17 +254,5 @@ pub fn edit_store(
             (*s, roots)
         })
         .collect();
-    let pairs: Vec<(&dyn Source, &[Descriptor])> = srcs
-        .iter()
-        .map(|(l, r)| (l as &dyn Source, r.as_slice()))
-        .chain(remote.iter().map(|(s, r)| (*s, r.as_slice())))
-        .filter(|(_, r)| !r.is_empty())
-        .collect();
-    if !pairs.is_empty() {
-        copy_graphs(&pairs, dest, &CopyOptions { jobs: jobs.max(1) })?;
-    }
-    dest.put_manifest(&desc, &bytes)?;
-    dest.set_names(&[tag.to_string()], &desc)?;
-    outcome.changed = true;
-    Ok(outcome)
+    Ok((srcs, remote))
 }

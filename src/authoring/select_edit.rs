@@ -311,6 +311,7 @@ fn edit_in_store(
         build,
         true,
         jobs,
+        &crate::copy::stores::Carry::none(),
     )?;
     let before = o.previous.clone();
     let rewritten = match before {

@@ -201,6 +201,18 @@ fn print_summary(r: &Report) {
             line.push_str(&format!(": {}", e.message));
         }
         outln!("{line}");
+        for c in &i.referrers {
+            outln!(
+                "  would carry referrer {} of {} ({}, listed as {})",
+                c.descriptor.digest,
+                c.subject,
+                crate::text::escape(c.descriptor.artifact_type.as_deref().unwrap_or("-")),
+                crate::text::escape(&c.tag)
+            );
+        }
+        for w in &i.referrer_warnings {
+            outln!("  warning: {}", crate::text::escape(&w.message));
+        }
         for s in &i.steps {
             if let Some(p) = &s.summary {
                 outln!(
@@ -242,7 +254,7 @@ pub fn apply(ctx: &Ctx, a: ApplyArgs) -> Result<i32> {
         jobs: 4,
         timeout: a.timeout,
         tls: a.tls.files(),
-        referrers: a.referrers.carry(),
+        referrers: a.referrers.given().then(|| a.referrers.carry()),
     };
     let run = apply::Run::prepare(&plan, &opts)?;
     if !ctx.json {

@@ -523,6 +523,7 @@ pub fn merge(ctx: &Ctx, a: MergeArgs) -> Result<i32> {
             Some(&a.selector.to_selector()?),
             opts.dry_run,
             a.transport.jobs,
+            &opts.referrers,
         )?;
         return Ok(report(ctx, &o, a.edit.detailed_exitcode));
     }

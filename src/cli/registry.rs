@@ -253,6 +253,11 @@ pub struct ReferrerArgs {
 }
 
 impl ReferrerArgs {
+    /// Whether `--no-referrers` or `--referrers-type` was given (an apply plan's
+    /// `referrers:` decides otherwise).
+    pub fn given(&self) -> bool {
+        self.no_referrers || !self.referrers_type.is_empty()
+    }
     pub fn carry(&self) -> stores::Carry {
         if self.no_referrers {
             return stores::Carry::none();
@@ -365,7 +370,8 @@ renamed over it: a failed or --dry-run copy leaves no file; an existing file is 
 replaced), with the bytes `oix export` writes for the same content: compression from \
 the file name (.tar.gz, .tar.zst, else none). A docker-archive holds one image: \
 --platform chooses it and REPO:TAG names it, as `oix export --format docker-archive \
---platform P --name REPO:TAG`. Archives carry no referrers yet (as export).
+--platform P --name REPO:TAG`. An oci-archive carries referrers as export does; a \
+docker-archive carries none (a warning says how many stay behind).
 
 Referrers (signatures, SBOMs, attestations) of every manifest and index copied travel \
 along, recursively, and are listed at the destination (docs/referrers.md); \

@@ -104,9 +104,10 @@ impl Carry {
     }
 }
 
-/// The referrers to carry with `roots` from `source` to `dst` (none for an archive
-/// destination, or when `carry` says so), with the warnings about listed
-/// non-referrers.
+/// The referrers to carry with `roots` from `source` to `dst` (none when `carry` says
+/// so), with the warnings about listed non-referrers. A docker-archive has no place
+/// for referrers (as `oix export --format docker-archive`): none are carried, and a
+/// warning (`referrers_not_carried`) says how many stay behind.
 pub fn carried_referrers(
     source: &dyn Source,
     roots: &[Descriptor],
@@ -116,17 +117,29 @@ pub fn carried_referrers(
     Vec<crate::referrers::Carried>,
     Vec<crate::referrers::Warning>,
 )> {
-    if !carry.enabled
-        || roots.is_empty()
-        || matches!(dst, StoreRef::Archive(_) | StoreRef::ArchiveFile(_))
-    {
+    if !carry.enabled || roots.is_empty() || matches!(dst, StoreRef::Archive(_)) {
         return Ok((Vec::new(), Vec::new()));
     }
-    let docs = super::plan_documents(source, roots)?.documents;
     let filter = crate::referrers::ArtifactFilter {
         types: carry.types.clone(),
     };
-    crate::referrers::discover(source, &docs, &filter)
+    let (carried, mut warnings) = crate::referrers::carry(source, roots, Some(&filter))?;
+    match dst {
+        StoreRef::ArchiveFile(a) if a.is_docker() => {
+            if !carried.is_empty() {
+                warnings.push(crate::referrers::Warning {
+                    code: "referrers_not_carried",
+                    digest: None,
+                    message: format!(
+                        "{} referrer(s) not carried: a docker-archive has no place for them (docker load ignores them); copy to an oci-archive to keep them",
+                        carried.len()
+                    ),
+                });
+            }
+            Ok((Vec::new(), warnings))
+        }
+        _ => Ok((carried, warnings)),
+    }
 }
 
 /// `roots`, then the carried referrers that are not roots already, each once.
@@ -172,8 +185,28 @@ fn record_referrers(
             }
             Ok(())
         }
-        // Archives carry no referrers yet (as `oix export`).
-        StoreRef::Archive(_) | StoreRef::ArchiveFile(_) => Ok(()),
+        // An archive being written lists them in its index.json as `oix export` does
+        // (`referrers::entries_for`: the same entries, in the same order, so the same
+        // bytes): each subject's referrers index (a new document) under its fallback
+        // tag, a cosign referrer under its own tag.
+        StoreRef::ArchiveFile(_) => {
+            let (entries, indexes) = crate::referrers::entries_for(carried)?;
+            for bytes in indexes {
+                let d = Descriptor::new(
+                    crate::model::media::OCI_INDEX,
+                    &crate::digest::Digest::sha256_of(&bytes),
+                    bytes.len() as u64,
+                );
+                dst.sink().put_manifest(&d, &bytes)?;
+            }
+            for e in entries {
+                let name = e.ref_name().unwrap_or_default().to_string();
+                dst.names().set_names(std::slice::from_ref(&name), &e)?;
+            }
+            Ok(())
+        }
+        // An archive opened for reading is not written to.
+        StoreRef::Archive(_) => Ok(()),
     }
 }
 

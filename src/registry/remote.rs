@@ -556,6 +556,9 @@ impl Sink for Registry {
     fn describe(&self) -> String {
         self.reference.repository()
     }
+    fn as_registry(&self) -> Option<&Registry> {
+        Some(self)
+    }
     fn has(&self, desc: &Descriptor) -> Result<bool> {
         let d = desc.digest()?;
         if desc.is_manifest() || desc.is_index() {

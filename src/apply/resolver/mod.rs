@@ -204,6 +204,13 @@ impl Resolver {
         let annotations = self.image_annotations(&site, spec, defaults, src_ref.as_deref());
         let force = spec.force.or(defaults.force).unwrap_or(false);
         let layers = spec.layers.or(defaults.layers).unwrap_or_default();
+        let referrers = match spec.referrers.as_ref().or(defaults.referrers.as_ref()) {
+            None => Default::default(),
+            Some(r) => r.carry().unwrap_or_else(|e| {
+                self.push(&site, e);
+                Default::default()
+            }),
+        };
         if self.problems.len() > before {
             return None;
         }
@@ -230,6 +237,7 @@ impl Resolver {
             annotations,
             force,
             layers,
+            referrers,
         })
     }
 

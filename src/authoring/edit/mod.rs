@@ -507,5 +507,6 @@ pub fn add_store(
         &build,
         true,
         jobs,
+        &opts.referrers,
     )
 }
