@@ -270,3 +270,72 @@ fn recompress_reports_a_nested_index_it_skips() {
     let msg = out.all_output();
     assert!(msg.contains("nested index"), "{msg}");
 }
+
+/// A non-distributable (foreign) layer converts as docs/convert.md maps it: OCI
+/// `…layer.nondistributable.v1.tar+gzip` ⇄ Docker `…rootfs.foreign.diff.tar.gzip`, its
+/// `urls` kept; back to OCI gives the original bytes (same digest); the layer blob is
+/// the same blob throughout.
+#[test]
+fn a_foreign_layer_converts_to_docker_and_back_keeping_its_urls() {
+    const NONDIST: &str = "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip";
+    const FOREIGN: &str = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
+    const URL: &str = "https://downloads.example.com/windows/base.tar.gz";
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("l");
+    let l = oix::Layout::init(&dir).unwrap().0;
+    let foreign = b"foreign layer bytes (pretend gzip)";
+    let foreign_d = l.write_blob_bytes(foreign).unwrap();
+    let plain = b"an ordinary tar layer";
+    let plain_d = l.write_blob_bytes(plain).unwrap();
+    let cfg = format!(
+        r#"{{"architecture":"amd64","os":"windows","rootfs":{{"type":"layers","diff_ids":["{}","{plain_d}"]}}}}"#,
+        oix::Digest::sha256_of(b"unpacked foreign layer")
+    );
+    let cfg_d = l.write_blob_bytes(cfg.as_bytes()).unwrap();
+    let man = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{}","config":{{"mediaType":"{}","digest":"{cfg_d}","size":{}}},"layers":[{{"mediaType":"{NONDIST}","digest":"{foreign_d}","size":{},"urls":["{URL}"]}},{{"mediaType":"{}","digest":"{plain_d}","size":{}}}]}}"#,
+        oix::model::media::OCI_MANIFEST,
+        oix::model::media::OCI_CONFIG,
+        cfg.len(),
+        foreign.len(),
+        oix::model::media::OCI_LAYER_TAR,
+        plain.len()
+    );
+    let man_d = l.write_blob_bytes(man.as_bytes()).unwrap();
+    let d = oix::model::Descriptor::new(oix::model::media::OCI_MANIFEST, &man_d, man.len() as u64);
+    oix::tags::tag(&l, &d, &["v1".to_string()]).unwrap();
+    drop(l);
+
+    let docker = work.path().join("docker");
+    let v = oix_json(&[
+        "copy",
+        &format!("{}:v1", dir.display()),
+        &format!("{}:v1", docker.display()),
+        "--manifest-format",
+        "docker",
+    ]);
+    let to = v["digest"].as_str().unwrap_or_else(|| panic!("{v}"));
+    assert_ne!(to, man_d.to_string());
+    let m = common::blob_json(&docker, to);
+    assert_eq!(m["mediaType"], oix::model::media::DOCKER_MANIFEST, "{m}");
+    assert_eq!(m["layers"][0]["mediaType"], FOREIGN, "{m}");
+    assert_eq!(m["layers"][0]["urls"][0], URL, "{m}");
+    assert_eq!(m["layers"][0]["digest"], foreign_d.to_string());
+    assert_eq!(
+        m["layers"][1]["mediaType"],
+        "application/vnd.docker.image.rootfs.diff.tar"
+    );
+    common::assert_fsck_clean(&docker);
+
+    let back = work.path().join("back");
+    let v = oix_json(&[
+        "copy",
+        &format!("{}:v1", docker.display()),
+        &format!("{}:v1", back.display()),
+        "--manifest-format",
+        "oci",
+    ]);
+    assert_eq!(v["digest"], man_d.to_string(), "{v}");
+    assert_eq!(common::blob(&back, &man_d.to_string()), man.as_bytes());
+    common::assert_fsck_clean(&back);
+}
