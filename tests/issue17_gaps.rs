@@ -70,7 +70,10 @@ fn ls_marks_a_zstd_twin_in_the_table_the_tree_and_json() {
         row.contains("linux/amd64,linux/arm64,linux/amd64 (zstd twin),linux/arm64 (zstd twin)"),
         "{table}"
     );
-    let plain = table.lines().find(|line| line.starts_with("amd64 ")).unwrap();
+    let plain = table
+        .lines()
+        .find(|line| line.starts_with("amd64 "))
+        .unwrap();
     assert!(!plain.contains("twin"), "{table}");
 
     let v = oix_json(&["ls", &layout]);
@@ -116,7 +119,11 @@ fn ls_marks_a_zstd_twin_in_the_table_the_tree_and_json() {
     let table = common::oix(&["ls", &format!("{layout}:v1"), "--platform", "linux/amd64"])
         .ok()
         .stdout_str();
-    assert_eq!(table.matches("linux/amd64 (zstd twin)").count(), 1, "{table}");
+    assert_eq!(
+        table.matches("linux/amd64 (zstd twin)").count(),
+        1,
+        "{table}"
+    );
 }
 
 /// keep-missing with a new amd64-only build carries arm64 and its twin; both carry
