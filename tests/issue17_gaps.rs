@@ -346,3 +346,56 @@ fn a_foreign_layer_converts_to_docker_and_back_keeping_its_urls() {
     assert_eq!(common::blob(&back, &man_d.to_string()), man.as_bytes());
     common::assert_fsck_clean(&back);
 }
+
+/// `index add` (the upsert of one platform) replaces amd64 and drops amd64's twin with
+/// it (the twin described the old build), keeps arm64's twin after every non-twin
+/// entry; adding again changes nothing; a flattened `index create` of the result writes
+/// the same bytes (twins are not second platforms that would collide).
+#[test]
+fn index_add_replaces_a_platform_together_with_its_twin() {
+    let work = tempfile::tempdir().unwrap();
+    let l = work.path().join("l");
+    twin_index(&l);
+    let new_amd = common::arch_image(&l, "amd64-new", "linux/amd64", "rebuild");
+    let layout = l.display().to_string();
+    let add = || {
+        common::oix(&[
+            "index",
+            "add",
+            &format!("{layout}:v1"),
+            &format!("{layout}:amd64-new"),
+        ])
+        .ok()
+    };
+    let out = add();
+    assert!(
+        out.all_output().contains("- linux/amd64 (zstd twin)"),
+        "{}",
+        out.all_output()
+    );
+    let es = entries_of(&l, "v1");
+    let seen: Vec<(String, bool)> = es.iter().map(|e| (arch(e), is_twin(e))).collect();
+    assert_eq!(
+        seen,
+        [
+            ("amd64".to_string(), false),
+            ("arm64".to_string(), false),
+            ("arm64".to_string(), true)
+        ],
+        "{es:?}"
+    );
+    assert_eq!(es[0]["digest"], new_amd.as_str());
+    let after = common::digest_of_ref(&l, "v1");
+    add();
+    assert_eq!(common::digest_of_ref(&l, "v1"), after, "idempotent");
+    common::oix(&[
+        "index",
+        "create",
+        &format!("{layout}:flat"),
+        &format!("{layout}:v1"),
+        "--flatten",
+    ])
+    .ok();
+    assert_eq!(common::digest_of_ref(&l, "flat"), after);
+    common::assert_fsck_clean(&l);
+}
