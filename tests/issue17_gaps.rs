@@ -399,3 +399,94 @@ fn index_add_replaces_a_platform_together_with_its_twin() {
     assert_eq!(common::digest_of_ref(&l, "flat"), after);
     common::assert_fsck_clean(&l);
 }
+
+/// `export --format docker-archive --platform` on an index with zstd twins takes the
+/// platform's gzip image (the twin does not compete: docs/selection.md), not exit 4;
+/// an index of one platform and its twin needs no --platform; a listing of the
+/// platforms marks the twins; skopeo's docker-archive: transport reads the export.
+#[test]
+fn docker_archive_export_of_a_twin_index_takes_the_gzip_image() {
+    if !common_registry::require("skopeo") {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let l = work.path().join("l");
+    twin_index(&l);
+    let layout = l.display().to_string();
+    let gzip_amd = common::digest_of_ref(&l, "amd64");
+    let tar = work.path().join("x.tar");
+    common::oix(&[
+        "export",
+        &format!("{layout}:v1"),
+        "--format",
+        "docker-archive",
+        "--platform",
+        "linux/amd64",
+        "--name",
+        "example.org/app:1",
+        "-o",
+        tar.to_str().unwrap(),
+    ])
+    .ok();
+    let back = work.path().join("back");
+    let skopeo = common::tool("skopeo").expect("skopeo");
+    common::skopeo(
+        &skopeo,
+        &[
+            "copy",
+            "--preserve-digests",
+            &format!("docker-archive:{}", tar.display()),
+            &format!("oci:{}:t", back.display()),
+        ],
+    )
+    .ok();
+    let gzip_layers = common::blob_json(&l, &gzip_amd)["layers"].clone();
+    let copied = common::blob_json(&back, &common::digest_of_ref(&back, "t"));
+    let digests = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["digest"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(digests(&copied["layers"]), digests(&gzip_layers));
+
+    // Without --platform: a multi-arch refusal whose listing marks the twins.
+    let out = common::oix(&[
+        "export",
+        &format!("{layout}:v1"),
+        "--format",
+        "docker-archive",
+        "-o",
+        tar.to_str().unwrap(),
+    ])
+    .fails_with(2);
+    let msg = out.all_output();
+    assert!(msg.contains("linux/arm64 (zstd twin)"), "{msg}");
+
+    // One platform and its twin: the gzip image, no --platform needed.
+    common::oix(&[
+        "index",
+        "create",
+        &format!("{layout}:one"),
+        &format!("{layout}:amd64"),
+    ])
+    .ok();
+    oix_json(&[
+        "recompress",
+        &format!("{layout}:one"),
+        "--to",
+        "zstd",
+        "--add",
+    ]);
+    assert_eq!(entries_of(&l, "one").len(), 2);
+    common::oix(&[
+        "export",
+        &format!("{layout}:one"),
+        "--format",
+        "docker-archive",
+        "-o",
+        tar.to_str().unwrap(),
+    ])
+    .ok();
+}

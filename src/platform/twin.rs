@@ -16,6 +16,7 @@
 //!   over with it (`keep-missing`), never counted as a platform of its own.
 //! - `diff` keys a twin as `PLATFORM (zstd twin)`, a variant of the platform.
 
+use super::PlatformSpec;
 use crate::model::Descriptor;
 
 /// The descriptor annotation that marks an index entry as the zstd variant of a platform.
@@ -24,4 +25,26 @@ pub const ZSTD_TWIN: &str = "io.github.containers.compression.zstd";
 /// Whether `d` is marked as a zstd twin (`"true"`, as containers/image requires).
 pub fn is_zstd_twin(d: &Descriptor) -> bool {
     d.annotations.get(ZSTD_TWIN).is_some_and(|v| v == "true")
+}
+
+/// The one-result rule over `candidates` (each seen through `key` as its descriptor
+/// and platform): a zstd twin drops out when a non-twin candidate has its platform (the
+/// gzip entry wins, as every client can read it). Order is kept.
+pub fn without_outranked_twins<T>(
+    candidates: Vec<T>,
+    key: impl Fn(&T) -> (&Descriptor, Option<&PlatformSpec>),
+) -> Vec<T> {
+    let primaries: Vec<PlatformSpec> = candidates
+        .iter()
+        .map(&key)
+        .filter(|(d, _)| !is_zstd_twin(d))
+        .filter_map(|(_, p)| p.cloned())
+        .collect();
+    candidates
+        .into_iter()
+        .filter(|c| {
+            let (d, p) = key(c);
+            !(is_zstd_twin(d) && p.is_some_and(|p| primaries.contains(p)))
+        })
+        .collect()
 }
