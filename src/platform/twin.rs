@@ -70,17 +70,17 @@ mod tests {
     fn a_twin_drops_out_only_beside_a_non_twin_of_its_platform() {
         let amd = PlatformSpec::parse("linux/amd64").unwrap();
         let arm = PlatformSpec::parse("linux/arm64").unwrap();
-        let c = vec![
+        let c = [
             (desc(1, false), Some(amd.clone())),
             (desc(2, true), Some(amd.clone())),
-            (desc(3, true), Some(arm.clone())),
+            (desc(3, true), Some(arm)),
             (desc(4, true), None),
         ];
         let kept = without_outranked_twins(c.iter().collect(), |(d, p)| (d, p.as_ref()));
         let kept: Vec<&str> = kept.iter().map(|(d, _)| d.digest.as_str()).collect();
         assert_eq!(kept, [&c[0].0.digest, &c[2].0.digest, &c[3].0.digest]);
         // A twin is never the only candidate dropped: twins alone stay.
-        let twins = vec![(desc(5, true), Some(amd.clone()))];
+        let twins = [(desc(5, true), Some(amd))];
         assert_eq!(
             without_outranked_twins(twins.iter().collect(), |(d, p)| (d, p.as_ref())).len(),
             1
