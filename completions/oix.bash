@@ -784,7 +784,7 @@ _oix() {
                     return 0
                     ;;
                 --manifest-format)
-                    COMPREPLY=($(compgen -W "keep oci docker auto" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "keep oci docker" -- "${cur}"))
                     return 0
                     ;;
                 --allow-lossy)
@@ -1428,7 +1428,7 @@ _oix() {
                     return 0
                     ;;
                 --manifest-format)
-                    COMPREPLY=($(compgen -W "keep oci docker auto" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "keep oci docker" -- "${cur}"))
                     return 0
                     ;;
                 --allow-lossy)
@@ -1510,7 +1510,7 @@ _oix() {
                     return 0
                     ;;
                 --manifest-format)
-                    COMPREPLY=($(compgen -W "keep oci docker auto" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "keep oci docker" -- "${cur}"))
                     return 0
                     ;;
                 --allow-lossy)
@@ -1978,7 +1978,7 @@ _oix() {
                     return 0
                     ;;
                 --manifest-format)
-                    COMPREPLY=($(compgen -W "keep oci docker auto" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "keep oci docker" -- "${cur}"))
                     return 0
                     ;;
                 --allow-lossy)
@@ -2208,7 +2208,7 @@ _oix() {
                     return 0
                     ;;
                 --manifest-format)
-                    COMPREPLY=($(compgen -W "keep oci docker auto" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "keep oci docker" -- "${cur}"))
                     return 0
                     ;;
                 --allow-lossy)

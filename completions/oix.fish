@@ -166,11 +166,10 @@ complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcomman
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -l annotation -d 'Set an annotation on the index (repeatable)' -r
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -l created -d 'Write org.opencontainers.image.created (RFC 3339 or `now`); SOURCE_DATE_EPOCH also sets it' -r
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -l referrers-type -d 'Carry only referrers of this artifactType (repeatable; a referrer of a carried referrer must match too)' -r
-complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -l manifest-format -d 'Write the manifests and indexes in this format: keep (as stored), oci, docker (schema 2), or on push and copy auto (as stored; converted and retried once when the registry refuses the format). Blobs never change; only documents get new digests' -r -f -a "keep\t'As stored (no conversion)'
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -l manifest-format -d 'Write the manifests and indexes in this format: keep (as stored), oci, docker (schema 2). Blobs never change; only documents get new digests' -r -f -a "keep\t'As stored (no conversion)'
 oci\t'OCI image index and manifest'
-docker\t'Docker manifest list and schema 2 manifest (skopeo calls it v2s2)'
-auto\t'As stored; when the registry refuses the format (MANIFEST_INVALID, unsupported media type), the other one, retried once (push and copy to a registry)'"
-complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -l allow-lossy -d 'With --manifest-format docker (or auto), drop what Docker cannot hold instead of refusing: annotations, subject, artifact-type, attestations, fields (comma-separated)' -r
+docker\t'Docker manifest list and schema 2 manifest (skopeo calls it v2s2)'"
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -l allow-lossy -d 'With --manifest-format docker, drop what Docker cannot hold instead of refusing: annotations, subject, artifact-type, attestations, fields (comma-separated)' -r
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -l flatten -d 'Inline the entries of index sources instead of nesting them'
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from create" -l dry-run -d 'Show the resulting changes without writing anything'
@@ -189,11 +188,10 @@ fail\t'Refuse (exit 5)'"
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l annotation -d 'Set an annotation on the index (repeatable)' -r
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l created -d 'Write org.opencontainers.image.created (RFC 3339 or `now`); SOURCE_DATE_EPOCH also sets it' -r
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l referrers-type -d 'Carry only referrers of this artifactType (repeatable; a referrer of a carried referrer must match too)' -r
-complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l manifest-format -d 'Write the manifests and indexes in this format: keep (as stored), oci, docker (schema 2), or on push and copy auto (as stored; converted and retried once when the registry refuses the format). Blobs never change; only documents get new digests' -r -f -a "keep\t'As stored (no conversion)'
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l manifest-format -d 'Write the manifests and indexes in this format: keep (as stored), oci, docker (schema 2). Blobs never change; only documents get new digests' -r -f -a "keep\t'As stored (no conversion)'
 oci\t'OCI image index and manifest'
-docker\t'Docker manifest list and schema 2 manifest (skopeo calls it v2s2)'
-auto\t'As stored; when the registry refuses the format (MANIFEST_INVALID, unsupported media type), the other one, retried once (push and copy to a registry)'"
-complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l allow-lossy -d 'With --manifest-format docker (or auto), drop what Docker cannot hold instead of refusing: annotations, subject, artifact-type, attestations, fields (comma-separated)' -r
+docker\t'Docker manifest list and schema 2 manifest (skopeo calls it v2s2)'"
+complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l allow-lossy -d 'With --manifest-format docker, drop what Docker cannot hold instead of refusing: annotations, subject, artifact-type, attestations, fields (comma-separated)' -r
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l authfile -d 'Credentials file (containers auth.json or docker config.json); only this file is read (`oix login` writes it)' -r -F
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l ca-cert -d 'Trust the certificates of this PEM file besides the system roots: as CAs, and as the registry\'s own certificate when the server presents exactly one of them (a self-signed `openssl req -x509` certificate; its host name is still checked); repeatable' -r -F
 complete -c oix -n "__fish_oix_using_subcommand index; and __fish_seen_subcommand_from add" -l cert-dir -d 'Use the certificates of DIR for the registry: *.crt files are CAs (trusted like --ca-cert), NAME.cert with NAME.key a client certificate. Without it, the first existing HOST[:PORT] directory of ~/.config/containers/certs.d, /etc/containers/certs.d and /etc/docker/certs.d is used (OIX_CERTS_D_ROOTS, a \':\'-separated list, replaces those roots)' -r -F
@@ -268,11 +266,10 @@ any\t'Either of the two'"
 complete -c oix -n "__fish_oix_using_subcommand merge" -l annotation -d 'Set an annotation on the index (repeatable)' -r
 complete -c oix -n "__fish_oix_using_subcommand merge" -l created -d 'Write org.opencontainers.image.created (RFC 3339 or `now`); SOURCE_DATE_EPOCH also sets it' -r
 complete -c oix -n "__fish_oix_using_subcommand merge" -l referrers-type -d 'Carry only referrers of this artifactType (repeatable; a referrer of a carried referrer must match too)' -r
-complete -c oix -n "__fish_oix_using_subcommand merge" -l manifest-format -d 'Write the manifests and indexes in this format: keep (as stored), oci, docker (schema 2), or on push and copy auto (as stored; converted and retried once when the registry refuses the format). Blobs never change; only documents get new digests' -r -f -a "keep\t'As stored (no conversion)'
+complete -c oix -n "__fish_oix_using_subcommand merge" -l manifest-format -d 'Write the manifests and indexes in this format: keep (as stored), oci, docker (schema 2). Blobs never change; only documents get new digests' -r -f -a "keep\t'As stored (no conversion)'
 oci\t'OCI image index and manifest'
-docker\t'Docker manifest list and schema 2 manifest (skopeo calls it v2s2)'
-auto\t'As stored; when the registry refuses the format (MANIFEST_INVALID, unsupported media type), the other one, retried once (push and copy to a registry)'"
-complete -c oix -n "__fish_oix_using_subcommand merge" -l allow-lossy -d 'With --manifest-format docker (or auto), drop what Docker cannot hold instead of refusing: annotations, subject, artifact-type, attestations, fields (comma-separated)' -r
+docker\t'Docker manifest list and schema 2 manifest (skopeo calls it v2s2)'"
+complete -c oix -n "__fish_oix_using_subcommand merge" -l allow-lossy -d 'With --manifest-format docker, drop what Docker cannot hold instead of refusing: annotations, subject, artifact-type, attestations, fields (comma-separated)' -r
 complete -c oix -n "__fish_oix_using_subcommand merge" -l authfile -d 'Credentials file (containers auth.json or docker config.json); only this file is read (`oix login` writes it)' -r -F
 complete -c oix -n "__fish_oix_using_subcommand merge" -l ca-cert -d 'Trust the certificates of this PEM file besides the system roots: as CAs, and as the registry\'s own certificate when the server presents exactly one of them (a self-signed `openssl req -x509` certificate; its host name is still checked); repeatable' -r -F
 complete -c oix -n "__fish_oix_using_subcommand merge" -l cert-dir -d 'Use the certificates of DIR for the registry: *.crt files are CAs (trusted like --ca-cert), NAME.cert with NAME.key a client certificate. Without it, the first existing HOST[:PORT] directory of ~/.config/containers/certs.d, /etc/containers/certs.d and /etc/docker/certs.d is used (OIX_CERTS_D_ROOTS, a \':\'-separated list, replaces those roots)' -r -F
@@ -386,7 +383,7 @@ complete -c oix -n "__fish_oix_using_subcommand copy" -l digestfile -d 'After co
 complete -c oix -n "__fish_oix_using_subcommand copy" -l mount-from -d 'Also mount blobs from this repository of the destination registry (repeatable; the source repository is tried first when both are on one registry)' -r
 complete -c oix -n "__fish_oix_using_subcommand copy" -l chunk-size -d 'Size of one PATCH of a chunked upload (bytes, or with a K/M/G suffix)' -r
 complete -c oix -n "__fish_oix_using_subcommand copy" -l add-compression -d 'Keep each gzip entry of the index and add a zstd twin per platform, marked io.github.containers.compression.zstd (podman\'s --add-compression; see `oix recompress`). Only zstd' -r
-complete -c oix -n "__fish_oix_using_subcommand copy" -l manifest-format -d 'Write the manifests and indexes in this format: keep (as stored), oci, docker (schema 2), or on push and copy auto (as stored; converted and retried once when the registry refuses the format). Blobs never change; only documents get new digests' -r -f -a "keep\t'As stored (no conversion)'
+complete -c oix -n "__fish_oix_using_subcommand copy" -l manifest-format -d 'Write the manifests and indexes in this format: keep (as stored), oci, docker (schema 2), or auto (as stored; converted and retried once when a registry destination refuses the format). Blobs never change; only documents get new digests' -r -f -a "keep\t'As stored (no conversion)'
 oci\t'OCI image index and manifest'
 docker\t'Docker manifest list and schema 2 manifest (skopeo calls it v2s2)'
 auto\t'As stored; when the registry refuses the format (MANIFEST_INVALID, unsupported media type), the other one, retried once (push and copy to a registry)'"
@@ -422,7 +419,7 @@ complete -c oix -n "__fish_oix_using_subcommand push" -l chunk-size -d 'Size of 
 complete -c oix -n "__fish_oix_using_subcommand push" -l via -d 'Who does the work: the built-in client or skopeo' -r -f -a "builtin\t'The built-in client'
 skopeo\t'`skopeo copy --all --preserve-digests`'"
 complete -c oix -n "__fish_oix_using_subcommand push" -l add-compression -d 'Keep each gzip entry of the index and add a zstd twin per platform, marked io.github.containers.compression.zstd (podman\'s --add-compression; see `oix recompress`). Only zstd' -r
-complete -c oix -n "__fish_oix_using_subcommand push" -l manifest-format -d 'Write the manifests and indexes in this format: keep (as stored), oci, docker (schema 2), or on push and copy auto (as stored; converted and retried once when the registry refuses the format). Blobs never change; only documents get new digests' -r -f -a "keep\t'As stored (no conversion)'
+complete -c oix -n "__fish_oix_using_subcommand push" -l manifest-format -d 'Write the manifests and indexes in this format: keep (as stored), oci, docker (schema 2), or auto (as stored; converted and retried once when a registry destination refuses the format). Blobs never change; only documents get new digests' -r -f -a "keep\t'As stored (no conversion)'
 oci\t'OCI image index and manifest'
 docker\t'Docker manifest list and schema 2 manifest (skopeo calls it v2s2)'
 auto\t'As stored; when the registry refuses the format (MANIFEST_INVALID, unsupported media type), the other one, retried once (push and copy to a registry)'"
@@ -449,11 +446,10 @@ complete -c oix -n "__fish_oix_using_subcommand push" -s h -l help -d 'Print hel
 complete -c oix -n "__fish_oix_using_subcommand push" -s V -l version -d 'Print version'
 complete -c oix -n "__fish_oix_using_subcommand pull" -l platform -d 'Pull only these platforms of an index (OS/ARCH[/VARIANT], repeatable or comma-separated)' -r
 complete -c oix -n "__fish_oix_using_subcommand pull" -l where -d 'Pull only the entries whose descriptor satisfies EXPR (repeatable, all must hold)' -r
-complete -c oix -n "__fish_oix_using_subcommand pull" -l manifest-format -d 'Write the manifests and indexes in this format: keep (as stored), oci, docker (schema 2), or on push and copy auto (as stored; converted and retried once when the registry refuses the format). Blobs never change; only documents get new digests' -r -f -a "keep\t'As stored (no conversion)'
+complete -c oix -n "__fish_oix_using_subcommand pull" -l manifest-format -d 'Write the manifests and indexes in this format: keep (as stored), oci, docker (schema 2). Blobs never change; only documents get new digests' -r -f -a "keep\t'As stored (no conversion)'
 oci\t'OCI image index and manifest'
-docker\t'Docker manifest list and schema 2 manifest (skopeo calls it v2s2)'
-auto\t'As stored; when the registry refuses the format (MANIFEST_INVALID, unsupported media type), the other one, retried once (push and copy to a registry)'"
-complete -c oix -n "__fish_oix_using_subcommand pull" -l allow-lossy -d 'With --manifest-format docker (or auto), drop what Docker cannot hold instead of refusing: annotations, subject, artifact-type, attestations, fields (comma-separated)' -r
+docker\t'Docker manifest list and schema 2 manifest (skopeo calls it v2s2)'"
+complete -c oix -n "__fish_oix_using_subcommand pull" -l allow-lossy -d 'With --manifest-format docker, drop what Docker cannot hold instead of refusing: annotations, subject, artifact-type, attestations, fields (comma-separated)' -r
 complete -c oix -n "__fish_oix_using_subcommand pull" -l referrers-type -d 'Carry only referrers of this artifactType (repeatable; a referrer of a carried referrer must match too)' -r
 complete -c oix -n "__fish_oix_using_subcommand pull" -l authfile -d 'Credentials file (containers auth.json or docker config.json); only this file is read (`oix login` writes it)' -r -F
 complete -c oix -n "__fish_oix_using_subcommand pull" -l ca-cert -d 'Trust the certificates of this PEM file besides the system roots: as CAs, and as the registry\'s own certificate when the server presents exactly one of them (a self-signed `openssl req -x509` certificate; its host name is still checked); repeatable' -r -F
@@ -605,11 +601,10 @@ complete -c oix -n "__fish_oix_using_subcommand export" -l where -d 'Export only
 complete -c oix -n "__fish_oix_using_subcommand export" -l format -d 'Archive format: oci-archive, or docker-archive (also loadable by docker load; with docker-archive --platform chooses the image instead of subsetting)' -r -f -a "oci-archive\t''
 docker-archive\t''"
 complete -c oix -n "__fish_oix_using_subcommand export" -l name -d 'The image name of a docker-archive, REPO:TAG (RepoTags, io.containerd.image.name)' -r
-complete -c oix -n "__fish_oix_using_subcommand export" -l manifest-format -d 'Write the manifests and indexes in this format: keep (as stored), oci, docker (schema 2), or on push and copy auto (as stored; converted and retried once when the registry refuses the format). Blobs never change; only documents get new digests' -r -f -a "keep\t'As stored (no conversion)'
+complete -c oix -n "__fish_oix_using_subcommand export" -l manifest-format -d 'Write the manifests and indexes in this format: keep (as stored), oci, docker (schema 2). Blobs never change; only documents get new digests' -r -f -a "keep\t'As stored (no conversion)'
 oci\t'OCI image index and manifest'
-docker\t'Docker manifest list and schema 2 manifest (skopeo calls it v2s2)'
-auto\t'As stored; when the registry refuses the format (MANIFEST_INVALID, unsupported media type), the other one, retried once (push and copy to a registry)'"
-complete -c oix -n "__fish_oix_using_subcommand export" -l allow-lossy -d 'With --manifest-format docker (or auto), drop what Docker cannot hold instead of refusing: annotations, subject, artifact-type, attestations, fields (comma-separated)' -r
+docker\t'Docker manifest list and schema 2 manifest (skopeo calls it v2s2)'"
+complete -c oix -n "__fish_oix_using_subcommand export" -l allow-lossy -d 'With --manifest-format docker, drop what Docker cannot hold instead of refusing: annotations, subject, artifact-type, attestations, fields (comma-separated)' -r
 complete -c oix -n "__fish_oix_using_subcommand export" -l referrers-type -d 'Carry only referrers of this artifactType (repeatable; a referrer of a carried referrer must match too)' -r
 complete -c oix -n "__fish_oix_using_subcommand export" -l lock-timeout -d 'Seconds to wait for another oix process\'s lock on a layout' -r
 complete -c oix -n "__fish_oix_using_subcommand export" -l docker-compat -d 'Same as --format docker-archive'

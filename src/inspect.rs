@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::graph::{self, Role};
 use crate::layout::Layout;
 use crate::model::{self, Descriptor, Document};
-use crate::platform::{entry_platform, EntryPlatform};
+use crate::platform::entry_platform;
 use crate::resolve::Resolved;
 use crate::store::Source;
 use serde::Serialize;
@@ -54,13 +54,31 @@ pub struct PlatformCell {
     pub derived: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub attestation: bool,
+    /// `"zstd"` when the entry is a compression twin of its platform
+    /// ([`crate::platform::twin`]): a variant, not a second platform.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub twin: Option<&'static str>,
 }
 
-fn cell(p: Option<EntryPlatform>, attestation: bool) -> Option<PlatformCell> {
-    p.map(|p| PlatformCell {
+impl PlatformCell {
+    /// The platform as people read it: `linux/amd64`, `linux/amd64 (zstd twin)` (the
+    /// label `oix diff` uses); `derived_mark` follows a platform read from the config.
+    pub fn label(&self, derived_mark: &str) -> String {
+        let derived = if self.derived { derived_mark } else { "" };
+        match self.twin {
+            Some(t) => format!("{}{derived} ({t} twin)", self.platform),
+            None => format!("{}{derived}", self.platform),
+        }
+    }
+}
+
+/// The `ls` cell of the entry `d` (an index.json entry or an index child).
+fn cell(layout: &dyn Source, d: &Descriptor) -> Option<PlatformCell> {
+    entry_platform(layout, d).map(|p| PlatformCell {
         platform: p.platform.display(),
         derived: p.derived,
-        attestation,
+        attestation: d.is_attestation(),
+        twin: crate::platform::is_zstd_twin(d).then_some("zstd"),
     })
 }
 
@@ -69,10 +87,10 @@ pub fn describe(layout: &dyn Source, d: &Descriptor) -> Entry {
     let mut platforms = Vec::new();
     if d.is_index() {
         for c in &graph::entries_of(layout, d).unwrap_or_default() {
-            platforms.extend(cell(entry_platform(layout, c), c.is_attestation()));
+            platforms.extend(cell(layout, c));
         }
     } else {
-        platforms.extend(cell(entry_platform(layout, d), d.is_attestation()));
+        platforms.extend(cell(layout, d));
     }
     Entry {
         ref_name: d.ref_name().map(str::to_string),
@@ -134,10 +152,7 @@ pub fn tree(layout: &dyn Source, roots: &[Descriptor]) -> Result<Vec<TreeNode>> 
         .iter()
         .map(|n| {
             let platform = if n.role == Role::Entry {
-                cell(
-                    entry_platform(layout, &n.descriptor),
-                    n.descriptor.is_attestation(),
-                )
+                cell(layout, &n.descriptor)
             } else {
                 None
             };

@@ -118,12 +118,22 @@ pub fn choose_image(
         let listing = || {
             let v: Vec<String> = images
                 .iter()
-                .map(|(_, p, _)| p.clone().unwrap_or_else(|| "(no platform)".into()))
+                .map(|(d, p, _)| match (p, crate::platform::is_zstd_twin(d)) {
+                    (Some(p), true) => format!("{p} (zstd twin)"),
+                    (Some(p), false) => p.clone(),
+                    (None, _) => "(no platform)".into(),
+                })
                 .collect();
             format!("platforms in {}: {}", root.digest, v.join(", "))
         };
+        // A zstd twin does not compete with its platform's gzip image
+        // (docs/selection.md, "Compression twins").
+        let primary =
+            crate::platform::without_outranked_twins(images.iter().collect(), |(d, _, p)| {
+                (d, p.as_ref())
+            });
         let Some(want) = &opts.platform else {
-            return match images.as_slice() {
+            return match primary.as_slice() {
                 [(one, ..)] => check_loadable(src, one, opts),
                 _ => Err(Error::usage(format!(
                     "{} is a multi-arch index; a docker-archive holds one image for docker load",
@@ -135,8 +145,8 @@ pub fn choose_image(
                 ))),
             };
         };
-        let hits: Vec<&Descriptor> = images
-            .iter()
+        let hits: Vec<&Descriptor> = primary
+            .into_iter()
             .filter(|(_, _, have)| {
                 have.as_ref().is_some_and(|h| {
                     want.check(h, MatchMode::Exact, Fallbacks::default())

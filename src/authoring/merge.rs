@@ -4,8 +4,9 @@
 //!   per platform.
 //! - `replace`: exactly the sources' platforms (later source wins per platform).
 //! - `keep-missing`: the sources' entries, plus the existing entries for platforms the
-//!   sources lack (a "hybrid" index); each carried entry is annotated with
-//!   [`super::CARRIED_FROM`] = `REF@<previous index digest>`.
+//!   sources lack (a "hybrid" index); each carried entry, and each zstd twin carried
+//!   with it, is annotated with [`super::CARRIED_FROM`] = `REF@<previous index digest>`
+//!   (attestations carried with an entry are not).
 //! - `require-all`: like `replace`, but refuses (exit 5, nothing written) when the
 //!   sources lack a platform that the existing DEST:REF has or that `--expect` names;
 //!   the refusal lists every missing platform.
@@ -60,10 +61,17 @@ pub fn apply_policy(
             let mut r = MemberList::from(incoming.to_vec());
             for mut e in existing {
                 if !r.has_slot_of(&e) {
-                    e.descriptor
-                        .annotations
-                        .entry(CARRIED_FROM.to_string())
-                        .or_insert_with(|| carried_from.to_string());
+                    // The entry and its zstd twins (entries of its platform) are
+                    // marked; its attestations travel as they are.
+                    let twins = e
+                        .attestations
+                        .iter_mut()
+                        .filter(|d| crate::platform::is_zstd_twin(d));
+                    for d in std::iter::once(&mut e.descriptor).chain(twins) {
+                        d.annotations
+                            .entry(CARRIED_FROM.to_string())
+                            .or_insert_with(|| carried_from.to_string());
+                    }
                     r.push(e);
                 }
             }

@@ -191,7 +191,7 @@ pub struct ExportArgs {
     pub allow_zstd: bool,
     /// The exported manifests and indexes in this format (docs/convert.md).
     #[command(flatten)]
-    pub convert: super::registry::ConvertArgs,
+    pub convert: super::registry::FixedConvertArgs,
     #[command(flatten)]
     pub referrers: ReferrerArgs,
     /// Print what would be exported (refs, referrers); write no archive.

@@ -112,11 +112,7 @@ fn print_tree(out: &mut impl Write, nodes: &[view::TreeNode], indent: usize) {
             output::human_size(n.size)
         );
         if let Some(p) = &n.platform {
-            line.push_str(&format!(
-                " {}{}",
-                p.platform,
-                if p.derived { " (derived)" } else { "" }
-            ));
+            line.push_str(&format!(" {}", p.label(" (derived)")));
         }
         if let Some(t) = &n.artifact_type {
             line.push_str(&format!(" artifactType={t}"));
@@ -260,7 +256,7 @@ fn print_rows(ctx: &Ctx, rows: &[Row]) {
                 .platforms
                 .iter()
                 .filter(|p| !p.attestation)
-                .map(|p| format!("{}{}", p.platform, if p.derived { "*" } else { "" }))
+                .map(|p| p.label("*"))
                 .collect();
             let kind = if crate::model::media::is_index(&e.media_type) {
                 "index"

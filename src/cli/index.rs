@@ -183,7 +183,7 @@ pub struct EditFlags {
     pub referrers: super::registry::ReferrerArgs,
     /// The index written, and its children, in one format (docs/convert.md).
     #[command(flatten)]
-    pub convert: super::registry::ConvertArgs,
+    pub convert: super::registry::FixedConvertArgs,
 }
 
 impl EditFlags {

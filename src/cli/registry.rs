@@ -156,12 +156,40 @@ pub enum ManifestFormat {
     Auto,
 }
 
+/// `--manifest-format` of the commands that write documents themselves (pull, export,
+/// `index create`/`add`, `merge`): no registry answers them, so no `auto`. `auto` still
+/// parses (hidden from the help) to be refused with a hint rather than a bare
+/// "invalid value".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FixedFormat {
+    /// As stored (no conversion).
+    Keep,
+    /// OCI image index and manifest.
+    Oci,
+    /// Docker manifest list and schema 2 manifest (skopeo calls it v2s2).
+    #[value(alias = "v2s2")]
+    Docker,
+    #[value(hide = true)]
+    Auto,
+}
+
+impl From<FixedFormat> for ManifestFormat {
+    fn from(f: FixedFormat) -> Self {
+        match f {
+            FixedFormat::Keep => ManifestFormat::Keep,
+            FixedFormat::Oci => ManifestFormat::Oci,
+            FixedFormat::Docker => ManifestFormat::Docker,
+            FixedFormat::Auto => ManifestFormat::Auto,
+        }
+    }
+}
+
 /// Manifest format conversion (docs/convert.md), shared by push and copy.
 #[derive(Debug, Args)]
 pub struct ConvertArgs {
     /// Write the manifests and indexes in this format: keep (as stored), oci, docker
-    /// (schema 2), or on push and copy auto (as stored; converted and retried once when
-    /// the registry refuses the format). Blobs never change; only documents get new digests.
+    /// (schema 2), or auto (as stored; converted and retried once when a registry
+    /// destination refuses the format). Blobs never change; only documents get new digests.
     #[arg(long, value_enum, default_value = "keep", value_name = "FORMAT")]
     pub manifest_format: ManifestFormat,
     /// With --manifest-format docker (or auto), drop what Docker cannot hold instead of refusing:
@@ -170,33 +198,55 @@ pub struct ConvertArgs {
     pub allow_lossy: Vec<String>,
 }
 
+/// Manifest format conversion of pull, export and index edits (docs/convert.md).
+#[derive(Debug, Args)]
+pub struct FixedConvertArgs {
+    /// Write the manifests and indexes in this format: keep (as stored), oci, docker
+    /// (schema 2). Blobs never change; only documents get new digests.
+    #[arg(long, value_enum, default_value = "keep", value_name = "FORMAT")]
+    pub manifest_format: FixedFormat,
+    /// With --manifest-format docker, drop what Docker cannot hold instead of refusing:
+    /// annotations, subject, artifact-type, attestations, fields (comma-separated).
+    #[arg(long, value_name = "KIND", value_delimiter = ',')]
+    pub allow_lossy: Vec<String>,
+}
+
 impl ConvertArgs {
     /// The conversion asked for, and the losses accepted.
     pub fn request(&self) -> Result<(Option<crate::convert::Format>, Vec<crate::convert::Loss>)> {
-        use crate::convert::{Format, Loss};
-        let to = match self.manifest_format {
-            ManifestFormat::Keep => None,
-            ManifestFormat::Oci => Some(Format::Oci),
-            ManifestFormat::Docker => Some(Format::Docker),
-            ManifestFormat::Auto => Some(Format::Auto),
-        };
-        let lossy = self
-            .allow_lossy
-            .iter()
-            .map(|s| Loss::parse(s.trim()))
-            .collect::<Result<Vec<_>>>()?;
-        if !lossy.is_empty() && !matches!(to, Some(Format::Docker | Format::Auto)) {
-            return Err(Error::usage(
-                "--allow-lossy applies only with --manifest-format docker or auto",
-            ));
-        }
-        Ok((to, lossy))
+        conversion(self.manifest_format, &self.allow_lossy)
     }
+}
 
-    /// [`ConvertArgs::request`] for a command that writes documents itself (export,
+/// The conversion `format` asks for, and the losses `allow_lossy` accepts.
+fn conversion(
+    format: ManifestFormat,
+    allow_lossy: &[String],
+) -> Result<(Option<crate::convert::Format>, Vec<crate::convert::Loss>)> {
+    use crate::convert::{Format, Loss};
+    let to = match format {
+        ManifestFormat::Keep => None,
+        ManifestFormat::Oci => Some(Format::Oci),
+        ManifestFormat::Docker => Some(Format::Docker),
+        ManifestFormat::Auto => Some(Format::Auto),
+    };
+    let lossy = allow_lossy
+        .iter()
+        .map(|s| Loss::parse(s.trim()))
+        .collect::<Result<Vec<_>>>()?;
+    if !lossy.is_empty() && !matches!(to, Some(Format::Docker | Format::Auto)) {
+        return Err(Error::usage(
+            "--allow-lossy applies only with --manifest-format docker or auto",
+        ));
+    }
+    Ok((to, lossy))
+}
+
+impl FixedConvertArgs {
+    /// The conversion of a command that writes documents itself (export,
     /// `index create`/`add`, `merge`): `auto` asks a registry, so it is refused there.
     pub fn fixed_request(&self, command: &str) -> Result<Option<crate::convert::Request>> {
-        let (to, allow_lossy) = self.request()?;
+        let (to, allow_lossy) = conversion(self.manifest_format.into(), &self.allow_lossy)?;
         match to {
             Some(crate::convert::Format::Auto) => Err(Error::usage(format!(
                 "{command}: --manifest-format auto is for push and copy to a registry (it retries when the registry refuses)"
@@ -343,7 +393,7 @@ pub struct PullArgs {
     #[arg(long = "where", value_name = "EXPR")]
     pub wheres: Vec<String>,
     #[command(flatten)]
-    pub convert: ConvertArgs,
+    pub convert: FixedConvertArgs,
     #[command(flatten)]
     pub referrers: ReferrerArgs,
     #[command(flatten)]

@@ -93,6 +93,25 @@ pub struct EntryReport {
     pub note: Option<String>,
 }
 
+impl EntryReport {
+    /// A nested index of the ref's index: recompress reads one index level, so it is
+    /// left as it is, and said so (a `skipped` entry with a note).
+    pub(crate) fn nested_index(d: &Descriptor, platform: Option<String>) -> EntryReport {
+        EntryReport {
+            platform,
+            from: d.digest.clone(),
+            to: d.digest.clone(),
+            action: "skipped",
+            layers: Vec::new(),
+            note: Some(
+                "a nested index; its images are not recompressed (recompress reads one \
+                 index level: tag the nested index and recompress that ref)"
+                    .into(),
+            ),
+        }
+    }
+}
+
 /// What a recompression did (or, dry run, would do).
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {

@@ -121,6 +121,10 @@ impl<'a> Work<'a> {
         let mut added: Vec<Value> = Vec::new();
         let mut any_wanted = false;
         for (i, d) in entries.iter().enumerate() {
+            if d.is_index() {
+                reports.push(EntryReport::nested_index(d, label(&spec_of(d))));
+                continue;
+            }
             if d.is_attestation() || !d.is_manifest() {
                 continue;
             }
