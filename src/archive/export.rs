@@ -18,9 +18,9 @@
 //! index.json as a layout lists them ([`referrers::entries_for`]); a docker-archive
 //! carries none (docker load has no place for them) and reports how many stay behind.
 
-use super::docker_export::{choose_image, name_entry, DockerExport};
+use super::docker_export::{choose_image, name_entry, DockerExport, DockerName};
 use super::sink::{ArchiveSink, DockerImage};
-use crate::compress::CompressOptions;
+use crate::compress::{CompressOptions, Compression};
 use crate::copy::{self, CopyOptions};
 use crate::error::{Error, Result};
 use crate::graph;
@@ -34,7 +34,7 @@ use crate::store::Overlay;
 use serde::Serialize;
 use std::collections::HashSet;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone)]
 pub struct ExportOptions {
@@ -415,4 +415,137 @@ pub fn export_to_file(
     path: &Path,
 ) -> Result<ExportReport> {
     super::sink::write_atomically(path, |w, dir| export(layout, targets, opts, w, dir))
+}
+
+/// What `oix export`'s options ask for, as given; [`ExportRequest::destination`] and
+/// [`ExportRequest::options`] decide what they mean.
+#[derive(Debug, Clone, Default)]
+pub struct ExportRequest {
+    /// `-o`: FILE, `-` (stdout), `oci-archive:FILE` or `docker-archive:FILE`.
+    pub output: PathBuf,
+    /// `--format`: `oci-archive` or `docker-archive`.
+    pub format: Option<String>,
+    /// `--docker-compat`: same as `--format docker-archive`.
+    pub docker_compat: bool,
+    /// `--name REPO:TAG` of a docker-archive.
+    pub name: Option<String>,
+    /// `--allow-zstd`: accept zstd layers in a docker-archive.
+    pub allow_zstd: bool,
+    /// `--compression` (default: from the file name).
+    pub compression: Option<String>,
+    /// `--level`.
+    pub level: Option<i32>,
+    /// `--jobs`.
+    pub jobs: Option<usize>,
+    /// `--platform` (repeatable).
+    pub platforms: Vec<String>,
+    /// `--where` (repeatable).
+    pub wheres: Vec<String>,
+}
+
+impl ExportRequest {
+    /// Whether a docker-loadable archive is asked for (`-o docker-archive:FILE`,
+    /// `--docker-compat` or `--format docker-archive`).
+    fn docker_output(&self) -> Option<&str> {
+        self.output
+            .to_str()
+            .and_then(|s| s.strip_prefix("docker-archive:"))
+    }
+
+    fn is_docker(&self) -> bool {
+        self.docker_output().is_some()
+            || self.docker_compat
+            || self.format.as_deref() == Some("docker-archive")
+    }
+
+    /// The archive file to write (`-`: stdout); contradicting options refused (usage).
+    pub fn destination(&self) -> Result<PathBuf> {
+        let docker_out = self.docker_output();
+        if docker_out == Some("") {
+            return Err(
+                Error::usage("output \"docker-archive:\" has an empty file name")
+                    .with_hint("write -o docker-archive:FILE"),
+            );
+        }
+        let docker = self.is_docker();
+        if docker && self.format.as_deref() == Some("oci-archive") {
+            return Err(Error::usage(
+                "--format oci-archive contradicts a docker-archive output (-o docker-archive: or --docker-compat)",
+            ));
+        }
+        if !docker && (self.name.is_some() || self.allow_zstd) {
+            return Err(
+                Error::usage("--name and --allow-zstd apply to docker-archive exports")
+                    .with_hint("add --format docker-archive"),
+            );
+        }
+        match docker_out {
+            Some(file) => Ok(PathBuf::from(file)),
+            None => crate::reference::archive_output(&self.output),
+        }
+    }
+
+    /// The options for writing to `output` (from [`ExportRequest::destination`]):
+    /// compression, selector and docker image; `referrers` and `convert` are the
+    /// defaults for the caller to set.
+    pub fn options(&self, output: &Path) -> Result<ExportOptions> {
+        let compression = match &self.compression {
+            Some(c) => Compression::parse(c)?,
+            None if output.as_os_str() == "-" => Compression::None,
+            None => {
+                Compression::from_file_name(&output.to_string_lossy()).unwrap_or(Compression::None)
+            }
+        };
+        let mut compress = CompressOptions::new(compression);
+        compress.level = self.level;
+        if let Some(j) = self.jobs {
+            compress.jobs = j.max(1);
+        }
+        let (selector, docker) = if self.is_docker() {
+            let platform = match self.platforms.as_slice() {
+                [] => None,
+                [one] => Some(crate::platform::PlatformSpec::parse(one)?),
+                _ => {
+                    return Err(Error::usage(
+                        "a docker-archive holds one image: give --platform once",
+                    ))
+                }
+            };
+            let dx = DockerExport {
+                name: self.name.as_deref().map(DockerName::parse).transpose()?,
+                platform,
+                allow_zstd: self.allow_zstd,
+            };
+            let selector = crate::select::args::subset_selector(&[], &self.wheres)?;
+            (selector, Some(dx))
+        } else {
+            let selector = crate::select::args::subset_selector(&self.platforms, &self.wheres)?;
+            (selector, None)
+        };
+        Ok(ExportOptions {
+            compress,
+            selector,
+            docker,
+            referrers: Default::default(),
+            convert: None,
+        })
+    }
+}
+
+/// The layout and targets of `export LAYOUT[:REF]...`: every reference must name the
+/// same layout (usage error otherwise). `None` for no references.
+pub fn one_layout_targets(references: &[String]) -> Result<Option<(PathBuf, Vec<Target>)>> {
+    let mut path = None;
+    let mut targets = Vec::new();
+    for s in references {
+        let r = crate::reference::LayoutRef::parse(s)?;
+        if path.as_ref().is_some_and(|p| *p != r.path) {
+            return Err(Error::usage(
+                "export: all references must name the same layout",
+            ));
+        }
+        path = Some(r.path);
+        targets.push(r.target);
+    }
+    Ok(path.map(|p| (p, targets)))
 }
