@@ -487,8 +487,9 @@ impl ExportRequest {
 
     /// The options for writing to `output` (from [`ExportRequest::destination`]):
     /// compression, selector and docker image; `referrers` and `convert` are the
-    /// defaults for the caller to set.
-    pub fn options(&self, output: &Path) -> Result<ExportOptions> {
+    /// defaults for the caller to set. Also the selector's warnings (a platform naming
+    /// an unknown os or architecture), one line each, not yet escaped.
+    pub fn options(&self, output: &Path) -> Result<(ExportOptions, Vec<String>)> {
         let compression = match &self.compression {
             Some(c) => Compression::parse(c)?,
             None if output.as_os_str() == "-" => Compression::None,
@@ -516,19 +517,20 @@ impl ExportRequest {
                 platform,
                 allow_zstd: self.allow_zstd,
             };
-            let selector = crate::select::args::subset_selector(&[], &self.wheres)?;
+            let selector = crate::select::subset_selector(&[], &self.wheres)?;
             (selector, Some(dx))
         } else {
-            let selector = crate::select::args::subset_selector(&self.platforms, &self.wheres)?;
+            let selector = crate::select::subset_selector(&self.platforms, &self.wheres)?;
             (selector, None)
         };
-        Ok(ExportOptions {
+        let opts = ExportOptions {
             compress,
-            selector,
+            selector: selector.selector,
             docker,
             referrers: Default::default(),
             convert: None,
-        })
+        };
+        Ok((opts, selector.warnings))
     }
 }
 

@@ -249,7 +249,10 @@ pub fn export_cmd(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
     let output = req.destination()?;
     let (path, targets) = one_layout_targets(&a.references)?.expect("clap requires one reference");
     let layout = ctx.open(&path)?;
-    let mut opts = req.options(&output)?;
+    let (mut opts, warnings) = req.options(&output)?;
+    for w in &warnings {
+        output::warning(w);
+    }
     opts.referrers = a.referrers.carry();
     opts.convert = a.convert.fixed_request("export")?;
     if a.dry_run {
