@@ -3,17 +3,19 @@
 use super::output::{errln, outln};
 use super::registry::ReferrerArgs;
 use super::{output, Ctx};
-use crate::archive::docker_export::{DockerExport, DockerName};
-use crate::archive::export::{export, export_plan, export_to_file, ExportOptions};
+use crate::archive::export::{
+    export, export_plan, export_to_file, one_layout_targets, ExportPlan, ExportReport,
+    ExportRequest,
+};
 use crate::archive::import::{import, parse_source, ImportOptions, ImportSource};
 use crate::archive::Selection;
-use crate::compress::{CompressOptions, Compression, Limits};
+use crate::compress::Limits;
 use crate::error::{Error, Kind, Result};
 use crate::reference::{LayoutRef, Target};
 use crate::Layout;
 use clap::Args;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
 #[command(after_long_help = "\
@@ -232,108 +234,37 @@ pub(crate) fn print_referrers(
 }
 
 pub fn export_cmd(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
-    let docker_out = a
-        .output
-        .to_str()
-        .and_then(|s| s.strip_prefix("docker-archive:"));
-    if docker_out == Some("") {
-        return Err(
-            Error::usage("output \"docker-archive:\" has an empty file name")
-                .with_hint("write -o docker-archive:FILE"),
-        );
-    }
-    let docker =
-        docker_out.is_some() || a.docker_compat || a.format.as_deref() == Some("docker-archive");
-    if docker && a.format.as_deref() == Some("oci-archive") {
-        return Err(Error::usage(
-            "--format oci-archive contradicts a docker-archive output (-o docker-archive: or --docker-compat)",
-        ));
-    }
-    if !docker && (a.name.is_some() || a.allow_zstd) {
-        return Err(
-            Error::usage("--name and --allow-zstd apply to docker-archive exports")
-                .with_hint("add --format docker-archive"),
-        );
-    }
-    let output = match docker_out {
-        Some(file) => PathBuf::from(file),
-        None => crate::reference::archive_output(&a.output)?,
+    let req = ExportRequest {
+        output: a.output.clone(),
+        format: a.format.clone(),
+        docker_compat: a.docker_compat,
+        name: a.name.clone(),
+        allow_zstd: a.allow_zstd,
+        compression: a.compression.clone(),
+        level: a.level,
+        jobs: a.jobs,
+        platforms: a.platforms.clone(),
+        wheres: a.wheres.clone(),
     };
-    let mut path = None;
-    let mut targets = Vec::new();
-    for s in &a.references {
-        let r = LayoutRef::parse(s)?;
-        if path.as_ref().is_some_and(|p| *p != r.path) {
-            return Err(Error::usage(
-                "export: all references must name the same layout",
-            ));
-        }
-        path = Some(r.path);
-        targets.push(r.target);
+    let output = req.destination()?;
+    let (path, targets) = one_layout_targets(&a.references)?.expect("clap requires one reference");
+    let layout = ctx.open(&path)?;
+    let (mut opts, warnings) = req.options(&output)?;
+    for w in &warnings {
+        output::warning(w);
     }
-    let layout = ctx.open(path.as_deref().expect("clap requires one reference"))?;
-    let to_stdout = output.as_os_str() == "-";
-    let compression = match &a.compression {
-        Some(c) => Compression::parse(c)?,
-        None if to_stdout => Compression::None,
-        None => Compression::from_file_name(&output.to_string_lossy()).unwrap_or(Compression::None),
-    };
-    let mut compress = CompressOptions::new(compression);
-    compress.level = a.level;
-    if let Some(j) = a.jobs {
-        compress.jobs = j.max(1);
-    }
-    let (selector, docker) = if docker {
-        let platform = match a.platforms.as_slice() {
-            [] => None,
-            [one] => Some(crate::platform::PlatformSpec::parse(one)?),
-            _ => {
-                return Err(Error::usage(
-                    "a docker-archive holds one image: give --platform once",
-                ))
-            }
-        };
-        let dx = DockerExport {
-            name: a.name.as_deref().map(DockerName::parse).transpose()?,
-            platform,
-            allow_zstd: a.allow_zstd,
-        };
-        let selector = crate::select::args::subset_selector(&[], &a.wheres)?;
-        (selector, Some(dx))
-    } else {
-        let selector = crate::select::args::subset_selector(&a.platforms, &a.wheres)?;
-        (selector, None)
-    };
-    let opts = ExportOptions {
-        compress,
-        selector,
-        docker,
-        referrers: a.referrers.carry(),
-        convert: a.convert.fixed_request("export")?,
-    };
+    opts.referrers = a.referrers.carry();
+    opts.convert = a.convert.fixed_request("export")?;
     if a.dry_run {
         let plan = export_plan(&layout, &targets, &opts)?;
         if ctx.json {
             output::json(&plan);
-            return Ok(0);
+        } else {
+            print_export_plan(&plan);
         }
-        for r in &plan.refs {
-            outln!(
-                "{} {}{}",
-                r.digest,
-                r.ref_name.as_deref().unwrap_or("-"),
-                if r.rewritten {
-                    " (platform subset)"
-                } else {
-                    ""
-                }
-            );
-        }
-        print_referrers(&plan.referrers, &plan.referrer_warnings, true);
-        not_carried_note(plan.referrers_not_carried);
-        errln!("dry run: no archive written");
         return Ok(0);
     }
+    let to_stdout = output.as_os_str() == "-";
     let report = if to_stdout {
         let stdout = std::io::stdout();
         let (report, mut w) = export(
@@ -349,10 +280,6 @@ pub fn export_cmd(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
     } else {
         export_to_file(&layout, &targets, &opts, &output)?
     };
-    if !ctx.json {
-        print_referrers(&report.referrers, &report.referrer_warnings, false);
-        not_carried_note(report.referrers_not_carried);
-    }
     if ctx.json {
         if to_stdout {
             output::json_stderr(&report);
@@ -360,39 +287,66 @@ pub fn export_cmd(ctx: &Ctx, a: ExportArgs) -> Result<i32> {
             output::json(&report);
         }
     } else {
-        let mut lines = Vec::new();
-        lines.push(format!(
-            "{} {} ({}, {} blobs, {})",
-            report.digest,
-            output.display(),
-            report.compression,
-            report.blobs,
-            output::human_size(report.size as i64)
-        ));
-        for r in &report.refs {
-            lines.push(format!(
-                "  {} {}{}",
-                r.digest,
-                r.ref_name.as_deref().unwrap_or("-"),
-                if report.converted.iter().any(|p| p.to == r.digest) {
-                    " (converted)"
-                } else if r.rewritten {
-                    " (platform subset)"
-                } else {
-                    ""
-                }
-            ));
-        }
-        super::registry::print_converted(&report.converted, &report.dropped);
-        for l in lines {
-            if to_stdout {
-                errln!("{l}");
-            } else {
-                outln!("{l}");
-            }
-        }
+        print_export_report(&report, &output, to_stdout);
     }
     Ok(0)
+}
+
+/// `export --dry-run`: the refs (stdout), the referrers and the note (stderr).
+fn print_export_plan(plan: &ExportPlan) {
+    for r in &plan.refs {
+        outln!(
+            "{} {}{}",
+            r.digest,
+            r.ref_name.as_deref().unwrap_or("-"),
+            if r.rewritten {
+                " (platform subset)"
+            } else {
+                ""
+            }
+        );
+    }
+    print_referrers(&plan.referrers, &plan.referrer_warnings, true);
+    not_carried_note(plan.referrers_not_carried);
+    errln!("dry run: no archive written");
+}
+
+/// The archive written and its refs: on stdout, or on stderr when the archive went to
+/// stdout; the referrers and conversions on stderr.
+fn print_export_report(report: &ExportReport, output: &Path, to_stdout: bool) {
+    print_referrers(&report.referrers, &report.referrer_warnings, false);
+    not_carried_note(report.referrers_not_carried);
+    let mut lines = Vec::new();
+    lines.push(format!(
+        "{} {} ({}, {} blobs, {})",
+        report.digest,
+        output.display(),
+        report.compression,
+        report.blobs,
+        output::human_size(report.size as i64)
+    ));
+    for r in &report.refs {
+        lines.push(format!(
+            "  {} {}{}",
+            r.digest,
+            r.ref_name.as_deref().unwrap_or("-"),
+            if report.converted.iter().any(|p| p.to == r.digest) {
+                " (converted)"
+            } else if r.rewritten {
+                " (platform subset)"
+            } else {
+                ""
+            }
+        ));
+    }
+    super::registry::print_converted(&report.converted, &report.dropped);
+    for l in lines {
+        if to_stdout {
+            errln!("{l}");
+        } else {
+            outln!("{l}");
+        }
+    }
 }
 
 /// A docker-archive carries no referrers: say how many stay behind.
