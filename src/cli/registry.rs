@@ -6,7 +6,8 @@ use crate::copy::stores::{self, CarryOptions, CopyRequest, CopyResult, PlanStep}
 use crate::error::{Error, Result};
 use crate::reference::LayoutRef;
 use crate::reference::Reference;
-use crate::registry::ops::{self, PullOptions, PushOptions};
+use crate::registry::pull::{self, PullOptions};
+use crate::registry::push::{self, PushOptions};
 use crate::registry::{skopeo, Progress, Registry, RegistryRef, TransportOptions};
 use crate::store::Connect;
 use crate::Layout;
@@ -709,13 +710,13 @@ pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
             "--add-compression needs the built-in client (--via builtin)",
         ));
     }
-    let plan = ops::plan_push(&layout, &src, &dest, &opts)?;
+    let plan = push::plan_push(&layout, &src, &dest, &opts)?;
     if a.via == Via::Skopeo {
         return push_via_skopeo(ctx, &a, &layout, &src, &dest, &plan, &transport);
     }
     let registry = Registry::new(&dest, &connect.registry(true)?)?;
     if a.dry_run {
-        let steps = ops::dry_run(&plan, &registry, a.transport.jobs, &opts.carry.referrers)?;
+        let steps = push::dry_run(&plan, &registry, a.transport.jobs, &opts.carry.referrers)?;
         if ctx.json {
             let mut v = serde_json::json!({"dry_run": true, "destination": dest.repository(), "steps": steps});
             if !plan.converted.is_empty() {
@@ -728,7 +729,7 @@ pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
         }
         return Ok(0);
     }
-    let summary = ops::push(&plan, &registry, &opts)?;
+    let summary = push::push(&plan, &registry, &opts)?;
     if ctx.json {
         output::json(&summary);
     } else {
@@ -778,7 +779,7 @@ fn push_via_skopeo(
     layout: &Layout,
     src: &LayoutRef,
     dest: &RegistryRef,
-    plan: &ops::PushPlan,
+    plan: &push::PushPlan,
     transport: &TransportOptions,
 ) -> Result<i32> {
     if !a.platform.is_empty() || !a.mount_from.is_empty() || a.chunk_size.is_some() {
@@ -867,7 +868,7 @@ pub fn pull(ctx: &Ctx, a: PullArgs) -> Result<i32> {
         ..a.transport.connect()?
     };
     let registry = Registry::new(&src, &connect.registry(false)?)?;
-    let summary = ops::pull(
+    let summary = pull::pull(
         &registry,
         &layout,
         &ref_name,
