@@ -38,7 +38,7 @@ fn holds(dst: StoreRef<'_>, d: &Descriptor) -> Result<bool> {
     }
 }
 
-/// What [`run`] would do: reads and HEADs only, nothing written.
+/// What [`super::run`] would do: reads and HEADs only, nothing written.
 pub fn dry_run(
     source: &dyn Source,
     roots: &[Descriptor],

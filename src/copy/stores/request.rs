@@ -103,7 +103,7 @@ pub struct ArchiveWritten {
     pub blobs: u64,
 }
 
-/// The result of [`copy`]: done, or the plan of a dry run.
+/// The result of [`super::copy`]: done, or the plan of a dry run.
 pub enum CopyResult {
     Done(Box<CopySummary>),
     DryRun {

@@ -68,7 +68,7 @@ impl Source for Registry {
         Ok(bytes)
     }
     /// The referrers API where offered, else the fallback tag; plus cosign's tags
-    /// ([`referrers`]).
+    /// ([`super::referrers`]).
     fn referrers(&self, subject: &Descriptor) -> Result<Vec<Descriptor>> {
         self.referrers_of(&subject.digest()?, &[])
     }
