@@ -13,7 +13,7 @@
 //! image-spec ref grammar ([`crate::reference::validate_ref_name`]) as well.
 
 use crate::error::{Error, Result};
-pub use crate::registry::ops::expand_arch_tag;
+pub use crate::registry::push::expand_arch_tag;
 pub use crate::registry::reference::{validate_host, validate_repo, validate_tag};
 
 /// The placeholders a per-arch tag template may use.

@@ -8,11 +8,14 @@ mod apply;
 mod archive;
 mod basic;
 mod build;
+mod copy;
 mod index;
 mod login;
 mod maint;
 pub mod output;
 mod publish;
+mod pull;
+mod push;
 mod recompress;
 mod referrers;
 mod registry;
@@ -102,12 +105,12 @@ pub enum Command {
     #[command(long_about = select::FOLD_LONG_ABOUT)]
     Fold(select::FoldArgs),
     /// Copy an image or index between any two stores (layouts, registries, archives).
-    #[command(long_about = registry::COPY_LONG_ABOUT)]
-    Copy(registry::CopyArgs),
+    #[command(long_about = copy::COPY_LONG_ABOUT)]
+    Copy(copy::CopyArgs),
     /// Push a layout's image or index to a registry (docker://HOST/REPO[:TAG]).
-    Push(registry::PushArgs),
+    Push(push::PushArgs),
     /// Pull an image or index from a registry into a layout.
-    Pull(registry::PullArgs),
+    Pull(pull::PullArgs),
     /// Check credentials against a registry and store them in the containers auth file.
     #[command(after_long_help = login::LOGIN_HELP)]
     Login(login::LoginArgs),
@@ -205,9 +208,9 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Annotate(a) => index::annotate(&ctx, a),
         Command::Select(a) => select::select(&ctx, a),
         Command::Fold(a) => select::fold(&ctx, a),
-        Command::Copy(a) => registry::copy(&ctx, a),
-        Command::Push(a) => registry::push(&ctx, a),
-        Command::Pull(a) => registry::pull(&ctx, a),
+        Command::Copy(a) => copy::copy(&ctx, a),
+        Command::Push(a) => push::push(&ctx, a),
+        Command::Pull(a) => pull::pull(&ctx, a),
         Command::Login(a) => login::login(&ctx, a),
         Command::Logout(a) => login::logout(&ctx, a),
         Command::Publish(a) => publish::publish(&ctx, a),

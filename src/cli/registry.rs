@@ -1,15 +1,13 @@
-//! push and pull.
+//! The registry flags `copy`, `push`, `pull` and other commands share (connection, TLS,
+//! transport, conversion, referrers, `--via`), the progress bars and the dry-run and
+//! conversion printing; the commands are in cli/copy.rs, cli/push.rs, cli/pull.rs.
 
+use super::output;
 use super::output::{errln, outln};
-use super::{output, Ctx};
-use crate::copy::stores::{self, CarryOptions, CopyRequest, CopyResult, PlanStep};
+use crate::copy::stores::{self, PlanStep};
 use crate::error::{Error, Result};
-use crate::reference::LayoutRef;
-use crate::reference::Reference;
-use crate::registry::ops::{self, PullOptions, PushOptions};
-use crate::registry::{skopeo, Progress, Registry, RegistryRef, TransportOptions};
+use crate::registry::Progress;
 use crate::store::Connect;
-use crate::Layout;
 use clap::{Args, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::HashMap;
@@ -259,7 +257,7 @@ impl FixedConvertArgs {
 }
 
 /// `--add-compression`: only zstd twins are defined (containers/image's annotation).
-fn add_compression(v: &Option<String>) -> Result<Option<crate::compress::Compression>> {
+pub(super) fn add_compression(v: &Option<String>) -> Result<Option<crate::compress::Compression>> {
     match v.as_deref() {
         None => Ok(None),
         Some("zstd") => Ok(Some(crate::compress::Compression::Zstd)),
@@ -320,7 +318,7 @@ impl ReferrerArgs {
 }
 
 /// `N referrers` for the summary lines.
-fn referrers_note(n: usize) -> String {
+pub(super) fn referrers_note(n: usize) -> String {
     match n {
         0 => String::new(),
         1 => ", 1 referrer".to_string(),
@@ -328,164 +326,7 @@ fn referrers_note(n: usize) -> String {
     }
 }
 
-#[derive(Debug, Args)]
-pub struct PushArgs {
-    /// LAYOUT, LAYOUT:REF or LAYOUT@DIGEST.
-    pub source: String,
-    /// docker://HOST[:PORT]/REPO[:TAG]; without a tag, the tag is the source's REF.
-    pub destination: String,
-    /// Push every ref of the layout, each to the tag of its name.
-    #[arg(long)]
-    pub all_refs: bool,
-    /// Push only these platforms (OS/ARCH[/VARIANT], repeatable or comma-separated):
-    /// the index is rewritten to the matching entries, never pushed sparse.
-    #[arg(long, value_name = "PLATFORM", value_delimiter = ',')]
-    pub platform: Vec<String>,
-    /// Push only the entries whose descriptor satisfies EXPR (key=value, key!=value,
-    /// key~=REGEX, key, !key; repeatable, all must hold).
-    #[arg(long = "where", value_name = "EXPR")]
-    pub wheres: Vec<String>,
-    /// Also tag each child manifest: {tag}, {arch}, {variant}, {os} are replaced,
-    /// e.g. '{tag}-{arch}' or '{tag}_{arch}{variant}'.
-    #[arg(long, value_name = "TEMPLATE")]
-    pub arch_tags: Option<String>,
-    /// Mount blobs from this repository of the same registry instead of uploading them (repeatable).
-    #[arg(long, value_name = "REPO")]
-    pub mount_from: Vec<String>,
-    /// Size of one PATCH of a chunked upload; smaller blobs go up in one request
-    /// (bytes, or with a K/M/G suffix).
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-    pub chunk_size: Option<u64>,
-    /// Print what would be uploaded, skipped and tagged; write nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Check every blob and manifest even when the registry already holds the image or
-    /// index by digest (normally its graph is then known to be complete).
-    #[arg(long)]
-    pub force_recursive: bool,
-    /// Who does the work: the built-in client or skopeo.
-    #[arg(long, value_enum, default_value = "builtin")]
-    pub via: Via,
-    /// Keep each gzip entry of the index and add a zstd twin per platform, marked
-    /// io.github.containers.compression.zstd (podman's --add-compression; see
-    /// `oix recompress`). Only zstd.
-    #[arg(long, value_name = "zstd")]
-    pub add_compression: Option<String>,
-    #[command(flatten)]
-    pub convert: ConvertArgs,
-    #[command(flatten)]
-    pub referrers: ReferrerArgs,
-    #[command(flatten)]
-    pub transport: TransportArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct PullArgs {
-    /// docker://HOST[:PORT]/REPO[:TAG|@DIGEST].
-    pub source: String,
-    /// LAYOUT:REF to store it as (the layout is created if needed); REF defaults to the
-    /// tag, and to `latest` when the source names neither a tag nor a digest.
-    pub destination: String,
-    /// Pull only these platforms of an index (OS/ARCH[/VARIANT], repeatable or comma-separated).
-    #[arg(long, value_name = "PLATFORM", value_delimiter = ',')]
-    pub platform: Vec<String>,
-    /// Pull only the entries whose descriptor satisfies EXPR (repeatable, all must hold).
-    #[arg(long = "where", value_name = "EXPR")]
-    pub wheres: Vec<String>,
-    #[command(flatten)]
-    pub convert: FixedConvertArgs,
-    #[command(flatten)]
-    pub referrers: ReferrerArgs,
-    #[command(flatten)]
-    pub transport: TransportArgs,
-}
-
-pub const COPY_LONG_ABOUT: &str = "\
-Copy an image or index between any two stores: a layout (PATH[:REF|@DIGEST], oci:PATH), \
-a registry (docker://HOST[:PORT]/REPO[:TAG|@DIGEST]) and an archive \
-(oci-archive:FILE[:REF], docker-archive:FILE[:REPO:TAG]), in any direction.
-
-Every blob is verified; blobs the destination holds are skipped; uploads run in \
-parallel (-j), resume after dropped connections and are retried. Between two registries \
-blobs stream through without touching disk; between two repositories of one registry a \
-cross-repository mount is tried first; within one repository a copy to a new tag sends \
-only the manifest. The destination's name (tag or ref) is set last, after everything it \
-reaches is there. Without a name in DEST the source's name is used.
-
---platform/--where copy only the matching entries of an index: the index is rewritten \
-(attestations of kept entries stay), never copied sparse.
-
-An archive destination is written whole at the end, atomically (a temp file beside it, \
-renamed over it: a failed or --dry-run copy leaves no file; an existing file is \
-replaced), with the bytes `oix export` writes for the same content: compression from \
-the file name (.tar.gz, .tar.zst, else none). A docker-archive holds one image: \
---platform chooses it and REPO:TAG names it, as `oix export --format docker-archive \
---platform P --name REPO:TAG`. An oci-archive carries referrers as export does; a \
-docker-archive carries none (a warning says how many stay behind).
-
-Referrers (signatures, SBOMs, attestations) of every manifest and index copied travel \
-along, recursively, and are listed at the destination (docs/referrers.md); \
---no-referrers and --referrers-type narrow that.";
-
-#[derive(Debug, Args)]
-pub struct CopyArgs {
-    /// LAYOUT[:REF|@DIGEST], docker://HOST[:PORT]/REPO[:TAG|@DIGEST],
-    /// oci-archive:FILE[:REF] or docker-archive:FILE[:REPO:TAG].
-    pub source: String,
-    /// LAYOUT[:REF], docker://HOST[:PORT]/REPO[:TAG], oci-archive:FILE[:REF] or
-    /// docker-archive:FILE[:REPO:TAG]; without a name, the source's.
-    pub destination: String,
-    /// Copy only these platforms of an index (OS/ARCH[/VARIANT], repeatable or
-    /// comma-separated): the index is rewritten to the matching entries.
-    #[arg(long, value_name = "PLATFORM", value_delimiter = ',')]
-    pub platform: Vec<String>,
-    /// Copy only the entries whose descriptor satisfies EXPR (repeatable, all must hold).
-    #[arg(long = "where", value_name = "EXPR")]
-    pub wheres: Vec<String>,
-    /// After copying, write the digest of the copied image or index to FILE (as skopeo:
-    /// the digest alone, no newline).
-    #[arg(long, value_name = "FILE")]
-    pub digestfile: Option<PathBuf>,
-    /// Print what would be copied, skipped and named; write nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Also mount blobs from this repository of the destination registry (repeatable;
-    /// the source repository is tried first when both are on one registry).
-    #[arg(long, value_name = "REPO")]
-    pub mount_from: Vec<String>,
-    /// Size of one PATCH of a chunked upload (bytes, or with a K/M/G suffix).
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-    pub chunk_size: Option<u64>,
-    /// Check every blob and manifest even when the destination registry already holds
-    /// the image or index by digest.
-    #[arg(long)]
-    pub force_recursive: bool,
-    /// Speak plain HTTP to the source registry only (--plain-http: to both).
-    #[arg(long)]
-    pub src_plain_http: bool,
-    /// Speak plain HTTP to the destination registry only.
-    #[arg(long)]
-    pub dest_plain_http: bool,
-    /// Use TLS without verifying the source registry's certificate (--insecure: both).
-    #[arg(long)]
-    pub src_insecure: bool,
-    /// Use TLS without verifying the destination registry's certificate.
-    #[arg(long)]
-    pub dest_insecure: bool,
-    /// Keep each gzip entry of the index and add a zstd twin per platform, marked
-    /// io.github.containers.compression.zstd (podman's --add-compression; see
-    /// `oix recompress`). Only zstd.
-    #[arg(long, value_name = "zstd")]
-    pub add_compression: Option<String>,
-    #[command(flatten)]
-    pub convert: ConvertArgs,
-    #[command(flatten)]
-    pub referrers: ReferrerArgs,
-    #[command(flatten)]
-    pub transport: TransportArgs,
-}
-
-fn parse_size(s: &str) -> std::result::Result<u64, String> {
+pub(super) fn parse_size(s: &str) -> std::result::Result<u64, String> {
     let s = s.trim();
     let (num, mult) = match s.char_indices().last() {
         Some((i, c)) if c.is_ascii_alphabetic() => {
@@ -506,14 +347,14 @@ fn parse_size(s: &str) -> std::result::Result<u64, String> {
 }
 
 /// Bars on a terminal: one per blob in flight and a total.
-struct Bars {
+pub(super) struct Bars {
     multi: MultiProgress,
     total: ProgressBar,
     blobs: Mutex<HashMap<String, (ProgressBar, u64)>>,
 }
 
 impl Bars {
-    fn on_terminal(verb: &str) -> Option<Arc<dyn Progress>> {
+    pub(super) fn on_terminal(verb: &str) -> Option<Arc<dyn Progress>> {
         if !std::io::stderr().is_terminal() {
             return None;
         }
@@ -588,7 +429,7 @@ impl Progress for Bars {
 }
 
 /// Print dry-run steps (push and copy).
-fn print_steps(steps: &[PlanStep], name_of: &dyn Fn(&str) -> String) {
+pub(super) fn print_steps(steps: &[PlanStep], name_of: &dyn Fn(&str) -> String) {
     for s in steps {
         match s.kind {
             "tag" => outln!(
@@ -615,349 +456,4 @@ fn print_steps(steps: &[PlanStep], name_of: &dyn Fn(&str) -> String) {
             ),
         }
     }
-}
-
-pub fn copy(ctx: &Ctx, a: CopyArgs) -> Result<i32> {
-    let src = Reference::parse(&a.source)?;
-    let dst = Reference::parse(&a.destination)?;
-    let base = Connect {
-        lock_timeout: Some(ctx.lock_timeout),
-        ..a.transport.connect()?
-    };
-    let connect = Connect {
-        mount_from: a.mount_from.clone(),
-        chunk_size: a.chunk_size,
-        progress: if a.dry_run {
-            None
-        } else {
-            Bars::on_terminal("copying")
-        },
-        plain_http: base.plain_http || a.dest_plain_http,
-        insecure: base.insecure || a.dest_insecure,
-        ..base.clone()
-    };
-    let src_connect = Connect {
-        plain_http: base.plain_http || a.src_plain_http,
-        insecure: base.insecure || a.src_insecure,
-        ..base
-    };
-    let (manifest_format, allow_lossy) = a.convert.request()?;
-    let req = CopyRequest {
-        platforms: a.platform.clone(),
-        wheres: a.wheres.clone(),
-        dry_run: a.dry_run,
-        force_recursive: a.force_recursive,
-        carry: CarryOptions {
-            manifest_format,
-            allow_lossy,
-            referrers: a.referrers.carry(),
-        },
-        add_compression: add_compression(&a.add_compression)?,
-    };
-    for w in crate::select::filters::platform_warnings(&req.platforms) {
-        super::output::warning(&w);
-    }
-    let shown_dst = crate::reference::shown_source(&a.destination).to_string();
-    match stores::copy(&src, &dst, &connect, Some(&src_connect), &req)? {
-        CopyResult::DryRun {
-            source,
-            destination,
-            digest,
-            steps,
-            converted,
-        } => {
-            if ctx.json {
-                let mut v = serde_json::json!({
-                    "dry_run": true, "source": source, "destination": destination,
-                    "digest": digest, "steps": steps,
-                });
-                if !converted.is_empty() {
-                    v["converted"] = serde_json::json!(converted);
-                }
-                output::json(&v);
-            } else {
-                print_converted(&converted, &[]);
-                print_steps(&steps, &|n| format!("{destination}:{n}"));
-            }
-        }
-        CopyResult::Done(summary) => {
-            if let Some(f) = &a.digestfile {
-                std::fs::write(f, summary.digest.as_bytes())
-                    .map_err(|e| Error::io("writing the digest to", f, e))?;
-            }
-            if ctx.json {
-                output::json(&summary);
-            } else {
-                let named = match &summary.name {
-                    Some(n) => format!("{}:{}", summary.destination, n.name),
-                    None => shown_dst,
-                };
-                outln!("{} {}", summary.digest, named);
-                if let Some(r) = &summary.retried {
-                    errln!("{r}");
-                }
-                print_converted(&summary.carried.converted, &summary.carried.dropped);
-                for w in &summary.referrer_warnings {
-                    errln!("warning: {}", w.message);
-                }
-                errln!(
-                    "copied {} blobs ({}), mounted {}, linked {}, {} already present, {} manifests{}, {:.1}s",
-                    summary.copied,
-                    output::human_size(summary.bytes as i64),
-                    summary.mounted,
-                    summary.linked,
-                    summary.present,
-                    summary.manifests.iter().filter(|m| m.outcome == "written").count(),
-                    referrers_note(summary.carried.referrers.len()),
-                    summary.seconds
-                );
-                if let Some(f) = &summary.archive {
-                    errln!(
-                        "wrote {} ({} blobs, {}, {})",
-                        summary.destination,
-                        f.blobs,
-                        output::human_size(f.size as i64),
-                        f.digest
-                    );
-                }
-            }
-        }
-    }
-    Ok(0)
-}
-
-pub fn push(ctx: &Ctx, a: PushArgs) -> Result<i32> {
-    let src = LayoutRef::parse(&a.source)?;
-    let dest = RegistryRef::parse(&a.destination)?;
-    let layout = ctx.open(&src.path)?;
-    let connect = Connect {
-        mount_from: a.mount_from.clone(),
-        chunk_size: a.chunk_size,
-        progress: if a.dry_run {
-            None
-        } else {
-            Bars::on_terminal("pushing")
-        },
-        ..a.transport.connect()?
-    };
-    let transport = connect.transport()?;
-    let (manifest_format, allow_lossy) = a.convert.request()?;
-    if manifest_format.is_some() && a.via == Via::Skopeo {
-        return Err(Error::usage(
-            "--via skopeo pushes the layout's documents as stored: it takes no --manifest-format",
-        ));
-    }
-    let opts = PushOptions {
-        jobs: a.transport.jobs,
-        force_recursive: a.force_recursive,
-        selector: crate::select::args::subset_selector(&a.platform, &a.wheres)?,
-        arch_tags: a.arch_tags.clone(),
-        all_refs: a.all_refs,
-        carry: CarryOptions {
-            manifest_format,
-            allow_lossy,
-            referrers: a.referrers.carry(),
-        },
-        add_compression: add_compression(&a.add_compression)?,
-    };
-    if opts.add_compression.is_some() && a.via == Via::Skopeo {
-        return Err(Error::usage(
-            "--add-compression needs the built-in client (--via builtin)",
-        ));
-    }
-    let plan = ops::plan_push(&layout, &src, &dest, &opts)?;
-    if a.via == Via::Skopeo {
-        return push_via_skopeo(ctx, &a, &layout, &src, &dest, &plan, &transport);
-    }
-    let registry = Registry::new(&dest, &connect.registry(true)?)?;
-    if a.dry_run {
-        let steps = ops::dry_run(&plan, &registry, a.transport.jobs, &opts.carry.referrers)?;
-        if ctx.json {
-            let mut v = serde_json::json!({"dry_run": true, "destination": dest.repository(), "steps": steps});
-            if !plan.converted.is_empty() {
-                v["converted"] = serde_json::json!(plan.converted);
-            }
-            output::json(&v);
-        } else {
-            print_converted(&plan.converted, &plan.dropped);
-            print_steps(&steps, &|t| dest.with_tag(t).to_string());
-        }
-        return Ok(0);
-    }
-    let summary = ops::push(&plan, &registry, &opts)?;
-    if ctx.json {
-        output::json(&summary);
-    } else {
-        if let Some(r) = &summary.retried {
-            errln!("{r}");
-        }
-        print_converted(&summary.carried.converted, &summary.carried.dropped);
-        for t in &summary.tags {
-            outln!("{} {}", t.digest, dest.with_tag(&t.tag));
-        }
-        if summary.tags.is_empty() {
-            for d in &summary.digests {
-                outln!("{d} {}@{d}", dest.repository());
-            }
-        }
-        for w in &summary.referrer_warnings {
-            errln!("warning: {}", w.message);
-        }
-        let nothing_sent = summary.uploaded == 0 && summary.mounted == 0 && summary.manifests == 0;
-        if nothing_sent && summary.roots_present as usize == plan.roots.len() {
-            // The registry had every root by digest, so their graphs were not walked
-            // remotely: count what they hold here, not "skipped 0".
-            let n = crate::graph::walk(&layout, &plan.roots).digests().len();
-            errln!(
-                "all {n} blobs already present (the registry has every manifest by digest), {:.1}s",
-                summary.seconds
-            );
-        } else {
-            errln!(
-                "uploaded {} blobs ({}), {} already present, mounted {}, {} manifests{}, {:.1}s",
-                summary.uploaded,
-                output::human_size(summary.bytes as i64),
-                summary.skipped,
-                summary.mounted,
-                summary.manifests,
-                referrers_note(summary.carried.referrers.len()),
-                summary.seconds
-            );
-        }
-    }
-    Ok(0)
-}
-
-fn push_via_skopeo(
-    ctx: &Ctx,
-    a: &PushArgs,
-    layout: &Layout,
-    src: &LayoutRef,
-    dest: &RegistryRef,
-    plan: &ops::PushPlan,
-    transport: &TransportOptions,
-) -> Result<i32> {
-    if !a.platform.is_empty() || !a.mount_from.is_empty() || a.chunk_size.is_some() {
-        return Err(Error::usage(
-            "--via skopeo takes no --platform, --mount-from or --chunk-size (skopeo pushes the layout's index as it is)",
-        ));
-    }
-    if a.transport.connect.timeout.is_some() {
-        return Err(Error::usage(
-            "--via skopeo takes no --timeout: skopeo applies its own network timeouts",
-        ));
-    }
-    let pairs = skopeo::ref_pairs(layout, src, dest, plan, a.all_refs)?;
-    let start = std::time::Instant::now();
-    // TLS: the --ca-cert and certs.d CA files and the client pair, copied into one
-    // private directory for --dest-cert-dir (skopeo then looks nowhere else).
-    let tls = transport.host_tls(&dest.host)?;
-    let needs_dir = !tls.ca_files.is_empty() || tls.client.is_some();
-    let cert_dir = if a.dry_run || !needs_dir {
-        None
-    } else {
-        skopeo::make_cert_dir(&tls)?
-    };
-    let shown_dir = PathBuf::from("<temp dir with the CA and client certificate files>");
-    let dir_path = match (&cert_dir, needs_dir) {
-        (Some(d), _) => Some(d.path()),
-        (None, true) => Some(shown_dir.as_path()),
-        (None, false) => None,
-    };
-    // --creds reach skopeo in a private temp auth file, never in its arguments.
-    let mut transport = transport.clone();
-    let _auth_dir = match (&transport.credentials, a.dry_run) {
-        (Some(f), false) => {
-            let (d, p) = crate::registry::auth::temp_auth_file(&dest.host, &f.credentials)?;
-            transport.authfile = Some(p);
-            Some(d)
-        }
-        (Some(_), true) => {
-            transport.authfile = Some(PathBuf::from(
-                "<temp auth file with the --creds credentials>",
-            ));
-            None
-        }
-        (None, _) => None,
-    };
-    let transport = &transport;
-    let cmds = skopeo::commands(layout.root(), &pairs, plan, dest, transport, dir_path);
-    if a.dry_run {
-        if ctx.json {
-            output::json(&serde_json::json!({"dry_run": true, "via": "skopeo", "commands": cmds}));
-        } else {
-            for c in &cmds {
-                outln!("{}", skopeo::shell_line(c));
-            }
-        }
-        return Ok(0);
-    }
-    skopeo::run(&cmds)?;
-    if ctx.json {
-        output::json(&serde_json::json!({
-            "via": "skopeo",
-            "destination": dest.repository(),
-            "commands": cmds,
-            "tags": plan.tags.iter().map(|t| serde_json::json!({"tag": t.tag, "digest": t.digest})).collect::<Vec<_>>(),
-            "seconds": start.elapsed().as_secs_f64(),
-        }));
-    } else {
-        for t in &plan.tags {
-            outln!("{} {}", t.digest, dest.with_tag(&t.tag));
-        }
-    }
-    Ok(0)
-}
-
-pub fn pull(ctx: &Ctx, a: PullArgs) -> Result<i32> {
-    let src = RegistryRef::parse(&a.source)?;
-    let dst = LayoutRef::parse(&a.destination)?;
-    let ref_name = src.stored_as(&dst)?;
-    let (manifest_format, allow_lossy) = match a.convert.fixed_request("pull")? {
-        Some(r) => (Some(r.to), r.allow_lossy),
-        None => (None, Vec::new()),
-    };
-    let layout = Layout::open_or_create(&dst.path)?.with_lock_timeout(ctx.lock_timeout);
-    let connect = Connect {
-        progress: Bars::on_terminal("pulling"),
-        ..a.transport.connect()?
-    };
-    let registry = Registry::new(&src, &connect.registry(false)?)?;
-    let summary = ops::pull(
-        &registry,
-        &layout,
-        &ref_name,
-        &PullOptions {
-            jobs: a.transport.jobs,
-            selector: crate::select::args::subset_selector(&a.platform, &a.wheres)?,
-            carry: CarryOptions {
-                manifest_format,
-                allow_lossy,
-                referrers: a.referrers.carry(),
-            },
-        },
-    )?;
-    if ctx.json {
-        output::json(&summary);
-    } else {
-        print_converted(&summary.carried.converted, &summary.carried.dropped);
-        outln!(
-            "{} {}:{}",
-            summary.digest,
-            layout.root().display(),
-            summary.ref_name
-        );
-        for w in &summary.referrer_warnings {
-            errln!("warning: {}", w.message);
-        }
-        errln!(
-            "downloaded {} blobs ({}), {} already present{}, {:.1}s",
-            summary.downloaded,
-            output::human_size(summary.bytes as i64),
-            summary.skipped,
-            referrers_note(summary.carried.referrers.len()),
-            summary.seconds
-        );
-    }
-    Ok(0)
 }

@@ -48,7 +48,7 @@ impl ArchTag {
 
     /// The per-arch tag of an image of platform `p`.
     pub fn expand(&self, p: &Platform) -> Result<String> {
-        crate::registry::ops::expand_arch_tag(&self.template, &self.tag, p)
+        crate::registry::push::expand_arch_tag(&self.template, &self.tag, p)
     }
 
     /// Whether `name` could be an expansion (a cheap filter before reading its image):

@@ -4,12 +4,14 @@
 //! - [`auth`]: credentials (auth files, docker config, credential helpers) and challenges.
 //! - [`client`]: HTTP transport (TLS rules), authentication, retries with backoff.
 //! - [`remote`]: [`Registry`], a store ([`crate::store::Source`] + [`crate::store::Sink`]).
-//! - [`ops`]: push and pull plans, run through [`crate::copy::copy_graph`].
+//! - [`push`], [`pull`]: push and pull planned and run on top of the store copy
+//!   ([`crate::copy::stores::run`]).
 //! - [`skopeo`]: `--via skopeo`.
 
 pub mod auth;
 pub mod client;
-pub mod ops;
+pub mod pull;
+pub mod push;
 pub mod reference;
 pub mod remote;
 pub mod skopeo;

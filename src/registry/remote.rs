@@ -1,9 +1,10 @@
-//! [`Registry`]: one repository of an OCI distribution registry as a [`Source`] and a
-//! [`Sink`], so [`crate::copy::copy_graph`] pushes (layout → registry) and pulls
-//! (registry → layout) with the same algorithm as every other copy.
+//! [`Registry`]: one repository of an OCI distribution registry as a
+//! [`crate::store::Source`] and a [`crate::store::Sink`] (remote/store.rs), so
+//! [`crate::copy::copy_graph`] pushes (layout → registry) and pulls (registry → layout)
+//! with the same algorithm as every other copy.
 //!
-//! Writing: [`Sink::transfer`] HEADs the blob and skips it when present, tries a
-//! cross-repository mount from each `--mount-from` repository, and otherwise uploads:
+//! Writing: [`crate::store::Sink::transfer`] HEADs the blob and skips it when present,
+//! tries a cross-repository mount from each `--mount-from` repository, and otherwise uploads:
 //! monolithic (POST, then one PUT with the body) up to the chunk size, chunked (PATCH per
 //! chunk, then PUT) above it. After a dropped connection a chunked upload asks the
 //! upload location for its status (GET → 204 + Range) and goes on from there; when the
@@ -18,19 +19,18 @@ use super::client::{drain, response_error, Client, HttpResponse, TransportOption
 use super::reference::RegistryRef;
 use crate::digest::Digest;
 use crate::error::{Error, RegistryCode, Result};
-use crate::layout::Transfer;
 use crate::model::{self, media, Descriptor};
-use crate::store::{Sink, Source};
 use crate::verify::{self, Expect};
 use serde::Serialize;
 use std::collections::HashMap;
-use std::io::{self, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use ureq::http::Method;
 
+mod download;
 mod names;
 pub mod referrers;
+mod store;
 mod upload;
 
 /// Every manifest type oix handles, for `Accept`.
@@ -205,7 +205,7 @@ impl Registry {
     }
 
     /// HEAD many blobs at once on `threads` connections (HEADs are cheap, so wider than
-    /// the upload jobs) and remember which are present; [`Sink::transfer`] then skips
+    /// the upload jobs) and remember which are present; [`crate::store::Sink::transfer`] then skips
     /// them without asking again.
     pub fn prefetch_blobs(&self, descs: &[Descriptor], threads: usize) -> Result<()> {
         use rayon::prelude::*;
@@ -342,279 +342,12 @@ impl Registry {
         Ok(())
     }
 
-    fn progress_reader<'r>(
-        &'r self,
-        inner: Box<dyn Read + Send + 'r>,
-        digest: &str,
-        start: u64,
-    ) -> ProgressReader<'r> {
-        if let Some(p) = &self.progress {
-            p.blob_position(digest, start);
-        }
-        ProgressReader {
-            inner,
-            progress: self.progress.as_deref(),
-            digest: digest.to_string(),
-            position: start,
-        }
-    }
-
     fn cached(&self, digest: &str) -> Option<Vec<u8>> {
         self.manifests
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(digest)
             .cloned()
-    }
-
-    /// GET a blob (following redirects), starting at `offset`.
-    fn get_blob(&self, d: &Digest, offset: u64) -> Result<HttpResponse> {
-        let url = self.client.url(&format!("blobs/{d}"));
-        let range = format!("bytes={offset}-");
-        let headers: Vec<(&str, &str)> = if offset > 0 {
-            vec![("Range", range.as_str())]
-        } else {
-            vec![]
-        };
-        let mut resp = self.client.send(Method::GET, &url, &headers, None)?;
-        match resp.status().as_u16() {
-            200 | 206 => Ok(resp),
-            404 => Err(Error::not_found(format!(
-                "blob {} is not in the registry",
-                self.what(d)
-            ))),
-            _ => Err(response_error(
-                &mut resp,
-                &format!("GET blob {}", self.what(d)),
-            )),
-        }
-    }
-}
-
-/// Counts bytes read and reports them.
-struct ProgressReader<'a> {
-    inner: Box<dyn Read + Send + 'a>,
-    progress: Option<&'a dyn Progress>,
-    digest: String,
-    position: u64,
-}
-
-impl Read for ProgressReader<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.position += n as u64;
-        if let Some(p) = self.progress {
-            p.blob_position(&self.digest, self.position);
-        }
-        Ok(n)
-    }
-}
-
-/// A blob download that re-requests the rest (`Range`) after a dropped connection.
-struct ResumingReader<'a> {
-    registry: &'a Registry,
-    digest: Digest,
-    size: u64,
-    position: u64,
-    inner: Option<ureq::BodyReader<'static>>,
-    failures: u32,
-}
-
-impl Read for ResumingReader<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        loop {
-            if self.position >= self.size {
-                // Let the caller see any extra bytes (it verifies the size).
-                return match self.inner.as_mut() {
-                    Some(r) => r.read(buf),
-                    None => Ok(0),
-                };
-            }
-            if self.inner.is_none() {
-                let resp = self
-                    .registry
-                    .get_blob(&self.digest, self.position)
-                    .map_err(|e| io::Error::other(e.message))?;
-                let status = resp.status().as_u16();
-                let mut r = resp.into_body().into_reader();
-                if status == 200 && self.position > 0 {
-                    // The server ignored Range: skip what we already have.
-                    io::copy(&mut (&mut r).take(self.position), &mut io::sink())?;
-                }
-                self.inner = Some(r);
-            }
-            let r = self.inner.as_mut().expect("set above");
-            match r.read(buf) {
-                Ok(n) if n > 0 => {
-                    self.position += n as u64;
-                    if let Some(p) = &self.registry.progress {
-                        p.blob_position(&self.digest.to_string(), self.position);
-                    }
-                    return Ok(n);
-                }
-                Ok(_) | Err(_) if self.failures < self.registry.client.retries() => {
-                    self.failures += 1;
-                    self.registry.client.retried.fetch_add(1, Ordering::Relaxed);
-                    self.inner = None;
-                    std::thread::sleep(std::time::Duration::from_millis(
-                        200 * self.failures as u64,
-                    ));
-                }
-                Ok(n) => return Ok(n),
-                Err(e) => return Err(self.explain(e)),
-            }
-        }
-    }
-}
-
-impl ResumingReader<'_> {
-    /// Say what a read that timed out was waiting for.
-    fn explain(&self, e: io::Error) -> io::Error {
-        let timed_out = e.kind() == io::ErrorKind::TimedOut
-            || e.get_ref()
-                .and_then(|i| i.downcast_ref::<ureq::Error>())
-                .is_some_and(|u| matches!(u, ureq::Error::Timeout(_)));
-        if !timed_out {
-            return e;
-        }
-        io::Error::new(
-            io::ErrorKind::TimedOut,
-            format!(
-                "timed out: {} sent nothing for {} s at byte {} of {} (see --timeout)",
-                self.registry.reference.api_host(),
-                self.registry.client.idle_timeout().as_secs_f64(),
-                self.position,
-                self.size
-            ),
-        )
-    }
-}
-
-impl Source for Registry {
-    fn describe(&self) -> String {
-        self.reference.repository()
-    }
-    fn contains(&self, digest: &Digest) -> Result<bool> {
-        let ds = digest.to_string();
-        if self.cached(&ds).is_some() {
-            return Ok(true);
-        }
-        // Only manifests and indexes are asked for (by the graph walk): fetch and keep.
-        match self.get_manifest(&ds) {
-            Ok(_) => Ok(true),
-            Err(e) if e.kind == crate::error::Kind::NoMatch => self.has_blob(digest),
-            Err(e) => Err(e),
-        }
-    }
-    fn open(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send + '_>> {
-        self.open_at(desc, 0)
-    }
-    /// A download from `offset` on: a `Range` request, nothing before it is fetched (a
-    /// registry-to-registry upload resumed mid-blob streams only the rest).
-    fn open_at(&self, desc: &Descriptor, offset: u64) -> Result<Box<dyn Read + Send + '_>> {
-        let d = desc.digest()?;
-        Ok(Box::new(ResumingReader {
-            registry: self,
-            digest: d,
-            size: desc.size()?,
-            position: offset,
-            inner: None,
-            failures: 0,
-        }))
-    }
-    fn read_small(&self, desc: &Descriptor) -> Result<Vec<u8>> {
-        let d = desc.digest()?;
-        let size = desc.size()?;
-        if size > model::MAX_MANIFEST_SIZE {
-            return Err(Error::corrupt(format!(
-                "{d}: size {size} exceeds the {} byte limit for documents",
-                model::MAX_MANIFEST_SIZE
-            )));
-        }
-        let expect =
-            Expect::blob(&d, size).named(format!("{d} from {}", self.reference.repository()));
-        let bytes = match self.cached(&d.to_string()) {
-            Some(b) => b,
-            None if desc.is_manifest() || desc.is_index() => self.get_manifest(&d.to_string())?.1,
-            None => verify::read_all(self.open(desc)?, expect.clone()).map_err(|e| {
-                verify::from_io(e, |e| {
-                    Error::remote(format!("reading blob {}: {e}", self.what(&d)))
-                })
-            })?,
-        };
-        verify::verify(&bytes, &expect)?;
-        Ok(bytes)
-    }
-    /// The referrers API where offered, else the fallback tag; plus cosign's tags
-    /// ([`referrers`]).
-    fn referrers(&self, subject: &Descriptor) -> Result<Vec<Descriptor>> {
-        self.referrers_of(&subject.digest()?, &[])
-    }
-}
-
-impl Sink for Registry {
-    fn describe(&self) -> String {
-        self.reference.repository()
-    }
-    fn as_registry(&self) -> Option<&Registry> {
-        Some(self)
-    }
-    fn has(&self, desc: &Descriptor) -> Result<bool> {
-        let d = desc.digest()?;
-        if desc.is_manifest() || desc.is_index() {
-            Ok(self.head_manifest(&d.to_string())?.is_some())
-        } else {
-            self.has_blob(&d)
-        }
-    }
-    /// A one-shot stream cannot be re-read, so it is read into memory once and retried
-    /// from there. The graph copy never comes here: it uses [`Sink::transfer`], which
-    /// re-opens the source for each attempt and streams.
-    fn put_blob(&self, desc: &Descriptor, reader: &mut dyn Read) -> Result<()> {
-        let d = desc.digest()?;
-        let expect = Expect::blob(&d, desc.size()?).named(format!("blob {d} to push"));
-        let buf = verify::read_all(reader, expect).map_err(|e| {
-            verify::from_io(e, |e| {
-                Error::remote(format!("reading {}: {e}", desc.digest))
-            })
-        })?;
-        let open = |offset: u64| -> Result<Box<dyn Read + Send + '_>> {
-            let start = (offset as usize).min(buf.len());
-            Ok(Box::new(io::Cursor::new(&buf[start..])))
-        };
-        self.upload(desc, &open, None)?;
-        self.stats.uploaded.fetch_add(1, Ordering::Relaxed);
-        self.stats.bytes.fetch_add(desc.size()?, Ordering::Relaxed);
-        Ok(())
-    }
-    fn put_manifest(&self, desc: &Descriptor, bytes: &[u8]) -> Result<()> {
-        self.put_manifest_at(&desc.digest()?.to_string(), desc, bytes)
-    }
-    fn transfer(&self, src: &dyn Source, desc: &Descriptor) -> Result<Transfer> {
-        let d = desc.digest()?;
-        if self.known_present(&desc.digest) || self.has_blob(&d)? {
-            self.stats.skipped.fetch_add(1, Ordering::Relaxed);
-            return Ok(Transfer::Present);
-        }
-        let mut session = None;
-        for from in &self.mount_from {
-            match self.try_mount(&d, from)? {
-                Ok(()) => {
-                    self.stats.mounted.fetch_add(1, Ordering::Relaxed);
-                    return Ok(Transfer::Mount);
-                }
-                Err(loc) => {
-                    if session.is_none() {
-                        session = loc;
-                    }
-                }
-            }
-        }
-        let open = |offset: u64| src.open_at(desc, offset);
-        self.upload(desc, &open, session)?;
-        self.stats.uploaded.fetch_add(1, Ordering::Relaxed);
-        self.stats.bytes.fetch_add(desc.size()?, Ordering::Relaxed);
-        Ok(Transfer::Copy)
     }
 }
 

@@ -11,7 +11,7 @@
 
 use super::client::certs::HostTls;
 use super::client::TransportOptions;
-use super::ops::{PushPlan, TagPlan};
+use super::push::{PushPlan, TagPlan};
 use super::reference::RegistryRef;
 use crate::error::{Error, Kind, Result};
 use crate::layout::Layout;

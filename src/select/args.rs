@@ -104,16 +104,6 @@ pub fn subset_selector(platforms: &[String], wheres: &[String]) -> Result<Select
     Ok(warned(super::filters::subset_selector(platforms, wheres)?))
 }
 
-/// The `--platform`/`--where` subset filter of pull (a remote index: see [`super::EntryFilter`]), parsed, with a
-/// warning printed for each platform naming an unknown os or architecture.
-pub fn entry_filter(platforms: &[String], wheres: &[String]) -> Result<super::EntryFilter> {
-    let f = super::EntryFilter::parse(platforms, wheres)?;
-    for w in f.warnings() {
-        crate::cli::output::warning(&w);
-    }
-    Ok(f)
-}
-
 impl AmbiguityArgs {
     /// Set the selector's `--on-ambiguity` when the flag was given.
     pub fn apply(&self, s: Selector) -> Selector {

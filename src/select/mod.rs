@@ -50,7 +50,6 @@
 pub mod args;
 mod engine;
 mod expr;
-mod filter;
 pub mod filters;
 pub mod fold;
 mod found;
@@ -61,7 +60,6 @@ mod space;
 #[cfg(feature = "cli")]
 pub use args::{AmbiguityArgs, SelectorArgs};
 pub use expr::{Condition, Field, Key, Op};
-pub use filter::EntryFilter;
 pub use filters::{subset_selector, Filters, Parsed};
 pub use found::{Container, Found, Match, Miss, PathStep};
 pub use listing::{members, ListedEntry, Listing};

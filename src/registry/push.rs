@@ -1,4 +1,4 @@
-//! `push` and `pull`: plan what goes where, run the one graph copy, then name things.
+//! `push`: plan what goes where, run the one graph copy, then set the tags.
 //!
 //! Push order (the tag-last rule): every blob, then every manifest and index by digest,
 //! children first (all by [`crate::copy::copy_graph`]); then the per-arch tags; then
@@ -109,43 +109,15 @@ fn tag_for_ref(name: &str) -> Result<String> {
     )
 }
 
-/// Decide roots and tags for pushing `src` of `layout` to `dest`.
-pub fn plan_push<'a>(
-    layout: &'a Layout,
+/// The roots a push starts from, each with its tag (none when the destination names
+/// a digest) and the layout ref that names it: every ref (`--all-refs`) or `src`.
+fn named_roots(
+    layout: &Layout,
     src: &LayoutRef,
     dest: &RegistryRef,
-    opts: &PushOptions,
-) -> Result<PushPlan<'a>> {
-    let mut pairs: Vec<(Descriptor, Option<String>, LayoutRef)> = Vec::new();
-    if opts.all_refs {
-        if src.target != Target::Default {
-            return Err(Error::usage(
-                "--all-refs pushes every ref: give LAYOUT without :REF",
-            ));
-        }
-        if dest.tag.is_some() || dest.digest.is_some() {
-            return Err(Error::usage(
-                "--all-refs names each tag after its ref: give docker://HOST/REPO without a tag",
-            ));
-        }
-        let (index, _) = layout.read_index()?;
-        let mut names: Vec<String> = resolve::ref_names(&index);
-        names.dedup();
-        if names.is_empty() {
-            return Err(Error::no_match(format!(
-                "{}: the layout has no named refs",
-                layout.root().display()
-            )));
-        }
-        for n in names {
-            let r = LayoutRef {
-                path: src.path.clone(),
-                target: Target::Name(n.clone()),
-            };
-            let d = resolve::resolve_one(layout, &r)?.descriptor;
-            pairs.push((d, Some(tag_for_ref(&n)?), r));
-        }
-    } else {
+    all_refs: bool,
+) -> Result<Vec<(Descriptor, Option<String>, LayoutRef)>> {
+    if !all_refs {
         let d = resolve::resolve_one(layout, src)?.descriptor;
         let tag = match (&dest.tag, &dest.digest, &src.target) {
             (Some(t), _, _) => Some(t.clone()),
@@ -157,94 +129,126 @@ pub fn plan_push<'a>(
                 )))
             }
         };
-        pairs.push((d, tag, src.clone()));
+        return Ok(vec![(d, tag, src.clone())]);
     }
-    let mut source = Overlay::new(layout);
-    let mut roots = Vec::new();
-    let mut main_tags = Vec::new();
-    let mut arch_tags = Vec::new();
-    let mut converted = Vec::new();
-    let mut dropped = Vec::new();
-    for (mut root, tag, r) in pairs {
-        root.annotations.remove(model::annotation::REF_NAME);
-        if opts.selector.has_filters() {
-            root = stores::subset_selected(&mut source, layout, &r, &root, &opts.selector)?;
-        }
-        if let Some(c) = opts.add_compression {
-            root = crate::recompress::add_twins(
-                &mut source,
-                &root,
-                c,
-                crate::compress::default_jobs(),
-            )?;
-        }
-        // `auto` pushes as stored and converts only when the registry refuses ([`push`]).
-        if let Some(to) = opts
-            .carry
-            .manifest_format
-            .filter(|f| *f != crate::convert::Format::Auto)
-        {
-            let c = crate::convert::convert_into(&mut source, &root, to, &opts.carry.allow_lossy)?;
-            root = c.root;
-            for p in c.pairs {
-                if !converted.contains(&p) {
-                    converted.push(p);
-                }
-            }
-            dropped.extend(c.dropped);
-        }
-        if let Some(d) = &dest.digest {
-            if d.to_string() != root.digest {
-                return Err(Error::usage(format!(
-                    "{dest}: the content to push is {}, not the digest the destination names",
-                    root.digest
-                )));
-            }
-        }
-        if let (Some(template), Some(tag)) = (&opts.arch_tags, &tag) {
-            let children: Vec<Descriptor> = if root.is_index() {
-                crate::graph::entries_of(&source, &root)?
-                    .into_iter()
-                    .filter(|d| !d.is_attestation() && d.is_manifest())
-                    .collect()
-            } else {
-                vec![root.clone()]
-            };
-            for c in children {
-                let Some(p) = platform::entry_platform(&source, &c) else {
-                    return Err(Error::failure(format!(
-                        "--arch-tags: entry {} has no platform (none in its descriptor or config)",
-                        c.digest
-                    )));
-                };
-                let t = expand_arch_tag(template, tag, &p.platform)?;
-                let mut desc = c.clone();
-                desc.platform = None;
-                desc.annotations.clear();
-                arch_tags.push(TagPlan {
-                    tag: t,
-                    digest: c.digest.clone(),
-                    media_type: c.media_type.clone(),
-                    platform: Some(p.platform.display()),
-                    descriptor: desc,
-                });
+    if src.target != Target::Default {
+        return Err(Error::usage(
+            "--all-refs pushes every ref: give LAYOUT without :REF",
+        ));
+    }
+    if dest.tag.is_some() || dest.digest.is_some() {
+        return Err(Error::usage(
+            "--all-refs names each tag after its ref: give docker://HOST/REPO without a tag",
+        ));
+    }
+    let (index, _) = layout.read_index()?;
+    let mut names: Vec<String> = resolve::ref_names(&index);
+    names.dedup();
+    if names.is_empty() {
+        return Err(Error::no_match(format!(
+            "{}: the layout has no named refs",
+            layout.root().display()
+        )));
+    }
+    let mut pairs = Vec::new();
+    for n in names {
+        let r = LayoutRef {
+            path: src.path.clone(),
+            target: Target::Name(n.clone()),
+        };
+        let d = resolve::resolve_one(layout, &r)?.descriptor;
+        pairs.push((d, Some(tag_for_ref(&n)?), r));
+    }
+    Ok(pairs)
+}
+
+/// `root` as it will be pushed: subset by the selector, zstd twins added, converted
+/// (not under `auto`: [`push`] converts only when the registry refuses); conversions
+/// are added to `plan`, new documents to its source.
+fn prepare_root<'a>(
+    plan: &mut PushPlan<'a>,
+    layout: &'a Layout,
+    r: &LayoutRef,
+    mut root: Descriptor,
+    dest: &RegistryRef,
+    opts: &PushOptions,
+) -> Result<Descriptor> {
+    let source = &mut plan.source;
+    root.annotations.remove(model::annotation::REF_NAME);
+    if opts.selector.has_filters() {
+        root = stores::subset_selected(source, layout, r, &root, &opts.selector)?;
+    }
+    if let Some(c) = opts.add_compression {
+        root = crate::recompress::add_twins(source, &root, c, crate::compress::default_jobs())?;
+    }
+    if let Some(to) = opts
+        .carry
+        .manifest_format
+        .filter(|f| *f != crate::convert::Format::Auto)
+    {
+        let c = crate::convert::convert_into(source, &root, to, &opts.carry.allow_lossy)?;
+        root = c.root;
+        for p in c.pairs {
+            if !plan.converted.contains(&p) {
+                plan.converted.push(p);
             }
         }
-        if let Some(t) = tag {
-            main_tags.push(TagPlan {
-                tag: t,
-                digest: root.digest.clone(),
-                media_type: root.media_type.clone(),
-                platform: None,
-                descriptor: root.clone(),
-            });
-        }
-        if !roots.iter().any(|r: &Descriptor| r.digest == root.digest) {
-            roots.push(root);
+        plan.dropped.extend(c.dropped);
+    }
+    if let Some(d) = &dest.digest {
+        if d.to_string() != root.digest {
+            return Err(Error::usage(format!(
+                "{dest}: the content to push is {}, not the digest the destination names",
+                root.digest
+            )));
         }
     }
+    Ok(root)
+}
+
+/// The `--arch-tags` of `root` (each image entry of an index, or the manifest itself),
+/// expanded from `template` and `tag`.
+fn arch_tag_plans(
+    source: &dyn crate::store::Source,
+    root: &Descriptor,
+    template: &str,
+    tag: &str,
+) -> Result<Vec<TagPlan>> {
+    let children: Vec<Descriptor> = if root.is_index() {
+        crate::graph::entries_of(source, root)?
+            .into_iter()
+            .filter(|d| !d.is_attestation() && d.is_manifest())
+            .collect()
+    } else {
+        vec![root.clone()]
+    };
+    let mut out = Vec::new();
+    for c in children {
+        let Some(p) = platform::entry_platform(source, &c) else {
+            return Err(Error::failure(format!(
+                "--arch-tags: entry {} has no platform (none in its descriptor or config)",
+                c.digest
+            )));
+        };
+        let t = expand_arch_tag(template, tag, &p.platform)?;
+        let mut desc = c.clone();
+        desc.platform = None;
+        desc.annotations.clear();
+        out.push(TagPlan {
+            tag: t,
+            digest: c.digest.clone(),
+            media_type: c.media_type.clone(),
+            platform: Some(p.platform.display()),
+            descriptor: desc,
+        });
+    }
+    Ok(out)
+}
+
+/// Refuse a tag that would name two different documents.
+fn check_tag_clashes(tags: &[TagPlan]) -> Result<()> {
     let mut seen: HashMap<&str, &str> = HashMap::new();
-    for t in arch_tags.iter().chain(main_tags.iter()) {
+    for t in tags {
         if let Some(prev) = seen.insert(&t.tag, &t.digest) {
             if prev != t.digest {
                 return Err(Error::usage(format!(
@@ -257,15 +261,48 @@ pub fn plan_push<'a>(
             }
         }
     }
-    let mut tags = arch_tags;
-    tags.extend(main_tags);
-    Ok(PushPlan {
-        source,
-        roots,
-        tags,
-        converted,
-        dropped,
-    })
+    Ok(())
+}
+
+/// Decide roots and tags for pushing `src` of `layout` to `dest`.
+pub fn plan_push<'a>(
+    layout: &'a Layout,
+    src: &LayoutRef,
+    dest: &RegistryRef,
+    opts: &PushOptions,
+) -> Result<PushPlan<'a>> {
+    let pairs = named_roots(layout, src, dest, opts.all_refs)?;
+    let mut plan = PushPlan {
+        source: Overlay::new(layout),
+        roots: Vec::new(),
+        tags: Vec::new(),
+        converted: Vec::new(),
+        dropped: Vec::new(),
+    };
+    let mut main_tags = Vec::new();
+    for (root, tag, r) in pairs {
+        let root = prepare_root(&mut plan, layout, &r, root, dest, opts)?;
+        if let (Some(template), Some(tag)) = (&opts.arch_tags, &tag) {
+            let arch = arch_tag_plans(&plan.source, &root, template, tag)?;
+            plan.tags.extend(arch);
+        }
+        if let Some(t) = tag {
+            main_tags.push(TagPlan {
+                tag: t,
+                digest: root.digest.clone(),
+                media_type: root.media_type.clone(),
+                platform: None,
+                descriptor: root.clone(),
+            });
+        }
+        if !plan.roots.iter().any(|r| r.digest == root.digest) {
+            plan.roots.push(root);
+        }
+    }
+    // Per-arch tags first, the main tags last.
+    plan.tags.extend(main_tags);
+    check_tag_clashes(&plan.tags)?;
+    Ok(plan)
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -497,114 +534,9 @@ pub fn dry_run(
     )
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct PullOptions {
-    pub jobs: usize,
-    /// `--platform` / `--where`: pull only the entries this selector picks.
-    pub selector: Selector,
-    /// Conversion (after the subset) and referrers.
-    pub carry: CarryOptions,
-}
-
-/// The `--json` summary of a pull.
-#[derive(Debug, Clone, Serialize)]
-pub struct PullSummary {
-    pub source: String,
-    pub layout: String,
-    #[serde(rename = "ref")]
-    pub ref_name: String,
-    pub digest: String,
-    #[serde(rename = "mediaType")]
-    pub media_type: String,
-    /// Blobs downloaded and blobs the layout already had.
-    pub downloaded: u64,
-    pub skipped: u64,
-    pub bytes: u64,
-    pub manifests: u64,
-    pub retries: u64,
-    pub seconds: f64,
-    /// `created`, `moved` or `unchanged`.
-    pub action: &'static str,
-    /// `converted`, `dropped`, `referrers`.
-    #[serde(flatten)]
-    pub carried: CarrySummary,
-    /// Listed in the source as referrers but none (not carried).
-    pub referrer_warnings: Vec<crate::referrers::Warning>,
-}
-
-/// Pull `registry`'s `reference` (tag or digest) into `layout` as `ref_name`: the copy
-/// ([`stores::run`]) from the registry to the layout, then the ref.
-pub fn pull(
-    registry: &Registry,
-    layout: &Layout,
-    ref_name: &str,
-    opts: &PullOptions,
-) -> Result<PullSummary> {
-    let start = Instant::now();
-    crate::reference::validate_ref_name(ref_name)?;
-    let r = &registry.reference;
-    let wanted = match (&r.digest, &r.tag) {
-        (Some(d), _) => d.to_string(),
-        (None, Some(t)) => t.clone(),
-        (None, None) => "latest".to_string(),
-    };
-    registry.client.ping()?;
-    let (mut root, _) = registry.get_manifest(&wanted)?;
-    let mut source = Overlay::new(registry);
-    if opts.selector.has_filters() {
-        let named = crate::select::registry_ref(r);
-        root = stores::subset_selected(&mut source, registry, &named, &root, &opts.selector)?;
-    }
-    let (converted, dropped) = match opts.carry.manifest_format {
-        Some(to) => {
-            let c = crate::convert::convert_into(&mut source, &root, to, &opts.carry.allow_lossy)?;
-            root = c.root;
-            (c.pairs, c.dropped)
-        }
-        None => Default::default(),
-    };
-    let out = stores::run(
-        &source,
-        std::slice::from_ref(&root),
-        &[NamePlan::new(ref_name, &root)],
-        StoreRef::Layout(layout),
-        &RunOptions {
-            jobs: opts.jobs.max(1),
-            force_recursive: false,
-            referrers: opts.carry.referrers.clone(),
-        },
-    )?;
-    let report = out.report;
-    Ok(PullSummary {
-        source: r.to_string(),
-        layout: layout.root().display().to_string(),
-        ref_name: ref_name.to_string(),
-        digest: root.digest.clone(),
-        media_type: root.media_type.clone(),
-        downloaded: report.copied + report.linked,
-        skipped: report.skipped,
-        bytes: report.bytes,
-        manifests: report.manifests,
-        retries: registry
-            .client
-            .retried
-            .load(std::sync::atomic::Ordering::Relaxed),
-        seconds: start.elapsed().as_secs_f64(),
-        action: out.names.first().map(|n| n.action).unwrap_or("unchanged"),
-        carried: CarrySummary {
-            converted,
-            dropped,
-            referrers: out.referrers,
-        },
-        referrer_warnings: out.referrer_warnings,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::digest::Digest;
-    use crate::select::EntryFilter;
     use crate::store::Source;
 
     fn plat(os: &str, arch: &str, v: Option<&str>) -> Platform {
@@ -617,20 +549,7 @@ mod tests {
     }
 
     #[test]
-    fn platform_filter_and_arch_tags() {
-        let keeps = |spec: &str, p: &Platform| {
-            let f = EntryFilter::parse(&[spec.to_string()], &[]).unwrap();
-            let d = Descriptor::new(model::media::OCI_MANIFEST, &Digest::sha256_of(b"x"), 1);
-            f.keeps(&d, Some(p))
-        };
-        assert!(keeps("linux/arm/v7", &plat("linux", "arm", Some("v7"))));
-        assert!(!keeps("linux/arm/v7", &plat("linux", "arm", Some("v6"))));
-        // Normalized like every selector: bare arm is arm/v7, x86_64 is amd64.
-        assert!(keeps("linux/arm/v7", &plat("linux", "arm", None)));
-        assert!(keeps("linux/amd64", &plat("linux", "x86_64", None)));
-        assert!(keeps("linux/arm64", &plat("linux", "arm64", Some("v8"))));
-        assert!(EntryFilter::parse(&["linux".into()], &[]).is_err());
-        assert!(EntryFilter::parse(&["linux//x".into()], &[]).is_err());
+    fn arch_tags_expand() {
         let p = plat("linux", "arm", Some("v7"));
         assert_eq!(
             expand_arch_tag("{tag}_{arch}{variant}", "1.0", &p).unwrap(),
