@@ -9,6 +9,7 @@
 //! entry it belongs to; a plan with any problem is not applied at all.
 
 pub use super::referrers_key::ReferrersSpec;
+use super::resolver::Resolver;
 use crate::authoring::merge::Policy;
 use crate::copy::stores::Carry;
 use crate::error::{Error, Result};
@@ -21,8 +22,6 @@ use serde_saphyr::{MessageFormatter, Spanned};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-
-use super::resolver::Resolver;
 
 /// Largest plan file read (a plan with thousands of images fits easily).
 pub const MAX_PLAN_SIZE: u64 = 16 * 1024 * 1024;
