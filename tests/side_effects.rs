@@ -533,7 +533,7 @@ fn a_full_disk_is_reported_with_the_device_and_path() {
     let Some(fs_) = SmallFs::mount() else {
         assert!(
             std::env::var_os("CI").is_none(),
-            "cannot mount a small tmpfs: the full-disk test cannot run (the conversion itself is unit-tested in src/error.rs)"
+            "cannot mount a small tmpfs: the full-disk test cannot run (the conversion itself is unit-tested in src/error/)"
         );
         eprintln!("skipping: cannot mount a tmpfs");
         return;
