@@ -56,7 +56,7 @@ use std::time::Duration;
 pub use check::{check, CheckReport};
 pub use plan::load;
 pub use platforms::platforms_of;
-pub use report::{ErrorInfo, ImageReport, Outcome, Report, Step, Summary};
+pub use report::{ErrorInfo, ImageOutcome, ImageReport, Report, Step, Summary};
 
 /// How to run a plan.
 pub struct Options {
@@ -186,17 +186,23 @@ impl<'a> Run<'a> {
         let mut ready: Vec<(usize, Work)> = Vec::new();
         // With --fail-fast, a refusal found while planning stops the run before it writes.
         let mut stop = opts.fail_fast
-            && prepared
-                .iter()
-                .any(|p| matches!(p.report.outcome, Outcome::Refused | Outcome::Failed));
+            && prepared.iter().any(|p| {
+                matches!(
+                    p.report.outcome,
+                    ImageOutcome::Refused | ImageOutcome::Failed
+                )
+            });
         for mut p in prepared {
             let slot = reports.len();
-            if matches!(p.report.outcome, Outcome::Refused | Outcome::Failed) {
+            if matches!(
+                p.report.outcome,
+                ImageOutcome::Refused | ImageOutcome::Failed
+            ) {
                 reports.push(p.report);
                 continue;
             }
             if stop {
-                p.report.outcome = Outcome::Skipped;
+                p.report.outcome = ImageOutcome::Skipped;
                 reports.push(p.report);
                 continue;
             }
@@ -216,9 +222,9 @@ impl<'a> Run<'a> {
             }
             if opts.dry_run || !has_changes {
                 p.report.outcome = if has_changes {
-                    Outcome::WouldChange
+                    ImageOutcome::WouldChange
                 } else {
-                    Outcome::Unchanged
+                    ImageOutcome::Unchanged
                 };
                 reports.push(p.report);
                 continue;
@@ -240,11 +246,11 @@ impl<'a> Run<'a> {
         let mut stop_push = false;
         for (slot, work) in &ready {
             let r = &mut reports[*slot];
-            if r.outcome == Outcome::Failed {
+            if r.outcome == ImageOutcome::Failed {
                 continue;
             }
             if stop_push {
-                r.outcome = Outcome::Skipped;
+                r.outcome = ImageOutcome::Skipped;
                 r.error = Some(ErrorInfo {
                     message: "not pushed: --fail-fast stopped after an earlier failure (its layout tags are set; run again to push)".into(),
                     hint: None,
@@ -254,7 +260,7 @@ impl<'a> Run<'a> {
                 continue;
             }
             match self.push(work, r) {
-                Ok(()) => r.outcome = Outcome::Changed,
+                Ok(()) => r.outcome = ImageOutcome::Changed,
                 Err(e) => {
                     r.fail(&e);
                     stop_push = opts.fail_fast;

@@ -38,7 +38,7 @@ impl Step {
 /// How an image ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Outcome {
+pub enum ImageOutcome {
     /// Everything already matched; nothing was written.
     Unchanged,
     /// Changes were made.
@@ -100,7 +100,7 @@ pub struct ImageReport {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub absent: Vec<String>,
     pub steps: Vec<Step>,
-    pub outcome: Outcome,
+    pub outcome: ImageOutcome,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorInfo>,
     /// `--dry-run`: the referrers the image would carry (docs/referrers.md) and the
@@ -129,7 +129,7 @@ impl ImageReport {
             platforms: Vec::new(),
             absent: Vec::new(),
             steps: Vec::new(),
-            outcome: Outcome::Unchanged,
+            outcome: ImageOutcome::Unchanged,
             error: None,
             referrers: Vec::new(),
             referrer_warnings: Vec::new(),
@@ -137,9 +137,9 @@ impl ImageReport {
     }
     pub(super) fn fail(&mut self, e: &Error) {
         self.outcome = if e.kind == Kind::Refused {
-            Outcome::Refused
+            ImageOutcome::Refused
         } else {
-            Outcome::Failed
+            ImageOutcome::Failed
         };
         self.error = Some(e.into());
     }
@@ -173,12 +173,12 @@ impl Report {
         let mut s = Summary::default();
         for i in &self.images {
             match i.outcome {
-                Outcome::Unchanged => s.unchanged += 1,
-                Outcome::Changed => s.changed += 1,
-                Outcome::WouldChange => s.would_change += 1,
-                Outcome::Refused => s.refused += 1,
-                Outcome::Failed => s.failed += 1,
-                Outcome::Skipped => s.skipped += 1,
+                ImageOutcome::Unchanged => s.unchanged += 1,
+                ImageOutcome::Changed => s.changed += 1,
+                ImageOutcome::WouldChange => s.would_change += 1,
+                ImageOutcome::Refused => s.refused += 1,
+                ImageOutcome::Failed => s.failed += 1,
+                ImageOutcome::Skipped => s.skipped += 1,
             }
         }
         self.summary = s;

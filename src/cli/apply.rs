@@ -2,7 +2,7 @@
 
 use super::output::{errln, outln};
 use super::{output, Ctx};
-use crate::apply::{self, ImageReport, Outcome, Report, Step};
+use crate::apply::{self, ImageOutcome, ImageReport, Report, Step};
 use crate::error::Result;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
@@ -166,7 +166,7 @@ fn print_plan(images: &[&ImageReport], plan: &str, dry_run: bool) {
         if let Some(e) = &i.error {
             outln!(
                 "  ! {}: {}",
-                if i.outcome == Outcome::Refused {
+                if i.outcome == ImageOutcome::Refused {
                     "refused"
                 } else {
                     "failed"
@@ -177,14 +177,14 @@ fn print_plan(images: &[&ImageReport], plan: &str, dry_run: bool) {
     }
 }
 
-fn outcome_word(o: Outcome) -> &'static str {
+fn outcome_word(o: ImageOutcome) -> &'static str {
     match o {
-        Outcome::Unchanged => "unchanged",
-        Outcome::Changed => "changed",
-        Outcome::WouldChange => "would change",
-        Outcome::Refused => "refused",
-        Outcome::Failed => "failed",
-        Outcome::Skipped => "skipped",
+        ImageOutcome::Unchanged => "unchanged",
+        ImageOutcome::Changed => "changed",
+        ImageOutcome::WouldChange => "would change",
+        ImageOutcome::Refused => "refused",
+        ImageOutcome::Failed => "failed",
+        ImageOutcome::Skipped => "skipped",
     }
 }
 

@@ -6,12 +6,12 @@
 
 mod apply;
 mod archive;
-mod basic;
 mod build;
 mod copy;
+mod entries;
+mod fsck_gc;
 mod index;
 mod login;
-mod maint;
 pub mod output;
 mod publish;
 mod pull;
@@ -73,21 +73,21 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create an empty OCI image layout (no-op on an existing layout).
-    Init(basic::InitArgs),
+    Init(entries::InitArgs),
     /// List the top-level entries of a layout, or the entries of the index a ref names.
-    Ls(basic::LsArgs),
+    Ls(entries::LsArgs),
     /// Show a manifest, index or config, pretty or as the exact stored bytes.
-    Inspect(basic::InspectArgs),
+    Inspect(entries::InspectArgs),
     /// Print the digest of the manifest or index a reference names (a registry: one HEAD).
-    Digest(basic::DigestArgs),
+    Digest(entries::DigestArgs),
     /// Point one or more new refs at the content a reference names.
-    Tag(basic::TagArgs),
+    Tag(entries::TagArgs),
     /// Remove refs from index.json (content stays until gc).
-    Untag(basic::UntagArgs),
+    Untag(entries::UntagArgs),
     /// Verify a layout: every referenced blob present, sized and hashed right; documents valid.
-    Fsck(maint::FsckArgs),
+    Fsck(fsck_gc::FsckArgs),
     /// Remove blobs that nothing in index.json reaches, referrers of subjects that are gone, and stale temp files.
-    Gc(maint::GcArgs),
+    Gc(fsck_gc::GcArgs),
     /// Create and edit multi-arch indexes inside a layout.
     #[command(subcommand)]
     Index(index::IndexCommand),
@@ -194,14 +194,14 @@ fn run(cli: Cli) -> Result<i32> {
         lock_timeout: Duration::from_secs_f64(cli.lock_timeout),
     };
     match cli.command {
-        Command::Init(a) => basic::init(&ctx, a),
-        Command::Ls(a) => basic::ls(&ctx, a),
-        Command::Inspect(a) => basic::inspect(&ctx, a),
-        Command::Digest(a) => basic::digest(&ctx, a),
-        Command::Tag(a) => basic::tag(&ctx, a),
-        Command::Untag(a) => basic::untag(&ctx, a),
-        Command::Fsck(a) => maint::fsck(&ctx, a),
-        Command::Gc(a) => maint::gc(&ctx, a),
+        Command::Init(a) => entries::init(&ctx, a),
+        Command::Ls(a) => entries::ls(&ctx, a),
+        Command::Inspect(a) => entries::inspect(&ctx, a),
+        Command::Digest(a) => entries::digest(&ctx, a),
+        Command::Tag(a) => entries::tag(&ctx, a),
+        Command::Untag(a) => entries::untag(&ctx, a),
+        Command::Fsck(a) => fsck_gc::fsck(&ctx, a),
+        Command::Gc(a) => fsck_gc::gc(&ctx, a),
         Command::Index(c) => index::run(&ctx, c),
         Command::Merge(a) => index::merge(&ctx, a),
         Command::Diff(a) => index::diff(&ctx, a),
