@@ -414,6 +414,60 @@ fn an_upload_resumes_after_exactly_one_byte() {
     assert_skopeo_matches(&lay, &format!("docker://{h}/t/resumed:1"));
 }
 
+/// A registry that answers a manifest PUT with MANIFEST_BLOB_UNKNOWN just after the copy
+/// checked every blob (distribution 2.8 does so while another writer puts the same blob)
+/// is asked twice more, then believed: a transient answer does not fail the push, a
+/// lasting one fails it after three attempts with the hint.
+#[test]
+fn a_manifest_put_answered_blob_unknown_is_asked_again_twice() {
+    if !tools_present() {
+        return;
+    }
+    let reg = RegistryServer::start(None, Auth::None);
+    let work = tempfile::tempdir().unwrap();
+    let lay = small_layout(work.path());
+    let l = format!("{}:1", lay.display());
+    let transient = FaultProxy::start(
+        reg.port,
+        Faults {
+            blob_unknown_manifest_puts: 2,
+            ..Default::default()
+        },
+    );
+    oix_json(&[
+        "push",
+        "--plain-http",
+        &l,
+        &format!("docker://127.0.0.1:{}/t/raced:1", transient.port),
+    ]);
+    let answered = &transient.counters.blob_unknown_answers;
+    assert_eq!(answered.load(Ordering::Relaxed), 2);
+    assert_skopeo_matches(&lay, &format!("docker://{}/t/raced:1", reg.host()));
+
+    let lasting = FaultProxy::start(
+        reg.port,
+        Faults {
+            blob_unknown_manifest_puts: 100,
+            ..Default::default()
+        },
+    );
+    let out = oix()
+        .args(["push", "--plain-http", &l])
+        .arg(format!("docker://127.0.0.1:{}/t/missing:1", lasting.port))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("misses a blob"), "{err}");
+    assert_eq!(
+        lasting
+            .counters
+            .blob_unknown_answers
+            .load(Ordering::Relaxed),
+        3
+    );
+}
+
 /// skopeo copies the pushed image back into a layout with the same manifest digest.
 fn assert_skopeo_matches(lay: &Path, reference: &str) {
     let raw = skopeo_raw(reference, &["--tls-verify=false"]);

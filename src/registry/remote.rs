@@ -15,7 +15,7 @@
 //! Reading: manifests are fetched with all four manifest types in `Accept` and verified;
 //! blobs stream, and a dropped download resumes with a `Range` request.
 
-use super::client::{drain, response_error, Client, HttpResponse, TransportOptions};
+use super::client::{drain, response_error, Client, Fail, HttpResponse, TransportOptions};
 use super::reference::RegistryRef;
 use crate::digest::Digest;
 use crate::error::{Error, RegistryCode, Result};
@@ -309,19 +309,32 @@ impl Registry {
     pub fn put_manifest_at(&self, reference: &str, desc: &Descriptor, bytes: &[u8]) -> Result<()> {
         let d = desc.digest()?;
         let what = format!("PUT manifest {}:{reference}", self.reference.repository());
-        let mut resp = self.client.send(
-            Method::PUT,
-            &self.client.url(&format!("manifests/{reference}")),
-            &[("Content-Type", desc.media_type.as_str())],
-            Some(bytes),
-        )?;
-        if resp.status().as_u16() != 201 && !resp.status().is_success() {
-            let mut e = response_error(&mut resp, &what);
-            if e.has_registry_code(&RegistryCode::ManifestBlobUnknown) {
-                e = e.with_hint("the registry misses a blob the manifest references");
+        // MANIFEST_BLOB_UNKNOWN right after the copy checked every blob is most likely a
+        // concurrent writer of the same blob (distribution 2.8 rewrites its link file in
+        // place): asked again shortly, twice at most, before it is believed.
+        let mut resp = self.client.with_retries(|attempt| {
+            let mut resp = self
+                .client
+                .send(
+                    Method::PUT,
+                    &self.client.url(&format!("manifests/{reference}")),
+                    &[("Content-Type", desc.media_type.as_str())],
+                    Some(bytes),
+                )
+                .map_err(Fail::Fatal)?;
+            if resp.status().as_u16() == 201 || resp.status().is_success() {
+                return Ok(resp);
             }
-            return Err(e);
-        }
+            let e = response_error(&mut resp, &what);
+            if !e.has_registry_code(&RegistryCode::ManifestBlobUnknown) {
+                return Err(Fail::Fatal(e));
+            }
+            let e = e.with_hint("the registry misses a blob the manifest references");
+            if attempt >= 2 {
+                return Err(Fail::Fatal(e));
+            }
+            Err(Fail::Retry(e, None))
+        })?;
         let claimed = header(&resp, "docker-content-digest").map(str::to_string);
         self.referrers
             .put_answered(reference, &d, header(&resp, "oci-subject"));

@@ -64,6 +64,9 @@ pub struct Faults {
     /// Answer the PUT of a manifest with a `subject` with `OCI-Subject: <its digest>`,
     /// as a registry with the referrers API does (distribution-spec 1.1).
     pub oci_subject: bool,
+    /// Answer the first N manifest PUTs with `400 MANIFEST_BLOB_UNKNOWN` (a registry
+    /// that has not yet seen a blob another writer is putting at the same moment).
+    pub blob_unknown_manifest_puts: u64,
 }
 
 #[derive(Default)]
@@ -85,6 +88,8 @@ pub struct Counters {
     pub refused_manifests: AtomicU64,
     /// `OCI-Subject` headers added by `oci_subject`.
     pub oci_subjects: AtomicU64,
+    /// Manifest PUTs answered `MANIFEST_BLOB_UNKNOWN` by `blob_unknown_manifest_puts`.
+    pub blob_unknown_answers: AtomicU64,
     throttle_used: AtomicBool,
     drop_used: AtomicBool,
     fail_used: AtomicBool,
@@ -344,6 +349,18 @@ fn handle(client: TcpStream, upstream_port: u16, f: &Faults, c: &Arc<Counters>) 
                 .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-type"))
                 .map(|(_, v)| v.trim().to_string())
                 .unwrap_or_default();
+            if c.blob_unknown_answers.load(Ordering::Relaxed) < f.blob_unknown_manifest_puts {
+                c.blob_unknown_answers.fetch_add(1, Ordering::Relaxed);
+                let _ = io::copy(&mut (&mut reader).take(len), &mut io::sink());
+                let body = serde_json::json!({"errors": [{"code": "MANIFEST_BLOB_UNKNOWN",
+                    "message": "blob unknown to registry", "detail": "sha256:..."}]})
+                .to_string();
+                client.try_clone()?.write_all(
+                    format!("HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len())
+                        .as_bytes(),
+                )?;
+                continue;
+            }
             if f.refuse_manifest_types.iter().any(|t| *t == ctype) {
                 c.refused_manifests.fetch_add(1, Ordering::Relaxed);
                 let _ = io::copy(&mut (&mut reader).take(len), &mut io::sink());
