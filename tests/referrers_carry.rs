@@ -7,11 +7,13 @@
 //! concurrent pushes of different referrers to one subject both end up listed.
 
 mod common_registry;
+mod referrer_kit;
 
 use common_registry::*;
 use oix::digest::Digest;
 use oix::model::{media, Descriptor};
 use oix::Layout;
+use referrer_kit::*;
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -19,73 +21,6 @@ use std::process::Command;
 const SBOM: &str = "application/spdx+json";
 const PROV: &str = "application/vnd.example.provenance.v1+json";
 const SIG: &str = "application/vnd.dev.cosign.artifact.sig.v1+json";
-
-/// A layout at `dir` holding one image tagged `v1`; its manifest digest.
-fn image(dir: &Path) -> String {
-    let l = Layout::init(dir).unwrap().0;
-    let layer = b"layer of the carried image".to_vec();
-    let ld = l.write_blob_bytes(&layer).unwrap();
-    let cfg = format!(
-        r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":["{ld}"]}}}}"#
-    );
-    let cd = l.write_blob_bytes(cfg.as_bytes()).unwrap();
-    let man = format!(
-        r#"{{"schemaVersion":2,"mediaType":"{}","config":{{"mediaType":"{}","digest":"{cd}","size":{}}},"layers":[{{"mediaType":"{}","digest":"{ld}","size":{}}}]}}"#,
-        media::OCI_MANIFEST,
-        media::OCI_CONFIG,
-        cfg.len(),
-        media::OCI_LAYER_TAR,
-        layer.len()
-    );
-    let md = l.write_blob_bytes(man.as_bytes()).unwrap();
-    let d = Descriptor::new(media::OCI_MANIFEST, &md, man.len() as u64);
-    oix::tags::tag(&l, &d, &["v1".to_string()]).unwrap();
-    md.to_string()
-}
-
-/// `oix attach SUBJECT --artifact-type AT FILE`: the new manifest's digest.
-fn attach(dir: &Path, subject: &str, at: &str, name: &str, content: &str) -> String {
-    let f = dir.parent().unwrap().join(name);
-    std::fs::write(&f, content).unwrap();
-    let v = oix_json(&[
-        "attach",
-        subject,
-        "--artifact-type",
-        at,
-        f.to_str().unwrap(),
-    ]);
-    v["digest"].as_str().unwrap().to_string()
-}
-
-/// A cosign-style legacy signature of `subject`, built by hand: the simple-signing
-/// payload layer with the `dev.cosignproject.cosign/signature` annotation, tagged
-/// `sha256-<hex>.sig`. Its manifest digest.
-fn cosign_sig(dir: &Path, subject: &str) -> String {
-    let l = Layout::open(dir).unwrap();
-    let payload = format!(
-        r#"{{"critical":{{"identity":{{"docker-reference":"example/app"}},"image":{{"docker-manifest-digest":"{subject}"}},"type":"cosign container image signature"}},"optional":null}}"#
-    );
-    let pd = l.write_blob_bytes(payload.as_bytes()).unwrap();
-    let cfg =
-        br#"{"architecture":"","os":"","config":{},"rootfs":{"type":"layers","diff_ids":[]}}"#;
-    let cd = l.write_blob_bytes(cfg).unwrap();
-    let man = format!(
-        r#"{{"schemaVersion":2,"mediaType":"{}","config":{{"mediaType":"{}","digest":"{cd}","size":{}}},"layers":[{{"mediaType":"application/vnd.dev.cosign.simplesigning.v1+json","digest":"{pd}","size":{},"annotations":{{"dev.cosignproject.cosign/signature":"MEUCIQDtest"}}}}]}}"#,
-        media::OCI_MANIFEST,
-        media::OCI_CONFIG,
-        cfg.len(),
-        payload.len()
-    );
-    let md = l.write_blob_bytes(man.as_bytes()).unwrap();
-    let d = Descriptor::new(media::OCI_MANIFEST, &md, man.len() as u64);
-    let tag = format!("{}.sig", fallback(subject));
-    oix::tags::tag(&l, &d, &[tag]).unwrap();
-    md.to_string()
-}
-
-fn fallback(digest: &str) -> String {
-    oix::referrers::fallback_tag(&Digest::parse(digest).unwrap())
-}
 
 /// `oix referrers -r L:REF --json`: the digests listed, sorted.
 fn layout_referrers(subject: &str) -> Vec<String> {
@@ -98,32 +33,6 @@ fn layout_referrers(subject: &str) -> Vec<String> {
         .collect();
     d.sort();
     d
-}
-
-fn sorted(mut v: Vec<String>) -> Vec<String> {
-    v.sort();
-    v
-}
-
-/// The digests a `--json` summary says were carried.
-fn carried(v: &Value) -> Vec<String> {
-    sorted(
-        v["referrers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["descriptor"]["digest"].as_str().unwrap().to_string())
-            .collect(),
-    )
-}
-
-/// skopeo reads `repo@digest` on the registry, and its bytes hash to the digest.
-fn skopeo_reads(host: &str, repo: &str, digest: &str) {
-    let raw = skopeo_raw(
-        &format!("docker://{host}/{repo}@{digest}"),
-        &["--tls-verify=false"],
-    );
-    assert_eq!(Digest::sha256_of(&raw).to_string(), digest);
 }
 
 /// The digests the fallback-tag index of `subject` lists on the registry.
@@ -569,30 +478,6 @@ fn a_referrer_cycle_is_carried_once_and_ends() {
         layout_referrers(&format!("{}@{a}", p.display())),
         vec![b.clone()]
     );
-}
-
-/// The names an oci-archive's index.json lists (its `org.opencontainers.image.ref.name`s).
-fn archive_names(archive: &Path) -> Vec<String> {
-    let f = std::fs::File::open(archive).unwrap();
-    let mut ar = tar::Archive::new(f);
-    for e in ar.entries().unwrap() {
-        let mut e = e.unwrap();
-        if e.path().unwrap().to_str() == Some("index.json") {
-            let mut s = String::new();
-            std::io::Read::read_to_string(&mut e, &mut s).unwrap();
-            let v: Value = serde_json::from_str(&s).unwrap();
-            return sorted(
-                v["manifests"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .filter_map(|m| m["annotations"]["org.opencontainers.image.ref.name"].as_str())
-                    .map(str::to_string)
-                    .collect(),
-            );
-        }
-    }
-    panic!("no index.json in {}", archive.display());
 }
 
 /// The issue's round trip: layout → registry → fresh layout → oci-archive → fresh
